@@ -1,0 +1,78 @@
+// The engine interface: what a piece of hardware is, independent of how it is simulated in time.
+// An engine validates its parameters once (constructor), then turns operators into work: a tile
+// plan plus the access counts and MACs the energy model needs. No SystemC here; sim/ executes
+// the plans. Implementations must be thread-safe for concurrent map()/energy() calls (the
+// explorer evaluates layers and design points on many threads).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/params.hpp"
+#include "common/registry.hpp"
+#include "dataflows/tile_plan.hpp"
+#include "workloads/operator.hpp"
+
+namespace tessera::arch {
+
+using u64 = std::uint64_t;
+
+// Bytes read and written at one level of the memory hierarchy ("dram", "sram", "rf", ...).
+struct Accesses {
+  u64 read_bytes = 0;
+  u64 write_bytes = 0;
+};
+using AccessCounts = std::map<std::string, Accesses>;
+
+// Energy in pJ by component and action ("mac", "dram.read", "leakage", ...).
+using EnergyBreakdown = std::map<std::string, double>;
+
+// What an engine does for one operator, before timing.
+struct LayerWork {
+  dataflows::TilePlan plan;
+  AccessCounts accesses;
+  u64 macs = 0;  // useful MACs
+};
+
+// The off-chip memory as the simulators see it.
+struct DramParams {
+  double bytes_per_cycle = 1.0;
+  u64 latency_cycles = 0;  // paid by every transfer
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+
+  virtual std::string engine_name() const = 0;
+  virtual double clock_hz() const = 0;
+  virtual double peak_macs_per_cycle() const = 0;
+  virtual DramParams dram() const = 0;
+  virtual double area_mm2() const = 0;
+
+  // Maps an operator. Throws UnsupportedError for operator kinds the engine cannot run.
+  virtual LayerWork map(const workloads::Operator& op) const = 0;
+
+  // Energy of a mapped operator that took `cycles` cycles.
+  virtual EnergyBreakdown energy(const LayerWork& work, u64 cycles) const = 0;
+
+  // Every parameter with defaults applied, as a config with the same keys and each number in
+  // its key's default unit (clock in MHz, bandwidth in bytes/cycle, ...), so it reads back as
+  // the same design point. Reports carry it, and it is hashed to identify the design point.
+  virtual nlohmann::json resolved_config() const = 0;
+};
+
+// An engine template: builds a validated engine from the config's keys (other than "engine" and
+// "name"). The factory reads its keys through the ParamReader; unknown keys are errors.
+using EngineFactory = std::function<std::unique_ptr<Engine>(ParamReader& params)>;
+
+// Every built-in engine template, by the name the config's "engine" key uses.
+const Registry<EngineFactory>& engines();
+
+}  // namespace tessera::arch

@@ -1,0 +1,16 @@
+// The one place engine templates are registered. A new engine adds one line here.
+#include "arch/engine.hpp"
+#include "arch/ideal/ideal.hpp"
+
+namespace tessera::arch {
+
+const Registry<EngineFactory>& engines() {
+  static const Registry<EngineFactory> registry = [] {
+    Registry<EngineFactory> r("engine");
+    r.add("ideal", "roofline upper bound: max(compute, DRAM traffic) per operator", &IdealEngine::create);
+    return r;
+  }();
+  return registry;
+}
+
+}  // namespace tessera::arch

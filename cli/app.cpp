@@ -1,0 +1,222 @@
+#include "cli/app.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "arch/config.hpp"
+#include "common/error.hpp"
+#include "common/version.hpp"
+#include "explorer/evaluator.hpp"
+#include "sim/report.hpp"
+#include "workloads/frontend.hpp"
+
+namespace tessera::cli {
+
+namespace {
+
+// Writes `text` to `path` through a temporary file and a rename, so an existing file is either
+// left as it was or replaced whole, never truncated by a failed run.
+void write_file(const std::string& path, const std::string& text) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  if (!fs::is_directory(dir)) throw InputError(path + ": directory " + dir.string() + " does not exist");
+  const fs::path tmp = dir / (target.filename().string() + ".tmp");
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) throw InputError(path + ": cannot write (" + tmp.string() + ")");
+    f << text;
+    f.flush();
+    if (!f) throw InputError(path + ": write failed");
+  }
+  std::error_code ec;
+  fs::rename(tmp, target, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    throw InputError(path + ": cannot replace file: " + ec.message());
+  }
+}
+
+std::string shape_text(const workloads::Operator& op) {
+  using namespace workloads;
+  return std::visit(
+      [](const auto& s) -> std::string {
+        using T = std::decay_t<decltype(s)>;
+        if constexpr (std::is_same_v<T, Conv>)
+          return fmt::format("{}x{}x{}x{} k{} {}x{}/{} g{}", s.n, s.c, s.h, s.w, s.k, s.r, s.s, s.stride_h, s.groups);
+        else if constexpr (std::is_same_v<T, MatMul>)
+          return fmt::format("{}x[{}x{} . {}x{}]{}", s.batch, s.m, s.k, s.k, s.n, s.b_is_weight ? "" : " act");
+        else if constexpr (std::is_same_v<T, Pool>)
+          return fmt::format("{} {}x{}x{}x{} {}", to_string(s.type), s.n, s.c, s.h, s.w,
+                             s.global ? std::string("global") : fmt::format("{}x{}/{}", s.r, s.s, s.stride_h));
+        else if constexpr (std::is_same_v<T, Elementwise>)
+          return fmt::format("{} {}", s.function, s.elements);
+        else if constexpr (std::is_same_v<T, Softmax>)
+          return fmt::format("{}x{}", s.rows, s.cols);
+        else if constexpr (std::is_same_v<T, Norm>)
+          return fmt::format("{} {}", to_string(s.type), s.elements);
+        else if constexpr (std::is_same_v<T, Embedding>)
+          return fmt::format("{} of {}x{}", s.tokens, s.vocab, s.dim);
+        else
+          return fmt::format("{} {}->{}", to_string(s.type), s.input_elements, s.output_elements);
+      },
+      op.shape);
+}
+
+int inspect(const std::string& path, bool as_json, std::ostream& out) {
+  const workloads::Graph g = workloads::load_workload(path);
+  const auto totals = g.totals();
+  if (as_json) {
+    nlohmann::json layers = nlohmann::json::array();
+    for (auto n : g.topological_order()) {
+      const auto& op = g.op(n);
+      nlohmann::json inputs = nlohmann::json::array();
+      for (auto p : g.producers(n)) inputs.push_back(g.op(p).name);
+      layers.push_back({{"name", op.name},
+                        {"kind", workloads::to_string(op.kind())},
+                        {"source", op.source},
+                        {"inputs", std::move(inputs)},
+                        {"macs", op.macs()},
+                        {"params", op.params()},
+                        {"weight_bytes", op.weight_bytes()},
+                        {"input_bytes", op.input_bytes()},
+                        {"output_bytes", op.output_bytes()},
+                        {"weight_bits", op.precision.weight_bits},
+                        {"activation_bits", op.precision.activation_bits}});
+    }
+    const nlohmann::json doc = {{"workload", g.name()},
+                                {"layers", std::move(layers)},
+                                {"totals",
+                                 {{"layers", g.size()},
+                                  {"macs", totals.macs},
+                                  {"params", totals.params},
+                                  {"weight_bytes", totals.weight_bytes},
+                                  {"activation_bytes", totals.activation_bytes}}}};
+    out << doc.dump(2) << "\n";
+    return kExitOk;
+  }
+  std::size_t w = 5;
+  for (auto n : g.topological_order()) w = std::max(w, g.op(n).name.size());
+  w = std::min<std::size_t>(w, 40);
+  out << fmt::format("{}: {} operators\n", g.name(), g.size());
+  out << fmt::format("{:<{}} {:<13} {:<32} {:>14} {:>12} {:>8}\n", "layer", w, "kind", "shape", "MACs", "params",
+                     "bits w/a");
+  for (auto n : g.topological_order()) {
+    const auto& op = g.op(n);
+    out << fmt::format("{:<{}} {:<13} {:<32} {:>14} {:>12} {:>8}\n", op.name.substr(0, w), w,
+                       workloads::to_string(op.kind()), shape_text(op), op.macs(), op.params(),
+                       fmt::format("{}/{}", op.precision.weight_bits, op.precision.activation_bits));
+  }
+  out << fmt::format("total: {} MACs, {} params, {} weight bytes, {} activation bytes\n", totals.macs, totals.params,
+                     totals.weight_bytes, totals.activation_bytes);
+  return kExitOk;
+}
+
+int list(bool as_json, std::ostream& out) {
+  nlohmann::json doc;
+  doc["engines"] = nlohmann::json::object();
+  for (const auto& [name, desc] : arch::engines().list()) doc["engines"][name] = desc;
+  doc["frontends"] = nlohmann::json::object();
+  for (const auto& [name, desc] : workloads::frontends().list()) doc["frontends"][name] = desc;
+  doc["fidelities"] = {{"analytical", "closed form over the tile plan; thread-safe"},
+                       {"systemc", "tile-level SystemC/TLM simulation; one per process at a time"}};
+  doc["search_algorithms"] = nlohmann::json::object();  // none registered yet
+  if (as_json) {
+    out << doc.dump(2) << "\n";
+    return kExitOk;
+  }
+  for (const auto& [section, title] :
+       {std::pair{"engines", "engines"}, {"frontends", "workload front-ends"}, {"fidelities", "fidelities"},
+        {"search_algorithms", "search algorithms"}}) {
+    out << title << ":\n";
+    if (doc[section].empty()) out << "  (none registered)\n";
+    for (const auto& [name, desc] : doc[section].items())
+      out << fmt::format("  {:<12} {}\n", name, desc.get<std::string>());
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  CLI::App app{"Tessera: simulator and design-space explorer for DNN and transformer accelerators", "tessera"};
+  app.set_version_flag("--version", fmt::format("tessera {} ({})", kVersion, kGitRevision));
+  app.require_subcommand(1);
+
+  std::string arch_file, workload_file, out_file, fidelity_name = "analytical";
+  std::vector<std::string> overrides;
+  bool quiet = false, as_json = false;
+
+  auto* simulate = app.add_subcommand("simulate", "Simulate a workload on an architecture");
+  simulate->add_option("--arch", arch_file, "Architecture config (JSON)")->required();
+  simulate->add_option("--workload", workload_file, "Workload file (JSON graph or SCALE-Sim topology CSV)")
+      ->required();
+  simulate->add_option("--fidelity", fidelity_name, "analytical or systemc")
+      ->check(CLI::IsMember({"analytical", "systemc"}))
+      ->capture_default_str();
+  simulate->add_option("--set", overrides, "Override a config value: path.to.key=value (repeatable)");
+  simulate->add_option("--out", out_file, "Write the full JSON report here");
+  simulate->add_flag("--quiet", quiet, "Do not print the summary table");
+
+  auto* inspect_cmd = app.add_subcommand("inspect", "Summarise a workload per layer and in total");
+  inspect_cmd->add_option("workload", workload_file, "Workload file")->required();
+  inspect_cmd->add_flag("--json", as_json, "Print JSON instead of a table");
+
+  auto* list_cmd = app.add_subcommand("list", "List engines, workload front-ends and search algorithms");
+  list_cmd->add_flag("--json", as_json, "Print JSON instead of text");
+
+  auto* check = app.add_subcommand("check", "Validate an architecture config without running it");
+  check->add_option("arch", arch_file, "Architecture config (JSON)")->required();
+  check->add_option("--set", overrides, "Override a config value: path.to.key=value (repeatable)");
+
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  try {
+    app.parse(static_cast<int>(argv.size()), argv.data());
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e, out, err);
+  }
+
+  try {
+    if (*simulate) {
+      const arch::ArchConfig arch = arch::load_arch(arch_file, overrides);
+      const workloads::Graph graph = workloads::load_workload(workload_file);
+      explorer::EvaluateOptions options;
+      options.fidelity = sim::fidelity_from_string(fidelity_name);
+      options.arch_file = arch_file;
+      options.workload_file = workload_file;
+      const sim::Report report = explorer::evaluate(arch, graph, options);
+      if (!quiet) out << sim::format_table(report);
+      if (!out_file.empty()) {
+        write_file(out_file, sim::to_json(report).dump(2) + "\n");
+        if (!quiet) out << "report written to " << out_file << "\n";
+      }
+      return kExitOk;
+    }
+    if (*inspect_cmd) return inspect(workload_file, as_json, out);
+    if (*list_cmd) return list(as_json, out);
+    if (*check) {
+      const arch::ArchConfig arch = arch::load_arch(arch_file, overrides);
+      out << fmt::format("{}: valid {} config '{}' (hash {})\n", arch_file, arch.engine->engine_name(), arch.name,
+                         arch.hash);
+      out << arch.resolved.dump(2) << "\n";
+      return kExitOk;
+    }
+  } catch (const InputError& e) {
+    err << "tessera: error: " << e.what() << "\n";
+    return kExitInputError;
+  } catch (const UnsupportedError& e) {
+    err << "tessera: unsupported: " << e.what() << "\n";
+    return kExitInputError;
+  } catch (const std::exception& e) {
+    err << "tessera: internal error: " << e.what() << "\n";
+    return kExitInternal;
+  }
+  return kExitOk;
+}
+
+}  // namespace tessera::cli

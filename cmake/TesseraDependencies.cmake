@@ -1,0 +1,23 @@
+# Every third-party package comes from Debian (scripts/setup.sh installs them) and is used through
+# its CMake target. Nothing is downloaded at build time.
+find_package(Boost 1.74 REQUIRED COMPONENTS graph)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(TBB REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(Threads REQUIRED)
+
+# Debian's libsystemc-dev has pkg-config files but no CMake package (docs/architecture.md).
+# A source-built SystemC with its CMake package is preferred when present.
+find_package(SystemCLanguage CONFIG QUIET)
+if(NOT TARGET SystemC::systemc)
+  find_package(PkgConfig REQUIRED)
+  pkg_check_modules(SYSTEMC REQUIRED IMPORTED_TARGET systemc>=2.3.3)
+  add_library(SystemC::systemc ALIAS PkgConfig::SYSTEMC)
+endif()
+
+if(TESSERA_BUILD_TESTS)
+  find_package(Catch2 2 REQUIRED)
+  include(Catch)
+endif()

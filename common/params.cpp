@@ -1,0 +1,302 @@
+#include "common/params.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+namespace tessera {
+
+std::string json_location(const std::string& file, const std::string& path) {
+  return file + ": " + (path.empty() ? std::string("/") : path) + ": ";
+}
+
+std::string pointer_token(const std::string& key) {
+  std::string out;
+  for (char c : key) {
+    if (c == '~')
+      out += "~0";
+    else if (c == '/')
+      out += "~1";
+    else
+      out += c;
+  }
+  return out;
+}
+
+nlohmann::json read_json_file(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw InputError(file + ": cannot open file");
+  std::stringstream buf;
+  buf << in.rdbuf();
+  const std::string text = buf.str();
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    // Convert the byte offset nlohmann reports into line and column.
+    std::size_t line = 1, col = 1;
+    for (std::size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        col = 1;
+      } else {
+        ++col;
+      }
+    }
+    std::string what = e.what();
+    if (auto pos = what.find("syntax error"); pos != std::string::npos) what = what.substr(pos);
+    throw InputError(file + ":" + std::to_string(line) + ":" + std::to_string(col) +
+                     ": malformed JSON: " + what);
+  }
+}
+
+namespace {
+
+std::string type_name(const nlohmann::json& v) {
+  if (v.is_number_integer()) return "an integer";
+  if (v.is_number()) return "a number";
+  return std::string("a ") + v.type_name();
+}
+
+// Splits "<number> <unit>" (space optional). Returns false if the text does not start with a number.
+bool split_quantity(const std::string& text, double& value, std::string& unit) {
+  std::size_t used = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (...) {
+    return false;
+  }
+  unit = text.substr(used);
+  const auto b = unit.find_first_not_of(' ');
+  unit = b == std::string::npos ? "" : unit.substr(b);
+  return true;
+}
+
+}  // namespace
+
+ParamReader::ParamReader(const nlohmann::json& object, std::string file, std::string path)
+    : object_(object), file_(std::move(file)), path_(std::move(path)) {
+  if (!object_.is_object())
+    throw InputError(json_location(file_, path_) + "expected an object, got " + type_name(object_));
+}
+
+std::string ParamReader::path_of(const std::string& key) const {
+  return path_ + "/" + pointer_token(key);
+}
+
+InputError ParamReader::error(const std::string& key, const std::string& what) const {
+  return InputError(json_location(file_, key.empty() ? path_ : path_of(key)) + what);
+}
+
+bool ParamReader::has(const std::string& key) {
+  known_.insert(key);
+  return object_.contains(key);
+}
+
+const nlohmann::json* ParamReader::find(const std::string& key) {
+  known_.insert(key);
+  auto it = object_.find(key);
+  if (it == object_.end()) return nullptr;
+  read_.insert(key);
+  return &*it;
+}
+
+const nlohmann::json& ParamReader::at(const std::string& key) {
+  if (const auto* v = find(key)) return *v;
+  throw error("", "missing required key '" + key + "'");
+}
+
+std::string ParamReader::string(const std::string& key) {
+  const auto& v = at(key);
+  if (!v.is_string()) throw error(key, "expected a string, got " + type_name(v));
+  return v.get<std::string>();
+}
+
+std::string ParamReader::string(const std::string& key, const std::string& fallback) {
+  return has(key) ? string(key) : fallback;
+}
+
+std::string ParamReader::choice(const std::string& key, const std::vector<std::string>& choices,
+                                const std::string& fallback) {
+  const std::string v = string(key, fallback);
+  for (const auto& c : choices)
+    if (c == v) return v;
+  std::string list;
+  for (const auto& c : choices) list += (list.empty() ? "" : ", ") + c;
+  throw error(key, "'" + v + "' is not one of: " + list);
+}
+
+std::vector<std::string> ParamReader::strings(const std::string& key) {
+  const auto* v = find(key);
+  if (!v) return {};
+  if (!v->is_array()) throw error(key, "expected a list of strings, got " + type_name(*v));
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < v->size(); ++i) {
+    if (!(*v)[i].is_string())
+      throw InputError(json_location(file_, path_of(key) + "/" + std::to_string(i)) + "expected a string, got " +
+                       type_name((*v)[i]));
+    out.push_back((*v)[i].get<std::string>());
+  }
+  return out;
+}
+
+bool ParamReader::boolean(const std::string& key, bool fallback) {
+  const auto* v = find(key);
+  if (!v) return fallback;
+  if (!v->is_boolean()) throw error(key, "expected true or false, got " + type_name(*v));
+  return v->get<bool>();
+}
+
+double ParamReader::number(const std::string& key) {
+  const auto& v = at(key);
+  if (!v.is_number()) throw error(key, "expected a number, got " + type_name(v));
+  const double d = v.get<double>();
+  if (!std::isfinite(d)) throw error(key, "expected a finite number");
+  return d;
+}
+
+double ParamReader::number(const std::string& key, double fallback) {
+  return has(key) ? number(key) : fallback;
+}
+
+std::optional<double> ParamReader::optional_number(const std::string& key) {
+  if (!has(key)) return std::nullopt;
+  return number(key);
+}
+
+std::int64_t ParamReader::integer(const std::string& key) {
+  const auto& v = at(key);
+  if (v.is_number_integer()) return v.get<std::int64_t>();
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    if (std::floor(d) == d && std::abs(d) < 9.0e15) return static_cast<std::int64_t>(d);
+  }
+  throw error(key, "expected an integer, got " + (v.is_number() ? v.dump() : type_name(v)));
+}
+
+std::int64_t ParamReader::integer(const std::string& key, std::int64_t fallback) {
+  return has(key) ? integer(key) : fallback;
+}
+
+double ParamReader::positive(const std::string& key) {
+  const double v = number(key);
+  if (!(v > 0)) throw error(key, "must be > 0, got " + nlohmann::json(v).dump());
+  return v;
+}
+
+double ParamReader::positive(const std::string& key, double fallback) {
+  return has(key) ? positive(key) : fallback;
+}
+
+double ParamReader::non_negative(const std::string& key, double fallback) {
+  if (!has(key)) return fallback;
+  const double v = number(key);
+  if (v < 0) throw error(key, "must be >= 0, got " + nlohmann::json(v).dump());
+  return v;
+}
+
+std::int64_t ParamReader::positive_integer(const std::string& key) {
+  const std::int64_t v = integer(key);
+  if (v <= 0) throw error(key, "must be a positive integer, got " + std::to_string(v));
+  return v;
+}
+
+std::int64_t ParamReader::positive_integer(const std::string& key, std::int64_t fallback) {
+  return has(key) ? positive_integer(key) : fallback;
+}
+
+std::int64_t ParamReader::non_negative_integer(const std::string& key, std::int64_t fallback) {
+  if (!has(key)) return fallback;
+  const std::int64_t v = integer(key);
+  if (v < 0) throw error(key, "must be >= 0, got " + std::to_string(v));
+  return v;
+}
+
+namespace {
+
+struct UnitFactor {
+  const char* unit;
+  double factor;
+};
+
+// Reads a quantity given as a number (in units[0]) or as "<value> <unit>", returns value*factor.
+double read_quantity(ParamReader& r, const nlohmann::json* v, const std::string& key,
+                     const std::string& fallback, const char* what,
+                     std::initializer_list<UnitFactor> units, std::string* unit_out = nullptr) {
+  std::string text;
+  if (!v) {
+    text = fallback;
+  } else if (v->is_number()) {
+    const double d = v->get<double>();
+    if (!(d > 0) || !std::isfinite(d))
+      throw r.error(key, std::string(what) + " must be > 0, got " + v->dump());
+    if (unit_out) *unit_out = units.begin()->unit;
+    return d * units.begin()->factor;
+  } else if (v->is_string()) {
+    text = v->get<std::string>();
+  } else {
+    throw r.error(key, std::string("expected a ") + what + " (a number or a string such as \"" +
+                           fallback + "\"), got " + type_name(*v));
+  }
+  double value = 0;
+  std::string unit;
+  std::string accepted;
+  for (const auto& u : units) accepted += (accepted.empty() ? "" : ", ") + std::string(u.unit);
+  if (!split_quantity(text, value, unit))
+    throw r.error(key, "cannot read '" + text + "' as a " + what + " (units: " + accepted + ")");
+  for (const auto& u : units) {
+    if (unit == u.unit || (unit.empty() && &u == units.begin())) {
+      if (!(value > 0) || !std::isfinite(value))
+        throw r.error(key, std::string(what) + " must be > 0, got '" + text + "'");
+      if (unit_out) *unit_out = u.unit;
+      return value * u.factor;
+    }
+  }
+  throw r.error(key, "unknown unit '" + unit + "' in '" + text + "' (units: " + accepted + ")");
+}
+
+}  // namespace
+
+double ParamReader::frequency_hz(const std::string& key, const std::string& fallback) {
+  return read_quantity(*this, find(key), key, fallback, "frequency",
+                       {{"MHz", 1e6}, {"Hz", 1.0}, {"kHz", 1e3}, {"GHz", 1e9}});
+}
+
+Bandwidth ParamReader::bandwidth(const std::string& key, const std::string& fallback) {
+  std::string unit;
+  const double bytes = read_quantity(
+      *this, find(key), key, fallback, "bandwidth",
+      {{"B/cycle", 1.0}, {"MB/s", 1e6}, {"GB/s", 1e9}, {"GiB/s", 1073741824.0}, {"TB/s", 1e12}},
+      &unit);
+  return Bandwidth{bytes, unit == "B/cycle"};
+}
+
+std::uint64_t ParamReader::size_bytes(const std::string& key, const std::string& fallback) {
+  const double b = read_quantity(*this, find(key), key, fallback, "size",
+                                 {{"B", 1.0}, {"KiB", 1024.0}, {"MiB", 1048576.0},
+                                  {"GiB", 1073741824.0}});
+  if (std::floor(b) != b) throw error(key, "a size must be a whole number of bytes");
+  return static_cast<std::uint64_t>(b);
+}
+
+ParamReader ParamReader::child(const std::string& key) {
+  return ParamReader(at(key), file_, path_of(key));
+}
+
+std::optional<ParamReader> ParamReader::optional_child(const std::string& key) {
+  const auto* v = find(key);
+  if (!v) return std::nullopt;
+  return ParamReader(*v, file_, path_of(key));
+}
+
+void ParamReader::finish() const {
+  for (auto it = object_.begin(); it != object_.end(); ++it) {
+    if (read_.count(it.key())) continue;
+    std::string known;
+    for (const auto& k : known_) known += (known.empty() ? "" : ", ") + k;
+    throw InputError(json_location(file_, path_of(it.key())) + "unknown key '" + it.key() + "'" +
+                     (known.empty() ? "" : " (accepted here: " + known + ")"));
+  }
+}
+
+}  // namespace tessera

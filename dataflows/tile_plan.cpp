@@ -1,0 +1,27 @@
+#include "dataflows/tile_plan.hpp"
+
+namespace tessera::dataflows {
+
+std::string_view to_string(Overlap o) {
+  switch (o) {
+    case Overlap::streaming:
+      return "streaming";
+  }
+  return "unknown";
+}
+
+namespace {
+template <class F>
+u64 sum(const std::vector<Tile>& tiles, F field) {
+  u64 s = 0;
+  for (const Tile& t : tiles) s += t.count * field(t);
+  return s;
+}
+}  // namespace
+
+u64 TilePlan::tile_count() const { return sum(tiles, [](const Tile&) { return u64{1}; }); }
+u64 TilePlan::compute_cycles() const { return sum(tiles, [](const Tile& t) { return t.compute_cycles; }); }
+u64 TilePlan::dram_read_bytes() const { return sum(tiles, [](const Tile& t) { return t.dram_read_bytes; }); }
+u64 TilePlan::dram_write_bytes() const { return sum(tiles, [](const Tile& t) { return t.dram_write_bytes; }); }
+
+}  // namespace tessera::dataflows

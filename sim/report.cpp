@@ -1,0 +1,136 @@
+#include "sim/report.hpp"
+
+#include <fmt/format.h>
+
+namespace tessera::sim {
+
+Summary summarize(const std::vector<LayerResult>& layers, double clock_hz, double peak_macs_per_cycle,
+                  double area_mm2) {
+  Summary s;
+  for (const auto& l : layers) {
+    s.cycles += l.timing.cycles;
+    s.compute_cycles += l.timing.compute_cycles;
+    s.stall_cycles += l.timing.stall_cycles;
+    s.macs += l.macs;
+    s.energy_pj += l.energy_pj;
+    for (const auto& [c, pj] : l.energy) s.energy_by_component[c] += pj;
+    for (const auto& [level, a] : l.accesses) {
+      s.accesses[level].read_bytes += a.read_bytes;
+      s.accesses[level].write_bytes += a.write_bytes;
+    }
+  }
+  s.latency_s = static_cast<double>(s.cycles) / clock_hz;
+  const double capacity = static_cast<double>(s.cycles) * peak_macs_per_cycle;
+  s.utilization = capacity > 0 ? static_cast<double>(s.macs) / capacity : 0.0;
+  s.area_mm2 = area_mm2;
+  return s;
+}
+
+namespace {
+
+nlohmann::json accesses_json(const arch::AccessCounts& a) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [level, c] : a) j[level] = {{"read_bytes", c.read_bytes}, {"write_bytes", c.write_bytes}};
+  return j;
+}
+
+nlohmann::json energy_json(const arch::EnergyBreakdown& e) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [component, pj] : e) j[component] = pj;
+  return j;
+}
+
+}  // namespace
+
+nlohmann::json to_json(const Report& r) {
+  const Summary& s = r.summary;
+  nlohmann::json layers = nlohmann::json::array();
+  for (const auto& l : r.layers) {
+    layers.push_back({{"name", l.name},
+                      {"kind", l.kind},
+                      {"source", l.source},
+                      {"cycles", l.timing.cycles},
+                      {"compute_cycles", l.timing.compute_cycles},
+                      {"stall_cycles", l.timing.stall_cycles},
+                      {"latency_s", static_cast<double>(l.timing.cycles) / r.clock_hz},
+                      {"macs", l.macs},
+                      {"utilization", l.utilization},
+                      {"energy_pj", l.energy_pj},
+                      {"energy_by_component", energy_json(l.energy)},
+                      {"accesses", accesses_json(l.accesses)}});
+  }
+  const double cycles_per_s = r.run.wall_s > 0 ? static_cast<double>(s.cycles) / r.run.wall_s : 0.0;
+  return {
+      {"schema_version", kReportSchemaVersion},
+      {"summary",
+       {{"arch", r.arch_name},
+        {"engine", r.engine},
+        {"workload", r.workload_name},
+        {"cycles", s.cycles},
+        {"compute_cycles", s.compute_cycles},
+        {"stall_cycles", s.stall_cycles},
+        {"latency_s", s.latency_s},
+        {"macs", s.macs},
+        {"utilization", s.utilization},
+        {"energy_pj", s.energy_pj},
+        {"energy_by_component", energy_json(s.energy_by_component)},
+        {"accesses", accesses_json(s.accesses)},
+        {"area_mm2", s.area_mm2},
+        {"clock_hz", r.clock_hz},
+        {"peak_macs_per_cycle", r.peak_macs_per_cycle}}},
+      {"layers", std::move(layers)},
+      {"config", r.config},
+      {"run",
+       {{"fidelity", r.run.fidelity},
+        {"arch_file", r.run.arch_file},
+        {"workload_file", r.run.workload_file},
+        {"config_hash", r.config_hash},
+        {"workload_hash", r.workload_hash},
+        {"version", r.run.version},
+        {"git_revision", r.run.git_revision},
+        {"wall_s", r.run.wall_s},
+        {"simulated_cycles_per_s", cycles_per_s}}},
+  };
+}
+
+namespace {
+
+// 1234567 -> "1.23M": tables stay narrow for large networks; the JSON keeps exact numbers.
+std::string si(double v) {
+  const char* suffix[] = {"", "k", "M", "G", "T", "P"};
+  int i = 0;
+  while (v >= 1000.0 && i < 5) {
+    v /= 1000.0;
+    ++i;
+  }
+  return i == 0 ? fmt::format("{:.0f}", v) : fmt::format("{:.2f}{}", v, suffix[i]);
+}
+
+}  // namespace
+
+std::string format_table(const Report& r) {
+  std::size_t name_w = 5;
+  for (const auto& l : r.layers) name_w = std::max(name_w, l.name.size());
+  name_w = std::min<std::size_t>(name_w, 40);
+  std::string out;
+  const auto row = [&](std::string_view name, std::string_view kind, const std::string& macs, const std::string& cycles,
+                       const std::string& stall, const std::string& util, const std::string& energy) {
+    out += fmt::format("{:<{}} {:<13} {:>9} {:>9} {:>9} {:>6} {:>10}\n", name.substr(0, name_w), name_w, kind, macs,
+                       cycles, stall, util, energy);
+  };
+  out += fmt::format("{} on {} ({}, {} fidelity)\n", r.workload_name, r.arch_name, r.engine, r.run.fidelity);
+  row("layer", "kind", "MACs", "cycles", "stalls", "util", "energy");
+  for (const auto& l : r.layers)
+    row(l.name, l.kind, si(static_cast<double>(l.macs)), si(static_cast<double>(l.timing.cycles)),
+        si(static_cast<double>(l.timing.stall_cycles)), fmt::format("{:.1f}%", 100 * l.utilization),
+        fmt::format("{:.4g} uJ", l.energy_pj * 1e-6));
+  const Summary& s = r.summary;
+  row("total", "", si(static_cast<double>(s.macs)), si(static_cast<double>(s.cycles)),
+      si(static_cast<double>(s.stall_cycles)), fmt::format("{:.1f}%", 100 * s.utilization),
+      fmt::format("{:.4g} uJ", s.energy_pj * 1e-6));
+  out += fmt::format("latency {:.6g} s at {:.6g} MHz, energy {:.6g} uJ, area {:.6g} mm2\n", s.latency_s,
+                     r.clock_hz / 1e6, s.energy_pj * 1e-6, s.area_mm2);
+  return out;
+}
+
+}  // namespace tessera::sim

@@ -1,0 +1,52 @@
+#include "sim/simulate.hpp"
+
+#include "common/error.hpp"
+#include "sim/analytical.hpp"
+#include "sim/systemc/tile_sim.hpp"
+
+namespace tessera::sim {
+
+std::string_view to_string(Fidelity f) { return f == Fidelity::analytical ? "analytical" : "systemc"; }
+
+Fidelity fidelity_from_string(const std::string& text) {
+  if (text == "analytical") return Fidelity::analytical;
+  if (text == "systemc") return Fidelity::systemc;
+  throw InputError("unknown fidelity '" + text + "' (known: analytical, systemc)");
+}
+
+std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::Graph& graph, Fidelity fidelity) {
+  const auto order = graph.topological_order();
+  std::vector<arch::LayerWork> work;
+  work.reserve(order.size());
+  for (auto n : order) work.push_back(engine.map(graph.op(n)));
+
+  std::vector<LayerTiming> timings;
+  if (fidelity == Fidelity::analytical) {
+    for (const auto& w : work) timings.push_back(time_analytical(w.plan, engine.dram()));
+  } else {
+    std::vector<const dataflows::TilePlan*> plans;
+    for (const auto& w : work) plans.push_back(&w.plan);
+    timings = systemc::simulate_tile_plans(plans, engine.dram());
+  }
+
+  std::vector<LayerResult> out;
+  out.reserve(order.size());
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    const auto& op = graph.op(order[i]);
+    LayerResult r;
+    r.name = op.name;
+    r.kind = std::string(workloads::to_string(op.kind()));
+    r.source = op.source;
+    r.timing = timings[i];
+    r.macs = work[i].macs;
+    const double capacity = static_cast<double>(r.timing.cycles) * engine.peak_macs_per_cycle();
+    r.utilization = capacity > 0 ? static_cast<double>(r.macs) / capacity : 0.0;
+    r.energy = engine.energy(work[i], r.timing.cycles);
+    r.accesses = std::move(work[i].accesses);
+    for (const auto& [component, pj] : r.energy) r.energy_pj += pj;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace tessera::sim

@@ -1,0 +1,33 @@
+// Runs a workload graph on an engine at either fidelity and returns per-layer results in
+// topological order. Engines map operators; this file times the plans and adds energy.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "arch/engine.hpp"
+#include "sim/timing.hpp"
+#include "workloads/graph.hpp"
+
+namespace tessera::sim {
+
+struct LayerResult {
+  std::string name;
+  std::string kind;
+  std::string source;
+  LayerTiming timing;
+  u64 macs = 0;
+  double utilization = 0;  // macs / (cycles * peak MACs per cycle)
+  arch::AccessCounts accesses;
+  arch::EnergyBreakdown energy;
+  double energy_pj = 0;
+};
+
+// analytical: thread-safe. systemc: one call at a time per process (see systemc/tile_sim.hpp).
+std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::Graph& graph, Fidelity fidelity);
+
+std::string_view to_string(Fidelity f);
+// Throws InputError listing the fidelities for an unknown name.
+Fidelity fidelity_from_string(const std::string& text);
+
+}  // namespace tessera::sim

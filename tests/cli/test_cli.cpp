@@ -1,0 +1,162 @@
+// The command line, run in-process: normal use, and every kind of bad input with its message
+// and exit status. tests/cli/cli_process_tests.cmake checks the same through the real executable.
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli/app.hpp"
+#include "test_support.hpp"
+
+using namespace tessera;
+using Catch::Matchers::Contains;
+
+namespace {
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+Result run(std::vector<std::string> args) {
+  args.insert(args.begin(), "tessera");
+  std::ostringstream out, err;
+  const int code = cli::run(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+std::string data(const std::string& f) { return test::data_path("cli/" + f); }
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("tessera_test_" + name)).string();
+}
+
+}  // namespace
+
+TEST_CASE("simulate prints a summary and writes a JSON report", "[cli]") {
+  const auto out = temp_path("report.json");
+  std::filesystem::remove(out);
+  const auto r = run({"simulate", "--arch", data("ok_arch.json"), "--workload", data("ok_workload.json"), "--out", out});
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Contains("conv_relu on test-edge") && Contains("total"));
+  std::ifstream f(out);
+  const auto j = nlohmann::json::parse(f);
+  CHECK(j.at("summary").at("cycles") == 451584 + 25088);
+  CHECK(j.at("run").at("fidelity") == "analytical");
+  CHECK(j.at("run").at("workload_file") == data("ok_workload.json"));
+}
+
+TEST_CASE("simulate at SystemC fidelity gives the analytical cycles for the ideal engine", "[cli][systemc]") {
+  const auto a = temp_path("a.json"), s = temp_path("s.json");
+  const auto wl = test::source_path("configs/workloads/lenet5.json");
+  const auto arch = test::source_path("configs/arch/ideal_edge.json");
+  REQUIRE(run({"simulate", "--arch", arch, "--workload", wl, "--out", a, "--quiet"}).code == 0);
+  REQUIRE(run({"simulate", "--arch", arch, "--workload", wl, "--out", s, "--quiet", "--fidelity", "systemc"}).code == 0);
+  std::ifstream fa(a), fs(s);
+  const auto ja = nlohmann::json::parse(fa), js = nlohmann::json::parse(fs);
+  CHECK(ja.at("summary").at("cycles") == js.at("summary").at("cycles"));
+  CHECK(js.at("run").at("fidelity") == "systemc");
+}
+
+TEST_CASE("set overrides reach the engine and the report config", "[cli]") {
+  const auto out = temp_path("set.json");
+  const auto r = run({"simulate", "--arch", data("ok_arch.json"), "--workload", data("ok_workload.json"), "--set",
+                      "peak_macs_per_cycle=512", "--set", "dram.bandwidth=32", "--out", out, "--quiet"});
+  REQUIRE(r.code == 0);
+  CHECK(r.out.empty());
+  std::ifstream f(out);
+  const auto j = nlohmann::json::parse(f);
+  CHECK(j.at("config").at("peak_macs_per_cycle") == 512);
+  CHECK(j.at("config").at("dram").at("bandwidth") == 32);
+  CHECK(j.at("summary").at("cycles") == 451584 / 2 + 25088 / 2);
+}
+
+TEST_CASE("inspect --json prints layers and totals", "[cli]") {
+  const auto r = run({"inspect", data("ok_workload.json"), "--json"});
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  REQUIRE(j.at("layers").size() == 2);
+  CHECK(j.at("layers")[0].at("name") == "conv");
+  CHECK(j.at("layers")[0].at("kind") == "conv");
+  CHECK(j.at("layers")[0].at("macs") == 115605504);
+  CHECK(j.at("layers")[0].at("params") == 36864);
+  CHECK(j.at("totals").at("macs") == 115605504);
+  CHECK(j.at("totals").at("params") == 36864);
+  CHECK(j.at("totals").at("weight_bytes") == 36864);
+  CHECK(j.at("totals").at("activation_bytes") == 3 * 200704);  // network input, conv and relu outputs
+  const auto table = run({"inspect", data("ok_workload.json")});
+  CHECK_THAT(table.out, Contains("conv") && Contains("total: 115605504 MACs"));
+}
+
+TEST_CASE("list names the registered engines and front-ends", "[cli]") {
+  const auto r = run({"list"});
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Contains("ideal") && Contains("json") && Contains("scalesim") && Contains("search algorithms"));
+  const auto j = nlohmann::json::parse(run({"list", "--json"}).out);
+  CHECK(j.at("engines").contains("ideal"));
+}
+
+TEST_CASE("check validates a config without running it", "[cli]") {
+  const auto ok = run({"check", data("ok_arch.json")});
+  CHECK(ok.code == 0);
+  CHECK_THAT(ok.out, Contains("valid ideal config"));
+  const auto bad = run({"check", data("ok_arch.json"), "--set", "dram.bandwidth=0"});
+  CHECK(bad.code == cli::kExitInputError);
+  CHECK_THAT(bad.err, Contains("/dram/bandwidth") && Contains("must be > 0"));
+}
+
+TEST_CASE("bad input: a clear message naming the place, and a non-zero exit", "[cli][errors]") {
+  struct Case {
+    std::vector<std::string> args;
+    std::vector<std::string> expected;
+  };
+  const std::string wl = data("ok_workload.json"), arch = data("ok_arch.json");
+  const std::vector<Case> cases = {
+      {{"check", data("malformed.json")}, {"malformed.json:4:", "malformed JSON"}},
+      {{"check", data("unknown_key.json")}, {"unknown_key.json", "/dram/latency", "unknown key 'latency'"}},
+      {{"check", data("zero_peak.json")}, {"zero_peak.json", "/peak_macs_per_cycle", "must be > 0"}},
+      {{"simulate", "--arch", arch, "--workload", data("negative_size.json")},
+       {"negative_size.json", "/operators/0/shape/k", "must be a positive integer, got -16"}},
+      {{"simulate", "--arch", arch, "--workload", data("cyclic.json")}, {"cyclic", "cycle"}},
+      {{"simulate", "--arch", arch, "--workload", data("empty.json")}, {"empty.json", "no operators"}},
+      {{"simulate", "--arch", arch, "--workload", data("missing.json")}, {"missing.json", "cannot open"}},
+      {{"simulate", "--arch", data("missing_arch.json"), "--workload", wl}, {"missing_arch.json", "cannot open"}},
+      {{"simulate", "--arch", arch, "--workload", data("short_row.csv")}, {"short_row.csv:3", "expected 8 fields"}},
+      {{"inspect", data("short_row.csv")}, {"short_row.csv:3"}},
+  };
+  for (const auto& c : cases) {
+    const auto r = run(c.args);
+    INFO(c.args[0] << " " << c.args.back() << " -> " << r.err);
+    CHECK(r.code == cli::kExitInputError);
+    CHECK_THAT(r.err, Contains("tessera: error:"));
+    for (const auto& e : c.expected) CHECK_THAT(r.err, Contains(e));
+  }
+}
+
+TEST_CASE("bad command lines are usage errors", "[cli][errors]") {
+  CHECK(run({}).code != 0);
+  CHECK(run({"simulate", "--arch", data("ok_arch.json")}).code != 0);  // no --workload
+  const auto r = run({"simulate", "--arch", data("ok_arch.json"), "--workload", data("ok_workload.json"),
+                      "--fidelity", "quantum"});
+  CHECK(r.code != 0);
+  CHECK_THAT(r.err, Contains("fidelity"));
+}
+
+TEST_CASE("a failed run leaves an existing report untouched", "[cli][errors]") {
+  const auto out = temp_path("keep.json");
+  { std::ofstream(out) << "previous results\n"; }
+  const auto r = run({"simulate", "--arch", data("zero_peak.json"), "--workload", data("ok_workload.json"), "--out",
+                      out});
+  CHECK(r.code == cli::kExitInputError);
+  std::ifstream f(out);
+  std::string line;
+  std::getline(f, line);
+  CHECK(line == "previous results");
+  const auto missing_dir = run({"simulate", "--arch", data("ok_arch.json"), "--workload", data("ok_workload.json"),
+                                "--out", temp_path("no/such/dir/r.json"), "--quiet"});
+  CHECK(missing_dir.code == cli::kExitInputError);
+  CHECK_THAT(missing_dir.err, Contains("does not exist"));
+}

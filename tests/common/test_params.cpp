@@ -1,0 +1,141 @@
+// ParamReader: required, default and optional values, ranges, units, nested objects, and that
+// every error names the file and the JSON path.
+#include <catch2/catch.hpp>
+
+#include "common/error.hpp"
+#include "common/params.hpp"
+
+using namespace tessera;
+using Catch::Contains;
+using Catch::WithinRel;
+using nlohmann::json;
+
+namespace {
+
+// A reader of the "engine" object of `doc`, said to come from p.json.
+ParamReader engine(const json& doc) { return ParamReader(doc, "p.json").child("engine"); }
+
+}  // namespace
+
+TEST_CASE("required, default and optional values", "[common][params]") {
+  const json doc =
+      json::parse(R"({"engine": {"name": "sa", "rows": 32, "scale": 2.5, "fast": true}})");
+  auto r = engine(doc);
+  CHECK(r.path() == "/engine");
+  CHECK(r.file() == "p.json");
+  CHECK(r.string("name") == "sa");
+  CHECK(r.integer("rows") == 32);
+  CHECK(r.positive_integer("cols", 16) == 16);
+  CHECK(r.number("scale") == 2.5);
+  CHECK(r.boolean("fast", false));
+  CHECK(r.string("dataflow", "ws") == "ws");
+  CHECK_FALSE(r.optional_number("clock_skew"));
+  CHECK_FALSE(r.optional_child("energy"));
+  CHECK_NOTHROW(r.finish());
+
+  CHECK_THROWS_WITH(r.string("missing"),
+                    Contains("p.json: /engine: missing required key 'missing'"));
+  CHECK_THROWS_WITH(r.child("missing"), Contains("p.json: /engine: missing required key"));
+}
+
+TEST_CASE("an unknown key names its path and the accepted keys", "[common][params]") {
+  const json doc = json::parse(R"({"engine": {"rows": 32, "clok": "1 GHz"}})");
+  auto r = engine(doc);
+  r.integer("rows");
+  r.frequency_hz("clock", "1 GHz");
+  CHECK_THROWS_AS(r.finish(), InputError);
+  CHECK_THROWS_WITH(r.finish(), Contains("p.json: /engine/clok: unknown key 'clok'") &&
+                                    Contains("accepted here: clock, rows"));
+}
+
+TEST_CASE("type and range errors name file, path and expectation", "[common][params]") {
+  const json doc =
+      json::parse(R"({"engine": {"name": 3, "rows": 2.5, "cols": 0, "fill": -1, "on": "yes",
+                                 "mode": "fast", "nested": {"deep": {"x": "1"}}, "list": [1]}})");
+  auto r = engine(doc);
+  CHECK_THROWS_WITH(r.string("name"),
+                    Contains("p.json: /engine/name: expected a string, got an integer"));
+  CHECK_THROWS_WITH(r.integer("rows"),
+                    Contains("p.json: /engine/rows: expected an integer, got 2.5"));
+  CHECK_THROWS_WITH(r.positive_integer("cols"),
+                    Contains("p.json: /engine/cols: must be a positive integer, got 0"));
+  CHECK_THROWS_WITH(r.non_negative("fill", 0), Contains("p.json: /engine/fill: must be >= 0"));
+  CHECK_THROWS_WITH(r.positive("fill"), Contains("p.json: /engine/fill: must be > 0"));
+  CHECK_THROWS_WITH(r.boolean("on", false),
+                    Contains("p.json: /engine/on: expected true or false, got a string"));
+  CHECK_THROWS_WITH(r.choice("mode", {"ws", "os", "is"}, "ws"),
+                    Contains("p.json: /engine/mode: 'fast' is not one of: ws, os, is"));
+  CHECK_THROWS_WITH(r.child("nested").child("deep").integer("x"),
+                    Contains("p.json: /engine/nested/deep/x: expected an integer"));
+  CHECK_THROWS_WITH(r.child("list"), Contains("p.json: /engine/list: expected an object"));
+}
+
+TEST_CASE("quantities with units", "[common][params]") {
+  const json doc =
+      json::parse(R"({"engine": {"f1": "1 GHz", "f2": 800, "f3": "1.5GHz", "f4": "250 kHz",
+                                 "b1": "25.6 GB/s", "b2": 16, "b3": "8 B/cycle",
+                                 "s1": "64 KiB", "s2": 1024, "s3": "2 MiB", "s4": "0.5 KiB"}})");
+  auto r = engine(doc);
+  CHECK(r.frequency_hz("f1", "1 GHz") == 1e9);
+  CHECK(r.frequency_hz("f2", "1 GHz") == 800e6);  // a bare number is MHz
+  CHECK(r.frequency_hz("f3", "1 GHz") == 1.5e9);
+  CHECK(r.frequency_hz("f4", "1 GHz") == 250e3);
+  CHECK(r.frequency_hz("absent", "200 MHz") == 200e6);
+
+  const Bandwidth b1 = r.bandwidth("b1", "16 B/cycle");
+  CHECK_FALSE(b1.per_cycle);
+  CHECK_THAT(b1.bytes, WithinRel(25.6e9));
+  CHECK_THAT(b1.bytes_per_cycle(1e9), WithinRel(25.6));  // at 1 GHz
+  const Bandwidth b2 = r.bandwidth("b2", "1 GB/s");      // a bare number is bytes per cycle
+  CHECK(b2.per_cycle);
+  CHECK(b2.bytes_per_cycle(1e9) == 16);
+  CHECK(r.bandwidth("b3", "1 GB/s").per_cycle);
+
+  CHECK(r.size_bytes("s1", "1 KiB") == 65536);
+  CHECK(r.size_bytes("s2", "1 KiB") == 1024);  // a bare number is bytes
+  CHECK(r.size_bytes("s3", "1 KiB") == 2097152);
+  CHECK(r.size_bytes("s4", "1 KiB") == 512);
+  CHECK_NOTHROW(r.finish());
+}
+
+TEST_CASE("bad quantities name file, path and the accepted units", "[common][params]") {
+  const json doc =
+      json::parse(R"({"engine": {"f": "1 GHZ", "g": -5, "h": "fast", "b": "10 GB", "s": "-1 KiB",
+                                 "t": "1.5 B", "u": [1]}})");
+  auto r = engine(doc);
+  CHECK_THROWS_WITH(r.frequency_hz("f", "1 GHz"),
+                    Contains("p.json: /engine/f: unknown unit 'GHZ' in '1 GHZ'") &&
+                        Contains("(units: MHz, Hz, kHz, GHz)"));
+  CHECK_THROWS_WITH(r.frequency_hz("g", "1 GHz"),
+                    Contains("p.json: /engine/g: frequency must be > 0, got -5"));
+  CHECK_THROWS_WITH(r.frequency_hz("h", "1 GHz"),
+                    Contains("p.json: /engine/h: cannot read 'fast'"));
+  CHECK_THROWS_WITH(r.bandwidth("b", "1 GB/s"),
+                    Contains("p.json: /engine/b: unknown unit 'GB'") && Contains("GB/s"));
+  CHECK_THROWS_WITH(r.size_bytes("s", "1 KiB"),
+                    Contains("p.json: /engine/s: size must be > 0, got '-1 KiB'"));
+  CHECK_THROWS_WITH(r.size_bytes("t", "1 KiB"),
+                    Contains("p.json: /engine/t: a size must be a whole number of bytes"));
+  CHECK_THROWS_WITH(r.size_bytes("u", "1 KiB"), Contains("p.json: /engine/u: expected a size"));
+}
+
+TEST_CASE("JSON pointers, locations and files", "[common][params]") {
+  CHECK(pointer_token("a/b~c") == "a~1b~0c");
+  CHECK(json_location("f.json", "") == "f.json: /: ");
+  CHECK(json_location("f.json", "/a/0") == "f.json: /a/0: ");
+
+  json doc = {{"a/b", {{"c", 1}}}};
+  ParamReader top(doc, "f.json");
+  auto child = top.child("a/b");
+  CHECK(child.path() == "/a~1b");
+  CHECK(child.error("c", "bad").what() == std::string("f.json: /a~1b/c: bad"));
+
+  const json not_object = json::array();
+  CHECK_THROWS_WITH(ParamReader(not_object, "f.json", "/x"),
+                    Contains("f.json: /x: expected an object"));
+
+  CHECK_THROWS_WITH(read_json_file("/nonexistent/p.json"),
+                    Contains("/nonexistent/p.json: cannot open file"));
+  CHECK_THROWS_WITH(read_json_file(std::string(TESSERA_TEST_DATA) + "/workloads/malformed.json"),
+                    Contains("malformed.json:5:13: malformed JSON"));
+}

@@ -1,0 +1,62 @@
+// The report: totals, and the JSON names scripts rely on (docs/report-schema.md).
+#include <catch2/catch.hpp>
+
+#include "arch/config.hpp"
+#include "explorer/evaluator.hpp"
+#include "sim/report.hpp"
+#include "test_support.hpp"
+
+using namespace tessera;
+
+namespace {
+
+sim::Report conv_relu_report() {
+  const auto arch = arch::build_arch({"edge.json",
+                                      {{"engine", "ideal"},
+                                       {"clock", "800 MHz"},
+                                       {"peak_macs_per_cycle", 256},
+                                       {"dram", {{"bandwidth", 16}}},
+                                       {"area_mm2", 1.5}}});
+  return explorer::evaluate(arch, test::conv_relu_graph(), {});
+}
+
+}  // namespace
+
+TEST_CASE("summary totals the layers", "[sim][report]") {
+  const auto r = conv_relu_report();
+  const auto& s = r.summary;
+  CHECK(s.cycles == 451584 + 25088);
+  CHECK(s.compute_cycles == 451584);
+  CHECK(s.stall_cycles == 25088);
+  CHECK(s.macs == 115605504);
+  CHECK(s.latency_s == Approx((451584.0 + 25088.0) / 800e6));
+  CHECK(s.utilization == Approx(115605504.0 / ((451584.0 + 25088.0) * 256)));
+  CHECK(s.accesses.at("dram").read_bytes == 237568 + 200704);
+  CHECK(s.accesses.at("dram").write_bytes == 200704 + 200704);
+  CHECK(s.energy_pj == Approx(115605504 * 0.23 + (237568 + 200704 + 200704 + 200704) * 160.0));
+  CHECK(s.energy_by_component.at("mac") == Approx(115605504 * 0.23));
+  CHECK(s.area_mm2 == 1.5);
+}
+
+TEST_CASE("report JSON keeps the stable names", "[sim][report]") {
+  const auto j = sim::to_json(conv_relu_report());
+  CHECK(j.at("schema_version") == sim::kReportSchemaVersion);
+  for (const char* k : {"cycles", "latency_s", "energy_pj", "macs", "area_mm2", "utilization"})
+    CHECK(j.at("summary").contains(k));
+  REQUIRE(j.at("layers").size() == 2);
+  for (const auto& l : j.at("layers"))
+    for (const char* k : {"name", "cycles", "compute_cycles", "stall_cycles", "macs", "energy_pj"})
+      CHECK(l.contains(k));
+  CHECK(j.at("layers")[0].at("name") == "conv");
+  CHECK(j.at("config").at("engine") == "ideal");
+  for (const char* k : {"config_hash", "workload_hash", "version", "git_revision", "wall_s", "simulated_cycles_per_s",
+                        "fidelity"})
+    CHECK(j.at("run").contains(k));
+  CHECK(j.at("run").at("config_hash").get<std::string>().size() == 16);
+}
+
+TEST_CASE("the summary table lists every layer and the totals", "[sim][report]") {
+  const auto text = sim::format_table(conv_relu_report());
+  CHECK_THAT(text, Catch::Matchers::Contains("conv") && Catch::Matchers::Contains("relu") &&
+                       Catch::Matchers::Contains("total") && Catch::Matchers::Contains("latency"));
+}

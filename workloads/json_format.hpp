@@ -1,0 +1,23 @@
+// Tessera workload JSON, format "tessera.workload" version 1 (docs/workload-format.md).
+// Reading validates every field with the JSON path of any error; writing is canonical (every
+// field explicit, keys sorted) so read(write(g)) == g and write(read(write(g))) == write(g).
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "workloads/graph.hpp"
+
+namespace tessera::workloads {
+
+inline constexpr const char* kWorkloadFormat = "tessera.workload";
+inline constexpr int kWorkloadFormatVersion = 1;
+
+// `file` is used only in error messages.
+Graph workload_from_json(const nlohmann::json& doc, const std::string& file);
+nlohmann::json workload_to_json(const Graph& graph);
+
+Graph read_workload_json(const std::string& path);
+
+}  // namespace tessera::workloads

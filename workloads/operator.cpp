@@ -1,0 +1,231 @@
+#include "workloads/operator.hpp"
+
+#include <array>
+#include <utility>
+
+#include "common/error.hpp"
+
+namespace tessera::workloads {
+
+namespace {
+
+i64 out_size(i64 in, i64 pad0, i64 pad1, i64 dilation, i64 window, i64 stride) {
+  const i64 span = in + pad0 + pad1 - dilation * (window - 1) - 1;
+  return span < 0 ? 0 : span / stride + 1;
+}
+
+i64 bytes(i64 elements, int bits) { return (elements * bits + 7) / 8; }
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+}  // namespace
+
+i64 Conv::p() const { return out_size(h, pad_top, pad_bottom, dilation_h, r, stride_h); }
+i64 Conv::q() const { return out_size(w, pad_left, pad_right, dilation_w, s, stride_w); }
+i64 Pool::p() const { return global ? 1 : out_size(h, pad_top, pad_bottom, 1, r, stride_h); }
+i64 Pool::q() const { return global ? 1 : out_size(w, pad_left, pad_right, 1, s, stride_w); }
+
+i64 Operator::macs() const {
+  return std::visit(
+      Overloaded{
+          [](const Conv& c) { return c.n * c.k * c.p() * c.q() * (c.c / c.groups) * c.r * c.s; },
+          [](const MatMul& m) { return m.batch * m.m * m.n * m.k; },
+          [](const auto&) { return i64{0}; },
+      },
+      shape);
+}
+
+i64 Operator::params() const {
+  return std::visit(
+      Overloaded{
+          [](const Conv& c) { return c.k * (c.c / c.groups) * c.r * c.s + (c.bias ? c.k : 0); },
+          [](const MatMul& m) { return m.b_is_weight ? m.k * m.n + (m.bias ? m.n : 0) : i64{0}; },
+          [](const Norm& n) { return n.type == NormType::rms ? n.channels : 2 * n.channels; },
+          [](const Embedding& e) { return e.vocab * e.dim; },
+          [](const auto&) { return i64{0}; },
+      },
+      shape);
+}
+
+i64 Operator::input_elements() const {
+  return std::visit(
+      Overloaded{
+          [](const Conv& c) { return c.n * c.c * c.h * c.w; },
+          [](const MatMul& m) { return m.batch * (m.m * m.k + (m.b_is_weight ? 0 : m.k * m.n)); },
+          [](const Elementwise& e) { return e.elements * e.inputs; },
+          [](const Pool& p) { return p.n * p.c * p.h * p.w; },
+          [](const Softmax& s) { return s.rows * s.cols; },
+          [](const Norm& n) { return n.elements; },
+          [](const Embedding& e) { return e.tokens; },  // the token ids
+          [](const DataMovement& d) { return d.input_elements; },
+      },
+      shape);
+}
+
+i64 Operator::output_elements() const {
+  return std::visit(Overloaded{
+                        [](const Conv& c) { return c.n * c.k * c.p() * c.q(); },
+                        [](const MatMul& m) { return m.batch * m.m * m.n; },
+                        [](const Elementwise& e) { return e.elements; },
+                        [](const Pool& p) { return p.n * p.c * p.p() * p.q(); },
+                        [](const Softmax& s) { return s.rows * s.cols; },
+                        [](const Norm& n) { return n.elements; },
+                        [](const Embedding& e) { return e.tokens * e.dim; },
+                        [](const DataMovement& d) { return d.output_elements; },
+                    },
+                    shape);
+}
+
+i64 Operator::weight_bytes() const { return bytes(params(), precision.weight_bits); }
+i64 Operator::input_bytes() const { return bytes(input_elements(), precision.activation_bits); }
+i64 Operator::output_bytes() const { return bytes(output_elements(), precision.activation_bits); }
+
+namespace {
+
+constexpr std::array<std::string_view, 8> kKindNames = {
+    "conv", "matmul", "elementwise", "pool", "softmax", "norm", "embedding", "data_movement"};
+constexpr std::array<std::string_view, 2> kPoolNames = {"max", "avg"};
+constexpr std::array<std::string_view, 4> kNormNames = {"batch", "layer", "rms", "group"};
+constexpr std::array<std::string_view, 8> kMoveNames = {"concat", "reshape", "transpose", "slice",
+                                                        "split",  "gather",  "flatten",   "copy"};
+
+template <class E, std::size_t N>
+std::optional<E> lookup(const std::array<std::string_view, N>& names, std::string_view text) {
+  for (std::size_t i = 0; i < N; ++i)
+    if (names[i] == text) return static_cast<E>(i);
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string_view to_string(OpKind k) { return kKindNames.at(static_cast<std::size_t>(k)); }
+std::string_view to_string(PoolType t) { return kPoolNames.at(static_cast<std::size_t>(t)); }
+std::string_view to_string(NormType t) { return kNormNames.at(static_cast<std::size_t>(t)); }
+std::string_view to_string(MoveType t) { return kMoveNames.at(static_cast<std::size_t>(t)); }
+std::optional<OpKind> op_kind_from_string(std::string_view t) {
+  return lookup<OpKind>(kKindNames, t);
+}
+std::optional<PoolType> pool_type_from_string(std::string_view t) {
+  return lookup<PoolType>(kPoolNames, t);
+}
+std::optional<NormType> norm_type_from_string(std::string_view t) {
+  return lookup<NormType>(kNormNames, t);
+}
+std::optional<MoveType> move_type_from_string(std::string_view t) {
+  return lookup<MoveType>(kMoveNames, t);
+}
+
+namespace {
+
+void require(bool ok, const std::string& where, const std::string& what) {
+  if (!ok) throw InputError(where + what);
+}
+
+}  // namespace
+
+void validate(const Operator& op, const std::string& where) {
+  require(!op.name.empty(), where, "operator name must not be empty");
+  const std::string at = where + "operator '" + op.name + "': ";
+  require(op.precision.weight_bits >= 1 && op.precision.weight_bits <= 64, at,
+          "weight_bits must be in [1, 64], got " + std::to_string(op.precision.weight_bits));
+  require(
+      op.precision.activation_bits >= 1 && op.precision.activation_bits <= 64, at,
+      "activation_bits must be in [1, 64], got " + std::to_string(op.precision.activation_bits));
+  require(op.density.weight > 0 && op.density.weight <= 1, at, "weight density must be in (0, 1]");
+  require(op.density.activation > 0 && op.density.activation <= 1, at,
+          "activation density must be in (0, 1]");
+  if (op.early_exit) {
+    require(op.early_exit->index >= 0, at, "early_exit index must be >= 0");
+    if (op.early_exit->probability)
+      require(*op.early_exit->probability >= 0 && *op.early_exit->probability <= 1, at,
+              "early_exit probability must be in [0, 1]");
+  }
+  auto positive = [&](i64 v, const char* name) {
+    require(v > 0, at, std::string(name) + " must be > 0, got " + std::to_string(v));
+  };
+  auto non_negative = [&](i64 v, const char* name) {
+    require(v >= 0, at, std::string(name) + " must be >= 0, got " + std::to_string(v));
+  };
+  std::visit(Overloaded{
+                 [&](const Conv& c) {
+                   for (auto [v, n] : {std::pair{c.n, "n"},
+                                       {c.c, "c"},
+                                       {c.h, "h"},
+                                       {c.w, "w"},
+                                       {c.k, "k"},
+                                       {c.r, "r"},
+                                       {c.s, "s"},
+                                       {c.stride_h, "stride_h"},
+                                       {c.stride_w, "stride_w"},
+                                       {c.dilation_h, "dilation_h"},
+                                       {c.dilation_w, "dilation_w"},
+                                       {c.groups, "groups"}})
+                     positive(v, n);
+                   for (auto [v, n] : {std::pair{c.pad_top, "pad_top"},
+                                       {c.pad_left, "pad_left"},
+                                       {c.pad_bottom, "pad_bottom"},
+                                       {c.pad_right, "pad_right"}})
+                     non_negative(v, n);
+                   require(c.c % c.groups == 0 && c.k % c.groups == 0, at,
+                           "channels c=" + std::to_string(c.c) +
+                               " and filters k=" + std::to_string(c.k) +
+                               " must both be divisible by groups=" + std::to_string(c.groups));
+                   require(c.p() > 0 && c.q() > 0, at,
+                           "the filter does not fit the padded input (output would be " +
+                               std::to_string(c.p()) + "x" + std::to_string(c.q()) + ")");
+                 },
+                 [&](const MatMul& m) {
+                   positive(m.batch, "batch");
+                   positive(m.m, "m");
+                   positive(m.n, "n");
+                   positive(m.k, "k");
+                 },
+                 [&](const Elementwise& e) {
+                   require(!e.function.empty(), at, "function must not be empty");
+                   positive(e.elements, "elements");
+                   positive(e.inputs, "inputs");
+                 },
+                 [&](const Pool& p) {
+                   for (auto [v, n] : {std::pair{p.n, "n"},
+                                       {p.c, "c"},
+                                       {p.h, "h"},
+                                       {p.w, "w"},
+                                       {p.r, "r"},
+                                       {p.s, "s"},
+                                       {p.stride_h, "stride_h"},
+                                       {p.stride_w, "stride_w"}})
+                     positive(v, n);
+                   for (auto [v, n] : {std::pair{p.pad_top, "pad_top"},
+                                       {p.pad_left, "pad_left"},
+                                       {p.pad_bottom, "pad_bottom"},
+                                       {p.pad_right, "pad_right"}})
+                     non_negative(v, n);
+                   require(p.p() > 0 && p.q() > 0, at, "the window does not fit the padded input");
+                 },
+                 [&](const Softmax& s) {
+                   positive(s.rows, "rows");
+                   positive(s.cols, "cols");
+                 },
+                 [&](const Norm& n) {
+                   positive(n.elements, "elements");
+                   positive(n.channels, "channels");
+                 },
+                 [&](const Embedding& e) {
+                   positive(e.tokens, "tokens");
+                   positive(e.vocab, "vocab");
+                   positive(e.dim, "dim");
+                 },
+                 [&](const DataMovement& d) {
+                   positive(d.input_elements, "input_elements");
+                   positive(d.output_elements, "output_elements");
+                 },
+             },
+             op.shape);
+}
+
+}  // namespace tessera::workloads

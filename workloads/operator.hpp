@@ -1,0 +1,158 @@
+// One operator of a workload: what it computes (its kind and loop bounds), at which operand
+// precisions and densities, and where it came from. Pure data plus the derived counts every
+// engine needs (MACs, parameters, activation and weight sizes).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace tessera::workloads {
+
+using i64 = std::int64_t;
+
+// Convolution over NCHW input with K filters of R×S, grouped (groups == c == k is depthwise).
+struct Conv {
+  i64 n = 1, c = 1, h = 1, w = 1;  // input batch, channels, height, width
+  i64 k = 1;                        // output channels (filters)
+  i64 r = 1, s = 1;                 // filter height, width
+  i64 stride_h = 1, stride_w = 1;
+  i64 dilation_h = 1, dilation_w = 1;
+  i64 pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  i64 groups = 1;
+  bool bias = false;
+
+  i64 p() const;  // output height: floor((h + pads - dilation*(r-1) - 1) / stride) + 1
+  i64 q() const;  // output width
+  bool operator==(const Conv&) const = default;
+};
+
+// batch × (M×K · K×N). With b_is_weight the K×N operand is a parameter shared by the batch
+// (fully connected layers, projections); otherwise both operands are activations (attention).
+struct MatMul {
+  i64 batch = 1, m = 1, n = 1, k = 1;
+  bool b_is_weight = true;
+  bool bias = false;
+  bool operator==(const MatMul&) const = default;
+};
+
+// Pointwise function over `elements` outputs with `inputs` operands each (Add: 2, Relu: 1).
+struct Elementwise {
+  std::string function = "identity";
+  i64 elements = 1;
+  i64 inputs = 1;
+  bool operator==(const Elementwise&) const = default;
+};
+
+enum class PoolType { max, avg };
+
+// Pooling over NCHW with an R×S window; `global` pools the whole plane (r = h, s = w).
+struct Pool {
+  PoolType type = PoolType::max;
+  bool global = false;
+  i64 n = 1, c = 1, h = 1, w = 1;
+  i64 r = 1, s = 1;
+  i64 stride_h = 1, stride_w = 1;
+  i64 pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+
+  i64 p() const;
+  i64 q() const;
+  bool operator==(const Pool&) const = default;
+};
+
+// Softmax over each of `rows` rows of length `cols`.
+struct Softmax {
+  i64 rows = 1, cols = 1;
+  bool operator==(const Softmax&) const = default;
+};
+
+enum class NormType { batch, layer, rms, group };
+
+// Normalisation of `elements` values with learned scale and shift over `channels` features.
+struct Norm {
+  NormType type = NormType::layer;
+  i64 elements = 1;
+  i64 channels = 1;
+  bool operator==(const Norm&) const = default;
+};
+
+// Table lookup: `tokens` rows of width `dim` gathered from a vocab×dim table (the parameters).
+struct Embedding {
+  i64 tokens = 1, vocab = 1, dim = 1;
+  bool operator==(const Embedding&) const = default;
+};
+
+enum class MoveType { concat, reshape, transpose, slice, split, gather, flatten, copy };
+
+// Data movement with zero MACs: reads input_elements, writes output_elements.
+struct DataMovement {
+  MoveType type = MoveType::copy;
+  i64 input_elements = 1;
+  i64 output_elements = 1;
+  bool operator==(const DataMovement&) const = default;
+};
+
+// The order of this variant defines OpKind.
+using OpShape = std::variant<Conv, MatMul, Elementwise, Pool, Softmax, Norm, Embedding, DataMovement>;
+
+enum class OpKind { conv, matmul, elementwise, pool, softmax, norm, embedding, data_movement };
+
+struct Precision {
+  int weight_bits = 8;
+  int activation_bits = 8;
+  bool operator==(const Precision&) const = default;
+};
+
+// Fraction of non-zero values, in (0, 1].
+struct Density {
+  double weight = 1.0;
+  double activation = 1.0;
+  bool operator==(const Density&) const = default;
+};
+
+// Marks an operator whose output is an early-exit point of the network.
+struct EarlyExit {
+  int index = 0;                      // 0 = first exit
+  std::optional<double> probability;  // fraction of inputs that leave here, when known
+  bool operator==(const EarlyExit&) const = default;
+};
+
+struct Operator {
+  std::string name;    // unique in its graph
+  std::string source;  // where it came from: file and line, ONNX node, config path
+  OpShape shape;
+  Precision precision;
+  Density density;
+  std::optional<EarlyExit> early_exit;
+
+  OpKind kind() const { return static_cast<OpKind>(shape.index()); }
+
+  i64 macs() const;
+  i64 params() const;  // weight elements (incl. bias); zero for activation-only operators
+  i64 input_elements() const;   // activation elements read (all activation operands)
+  i64 output_elements() const;  // activation elements written
+
+  // Dense storage sizes at the operator's precision, rounded up to whole bytes.
+  i64 weight_bytes() const;
+  i64 input_bytes() const;
+  i64 output_bytes() const;
+
+  bool operator==(const Operator&) const = default;
+};
+
+std::string_view to_string(OpKind kind);
+std::optional<OpKind> op_kind_from_string(std::string_view text);
+std::string_view to_string(PoolType t);
+std::string_view to_string(NormType t);
+std::string_view to_string(MoveType t);
+std::optional<PoolType> pool_type_from_string(std::string_view text);
+std::optional<NormType> norm_type_from_string(std::string_view text);
+std::optional<MoveType> move_type_from_string(std::string_view text);
+
+// Checks loop bounds, precisions and densities; throws InputError prefixed by `where` naming the
+// field and the expected range (e.g. output size <= 0, channels not divisible by groups).
+void validate(const Operator& op, const std::string& where);
+
+}  // namespace tessera::workloads
