@@ -17,7 +17,8 @@ std::vector<std::string> split_path(const std::string& assignment, const std::st
   std::string cur;
   for (std::size_t i = pointer ? 1 : 0; i <= path.size(); ++i) {
     if (i == path.size() || path[i] == sep) {
-      if (cur.empty()) throw InputError("--set " + assignment + ": empty key in path '" + path + "'");
+      if (cur.empty())
+        throw InputError("--set " + assignment + ": empty key in path '" + path + "'");
       if (pointer) {  // undo RFC 6901 escapes
         for (std::size_t p; (p = cur.find("~1")) != std::string::npos;) cur.replace(p, 2, "/");
         for (std::size_t p; (p = cur.find("~0")) != std::string::npos;) cur.replace(p, 2, "~");

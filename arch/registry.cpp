@@ -7,7 +7,8 @@ namespace tessera::arch {
 const Registry<EngineFactory>& engines() {
   static const Registry<EngineFactory> registry = [] {
     Registry<EngineFactory> r("engine");
-    r.add("ideal", "roofline upper bound: max(compute, DRAM traffic) per operator", &IdealEngine::create);
+    r.add("ideal", "roofline upper bound: max(compute, DRAM traffic) per operator",
+          &IdealEngine::create);
     return r;
   }();
   return registry;

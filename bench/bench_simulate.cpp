@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+
 #include <systemc>
 
 #include "explorer/evaluator.hpp"
@@ -22,8 +23,9 @@ struct Measurement {
   double cycles_per_s = 0;
 };
 
-Measurement measure(const tessera::arch::ArchConfig& arch, const tessera::workloads::Graph& graph,
-                    tessera::sim::Fidelity fidelity, double seconds) {
+Measurement measure(const tessera::arch::ArchConfig& arch,
+                    const tessera::explorer::Workload& workload, tessera::sim::Fidelity fidelity,
+                    double seconds) {
   tessera::explorer::EvaluateOptions opt;
   opt.fidelity = fidelity;
   const auto start = std::chrono::steady_clock::now();
@@ -31,7 +33,7 @@ Measurement measure(const tessera::arch::ArchConfig& arch, const tessera::worklo
   long runs = 0;
   unsigned long long cycles = 0;
   while (elapsed < seconds || runs < 3) {
-    cycles += tessera::explorer::evaluate(arch, graph, opt).summary.cycles;
+    cycles += tessera::explorer::evaluate(arch, workload, opt).summary.cycles;
     ++runs;
     elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
@@ -58,16 +60,20 @@ int sc_main(int argc, char* argv[]) {
                           "configs/workloads/resnet18_scalesim.csv"})
       cases.emplace_back(root + "/configs/arch/ideal_edge.json", root + "/" + w);
   }
-  std::cout << fmt::format("{:<28} {:<22} {:>7} {:>14} {:>16} {:>14} {:>16} {:>9}\n", "workload", "arch", "layers",
-                           "analytic run/s", "analytic cyc/s", "systemc run/s", "systemc cyc/s", "ratio");
+  std::cout << fmt::format("{:<28} {:<22} {:>7} {:>14} {:>16} {:>14} {:>16} {:>9}\n", "workload",
+                           "arch", "layers", "analytic run/s", "analytic cyc/s", "systemc run/s",
+                           "systemc cyc/s", "ratio");
   for (const auto& [arch_file, workload_file] : cases) {
     const auto arch = tessera::arch::load_arch(arch_file);
-    const auto graph = tessera::workloads::load_workload(workload_file);
-    const auto a = measure(arch, graph, tessera::sim::Fidelity::analytical, seconds);
-    const auto s = measure(arch, graph, tessera::sim::Fidelity::systemc, seconds);
-    std::cout << fmt::format("{:<28} {:<22} {:>7} {:>14.0f} {:>16.3g} {:>14.0f} {:>16.3g} {:>8.1f}x\n", graph.name(),
-                             arch.name, graph.size(), a.runs_per_s, a.cycles_per_s, s.runs_per_s, s.cycles_per_s,
-                             a.runs_per_s / s.runs_per_s);
+    const auto workload =
+        tessera::explorer::prepare_workload(tessera::workloads::load_workload(workload_file));
+    const auto& graph = workload.graph;
+    const auto a = measure(arch, workload, tessera::sim::Fidelity::analytical, seconds);
+    const auto s = measure(arch, workload, tessera::sim::Fidelity::systemc, seconds);
+    std::cout << fmt::format(
+        "{:<28} {:<22} {:>7} {:>14.0f} {:>16.3g} {:>14.0f} {:>16.3g} {:>8.1f}x\n", graph.name(),
+        arch.name, graph.size(), a.runs_per_s, a.cycles_per_s, s.runs_per_s, s.cycles_per_s,
+        a.runs_per_s / s.runs_per_s);
   }
   return 0;
 }

@@ -24,7 +24,8 @@ void write_file(const std::string& path, const std::string& text) {
   namespace fs = std::filesystem;
   const fs::path target(path);
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  if (!fs::is_directory(dir)) throw InputError(path + ": directory " + dir.string() + " does not exist");
+  if (!fs::is_directory(dir))
+    throw InputError(path + ": directory " + dir.string() + " does not exist");
   const fs::path tmp = dir / (target.filename().string() + ".tmp");
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
@@ -47,12 +48,15 @@ std::string shape_text(const workloads::Operator& op) {
       [](const auto& s) -> std::string {
         using T = std::decay_t<decltype(s)>;
         if constexpr (std::is_same_v<T, Conv>)
-          return fmt::format("{}x{}x{}x{} k{} {}x{}/{} g{}", s.n, s.c, s.h, s.w, s.k, s.r, s.s, s.stride_h, s.groups);
+          return fmt::format("{}x{}x{}x{} k{} {}x{}/{} g{}", s.n, s.c, s.h, s.w, s.k, s.r, s.s,
+                             s.stride_h, s.groups);
         else if constexpr (std::is_same_v<T, MatMul>)
-          return fmt::format("{}x[{}x{} . {}x{}]{}", s.batch, s.m, s.k, s.k, s.n, s.b_is_weight ? "" : " act");
+          return fmt::format("{}x[{}x{} . {}x{}]{}", s.batch, s.m, s.k, s.k, s.n,
+                             s.b_is_weight ? "" : " act");
         else if constexpr (std::is_same_v<T, Pool>)
-          return fmt::format("{} {}x{}x{}x{} {}", to_string(s.type), s.n, s.c, s.h, s.w,
-                             s.global ? std::string("global") : fmt::format("{}x{}/{}", s.r, s.s, s.stride_h));
+          return fmt::format(
+              "{} {}x{}x{}x{} {}", to_string(s.type), s.n, s.c, s.h, s.w,
+              s.global ? std::string("global") : fmt::format("{}x{}/{}", s.r, s.s, s.stride_h));
         else if constexpr (std::is_same_v<T, Elementwise>)
           return fmt::format("{} {}", s.function, s.elements);
         else if constexpr (std::is_same_v<T, Softmax>)
@@ -103,16 +107,17 @@ int inspect(const std::string& path, bool as_json, std::ostream& out) {
   for (auto n : g.topological_order()) w = std::max(w, g.op(n).name.size());
   w = std::min<std::size_t>(w, 40);
   out << fmt::format("{}: {} operators\n", g.name(), g.size());
-  out << fmt::format("{:<{}} {:<13} {:<32} {:>14} {:>12} {:>8}\n", "layer", w, "kind", "shape", "MACs", "params",
-                     "bits w/a");
+  out << fmt::format("{:<{}} {:<13} {:<32} {:>14} {:>12} {:>8}\n", "layer", w, "kind", "shape",
+                     "MACs", "params", "bits w/a");
   for (auto n : g.topological_order()) {
     const auto& op = g.op(n);
-    out << fmt::format("{:<{}} {:<13} {:<32} {:>14} {:>12} {:>8}\n", op.name.substr(0, w), w,
-                       workloads::to_string(op.kind()), shape_text(op), op.macs(), op.params(),
-                       fmt::format("{}/{}", op.precision.weight_bits, op.precision.activation_bits));
+    out << fmt::format(
+        "{:<{}} {:<13} {:<32} {:>14} {:>12} {:>8}\n", op.name.substr(0, w), w,
+        workloads::to_string(op.kind()), shape_text(op), op.macs(), op.params(),
+        fmt::format("{}/{}", op.precision.weight_bits, op.precision.activation_bits));
   }
-  out << fmt::format("total: {} MACs, {} params, {} weight bytes, {} activation bytes\n", totals.macs, totals.params,
-                     totals.weight_bytes, totals.activation_bytes);
+  out << fmt::format("total: {} MACs, {} params, {} weight bytes, {} activation bytes\n",
+                     totals.macs, totals.params, totals.weight_bytes, totals.activation_bytes);
   return kExitOk;
 }
 
@@ -129,9 +134,10 @@ int list(bool as_json, std::ostream& out) {
     out << doc.dump(2) << "\n";
     return kExitOk;
   }
-  for (const auto& [section, title] :
-       {std::pair{"engines", "engines"}, {"frontends", "workload front-ends"}, {"fidelities", "fidelities"},
-        {"search_algorithms", "search algorithms"}}) {
+  for (const auto& [section, title] : {std::pair{"engines", "engines"},
+                                       {"frontends", "workload front-ends"},
+                                       {"fidelities", "fidelities"},
+                                       {"search_algorithms", "search algorithms"}}) {
     out << title << ":\n";
     if (doc[section].empty()) out << "  (none registered)\n";
     for (const auto& [name, desc] : doc[section].items())
@@ -143,7 +149,8 @@ int list(bool as_json, std::ostream& out) {
 }  // namespace
 
 int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  CLI::App app{"Tessera: simulator and design-space explorer for DNN and transformer accelerators", "tessera"};
+  CLI::App app{"Tessera: simulator and design-space explorer for DNN and transformer accelerators",
+               "tessera"};
   app.set_version_flag("--version", fmt::format("tessera {} ({})", kVersion, kGitRevision));
   app.require_subcommand(1);
 
@@ -153,12 +160,15 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
 
   auto* simulate = app.add_subcommand("simulate", "Simulate a workload on an architecture");
   simulate->add_option("--arch", arch_file, "Architecture config (JSON)")->required();
-  simulate->add_option("--workload", workload_file, "Workload file (JSON graph or SCALE-Sim topology CSV)")
+  simulate
+      ->add_option("--workload", workload_file,
+                   "Workload file (JSON graph or SCALE-Sim topology CSV)")
       ->required();
   simulate->add_option("--fidelity", fidelity_name, "analytical or systemc")
       ->check(CLI::IsMember({"analytical", "systemc"}))
       ->capture_default_str();
-  simulate->add_option("--set", overrides, "Override a config value: path.to.key=value (repeatable)");
+  simulate->add_option("--set", overrides,
+                       "Override a config value: path.to.key=value (repeatable)");
   simulate->add_option("--out", out_file, "Write the full JSON report here");
   simulate->add_flag("--quiet", quiet, "Do not print the summary table");
 
@@ -166,7 +176,8 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   inspect_cmd->add_option("workload", workload_file, "Workload file")->required();
   inspect_cmd->add_flag("--json", as_json, "Print JSON instead of a table");
 
-  auto* list_cmd = app.add_subcommand("list", "List engines, workload front-ends and search algorithms");
+  auto* list_cmd =
+      app.add_subcommand("list", "List engines, workload front-ends and search algorithms");
   list_cmd->add_flag("--json", as_json, "Print JSON instead of text");
 
   auto* check = app.add_subcommand("check", "Validate an architecture config without running it");
@@ -184,12 +195,12 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   try {
     if (*simulate) {
       const arch::ArchConfig arch = arch::load_arch(arch_file, overrides);
-      const workloads::Graph graph = workloads::load_workload(workload_file);
+      const auto workload =
+          explorer::prepare_workload(workloads::load_workload(workload_file), workload_file);
       explorer::EvaluateOptions options;
       options.fidelity = sim::fidelity_from_string(fidelity_name);
       options.arch_file = arch_file;
-      options.workload_file = workload_file;
-      const sim::Report report = explorer::evaluate(arch, graph, options);
+      const sim::Report report = explorer::evaluate(arch, workload, options);
       if (!quiet) out << sim::format_table(report);
       if (!out_file.empty()) {
         write_file(out_file, sim::to_json(report).dump(2) + "\n");
@@ -201,8 +212,8 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     if (*list_cmd) return list(as_json, out);
     if (*check) {
       const arch::ArchConfig arch = arch::load_arch(arch_file, overrides);
-      out << fmt::format("{}: valid {} config '{}' (hash {})\n", arch_file, arch.engine->engine_name(), arch.name,
-                         arch.hash);
+      out << fmt::format("{}: valid {} config '{}' (hash {})\n", arch_file,
+                         arch.engine->engine_name(), arch.name, arch.hash);
       out << arch.resolved.dump(2) << "\n";
       return kExitOk;
     }

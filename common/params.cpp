@@ -55,10 +55,13 @@ namespace {
 std::string type_name(const nlohmann::json& v) {
   if (v.is_number_integer()) return "an integer";
   if (v.is_number()) return "a number";
+  if (v.is_object()) return "an object";
+  if (v.is_array()) return "an array";
   return std::string("a ") + v.type_name();
 }
 
-// Splits "<number> <unit>" (space optional). Returns false if the text does not start with a number.
+// Splits "<number> <unit>" (space optional). Returns false if the text does not start with a
+// number.
 bool split_quantity(const std::string& text, double& value, std::string& unit) {
   std::size_t used = 0;
   try {
@@ -70,6 +73,24 @@ bool split_quantity(const std::string& text, double& value, std::string& unit) {
   const auto b = unit.find_first_not_of(' ');
   unit = b == std::string::npos ? "" : unit.substr(b);
   return true;
+}
+
+// An integral JSON number (2 or 2.0) as an integer; `where` prefixes the error.
+std::int64_t to_integer(const nlohmann::json& v, const std::string& where) {
+  if (v.is_number_integer()) return v.get<std::int64_t>();
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    if (std::floor(d) == d && std::abs(d) < 9.0e15) return static_cast<std::int64_t>(d);
+  }
+  throw InputError(where + "expected an integer, got " + (v.is_number() ? v.dump() : type_name(v)));
+}
+
+std::int64_t at_least(std::int64_t v, std::int64_t min, const std::string& where) {
+  if (v >= min) return v;
+  throw InputError(
+      where +
+      (min == 1 ? std::string("must be a positive integer") : "must be >= " + std::to_string(min)) +
+      ", got " + std::to_string(v));
 }
 
 }  // namespace
@@ -133,8 +154,8 @@ std::vector<std::string> ParamReader::strings(const std::string& key) {
   std::vector<std::string> out;
   for (std::size_t i = 0; i < v->size(); ++i) {
     if (!(*v)[i].is_string())
-      throw InputError(json_location(file_, path_of(key) + "/" + std::to_string(i)) + "expected a string, got " +
-                       type_name((*v)[i]));
+      throw InputError(json_location(file_, path_of(key) + "/" + std::to_string(i)) +
+                       "expected a string, got " + type_name((*v)[i]));
     out.push_back((*v)[i].get<std::string>());
   }
   return out;
@@ -165,13 +186,7 @@ std::optional<double> ParamReader::optional_number(const std::string& key) {
 }
 
 std::int64_t ParamReader::integer(const std::string& key) {
-  const auto& v = at(key);
-  if (v.is_number_integer()) return v.get<std::int64_t>();
-  if (v.is_number_float()) {
-    const double d = v.get<double>();
-    if (std::floor(d) == d && std::abs(d) < 9.0e15) return static_cast<std::int64_t>(d);
-  }
-  throw error(key, "expected an integer, got " + (v.is_number() ? v.dump() : type_name(v)));
+  return to_integer(at(key), json_location(file_, path_of(key)));
 }
 
 std::int64_t ParamReader::integer(const std::string& key, std::int64_t fallback) {
@@ -196,9 +211,7 @@ double ParamReader::non_negative(const std::string& key, double fallback) {
 }
 
 std::int64_t ParamReader::positive_integer(const std::string& key) {
-  const std::int64_t v = integer(key);
-  if (v <= 0) throw error(key, "must be a positive integer, got " + std::to_string(v));
-  return v;
+  return at_least(integer(key), 1, json_location(file_, path_of(key)));
 }
 
 std::int64_t ParamReader::positive_integer(const std::string& key, std::int64_t fallback) {
@@ -206,10 +219,7 @@ std::int64_t ParamReader::positive_integer(const std::string& key, std::int64_t 
 }
 
 std::int64_t ParamReader::non_negative_integer(const std::string& key, std::int64_t fallback) {
-  if (!has(key)) return fallback;
-  const std::int64_t v = integer(key);
-  if (v < 0) throw error(key, "must be >= 0, got " + std::to_string(v));
-  return v;
+  return has(key) ? at_least(integer(key), 0, json_location(file_, path_of(key))) : fallback;
 }
 
 namespace {
@@ -272,11 +282,48 @@ Bandwidth ParamReader::bandwidth(const std::string& key, const std::string& fall
 }
 
 std::uint64_t ParamReader::size_bytes(const std::string& key, const std::string& fallback) {
-  const double b = read_quantity(*this, find(key), key, fallback, "size",
-                                 {{"B", 1.0}, {"KiB", 1024.0}, {"MiB", 1048576.0},
-                                  {"GiB", 1073741824.0}});
+  const double b =
+      read_quantity(*this, find(key), key, fallback, "size",
+                    {{"B", 1.0}, {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0}});
   if (std::floor(b) != b) throw error(key, "a size must be a whole number of bytes");
   return static_cast<std::uint64_t>(b);
+}
+
+bool ParamReader::is_array(const std::string& key) {
+  known_.insert(key);
+  auto it = object_.find(key);
+  return it != object_.end() && it->is_array();
+}
+
+std::size_t ParamReader::array_size(const std::string& key) {
+  const auto& v = at(key);
+  if (!v.is_array()) throw error(key, "expected an array, got " + type_name(v));
+  return v.size();
+}
+
+ParamReader ParamReader::item(const std::string& key, std::size_t i) {
+  const auto& v = at(key);
+  if (!v.is_array() || i >= v.size())
+    throw error(key, "expected an array with an element " + std::to_string(i));
+  return ParamReader(v[i], file_, path_of(key) + "/" + std::to_string(i));
+}
+
+std::vector<std::int64_t> ParamReader::integers(const std::string& key, std::size_t count,
+                                                std::int64_t fallback, std::int64_t min) {
+  const auto* v = find(key);
+  if (!v) return std::vector<std::int64_t>(count, fallback);
+  const auto check = [&](const nlohmann::json& e, const std::string& path) {
+    const std::string where = json_location(file_, path);
+    return at_least(to_integer(e, where), min, where);
+  };
+  if (!v->is_array()) return std::vector<std::int64_t>(count, check(*v, path_of(key)));
+  if (v->size() != count)
+    throw error(key, "expected one integer or an array of " + std::to_string(count) +
+                         ", got an array of " + std::to_string(v->size()));
+  std::vector<std::int64_t> out;
+  for (std::size_t i = 0; i < count; ++i)
+    out.push_back(check((*v)[i], path_of(key) + "/" + std::to_string(i)));
+  return out;
 }
 
 ParamReader ParamReader::child(const std::string& key) {

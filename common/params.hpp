@@ -73,6 +73,16 @@ class ParamReader {
   Bandwidth bandwidth(const std::string& key, const std::string& fallback);
   std::uint64_t size_bytes(const std::string& key, const std::string& fallback);
 
+  // Arrays. is_array() does not mark the key read; array_size() requires an array and does.
+  bool is_array(const std::string& key);
+  std::size_t array_size(const std::string& key);
+  // Element i of the array at `key`, which must be an object; its path is ".../key/i".
+  ParamReader item(const std::string& key, std::size_t i);
+  // `count` integers >= `min`: an array of exactly `count`, or one integer meaning all of them.
+  // Absent: `count` copies of `fallback`.
+  std::vector<std::int64_t> integers(const std::string& key, std::size_t count,
+                                     std::int64_t fallback, std::int64_t min);
+
   // Nested objects. child() requires the key; optional_child() returns nullopt when absent.
   ParamReader child(const std::string& key);
   std::optional<ParamReader> optional_child(const std::string& key);

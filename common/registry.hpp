@@ -28,8 +28,8 @@ class Registry {
     if (it == entries_.end()) {
       std::string known;
       for (const auto& [n, item] : entries_) known += (known.empty() ? "" : ", ") + n;
-      throw InputError("unknown " + family_ + " '" + name + "' (known: " +
-                       (known.empty() ? "none" : known) + ")");
+      throw InputError("unknown " + family_ + " '" + name +
+                       "' (known: " + (known.empty() ? "none" : known) + ")");
     }
     return it->second.entry;
   }

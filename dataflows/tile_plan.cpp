@@ -19,9 +19,17 @@ u64 sum(const std::vector<Tile>& tiles, F field) {
 }
 }  // namespace
 
-u64 TilePlan::tile_count() const { return sum(tiles, [](const Tile&) { return u64{1}; }); }
-u64 TilePlan::compute_cycles() const { return sum(tiles, [](const Tile& t) { return t.compute_cycles; }); }
-u64 TilePlan::dram_read_bytes() const { return sum(tiles, [](const Tile& t) { return t.dram_read_bytes; }); }
-u64 TilePlan::dram_write_bytes() const { return sum(tiles, [](const Tile& t) { return t.dram_write_bytes; }); }
+u64 TilePlan::tile_count() const {
+  return sum(tiles, [](const Tile&) { return u64{1}; });
+}
+u64 TilePlan::compute_cycles() const {
+  return sum(tiles, [](const Tile& t) { return t.compute_cycles; });
+}
+u64 TilePlan::dram_read_bytes() const {
+  return sum(tiles, [](const Tile& t) { return t.dram_read_bytes; });
+}
+u64 TilePlan::dram_write_bytes() const {
+  return sum(tiles, [](const Tile& t) { return t.dram_write_bytes; });
+}
 
 }  // namespace tessera::dataflows

@@ -11,12 +11,22 @@
 
 namespace tessera::explorer {
 
-struct EvaluateOptions {
-  sim::Fidelity fidelity = sim::Fidelity::analytical;
-  std::string arch_file;      // provenance, recorded in the report
-  std::string workload_file;  // provenance, recorded in the report
+// A workload ready for evaluation on many design points: its content hash is computed once
+// here, not per point (hashing serialises the whole graph).
+struct Workload {
+  workloads::Graph graph;
+  std::string hash;  // operators, shapes, precisions and edges; not the graph name or sources
+  std::string file;  // provenance, recorded in reports
 };
 
-sim::Report evaluate(const arch::ArchConfig& arch, const workloads::Graph& graph, const EvaluateOptions& options);
+Workload prepare_workload(workloads::Graph graph, std::string file = "");
+
+struct EvaluateOptions {
+  sim::Fidelity fidelity = sim::Fidelity::analytical;
+  std::string arch_file;  // provenance, recorded in the report
+};
+
+sim::Report evaluate(const arch::ArchConfig& arch, const Workload& workload,
+                     const EvaluateOptions& options);
 
 }  // namespace tessera::explorer

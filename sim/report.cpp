@@ -4,8 +4,8 @@
 
 namespace tessera::sim {
 
-Summary summarize(const std::vector<LayerResult>& layers, double clock_hz, double peak_macs_per_cycle,
-                  double area_mm2) {
+Summary summarize(const std::vector<LayerResult>& layers, double clock_hz,
+                  double peak_macs_per_cycle, double area_mm2) {
   Summary s;
   for (const auto& l : layers) {
     s.cycles += l.timing.cycles;
@@ -30,7 +30,8 @@ namespace {
 
 nlohmann::json accesses_json(const arch::AccessCounts& a) {
   nlohmann::json j = nlohmann::json::object();
-  for (const auto& [level, c] : a) j[level] = {{"read_bytes", c.read_bytes}, {"write_bytes", c.write_bytes}};
+  for (const auto& [level, c] : a)
+    j[level] = {{"read_bytes", c.read_bytes}, {"write_bytes", c.write_bytes}};
   return j;
 }
 
@@ -113,12 +114,14 @@ std::string format_table(const Report& r) {
   for (const auto& l : r.layers) name_w = std::max(name_w, l.name.size());
   name_w = std::min<std::size_t>(name_w, 40);
   std::string out;
-  const auto row = [&](std::string_view name, std::string_view kind, const std::string& macs, const std::string& cycles,
-                       const std::string& stall, const std::string& util, const std::string& energy) {
-    out += fmt::format("{:<{}} {:<13} {:>9} {:>9} {:>9} {:>6} {:>10}\n", name.substr(0, name_w), name_w, kind, macs,
-                       cycles, stall, util, energy);
+  const auto row = [&](std::string_view name, std::string_view kind, const std::string& macs,
+                       const std::string& cycles, const std::string& stall, const std::string& util,
+                       const std::string& energy) {
+    out += fmt::format("{:<{}} {:<13} {:>9} {:>9} {:>9} {:>6} {:>10}\n", name.substr(0, name_w),
+                       name_w, kind, macs, cycles, stall, util, energy);
   };
-  out += fmt::format("{} on {} ({}, {} fidelity)\n", r.workload_name, r.arch_name, r.engine, r.run.fidelity);
+  out += fmt::format("{} on {} ({}, {} fidelity)\n", r.workload_name, r.arch_name, r.engine,
+                     r.run.fidelity);
   row("layer", "kind", "MACs", "cycles", "stalls", "util", "energy");
   for (const auto& l : r.layers)
     row(l.name, l.kind, si(static_cast<double>(l.macs)), si(static_cast<double>(l.timing.cycles)),
@@ -128,8 +131,8 @@ std::string format_table(const Report& r) {
   row("total", "", si(static_cast<double>(s.macs)), si(static_cast<double>(s.cycles)),
       si(static_cast<double>(s.stall_cycles)), fmt::format("{:.1f}%", 100 * s.utilization),
       fmt::format("{:.4g} uJ", s.energy_pj * 1e-6));
-  out += fmt::format("latency {:.6g} s at {:.6g} MHz, energy {:.6g} uJ, area {:.6g} mm2\n", s.latency_s,
-                     r.clock_hz / 1e6, s.energy_pj * 1e-6, s.area_mm2);
+  out += fmt::format("latency {:.6g} s at {:.6g} MHz, energy {:.6g} uJ, area {:.6g} mm2\n",
+                     s.latency_s, r.clock_hz / 1e6, s.energy_pj * 1e-6, s.area_mm2);
   return out;
 }
 

@@ -53,8 +53,8 @@ struct Report {
 };
 
 // Totals over the layers (run back to back), with latency from the clock.
-Summary summarize(const std::vector<LayerResult>& layers, double clock_hz, double peak_macs_per_cycle,
-                  double area_mm2);
+Summary summarize(const std::vector<LayerResult>& layers, double clock_hz,
+                  double peak_macs_per_cycle, double area_mm2);
 
 nlohmann::json to_json(const Report& report);
 

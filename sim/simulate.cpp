@@ -6,7 +6,9 @@
 
 namespace tessera::sim {
 
-std::string_view to_string(Fidelity f) { return f == Fidelity::analytical ? "analytical" : "systemc"; }
+std::string_view to_string(Fidelity f) {
+  return f == Fidelity::analytical ? "analytical" : "systemc";
+}
 
 Fidelity fidelity_from_string(const std::string& text) {
   if (text == "analytical") return Fidelity::analytical;
@@ -14,7 +16,8 @@ Fidelity fidelity_from_string(const std::string& text) {
   throw InputError("unknown fidelity '" + text + "' (known: analytical, systemc)");
 }
 
-std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::Graph& graph, Fidelity fidelity) {
+std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::Graph& graph,
+                                  Fidelity fidelity) {
   const auto order = graph.topological_order();
   std::vector<arch::LayerWork> work;
   work.reserve(order.size());

@@ -24,7 +24,8 @@ struct LayerResult {
 };
 
 // analytical: thread-safe. systemc: one call at a time per process (see systemc/tile_sim.hpp).
-std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::Graph& graph, Fidelity fidelity);
+std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::Graph& graph,
+                                  Fidelity fidelity);
 
 std::string_view to_string(Fidelity f);
 // Throws InputError listing the fidelities for an unknown name.

@@ -22,7 +22,8 @@ struct LayerTiming {
 // Cycles one DRAM transfer occupies the channel: latency + ceil(bytes / bandwidth); 0 for no bytes.
 inline u64 transfer_cycles(u64 bytes, const arch::DramParams& dram) {
   if (bytes == 0) return 0;
-  return dram.latency_cycles + static_cast<u64>(std::ceil(static_cast<double>(bytes) / dram.bytes_per_cycle));
+  return dram.latency_cycles +
+         static_cast<u64>(std::ceil(static_cast<double>(bytes) / dram.bytes_per_cycle));
 }
 
 }  // namespace tessera::sim

@@ -2,6 +2,7 @@
 // sc_main, so the Catch2 session runs from here. Kept alone: the single header is slow to compile.
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
+
 #include <systemc>
 
 int sc_main(int argc, char* argv[]) { return Catch::Session().run(argc, argv); }

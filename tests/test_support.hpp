@@ -7,8 +7,12 @@
 
 namespace tessera::test {
 
-inline std::string source_path(const std::string& rel) { return std::string(TESSERA_SOURCE_DIR) + "/" + rel; }
-inline std::string data_path(const std::string& rel) { return std::string(TESSERA_TEST_DATA) + "/" + rel; }
+inline std::string source_path(const std::string& rel) {
+  return std::string(TESSERA_SOURCE_DIR) + "/" + rel;
+}
+inline std::string data_path(const std::string& rel) {
+  return std::string(TESSERA_TEST_DATA) + "/" + rel;
+}
 
 // ResNet-18's conv2_x 3x3 convolution (64 -> 64 channels on 56x56, padding 1) followed by a ReLU.
 // MACs 56*56*64*64*9 = 115,605,504; 8-bit operands.
@@ -16,8 +20,17 @@ inline workloads::Graph conv_relu_graph() {
   workloads::Graph g("conv_relu");
   workloads::Operator conv;
   conv.name = "conv";
-  conv.shape = workloads::Conv{.n = 1, .c = 64, .h = 56, .w = 56, .k = 64, .r = 3, .s = 3,
-                               .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1};
+  conv.shape = workloads::Conv{.n = 1,
+                               .c = 64,
+                               .h = 56,
+                               .w = 56,
+                               .k = 64,
+                               .r = 3,
+                               .s = 3,
+                               .pad_top = 1,
+                               .pad_left = 1,
+                               .pad_bottom = 1,
+                               .pad_right = 1};
   workloads::Operator relu;
   relu.name = "relu";
   relu.shape = workloads::Elementwise{.function = "relu", .elements = 64 * 56 * 56, .inputs = 1};

@@ -16,46 +16,12 @@ namespace {
 
 using nlohmann::json;
 
-// ParamReader reads objects only. To read an array through it anyway, the reader works on a
-// private copy of the document in which each array it reads is first rewritten as an object keyed
-// "0", "1", ...: element errors then carry the JSON pointer of the element in the file
-// ("/operators/3/inputs/1"), and finish() sees the array's key as read.
-class Document {
- public:
-  Document(const json& doc, std::string file) : doc_(doc), file_(std::move(file)) {}
-
-  ParamReader root() { return ParamReader(doc_, file_); }
-
-  bool is_array(const ParamReader& r, const std::string& key) const {
-    const json::json_pointer at(r.path_of(key));
-    return doc_.contains(at) && doc_.at(at).is_array();
-  }
-
-  // The array at `key` (required) as a reader keyed by index, with its length.
-  std::pair<ParamReader, std::size_t> array(ParamReader& r, const std::string& key) {
-    if (!r.has(key)) throw r.error("", "missing required key '" + key + "'");
-    json& value = doc_.at(json::json_pointer(r.path_of(key)));
-    if (!value.is_array())
-      throw r.error(key,
-                    std::string("expected an array, got ") +
-                        (value.is_object() ? "an object" : "a " + std::string(value.type_name())));
-    json indexed = json::object();
-    for (std::size_t i = 0; i < value.size(); ++i) indexed[std::to_string(i)] = std::move(value[i]);
-    value = std::move(indexed);
-    return {r.child(key), value.size()};
-  }
-
- private:
-  json doc_;
-  std::string file_;
-};
-
 // The shape fields of each operator kind are described once, in describe() below, against an
 // "Io" that either reads them (ShapeReader) or writes them (ShapeWriter). Field names match
 // operator.hpp; stride/dilation are [h, w] and padding is [top, left, bottom, right].
 class ShapeReader {
  public:
-  ShapeReader(Document& doc, ParamReader& r) : doc_(doc), r_(r) {}
+  explicit ShapeReader(ParamReader& r) : r_(r) {}
 
   void size(const char* key, i64& v, std::optional<i64> fallback = std::nullopt) {
     v = fallback ? r_.positive_integer(key, *fallback) : r_.positive_integer(key);
@@ -73,36 +39,25 @@ class ShapeReader {
     for (std::size_t i = 0; i < names.size(); ++i)
       if (names[i] == name) v = static_cast<E>(i);
   }
-  // One integer for both directions, or [h, w]. Default 1.
-  void pair(const char* key, i64& h, i64& w) { spread(key, {&h, &w}, 1); }
+  // One integer for both directions, or [h, w]; each >= 1, default 1.
+  void pair(const char* key, i64& h, i64& w) {
+    const auto v = r_.integers(key, 2, 1, 1);
+    h = v[0];
+    w = v[1];
+  }
+  // One integer for all sides, or [top, left, bottom, right]; each >= 0, default 0.
   void padding(i64& top, i64& left, i64& bottom, i64& right) {
-    spread("padding", {&top, &left, &bottom, &right}, 0);
+    const auto v = r_.integers("padding", 4, 0, 0);
+    top = v[0];
+    left = v[1];
+    bottom = v[2];
+    right = v[3];
   }
   void require(bool ok, const char* key, const char* what) {
     if (!ok) throw r_.error(key, what);
   }
 
  private:
-  // An integer meaning every entry, or an array with one integer per entry. A fallback of 0
-  // marks a non-negative field (padding); otherwise entries must be positive.
-  void spread(const char* key, std::initializer_list<i64*> out, i64 fallback) {
-    auto read = [&](ParamReader& r, const std::string& k) {
-      return fallback == 0 ? r.non_negative_integer(k, fallback) : r.positive_integer(k, fallback);
-    };
-    if (!doc_.is_array(r_, key)) {
-      const i64 v = read(r_, key);
-      for (i64* p : out) *p = v;
-      return;
-    }
-    auto [items, count] = doc_.array(r_, key);
-    if (count != out.size())
-      throw r_.error(key, "expected one integer or an array of " + std::to_string(out.size()) +
-                              ", got an array of " + std::to_string(count));
-    std::size_t i = 0;
-    for (i64* p : out) *p = read(items, std::to_string(i++));
-  }
-
-  Document& doc_;
   ParamReader& r_;
 };
 
@@ -250,19 +205,18 @@ struct ReadOperator {
   std::vector<std::pair<std::string, std::string>> inputs;  // (name, JSON path)
 };
 
-ReadOperator read_operator(Document& doc, ParamReader& r, const Operator& defaults) {
+ReadOperator read_operator(ParamReader& r, const Operator& defaults) {
   ReadOperator out{defaults, {}};
   Operator& op = out.op;
   op.name = r.string("name");
   const std::string kind = r.choice("kind", kind_names(), r.string("kind"));
   op.shape = shape_of_kind(static_cast<std::size_t>(*op_kind_from_string(kind)));
-  if (r.has("inputs")) {
-    auto [items, count] = doc.array(r, "inputs");
-    for (std::size_t j = 0; j < count; ++j)
-      out.inputs.emplace_back(items.string(std::to_string(j)), items.path_of(std::to_string(j)));
-  }
+  if (r.has("inputs")) r.array_size("inputs");  // "expected an array", not "a list of strings"
+  const std::vector<std::string> inputs = r.strings("inputs");
+  for (std::size_t j = 0; j < inputs.size(); ++j)
+    out.inputs.emplace_back(inputs[j], r.path_of("inputs") + "/" + std::to_string(j));
   ParamReader shape = r.child("shape");
-  ShapeReader io(doc, shape);
+  ShapeReader io(shape);
   std::visit([&](auto& s) { describe(io, s); }, op.shape);
   shape.finish();
   read_precision_density(r, op.precision, op.density);
@@ -283,8 +237,7 @@ ReadOperator read_operator(Document& doc, ParamReader& r, const Operator& defaul
 }  // namespace
 
 Graph workload_from_json(const json& input, const std::string& file) {
-  Document doc(input, file);
-  ParamReader top = doc.root();
+  ParamReader top(input, file);
   const std::string format = top.string("format");
   if (format != kWorkloadFormat)
     throw top.error("format",
@@ -301,14 +254,14 @@ Graph workload_from_json(const json& input, const std::string& file) {
     d->finish();
   }
 
-  auto [items, count] = doc.array(top, "operators");
+  const std::size_t count = top.array_size("operators");
   top.finish();
   if (count == 0) throw top.error("operators", "workload has no operators");
   std::vector<ReadOperator> ops;
   std::map<std::string, std::string> path_of_name;
   for (std::size_t i = 0; i < count; ++i) {
-    ParamReader r = items.child(std::to_string(i));
-    ops.push_back(read_operator(doc, r, defaults));
+    ParamReader r = top.item("operators", i);
+    ops.push_back(read_operator(r, defaults));
     const Operator& op = ops.back().op;
     if (auto [it, added] = path_of_name.emplace(op.name, r.path()); !added)
       throw r.error("name", "operator name '" + op.name + "' is already used at " + it->second);

@@ -14,7 +14,7 @@ namespace tessera::workloads {
 inline constexpr const char* kWorkloadFormat = "tessera.workload";
 inline constexpr int kWorkloadFormatVersion = 1;
 
-// `file` is used only in error messages.
+// `file` names the document in error messages and in each operator's default source.
 Graph workload_from_json(const nlohmann::json& doc, const std::string& file);
 nlohmann::json workload_to_json(const Graph& graph);
 

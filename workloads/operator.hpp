@@ -16,8 +16,8 @@ using i64 = std::int64_t;
 // Convolution over NCHW input with K filters of R×S, grouped (groups == c == k is depthwise).
 struct Conv {
   i64 n = 1, c = 1, h = 1, w = 1;  // input batch, channels, height, width
-  i64 k = 1;                        // output channels (filters)
-  i64 r = 1, s = 1;                 // filter height, width
+  i64 k = 1;                       // output channels (filters)
+  i64 r = 1, s = 1;                // filter height, width
   i64 stride_h = 1, stride_w = 1;
   i64 dilation_h = 1, dilation_w = 1;
   i64 pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
@@ -95,7 +95,8 @@ struct DataMovement {
 };
 
 // The order of this variant defines OpKind.
-using OpShape = std::variant<Conv, MatMul, Elementwise, Pool, Softmax, Norm, Embedding, DataMovement>;
+using OpShape =
+    std::variant<Conv, MatMul, Elementwise, Pool, Softmax, Norm, Embedding, DataMovement>;
 
 enum class OpKind { conv, matmul, elementwise, pool, softmax, norm, embedding, data_movement };
 
@@ -130,7 +131,7 @@ struct Operator {
   OpKind kind() const { return static_cast<OpKind>(shape.index()); }
 
   i64 macs() const;
-  i64 params() const;  // weight elements (incl. bias); zero for activation-only operators
+  i64 params() const;           // weight elements (incl. bias); zero for activation-only operators
   i64 input_elements() const;   // activation elements read (all activation operands)
   i64 output_elements() const;  // activation elements written
 

@@ -1,6 +1,6 @@
 // SCALE-Sim v2 topology CSV files, read unchanged.
-//   conv rows: name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,
-//   GEMM rows: name, M, N, K,          (A is M×K, B is K×N)
+//   conv rows: name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter,
+//   Strides, GEMM rows: name, M, N, K,          (A is M×K, B is K×N)
 // The header line decides which; rows may end with a trailing comma. Inputs are pre-padded
 // (no padding), batch 1, one stride for both directions. A conv layer whose name contains "DP"
 // is depthwise as SCALE-Sim treats it: `Channels` single-channel filters (groups = channels).

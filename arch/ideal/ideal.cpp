@@ -25,7 +25,8 @@ LayerWork IdealEngine::map(const workloads::Operator& op) const {
   LayerWork w;
   w.macs = static_cast<u64>(op.macs());
   dataflows::Tile t;
-  t.compute_cycles = static_cast<u64>(std::ceil(static_cast<double>(w.macs) / p_.peak_macs_per_cycle));
+  t.compute_cycles =
+      static_cast<u64>(std::ceil(static_cast<double>(w.macs) / p_.peak_macs_per_cycle));
   t.dram_read_bytes = static_cast<u64>(op.input_bytes() + op.weight_bytes());
   t.dram_write_bytes = static_cast<u64>(op.output_bytes());
   w.plan.overlap = dataflows::Overlap::streaming;
@@ -44,11 +45,13 @@ EnergyBreakdown IdealEngine::energy(const LayerWork& work, u64 /*cycles*/) const
 nlohmann::json IdealEngine::resolved_config() const {
   // Same keys as the input, numbers in each key's default unit: a resolved config reads back
   // as a config of the same design point.
-  return {{"clock", p_.clock_hz / 1e6},
-          {"peak_macs_per_cycle", p_.peak_macs_per_cycle},
-          {"dram", {{"bandwidth", p_.dram.bytes_per_cycle}, {"latency_cycles", p_.dram.latency_cycles}}},
-          {"energy", {{"mac_pj", p_.mac_energy_pj}, {"dram_pj_per_byte", p_.dram_energy_pj_per_byte}}},
-          {"area_mm2", p_.area_mm2}};
+  return {
+      {"clock", p_.clock_hz / 1e6},
+      {"peak_macs_per_cycle", p_.peak_macs_per_cycle},
+      {"dram",
+       {{"bandwidth", p_.dram.bytes_per_cycle}, {"latency_cycles", p_.dram.latency_cycles}}},
+      {"energy", {{"mac_pj", p_.mac_energy_pj}, {"dram_pj_per_byte", p_.dram_energy_pj_per_byte}}},
+      {"area_mm2", p_.area_mm2}};
 }
 
 }  // namespace tessera::arch

@@ -9,7 +9,9 @@ namespace tessera::sim::systemc {
 namespace {
 // libsystemc prints its banner to stderr from main(), before sc_main, unless this variable is
 // set. Static initialisation of the executable (this file included) runs before main().
-[[maybe_unused]] const bool banner_off = [] { return ::setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0) == 0; }();
+[[maybe_unused]] const bool banner_off = [] {
+  return ::setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0) == 0;
+}();
 }  // namespace
 
 void fresh_kernel() {

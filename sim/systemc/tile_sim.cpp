@@ -79,7 +79,8 @@ struct Accelerator : sc_core::sc_module {
       tx.set_data_length(static_cast<unsigned>(chunk));
       sc_time delay = sc_core::SC_ZERO_TIME;
       memory->b_transport(tx, delay);
-      if (tx.is_response_error()) throw std::runtime_error("DRAM transfer failed: " + tx.get_response_string());
+      if (tx.is_response_error())
+        throw std::runtime_error("DRAM transfer failed: " + tx.get_response_string());
       wait(delay);
       left -= chunk;
     }
@@ -137,7 +138,8 @@ std::vector<LayerTiming> simulate_tile_plans(const std::vector<const dataflows::
                                              const arch::DramParams& dram) {
   for (const auto* plan : plans)
     if (plan->overlap != dataflows::Overlap::streaming)
-      throw std::logic_error("SystemC fidelity: unsupported overlap " + std::string(to_string(plan->overlap)));
+      throw std::logic_error("SystemC fidelity: unsupported overlap " +
+                             std::string(to_string(plan->overlap)));
   fresh_kernel();
   auto top = std::make_unique<Top>(plans, dram);
   sc_core::sc_start();

@@ -9,7 +9,9 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-arch::ArchDocument doc(const std::string& text) { return {"test.json", nlohmann::json::parse(text)}; }
+arch::ArchDocument doc(const std::string& text) {
+  return {"test.json", nlohmann::json::parse(text)};
+}
 
 const char* kIdeal = R"({"engine": "ideal", "clock": "800 MHz", "peak_macs_per_cycle": 256,
                          "dram": {"bandwidth": "12.8 GB/s"}})";
@@ -57,24 +59,30 @@ TEST_CASE("overrides set nested values by dotted path or JSON pointer", "[arch][
   CHECK(cfg.engine->clock_hz() == Approx(1e9));
 }
 
-TEST_CASE("config errors name the file, the JSON path and what was expected", "[arch][config][errors]") {
+TEST_CASE("config errors name the file, the JSON path and what was expected",
+          "[arch][config][errors]") {
   auto fails_with = [](const std::string& text, const std::string& a, const std::string& b) {
-    CHECK_THROWS_WITH(arch::build_arch(doc(text)), Contains("test.json") && Contains(a) && Contains(b));
+    CHECK_THROWS_WITH(arch::build_arch(doc(text)),
+                      Contains("test.json") && Contains(a) && Contains(b));
   };
-  fails_with(R"({"engine": "ideal", "peak_macs_per_cycle": 256, "dram": {"bandwidth": 16, "bandwith": 3}})",
-             "/dram/bandwith", "unknown key");
-  fails_with(R"({"engine": "ideal", "peak_macs_per_cycle": 256, "dram": {"bandwidth": 16}, "extra": 1})", "/extra",
-             "unknown key");
-  fails_with(R"({"engine": "ideal", "peak_macs_per_cycle": 0, "dram": {"bandwidth": 16}})", "/peak_macs_per_cycle",
-             "must be > 0");
+  fails_with(
+      R"({"engine": "ideal", "peak_macs_per_cycle": 256, "dram": {"bandwidth": 16, "bandwith": 3}})",
+      "/dram/bandwith", "unknown key");
+  fails_with(
+      R"({"engine": "ideal", "peak_macs_per_cycle": 256, "dram": {"bandwidth": 16}, "extra": 1})",
+      "/extra", "unknown key");
+  fails_with(R"({"engine": "ideal", "peak_macs_per_cycle": 0, "dram": {"bandwidth": 16}})",
+             "/peak_macs_per_cycle", "must be > 0");
   fails_with(R"({"engine": "ideal", "peak_macs_per_cycle": "many", "dram": {"bandwidth": 16}})",
              "/peak_macs_per_cycle", "expected a number");
-  fails_with(R"({"engine": "ideal", "peak_macs_per_cycle": 8, "dram": {"bandwidth": -4}})", "/dram/bandwidth",
-             "must be > 0");
-  fails_with(R"({"engine": "ideal", "peak_macs_per_cycle": 8, "dram": {"bandwidth": "4 furlongs"}})",
-             "/dram/bandwidth", "unknown unit");
-  fails_with(R"({"engine": "ideal", "peak_macs_per_cycle": 8, "dram": {"bandwidth": 4, "latency_cycles": -1}})",
-             "/dram/latency_cycles", "must be >= 0");
+  fails_with(R"({"engine": "ideal", "peak_macs_per_cycle": 8, "dram": {"bandwidth": -4}})",
+             "/dram/bandwidth", "must be > 0");
+  fails_with(
+      R"({"engine": "ideal", "peak_macs_per_cycle": 8, "dram": {"bandwidth": "4 furlongs"}})",
+      "/dram/bandwidth", "unknown unit");
+  fails_with(
+      R"({"engine": "ideal", "peak_macs_per_cycle": 8, "dram": {"bandwidth": 4, "latency_cycles": -1}})",
+      "/dram/latency_cycles", "must be >= 0");
   fails_with(R"({"engine": "ideal", "peak_macs_per_cycle": 8})", "missing required key", "dram");
   fails_with(R"({"engine": "warp-drive"})", "/engine", "known: ideal");
   fails_with(R"({"peak_macs_per_cycle": 8})", "missing required key", "engine");
@@ -91,7 +99,8 @@ TEST_CASE("a malformed config file is reported with line and column", "[arch][co
 TEST_CASE("bad overrides are errors", "[arch][config][errors]") {
   auto d = doc(kIdeal);
   CHECK_THROWS_WITH(arch::apply_override(d, "no_equals_sign"), Contains("expected path=value"));
-  CHECK_THROWS_WITH(arch::apply_override(d, "clock.mhz=3"), Contains("/clock") && Contains("cannot set a key"));
+  CHECK_THROWS_WITH(arch::apply_override(d, "clock.mhz=3"),
+                    Contains("/clock") && Contains("cannot set a key"));
   arch::apply_override(d, "dram.bandwidht=3");  // accepted here, rejected by the engine
   CHECK_THROWS_WITH(arch::build_arch(d), Contains("/dram/bandwidht") && Contains("unknown key"));
 }

@@ -40,7 +40,8 @@ TEST_CASE("ideal engine: hand-computed conv and relu", "[arch][ideal]") {
   CHECK(relu.plan.tiles[0].dram_write_bytes == 200704);
 }
 
-TEST_CASE("ideal engine energy: MACs and DRAM bytes times the per-action energies", "[arch][ideal]") {
+TEST_CASE("ideal engine energy: MACs and DRAM bytes times the per-action energies",
+          "[arch][ideal]") {
   const auto g = test::conv_relu_graph();
   const auto e = edge();
   const auto w = e.map(g.op(*g.find("conv")));
@@ -50,10 +51,14 @@ TEST_CASE("ideal engine energy: MACs and DRAM bytes times the per-action energie
   CHECK(energy.at("dram.write") == Approx(200704 * 160.0));
 }
 
-TEST_CASE("ideal engine rejects zero peak and zero bandwidth at load time", "[arch][ideal][errors]") {
-  nlohmann::json j = {{"engine", "ideal"}, {"peak_macs_per_cycle", 0}, {"dram", {{"bandwidth", 16}}}};
-  CHECK_THROWS_WITH(arch::build_arch({"z.json", j}), Catch::Matchers::Contains("z.json: /peak_macs_per_cycle"));
+TEST_CASE("ideal engine rejects zero peak and zero bandwidth at load time",
+          "[arch][ideal][errors]") {
+  nlohmann::json j = {
+      {"engine", "ideal"}, {"peak_macs_per_cycle", 0}, {"dram", {{"bandwidth", 16}}}};
+  CHECK_THROWS_WITH(arch::build_arch({"z.json", j}),
+                    Catch::Matchers::Contains("z.json: /peak_macs_per_cycle"));
   j["peak_macs_per_cycle"] = 16;
   j["dram"]["bandwidth"] = 0;
-  CHECK_THROWS_WITH(arch::build_arch({"z.json", j}), Catch::Matchers::Contains("z.json: /dram/bandwidth"));
+  CHECK_THROWS_WITH(arch::build_arch({"z.json", j}),
+                    Catch::Matchers::Contains("z.json: /dram/bandwidth"));
 }

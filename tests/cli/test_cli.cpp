@@ -38,7 +38,8 @@ std::string temp_path(const std::string& name) {
 TEST_CASE("simulate prints a summary and writes a JSON report", "[cli]") {
   const auto out = temp_path("report.json");
   std::filesystem::remove(out);
-  const auto r = run({"simulate", "--arch", data("ok_arch.json"), "--workload", data("ok_workload.json"), "--out", out});
+  const auto r = run({"simulate", "--arch", data("ok_arch.json"), "--workload",
+                      data("ok_workload.json"), "--out", out});
   INFO(r.err);
   REQUIRE(r.code == 0);
   CHECK_THAT(r.out, Contains("conv_relu on test-edge") && Contains("total"));
@@ -49,12 +50,15 @@ TEST_CASE("simulate prints a summary and writes a JSON report", "[cli]") {
   CHECK(j.at("run").at("workload_file") == data("ok_workload.json"));
 }
 
-TEST_CASE("simulate at SystemC fidelity gives the analytical cycles for the ideal engine", "[cli][systemc]") {
+TEST_CASE("simulate at SystemC fidelity gives the analytical cycles for the ideal engine",
+          "[cli][systemc]") {
   const auto a = temp_path("a.json"), s = temp_path("s.json");
   const auto wl = test::source_path("configs/workloads/lenet5.json");
   const auto arch = test::source_path("configs/arch/ideal_edge.json");
   REQUIRE(run({"simulate", "--arch", arch, "--workload", wl, "--out", a, "--quiet"}).code == 0);
-  REQUIRE(run({"simulate", "--arch", arch, "--workload", wl, "--out", s, "--quiet", "--fidelity", "systemc"}).code == 0);
+  REQUIRE(run({"simulate", "--arch", arch, "--workload", wl, "--out", s, "--quiet", "--fidelity",
+               "systemc"})
+              .code == 0);
   std::ifstream fa(a), fs(s);
   const auto ja = nlohmann::json::parse(fa), js = nlohmann::json::parse(fs);
   CHECK(ja.at("summary").at("cycles") == js.at("summary").at("cycles"));
@@ -63,8 +67,9 @@ TEST_CASE("simulate at SystemC fidelity gives the analytical cycles for the idea
 
 TEST_CASE("set overrides reach the engine and the report config", "[cli]") {
   const auto out = temp_path("set.json");
-  const auto r = run({"simulate", "--arch", data("ok_arch.json"), "--workload", data("ok_workload.json"), "--set",
-                      "peak_macs_per_cycle=512", "--set", "dram.bandwidth=32", "--out", out, "--quiet"});
+  const auto r = run({"simulate", "--arch", data("ok_arch.json"), "--workload",
+                      data("ok_workload.json"), "--set", "peak_macs_per_cycle=512", "--set",
+                      "dram.bandwidth=32", "--out", out, "--quiet"});
   REQUIRE(r.code == 0);
   CHECK(r.out.empty());
   std::ifstream f(out);
@@ -86,7 +91,8 @@ TEST_CASE("inspect --json prints layers and totals", "[cli]") {
   CHECK(j.at("totals").at("macs") == 115605504);
   CHECK(j.at("totals").at("params") == 36864);
   CHECK(j.at("totals").at("weight_bytes") == 36864);
-  CHECK(j.at("totals").at("activation_bytes") == 3 * 200704);  // network input, conv and relu outputs
+  CHECK(j.at("totals").at("activation_bytes") ==
+        3 * 200704);  // network input, conv and relu outputs
   const auto table = run({"inspect", data("ok_workload.json")});
   CHECK_THAT(table.out, Contains("conv") && Contains("total: 115605504 MACs"));
 }
@@ -94,7 +100,8 @@ TEST_CASE("inspect --json prints layers and totals", "[cli]") {
 TEST_CASE("list names the registered engines and front-ends", "[cli]") {
   const auto r = run({"list"});
   REQUIRE(r.code == 0);
-  CHECK_THAT(r.out, Contains("ideal") && Contains("json") && Contains("scalesim") && Contains("search algorithms"));
+  CHECK_THAT(r.out, Contains("ideal") && Contains("json") && Contains("scalesim") &&
+                        Contains("search algorithms"));
   const auto j = nlohmann::json::parse(run({"list", "--json"}).out);
   CHECK(j.at("engines").contains("ideal"));
 }
@@ -116,15 +123,21 @@ TEST_CASE("bad input: a clear message naming the place, and a non-zero exit", "[
   const std::string wl = data("ok_workload.json"), arch = data("ok_arch.json");
   const std::vector<Case> cases = {
       {{"check", data("malformed.json")}, {"malformed.json:4:", "malformed JSON"}},
-      {{"check", data("unknown_key.json")}, {"unknown_key.json", "/dram/latency", "unknown key 'latency'"}},
-      {{"check", data("zero_peak.json")}, {"zero_peak.json", "/peak_macs_per_cycle", "must be > 0"}},
+      {{"check", data("unknown_key.json")},
+       {"unknown_key.json", "/dram/latency", "unknown key 'latency'"}},
+      {{"check", data("zero_peak.json")},
+       {"zero_peak.json", "/peak_macs_per_cycle", "must be > 0"}},
       {{"simulate", "--arch", arch, "--workload", data("negative_size.json")},
        {"negative_size.json", "/operators/0/shape/k", "must be a positive integer, got -16"}},
       {{"simulate", "--arch", arch, "--workload", data("cyclic.json")}, {"cyclic", "cycle"}},
-      {{"simulate", "--arch", arch, "--workload", data("empty.json")}, {"empty.json", "no operators"}},
-      {{"simulate", "--arch", arch, "--workload", data("missing.json")}, {"missing.json", "cannot open"}},
-      {{"simulate", "--arch", data("missing_arch.json"), "--workload", wl}, {"missing_arch.json", "cannot open"}},
-      {{"simulate", "--arch", arch, "--workload", data("short_row.csv")}, {"short_row.csv:3", "expected 8 fields"}},
+      {{"simulate", "--arch", arch, "--workload", data("empty.json")},
+       {"empty.json", "no operators"}},
+      {{"simulate", "--arch", arch, "--workload", data("missing.json")},
+       {"missing.json", "cannot open"}},
+      {{"simulate", "--arch", data("missing_arch.json"), "--workload", wl},
+       {"missing_arch.json", "cannot open"}},
+      {{"simulate", "--arch", arch, "--workload", data("short_row.csv")},
+       {"short_row.csv:3", "expected 8 fields"}},
       {{"inspect", data("short_row.csv")}, {"short_row.csv:3"}},
   };
   for (const auto& c : cases) {
@@ -139,8 +152,8 @@ TEST_CASE("bad input: a clear message naming the place, and a non-zero exit", "[
 TEST_CASE("bad command lines are usage errors", "[cli][errors]") {
   CHECK(run({}).code != 0);
   CHECK(run({"simulate", "--arch", data("ok_arch.json")}).code != 0);  // no --workload
-  const auto r = run({"simulate", "--arch", data("ok_arch.json"), "--workload", data("ok_workload.json"),
-                      "--fidelity", "quantum"});
+  const auto r = run({"simulate", "--arch", data("ok_arch.json"), "--workload",
+                      data("ok_workload.json"), "--fidelity", "quantum"});
   CHECK(r.code != 0);
   CHECK_THAT(r.err, Contains("fidelity"));
 }
@@ -148,15 +161,16 @@ TEST_CASE("bad command lines are usage errors", "[cli][errors]") {
 TEST_CASE("a failed run leaves an existing report untouched", "[cli][errors]") {
   const auto out = temp_path("keep.json");
   { std::ofstream(out) << "previous results\n"; }
-  const auto r = run({"simulate", "--arch", data("zero_peak.json"), "--workload", data("ok_workload.json"), "--out",
-                      out});
+  const auto r = run({"simulate", "--arch", data("zero_peak.json"), "--workload",
+                      data("ok_workload.json"), "--out", out});
   CHECK(r.code == cli::kExitInputError);
   std::ifstream f(out);
   std::string line;
   std::getline(f, line);
   CHECK(line == "previous results");
-  const auto missing_dir = run({"simulate", "--arch", data("ok_arch.json"), "--workload", data("ok_workload.json"),
-                                "--out", temp_path("no/such/dir/r.json"), "--quiet"});
+  const auto missing_dir =
+      run({"simulate", "--arch", data("ok_arch.json"), "--workload", data("ok_workload.json"),
+           "--out", temp_path("no/such/dir/r.json"), "--quiet"});
   CHECK(missing_dir.code == cli::kExitInputError);
   CHECK_THAT(missing_dir.err, Contains("does not exist"));
 }

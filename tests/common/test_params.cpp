@@ -139,3 +139,55 @@ TEST_CASE("JSON pointers, locations and files", "[common][params]") {
   CHECK_THROWS_WITH(read_json_file(std::string(TESSERA_TEST_DATA) + "/workloads/malformed.json"),
                     Contains("malformed.json:5:13: malformed JSON"));
 }
+
+TEST_CASE("arrays: sizes, object items, integer lists and string lists", "[common][params]") {
+  const json doc = json::parse(R"({"engine": {"ops": [{"x": 1}, {"x": "no"}], "shape": {"k": 1},
+      "one": 3, "two": [2, 5], "zero": [1, 0], "long": [1, 2, 3], "half": [1, 2.5],
+      "names": ["a", "b"], "mixed": ["a", 7]}})");
+  auto r = engine(doc);
+  CHECK(r.is_array("ops"));
+  CHECK_FALSE(r.is_array("shape"));
+  CHECK_FALSE(r.is_array("absent"));
+  CHECK(r.array_size("ops") == 2);
+  CHECK_THROWS_WITH(r.array_size("shape"),
+                    Contains("p.json: /engine/shape: expected an array, got an object"));
+  CHECK_THROWS_WITH(r.array_size("absent"),
+                    Contains("p.json: /engine: missing required key 'absent'"));
+
+  auto item = r.item("ops", 1);
+  CHECK(item.path() == "/engine/ops/1");
+  CHECK(r.item("ops", 0).integer("x") == 1);
+  CHECK_THROWS_WITH(item.integer("x"),
+                    Contains("p.json: /engine/ops/1/x: expected an integer, got a string"));
+  CHECK_THROWS_WITH(r.item("ops", 2), Contains("p.json: /engine/ops: expected an array"));
+  CHECK_THROWS_WITH(r.item("names", 0), Contains("p.json: /engine/names/0: expected an object"));
+
+  using V = std::vector<std::int64_t>;
+  CHECK(r.integers("one", 2, 1, 1) == V{3, 3});  // one integer means all of them
+  CHECK(r.integers("two", 2, 1, 1) == V{2, 5});
+  CHECK(r.integers("absent", 4, 0, 0) == V{0, 0, 0, 0});
+  CHECK_THROWS_WITH(r.integers("long", 2, 1, 1),
+                    Contains("p.json: /engine/long: expected one integer or an array of 2, got "
+                             "an array of 3"));
+  CHECK_THROWS_WITH(r.integers("zero", 2, 1, 1),
+                    Contains("p.json: /engine/zero/1: must be") && Contains("got 0"));
+  CHECK_THROWS_WITH(r.integers("one", 2, 1, 4),
+                    Contains("p.json: /engine/one: must be >= 4, got 3"));
+  CHECK_THROWS_WITH(r.integers("half", 2, 1, 1),
+                    Contains("p.json: /engine/half/1: expected an integer"));
+
+  CHECK(r.strings("names") == std::vector<std::string>{"a", "b"});
+  CHECK(r.strings("absent").empty());
+  CHECK_THROWS_WITH(r.strings("mixed"),
+                    Contains("p.json: /engine/mixed/1: expected a string, got an integer"));
+  CHECK_THROWS_WITH(r.strings("one"),
+                    Contains("p.json: /engine/one: expected a list of strings, got an integer"));
+  CHECK_NOTHROW(r.finish());  // array_size, item, integers and strings mark their keys read
+}
+
+TEST_CASE("is_array alone does not mark a key read", "[common][params]") {
+  const json doc = json::parse(R"({"engine": {"list": [1]}})");
+  auto r = engine(doc);
+  CHECK(r.is_array("list"));
+  CHECK_THROWS_WITH(r.finish(), Contains("p.json: /engine/list: unknown key 'list'"));
+}

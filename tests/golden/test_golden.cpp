@@ -35,7 +35,8 @@ void compare(const nlohmann::json& expected, const nlohmann::json& actual, const
         compare(it.value(), actual.at(it.key()), path + "/" + it.key(), diffs);
     }
     for (auto it = actual.begin(); it != actual.end(); ++it)
-      if (!expected.contains(it.key())) diffs.push_back(path + "/" + it.key() + ": not in the reference");
+      if (!expected.contains(it.key()))
+        diffs.push_back(path + "/" + it.key() + ": not in the reference");
   } else if (expected.is_array() && actual.is_array() && expected.size() == actual.size()) {
     for (std::size_t i = 0; i < expected.size(); ++i)
       compare(expected[i], actual[i], path + "/" + std::to_string(i), diffs);
@@ -48,8 +49,8 @@ void compare(const nlohmann::json& expected, const nlohmann::json& actual, const
 nlohmann::json comparable(nlohmann::json report) {
   for (auto& layer : report.at("layers")) layer.erase("source");
   auto& run = report.at("run");
-  for (const char* volatile_key : {"wall_s", "simulated_cycles_per_s", "version", "git_revision", "arch_file",
-                                   "workload_file"})
+  for (const char* volatile_key : {"wall_s", "simulated_cycles_per_s", "version", "git_revision",
+                                   "arch_file", "workload_file"})
     run.erase(volatile_key);
   return report;
 }
@@ -76,13 +77,15 @@ TEST_CASE("golden runs of every shipped example", "[golden]") {
       options.fidelity = sim::fidelity_from_string(r.string("fidelity", "analytical"));
       r.finish();
 
-      const auto report = explorer::evaluate(arch::load_arch(arch_file, overrides),
-                                             workloads::load_workload(workload_file), options);
+      const auto report = explorer::evaluate(
+          arch::load_arch(arch_file, overrides),
+          explorer::prepare_workload(workloads::load_workload(workload_file)), options);
       const fs::path golden = test::source_path("tests/golden/" + name + ".report.json");
       INFO("reference: " << golden.string());
       REQUIRE(fs::exists(golden));
       std::vector<std::string> diffs;
-      compare(comparable(read_json_file(golden.string())), comparable(sim::to_json(report)), "", diffs);
+      compare(comparable(read_json_file(golden.string())), comparable(sim::to_json(report)), "",
+              diffs);
       std::string text;
       for (std::size_t i = 0; i < diffs.size() && i < 20; ++i) text += diffs[i] + "\n";
       INFO(text);

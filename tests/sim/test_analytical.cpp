@@ -35,10 +35,12 @@ arch::IdealEngine ideal(double peak, double bw, arch::u64 latency) {
 // The roofline written out independently of the engine and the tile plan.
 arch::u64 roofline(const workloads::Operator& op, double peak, double bw, arch::u64 latency) {
   const auto ceil_div = [](double a, double b) { return static_cast<arch::u64>(std::ceil(a / b)); };
-  const auto xfer = [&](double bytes) { return bytes > 0 ? latency + ceil_div(bytes, bw) : arch::u64{0}; };
+  const auto xfer = [&](double bytes) {
+    return bytes > 0 ? latency + ceil_div(bytes, bw) : arch::u64{0};
+  };
   const arch::u64 compute = ceil_div(static_cast<double>(op.macs()), peak);
-  const arch::u64 memory =
-      xfer(static_cast<double>(op.input_bytes() + op.weight_bytes())) + xfer(static_cast<double>(op.output_bytes()));
+  const arch::u64 memory = xfer(static_cast<double>(op.input_bytes() + op.weight_bytes())) +
+                           xfer(static_cast<double>(op.output_bytes()));
   return std::max(compute, memory);
 }
 
@@ -79,7 +81,8 @@ TEST_CASE("ideal engine is the roofline and an upper bound on performance", "[si
     for (double bw : {1.0, 16.0, 256.0}) {
       for (arch::u64 lat : {arch::u64{0}, arch::u64{100}}) {
         const auto layers = sim::simulate(ideal(peak, bw, lat), g, sim::Fidelity::analytical);
-        const auto faster = sim::simulate(ideal(peak * 2, bw * 2, lat), g, sim::Fidelity::analytical);
+        const auto faster =
+            sim::simulate(ideal(peak * 2, bw * 2, lat), g, sim::Fidelity::analytical);
         for (std::size_t i = 0; i < layers.size(); ++i) {
           const auto& op = g.op(*g.find(layers[i].name));
           INFO(op.name << " peak " << peak << " bw " << bw << " latency " << lat);

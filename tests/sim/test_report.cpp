@@ -17,7 +17,7 @@ sim::Report conv_relu_report() {
                                        {"peak_macs_per_cycle", 256},
                                        {"dram", {{"bandwidth", 16}}},
                                        {"area_mm2", 1.5}}});
-  return explorer::evaluate(arch, test::conv_relu_graph(), {});
+  return explorer::evaluate(arch, explorer::prepare_workload(test::conv_relu_graph()), {});
 }
 
 }  // namespace
@@ -49,8 +49,8 @@ TEST_CASE("report JSON keeps the stable names", "[sim][report]") {
       CHECK(l.contains(k));
   CHECK(j.at("layers")[0].at("name") == "conv");
   CHECK(j.at("config").at("engine") == "ideal");
-  for (const char* k : {"config_hash", "workload_hash", "version", "git_revision", "wall_s", "simulated_cycles_per_s",
-                        "fidelity"})
+  for (const char* k : {"config_hash", "workload_hash", "version", "git_revision", "wall_s",
+                        "simulated_cycles_per_s", "fidelity"})
     CHECK(j.at("run").contains(k));
   CHECK(j.at("run").at("config_hash").get<std::string>().size() == 16);
 }
@@ -59,4 +59,14 @@ TEST_CASE("the summary table lists every layer and the totals", "[sim][report]")
   const auto text = sim::format_table(conv_relu_report());
   CHECK_THAT(text, Catch::Matchers::Contains("conv") && Catch::Matchers::Contains("relu") &&
                        Catch::Matchers::Contains("total") && Catch::Matchers::Contains("latency"));
+}
+
+TEST_CASE("the workload hash names content, not labels", "[sim][report]") {
+  auto g = test::conv_relu_graph();
+  const auto base = explorer::prepare_workload(g).hash;
+  g.set_name("renamed");
+  g.op(0).source = "elsewhere.json: /operators/0";
+  CHECK(explorer::prepare_workload(g).hash == base);
+  std::get<workloads::Conv>(g.op(0).shape).k = 32;
+  CHECK(explorer::prepare_workload(g).hash != base);
 }

@@ -12,13 +12,17 @@ using namespace tessera;
 
 TEST_CASE("SystemC and analytical agree tile by tile on streaming plans", "[sim][systemc]") {
   dataflows::TilePlan compute_bound, memory_bound, mixed;
-  compute_bound.tiles = {{.compute_cycles = 1000, .dram_read_bytes = 64, .dram_write_bytes = 64, .count = 4}};
-  memory_bound.tiles = {{.compute_cycles = 3, .dram_read_bytes = 4096, .dram_write_bytes = 100, .count = 2}};
-  mixed.tiles = {{.compute_cycles = 50, .dram_read_bytes = 0, .dram_write_bytes = 0, .count = 1},
-                 {.compute_cycles = 0, .dram_read_bytes = 7, .dram_write_bytes = 0, .count = 3},
-                 {.compute_cycles = 77, .dram_read_bytes = 300, .dram_write_bytes = 900, .count = 5}};
+  compute_bound.tiles = {
+      {.compute_cycles = 1000, .dram_read_bytes = 64, .dram_write_bytes = 64, .count = 4}};
+  memory_bound.tiles = {
+      {.compute_cycles = 3, .dram_read_bytes = 4096, .dram_write_bytes = 100, .count = 2}};
+  mixed.tiles = {
+      {.compute_cycles = 50, .dram_read_bytes = 0, .dram_write_bytes = 0, .count = 1},
+      {.compute_cycles = 0, .dram_read_bytes = 7, .dram_write_bytes = 0, .count = 3},
+      {.compute_cycles = 77, .dram_read_bytes = 300, .dram_write_bytes = 900, .count = 5}};
   for (arch::DramParams dram : {arch::DramParams{16, 0}, arch::DramParams{3.5, 40}}) {
-    const auto timings = sim::systemc::simulate_tile_plans({&compute_bound, &memory_bound, &mixed}, dram);
+    const auto timings =
+        sim::systemc::simulate_tile_plans({&compute_bound, &memory_bound, &mixed}, dram);
     REQUIRE(timings.size() == 3);
     CHECK(timings[0] == sim::time_analytical(compute_bound, dram));
     CHECK(timings[1] == sim::time_analytical(memory_bound, dram));
