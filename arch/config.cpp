@@ -1,12 +1,20 @@
 #include "arch/config.hpp"
 
+#include <cctype>
 #include <filesystem>
 
+#include "arch/scalesim_cfg.hpp"
 #include "common/hash.hpp"
 
 namespace tessera::arch {
 
-ArchDocument read_arch_document(const std::string& path) { return {path, read_json_file(path)}; }
+// A SCALE-Sim v2 .cfg becomes the JSON of an equivalent systolic config; anything else is JSON.
+ArchDocument read_arch_document(const std::string& path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (ext == ".cfg") return {path, read_scalesim_cfg(path)};
+  return {path, read_json_file(path)};
+}
 
 namespace {
 

@@ -40,10 +40,17 @@ struct LayerWork {
   u64 macs = 0;  // useful MACs
 };
 
-// The off-chip memory as the simulators see it.
+// The off-chip memory as the simulators see it: one channel shared by all operands, or one
+// channel per operand (ifmap, filter, ofmap), each with this bandwidth, as SCALE-Sim models it.
+// A tile's transfers of one direction on one channel form one transfer, which holds the channel
+// for latency + ceil(bytes / bandwidth) cycles (sim/timing.hpp).
 struct DramParams {
-  double bytes_per_cycle = 1.0;
-  u64 latency_cycles = 0;  // paid by every transfer
+  double bytes_per_cycle = 1.0;  // may be infinite: transfers then cost only their latency
+  u64 latency_cycles = 0;
+  bool per_operand_channels = false;
+
+  std::size_t channels() const { return per_operand_channels ? dataflows::kOperands : 1; }
+  std::size_t channel_of(dataflows::Operand o) const { return per_operand_channels ? o : 0; }
 };
 
 class Engine {

@@ -6,6 +6,8 @@ std::string_view to_string(Overlap o) {
   switch (o) {
     case Overlap::streaming:
       return "streaming";
+    case Overlap::double_buffered:
+      return "double_buffered";
   }
   return "unknown";
 }
@@ -26,10 +28,10 @@ u64 TilePlan::compute_cycles() const {
   return sum(tiles, [](const Tile& t) { return t.compute_cycles; });
 }
 u64 TilePlan::dram_read_bytes() const {
-  return sum(tiles, [](const Tile& t) { return t.dram_read_bytes; });
+  return sum(tiles, [](const Tile& t) { return t.read_bytes[0] + t.read_bytes[1] + t.read_bytes[2]; });
 }
 u64 TilePlan::dram_write_bytes() const {
-  return sum(tiles, [](const Tile& t) { return t.dram_write_bytes; });
+  return sum(tiles, [](const Tile& t) { return t.write_bytes; });
 }
 
 }  // namespace tessera::dataflows

@@ -1,10 +1,11 @@
 // A tile plan: how an engine executes one operator, as a sequence of tiles. Each tile has its
-// compute cycles and the bytes it moves between DRAM and the on-chip buffers. Both fidelities
-// read the same plan: sim/analytical.hpp sums it in closed form, sim/systemc/ executes it as timed
-// transactions, so on a single-network run they agree by construction of the plan, not by
+// compute cycles and the bytes it moves between DRAM and the on-chip buffers, per operand. Both
+// fidelities read the same plan: sim/analytical.hpp times it in closed form, sim/systemc/
+// executes it as timed transactions, so they agree by construction of the plan, not by
 // duplicating formulas.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string_view>
 #include <vector>
@@ -13,19 +14,26 @@ namespace tessera::dataflows {
 
 using u64 = std::uint64_t;
 
+// The operands of an array engine; each may have its own DRAM channel (arch::DramParams).
+enum Operand : std::size_t { ifmap = 0, filter = 1, ofmap = 2 };
+inline constexpr std::size_t kOperands = 3;
+
 struct Tile {
   u64 compute_cycles = 0;
-  u64 dram_read_bytes = 0;
-  u64 dram_write_bytes = 0;
-  u64 count = 1;  // consecutive identical tiles
+  std::array<u64, kOperands> read_bytes{};  // ofmap reads are partial sums brought back
+  u64 write_bytes = 0;                      // ofmap
+  u64 count = 1;                            // consecutive identical tiles, >= 1
   bool operator==(const Tile&) const = default;
 };
 
-// How a tile's data movement overlaps its computation.
+// How data movement overlaps computation.
 enum class Overlap {
   // Transfers stream concurrently with compute inside each tile (infinitely fine-grained
-  // buffering): a tile takes max(compute, transfer) cycles. The roofline bound.
+  // buffering): a tile takes max(compute, transfers). The roofline.
   streaming,
+  // Double-buffered operand and result buffers: tile i+1's reads run during tile i's compute
+  // (once tile i-1 has left its buffer half) and tile i-1's writes drain during it.
+  double_buffered,
 };
 
 std::string_view to_string(Overlap o);
@@ -36,7 +44,7 @@ struct TilePlan {
 
   u64 tile_count() const;
   u64 compute_cycles() const;
-  u64 dram_read_bytes() const;
+  u64 dram_read_bytes() const;  // all operands
   u64 dram_write_bytes() const;
 };
 

@@ -25,7 +25,9 @@ std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::G
 
   std::vector<LayerTiming> timings;
   if (fidelity == Fidelity::analytical) {
-    for (const auto& w : work) timings.push_back(time_analytical(w.plan, engine.dram()));
+    // Layers run back to back: only the first pays the pipeline fill, only the last the drain.
+    for (std::size_t i = 0; i < work.size(); ++i)
+      timings.push_back(time_analytical(work[i].plan, engine.dram(), {.fill = i == 0, .drain = i + 1 == work.size()}));
   } else {
     std::vector<const dataflows::TilePlan*> plans;
     for (const auto& w : work) plans.push_back(&w.plan);

@@ -27,11 +27,12 @@ LayerWork IdealEngine::map(const workloads::Operator& op) const {
   dataflows::Tile t;
   t.compute_cycles =
       static_cast<u64>(std::ceil(static_cast<double>(w.macs) / p_.peak_macs_per_cycle));
-  t.dram_read_bytes = static_cast<u64>(op.input_bytes() + op.weight_bytes());
-  t.dram_write_bytes = static_cast<u64>(op.output_bytes());
+  t.read_bytes[dataflows::ifmap] = static_cast<u64>(op.input_bytes());
+  t.read_bytes[dataflows::filter] = static_cast<u64>(op.weight_bytes());
+  t.write_bytes = static_cast<u64>(op.output_bytes());
   w.plan.overlap = dataflows::Overlap::streaming;
   w.plan.tiles.push_back(t);
-  w.accesses["dram"] = {t.dram_read_bytes, t.dram_write_bytes};
+  w.accesses["dram"] = {w.plan.dram_read_bytes(), w.plan.dram_write_bytes()};
   return w;
 }
 

@@ -1,6 +1,8 @@
 #include "sim/systemc/tile_sim.hpp"
 
 #include <algorithm>
+#include <array>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 
@@ -9,12 +11,14 @@
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
 
+#include "common/error.hpp"
 #include "sim/systemc/kernel.hpp"
 
 namespace tessera::sim::systemc {
 
 namespace {
 
+using dataflows::kOperands;
 using sc_core::sc_time;
 
 // One engine cycle of simulated time is 1 ns; integer arithmetic on the kernel's time values
@@ -23,95 +27,209 @@ sc_core::sc_time::value_type cycle_value() { return sc_time(1, sc_core::SC_NS).v
 sc_time cycles(u64 n) { return sc_time::from_value(n * cycle_value()); }
 u64 to_cycles(const sc_time& t) { return t.value() / cycle_value(); }
 
-// Off-chip memory as a TLM-2.0 target (loosely timed, blocking transport). One channel: a
-// transfer starts when the request arrives or the channel frees, whichever is later, and holds
-// the channel for transfer_cycles(). Timing only: payload data is not touched.
+// Off-chip memory as a TLM-2.0 target (loosely timed, blocking transport). The address selects
+// the channel. A transfer starts when it arrives or when its channel frees, whichever is later,
+// and holds the channel for transfer_cycles(); channels serve transfers in arrival order.
+// Timing only: payload data is not touched.
 struct Dram : sc_core::sc_module {
   tlm_utils::simple_target_socket<Dram> socket{"socket"};
   arch::DramParams params;
-  sc_time busy_until = sc_core::SC_ZERO_TIME;
+  std::array<sc_time, kOperands> busy_until{};
 
   Dram(sc_core::sc_module_name name, const arch::DramParams& p) : sc_module(name), params(p) {
     socket.register_b_transport(this, &Dram::b_transport);
   }
 
   void b_transport(tlm::tlm_generic_payload& tx, sc_time& delay) {
-    const sc_time start = std::max(sc_core::sc_time_stamp() + delay, busy_until);
-    busy_until = start + cycles(transfer_cycles(tx.get_data_length(), params));
-    delay = busy_until - sc_core::sc_time_stamp();
+    auto& busy = busy_until.at(tx.get_address());
+    const sc_time start = std::max(sc_core::sc_time_stamp() + delay, busy);
+    busy = start + cycles(transfer_cycles(tx.get_data_length(), params));
+    delay = busy - sc_core::sc_time_stamp();
     tx.set_response_status(tlm::TLM_OK_RESPONSE);
   }
 };
 
-// Runs tile plans: a controller thread starts each tile on a DMA thread and a compute thread
-// and waits for both (streaming overlap).
+// Walks the tiles of all layers in order, one tile at a time (counts expanded).
+struct Cursor {
+  const std::vector<const dataflows::TilePlan*>* plans;
+  std::size_t layer = 0, group = 0;
+  u64 index = 0;
+
+  explicit Cursor(const std::vector<const dataflows::TilePlan*>& p) : plans(&p) { skip_empty(); }
+  bool done() const { return layer >= plans->size(); }
+  const dataflows::Tile& tile() const { return (*plans)[layer]->tiles[group]; }
+  // True when the current tile is its layer's last.
+  bool last_of_layer() const {
+    const auto& tiles = (*plans)[layer]->tiles;
+    return group + 1 == tiles.size() && index + 1 == tiles[group].count;
+  }
+  void next() {
+    if (++index < tile().count) return;
+    index = 0;
+    ++group;
+    skip_empty();
+  }
+  void skip_empty() {
+    while (layer < plans->size() && group >= (*plans)[layer]->tiles.size()) {
+      ++layer;
+      group = 0;
+    }
+  }
+};
+
+// The accelerator: a compute process and a DMA process around double-buffered operand and
+// result buffers, or (streaming plans) both working on the same tile at once.
 struct Accelerator : sc_core::sc_module {
   tlm_utils::simple_initiator_socket<Accelerator> memory{"memory"};
   const std::vector<const dataflows::TilePlan*>& plans;
+  arch::DramParams dram;
+  bool double_buffered;
   std::vector<LayerTiming> timings;
 
+  // Double-buffered state. Tile j's reads are issued when tile j-2 has finished computing
+  // (its buffer half is free); its compute waits for its reads, for tile j-1's compute and for
+  // tile j-2's writes (its result half); its writes are issued when it finishes. Ring buffers
+  // of 4 hold the completion times still needed.
+  u64 reads_issued = 0, computed = 0, writes_issued = 0;
+  std::array<sc_time, 4> reads_ready{}, writes_done{};
+  sc_core::sc_event reads_issued_event, computed_event, writes_issued_event;
+  sc_time final_write;
+  std::vector<sc_time> layer_end;   // when each layer's last tile finished computing
+  std::vector<u64> layer_compute;
+
+  // Streaming state.
+  sc_core::sc_event start_tile, dma_done, compute_done;
   const dataflows::Tile* current = nullptr;
-  sc_core::sc_event start_dma, start_compute, dma_done, compute_done;
+
   unsigned char dummy = 0;  // payload data pointer; the DRAM model does not access data
 
   SC_HAS_PROCESS(Accelerator);
-  Accelerator(sc_core::sc_module_name name, const std::vector<const dataflows::TilePlan*>& p)
-      : sc_module(name), plans(p) {
-    SC_THREAD(controller);
-    SC_THREAD(dma);
-    SC_THREAD(compute);
-  }
-
-  void transfer(tlm::tlm_command cmd, u64 bytes) {
-    if (bytes == 0) return;
-    tlm::tlm_generic_payload tx;
-    tx.set_command(cmd);
-    tx.set_address(0);
-    tx.set_data_ptr(&dummy);
-    tx.set_data_length(static_cast<unsigned>(std::min<u64>(bytes, 0xffffffffu)));
-    tx.set_streaming_width(tx.get_data_length());
-    tx.set_byte_enable_ptr(nullptr);
-    tx.set_dmi_allowed(false);
-    tx.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    // Transfers above 4 GiB (the payload's length limit) go as several transactions.
-    for (u64 left = bytes; left > 0;) {
-      const u64 chunk = std::min<u64>(left, 0xffffffffu);
-      tx.set_data_length(static_cast<unsigned>(chunk));
-      sc_time delay = sc_core::SC_ZERO_TIME;
-      memory->b_transport(tx, delay);
-      if (tx.is_response_error())
-        throw std::runtime_error("DRAM transfer failed: " + tx.get_response_string());
-      wait(delay);
-      left -= chunk;
+  Accelerator(sc_core::sc_module_name name, const std::vector<const dataflows::TilePlan*>& p,
+              const arch::DramParams& d, bool db)
+      : sc_module(name), plans(p), dram(d), double_buffered(db), layer_end(p.size()), layer_compute(p.size()) {
+    if (double_buffered) {
+      SC_THREAD(db_dma);
+      SC_THREAD(db_compute);
+    } else {
+      SC_THREAD(streaming_controller);
+      SC_THREAD(streaming_dma);
+      SC_THREAD(streaming_compute);
     }
   }
 
-  void dma() {
+  // Issues one transfer without waiting; returns its completion time.
+  sc_time issue(tlm::tlm_command cmd, std::size_t channel, u64 bytes) {
+    if (bytes == 0) return sc_core::sc_time_stamp();
+    if (bytes > std::numeric_limits<unsigned>::max())
+      throw UnsupportedError("SystemC fidelity: one tile transfer of " + std::to_string(bytes) +
+                             " bytes exceeds the TLM payload limit of 4 GiB");
+    tlm::tlm_generic_payload tx;
+    tx.set_command(cmd);
+    tx.set_address(channel);
+    tx.set_data_ptr(&dummy);
+    tx.set_data_length(static_cast<unsigned>(bytes));
+    tx.set_streaming_width(static_cast<unsigned>(bytes));
+    tx.set_byte_enable_ptr(nullptr);
+    tx.set_dmi_allowed(false);
+    tx.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    sc_time delay = sc_core::SC_ZERO_TIME;
+    memory->b_transport(tx, delay);
+    if (tx.is_response_error()) throw std::runtime_error("DRAM transfer failed: " + tx.get_response_string());
+    return sc_core::sc_time_stamp() + delay;
+  }
+
+  // A tile's reads, one transfer per channel; returns when the last completes.
+  sc_time issue_reads(const dataflows::Tile& t) {
+    std::array<u64, kOperands> bytes{};
+    for (std::size_t o = 0; o < kOperands; ++o) bytes[dram.channel_of(static_cast<dataflows::Operand>(o))] += t.read_bytes[o];
+    sc_time done = sc_core::sc_time_stamp();
+    for (std::size_t ch = 0; ch < dram.channels(); ++ch) done = std::max(done, issue(tlm::TLM_READ_COMMAND, ch, bytes[ch]));
+    return done;
+  }
+
+  sc_time issue_writes(const dataflows::Tile& t) {
+    return issue(tlm::TLM_WRITE_COMMAND, dram.channel_of(dataflows::ofmap), t.write_bytes);
+  }
+
+  static void wait_until(const sc_time& t) {
+    if (t > sc_core::sc_time_stamp()) sc_core::wait(t - sc_core::sc_time_stamp());
+  }
+
+  void db_dma() {
+    Cursor reads(plans), writes(plans);
+    for (int i = 0; i < 2 && !reads.done(); ++i, reads.next()) reads_ready[reads_issued++ % 4] = issue_reads(reads.tile());
+    reads_issued_event.notify(sc_core::SC_ZERO_TIME);
+    for (; !writes.done(); writes.next()) {
+      while (writes_issued >= computed) wait(computed_event);
+      final_write = writes_done[writes_issued++ % 4] = issue_writes(writes.tile());
+      writes_issued_event.notify(sc_core::SC_ZERO_TIME);
+      if (!reads.done()) {
+        reads_ready[reads_issued++ % 4] = issue_reads(reads.tile());
+        reads.next();
+        reads_issued_event.notify(sc_core::SC_ZERO_TIME);
+      }
+    }
+  }
+
+  // Layer l takes the time from the end of layer l-1's compute to the end of its own; the last
+  // layer also waits for the final write. A layer without tiles takes no time.
+  void attribute_layers() {
+    sc_time previous = sc_core::SC_ZERO_TIME;
+    for (std::size_t l = 0; l < plans.size(); ++l) {
+      sc_time end = plans[l]->tiles.empty() ? previous : layer_end[l];
+      if (l + 1 == plans.size()) end = std::max(end, final_write);
+      LayerTiming t;
+      t.cycles = to_cycles(end - previous);
+      t.compute_cycles = layer_compute[l];
+      t.stall_cycles = t.cycles - t.compute_cycles;
+      timings.push_back(t);
+      previous = end;
+    }
+  }
+
+  void db_compute() {
+    for (Cursor c(plans); !c.done(); c.next()) {
+      const u64 j = computed;
+      while (reads_issued <= j) wait(reads_issued_event);
+      wait_until(reads_ready[j % 4]);
+      if (j >= 2) {
+        while (writes_issued <= j - 2) wait(writes_issued_event);
+        wait_until(writes_done[(j - 2) % 4]);
+      }
+      wait(cycles(c.tile().compute_cycles));
+      layer_compute[c.layer] += c.tile().compute_cycles;
+      ++computed;
+      computed_event.notify(sc_core::SC_ZERO_TIME);
+      if (c.last_of_layer()) layer_end[c.layer] = sc_core::sc_time_stamp();
+    }
+  }
+
+  void streaming_dma() {
     for (;;) {
-      wait(start_dma);
-      transfer(tlm::TLM_READ_COMMAND, current->dram_read_bytes);
-      transfer(tlm::TLM_WRITE_COMMAND, current->dram_write_bytes);
+      wait(start_tile);
+      sc_time done = issue_reads(*current);
+      done = std::max(done, issue_writes(*current));
+      wait_until(done);
       dma_done.notify(sc_core::SC_ZERO_TIME);
     }
   }
 
-  void compute() {
+  void streaming_compute() {
     for (;;) {
-      wait(start_compute);
+      wait(start_tile);
       wait(cycles(current->compute_cycles));
       compute_done.notify(sc_core::SC_ZERO_TIME);
     }
   }
 
-  void controller() {
+  void streaming_controller() {
     for (const dataflows::TilePlan* plan : plans) {
       const sc_time layer_start = sc_core::sc_time_stamp();
       LayerTiming t;
       for (const dataflows::Tile& tile : plan->tiles) {
         current = &tile;
         for (u64 i = 0; i < tile.count; ++i) {
-          start_dma.notify(sc_core::SC_ZERO_TIME);
-          start_compute.notify(sc_core::SC_ZERO_TIME);
+          start_tile.notify(sc_core::SC_ZERO_TIME);
           wait(dma_done & compute_done);
         }
         t.compute_cycles += tile.count * tile.compute_cycles;
@@ -126,8 +244,8 @@ struct Accelerator : sc_core::sc_module {
 struct Top {
   Dram dram;
   Accelerator accelerator;
-  Top(const std::vector<const dataflows::TilePlan*>& plans, const arch::DramParams& p)
-      : dram("dram", p), accelerator("accelerator", plans) {
+  Top(const std::vector<const dataflows::TilePlan*>& plans, const arch::DramParams& p, bool db)
+      : dram("dram", p), accelerator("accelerator", plans, p, db) {
     accelerator.memory.bind(dram.socket);
   }
 };
@@ -136,13 +254,14 @@ struct Top {
 
 std::vector<LayerTiming> simulate_tile_plans(const std::vector<const dataflows::TilePlan*>& plans,
                                              const arch::DramParams& dram) {
+  const bool double_buffered = !plans.empty() && plans.front()->overlap == dataflows::Overlap::double_buffered;
   for (const auto* plan : plans)
-    if (plan->overlap != dataflows::Overlap::streaming)
-      throw std::logic_error("SystemC fidelity: unsupported overlap " +
-                             std::string(to_string(plan->overlap)));
+    if ((plan->overlap == dataflows::Overlap::double_buffered) != double_buffered)
+      throw std::logic_error("SystemC fidelity: layers of one run must share one overlap mode");
   fresh_kernel();
-  auto top = std::make_unique<Top>(plans, dram);
+  auto top = std::make_unique<Top>(plans, dram, double_buffered);
   sc_core::sc_start();
+  if (double_buffered) top->accelerator.attribute_layers();
   std::vector<LayerTiming> out = std::move(top->accelerator.timings);
   top.reset();  // destroy modules before the next run replaces this context
   return out;

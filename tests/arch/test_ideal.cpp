@@ -29,15 +29,16 @@ TEST_CASE("ideal engine: hand-computed conv and relu", "[arch][ideal]") {
   REQUIRE(conv.plan.tiles.size() == 1);
   CHECK(conv.macs == 115605504);
   CHECK(conv.plan.tiles[0].compute_cycles == 451584);
-  CHECK(conv.plan.tiles[0].dram_read_bytes == 237568);
-  CHECK(conv.plan.tiles[0].dram_write_bytes == 200704);
+  CHECK(conv.plan.tiles[0].read_bytes[dataflows::ifmap] == 200704);
+  CHECK(conv.plan.tiles[0].read_bytes[dataflows::filter] == 36864);
+  CHECK(conv.plan.tiles[0].write_bytes == 200704);
   CHECK(conv.accesses.at("dram").read_bytes == 237568);
   // relu: no MACs; reads and writes 200,704 B.
   const auto relu = e.map(g.op(*g.find("relu")));
   CHECK(relu.macs == 0);
   CHECK(relu.plan.tiles[0].compute_cycles == 0);
-  CHECK(relu.plan.tiles[0].dram_read_bytes == 200704);
-  CHECK(relu.plan.tiles[0].dram_write_bytes == 200704);
+  CHECK(relu.plan.dram_read_bytes() == 200704);
+  CHECK(relu.plan.dram_write_bytes() == 200704);
 }
 
 TEST_CASE("ideal engine energy: MACs and DRAM bytes times the per-action energies",
