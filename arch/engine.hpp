@@ -38,6 +38,8 @@ struct LayerWork {
   dataflows::TilePlan plan;
   AccessCounts accesses;
   u64 macs = 0;  // useful MACs
+  // Engine-specific figures with their names, reported per layer (e.g. "mapping_efficiency").
+  std::map<std::string, double> metrics;
 };
 
 // The off-chip memory as the simulators see it: one channel shared by all operands, or one
@@ -50,7 +52,7 @@ struct DramParams {
   bool per_operand_channels = false;
 
   std::size_t channels() const { return per_operand_channels ? dataflows::kOperands : 1; }
-  std::size_t channel_of(dataflows::Operand o) const { return per_operand_channels ? o : 0; }
+  std::size_t channel_of(dataflows::Operand o) const { return per_operand_channels ? std::size_t{o} : 0; }
 };
 
 class Engine {

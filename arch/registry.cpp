@@ -1,6 +1,7 @@
 // The one place engine templates are registered. A new engine adds one line here.
 #include "arch/engine.hpp"
 #include "arch/ideal/ideal.hpp"
+#include "arch/systolic/systolic.hpp"
 
 namespace tessera::arch {
 
@@ -9,6 +10,8 @@ const Registry<EngineFactory>& engines() {
     Registry<EngineFactory> r("engine");
     r.add("ideal", "roofline upper bound: max(compute, DRAM traffic) per operator",
           &IdealEngine::create);
+    r.add("systolic", "R x C MAC array, weight/output/input stationary, SCALE-Sim compatible",
+          &SystolicEngine::create);
     return r;
   }();
   return registry;

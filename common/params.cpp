@@ -289,6 +289,12 @@ std::uint64_t ParamReader::size_bytes(const std::string& key, const std::string&
   return static_cast<std::uint64_t>(b);
 }
 
+bool ParamReader::is_string(const std::string& key) {
+  known_.insert(key);
+  auto it = object_.find(key);
+  return it != object_.end() && it->is_string();
+}
+
 bool ParamReader::is_array(const std::string& key) {
   known_.insert(key);
   auto it = object_.find(key);

@@ -41,6 +41,7 @@ class ParamReader {
   ParamReader(const nlohmann::json& object, std::string file, std::string path = "");
 
   bool has(const std::string& key);
+  bool is_string(const std::string& key);  // present and a string; does not mark the key read
 
   // Plain values. Type mismatches are errors; integers must be integral JSON numbers.
   std::string string(const std::string& key);

@@ -58,7 +58,8 @@ nlohmann::json to_json(const Report& r) {
                       {"utilization", l.utilization},
                       {"energy_pj", l.energy_pj},
                       {"energy_by_component", energy_json(l.energy)},
-                      {"accesses", accesses_json(l.accesses)}});
+                      {"accesses", accesses_json(l.accesses)},
+                      {"metrics", l.metrics}});
   }
   const double cycles_per_s = r.run.wall_s > 0 ? static_cast<double>(s.cycles) / r.run.wall_s : 0.0;
   return {

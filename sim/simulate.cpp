@@ -48,6 +48,7 @@ std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::G
     r.utilization = capacity > 0 ? static_cast<double>(r.macs) / capacity : 0.0;
     r.energy = engine.energy(work[i], r.timing.cycles);
     r.accesses = std::move(work[i].accesses);
+    r.metrics = std::move(work[i].metrics);
     for (const auto& [component, pj] : r.energy) r.energy_pj += pj;
     out.push_back(std::move(r));
   }

@@ -21,6 +21,7 @@ struct LayerResult {
   arch::AccessCounts accesses;
   arch::EnergyBreakdown energy;
   double energy_pj = 0;
+  std::map<std::string, double> metrics;  // engine-specific (arch::LayerWork::metrics)
 };
 
 // analytical: thread-safe. systemc: one call at a time per process (see systemc/tile_sim.hpp).

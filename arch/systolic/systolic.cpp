@@ -1,0 +1,382 @@
+#include "arch/systolic/systolic.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace tessera::arch {
+
+namespace {
+
+using dataflows::Dataflow;
+using dataflows::FoldMapping;
+using dataflows::GemmView;
+using dataflows::Tile;
+
+i64 ceil_div(i64 a, i64 b) { return (a + b - 1) / b; }
+u64 bytes(i64 words, int bits) { return static_cast<u64>((words * bits + 7) / 8); }
+// The part of `total` that falls on [begin, end) of `whole`, so that consecutive parts add up
+// to `total` exactly.
+i64 share(i64 total, i64 begin, i64 end, i64 whole) {
+  return total * end / whole - total * begin / whole;
+}
+
+// Appends a tile, merging it into the previous one when identical.
+void push(std::vector<Tile>& tiles, const Tile& t) {
+  if (!tiles.empty()) {
+    Tile& last = tiles.back();
+    if (last.compute_cycles == t.compute_cycles && last.read_bytes == t.read_bytes &&
+        last.write_bytes == t.write_bytes) {
+      last.count += t.count;
+      return;
+    }
+  }
+  tiles.push_back(t);
+}
+
+// One fold: its index along array rows (i) and columns (j), and the rows/columns it uses.
+struct Fold {
+  i64 i, j, rows, cols, row_begin, col_begin;
+  bool first_row, last_row, first_col, last_col;
+};
+
+// Folds in order: row folds outer, column folds inner (os, and is/ws with `cols_outer` false),
+// or column folds outer.
+template <class F>
+void for_each_fold(const FoldMapping& fm, i64 R, i64 C, bool cols_outer, F&& f) {
+  const i64 outer_n = cols_outer ? fm.col_folds : fm.row_folds;
+  const i64 inner_n = cols_outer ? fm.row_folds : fm.col_folds;
+  for (i64 a = 0; a < outer_n; ++a) {
+    for (i64 b = 0; b < inner_n; ++b) {
+      const i64 i = cols_outer ? b : a, j = cols_outer ? a : b;
+      Fold fold;
+      fold.i = i, fold.j = j;
+      fold.rows = i + 1 == fm.row_folds ? fm.last_fold_rows : R;
+      fold.cols = j + 1 == fm.col_folds ? fm.last_fold_cols : C;
+      fold.row_begin = i * R, fold.col_begin = j * C;
+      fold.first_row = i == 0, fold.last_row = i + 1 == fm.row_folds;
+      fold.first_col = j == 0, fold.last_col = j + 1 == fm.col_folds;
+      f(fold);
+    }
+  }
+}
+
+std::string dataflow_name(Dataflow d) { return std::string(dataflows::to_string(d)); }
+
+// SRAM reads of the operands, in words, per GEMM (SCALE-Sim's closed forms; native mode streams
+// operands through the array the same way).
+struct SramWords {
+  i64 ifmap_reads, filter_reads, ofmap_writes, ofmap_reads;
+};
+
+SramWords sram_words(const GemmView& g, Dataflow d, i64 R, i64 C) {
+  const i64 M = g.m, N = g.n, K = g.k;
+  switch (d) {
+    case Dataflow::os:
+      return {ceil_div(N, C) * M * K, ceil_div(M, R) * K * N, M * N, 0};
+    case Dataflow::ws:
+      return {ceil_div(N, C) * M * K, K * N, ceil_div(K, R) * M * N, (ceil_div(K, R) - 1) * M * N};
+    case Dataflow::is:
+      return {M * K, ceil_div(M, C) * K * N, ceil_div(K, R) * M * N, (ceil_div(K, R) - 1) * M * N};
+  }
+  return {};
+}
+
+}  // namespace
+
+std::unique_ptr<Engine> SystolicEngine::create(ParamReader& r) {
+  SystolicParams p;
+  p.clock_hz = r.frequency_hz("clock", "1 GHz");
+  ParamReader s = r.child("systolic");
+  p.rows = s.positive_integer("rows");
+  p.cols = s.positive_integer("cols");
+  p.dataflow = *dataflows::dataflow_from_string(s.choice("dataflow", {"ws", "os", "is"}, "ws"));
+  p.scalesim_mode = s.choice("mode", {"native", "scalesim"}, "native") == "scalesim";
+  p.os_paper_fold = s.choice("os_fold_cycles", {"v2", "paper"}, "v2") == "paper";
+  p.accumulator_bits = static_cast<int>(s.positive_integer("accumulator_bits", p.accumulator_bits));
+  if (p.accumulator_bits > 64) throw s.error("accumulator_bits", "must be at most 64");
+  s.finish();
+  if (auto sram = r.optional_child("sram")) {
+    p.ifmap_sram_bytes = sram->size_bytes("ifmap", "64 KiB");
+    p.filter_sram_bytes = sram->size_bytes("filter", "64 KiB");
+    p.ofmap_sram_bytes = sram->size_bytes("ofmap", "64 KiB");
+    sram->finish();
+  }
+  if (auto dram = r.optional_child("dram")) {
+    if (dram->is_string("bandwidth") && dram->string("bandwidth") == "unlimited")
+      p.dram.bytes_per_cycle = std::numeric_limits<double>::infinity();
+    else
+      p.dram.bytes_per_cycle =
+          dram->bandwidth("bandwidth", "16 B/cycle").bytes_per_cycle(p.clock_hz);
+    p.dram.latency_cycles = static_cast<u64>(dram->non_negative_integer("latency_cycles", 0));
+    p.dram.per_operand_channels =
+        dram->choice("channels", {"per_operand", "shared"}, "per_operand") == "per_operand";
+    dram->finish();
+  }
+  if (auto energy = r.optional_child("energy")) {
+    p.mac_energy_pj = energy->non_negative("mac_pj", p.mac_energy_pj);
+    p.sram_energy_pj_per_byte = energy->non_negative("sram_pj_per_byte", p.sram_energy_pj_per_byte);
+    p.dram_energy_pj_per_byte = energy->non_negative("dram_pj_per_byte", p.dram_energy_pj_per_byte);
+    energy->finish();
+  }
+  p.area_mm2 = r.non_negative("area_mm2", p.area_mm2);
+  return std::make_unique<SystolicEngine>(p);
+}
+
+nlohmann::json SystolicEngine::resolved_config() const {
+  nlohmann::json bandwidth = p_.dram.bytes_per_cycle;
+  if (std::isinf(p_.dram.bytes_per_cycle)) bandwidth = "unlimited";
+  return {{"clock", p_.clock_hz / 1e6},
+          {"systolic",
+           {{"rows", p_.rows},
+            {"cols", p_.cols},
+            {"dataflow", dataflow_name(p_.dataflow)},
+            {"mode", p_.scalesim_mode ? "scalesim" : "native"},
+            {"os_fold_cycles", p_.os_paper_fold ? "paper" : "v2"},
+            {"accumulator_bits", p_.accumulator_bits}}},
+          {"sram",
+           {{"ifmap", p_.ifmap_sram_bytes},
+            {"filter", p_.filter_sram_bytes},
+            {"ofmap", p_.ofmap_sram_bytes}}},
+          {"dram",
+           {{"bandwidth", bandwidth},
+            {"latency_cycles", p_.dram.latency_cycles},
+            {"channels", p_.dram.per_operand_channels ? "per_operand" : "shared"}}},
+          {"energy",
+           {{"mac_pj", p_.mac_energy_pj},
+            {"sram_pj_per_byte", p_.sram_energy_pj_per_byte},
+            {"dram_pj_per_byte", p_.dram_energy_pj_per_byte}}},
+          {"area_mm2", p_.area_mm2}};
+}
+
+LayerWork SystolicEngine::map(const workloads::Operator& op) const {
+  const auto g = dataflows::as_gemm(op);
+  if (g) return p_.scalesim_mode ? map_scalesim(op, *g) : map_native(op, *g);
+  LayerWork w;
+  w.plan.overlap = dataflows::Overlap::double_buffered;
+  if (!p_.scalesim_mode) {
+    Tile t;
+    t.read_bytes[dataflows::ifmap] = static_cast<u64>(op.input_bytes());
+    t.write_bytes = static_cast<u64>(op.output_bytes());
+    w.plan.tiles.push_back(t);
+    w.accesses["dram.ifmap"] = {t.read_bytes[dataflows::ifmap], 0};
+    w.accesses["dram.ofmap"] = {0, t.write_bytes};
+  }
+  return w;
+}
+
+namespace {
+
+// Adds per-operand DRAM totals of a plan to the access counts.
+void add_dram_accesses(LayerWork& w) {
+  Accesses ifmap, filter, ofmap;
+  for (const Tile& t : w.plan.tiles) {
+    ifmap.read_bytes += t.count * t.read_bytes[dataflows::ifmap];
+    filter.read_bytes += t.count * t.read_bytes[dataflows::filter];
+    ofmap.read_bytes += t.count * t.read_bytes[dataflows::ofmap];
+    ofmap.write_bytes += t.count * t.write_bytes;
+  }
+  w.accesses["dram.ifmap"] = ifmap;
+  w.accesses["dram.filter"] = filter;
+  w.accesses["dram.ofmap"] = ofmap;
+}
+
+}  // namespace
+
+LayerWork SystolicEngine::map_scalesim(const workloads::Operator& op, const GemmView& gemm) const {
+  GemmView g = gemm;
+  // SCALE-Sim's output size is ceil-style: ceil((H - R + S) / S), on the padded input.
+  if (const auto* c = std::get_if<workloads::Conv>(&op.shape)) {
+    const i64 h = c->h + c->pad_top + c->pad_bottom, w = c->w + c->pad_left + c->pad_right;
+    const i64 r = c->dilation_h * (c->r - 1) + 1, s = c->dilation_w * (c->s - 1) + 1;
+    g.m = c->n * ceil_div(h - r + c->stride_h, c->stride_h) *
+          ceil_div(w - s + c->stride_w, c->stride_w);
+  }
+  const i64 R = p_.rows, C = p_.cols;
+  const FoldMapping fm = dataflows::map_folds(g.m, g.n, g.k, p_.dataflow, R, C);
+  const i64 T = fm.streamed;
+  const i64 per_fold =
+      p_.dataflow == Dataflow::os && !p_.os_paper_fold ? T + R + C - 2 : 2 * R + C + T - 2;
+  const int abits = op.precision.activation_bits, wbits = op.precision.weight_bits;
+  const bool b_shared = g.count > 1 && g.b_distinct == g.k * g.n;
+  const i64 a_per = g.a_distinct / g.count,
+            b_per = b_shared ? g.b_distinct : g.b_distinct / g.count;
+
+  // Timing follows SCALE-Sim's buffer model (../shared/reference/scalesim/README.md): an operand
+  // whose matrix fits in half its buffer is prefetched before cycle 0 and costs no time;
+  // otherwise every fold fetches the block it streams, except the first (also before cycle 0).
+  // Writes never stall the array. Folds run one after another without overlap.
+  const SramWords s = sram_words(g, p_.dataflow, R, C);
+  const bool a_fits = bytes(g.m * g.k, abits) <= p_.ifmap_sram_bytes / 2;
+  const bool b_fits = bytes(g.k * g.n, wbits) <= p_.filter_sram_bytes / 2;
+  LayerWork w;
+  w.plan.overlap = dataflows::Overlap::double_buffered;
+  std::vector<Tile> one;  // the tiles of one GEMM
+  const i64 folds = fm.folds();
+  i64 index = 0;
+  for_each_fold(fm, R, C, false, [&](const Fold& f) {
+    Tile t;
+    t.compute_cycles = static_cast<u64>(++index == folds ? per_fold - 1 : per_fold);
+    if (index > 1) {
+      // The blocks a fold streams: os A[M_i, :], B[:, N_j]; ws A[:, K_i] (whole M), B[K_i, N_j];
+      // is A[K_i, M_j], B[K_i, :] (whole N).
+      const i64 a = p_.dataflow == Dataflow::os   ? f.rows * g.k
+                    : p_.dataflow == Dataflow::ws ? g.m * f.rows
+                                                  : f.rows * f.cols;
+      const i64 b = p_.dataflow == Dataflow::os   ? g.k * f.cols
+                    : p_.dataflow == Dataflow::ws ? f.rows * f.cols
+                                                  : f.rows * g.n;
+      t.read_bytes[dataflows::ifmap] = a_fits ? 0 : bytes(a, abits);
+      t.read_bytes[dataflows::filter] = b_fits ? 0 : bytes(b, wbits);
+    }
+    push(one, t);
+  });
+  for (i64 c = 0; c < g.count; ++c)
+    for (const Tile& t : one) push(w.plan.tiles, t);
+
+  // DRAM counts: a fitting operand once (distinct words; a strided 1x1 convolution touches only
+  // part of its input), else the demand stream: as many words as the array reads from SRAM.
+  // Outputs: once (os) or one partial-sum tile per row fold (ws, is).
+  const i64 out_words = p_.dataflow == Dataflow::os ? g.m * g.n : fm.row_folds * g.m * g.n;
+  w.accesses["dram.ifmap"] = {bytes((a_fits ? a_per : s.ifmap_reads) * g.count, abits), 0};
+  w.accesses["dram.filter"] = {b_fits ? bytes(b_per * (b_shared ? 1 : g.count), wbits)
+                                      : bytes(s.filter_reads * g.count, wbits),
+                               0};
+  w.accesses["dram.ofmap"] = {0, bytes(out_words * g.count, abits)};
+
+  const i64 artefact = p_.dataflow == Dataflow::os ? folds * (R + C) : 0;  // SCALE-Sim issue #166
+  w.accesses["sram.ifmap"] = {bytes(s.ifmap_reads * g.count, abits),
+                              w.accesses["dram.ifmap"].read_bytes};
+  w.accesses["sram.filter"] = {bytes(s.filter_reads * g.count, wbits),
+                               w.accesses["dram.filter"].read_bytes};
+  w.accesses["sram.ofmap"] = {0, bytes((s.ofmap_writes + artefact) * g.count, abits)};
+  w.macs = static_cast<u64>(g.macs());
+  w.metrics["mapping_efficiency"] = fm.mapping_efficiency(R, C);
+  w.metrics["folds"] = static_cast<double>(folds * g.count);
+  if (artefact)
+    w.metrics["sram_ofmap_write_artefact_words"] = static_cast<double>(artefact * g.count);
+  return w;
+}
+
+LayerWork SystolicEngine::map_native(const workloads::Operator& op, GemmView g) const {
+  // Depthwise (one input channel per group): channels side by side across the columns, each
+  // column fed its own channel, instead of one nearly empty GEMM per channel.
+  if (const auto* c = std::get_if<workloads::Conv>(&op.shape);
+      c && c->groups > 1 && c->c == c->groups) {
+    g.n = c->k;
+    g.count = 1;
+  }
+  const i64 R = p_.rows, C = p_.cols;
+  const FoldMapping fm = dataflows::map_folds(g.m, g.n, g.k, p_.dataflow, R, C);
+  const i64 T = fm.streamed;
+  const int abits = op.precision.activation_bits, wbits = op.precision.weight_bits,
+            pbits = p_.accumulator_bits;
+  const bool b_shared = g.count > 1 && g.b_distinct == g.k * g.n;
+  const i64 a_per = g.a_distinct / g.count,
+            b_per = b_shared ? g.b_distinct : g.b_distinct / g.count;
+
+  // What fits in the half of a buffer that is not being filled.
+  const u64 ifmap_half = p_.ifmap_sram_bytes / 2, filter_half = p_.filter_sram_bytes / 2,
+            ofmap_half = p_.ofmap_sram_bytes / 2;
+  const bool a_fits = bytes(a_per, abits) <= ifmap_half;
+  const bool b_fits = bytes(b_per, wbits) <= filter_half;
+
+  // Folds are pipelined: the next fold's stationary operand shifts in (R cycles) while the
+  // current one streams, so a fold takes max(T, R). The first stationary load (ws, is) and the
+  // last fold's skew and drain (R + C - 2) are paid once per layer.
+  const i64 fold_cycles = std::max(T, R);
+  const i64 fill = p_.dataflow == Dataflow::os ? 0 : R;
+  const i64 drain = R + C - 2;
+  const bool cols_outer = p_.dataflow != Dataflow::os;  // ws/is: accumulate over K (rows) inner
+
+  std::vector<Tile> one;
+  for_each_fold(fm, R, C, cols_outer, [&](const Fold& f) {
+    Tile t;
+    t.compute_cycles = static_cast<u64>(fold_cycles);
+    switch (p_.dataflow) {
+      case Dataflow::os: {  // rows <- M (outer), cols <- N (inner): outputs final after K
+        const i64 a = share(a_per, f.row_begin, f.row_begin + f.rows, g.m);
+        t.read_bytes[dataflows::ifmap] = f.first_col ? bytes(a, abits) : 0;
+        const i64 b = share(b_per, f.col_begin, f.col_begin + f.cols, g.n);
+        t.read_bytes[dataflows::filter] = (f.first_row || !b_fits) ? bytes(b, wbits) : 0;
+        t.write_bytes = bytes(f.rows * f.cols, abits);
+        break;
+      }
+      case Dataflow::ws:
+      case Dataflow::is: {  // rows <- K (inner), cols <- N (ws) or M (is) (outer)
+        const bool ws = p_.dataflow == Dataflow::ws;
+        const i64 psum_words = ws ? g.m * f.cols : f.cols * g.n;
+        const bool psum_fits = bytes(psum_words, pbits) <= ofmap_half;
+        if (ws) {
+          const i64 a = share(a_per, f.row_begin, f.row_begin + f.rows, g.k);
+          t.read_bytes[dataflows::ifmap] = (f.first_col || !a_fits) ? bytes(a, abits) : 0;
+          t.read_bytes[dataflows::filter] = bytes(f.rows * f.cols, wbits);
+        } else {
+          const i64 row_part = share(a_per, f.row_begin, f.row_begin + f.rows, g.k);
+          t.read_bytes[dataflows::ifmap] =
+              bytes(share(row_part, f.col_begin, f.col_begin + f.cols, g.m), abits);
+          const i64 b = share(b_per, f.row_begin, f.row_begin + f.rows, g.k);
+          t.read_bytes[dataflows::filter] = (f.first_col || !b_fits) ? bytes(b, wbits) : 0;
+        }
+        if (psum_fits) {
+          t.write_bytes = f.last_row ? bytes(psum_words, abits) : 0;
+        } else {  // partial sums go to DRAM at accumulator precision and come back
+          t.read_bytes[dataflows::ofmap] = f.first_row ? 0 : bytes(psum_words, pbits);
+          t.write_bytes = bytes(psum_words, f.last_row ? abits : pbits);
+        }
+        break;
+      }
+    }
+    push(one, t);
+  });
+
+  LayerWork w;
+  w.plan.overlap = dataflows::Overlap::double_buffered;
+  for (i64 c = 0; c < g.count; ++c) {
+    for (Tile t : one) {
+      if (c > 0 && b_shared && b_fits) t.read_bytes[dataflows::filter] = 0;
+      push(w.plan.tiles, t);
+    }
+  }
+  // Fill and drain: split the first and last fold out of their groups.
+  auto& tiles = w.plan.tiles;
+  if (tiles.front().count > 1) {
+    tiles.front().count -= 1;
+    tiles.insert(tiles.begin(), tiles.front());
+    tiles.front().count = 1;
+  }
+  tiles.front().compute_cycles += static_cast<u64>(fill);
+  if (tiles.back().count > 1) {
+    tiles.back().count -= 1;
+    tiles.push_back(tiles.back());
+    tiles.back().count = 1;
+  }
+  tiles.back().compute_cycles += static_cast<u64>(drain);
+  add_dram_accesses(w);
+
+  const SramWords s = sram_words(g, p_.dataflow, R, C);
+  w.accesses["sram.ifmap"] = {bytes(s.ifmap_reads * g.count, abits),
+                              w.accesses["dram.ifmap"].read_bytes};
+  w.accesses["sram.filter"] = {bytes(s.filter_reads * g.count, wbits),
+                               w.accesses["dram.filter"].read_bytes};
+  w.accesses["sram.ofmap"] = {bytes(s.ofmap_reads * g.count, pbits),
+                              bytes(s.ofmap_writes * g.count, pbits)};
+  w.macs = static_cast<u64>(g.macs());
+  w.metrics["mapping_efficiency"] = fm.mapping_efficiency(R, C);
+  w.metrics["folds"] = static_cast<double>(fm.folds() * g.count);
+  return w;
+}
+
+EnergyBreakdown SystolicEngine::energy(const LayerWork& work, u64 /*cycles*/) const {
+  EnergyBreakdown e;
+  e["mac"] = static_cast<double>(work.macs) * p_.mac_energy_pj;
+  for (const auto& [level, a] : work.accesses) {
+    const double per_byte =
+        level.rfind("dram", 0) == 0 ? p_.dram_energy_pj_per_byte : p_.sram_energy_pj_per_byte;
+    e[level + ".read"] = static_cast<double>(a.read_bytes) * per_byte;
+    e[level + ".write"] = static_cast<double>(a.write_bytes) * per_byte;
+  }
+  return e;
+}
+
+}  // namespace tessera::arch

@@ -1,0 +1,65 @@
+// The systolic-array engine: an R×C array of MAC PEs (TPU-style) running convolutions and
+// matrix products as GEMMs (dataflows/gemm.hpp) in weight-, output- or input-stationary
+// dataflow, with ifmap, filter and ofmap SRAMs (double-buffered) and DRAM per operand channel.
+//
+// Two modes (docs/systolic.md):
+//   native   the hardware as it should be: folds pipelined (the next fold's stationary operand
+//            loads while the current one streams), reuse of operands across folds while they
+//            fit in half a buffer, partial sums accumulated on chip while they fit (spilled at
+//            accumulator precision otherwise), channel-parallel depthwise convolutions.
+//   scalesim SCALE-Sim v2's conventions (../shared/reference/scalesim/README.md): folds one
+//            after another, its per-fold cycle formulas and -1, groups and its "DP" depthwise
+//            layers as separate layers, its SRAM access counters (including the os counter
+//            artefact), DRAM traffic of a stall-free run with large buffers.
+// Operators without MACs are not run on the array: in native mode they cost their DRAM traffic
+// (a vector unit beside the array is assumed fast enough); in scalesim mode nothing, as
+// SCALE-Sim's topologies have none.
+#pragma once
+
+#include <memory>
+
+#include "arch/engine.hpp"
+#include "dataflows/gemm.hpp"
+
+namespace tessera::arch {
+
+using workloads::i64;
+
+struct SystolicParams {
+  double clock_hz = 1e9;
+  i64 rows = 32, cols = 32;
+  dataflows::Dataflow dataflow = dataflows::Dataflow::ws;
+  bool scalesim_mode = false;
+  bool os_paper_fold = false;  // scalesim mode: os fold takes 2R + C + T - 2 as in v1 and the paper
+  u64 ifmap_sram_bytes = 64 * 1024, filter_sram_bytes = 64 * 1024, ofmap_sram_bytes = 64 * 1024;
+  int accumulator_bits = 32;  // partial sums spilled to DRAM
+  DramParams dram{.bytes_per_cycle = 16, .latency_cycles = 0, .per_operand_channels = true};
+  double mac_energy_pj = 0.23;            // int8 multiply + add, 45 nm (Horowitz, ISSCC 2014)
+  double sram_energy_pj_per_byte = 2.5;   // 20 pJ per 64-bit access to a 32 KB SRAM (same source)
+  double dram_energy_pj_per_byte = 160.0; // 20 pJ/bit (same source)
+  double area_mm2 = 0.0;                  // not modelled unless given
+};
+
+class SystolicEngine final : public Engine {
+ public:
+  explicit SystolicEngine(const SystolicParams& p) : p_(p) {}
+  static std::unique_ptr<Engine> create(ParamReader& params);
+
+  std::string engine_name() const override { return "systolic"; }
+  double clock_hz() const override { return p_.clock_hz; }
+  double peak_macs_per_cycle() const override { return static_cast<double>(p_.rows * p_.cols); }
+  DramParams dram() const override { return p_.dram; }
+  double area_mm2() const override { return p_.area_mm2; }
+  LayerWork map(const workloads::Operator& op) const override;
+  EnergyBreakdown energy(const LayerWork& work, u64 cycles) const override;
+  nlohmann::json resolved_config() const override;
+
+  const SystolicParams& params() const { return p_; }
+
+ private:
+  LayerWork map_scalesim(const workloads::Operator& op, const dataflows::GemmView& g) const;
+  LayerWork map_native(const workloads::Operator& op, dataflows::GemmView g) const;
+  SystolicParams p_;
+};
+
+}  // namespace tessera::arch
