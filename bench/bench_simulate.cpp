@@ -1,11 +1,22 @@
-// Speed of one design-point evaluation at both fidelities: workloads simulated per second and
-// simulated cycles per second, on shipped workloads and architectures. The SystemC figure
-// includes the kernel reset and elaboration each run pays, as a sweep would.
+// Speed of one design-point evaluation at both fidelities: workloads simulated per second,
+// microseconds per layer and simulated cycles per second, on shipped workloads and
+// architectures. The SystemC figure includes the kernel reset and elaboration each run pays, as
+// a sweep would.
 //
-//   tessera_bench [--seconds S] [ARCH WORKLOAD]...   (default: every shipped example)
+//   tessera_bench [--seconds S] [--scalesim] [ARCH WORKLOAD]...
+//
+// Without ARCH WORKLOAD pairs: every shipped workload on the ideal edge roofline, and ResNet-50
+// on the TPUv1-like systolic array. --scalesim adds, for every row of
+// ../shared/reference/scalesim/results.csv, Tessera's time for that layer with that .cfg beside
+// SCALE-Sim v2's own (sim_wall_s), the speed-ups and their geometric means.
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -18,37 +29,102 @@
 
 namespace {
 
+using tessera::sim::Fidelity;
+
 struct Measurement {
-  double runs_per_s = 0;
+  double s_per_run = 0;  // wall seconds per evaluation
   double cycles_per_s = 0;
+  unsigned long long cycles = 0;  // simulated cycles of one evaluation
 };
 
+// Repeats the evaluation for at least `seconds` (and at least 3 times).
 Measurement measure(const tessera::arch::ArchConfig& arch,
-                    const tessera::explorer::Workload& workload, tessera::sim::Fidelity fidelity,
+                    const tessera::explorer::Workload& workload, Fidelity fidelity,
                     double seconds) {
   tessera::explorer::EvaluateOptions opt;
   opt.fidelity = fidelity;
   const auto start = std::chrono::steady_clock::now();
   double elapsed = 0;
   long runs = 0;
-  unsigned long long cycles = 0;
+  unsigned long long cycles = 0, total = 0;
   while (elapsed < seconds || runs < 3) {
-    cycles += tessera::explorer::evaluate(arch, workload, opt).summary.cycles;
+    cycles = tessera::explorer::evaluate(arch, workload, opt).summary.cycles;
+    total += cycles;
     ++runs;
     elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
-  return {runs / elapsed, static_cast<double>(cycles) / elapsed};
+  return {elapsed / runs, static_cast<double>(total) / elapsed, cycles};
+}
+
+tessera::explorer::Workload load(const std::string& file) {
+  return tessera::explorer::prepare_workload(tessera::workloads::load_workload(file), file);
+}
+
+// The rows of a CSV file without quoting (LF or CRLF), as header -> field maps.
+std::vector<std::map<std::string, std::string>> read_csv(const std::string& path) {
+  std::ifstream in(path);
+  auto split = [](std::string line) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();  // CRLF files
+    std::vector<std::string> out;
+    std::stringstream ss(line);
+    for (std::string f; std::getline(ss, f, ',');) out.push_back(f);
+    return out;
+  };
+  std::string line;
+  std::getline(in, line);
+  const auto header = split(line);
+  std::vector<std::map<std::string, std::string>> rows;
+  while (std::getline(in, line)) {
+    if (line.empty() || line == "\r") continue;
+    const auto f = split(line);
+    auto& row = rows.emplace_back();
+    for (std::size_t i = 0; i < header.size() && i < f.size(); ++i) row[header[i]] = f[i];
+  }
+  return rows;
+}
+
+void scalesim_section(const std::string& dir, double seconds) {
+  if (!std::filesystem::exists(dir + "results.csv")) {
+    std::cout << "\nSCALE-Sim comparison skipped: " << dir << "results.csv not found\n";
+    return;
+  }
+  std::cout << fmt::format("\nSCALE-Sim v2 (sim_wall_s, its own run) vs Tessera, per layer\n"
+                           "{:<26} {:<18} {:>9} {:>9} {:>13} {:>13} {:>11} {:>11} {:>10}\n",
+                           "config", "layer", "cycles", "SS cycles", "analytic us",
+                           "systemc us", "SCALE-Sim s", "x analytic", "x systemc");
+  double log_a = 0, log_s = 0;
+  int n = 0;
+  for (const auto& row : read_csv(dir + "results.csv")) {
+    const auto arch = tessera::arch::load_arch(dir + "configs/" + row.at("config") + ".cfg");
+    const auto workload = load(dir + "topologies/" + row.at("layer") + ".csv");
+    const auto a = measure(arch, workload, Fidelity::analytical, seconds);
+    const auto s = measure(arch, workload, Fidelity::systemc, seconds);
+    const double ref = std::stod(row.at("sim_wall_s"));
+    std::cout << fmt::format("{:<26} {:<18} {:>9} {:>9} {:>13.1f} {:>13.1f} {:>11.2f} {:>11.3g} {:>10.3g}\n",
+                             row.at("config"), row.at("layer"), a.cycles, row.at("total_cycles"),
+                             a.s_per_run * 1e6, s.s_per_run * 1e6, ref, ref / a.s_per_run,
+                             ref / s.s_per_run);
+    log_a += std::log(ref / a.s_per_run);
+    log_s += std::log(ref / s.s_per_run);
+    ++n;
+  }
+  if (n > 0)
+    std::cout << fmt::format("geomean speed-up over {} layers: analytical {:.3g}x, SystemC {:.3g}x\n",
+                             n, std::exp(log_a / n), std::exp(log_s / n));
 }
 
 }  // namespace
 
 int sc_main(int argc, char* argv[]) {
   double seconds = 1.0;
+  bool scalesim = false;
   std::vector<std::pair<std::string, std::string>> cases;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--seconds" && i + 1 < argc) {
       seconds = std::atof(argv[++i]);
+    } else if (a == "--scalesim") {
+      scalesim = true;
     } else if (i + 1 < argc) {
       cases.emplace_back(a, argv[i + 1]);
       ++i;
@@ -59,21 +135,24 @@ int sc_main(int argc, char* argv[]) {
     for (const char* w : {"configs/workloads/lenet5.json", "configs/workloads/bert_base_layer.json",
                           "configs/workloads/resnet18_scalesim.csv"})
       cases.emplace_back(root + "/configs/arch/ideal_edge.json", root + "/" + w);
+    cases.emplace_back(root + "/configs/arch/systolic_tpuv1_128x128_ws.json",
+                       root + "/configs/workloads/resnet50_scalesim.csv");
   }
-  std::cout << fmt::format("{:<28} {:<22} {:>7} {:>14} {:>16} {:>14} {:>16} {:>9}\n", "workload",
-                           "arch", "layers", "analytic run/s", "analytic cyc/s", "systemc run/s",
-                           "systemc cyc/s", "ratio");
+  std::cout << fmt::format("{:<18} {:<26} {:>6} {:>10} {:>11} {:>9} {:>9} {:>10} {:>11} {:>9} {:>7}\n",
+                           "workload", "arch", "layers", "cycles", "analytic us", "us/layer",
+                           "cyc/s", "SC cycles", "systemc ms", "cyc/s", "ratio");
   for (const auto& [arch_file, workload_file] : cases) {
     const auto arch = tessera::arch::load_arch(arch_file);
-    const auto workload =
-        tessera::explorer::prepare_workload(tessera::workloads::load_workload(workload_file));
+    const auto workload = load(workload_file);
     const auto& graph = workload.graph;
-    const auto a = measure(arch, workload, tessera::sim::Fidelity::analytical, seconds);
-    const auto s = measure(arch, workload, tessera::sim::Fidelity::systemc, seconds);
+    const auto a = measure(arch, workload, Fidelity::analytical, seconds);
+    const auto s = measure(arch, workload, Fidelity::systemc, seconds);
     std::cout << fmt::format(
-        "{:<28} {:<22} {:>7} {:>14.0f} {:>16.3g} {:>14.0f} {:>16.3g} {:>8.1f}x\n", graph.name(),
-        arch.name, graph.size(), a.runs_per_s, a.cycles_per_s, s.runs_per_s, s.cycles_per_s,
-        a.runs_per_s / s.runs_per_s);
+        "{:<18} {:<26} {:>6} {:>10} {:>11.1f} {:>9.2f} {:>9.3g} {:>10} {:>11.3f} {:>9.3g} {:>6.1f}x\n",
+        graph.name(), arch.name, graph.size(), a.cycles, a.s_per_run * 1e6,
+        a.s_per_run * 1e6 / static_cast<double>(graph.size()), a.cycles_per_s, s.cycles,
+        s.s_per_run * 1e3, s.cycles_per_s, s.s_per_run / a.s_per_run);
   }
+  if (scalesim) scalesim_section(root + "/../shared/reference/scalesim/", seconds);
   return 0;
 }

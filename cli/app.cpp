@@ -12,6 +12,7 @@
 #include "common/version.hpp"
 #include "explorer/evaluator.hpp"
 #include "sim/report.hpp"
+#include "sim/scalesim_report.hpp"
 #include "workloads/frontend.hpp"
 
 namespace tessera::cli {
@@ -154,7 +155,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   app.set_version_flag("--version", fmt::format("tessera {} ({})", kVersion, kGitRevision));
   app.require_subcommand(1);
 
-  std::string arch_file, workload_file, out_file, fidelity_name = "analytical";
+  std::string arch_file, workload_file, out_file, fidelity_name = "analytical", format = "json";
   std::vector<std::string> overrides;
   bool quiet = false, as_json = false;
 
@@ -170,6 +171,12 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   simulate->add_option("--set", overrides,
                        "Override a config value: path.to.key=value (repeatable)");
   simulate->add_option("--out", out_file, "Write the full JSON report here");
+  simulate
+      ->add_option("--format", format,
+                   "json, or scalesim: also write SCALE-Sim's COMPUTE_REPORT.csv, "
+                   "BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv in the --out directory")
+      ->check(CLI::IsMember({"json", "scalesim"}))
+      ->capture_default_str();
   simulate->add_flag("--quiet", quiet, "Do not print the summary table");
 
   auto* inspect_cmd = app.add_subcommand("inspect", "Summarise a workload per layer and in total");
@@ -194,6 +201,11 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
 
   try {
     if (*simulate) {
+      const bool scalesim_csv = format == "scalesim";
+      if (scalesim_csv && out_file.empty())
+        throw InputError(
+            "--format scalesim needs --out: the SCALE-Sim CSV reports are written to the "
+            "directory of the --out file");
       const arch::ArchConfig arch = arch::load_arch(arch_file, overrides);
       const auto workload =
           explorer::prepare_workload(workloads::load_workload(workload_file), workload_file);
@@ -201,10 +213,23 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
       options.fidelity = sim::fidelity_from_string(fidelity_name);
       options.arch_file = arch_file;
       const sim::Report report = explorer::evaluate(arch, workload, options);
+      // Made before anything is written: an engine without per-operand accesses fails here.
+      const sim::ScaleSimCsv csv = scalesim_csv ? sim::to_scalesim_csv(report) : sim::ScaleSimCsv{};
       if (!quiet) out << sim::format_table(report);
       if (!out_file.empty()) {
         write_file(out_file, sim::to_json(report).dump(2) + "\n");
         if (!quiet) out << "report written to " << out_file << "\n";
+      }
+      if (scalesim_csv) {  // SCALE-Sim's own file names, beside the JSON report
+        const std::filesystem::path dir = std::filesystem::path(out_file).parent_path();
+        for (const auto& [name, text] : {std::pair{sim::kScaleSimComputeReport, &csv.compute},
+                                         {sim::kScaleSimBandwidthReport, &csv.bandwidth},
+                                         {sim::kScaleSimDetailedAccessReport,
+                                          &csv.detailed_access}}) {
+          const std::string path = (dir / name).string();
+          write_file(path, *text);
+          if (!quiet) out << "SCALE-Sim report written to " << path << "\n";
+        }
       }
       return kExitOk;
     }
