@@ -222,10 +222,10 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
       }
       if (scalesim_csv) {  // SCALE-Sim's own file names, beside the JSON report
         const std::filesystem::path dir = std::filesystem::path(out_file).parent_path();
-        for (const auto& [name, text] : {std::pair{sim::kScaleSimComputeReport, &csv.compute},
-                                         {sim::kScaleSimBandwidthReport, &csv.bandwidth},
-                                         {sim::kScaleSimDetailedAccessReport,
-                                          &csv.detailed_access}}) {
+        for (const auto& [name, text] :
+             {std::pair{sim::kScaleSimComputeReport, &csv.compute},
+              {sim::kScaleSimBandwidthReport, &csv.bandwidth},
+              {sim::kScaleSimDetailedAccessReport, &csv.detailed_access}}) {
           const std::string path = (dir / name).string();
           write_file(path, *text);
           if (!quiet) out << "SCALE-Sim report written to " << path << "\n";

@@ -16,8 +16,8 @@ Fidelity fidelity_from_string(const std::string& text) {
   throw InputError("unknown fidelity '" + text + "' (known: analytical, systemc)");
 }
 
-std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::Graph& graph,
-                                  Fidelity fidelity) {
+std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::Graph& graph, Fidelity fidelity,
+                                  Trace* trace) {
   const auto order = graph.topological_order();
   std::vector<arch::LayerWork> work;
   work.reserve(order.size());
@@ -31,7 +31,7 @@ std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::G
   } else {
     std::vector<const dataflows::TilePlan*> plans;
     for (const auto& w : work) plans.push_back(&w.plan);
-    timings = systemc::simulate_tile_plans(plans, engine.dram());
+    timings = systemc::simulate_tile_plans(plans, engine.dram(), trace);
   }
 
   std::vector<LayerResult> out;

@@ -7,6 +7,7 @@
 
 #include "arch/engine.hpp"
 #include "sim/timing.hpp"
+#include "sim/trace.hpp"
 #include "workloads/graph.hpp"
 
 namespace tessera::sim {
@@ -24,9 +25,10 @@ struct LayerResult {
   std::map<std::string, double> metrics;  // engine-specific (arch::LayerWork::metrics)
 };
 
-// analytical: thread-safe. systemc: one call at a time per process (see systemc/tile_sim.hpp).
-std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::Graph& graph,
-                                  Fidelity fidelity);
+// analytical: thread-safe. systemc: one call at a time per process (see systemc/tile_sim.hpp);
+// with `trace`, the SystemC run's compute spans and transfers are recorded into it.
+std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::Graph& graph, Fidelity fidelity,
+                                  Trace* trace = nullptr);
 
 std::string_view to_string(Fidelity f);
 // Throws InputError listing the fidelities for an unknown name.

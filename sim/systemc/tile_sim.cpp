@@ -53,7 +53,8 @@ struct Dram : sc_core::sc_module {
 struct Cursor {
   const std::vector<const dataflows::TilePlan*>* plans;
   std::size_t layer = 0, group = 0;
-  u64 index = 0;
+  u64 index = 0;     // within the group
+  u64 position = 0;  // within the layer
 
   explicit Cursor(const std::vector<const dataflows::TilePlan*>& p) : plans(&p) { skip_empty(); }
   bool done() const { return layer >= plans->size(); }
@@ -64,6 +65,7 @@ struct Cursor {
     return group + 1 == tiles.size() && index + 1 == tiles[group].count;
   }
   void next() {
+    ++position;
     if (++index < tile().count) return;
     index = 0;
     ++group;
@@ -73,6 +75,7 @@ struct Cursor {
     while (layer < plans->size() && group >= (*plans)[layer]->tiles.size()) {
       ++layer;
       group = 0;
+      position = 0;
     }
   }
 };
@@ -84,6 +87,7 @@ struct Accelerator : sc_core::sc_module {
   const std::vector<const dataflows::TilePlan*>& plans;
   arch::DramParams dram;
   bool double_buffered;
+  Trace* trace;
   std::vector<LayerTiming> timings;
 
   // Double-buffered state. Tile j's reads are issued when tile j-2 has finished computing
@@ -99,14 +103,20 @@ struct Accelerator : sc_core::sc_module {
 
   // Streaming state.
   sc_core::sc_event start_tile, dma_done, compute_done;
-  const dataflows::Tile* current = nullptr;
+  const Cursor* current = nullptr;
 
   unsigned char dummy = 0;  // payload data pointer; the DRAM model does not access data
 
   SC_HAS_PROCESS(Accelerator);
   Accelerator(sc_core::sc_module_name name, const std::vector<const dataflows::TilePlan*>& p,
-              const arch::DramParams& d, bool db)
-      : sc_module(name), plans(p), dram(d), double_buffered(db), layer_end(p.size()), layer_compute(p.size()) {
+              const arch::DramParams& d, bool db, Trace* t)
+      : sc_module(name),
+        plans(p),
+        dram(d),
+        double_buffered(db),
+        trace(t),
+        layer_end(p.size()),
+        layer_compute(p.size()) {
     if (double_buffered) {
       SC_THREAD(db_dma);
       SC_THREAD(db_compute);
@@ -117,8 +127,18 @@ struct Accelerator : sc_core::sc_module {
     }
   }
 
-  // Issues one transfer without waiting; returns its completion time.
-  sc_time issue(tlm::tlm_command cmd, std::size_t channel, u64 bytes) {
+  std::string channel_name(std::size_t channel) const {
+    static const char* names[] = {"dram.ifmap", "dram.filter", "dram.ofmap"};
+    return dram.per_operand_channels ? names[channel] : "dram";
+  }
+
+  void record(const std::string& track, const Cursor& c, const sc_time& start, const sc_time& end, u64 bytes,
+              bool write) {
+    if (trace) trace->spans.push_back({track, c.layer, c.position, to_cycles(start), to_cycles(end), bytes, write});
+  }
+
+  // Issues one transfer of tile `c` without waiting; returns its completion time.
+  sc_time issue(tlm::tlm_command cmd, std::size_t channel, u64 bytes, const Cursor& c) {
     if (bytes == 0) return sc_core::sc_time_stamp();
     if (bytes > std::numeric_limits<unsigned>::max())
       throw UnsupportedError("SystemC fidelity: one tile transfer of " + std::to_string(bytes) +
@@ -135,20 +155,24 @@ struct Accelerator : sc_core::sc_module {
     sc_time delay = sc_core::SC_ZERO_TIME;
     memory->b_transport(tx, delay);
     if (tx.is_response_error()) throw std::runtime_error("DRAM transfer failed: " + tx.get_response_string());
-    return sc_core::sc_time_stamp() + delay;
+    const sc_time end = sc_core::sc_time_stamp() + delay;
+    record(channel_name(channel), c, end - cycles(transfer_cycles(bytes, dram)), end, bytes,
+           cmd == tlm::TLM_WRITE_COMMAND);
+    return end;
   }
 
   // A tile's reads, one transfer per channel; returns when the last completes.
-  sc_time issue_reads(const dataflows::Tile& t) {
+  sc_time issue_reads(const Cursor& c) {
+    const dataflows::Tile& t = c.tile();
     std::array<u64, kOperands> bytes{};
     for (std::size_t o = 0; o < kOperands; ++o) bytes[dram.channel_of(static_cast<dataflows::Operand>(o))] += t.read_bytes[o];
     sc_time done = sc_core::sc_time_stamp();
-    for (std::size_t ch = 0; ch < dram.channels(); ++ch) done = std::max(done, issue(tlm::TLM_READ_COMMAND, ch, bytes[ch]));
+    for (std::size_t ch = 0; ch < dram.channels(); ++ch) done = std::max(done, issue(tlm::TLM_READ_COMMAND, ch, bytes[ch], c));
     return done;
   }
 
-  sc_time issue_writes(const dataflows::Tile& t) {
-    return issue(tlm::TLM_WRITE_COMMAND, dram.channel_of(dataflows::ofmap), t.write_bytes);
+  sc_time issue_writes(const Cursor& c) {
+    return issue(tlm::TLM_WRITE_COMMAND, dram.channel_of(dataflows::ofmap), c.tile().write_bytes, c);
   }
 
   static void wait_until(const sc_time& t) {
@@ -157,14 +181,14 @@ struct Accelerator : sc_core::sc_module {
 
   void db_dma() {
     Cursor reads(plans), writes(plans);
-    for (int i = 0; i < 2 && !reads.done(); ++i, reads.next()) reads_ready[reads_issued++ % 4] = issue_reads(reads.tile());
+    for (int i = 0; i < 2 && !reads.done(); ++i, reads.next()) reads_ready[reads_issued++ % 4] = issue_reads(reads);
     reads_issued_event.notify(sc_core::SC_ZERO_TIME);
     for (; !writes.done(); writes.next()) {
       while (writes_issued >= computed) wait(computed_event);
-      final_write = writes_done[writes_issued++ % 4] = issue_writes(writes.tile());
+      final_write = writes_done[writes_issued++ % 4] = issue_writes(writes);
       writes_issued_event.notify(sc_core::SC_ZERO_TIME);
       if (!reads.done()) {
-        reads_ready[reads_issued++ % 4] = issue_reads(reads.tile());
+        reads_ready[reads_issued++ % 4] = issue_reads(reads);
         reads.next();
         reads_issued_event.notify(sc_core::SC_ZERO_TIME);
       }
@@ -196,7 +220,9 @@ struct Accelerator : sc_core::sc_module {
         while (writes_issued <= j - 2) wait(writes_issued_event);
         wait_until(writes_done[(j - 2) % 4]);
       }
+      const sc_time start = sc_core::sc_time_stamp();
       wait(cycles(c.tile().compute_cycles));
+      record("compute", c, start, sc_core::sc_time_stamp(), 0, false);
       layer_compute[c.layer] += c.tile().compute_cycles;
       ++computed;
       computed_event.notify(sc_core::SC_ZERO_TIME);
@@ -217,26 +243,28 @@ struct Accelerator : sc_core::sc_module {
   void streaming_compute() {
     for (;;) {
       wait(start_tile);
-      wait(cycles(current->compute_cycles));
+      const sc_time start = sc_core::sc_time_stamp();
+      wait(cycles(current->tile().compute_cycles));
+      record("compute", *current, start, sc_core::sc_time_stamp(), 0, false);
       compute_done.notify(sc_core::SC_ZERO_TIME);
     }
   }
 
   void streaming_controller() {
-    for (const dataflows::TilePlan* plan : plans) {
-      const sc_time layer_start = sc_core::sc_time_stamp();
+    Cursor c(plans);
+    current = &c;
+    sc_time layer_start = sc_core::SC_ZERO_TIME;
+    for (std::size_t l = 0; l < plans.size(); ++l) {
       LayerTiming t;
-      for (const dataflows::Tile& tile : plan->tiles) {
-        current = &tile;
-        for (u64 i = 0; i < tile.count; ++i) {
-          start_tile.notify(sc_core::SC_ZERO_TIME);
-          wait(dma_done & compute_done);
-        }
-        t.compute_cycles += tile.count * tile.compute_cycles;
+      for (; !c.done() && c.layer == l; c.next()) {
+        start_tile.notify(sc_core::SC_ZERO_TIME);
+        wait(dma_done & compute_done);
+        t.compute_cycles += c.tile().compute_cycles;
       }
       t.cycles = to_cycles(sc_core::sc_time_stamp() - layer_start);
       t.stall_cycles = t.cycles - t.compute_cycles;
       timings.push_back(t);
+      layer_start = sc_core::sc_time_stamp();
     }
   }
 };
@@ -244,8 +272,8 @@ struct Accelerator : sc_core::sc_module {
 struct Top {
   Dram dram;
   Accelerator accelerator;
-  Top(const std::vector<const dataflows::TilePlan*>& plans, const arch::DramParams& p, bool db)
-      : dram("dram", p), accelerator("accelerator", plans, p, db) {
+  Top(const std::vector<const dataflows::TilePlan*>& plans, const arch::DramParams& p, bool db, Trace* trace)
+      : dram("dram", p), accelerator("accelerator", plans, p, db, trace) {
     accelerator.memory.bind(dram.socket);
   }
 };
@@ -253,13 +281,13 @@ struct Top {
 }  // namespace
 
 std::vector<LayerTiming> simulate_tile_plans(const std::vector<const dataflows::TilePlan*>& plans,
-                                             const arch::DramParams& dram) {
+                                             const arch::DramParams& dram, Trace* trace) {
   const bool double_buffered = !plans.empty() && plans.front()->overlap == dataflows::Overlap::double_buffered;
   for (const auto* plan : plans)
     if ((plan->overlap == dataflows::Overlap::double_buffered) != double_buffered)
       throw std::logic_error("SystemC fidelity: layers of one run must share one overlap mode");
   fresh_kernel();
-  auto top = std::make_unique<Top>(plans, dram, double_buffered);
+  auto top = std::make_unique<Top>(plans, dram, double_buffered, trace);
   sc_core::sc_start();
   if (double_buffered) top->accelerator.attribute_layers();
   std::vector<LayerTiming> out = std::move(top->accelerator.timings);

@@ -12,12 +12,14 @@
 
 #include "dataflows/tile_plan.hpp"
 #include "sim/timing.hpp"
+#include "sim/trace.hpp"
 
 namespace tessera::sim::systemc {
 
-// Runs the plans back to back in one simulation (a fresh kernel context per call).
-// Not thread-safe: one call at a time per process.
+// Runs the plans back to back in one simulation (a fresh kernel context per call), recording
+// every compute span and transfer into `trace` when given. Not thread-safe: one call at a time
+// per process.
 std::vector<LayerTiming> simulate_tile_plans(const std::vector<const dataflows::TilePlan*>& plans,
-                                             const arch::DramParams& dram);
+                                             const arch::DramParams& dram, Trace* trace = nullptr);
 
 }  // namespace tessera::sim::systemc

@@ -154,3 +154,30 @@ TEST_CASE("systolic native: fidelities agree when DRAM never stalls, differ wher
   INFO("analytical " << a_total << " SystemC " << s_total);
   CHECK(a_total != s_total);
 }
+
+TEST_CASE("a SystemC trace shows every tile's compute and transfers", "[sim][systemc][trace]") {
+  nlohmann::json cfg = {{"engine", "systolic"},
+                        {"systolic", {{"rows", 8}, {"cols", 8}, {"dataflow", "os"}}},
+                        {"dram", {{"bandwidth", 4}, {"latency_cycles", 10}}}};
+  const auto arch = arch::build_arch({"t.json", cfg});
+  const auto graph = test::conv_relu_graph();
+  sim::Trace trace;
+  const auto layers = sim::simulate(*arch.engine, graph, sim::Fidelity::systemc, &trace);
+  std::uint64_t compute = 0, end = 0, reads = 0;
+  for (const auto& s : trace.spans) {
+    if (s.track == "compute") compute += s.end_cycle - s.start_cycle;
+    if (s.track.rfind("dram", 0) == 0 && !s.write) reads += s.bytes;
+    end = std::max(end, s.end_cycle);
+  }
+  CHECK(compute == layers[0].timing.compute_cycles + layers[1].timing.compute_cycles);
+  CHECK(end == layers[0].timing.cycles + layers[1].timing.cycles);
+  CHECK(reads == layers[0].accesses.at("dram.ifmap").read_bytes + layers[0].accesses.at("dram.filter").read_bytes +
+                     layers[1].accesses.at("dram.ifmap").read_bytes);
+  const auto json = sim::chrome_trace(trace, {"conv", "relu"}, 1e9);
+  const auto& events = json.at("traceEvents");
+  REQUIRE(events.size() > trace.spans.size());  // plus track names
+  const auto& last = events.back();
+  CHECK(last.at("ph") == "X");
+  CHECK(last.at("pid") == 1);
+  CHECK(last.at("dur").get<double>() >= 0);
+}
