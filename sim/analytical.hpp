@@ -1,28 +1,32 @@
-// The analytical fidelity: closed-form timing of a tile plan. Pure and thread-safe.
+// The analytical fidelity: closed-form timing of tile plans. Pure and thread-safe.
 #pragma once
+
+#include <vector>
 
 #include "dataflows/tile_plan.hpp"
 #include "sim/timing.hpp"
 
 namespace tessera::sim {
 
-// Where a layer sits in a network run back to back: whether it pays its pipeline fill (the first
-// tile's reads, which nothing earlier hides) and drain (the last tile's writes, which nothing
-// later hides). Double-buffered plans only; a layer on its own pays both.
-struct Boundary {
-  bool fill = true;
-  bool drain = true;
-};
+// Times the layers of one run, back to back. All plans of a run share one overlap mode.
+//
+// streaming: each tile takes max(compute, the busiest channel's reads + writes); each layer
+//   stands alone.
+// double_buffered: the run is one sequence of tiles across layers. Tile i computes for C_i
+//   cycles and waits, before it starts, for what did not fit under tile i-1's compute: the
+//   reads of tile i and the writes of tile i-2, which were issued when tile i-2 finished,
+//   sharing their channel (per channel: reads_i + writes_{i-2} - C_{i-1}, if positive). The
+//   first tile waits for its reads; the run ends when the last writes drain. A tile's transfers
+//   of one direction on one channel form one transfer (transfer_cycles()). Waits are charged to
+//   the layer of the tile that waits, as in the SystemC fidelity, which simulates the same
+//   pipeline event by event; the closed form ignores waits that propagate further than one
+//   tile, so the two agree exactly when no tile waits and differ a little when DRAM is the
+//   bottleneck.
+std::vector<LayerTiming> time_analytical(const std::vector<const dataflows::TilePlan*>& plans,
+                                         const arch::DramParams& dram);
 
-// streaming: each tile takes max(compute, the busiest channel's reads + writes); tiles run in
-//   order.
-// double_buffered: tile i takes window_i = max(compute_i, max over channels of
-//   reads_{i+1} + writes_{i-1}), the next tile's reads and the previous tile's writes running
-//   under its compute; plus the first tile's reads (fill) and the last tile's writes (drain)
-//   where `boundary` says so. Transfers of one direction on one channel per tile form one
-//   transfer (transfer_cycles()). Neighbouring layers' transfers are assumed hidden: the SystemC
-//   fidelity simulates them.
-LayerTiming time_analytical(const dataflows::TilePlan& plan, const arch::DramParams& dram, Boundary boundary = {});
+// A run of one layer.
+LayerTiming time_analytical(const dataflows::TilePlan& plan, const arch::DramParams& dram);
 
 // The cycles a tile's reads (or writes) keep each channel busy: transfer_cycles() of the bytes
 // of each operand on that channel, summed.

@@ -25,9 +25,9 @@ std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::G
 
   std::vector<LayerTiming> timings;
   if (fidelity == Fidelity::analytical) {
-    // Layers run back to back: only the first pays the pipeline fill, only the last the drain.
-    for (std::size_t i = 0; i < work.size(); ++i)
-      timings.push_back(time_analytical(work[i].plan, engine.dram(), {.fill = i == 0, .drain = i + 1 == work.size()}));
+    std::vector<const dataflows::TilePlan*> plans;
+    for (const auto& w : work) plans.push_back(&w.plan);
+    timings = time_analytical(plans, engine.dram());
   } else {
     std::vector<const dataflows::TilePlan*> plans;
     for (const auto& w : work) plans.push_back(&w.plan);
