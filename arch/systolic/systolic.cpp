@@ -268,7 +268,6 @@ LayerWork SystolicEngine::map_native(const workloads::Operator& op, GemmView g) 
   }
   const i64 R = p_.rows, C = p_.cols;
   const FoldMapping fm = dataflows::map_folds(g.m, g.n, g.k, p_.dataflow, R, C);
-  const i64 T = fm.streamed;
   const int abits = op.precision.activation_bits, wbits = op.precision.weight_bits,
             pbits = p_.accumulator_bits;
   const bool b_shared = g.count > 1 && g.b_distinct == g.k * g.n;
@@ -284,51 +283,75 @@ LayerWork SystolicEngine::map_native(const workloads::Operator& op, GemmView g) 
   // Folds are pipelined: the next fold's stationary operand shifts in (R cycles) while the
   // current one streams, so a fold takes max(T, R). The first stationary load (ws, is) and the
   // last fold's skew and drain (R + C - 2) are paid once per layer.
-  const i64 fold_cycles = std::max(T, R);
   const i64 fill = p_.dataflow == Dataflow::os ? 0 : R;
   const i64 drain = R + C - 2;
   const bool cols_outer = p_.dataflow != Dataflow::os;  // ws/is: accumulate over K (rows) inner
 
+  // ws and is accumulate a block of (streamed × columns) partial sums over the row folds. The
+  // streamed dimension (ws: M, is: N) is split into chunks whose block fits half the ofmap
+  // buffer; only when not even one row of C fits do partial sums spill to DRAM.
+  const i64 T = fm.streamed;
+  i64 chunk = T;
+  if (p_.dataflow != Dataflow::os) {
+    const u64 per_row = bytes(C, pbits);
+    if (per_row <= ofmap_half) chunk = std::min<i64>(T, static_cast<i64>(ofmap_half / per_row));
+  }
+  const bool spill = p_.dataflow != Dataflow::os && bytes(chunk * C, pbits) > ofmap_half;
+
   std::vector<Tile> one;
-  for_each_fold(fm, R, C, cols_outer, [&](const Fold& f) {
-    Tile t;
-    t.compute_cycles = static_cast<u64>(fold_cycles);
-    switch (p_.dataflow) {
-      case Dataflow::os: {  // rows <- M (outer), cols <- N (inner): outputs final after K
-        const i64 a = share(a_per, f.row_begin, f.row_begin + f.rows, g.m);
-        t.read_bytes[dataflows::ifmap] = f.first_col ? bytes(a, abits) : 0;
-        const i64 b = share(b_per, f.col_begin, f.col_begin + f.cols, g.n);
-        t.read_bytes[dataflows::filter] = (f.first_row || !b_fits) ? bytes(b, wbits) : 0;
-        t.write_bytes = bytes(f.rows * f.cols, abits);
-        break;
-      }
-      case Dataflow::ws:
-      case Dataflow::is: {  // rows <- K (inner), cols <- N (ws) or M (is) (outer)
-        const bool ws = p_.dataflow == Dataflow::ws;
-        const i64 psum_words = ws ? g.m * f.cols : f.cols * g.n;
-        const bool psum_fits = bytes(psum_words, pbits) <= ofmap_half;
-        if (ws) {
-          const i64 a = share(a_per, f.row_begin, f.row_begin + f.rows, g.k);
-          t.read_bytes[dataflows::ifmap] = (f.first_col || !a_fits) ? bytes(a, abits) : 0;
-          t.read_bytes[dataflows::filter] = bytes(f.rows * f.cols, wbits);
-        } else {
+  for (i64 begin = 0; begin < T; begin += chunk) {
+    const i64 tq = std::min(chunk, T - begin), end = begin + tq;
+    const bool first_chunk = begin == 0;
+    for_each_fold(fm, R, C, cols_outer, [&](const Fold& f) {
+      Tile t;
+      t.compute_cycles = static_cast<u64>(std::max(tq, R));
+      switch (p_.dataflow) {
+        case Dataflow::os: {  // rows <- M (outer), cols <- N (inner): outputs final after K
+          const i64 a = share(a_per, f.row_begin, f.row_begin + f.rows, g.m);
+          t.read_bytes[dataflows::ifmap] = f.first_col ? bytes(a, abits) : 0;
+          const i64 b = share(b_per, f.col_begin, f.col_begin + f.cols, g.n);
+          t.read_bytes[dataflows::filter] = (f.first_row || !b_fits) ? bytes(b, wbits) : 0;
+          t.write_bytes = bytes(f.rows * f.cols, abits);
+          break;
+        }
+        case Dataflow::ws: {  // rows <- K (inner), cols <- N (outer), streamed M in chunks
+          // Each chunk streams its own rows of A: fetched once if they fit, else per column fold.
+          const i64 a_chunk = share(a_per, begin, end, g.m);
+          const i64 a = share(a_chunk, f.row_begin, f.row_begin + f.rows, g.k);
+          t.read_bytes[dataflows::ifmap] =
+              f.first_col || bytes(a_chunk, abits) > ifmap_half ? bytes(a, abits) : 0;
+          t.read_bytes[dataflows::filter] =
+              (first_chunk || !b_fits) ? bytes(f.rows * f.cols, wbits) : 0;
+          break;
+        }
+        case Dataflow::is: {  // rows <- K (inner), cols <- M (outer), streamed N in chunks
           const i64 row_part = share(a_per, f.row_begin, f.row_begin + f.rows, g.k);
           t.read_bytes[dataflows::ifmap] =
-              bytes(share(row_part, f.col_begin, f.col_begin + f.cols, g.m), abits);
-          const i64 b = share(b_per, f.row_begin, f.row_begin + f.rows, g.k);
-          t.read_bytes[dataflows::filter] = (f.first_col || !b_fits) ? bytes(b, wbits) : 0;
+              (first_chunk || !a_fits)
+                  ? bytes(share(row_part, f.col_begin, f.col_begin + f.cols, g.m), abits)
+                  : 0;
+          // Each chunk streams its own columns of B: fetched once if they fit, else per column
+          // fold.
+          const i64 b_chunk = share(b_per, begin, end, g.n);
+          const i64 b = share(b_chunk, f.row_begin, f.row_begin + f.rows, g.k);
+          t.read_bytes[dataflows::filter] =
+              f.first_col || bytes(b_chunk, wbits) > filter_half ? bytes(b, wbits) : 0;
+          break;
         }
-        if (psum_fits) {
+      }
+      if (p_.dataflow != Dataflow::os) {
+        const i64 psum_words = tq * f.cols;
+        if (!spill) {
           t.write_bytes = f.last_row ? bytes(psum_words, abits) : 0;
         } else {  // partial sums go to DRAM at accumulator precision and come back
           t.read_bytes[dataflows::ofmap] = f.first_row ? 0 : bytes(psum_words, pbits);
           t.write_bytes = bytes(psum_words, f.last_row ? abits : pbits);
         }
-        break;
       }
-    }
-    push(one, t);
-  });
+      push(one, t);
+    });
+    if (p_.dataflow == Dataflow::os) break;  // os streams K inside the PEs: no chunks
+  }
 
   LayerWork w;
   w.plan.overlap = dataflows::Overlap::double_buffered;
