@@ -13,6 +13,7 @@
 #include "explorer/evaluator.hpp"
 #include "sim/report.hpp"
 #include "sim/scalesim_report.hpp"
+#include "sim/trace.hpp"
 #include "workloads/frontend.hpp"
 
 namespace tessera::cli {
@@ -155,7 +156,8 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   app.set_version_flag("--version", fmt::format("tessera {} ({})", kVersion, kGitRevision));
   app.require_subcommand(1);
 
-  std::string arch_file, workload_file, out_file, fidelity_name = "analytical", format = "json";
+  std::string arch_file, workload_file, out_file, trace_file, fidelity_name = "analytical",
+                                                              format = "json";
   std::vector<std::string> overrides;
   bool quiet = false, as_json = false;
 
@@ -177,6 +179,10 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
                    "BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv in the --out directory")
       ->check(CLI::IsMember({"json", "scalesim"}))
       ->capture_default_str();
+  simulate->add_option(
+      "--trace", trace_file,
+      "With --fidelity systemc: write a Chrome/Perfetto trace (trace-event JSON) of "
+      "compute and DRAM transfers per tile");
   simulate->add_flag("--quiet", quiet, "Do not print the summary table");
 
   auto* inspect_cmd = app.add_subcommand("inspect", "Summarise a workload per layer and in total");
@@ -206,12 +212,17 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
         throw InputError(
             "--format scalesim needs --out: the SCALE-Sim CSV reports are written to the "
             "directory of the --out file");
+      if (!trace_file.empty() && fidelity_name != "systemc")
+        throw InputError("--trace " + trace_file +
+                         ": traces come from the SystemC run; add --fidelity systemc");
       const arch::ArchConfig arch = arch::load_arch(arch_file, overrides);
       const auto workload =
           explorer::prepare_workload(workloads::load_workload(workload_file), workload_file);
       explorer::EvaluateOptions options;
       options.fidelity = sim::fidelity_from_string(fidelity_name);
       options.arch_file = arch_file;
+      sim::Trace trace;
+      if (!trace_file.empty()) options.trace = &trace;
       const sim::Report report = explorer::evaluate(arch, workload, options);
       // Made before anything is written: an engine without per-operand accesses fails here.
       const sim::ScaleSimCsv csv = scalesim_csv ? sim::to_scalesim_csv(report) : sim::ScaleSimCsv{};
@@ -219,6 +230,12 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
       if (!out_file.empty()) {
         write_file(out_file, sim::to_json(report).dump(2) + "\n");
         if (!quiet) out << "report written to " << out_file << "\n";
+      }
+      if (!trace_file.empty()) {
+        std::vector<std::string> names;
+        for (const auto& l : report.layers) names.push_back(l.name);
+        write_file(trace_file, sim::chrome_trace(trace, names, report.clock_hz).dump() + "\n");
+        if (!quiet) out << "trace written to " << trace_file << " (open in ui.perfetto.dev)\n";
       }
       if (scalesim_csv) {  // SCALE-Sim's own file names, beside the JSON report
         const std::filesystem::path dir = std::filesystem::path(out_file).parent_path();

@@ -174,3 +174,26 @@ TEST_CASE("a failed run leaves an existing report untouched", "[cli][errors]") {
   CHECK(missing_dir.code == cli::kExitInputError);
   CHECK_THAT(missing_dir.err, Contains("does not exist"));
 }
+
+TEST_CASE("simulate writes a trace of the SystemC run", "[cli][systemc][trace]") {
+  const auto trace = temp_path("trace.json");
+  std::filesystem::remove(trace);
+  const auto r = run({"simulate", "--arch", test::source_path("configs/arch/systolic_edge_32x32.json"), "--workload",
+                      data("ok_workload.json"), "--fidelity", "systemc", "--trace", trace, "--quiet"});
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  std::ifstream f(trace);
+  const auto j = nlohmann::json::parse(f);
+  bool conv = false, dram = false;
+  for (const auto& e : j.at("traceEvents")) {
+    if (e.at("ph") != "X") continue;
+    conv = conv || (e.at("cat") == "compute" && e.at("name") == "conv");
+    dram = dram || e.at("cat") == "dram";
+  }
+  CHECK(conv);
+  CHECK(dram);
+  const auto bad = run({"simulate", "--arch", data("ok_arch.json"), "--workload", data("ok_workload.json"),
+                        "--trace", trace});
+  CHECK(bad.code == cli::kExitInputError);
+  CHECK_THAT(bad.err, Contains("--fidelity systemc"));
+}
