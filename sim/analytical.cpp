@@ -11,31 +11,146 @@ ChannelCycles channel_cycles(const dataflows::Tile& tile, const arch::DramParams
   for (std::size_t o = 0; o < dataflows::kOperands; ++o)
     read_bytes[dram.channel_of(static_cast<dataflows::Operand>(o))] += tile.read_bytes[o];
   ChannelCycles c;
-  for (std::size_t ch = 0; ch < dram.channels(); ++ch) c.reads[ch] = transfer_cycles(read_bytes[ch], dram);
-  c.writes[dram.channel_of(dataflows::ofmap)] = transfer_cycles(tile.write_bytes, dram);
+  for (std::size_t ch = 0; ch < dram.channels(); ++ch) {
+    c.reads[ch] = occupancy_cycles(read_bytes[ch], dram);
+    c.any_read[ch] = read_bytes[ch] > 0;
+  }
+  const std::size_t out = dram.channel_of(dataflows::ofmap);
+  c.writes[out] = occupancy_cycles(tile.write_bytes, dram);
+  c.any_write[out] = tile.write_bytes > 0;
   return c;
 }
 
 namespace {
 
-u64 max_of(const std::array<u64, dataflows::kOperands>& a) { return *std::max_element(a.begin(), a.end()); }
-
-// How long a tile whose reads are `reads` waits after the previous tile (compute `previous`)
-// finishes, given the writes issued with those reads (of the tile two back).
-u64 wait(const ChannelCycles* reads, const ChannelCycles* writes, u64 previous) {
+// Cycles from issuing `writes`' writes and then `reads`' reads on each channel until the last
+// of them has arrived; the slowest channel counts.
+u64 transfers(const ChannelCycles* reads, const ChannelCycles* writes, u64 latency) {
   u64 need = 0;
-  for (std::size_t ch = 0; ch < dataflows::kOperands; ++ch)
-    need = std::max(need, (reads ? reads->reads[ch] : 0) + (writes ? writes->writes[ch] : 0));
-  return need > previous ? need - previous : 0;
+  for (std::size_t ch = 0; ch < dataflows::kOperands; ++ch) {
+    const bool any = (reads && reads->any_read[ch]) || (writes && writes->any_write[ch]);
+    if (any) need = std::max(need, (reads ? reads->reads[ch] : 0) + (writes ? writes->writes[ch] : 0) + latency);
+  }
+  return need;
 }
+
+// The double-buffered schedule of one layer, tile by tile, in the order the SystemC DMA issues
+// transfers: when tile j finishes computing, its writes and then tile j+2's reads go to their
+// channels (tiles 0 and 1 read at the start). A channel serves transfers in order, each for its
+// occupancy, the data landing a latency later. Tile i computes when its reads have landed,
+// tile i-1 has finished and tile i-2's writes have landed (its result half is free).
+//
+// Layers are timed one at a time: a layer after the first finds its first tile's reads already
+// prefetched and free channels, and a layer before the last leaves its final writes to drain in
+// the background. The SystemC fidelity simulates those overlaps instead (docs/systolic.md).
+//
+// A run of identical tiles reaches a periodic schedule after a few tiles; once the state (as
+// offsets from the last compute end) repeats with period 1 or 2, the rest is extrapolated, so
+// the cost is per run of tiles, not per tile.
+class Pipeline {
+ public:
+  Pipeline(const arch::DramParams& dram, bool prefetched) : dram_(dram), prefetched_(prefetched) {}
+
+  void run(const ChannelCycles& cc, u64 compute, u64 count) {
+    std::array<State, 3> history{};  // states after the last three tiles of this run
+    for (u64 k = 0; k < count; ++k) {
+      tile(cc, compute);
+      history = {history[1], history[2], state()};
+      const u64 left = count - 1 - k;
+      if (k < 4 || left == 0) continue;
+      if (history[2] == history[1]) {  // period 1
+        shift(left * (ce1_ - ce2_));
+        return;
+      }
+      if (history[2] == history[0] && left >= 2) {  // period 2
+        const u64 pairs = left / 2;
+        shift(pairs * (ce1_ - start_of_pair()));
+        k += 2 * pairs;
+      }
+    }
+  }
+
+  // The layer's end: its last compute, or (drain) when its last writes have landed.
+  u64 finish(bool drain) {
+    if (!drain || tiles_ == 0) return ce1_;
+    u64 end = ce1_;
+    if (tiles_ >= 2) end = std::max(end, write(w2_, ce2_));
+    return std::max(end, write(w1_, ce1_));
+  }
+
+ private:
+  using State = std::array<std::int64_t, 2 + dataflows::kOperands>;
+
+  // Issues `cc`'s writes at `issue`; returns when they have landed (issue if none).
+  u64 write(const ChannelCycles& cc, u64 issue) {
+    u64 done = issue;
+    for (std::size_t ch = 0; ch < dataflows::kOperands; ++ch) {
+      if (!cc.any_write[ch]) continue;
+      free_[ch] = std::max(free_[ch], issue) + cc.writes[ch];
+      done = std::max(done, free_[ch] + dram_.latency_cycles);
+    }
+    return done;
+  }
+
+  u64 read(const ChannelCycles& cc, u64 issue) {
+    u64 done = issue;
+    for (std::size_t ch = 0; ch < dataflows::kOperands; ++ch) {
+      if (!cc.any_read[ch]) continue;
+      free_[ch] = std::max(free_[ch], issue) + cc.reads[ch];
+      done = std::max(done, free_[ch] + dram_.latency_cycles);
+    }
+    return done;
+  }
+
+  void tile(const ChannelCycles& cc, u64 compute) {
+    u64 ready = ce1_;
+    if (tiles_ >= 2) {
+      ready = std::max(ready, write(w2_, ce2_));  // tile i-2's result half
+      ready = std::max(ready, read(cc, ce2_));
+    } else if (!(prefetched_ && tiles_ == 0)) {
+      ready = std::max(ready, read(cc, 0));
+    }
+    prev_ce2_ = ce2_;
+    ce2_ = ce1_;
+    ce1_ = ready + compute;
+    w2_ = w1_;
+    w1_ = cc;
+    ++tiles_;
+  }
+
+  // Offsets from the last compute end: everything the next tiles depend on.
+  State state() const {
+    State s{};
+    s[0] = static_cast<std::int64_t>(ce1_ - ce2_);
+    s[1] = static_cast<std::int64_t>(ce2_ - prev_ce2_);
+    for (std::size_t ch = 0; ch < dataflows::kOperands; ++ch)
+      s[2 + ch] = static_cast<std::int64_t>(std::max(free_[ch], ce2_)) - static_cast<std::int64_t>(ce1_);
+    return s;
+  }
+
+  u64 start_of_pair() const { return prev_ce2_; }
+
+  // Moves the whole schedule `by` cycles later (the periodic part skipped).
+  void shift(u64 by) {
+    for (auto& f : free_) f = std::max(f, ce2_) + by;
+    prev_ce2_ += by;
+    ce2_ += by;
+    ce1_ += by;
+  }
+
+  arch::DramParams dram_;
+  bool prefetched_;
+  u64 tiles_ = 0;
+  u64 ce1_ = 0, ce2_ = 0, prev_ce2_ = 0;  // compute ends of tiles i-1, i-2, i-3
+  std::array<u64, dataflows::kOperands> free_{};
+  ChannelCycles w1_, w2_;  // tiles i-1 and i-2, whose writes are still to issue
+};
 
 LayerTiming streaming(const dataflows::TilePlan& plan, const arch::DramParams& dram) {
   LayerTiming t;
   for (const auto& tile : plan.tiles) {
     const auto c = channel_cycles(tile, dram);
-    u64 memory = 0;
-    for (std::size_t ch = 0; ch < dataflows::kOperands; ++ch) memory = std::max(memory, c.reads[ch] + c.writes[ch]);
-    t.cycles += tile.count * std::max(tile.compute_cycles, memory);
+    t.cycles += tile.count * std::max(tile.compute_cycles, transfers(&c, &c, dram.latency_cycles));
     t.compute_cycles += tile.count * tile.compute_cycles;
   }
   return t;
@@ -54,52 +169,13 @@ std::vector<LayerTiming> time_analytical(const std::vector<const dataflows::Tile
   if (overlap == dataflows::Overlap::streaming) {
     for (std::size_t l = 0; l < plans.size(); ++l) out[l] = streaming(*plans[l], dram);
   } else {
-    // Runs of identical tiles, across layers, with their channel cycles.
-    struct Group {
-      std::size_t layer;
-      const dataflows::Tile* tile;
-      ChannelCycles cc;
-    };
-    std::vector<Group> groups;
-    for (std::size_t l = 0; l < plans.size(); ++l)
-      for (const auto& t : plans[l]->tiles) groups.push_back({l, &t, channel_cycles(t, dram)});
-
-    // Tile i (in group g) waits for its reads and for the writes of tile i-2 beyond tile i-1's
-    // compute. Walk the groups keeping the last two tiles seen.
-    const ChannelCycles* two_back = nullptr;  // writes of tile i-2
-    const ChannelCycles* one_back = nullptr;  // tile i-1
-    u64 previous_compute = 0;
-    for (const Group& g : groups) {
-      LayerTiming& t = out[g.layer];
-      const u64 c = g.tile->compute_cycles, n = g.tile->count;
-      t.compute_cycles += n * c;
-      t.cycles += n * c;
-      if (!one_back) {
-        t.cycles += max_of(g.cc.reads);  // the first tile waits for its reads (fill)
-      } else {
-        t.cycles += wait(&g.cc, two_back, previous_compute);
+    for (std::size_t l = 0; l < plans.size(); ++l) {
+      Pipeline p(dram, /*prefetched=*/l > 0);
+      for (const auto& t : plans[l]->tiles) {
+        p.run(channel_cycles(t, dram), t.compute_cycles, t.count);
+        out[l].compute_cycles += t.count * t.compute_cycles;
       }
-      if (n >= 2) {
-        // The second tile: previous is this tile, two back is whatever preceded it.
-        t.cycles += wait(&g.cc, one_back, c);
-        // The rest: all neighbours are copies of this tile.
-        t.cycles += (n - 2) * wait(&g.cc, &g.cc, c);
-        two_back = &g.cc;
-      } else {
-        two_back = one_back;
-      }
-      one_back = &g.cc;
-      previous_compute = c;
-    }
-    // The run ends when the writes drain: the second-to-last tile's writes beyond the last
-    // compute, then the last tile's.
-    if (one_back) {
-      u64 drain = 0;
-      for (std::size_t ch = 0; ch < dataflows::kOperands; ++ch) {
-        const u64 before = two_back && two_back->writes[ch] > previous_compute ? two_back->writes[ch] - previous_compute : 0;
-        drain = std::max(drain, before + one_back->writes[ch]);
-      }
-      out[groups.back().layer].cycles += drain;
+      out[l].cycles = p.finish(/*drain=*/l + 1 == plans.size());
     }
   }
   for (auto& t : out) t.stall_cycles = t.cycles - t.compute_cycles;

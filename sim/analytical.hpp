@@ -12,26 +12,26 @@ namespace tessera::sim {
 //
 // streaming: each tile takes max(compute, the busiest channel's reads + writes); each layer
 //   stands alone.
-// double_buffered: the run is one sequence of tiles across layers. Tile i computes for C_i
-//   cycles and waits, before it starts, for what did not fit under tile i-1's compute: the
-//   reads of tile i and the writes of tile i-2, which were issued when tile i-2 finished,
-//   sharing their channel (per channel: reads_i + writes_{i-2} - C_{i-1}, if positive). The
-//   first tile waits for its reads; the run ends when the last writes drain. A tile's transfers
-//   of one direction on one channel form one transfer (transfer_cycles()). Waits are charged to
-//   the layer of the tile that waits, as in the SystemC fidelity, which simulates the same
-//   pipeline event by event; the closed form ignores waits that propagate further than one
-//   tile, so the two agree exactly when no tile waits and differ a little when DRAM is the
-//   bottleneck.
+// double_buffered: each layer is scheduled tile by tile exactly as the SystemC fidelity's DMA
+//   and compute processes run it (reads of tile i+2 and writes of tile i issued when tile i
+//   finishes; FIFO channels; a tile computes when its reads have landed and its result half is
+//   free), with runs of identical tiles extrapolated once periodic. Between layers it assumes
+//   the ideal overlap: a layer after the first finds its first reads prefetched and its channels
+//   free, and a layer before the last leaves its final writes to drain unseen. SystemC simulates
+//   that overlap with its contention, so the two agree exactly on a single layer and on layers
+//   whose neighbours' transfers hide under compute, and differ where they do not.
 std::vector<LayerTiming> time_analytical(const std::vector<const dataflows::TilePlan*>& plans,
                                          const arch::DramParams& dram);
 
 // A run of one layer.
 LayerTiming time_analytical(const dataflows::TilePlan& plan, const arch::DramParams& dram);
 
-// The cycles a tile's reads (or writes) keep each channel busy: transfer_cycles() of the bytes
-// of each operand on that channel, summed.
+// The cycles a tile's reads (or writes) keep each channel busy (occupancy_cycles() of the
+// bytes of the operands on that channel), and whether there is any transfer at all (a transfer
+// of unlimited bandwidth occupies nothing but still has its latency).
 struct ChannelCycles {
   std::array<u64, dataflows::kOperands> reads{}, writes{};
+  std::array<bool, dataflows::kOperands> any_read{}, any_write{};
 };
 ChannelCycles channel_cycles(const dataflows::Tile& tile, const arch::DramParams& dram);
 

@@ -19,11 +19,13 @@ struct LayerTiming {
   bool operator==(const LayerTiming&) const = default;
 };
 
-// Cycles one DRAM transfer occupies the channel: latency + ceil(bytes / bandwidth); 0 for no bytes.
-inline u64 transfer_cycles(u64 bytes, const arch::DramParams& dram) {
+// The DRAM channel model both fidelities use: a transfer holds its channel for
+// ceil(bytes / bandwidth) cycles and its data arrive latency_cycles after the channel has sent
+// them. A channel takes the next transfer as soon as it is free, so back-to-back transfers
+// overlap their latencies (requests are pipelined). 0 for no bytes.
+inline u64 occupancy_cycles(u64 bytes, const arch::DramParams& dram) {
   if (bytes == 0) return 0;
-  return dram.latency_cycles +
-         static_cast<u64>(std::ceil(static_cast<double>(bytes) / dram.bytes_per_cycle));
+  return static_cast<u64>(std::ceil(static_cast<double>(bytes) / dram.bytes_per_cycle));
 }
 
 }  // namespace tessera::sim

@@ -29,8 +29,9 @@ u64 to_cycles(const sc_time& t) { return t.value() / cycle_value(); }
 
 // Off-chip memory as a TLM-2.0 target (loosely timed, blocking transport). The address selects
 // the channel. A transfer starts when it arrives or when its channel frees, whichever is later,
-// and holds the channel for transfer_cycles(); channels serve transfers in arrival order.
-// Timing only: payload data is not touched.
+// holds the channel for occupancy_cycles() and completes latency_cycles after that; channels
+// serve transfers in arrival order, and a channel is free again before the latency has passed
+// (pipelined requests). Timing only: payload data is not touched.
 struct Dram : sc_core::sc_module {
   tlm_utils::simple_target_socket<Dram> socket{"socket"};
   arch::DramParams params;
@@ -43,8 +44,8 @@ struct Dram : sc_core::sc_module {
   void b_transport(tlm::tlm_generic_payload& tx, sc_time& delay) {
     auto& busy = busy_until.at(tx.get_address());
     const sc_time start = std::max(sc_core::sc_time_stamp() + delay, busy);
-    busy = start + cycles(transfer_cycles(tx.get_data_length(), params));
-    delay = busy - sc_core::sc_time_stamp();
+    busy = start + cycles(occupancy_cycles(tx.get_data_length(), params));
+    delay = busy + cycles(params.latency_cycles) - sc_core::sc_time_stamp();
     tx.set_response_status(tlm::TLM_OK_RESPONSE);
   }
 };
@@ -156,7 +157,7 @@ struct Accelerator : sc_core::sc_module {
     memory->b_transport(tx, delay);
     if (tx.is_response_error()) throw std::runtime_error("DRAM transfer failed: " + tx.get_response_string());
     const sc_time end = sc_core::sc_time_stamp() + delay;
-    record(channel_name(channel), c, end - cycles(transfer_cycles(bytes, dram)), end, bytes,
+    record(channel_name(channel), c, end - cycles(occupancy_cycles(bytes, dram) + dram.latency_cycles), end, bytes,
            cmd == tlm::TLM_WRITE_COMMAND);
     return end;
   }

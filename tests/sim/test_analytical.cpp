@@ -13,14 +13,14 @@ TEST_CASE("streaming tiles take max(compute, transfers) each", "[sim][analytical
   plan.tiles = {{.compute_cycles = 100, .read_bytes = {64, 0, 0}, .write_bytes = 32, .count = 2},
                 {.compute_cycles = 10, .read_bytes = {1000, 0, 0}, .write_bytes = 0, .count = 1}};
   const arch::DramParams dram{.bytes_per_cycle = 8, .latency_cycles = 5};
-  // tile 1: memory 5+8 + 5+4 = 22 < 100 -> 100 each, twice. tile 2: memory 5+125 = 130 > 10.
+  // tile 1: memory 8 + 4 + 5 = 17 < 100 -> 100 each, twice. tile 2: memory 125 + 5 = 130 > 10.
   const auto t = sim::time_analytical(plan, dram);
   CHECK(t.cycles == 330);
   CHECK(t.compute_cycles == 210);
   CHECK(t.stall_cycles == 120);
-  CHECK(sim::transfer_cycles(0, dram) == 0);
-  CHECK(sim::transfer_cycles(1, dram) == 6);
-  CHECK(sim::transfer_cycles(17, dram) == 8);
+  CHECK(sim::occupancy_cycles(0, dram) == 0);
+  CHECK(sim::occupancy_cycles(1, dram) == 1);
+  CHECK(sim::occupancy_cycles(17, dram) == 3);
 }
 
 namespace {
@@ -32,15 +32,15 @@ arch::IdealEngine ideal(double peak, double bw, arch::u64 latency) {
   return arch::IdealEngine(p);
 }
 
-// The roofline written out independently of the engine and the tile plan.
+// The roofline written out independently of the engine and the tile plan: the reads and the
+// writes stream back to back on one channel, the last data landing a latency later.
 arch::u64 roofline(const workloads::Operator& op, double peak, double bw, arch::u64 latency) {
   const auto ceil_div = [](double a, double b) { return static_cast<arch::u64>(std::ceil(a / b)); };
-  const auto xfer = [&](double bytes) {
-    return bytes > 0 ? latency + ceil_div(bytes, bw) : arch::u64{0};
-  };
+  const double reads = static_cast<double>(op.input_bytes() + op.weight_bytes());
+  const double writes = static_cast<double>(op.output_bytes());
   const arch::u64 compute = ceil_div(static_cast<double>(op.macs()), peak);
-  const arch::u64 memory = xfer(static_cast<double>(op.input_bytes() + op.weight_bytes())) +
-                           xfer(static_cast<double>(op.output_bytes()));
+  const arch::u64 memory =
+      reads + writes > 0 ? ceil_div(reads, bw) + ceil_div(writes, bw) + latency : arch::u64{0};
   return std::max(compute, memory);
 }
 
@@ -114,23 +114,38 @@ TEST_CASE("double-buffered tiles overlap the next reads and previous writes", "[
   CHECK(two[0].cycles == 20 + 300);
   CHECK(two[1].cycles == 300 + 10);
 
-  // Memory-bound, 5 compute cycles per tile. Tile 0 waits for its reads (20). Tile 1's reads
-  // (20) were issued with tile 0's, and 5 of them hide under tile 0: it waits 15. Tile 2's reads
-  // queue behind tile 0's writes (10), issued when tile 0 finished: waits 20 + 10 - 5 = 25.
-  // Then tile 1's writes beyond tile 2's compute (5) and tile 2's writes (10) drain. The same
-  // as the event-by-event schedule on one channel: 0-20 R0, 20-40 R1, 40-50 W0, 50-70 R2,
-  // 70-80 W1, 80-90 W2.
+  // Memory-bound, 5 compute cycles per tile, on one channel: 0-20 R0, 20-40 R1, compute 20-25;
+  // at 25 W0 (40-50) then R2 (50-70); compute 40-45; at 45 W1 (70-80); compute 70-75; at 75 W2
+  // (80-90): the run ends at 90.
   plan.tiles[0].compute_cycles = 5;
   t = sim::time_analytical(plan, dram);
-  CHECK(t.cycles == 20 + 5 + (15 + 5) + (25 + 5) + (5 + 10));
+  CHECK(t.cycles == 90);
   CHECK(t.stall_cycles == t.cycles - 15);
 
   // Per-operand channels: ifmap and filter reads proceed in parallel, writes have the ofmap one.
   plan.tiles = {{.compute_cycles = 5, .read_bytes = {160, 80, 0}, .write_bytes = 80, .count = 2}};
   const arch::DramParams split{.bytes_per_cycle = 8, .latency_cycles = 0, .per_operand_channels = true};
-  // Tile 0 waits 20 (the ifmap channel), computes 5; tile 1 waits 20 - 5, computes 5; drain:
-  // tile 0's writes beyond tile 1's compute (10 - 5), then tile 1's (10).
-  CHECK(sim::time_analytical(plan, split).cycles == 20 + 5 + 15 + 5 + 5 + 10);
-  // Shared: reads are 30 cycles per tile.
-  CHECK(sim::time_analytical(plan, dram).cycles == 30 + 5 + 25 + 5 + 5 + 10);
+  // ifmap 0-20 R0, 20-40 R1; compute 20-25; ofmap 25-35 W0; compute 40-45; ofmap 45-55 W1.
+  CHECK(sim::time_analytical(plan, split).cycles == 55);
+  // Shared: 0-30 R0, 30-60 R1; compute 30-35; 35: W0 60-70; compute 60-65; 65: W1 70-80.
+  CHECK(sim::time_analytical(plan, dram).cycles == 80);
+}
+
+TEST_CASE("double-buffered: long runs of identical tiles are extrapolated exactly", "[sim][analytical]") {
+  // The same plan as one run of n tiles and as n separate runs of one tile (never merged, so
+  // never extrapolated) must time the same, whatever the balance of compute and transfers.
+  for (const arch::DramParams dram : {arch::DramParams{8, 0, false}, arch::DramParams{3, 40, true}}) {
+    for (sim::u64 compute : {1u, 17u, 60u, 400u}) {
+      for (sim::u64 n : {1u, 2u, 3u, 7u, 50u, 1001u}) {
+        dataflows::Tile t{.compute_cycles = compute, .read_bytes = {160, 48, 0}, .write_bytes = 80, .count = n};
+        dataflows::TilePlan merged, split;
+        merged.overlap = split.overlap = dataflows::Overlap::double_buffered;
+        merged.tiles = {t};
+        t.count = 1;
+        for (sim::u64 i = 0; i < n; ++i) split.tiles.push_back(t);
+        INFO("compute " << compute << " n " << n << " channels " << dram.channels());
+        CHECK(sim::time_analytical(merged, dram) == sim::time_analytical(split, dram));
+      }
+    }
+  }
 }
