@@ -42,6 +42,13 @@ struct LayerWork {
   std::map<std::string, double> metrics;
 };
 
+// What the neighbouring operators leave in the on-chip buffers (decided by sim::simulate from the
+// graph and Engine::keeps_on_chip).
+struct MapContext {
+  bool input_on_chip = false;   // the input is the previous operator's output, still on chip
+  bool output_on_chip = false;  // the output stays on chip as the next operator's input
+};
+
 // The off-chip memory as the simulators see it: one channel shared by all operands, or one
 // channel per operand (ifmap, filter, ofmap), each with this bandwidth, as SCALE-Sim models it.
 // A tile's transfers of one direction on one channel form one transfer, which holds the channel
@@ -66,7 +73,14 @@ class Engine {
   virtual double area_mm2() const = 0;
 
   // Maps an operator. Throws UnsupportedError for operator kinds the engine cannot run.
-  virtual LayerWork map(const workloads::Operator& op) const = 0;
+  virtual LayerWork map(const workloads::Operator& op, const MapContext& context) const = 0;
+  LayerWork map(const workloads::Operator& op) const { return map(op, MapContext{}); }
+
+  // Whether `producer`'s output can stay in the buffers as the input of `consumer`, its only
+  // consumer, which runs right after it. Engines without inter-layer reuse say no.
+  virtual bool keeps_on_chip(const workloads::Operator& /*producer*/, const workloads::Operator& /*consumer*/) const {
+    return false;
+  }
 
   // Energy of a mapped operator that took `cycles` cycles.
   virtual EnergyBreakdown energy(const LayerWork& work, u64 cycles) const = 0;

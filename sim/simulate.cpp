@@ -19,9 +19,19 @@ Fidelity fidelity_from_string(const std::string& text) {
 std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::Graph& graph, Fidelity fidelity,
                                   Trace* trace) {
   const auto order = graph.topological_order();
+  // An operator's output stays on chip for the next one when it is that operator's only input,
+  // the next operator is its only consumer, and the engine has room for it.
+  std::vector<bool> kept(order.size(), false);  // kept[i]: output of order[i] stays for order[i+1]
+  for (std::size_t i = 0; i + 1 < order.size(); ++i) {
+    const auto consumers = graph.consumers(order[i]);
+    const auto producers = graph.producers(order[i + 1]);
+    kept[i] = consumers.size() == 1 && consumers[0] == order[i + 1] && producers.size() == 1 &&
+              engine.keeps_on_chip(graph.op(order[i]), graph.op(order[i + 1]));
+  }
   std::vector<arch::LayerWork> work;
   work.reserve(order.size());
-  for (auto n : order) work.push_back(engine.map(graph.op(n)));
+  for (std::size_t i = 0; i < order.size(); ++i)
+    work.push_back(engine.map(graph.op(order[i]), {.input_on_chip = i > 0 && kept[i - 1], .output_on_chip = kept[i]}));
 
   std::vector<LayerTiming> timings;
   if (fidelity == Fidelity::analytical) {

@@ -96,7 +96,6 @@ Graph read_scalesim_topology(std::istream& in, const std::string& file) {
   const auto& columns = *format == Format::conv ? kConvColumns : kGemmColumns;
 
   Graph graph(std::filesystem::path(file).stem().string());
-  std::optional<Graph::Node> previous;
   while (lines.next(line)) {
     const std::string source = file + ":" + std::to_string(lines.number());
     auto fail = [&](const std::string& what) { return InputError(source + ": " + what); };
@@ -135,9 +134,7 @@ Graph read_scalesim_topology(std::istream& in, const std::string& file) {
     validate(op, source + ": ");
     if (const auto other = graph.find(op.name))
       throw fail("layer name '" + op.name + "' is already used at " + graph.op(*other).source);
-    const Graph::Node node = graph.add(std::move(op));
-    if (previous) graph.connect(*previous, node);
-    previous = node;
+    graph.add(std::move(op));
   }
   if (graph.empty()) throw InputError(file + ": no layers after the header");
   return graph;

@@ -4,7 +4,8 @@
 // The header line decides which; rows may end with a trailing comma. Inputs are pre-padded
 // (no padding), batch 1, one stride for both directions. A conv layer whose name contains "DP"
 // is depthwise as SCALE-Sim treats it: `Channels` single-channel filters (groups = channels).
-// Layers form a chain in file order. Each operator's source is "FILE:LINE".
+// Layers are independent (no edges: SCALE-Sim runs each from DRAM), in file order. Each
+// operator's source is "FILE:LINE".
 #pragma once
 
 #include <istream>

@@ -21,7 +21,7 @@ std::unique_ptr<Engine> IdealEngine::create(ParamReader& r) {
   return std::make_unique<IdealEngine>(p);
 }
 
-LayerWork IdealEngine::map(const workloads::Operator& op) const {
+LayerWork IdealEngine::map(const workloads::Operator& op, const MapContext& /*context*/) const {
   LayerWork w;
   w.macs = static_cast<u64>(op.macs());
   dataflows::Tile t;

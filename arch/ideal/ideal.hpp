@@ -32,7 +32,8 @@ class IdealEngine final : public Engine {
   double peak_macs_per_cycle() const override { return p_.peak_macs_per_cycle; }
   DramParams dram() const override { return p_.dram; }
   double area_mm2() const override { return p_.area_mm2; }
-  LayerWork map(const workloads::Operator& op) const override;
+  using Engine::map;
+  LayerWork map(const workloads::Operator& op, const MapContext& context) const override;
   EnergyBreakdown energy(const LayerWork& work, u64 cycles) const override;
   nlohmann::json resolved_config() const override;
 

@@ -149,15 +149,22 @@ nlohmann::json SystolicEngine::resolved_config() const {
           {"area_mm2", p_.area_mm2}};
 }
 
-LayerWork SystolicEngine::map(const workloads::Operator& op) const {
+bool SystolicEngine::keeps_on_chip(const workloads::Operator& producer, const workloads::Operator& consumer) const {
+  if (p_.scalesim_mode) return false;  // SCALE-Sim runs every layer from DRAM
+  const auto out = static_cast<u64>(producer.output_bytes());
+  return out == static_cast<u64>(consumer.input_bytes()) && out <= p_.ofmap_sram_bytes / 2 &&
+         out <= p_.ifmap_sram_bytes / 2 && bytes(p_.cols, p_.accumulator_bits) <= p_.ofmap_sram_bytes / 2;
+}
+
+LayerWork SystolicEngine::map(const workloads::Operator& op, const MapContext& context) const {
   const auto g = dataflows::as_gemm(op);
-  if (g) return p_.scalesim_mode ? map_scalesim(op, *g) : map_native(op, *g);
+  if (g) return p_.scalesim_mode ? map_scalesim(op, *g) : map_native(op, *g, context);
   LayerWork w;
   w.plan.overlap = dataflows::Overlap::double_buffered;
   if (!p_.scalesim_mode) {
     Tile t;
-    t.read_bytes[dataflows::ifmap] = static_cast<u64>(op.input_bytes());
-    t.write_bytes = static_cast<u64>(op.output_bytes());
+    t.read_bytes[dataflows::ifmap] = context.input_on_chip ? 0 : static_cast<u64>(op.input_bytes());
+    t.write_bytes = context.output_on_chip ? 0 : static_cast<u64>(op.output_bytes());
     w.plan.tiles.push_back(t);
     w.accesses["dram.ifmap"] = {t.read_bytes[dataflows::ifmap], 0};
     w.accesses["dram.ofmap"] = {0, t.write_bytes};
@@ -258,7 +265,7 @@ LayerWork SystolicEngine::map_scalesim(const workloads::Operator& op, const Gemm
   return w;
 }
 
-LayerWork SystolicEngine::map_native(const workloads::Operator& op, GemmView g) const {
+LayerWork SystolicEngine::map_native(const workloads::Operator& op, GemmView g, const MapContext& context) const {
   // Depthwise (one input channel per group): channels side by side across the columns, each
   // column fed its own channel, instead of one nearly empty GEMM per channel.
   if (const auto* c = std::get_if<workloads::Conv>(&op.shape);
@@ -358,6 +365,9 @@ LayerWork SystolicEngine::map_native(const workloads::Operator& op, GemmView g) 
   for (i64 c = 0; c < g.count; ++c) {
     for (Tile t : one) {
       if (c > 0 && b_shared && b_fits) t.read_bytes[dataflows::filter] = 0;
+      // Inter-layer reuse: the input is already in the buffers, the output stays there.
+      if (context.input_on_chip) t.read_bytes[dataflows::ifmap] = 0;
+      if (context.output_on_chip) t.write_bytes = 0;
       push(w.plan.tiles, t);
     }
   }

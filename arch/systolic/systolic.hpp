@@ -50,7 +50,11 @@ class SystolicEngine final : public Engine {
   double peak_macs_per_cycle() const override { return static_cast<double>(p_.rows * p_.cols); }
   DramParams dram() const override { return p_.dram; }
   double area_mm2() const override { return p_.area_mm2; }
-  LayerWork map(const workloads::Operator& op) const override;
+  using Engine::map;
+  LayerWork map(const workloads::Operator& op, const MapContext& context) const override;
+  // Native mode: an output that fits half the ofmap buffer (with no partial-sum spill) and half
+  // the ifmap buffer, and is exactly the consumer's input, stays on chip.
+  bool keeps_on_chip(const workloads::Operator& producer, const workloads::Operator& consumer) const override;
   EnergyBreakdown energy(const LayerWork& work, u64 cycles) const override;
   nlohmann::json resolved_config() const override;
 
@@ -58,7 +62,7 @@ class SystolicEngine final : public Engine {
 
  private:
   LayerWork map_scalesim(const workloads::Operator& op, const dataflows::GemmView& g) const;
-  LayerWork map_native(const workloads::Operator& op, dataflows::GemmView g) const;
+  LayerWork map_native(const workloads::Operator& op, dataflows::GemmView g, const MapContext& context) const;
   SystolicParams p_;
 };
 

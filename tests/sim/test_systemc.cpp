@@ -199,3 +199,42 @@ TEST_CASE("double-buffered SystemC schedules, worked by hand", "[sim][systemc]")
   CHECK(sim::systemc::simulate_tile_plans({&plan}, split).at(0).cycles == 55);
   CHECK(sim::time_analytical(plan, split).cycles == 55);
 }
+
+TEST_CASE("systolic native keeps an output on chip for the next layer when it fits", "[sim][systolic]") {
+  // conv (16 -> 16 channels, 28x28, 12,544 B of output) feeding one conv of the same input size.
+  workloads::Graph g("chain");
+  workloads::Operator a, b, c;
+  a.name = "a";
+  a.shape = workloads::Conv{.n = 1, .c = 16, .h = 28, .w = 28, .k = 16, .r = 3, .s = 3,
+                            .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1};
+  b = a;
+  b.name = "b";
+  c = a;
+  c.name = "c";  // a second consumer of a's output (a branch): nothing kept on chip for it
+  const auto na = g.add(a), nb = g.add(b);
+  g.connect(na, nb);
+  nlohmann::json cfg = {{"engine", "systolic"}, {"systolic", {{"rows", 16}, {"cols", 16}}}};
+  auto layers = sim::simulate(*arch::build_arch({"c.json", cfg}).engine, g, sim::Fidelity::analytical);
+  CHECK(layers[0].accesses.at("dram.ofmap").write_bytes == 0);
+  CHECK(layers[1].accesses.at("dram.ifmap").read_bytes == 0);
+  CHECK(layers[1].accesses.at("dram.ofmap").write_bytes == 28 * 28 * 16);  // the last layer writes
+
+  // Buffers too small for the 12,544 B output (8 KiB halves): both go through DRAM.
+  cfg["sram"] = {{"ifmap", "16 KiB"}, {"ofmap", "16 KiB"}};
+  layers = sim::simulate(*arch::build_arch({"c.json", cfg}).engine, g, sim::Fidelity::analytical);
+  CHECK(layers[0].accesses.at("dram.ofmap").write_bytes == 28 * 28 * 16);
+  CHECK(layers[1].accesses.at("dram.ifmap").read_bytes == 28 * 28 * 16);
+
+  // A branch: a's output is read by two operators, so it must reach DRAM.
+  cfg.erase("sram");
+  g.connect(na, g.add(c));
+  layers = sim::simulate(*arch::build_arch({"c.json", cfg}).engine, g, sim::Fidelity::analytical);
+  CHECK(layers[0].accesses.at("dram.ofmap").write_bytes == 28 * 28 * 16);
+
+  // SCALE-Sim mode never keeps anything: SCALE-Sim runs every layer from DRAM.
+  cfg["systolic"]["mode"] = "scalesim";
+  workloads::Graph chain("chain");
+  chain.connect(chain.add(a), chain.add(b));
+  layers = sim::simulate(*arch::build_arch({"c.json", cfg}).engine, chain, sim::Fidelity::analytical);
+  CHECK(layers[1].accesses.at("dram.ifmap").read_bytes > 0);
+}
