@@ -20,8 +20,8 @@ Summary summarize(const std::vector<LayerResult>& layers, double clock_hz,
     }
   }
   s.latency_s = static_cast<double>(s.cycles) / clock_hz;
-  const double capacity = static_cast<double>(s.cycles) * peak_macs_per_cycle;
-  s.utilization = capacity > 0 ? static_cast<double>(s.macs) / capacity : 0.0;
+  s.utilization = utilization(s.macs, s.cycles, peak_macs_per_cycle);
+  s.compute_utilization = utilization(s.macs, s.compute_cycles, peak_macs_per_cycle);
   s.area_mm2 = area_mm2;
   return s;
 }
@@ -56,6 +56,7 @@ nlohmann::json to_json(const Report& r) {
                       {"latency_s", static_cast<double>(l.timing.cycles) / r.clock_hz},
                       {"macs", l.macs},
                       {"utilization", l.utilization},
+                      {"compute_utilization", l.compute_utilization},
                       {"energy_pj", l.energy_pj},
                       {"energy_by_component", energy_json(l.energy)},
                       {"accesses", accesses_json(l.accesses)},
@@ -74,6 +75,7 @@ nlohmann::json to_json(const Report& r) {
         {"latency_s", s.latency_s},
         {"macs", s.macs},
         {"utilization", s.utilization},
+        {"compute_utilization", s.compute_utilization},
         {"energy_pj", s.energy_pj},
         {"energy_by_component", energy_json(s.energy_by_component)},
         {"accesses", accesses_json(s.accesses)},

@@ -23,6 +23,7 @@ struct Summary {
   double latency_s = 0;
   u64 macs = 0;
   double utilization = 0;
+  double compute_utilization = 0;
   double energy_pj = 0;
   arch::EnergyBreakdown energy_by_component;
   arch::AccessCounts accesses;

@@ -54,8 +54,8 @@ std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::G
     r.source = op.source;
     r.timing = timings[i];
     r.macs = work[i].macs;
-    const double capacity = static_cast<double>(r.timing.cycles) * engine.peak_macs_per_cycle();
-    r.utilization = capacity > 0 ? static_cast<double>(r.macs) / capacity : 0.0;
+    r.utilization = utilization(r.macs, r.timing.cycles, engine.peak_macs_per_cycle());
+    r.compute_utilization = utilization(r.macs, r.timing.compute_cycles, engine.peak_macs_per_cycle());
     r.energy = engine.energy(work[i], r.timing.cycles);
     r.accesses = std::move(work[i].accesses);
     r.metrics = std::move(work[i].metrics);

@@ -18,7 +18,8 @@ struct LayerResult {
   std::string source;
   LayerTiming timing;
   u64 macs = 0;
-  double utilization = 0;  // macs / (cycles * peak MACs per cycle)
+  double utilization = 0;          // macs / (cycles * peak MACs per cycle)
+  double compute_utilization = 0;  // macs / (compute_cycles * peak MACs per cycle)
   arch::AccessCounts accesses;
   arch::EnergyBreakdown energy;
   double energy_pj = 0;

@@ -19,6 +19,13 @@ struct LayerTiming {
   bool operator==(const LayerTiming&) const = default;
 };
 
+// MACs done per MAC slot over `cycles`: overall utilisation with total cycles, compute
+// utilisation with the cycles the compute unit was busy. 0 for no cycles.
+inline double utilization(u64 macs, u64 cycles, double peak_macs_per_cycle) {
+  const double capacity = static_cast<double>(cycles) * peak_macs_per_cycle;
+  return capacity > 0 ? static_cast<double>(macs) / capacity : 0.0;
+}
+
 // The DRAM channel model both fidelities use: a transfer holds its channel for
 // ceil(bytes / bandwidth) cycles and its data arrive latency_cycles after the channel has sent
 // them. A channel takes the next transfer as soon as it is free, so back-to-back transfers
