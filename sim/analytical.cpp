@@ -29,7 +29,9 @@ u64 transfers(const ChannelCycles* reads, const ChannelCycles* writes, u64 laten
   u64 need = 0;
   for (std::size_t ch = 0; ch < dataflows::kOperands; ++ch) {
     const bool any = (reads && reads->any_read[ch]) || (writes && writes->any_write[ch]);
-    if (any) need = std::max(need, (reads ? reads->reads[ch] : 0) + (writes ? writes->writes[ch] : 0) + latency);
+    if (any)
+      need = std::max(need,
+                      (reads ? reads->reads[ch] : 0) + (writes ? writes->writes[ch] : 0) + latency);
   }
   return need;
 }
@@ -81,26 +83,22 @@ class Pipeline {
  private:
   using State = std::array<std::int64_t, 2 + dataflows::kOperands>;
 
-  // Issues `cc`'s writes at `issue`; returns when they have landed (issue if none).
-  u64 write(const ChannelCycles& cc, u64 issue) {
-    u64 done = issue;
-    for (std::size_t ch = 0; ch < dataflows::kOperands; ++ch) {
-      if (!cc.any_write[ch]) continue;
-      free_[ch] = std::max(free_[ch], issue) + cc.writes[ch];
-      done = std::max(done, free_[ch] + dram_.latency_cycles);
-    }
-    return done;
-  }
+  using PerChannel = std::array<u64, dataflows::kOperands>;
+  using AnyPerChannel = std::array<bool, dataflows::kOperands>;
 
-  u64 read(const ChannelCycles& cc, u64 issue) {
+  // Issues transfers of `occupancy` on the channels marked in `any` at `issue`; returns when
+  // the last has landed (`issue` if none).
+  u64 transfer(const PerChannel& occupancy, const AnyPerChannel& any, u64 issue) {
     u64 done = issue;
     for (std::size_t ch = 0; ch < dataflows::kOperands; ++ch) {
-      if (!cc.any_read[ch]) continue;
-      free_[ch] = std::max(free_[ch], issue) + cc.reads[ch];
+      if (!any[ch]) continue;
+      free_[ch] = std::max(free_[ch], issue) + occupancy[ch];
       done = std::max(done, free_[ch] + dram_.latency_cycles);
     }
     return done;
   }
+  u64 write(const ChannelCycles& cc, u64 issue) { return transfer(cc.writes, cc.any_write, issue); }
+  u64 read(const ChannelCycles& cc, u64 issue) { return transfer(cc.reads, cc.any_read, issue); }
 
   void tile(const ChannelCycles& cc, u64 compute) {
     u64 ready = ce1_;
@@ -124,7 +122,8 @@ class Pipeline {
     s[0] = static_cast<std::int64_t>(ce1_ - ce2_);
     s[1] = static_cast<std::int64_t>(ce2_ - prev_ce2_);
     for (std::size_t ch = 0; ch < dataflows::kOperands; ++ch)
-      s[2 + ch] = static_cast<std::int64_t>(std::max(free_[ch], ce2_)) - static_cast<std::int64_t>(ce1_);
+      s[2 + ch] =
+          static_cast<std::int64_t>(std::max(free_[ch], ce2_)) - static_cast<std::int64_t>(ce1_);
     return s;
   }
 
@@ -164,7 +163,8 @@ std::vector<LayerTiming> time_analytical(const std::vector<const dataflows::Tile
   if (plans.empty()) return out;
   const auto overlap = plans.front()->overlap;
   for (const auto* p : plans)
-    if (p->overlap != overlap) throw std::logic_error("analytical fidelity: layers of one run must share one overlap mode");
+    if (p->overlap != overlap)
+      throw std::logic_error("analytical fidelity: layers of one run must share one overlap mode");
 
   if (overlap == dataflows::Overlap::streaming) {
     for (std::size_t l = 0; l < plans.size(); ++l) out[l] = streaming(*plans[l], dram);

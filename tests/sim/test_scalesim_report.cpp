@@ -51,23 +51,8 @@ std::vector<std::string> fields(const std::string& line) {
 // The results.csv row of one run.
 std::map<std::string, std::string> reference_row(const std::string& config,
                                                  const std::string& layer) {
-  std::ifstream in(kDir + "results.csv");
-  REQUIRE(in);
-  const auto split = [](const std::string& l) {
-    std::vector<std::string> out;
-    std::stringstream ss(l);
-    for (std::string f; std::getline(ss, f, ',');) out.push_back(f);
-    return out;
-  };
-  std::string line;
-  std::getline(in, line);
-  const auto header = split(line);
-  while (std::getline(in, line)) {
-    const auto f = split(line);
-    std::map<std::string, std::string> row;
-    for (std::size_t i = 0; i < header.size() && i < f.size(); ++i) row[header[i]] = f[i];
+  for (auto& row : test::read_csv(kDir + "results.csv"))
     if (row["study"] == "calc" && row["config"] == config && row["layer"] == layer) return row;
-  }
   FAIL("no results.csv row for " << config << " " << layer);
   return {};
 }

@@ -26,26 +26,7 @@ namespace {
 const std::string kDir = std::string(TESSERA_SHARED_DIR) + "/reference/scalesim/";
 
 std::vector<std::map<std::string, std::string>> read_results() {
-  std::ifstream in(kDir + "results.csv");
-  REQUIRE(in);
-  auto split = [](const std::string& line) {
-    std::vector<std::string> out;
-    std::stringstream ss(line);
-    for (std::string f; std::getline(ss, f, ',');) out.push_back(f);
-    return out;
-  };
-  std::string line;
-  std::getline(in, line);
-  const auto header = split(line);
-  std::vector<std::map<std::string, std::string>> rows;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    const auto f = split(line);
-    std::map<std::string, std::string> row;
-    for (std::size_t i = 0; i < header.size() && i < f.size(); ++i) row[header[i]] = f[i];
-    rows.push_back(row);
-  }
-  return rows;
+  return test::read_csv(kDir + "results.csv");
 }
 
 struct Run {
@@ -66,7 +47,8 @@ std::uint64_t num(const std::map<std::string, std::string>& row, const std::stri
 
 }  // namespace
 
-TEST_CASE("SCALE-Sim mode reproduces SCALE-Sim's stall-free results", "[sim][systolic][validation]") {
+TEST_CASE("SCALE-Sim mode reproduces SCALE-Sim's stall-free results",
+          "[sim][systolic][validation]") {
   int checked = 0;
   for (const auto& row : read_results()) {
     if (row.at("study") != "calc") continue;
@@ -77,7 +59,8 @@ TEST_CASE("SCALE-Sim mode reproduces SCALE-Sim's stall-free results", "[sim][sys
     CHECK(l.timing.stall_cycles == 0);
     CHECK(l.macs == num(row, "macs"));
     CHECK(100 * l.utilization == Approx(std::stod(row.at("overall_util_pct"))).epsilon(1e-12));
-    CHECK(100 * l.metrics.at("mapping_efficiency") == Approx(std::stod(row.at("mapping_eff_pct"))).epsilon(1e-12));
+    CHECK(100 * l.metrics.at("mapping_efficiency") ==
+          Approx(std::stod(row.at("mapping_eff_pct"))).epsilon(1e-12));
     CHECK(l.accesses.at("sram.ifmap").read_bytes == num(row, "sram_ifmap_reads"));
     CHECK(l.accesses.at("sram.filter").read_bytes == num(row, "sram_filter_reads"));
     CHECK(l.accesses.at("sram.ofmap").write_bytes == num(row, "sram_ofmap_writes"));
@@ -87,7 +70,8 @@ TEST_CASE("SCALE-Sim mode reproduces SCALE-Sim's stall-free results", "[sim][sys
     if (l.accesses.at("dram.ofmap").write_bytes <= ofmap_half)
       CHECK(l.accesses.at("dram.ofmap").write_bytes == num(row, "dram_ofmap_writes"));
     else  // SCALE-Sim's drain artefact when the ofmap stream wraps its buffer (docs/validation.md)
-      CHECK(num(row, "dram_ofmap_writes") - l.accesses.at("dram.ofmap").write_bytes == num(row, "array_rows") - 1);
+      CHECK(num(row, "dram_ofmap_writes") - l.accesses.at("dram.ofmap").write_bytes ==
+            num(row, "array_rows") - 1);
     // Both fidelities read the same tile plan; stall-free, they agree exactly.
     CHECK(r.systemc.timing == l.timing);
     ++checked;
@@ -95,13 +79,16 @@ TEST_CASE("SCALE-Sim mode reproduces SCALE-Sim's stall-free results", "[sim][sys
   CHECK(checked == 24);
 }
 
-TEST_CASE("SCALE-Sim mode with limited bandwidth: same verdicts as SCALE-Sim", "[sim][systolic][validation]") {
-  std::map<std::string, std::map<std::string, std::uint64_t>> ours, theirs;  // layer -> dataflow -> cycles
+TEST_CASE("SCALE-Sim mode with limited bandwidth: same verdicts as SCALE-Sim",
+          "[sim][systolic][validation]") {
+  std::map<std::string, std::map<std::string, std::uint64_t>> ours,
+      theirs;  // layer -> dataflow -> cycles
   for (const auto& row : read_results()) {
     if (row.at("study") != "user") continue;
     const auto r = run(row.at("config"), row.at("layer"));
-    INFO(row.at("config") << " " << row.at("layer") << ": SCALE-Sim " << row.at("total_cycles") << " cycles, "
-                          << row.at("stall_cycles") << " stalls; Tessera " << r.analytical.timing.cycles << " cycles, "
+    INFO(row.at("config") << " " << row.at("layer") << ": SCALE-Sim " << row.at("total_cycles")
+                          << " cycles, " << row.at("stall_cycles") << " stalls; Tessera "
+                          << r.analytical.timing.cycles << " cycles, "
                           << r.analytical.timing.stall_cycles << " stalls");
     CHECK((r.analytical.timing.stall_cycles > 0) == (num(row, "stall_cycles") > 0));
     ours[row.at("layer")][row.at("dataflow")] = r.analytical.timing.cycles;
