@@ -102,6 +102,7 @@ std::unique_ptr<Engine> SystolicEngine::create(ParamReader& r) {
     p.ofmap_sram_bytes = sram->size_bytes("ofmap", "64 KiB");
     sram->finish();
   }
+  p.dram.per_operand_channels = !p.scalesim_mode;
   if (auto dram = r.optional_child("dram")) {
     if (dram->is_string("bandwidth") && dram->string("bandwidth") == "unlimited")
       p.dram.bytes_per_cycle = std::numeric_limits<double>::infinity();
@@ -109,8 +110,16 @@ std::unique_ptr<Engine> SystolicEngine::create(ParamReader& r) {
       p.dram.bytes_per_cycle =
           dram->bandwidth("bandwidth", "16 B/cycle").bytes_per_cycle(p.clock_hz);
     p.dram.latency_cycles = static_cast<u64>(dram->non_negative_integer("latency_cycles", 0));
-    p.dram.per_operand_channels =
-        dram->choice("channels", {"per_operand", "shared"}, "per_operand") == "per_operand";
+    // SCALE-Sim's array stalls as a whole on each operand's delay, so its operand fetches add
+    // up as if they shared one channel; native hardware has a channel per operand by default.
+    const std::string channels = dram->choice("channels", {"per_operand", "shared"},
+                                              p.scalesim_mode ? "shared" : "per_operand");
+    if (p.scalesim_mode && channels != "shared")
+      throw dram->error(
+          "channels",
+          "SCALE-Sim mode stalls the whole array on each operand's fetch, modelled as "
+          "one shared channel: use \"shared\" or leave it out");
+    p.dram.per_operand_channels = channels == "per_operand";
     dram->finish();
   }
   if (auto energy = r.optional_child("energy")) {
@@ -149,11 +158,13 @@ nlohmann::json SystolicEngine::resolved_config() const {
           {"area_mm2", p_.area_mm2}};
 }
 
-bool SystolicEngine::keeps_on_chip(const workloads::Operator& producer, const workloads::Operator& consumer) const {
+bool SystolicEngine::keeps_on_chip(const workloads::Operator& producer,
+                                   const workloads::Operator& consumer) const {
   if (p_.scalesim_mode) return false;  // SCALE-Sim runs every layer from DRAM
   const auto out = static_cast<u64>(producer.output_bytes());
   return out == static_cast<u64>(consumer.input_bytes()) && out <= p_.ofmap_sram_bytes / 2 &&
-         out <= p_.ifmap_sram_bytes / 2 && bytes(p_.cols, p_.accumulator_bits) <= p_.ofmap_sram_bytes / 2;
+         out <= p_.ifmap_sram_bytes / 2 &&
+         bytes(p_.cols, p_.accumulator_bits) <= p_.ofmap_sram_bytes / 2;
 }
 
 LayerWork SystolicEngine::map(const workloads::Operator& op, const MapContext& context) const {
@@ -265,7 +276,8 @@ LayerWork SystolicEngine::map_scalesim(const workloads::Operator& op, const Gemm
   return w;
 }
 
-LayerWork SystolicEngine::map_native(const workloads::Operator& op, GemmView g, const MapContext& context) const {
+LayerWork SystolicEngine::map_native(const workloads::Operator& op, GemmView g,
+                                     const MapContext& context) const {
   // Depthwise (one input channel per group): channels side by side across the columns, each
   // column fed its own channel, instead of one nearly empty GEMM per channel.
   if (const auto* c = std::get_if<workloads::Conv>(&op.shape);

@@ -165,4 +165,9 @@ TEST_CASE("systolic config: defaults, units, and errors with JSON paths", "[arch
   fails({{"systolic", {{"rows", 8}, {"cols", 8}}}, {"sram", {{"ifmap", "1 furlong"}}}}, "/sram/ifmap", "unknown unit");
   fails({{"systolic", {{"rows", 8}, {"cols", 8}}}, {"dram", {{"bandwidth", "lots"}}}}, "/dram/bandwidth", "cannot read");
   fails({{"systolic", {{"rows", 8}}}}, "/systolic", "missing required key 'cols'");
+  fails({{"systolic", {{"rows", 8}, {"cols", 8}, {"mode", "scalesim"}}}, {"dram", {{"channels", "per_operand"}}}},
+        "/dram/channels", "shared");
+  // SCALE-Sim mode shares one channel by default; native mode has one per operand.
+  const auto ss = arch::build_arch({"s.json", {{"engine", "systolic"}, {"systolic", {{"rows", 8}, {"cols", 8}, {"mode", "scalesim"}}}}});
+  CHECK_FALSE(ss.engine->dram().per_operand_channels);
 }
