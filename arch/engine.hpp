@@ -59,7 +59,9 @@ struct DramParams {
   bool per_operand_channels = false;
 
   std::size_t channels() const { return per_operand_channels ? dataflows::kOperands : 1; }
-  std::size_t channel_of(dataflows::Operand o) const { return per_operand_channels ? std::size_t{o} : 0; }
+  std::size_t channel_of(dataflows::Operand o) const {
+    return per_operand_channels ? std::size_t{o} : 0;
+  }
 };
 
 class Engine {
@@ -78,7 +80,8 @@ class Engine {
 
   // Whether `producer`'s output can stay in the buffers as the input of `consumer`, its only
   // consumer, which runs right after it. Engines without inter-layer reuse say no.
-  virtual bool keeps_on_chip(const workloads::Operator& /*producer*/, const workloads::Operator& /*consumer*/) const {
+  virtual bool keeps_on_chip(const workloads::Operator& /*producer*/,
+                             const workloads::Operator& /*consumer*/) const {
     return false;
   }
 

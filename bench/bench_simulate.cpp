@@ -88,10 +88,11 @@ void scalesim_section(const std::string& dir, double seconds) {
     std::cout << "\nSCALE-Sim comparison skipped: " << dir << "results.csv not found\n";
     return;
   }
-  std::cout << fmt::format("\nSCALE-Sim v2 (sim_wall_s, its own run) vs Tessera, per layer\n"
-                           "{:<26} {:<18} {:>9} {:>9} {:>13} {:>13} {:>11} {:>11} {:>10}\n",
-                           "config", "layer", "cycles", "SS cycles", "analytic us",
-                           "systemc us", "SCALE-Sim s", "x analytic", "x systemc");
+  std::cout << fmt::format(
+      "\nSCALE-Sim v2 (sim_wall_s, its own run) vs Tessera, per layer\n"
+      "{:<26} {:<18} {:>9} {:>9} {:>13} {:>13} {:>11} {:>11} {:>10}\n",
+      "config", "layer", "cycles", "SS cycles", "analytic us", "systemc us", "SCALE-Sim s",
+      "x analytic", "x systemc");
   double log_a = 0, log_s = 0;
   int n = 0;
   for (const auto& row : read_csv(dir + "results.csv")) {
@@ -100,17 +101,18 @@ void scalesim_section(const std::string& dir, double seconds) {
     const auto a = measure(arch, workload, Fidelity::analytical, seconds);
     const auto s = measure(arch, workload, Fidelity::systemc, seconds);
     const double ref = std::stod(row.at("sim_wall_s"));
-    std::cout << fmt::format("{:<26} {:<18} {:>9} {:>9} {:>13.1f} {:>13.1f} {:>11.2f} {:>11.3g} {:>10.3g}\n",
-                             row.at("config"), row.at("layer"), a.cycles, row.at("total_cycles"),
-                             a.s_per_run * 1e6, s.s_per_run * 1e6, ref, ref / a.s_per_run,
-                             ref / s.s_per_run);
+    std::cout << fmt::format(
+        "{:<26} {:<18} {:>9} {:>9} {:>13.1f} {:>13.1f} {:>11.2f} {:>11.3g} {:>10.3g}\n",
+        row.at("config"), row.at("layer"), a.cycles, row.at("total_cycles"), a.s_per_run * 1e6,
+        s.s_per_run * 1e6, ref, ref / a.s_per_run, ref / s.s_per_run);
     log_a += std::log(ref / a.s_per_run);
     log_s += std::log(ref / s.s_per_run);
     ++n;
   }
   if (n > 0)
-    std::cout << fmt::format("geomean speed-up over {} layers: analytical {:.3g}x, SystemC {:.3g}x\n",
-                             n, std::exp(log_a / n), std::exp(log_s / n));
+    std::cout << fmt::format(
+        "geomean speed-up over {} layers: analytical {:.3g}x, SystemC {:.3g}x\n", n,
+        std::exp(log_a / n), std::exp(log_s / n));
 }
 
 }  // namespace
@@ -138,9 +140,10 @@ int sc_main(int argc, char* argv[]) {
     cases.emplace_back(root + "/configs/arch/systolic_tpuv1_128x128_ws.json",
                        root + "/configs/workloads/resnet50_scalesim.csv");
   }
-  std::cout << fmt::format("{:<18} {:<26} {:>6} {:>10} {:>11} {:>9} {:>9} {:>10} {:>11} {:>9} {:>7}\n",
-                           "workload", "arch", "layers", "cycles", "analytic us", "us/layer",
-                           "cyc/s", "SC cycles", "systemc ms", "cyc/s", "ratio");
+  std::cout << fmt::format(
+      "{:<18} {:<26} {:>6} {:>10} {:>11} {:>9} {:>9} {:>10} {:>11} {:>9} {:>7}\n", "workload",
+      "arch", "layers", "cycles", "analytic us", "us/layer", "cyc/s", "SC cycles", "systemc ms",
+      "cyc/s", "ratio");
   for (const auto& [arch_file, workload_file] : cases) {
     const auto arch = tessera::arch::load_arch(arch_file);
     const auto workload = load(workload_file);
@@ -148,7 +151,8 @@ int sc_main(int argc, char* argv[]) {
     const auto a = measure(arch, workload, Fidelity::analytical, seconds);
     const auto s = measure(arch, workload, Fidelity::systemc, seconds);
     std::cout << fmt::format(
-        "{:<18} {:<26} {:>6} {:>10} {:>11.1f} {:>9.2f} {:>9.3g} {:>10} {:>11.3f} {:>9.3g} {:>6.1f}x\n",
+        "{:<18} {:<26} {:>6} {:>10} {:>11.1f} {:>9.2f} {:>9.3g} {:>10} {:>11.3f} {:>9.3g} "
+        "{:>6.1f}x\n",
         graph.name(), arch.name, graph.size(), a.cycles, a.s_per_run * 1e6,
         a.s_per_run * 1e6 / static_cast<double>(graph.size()), a.cycles_per_s, s.cycles,
         s.s_per_run * 1e3, s.cycles_per_s, s.s_per_run / a.s_per_run);

@@ -17,8 +17,10 @@ std::optional<GemmView> as_gemm(const workloads::Operator& op) {
     g.n = c->k / c->groups;
     g.a_distinct = c->n * c->c * c->h * c->w;
     // A strided filter smaller than its stride skips input rows and columns entirely.
-    if (c->dilation_h * (c->r - 1) + 1 < c->stride_h || c->dilation_w * (c->s - 1) + 1 < c->stride_w) {
-      const i64 rows_touched = std::min(c->h, c->p() * c->r), cols_touched = std::min(c->w, c->q() * c->s);
+    if (c->dilation_h * (c->r - 1) + 1 < c->stride_h ||
+        c->dilation_w * (c->s - 1) + 1 < c->stride_w) {
+      const i64 rows_touched = std::min(c->h, c->p() * c->r),
+                cols_touched = std::min(c->w, c->q() * c->s);
       g.a_distinct = c->n * c->c * rows_touched * cols_touched;
     }
     g.b_distinct = c->k * (c->c / c->groups) * c->r * c->s;

@@ -28,7 +28,8 @@ u64 TilePlan::compute_cycles() const {
   return sum(tiles, [](const Tile& t) { return t.compute_cycles; });
 }
 u64 TilePlan::dram_read_bytes() const {
-  return sum(tiles, [](const Tile& t) { return t.read_bytes[0] + t.read_bytes[1] + t.read_bytes[2]; });
+  return sum(tiles,
+             [](const Tile& t) { return t.read_bytes[0] + t.read_bytes[1] + t.read_bytes[2]; });
 }
 u64 TilePlan::dram_write_bytes() const {
   return sum(tiles, [](const Tile& t) { return t.write_bytes; });

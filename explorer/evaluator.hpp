@@ -23,7 +23,7 @@ Workload prepare_workload(workloads::Graph graph, std::string file = "");
 
 struct EvaluateOptions {
   sim::Fidelity fidelity = sim::Fidelity::analytical;
-  std::string arch_file;       // provenance, recorded in the report
+  std::string arch_file;        // provenance, recorded in the report
   sim::Trace* trace = nullptr;  // SystemC fidelity: record the run's trace here
 };
 

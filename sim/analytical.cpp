@@ -169,13 +169,17 @@ std::vector<LayerTiming> time_analytical(const std::vector<const dataflows::Tile
   if (overlap == dataflows::Overlap::streaming) {
     for (std::size_t l = 0; l < plans.size(); ++l) out[l] = streaming(*plans[l], dram);
   } else {
+    // The run's first layer with tiles pays the fill, its last the drain.
+    std::size_t first = plans.size(), last = 0;
+    for (std::size_t l = 0; l < plans.size(); ++l)
+      if (!plans[l]->tiles.empty()) first = std::min(first, l), last = l;
     for (std::size_t l = 0; l < plans.size(); ++l) {
-      Pipeline p(dram, /*prefetched=*/l > 0);
+      Pipeline p(dram, /*prefetched=*/l > first);
       for (const auto& t : plans[l]->tiles) {
         p.run(channel_cycles(t, dram), t.compute_cycles, t.count);
         out[l].compute_cycles += t.count * t.compute_cycles;
       }
-      out[l].cycles = p.finish(/*drain=*/l + 1 == plans.size());
+      out[l].cycles = p.finish(/*drain=*/l == last);
     }
   }
   for (auto& t : out) t.stall_cycles = t.cycles - t.compute_cycles;

@@ -16,8 +16,8 @@ Fidelity fidelity_from_string(const std::string& text) {
   throw InputError("unknown fidelity '" + text + "' (known: analytical, systemc)");
 }
 
-std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::Graph& graph, Fidelity fidelity,
-                                  Trace* trace) {
+std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::Graph& graph,
+                                  Fidelity fidelity, Trace* trace) {
   const auto order = graph.topological_order();
   // An operator's output stays on chip for the next one when it is that operator's only input,
   // the next operator is its only consumer, and the engine has room for it.
@@ -31,7 +31,8 @@ std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::G
   std::vector<arch::LayerWork> work;
   work.reserve(order.size());
   for (std::size_t i = 0; i < order.size(); ++i)
-    work.push_back(engine.map(graph.op(order[i]), {.input_on_chip = i > 0 && kept[i - 1], .output_on_chip = kept[i]}));
+    work.push_back(engine.map(graph.op(order[i]),
+                              {.input_on_chip = i > 0 && kept[i - 1], .output_on_chip = kept[i]}));
 
   std::vector<LayerTiming> timings;
   if (fidelity == Fidelity::analytical) {
@@ -55,7 +56,8 @@ std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::G
     r.timing = timings[i];
     r.macs = work[i].macs;
     r.utilization = utilization(r.macs, r.timing.cycles, engine.peak_macs_per_cycle());
-    r.compute_utilization = utilization(r.macs, r.timing.compute_cycles, engine.peak_macs_per_cycle());
+    r.compute_utilization =
+        utilization(r.macs, r.timing.compute_cycles, engine.peak_macs_per_cycle());
     r.energy = engine.energy(work[i], r.timing.cycles);
     r.accesses = std::move(work[i].accesses);
     r.metrics = std::move(work[i].metrics);

@@ -28,8 +28,8 @@ struct LayerResult {
 
 // analytical: thread-safe. systemc: one call at a time per process (see systemc/tile_sim.hpp);
 // with `trace`, the SystemC run's compute spans and transfers are recorded into it.
-std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::Graph& graph, Fidelity fidelity,
-                                  Trace* trace = nullptr);
+std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::Graph& graph,
+                                  Fidelity fidelity, Trace* trace = nullptr);
 
 std::string_view to_string(Fidelity f);
 // Throws InputError listing the fidelities for an unknown name.

@@ -4,7 +4,8 @@
 
 namespace tessera::sim {
 
-nlohmann::json chrome_trace(const Trace& trace, const std::vector<std::string>& layer_names, double clock_hz) {
+nlohmann::json chrome_trace(const Trace& trace, const std::vector<std::string>& layer_names,
+                            double clock_hz) {
   const double us_per_cycle = 1e6 / clock_hz;
   std::map<std::string, int> tids;  // compute first, then the DRAM channels in name order
   tids["compute"] = 1;
@@ -15,12 +16,20 @@ nlohmann::json chrome_trace(const Trace& trace, const std::vector<std::string>& 
     if (tid == 0) tid = next++;
 
   nlohmann::json events = nlohmann::json::array();
-  events.push_back({{"name", "process_name"}, {"ph", "M"}, {"pid", 1}, {"args", {{"name", "accelerator"}}}});
+  events.push_back(
+      {{"name", "process_name"}, {"ph", "M"}, {"pid", 1}, {"args", {{"name", "accelerator"}}}});
   for (const auto& [track, tid] : tids)
-    events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", 1}, {"tid", tid}, {"args", {{"name", track}}}});
+    events.push_back({{"name", "thread_name"},
+                      {"ph", "M"},
+                      {"pid", 1},
+                      {"tid", tid},
+                      {"args", {{"name", track}}}});
   for (const auto& s : trace.spans) {
-    const std::string layer = s.layer < layer_names.size() ? layer_names[s.layer] : std::to_string(s.layer);
-    nlohmann::json args = {{"layer", layer}, {"tile", s.tile}, {"start_cycle", s.start_cycle},
+    const std::string layer =
+        s.layer < layer_names.size() ? layer_names[s.layer] : std::to_string(s.layer);
+    nlohmann::json args = {{"layer", layer},
+                           {"tile", s.tile},
+                           {"start_cycle", s.start_cycle},
                            {"cycles", s.end_cycle - s.start_cycle}};
     std::string name = layer;
     if (s.track != "compute") {

@@ -25,6 +25,7 @@ struct Trace {
 };
 
 // Trace-event JSON; times in microseconds of simulated time at `clock_hz`.
-nlohmann::json chrome_trace(const Trace& trace, const std::vector<std::string>& layer_names, double clock_hz);
+nlohmann::json chrome_trace(const Trace& trace, const std::vector<std::string>& layer_names,
+                            double clock_hz);
 
 }  // namespace tessera::sim

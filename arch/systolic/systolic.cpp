@@ -383,18 +383,20 @@ LayerWork SystolicEngine::map_native(const workloads::Operator& op, GemmView g,
       push(w.plan.tiles, t);
     }
   }
-  // Fill and drain: split the first and last fold out of their groups.
+  // Fill and drain: the first and last fold, split out of their runs, carry them.
   auto& tiles = w.plan.tiles;
   if (tiles.front().count > 1) {
+    Tile first = tiles.front();
+    first.count = 1;
     tiles.front().count -= 1;
-    tiles.insert(tiles.begin(), tiles.front());
-    tiles.front().count = 1;
+    tiles.insert(tiles.begin(), first);
   }
   tiles.front().compute_cycles += static_cast<u64>(fill);
   if (tiles.back().count > 1) {
+    Tile last = tiles.back();
+    last.count = 1;
     tiles.back().count -= 1;
-    tiles.push_back(tiles.back());
-    tiles.back().count = 1;
+    tiles.push_back(last);
   }
   tiles.back().compute_cycles += static_cast<u64>(drain);
   add_dram_accesses(w);
@@ -408,7 +410,7 @@ LayerWork SystolicEngine::map_native(const workloads::Operator& op, GemmView g,
                               bytes(s.ofmap_writes * g.count, pbits)};
   w.macs = static_cast<u64>(g.macs());
   w.metrics["mapping_efficiency"] = fm.mapping_efficiency(R, C);
-  w.metrics["folds"] = static_cast<double>(fm.folds() * g.count);
+  w.metrics["folds"] = static_cast<double>(w.plan.tile_count());  // chunks x folds x GEMMs
   return w;
 }
 

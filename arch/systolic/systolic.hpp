@@ -34,10 +34,10 @@ struct SystolicParams {
   u64 ifmap_sram_bytes = 64 * 1024, filter_sram_bytes = 64 * 1024, ofmap_sram_bytes = 64 * 1024;
   int accumulator_bits = 32;  // partial sums spilled to DRAM
   DramParams dram{.bytes_per_cycle = 16, .latency_cycles = 0, .per_operand_channels = true};
-  double mac_energy_pj = 0.23;            // int8 multiply + add, 45 nm (Horowitz, ISSCC 2014)
-  double sram_energy_pj_per_byte = 2.5;   // 20 pJ per 64-bit access to a 32 KB SRAM (same source)
-  double dram_energy_pj_per_byte = 160.0; // 20 pJ/bit (same source)
-  double area_mm2 = 0.0;                  // not modelled unless given
+  double mac_energy_pj = 0.23;             // int8 multiply + add, 45 nm (Horowitz, ISSCC 2014)
+  double sram_energy_pj_per_byte = 2.5;    // 20 pJ per 64-bit access to a 32 KB SRAM (same source)
+  double dram_energy_pj_per_byte = 160.0;  // 20 pJ/bit (same source)
+  double area_mm2 = 0.0;                   // not modelled unless given
 };
 
 class SystolicEngine final : public Engine {
@@ -54,7 +54,8 @@ class SystolicEngine final : public Engine {
   LayerWork map(const workloads::Operator& op, const MapContext& context) const override;
   // Native mode: an output that fits half the ofmap buffer (with no partial-sum spill) and half
   // the ifmap buffer, and is exactly the consumer's input, stays on chip.
-  bool keeps_on_chip(const workloads::Operator& producer, const workloads::Operator& consumer) const override;
+  bool keeps_on_chip(const workloads::Operator& producer,
+                     const workloads::Operator& consumer) const override;
   EnergyBreakdown energy(const LayerWork& work, u64 cycles) const override;
   nlohmann::json resolved_config() const override;
 
@@ -62,7 +63,8 @@ class SystolicEngine final : public Engine {
 
  private:
   LayerWork map_scalesim(const workloads::Operator& op, const dataflows::GemmView& g) const;
-  LayerWork map_native(const workloads::Operator& op, dataflows::GemmView g, const MapContext& context) const;
+  LayerWork map_native(const workloads::Operator& op, dataflows::GemmView g,
+                       const MapContext& context) const;
   SystolicParams p_;
 };
 

@@ -99,7 +99,7 @@ struct Accelerator : sc_core::sc_module {
   std::array<sc_time, 4> reads_ready{}, writes_done{};
   sc_core::sc_event reads_issued_event, computed_event, writes_issued_event;
   sc_time final_write;
-  std::vector<sc_time> layer_end;   // when each layer's last tile finished computing
+  std::vector<sc_time> layer_end;  // when each layer's last tile finished computing
   std::vector<u64> layer_compute;
 
   // Streaming state.
@@ -133,9 +133,11 @@ struct Accelerator : sc_core::sc_module {
     return dram.per_operand_channels ? names[channel] : "dram";
   }
 
-  void record(const std::string& track, const Cursor& c, const sc_time& start, const sc_time& end, u64 bytes,
-              bool write) {
-    if (trace) trace->spans.push_back({track, c.layer, c.position, to_cycles(start), to_cycles(end), bytes, write});
+  void record(const std::string& track, const Cursor& c, const sc_time& start, const sc_time& end,
+              u64 bytes, bool write) {
+    if (trace)
+      trace->spans.push_back(
+          {track, c.layer, c.position, to_cycles(start), to_cycles(end), bytes, write});
   }
 
   // Issues one transfer of tile `c` without waiting; returns its completion time.
@@ -155,9 +157,11 @@ struct Accelerator : sc_core::sc_module {
     tx.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     sc_time delay = sc_core::SC_ZERO_TIME;
     memory->b_transport(tx, delay);
-    if (tx.is_response_error()) throw std::runtime_error("DRAM transfer failed: " + tx.get_response_string());
+    if (tx.is_response_error())
+      throw std::runtime_error("DRAM transfer failed: " + tx.get_response_string());
     const sc_time end = sc_core::sc_time_stamp() + delay;
-    record(channel_name(channel), c, end - cycles(occupancy_cycles(bytes, dram) + dram.latency_cycles), end, bytes,
+    record(channel_name(channel), c,
+           end - cycles(occupancy_cycles(bytes, dram) + dram.latency_cycles), end, bytes,
            cmd == tlm::TLM_WRITE_COMMAND);
     return end;
   }
@@ -166,14 +170,17 @@ struct Accelerator : sc_core::sc_module {
   sc_time issue_reads(const Cursor& c) {
     const dataflows::Tile& t = c.tile();
     std::array<u64, kOperands> bytes{};
-    for (std::size_t o = 0; o < kOperands; ++o) bytes[dram.channel_of(static_cast<dataflows::Operand>(o))] += t.read_bytes[o];
+    for (std::size_t o = 0; o < kOperands; ++o)
+      bytes[dram.channel_of(static_cast<dataflows::Operand>(o))] += t.read_bytes[o];
     sc_time done = sc_core::sc_time_stamp();
-    for (std::size_t ch = 0; ch < dram.channels(); ++ch) done = std::max(done, issue(tlm::TLM_READ_COMMAND, ch, bytes[ch], c));
+    for (std::size_t ch = 0; ch < dram.channels(); ++ch)
+      done = std::max(done, issue(tlm::TLM_READ_COMMAND, ch, bytes[ch], c));
     return done;
   }
 
   sc_time issue_writes(const Cursor& c) {
-    return issue(tlm::TLM_WRITE_COMMAND, dram.channel_of(dataflows::ofmap), c.tile().write_bytes, c);
+    return issue(tlm::TLM_WRITE_COMMAND, dram.channel_of(dataflows::ofmap), c.tile().write_bytes,
+                 c);
   }
 
   static void wait_until(const sc_time& t) {
@@ -182,7 +189,8 @@ struct Accelerator : sc_core::sc_module {
 
   void db_dma() {
     Cursor reads(plans), writes(plans);
-    for (int i = 0; i < 2 && !reads.done(); ++i, reads.next()) reads_ready[reads_issued++ % 4] = issue_reads(reads);
+    for (int i = 0; i < 2 && !reads.done(); ++i, reads.next())
+      reads_ready[reads_issued++ % 4] = issue_reads(reads);
     reads_issued_event.notify(sc_core::SC_ZERO_TIME);
     for (; !writes.done(); writes.next()) {
       while (writes_issued >= computed) wait(computed_event);
@@ -197,12 +205,19 @@ struct Accelerator : sc_core::sc_module {
   }
 
   // Layer l takes the time from the end of layer l-1's compute to the end of its own; the last
-  // layer also waits for the final write. A layer without tiles takes no time.
+  // layer with tiles also waits for the final write. A layer without tiles takes no time.
   void attribute_layers() {
+    std::size_t last = 0;
+    for (std::size_t l = 0; l < plans.size(); ++l)
+      if (!plans[l]->tiles.empty()) last = l;
     sc_time previous = sc_core::SC_ZERO_TIME;
     for (std::size_t l = 0; l < plans.size(); ++l) {
-      sc_time end = plans[l]->tiles.empty() ? previous : layer_end[l];
-      if (l + 1 == plans.size()) end = std::max(end, final_write);
+      if (plans[l]->tiles.empty()) {
+        timings.push_back({});
+        continue;
+      }
+      sc_time end = layer_end[l];
+      if (l == last) end = std::max(end, final_write);
       LayerTiming t;
       t.cycles = to_cycles(end - previous);
       t.compute_cycles = layer_compute[l];
@@ -273,7 +288,8 @@ struct Accelerator : sc_core::sc_module {
 struct Top {
   Dram dram;
   Accelerator accelerator;
-  Top(const std::vector<const dataflows::TilePlan*>& plans, const arch::DramParams& p, bool db, Trace* trace)
+  Top(const std::vector<const dataflows::TilePlan*>& plans, const arch::DramParams& p, bool db,
+      Trace* trace)
       : dram("dram", p), accelerator("accelerator", plans, p, db, trace) {
     accelerator.memory.bind(dram.socket);
   }
@@ -283,7 +299,8 @@ struct Top {
 
 std::vector<LayerTiming> simulate_tile_plans(const std::vector<const dataflows::TilePlan*>& plans,
                                              const arch::DramParams& dram, Trace* trace) {
-  const bool double_buffered = !plans.empty() && plans.front()->overlap == dataflows::Overlap::double_buffered;
+  const bool double_buffered =
+      !plans.empty() && plans.front()->overlap == dataflows::Overlap::double_buffered;
   for (const auto* plan : plans)
     if ((plan->overlap == dataflows::Overlap::double_buffered) != double_buffered)
       throw std::logic_error("SystemC fidelity: layers of one run must share one overlap mode");

@@ -11,7 +11,8 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-arch::SystolicEngine engine(dataflows::Dataflow d, arch::i64 rows, arch::i64 cols, arch::u64 sram = 1 << 20) {
+arch::SystolicEngine engine(dataflows::Dataflow d, arch::i64 rows, arch::i64 cols,
+                            arch::u64 sram = 1 << 20) {
   arch::SystolicParams p;
   p.rows = rows;
   p.cols = cols;
@@ -29,7 +30,8 @@ workloads::Operator gemm(arch::i64 m, arch::i64 n, arch::i64 k) {
 
 dataflows::u64 total(const dataflows::TilePlan& p, int operand) {
   dataflows::u64 s = 0;
-  for (const auto& t : p.tiles) s += t.count * (operand < 0 ? t.write_bytes : t.read_bytes[operand]);
+  for (const auto& t : p.tiles)
+    s += t.count * (operand < 0 ? t.write_bytes : t.read_bytes[operand]);
   return s;
 }
 
@@ -56,7 +58,8 @@ TEST_CASE("native ws: folds pipelined, operands fetched once when they fit", "[a
   CHECK(w.metrics.at("mapping_efficiency") == 1.0);
 }
 
-TEST_CASE("native: small accumulators split the stream, tiny ones spill partial sums", "[arch][systolic]") {
+TEST_CASE("native: small accumulators split the stream, tiny ones spill partial sums",
+          "[arch][systolic]") {
   // 256 B buffers (128 B halves). ws, M=64, N=8, K=8 on 4x4. A 64 x 4 block of 32-bit partial
   // sums (1 KiB) does not fit, so M is streamed in chunks of 8 rows (8 x 4 x 4 B = 128 B): each
   // chunk's 64 B of A is fetched once and reused across the two column folds; B (64 B) fits and
@@ -76,8 +79,8 @@ TEST_CASE("native: small accumulators split the stream, tiny ones spill partial 
   p.ofmap_sram_bytes = 16;
   const auto spill = arch::SystolicEngine(p).map(gemm(64, 8, 8));
   CHECK(total(spill.plan, dataflows::ifmap) == 512);
-  CHECK(total(spill.plan, dataflows::ofmap) == 2 * 64 * 4 * 4);           // read back at 32 bits
-  CHECK(total(spill.plan, -1) == 2 * (64 * 4 * 4) + 2 * (64 * 4));        // spill + final 8-bit outputs
+  CHECK(total(spill.plan, dataflows::ofmap) == 2 * 64 * 4 * 4);     // read back at 32 bits
+  CHECK(total(spill.plan, -1) == 2 * (64 * 4 * 4) + 2 * (64 * 4));  // spill + final 8-bit outputs
   CHECK(spill.plan.compute_cycles() == big.plan.compute_cycles());
 }
 
@@ -96,11 +99,22 @@ TEST_CASE("native os and is: traffic by loop order", "[arch][systolic]") {
   CHECK(total(is.plan, -1) == 8 * 8);
 }
 
-TEST_CASE("native depthwise: channels across columns, not one GEMM per channel", "[arch][systolic]") {
+TEST_CASE("native depthwise: channels across columns, not one GEMM per channel",
+          "[arch][systolic]") {
   workloads::Operator dw;
   dw.name = "dw";
-  dw.shape = workloads::Conv{.n = 1, .c = 32, .h = 16, .w = 16, .k = 32, .r = 3, .s = 3,
-                             .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1, .groups = 32};
+  dw.shape = workloads::Conv{.n = 1,
+                             .c = 32,
+                             .h = 16,
+                             .w = 16,
+                             .k = 32,
+                             .r = 3,
+                             .s = 3,
+                             .pad_top = 1,
+                             .pad_left = 1,
+                             .pad_bottom = 1,
+                             .pad_right = 1,
+                             .groups = 32};
   auto e = engine(dataflows::Dataflow::ws, 8, 8);
   const auto native = e.map(dw);
   // K = 9 taps (2 row folds), N = 32 channels (4 column folds): 8 folds.
@@ -117,15 +131,27 @@ TEST_CASE("native depthwise: channels across columns, not one GEMM per channel",
 TEST_CASE("native batch and padding enter the GEMM", "[arch][systolic]") {
   workloads::Operator conv;
   conv.name = "conv";
-  conv.shape = workloads::Conv{.n = 2, .c = 3, .h = 32, .w = 32, .k = 16, .r = 3, .s = 3,
-                               .stride_h = 2, .stride_w = 2, .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1};
+  conv.shape = workloads::Conv{.n = 2,
+                               .c = 3,
+                               .h = 32,
+                               .w = 32,
+                               .k = 16,
+                               .r = 3,
+                               .s = 3,
+                               .stride_h = 2,
+                               .stride_w = 2,
+                               .pad_top = 1,
+                               .pad_left = 1,
+                               .pad_bottom = 1,
+                               .pad_right = 1};
   const auto w = engine(dataflows::Dataflow::os, 16, 16).map(conv);
   // M = 2 x 16 x 16 output pixels, K = 27, N = 16.
   CHECK(w.macs == 2 * 16 * 16 * 27 * 16);
   CHECK(w.metrics.at("folds") == (512 / 16) * 1);
 }
 
-TEST_CASE("operators without MACs cost DRAM traffic in native mode, nothing in SCALE-Sim mode", "[arch][systolic]") {
+TEST_CASE("operators without MACs cost DRAM traffic in native mode, nothing in SCALE-Sim mode",
+          "[arch][systolic]") {
   workloads::Operator relu;
   relu.name = "relu";
   relu.shape = workloads::Elementwise{.function = "relu", .elements = 1000};
@@ -139,7 +165,8 @@ TEST_CASE("operators without MACs cost DRAM traffic in native mode, nothing in S
   CHECK(arch::SystolicEngine(p).map(relu).plan.tiles.empty());
 }
 
-TEST_CASE("systolic config: defaults, units, and errors with JSON paths", "[arch][systolic][config]") {
+TEST_CASE("systolic config: defaults, units, and errors with JSON paths",
+          "[arch][systolic][config]") {
   const auto cfg = arch::build_arch({"s.json",
                                      {{"engine", "systolic"},
                                       {"systolic", {{"rows", 128}, {"cols", 128}}},
@@ -157,17 +184,25 @@ TEST_CASE("systolic config: defaults, units, and errors with JSON paths", "[arch
 
   auto fails = [](nlohmann::json j, const std::string& path, const std::string& what) {
     j["engine"] = "systolic";
-    CHECK_THROWS_WITH(arch::build_arch({"s.json", j}), Contains("s.json: " + path) && Contains(what));
+    CHECK_THROWS_WITH(arch::build_arch({"s.json", j}),
+                      Contains("s.json: " + path) && Contains(what));
   };
   fails({{"systolic", {{"rows", 0}, {"cols", 8}}}}, "/systolic/rows", "positive integer");
-  fails({{"systolic", {{"rows", 8}, {"cols", 8}, {"dataflow", "rs"}}}}, "/systolic/dataflow", "ws, os, is");
-  fails({{"systolic", {{"rows", 8}, {"cols", 8}, {"mdoe", "native"}}}}, "/systolic/mdoe", "unknown key");
-  fails({{"systolic", {{"rows", 8}, {"cols", 8}}}, {"sram", {{"ifmap", "1 furlong"}}}}, "/sram/ifmap", "unknown unit");
-  fails({{"systolic", {{"rows", 8}, {"cols", 8}}}, {"dram", {{"bandwidth", "lots"}}}}, "/dram/bandwidth", "cannot read");
+  fails({{"systolic", {{"rows", 8}, {"cols", 8}, {"dataflow", "rs"}}}}, "/systolic/dataflow",
+        "ws, os, is");
+  fails({{"systolic", {{"rows", 8}, {"cols", 8}, {"mdoe", "native"}}}}, "/systolic/mdoe",
+        "unknown key");
+  fails({{"systolic", {{"rows", 8}, {"cols", 8}}}, {"sram", {{"ifmap", "1 furlong"}}}},
+        "/sram/ifmap", "unknown unit");
+  fails({{"systolic", {{"rows", 8}, {"cols", 8}}}, {"dram", {{"bandwidth", "lots"}}}},
+        "/dram/bandwidth", "cannot read");
   fails({{"systolic", {{"rows", 8}}}}, "/systolic", "missing required key 'cols'");
-  fails({{"systolic", {{"rows", 8}, {"cols", 8}, {"mode", "scalesim"}}}, {"dram", {{"channels", "per_operand"}}}},
+  fails({{"systolic", {{"rows", 8}, {"cols", 8}, {"mode", "scalesim"}}},
+         {"dram", {{"channels", "per_operand"}}}},
         "/dram/channels", "shared");
   // SCALE-Sim mode shares one channel by default; native mode has one per operand.
-  const auto ss = arch::build_arch({"s.json", {{"engine", "systolic"}, {"systolic", {{"rows", 8}, {"cols", 8}, {"mode", "scalesim"}}}}});
+  const auto ss = arch::build_arch(
+      {"s.json",
+       {{"engine", "systolic"}, {"systolic", {{"rows", 8}, {"cols", 8}, {"mode", "scalesim"}}}}});
   CHECK_FALSE(ss.engine->dram().per_operand_channels);
 }

@@ -178,8 +178,10 @@ TEST_CASE("a failed run leaves an existing report untouched", "[cli][errors]") {
 TEST_CASE("simulate writes a trace of the SystemC run", "[cli][systemc][trace]") {
   const auto trace = temp_path("trace.json");
   std::filesystem::remove(trace);
-  const auto r = run({"simulate", "--arch", test::source_path("configs/arch/systolic_edge_32x32.json"), "--workload",
-                      data("ok_workload.json"), "--fidelity", "systemc", "--trace", trace, "--quiet"});
+  const auto r =
+      run({"simulate", "--arch", test::source_path("configs/arch/systolic_edge_32x32.json"),
+           "--workload", data("ok_workload.json"), "--fidelity", "systemc", "--trace", trace,
+           "--quiet"});
   INFO(r.err);
   REQUIRE(r.code == 0);
   std::ifstream f(trace);
@@ -192,8 +194,8 @@ TEST_CASE("simulate writes a trace of the SystemC run", "[cli][systemc][trace]")
   }
   CHECK(conv);
   CHECK(dram);
-  const auto bad = run({"simulate", "--arch", data("ok_arch.json"), "--workload", data("ok_workload.json"),
-                        "--trace", trace});
+  const auto bad = run({"simulate", "--arch", data("ok_arch.json"), "--workload",
+                        data("ok_workload.json"), "--trace", trace});
   CHECK(bad.code == cli::kExitInputError);
   CHECK_THAT(bad.err, Contains("--fidelity systemc"));
 }

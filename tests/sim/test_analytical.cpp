@@ -124,20 +124,24 @@ TEST_CASE("double-buffered tiles overlap the next reads and previous writes", "[
 
   // Per-operand channels: ifmap and filter reads proceed in parallel, writes have the ofmap one.
   plan.tiles = {{.compute_cycles = 5, .read_bytes = {160, 80, 0}, .write_bytes = 80, .count = 2}};
-  const arch::DramParams split{.bytes_per_cycle = 8, .latency_cycles = 0, .per_operand_channels = true};
+  const arch::DramParams split{
+      .bytes_per_cycle = 8, .latency_cycles = 0, .per_operand_channels = true};
   // ifmap 0-20 R0, 20-40 R1; compute 20-25; ofmap 25-35 W0; compute 40-45; ofmap 45-55 W1.
   CHECK(sim::time_analytical(plan, split).cycles == 55);
   // Shared: 0-30 R0, 30-60 R1; compute 30-35; 35: W0 60-70; compute 60-65; 65: W1 70-80.
   CHECK(sim::time_analytical(plan, dram).cycles == 80);
 }
 
-TEST_CASE("double-buffered: long runs of identical tiles are extrapolated exactly", "[sim][analytical]") {
+TEST_CASE("double-buffered: long runs of identical tiles are extrapolated exactly",
+          "[sim][analytical]") {
   // The same plan as one run of n tiles and as n separate runs of one tile (never merged, so
   // never extrapolated) must time the same, whatever the balance of compute and transfers.
-  for (const arch::DramParams dram : {arch::DramParams{8, 0, false}, arch::DramParams{3, 40, true}}) {
+  for (const arch::DramParams dram :
+       {arch::DramParams{8, 0, false}, arch::DramParams{3, 40, true}}) {
     for (sim::u64 compute : {1u, 17u, 60u, 400u}) {
       for (sim::u64 n : {1u, 2u, 3u, 7u, 50u, 1001u}) {
-        dataflows::Tile t{.compute_cycles = compute, .read_bytes = {160, 48, 0}, .write_bytes = 80, .count = n};
+        dataflows::Tile t{
+            .compute_cycles = compute, .read_bytes = {160, 48, 0}, .write_bytes = 80, .count = n};
         dataflows::TilePlan merged, split;
         merged.overlap = split.overlap = dataflows::Overlap::double_buffered;
         merged.tiles = {t};

@@ -18,10 +18,9 @@ TEST_CASE("SystemC and analytical agree tile by tile on streaming plans", "[sim]
       {.compute_cycles = 1000, .read_bytes = {64, 0, 0}, .write_bytes = 64, .count = 4}};
   memory_bound.tiles = {
       {.compute_cycles = 3, .read_bytes = {4096, 0, 0}, .write_bytes = 100, .count = 2}};
-  mixed.tiles = {
-      {.compute_cycles = 50, .read_bytes = {0, 0, 0}, .write_bytes = 0, .count = 1},
-      {.compute_cycles = 0, .read_bytes = {7, 0, 0}, .write_bytes = 0, .count = 3},
-      {.compute_cycles = 77, .read_bytes = {300, 0, 0}, .write_bytes = 900, .count = 5}};
+  mixed.tiles = {{.compute_cycles = 50, .read_bytes = {0, 0, 0}, .write_bytes = 0, .count = 1},
+                 {.compute_cycles = 0, .read_bytes = {7, 0, 0}, .write_bytes = 0, .count = 3},
+                 {.compute_cycles = 77, .read_bytes = {300, 0, 0}, .write_bytes = 900, .count = 5}};
   for (arch::DramParams dram : {arch::DramParams{16, 0}, arch::DramParams{3.5, 40}}) {
     const auto timings =
         sim::systemc::simulate_tile_plans({&compute_bound, &memory_bound, &mixed}, dram);
@@ -78,7 +77,8 @@ std::vector<dataflows::TilePlan> compute_bound_plans(unsigned seed, const arch::
   for (const auto& p : plans)
     for (const auto& t : p.tiles) {
       const auto c = sim::channel_cycles(t, dram);
-      for (std::size_t ch = 0; ch < dataflows::kOperands; ++ch) worst = std::max({worst, c.reads[ch], c.writes[ch]});
+      for (std::size_t ch = 0; ch < dataflows::kOperands; ++ch)
+        worst = std::max({worst, c.reads[ch], c.writes[ch]});
     }
   for (auto& p : plans)
     for (auto& t : p.tiles) t.compute_cycles = 2 * worst + dram.latency_cycles + rnd(100);
@@ -88,8 +88,8 @@ std::vector<dataflows::TilePlan> compute_bound_plans(unsigned seed, const arch::
 }  // namespace
 
 TEST_CASE("double-buffered: both fidelities agree on compute-bound layers", "[sim][systemc]") {
-  for (const arch::DramParams dram :
-       {arch::DramParams{8, 0, false}, arch::DramParams{8, 30, true}, arch::DramParams{2.5, 7, true}}) {
+  for (const arch::DramParams dram : {arch::DramParams{8, 0, false}, arch::DramParams{8, 30, true},
+                                      arch::DramParams{2.5, 7, true}}) {
     for (unsigned seed = 1; seed <= 5; ++seed) {
       const auto plans = compute_bound_plans(seed, dram);
       std::vector<const dataflows::TilePlan*> ptrs;
@@ -105,7 +105,8 @@ TEST_CASE("double-buffered: both fidelities agree on compute-bound layers", "[si
   }
 }
 
-TEST_CASE("double-buffered: bandwidth-bound runs respect compute and channel bounds", "[sim][systemc]") {
+TEST_CASE("double-buffered: bandwidth-bound runs respect compute and channel bounds",
+          "[sim][systemc]") {
   dataflows::TilePlan a, b;
   a.overlap = b.overlap = dataflows::Overlap::double_buffered;
   a.tiles = {{.compute_cycles = 10, .read_bytes = {800, 400, 0}, .write_bytes = 50, .count = 6}};
@@ -121,8 +122,10 @@ TEST_CASE("double-buffered: bandwidth-bound runs respect compute and channel bou
   CHECK(total >= 6 * 50 + 2 * 13 + 250 + 20);
 }
 
-TEST_CASE("systolic native: fidelities agree when DRAM never stalls, differ where it does", "[sim][systemc][systolic]") {
-  const auto graph = workloads::load_workload(test::source_path("configs/workloads/resnet18_scalesim.csv"));
+TEST_CASE("systolic native: fidelities agree when DRAM never stalls, differ where it does",
+          "[sim][systemc][systolic]") {
+  const auto graph =
+      workloads::load_workload(test::source_path("configs/workloads/resnet18_scalesim.csv"));
   nlohmann::json cfg = {{"engine", "systolic"},
                         {"systolic", {{"rows", 32}, {"cols", 32}, {"dataflow", "ws"}}},
                         {"sram", {{"ifmap", "1 MiB"}, {"filter", "1 MiB"}, {"ofmap", "1 MiB"}}},
@@ -170,7 +173,8 @@ TEST_CASE("a SystemC trace shows every tile's compute and transfers", "[sim][sys
   }
   CHECK(compute == layers[0].timing.compute_cycles + layers[1].timing.compute_cycles);
   CHECK(end == layers[0].timing.cycles + layers[1].timing.cycles);
-  CHECK(reads == layers[0].accesses.at("dram.ifmap").read_bytes + layers[0].accesses.at("dram.filter").read_bytes +
+  CHECK(reads == layers[0].accesses.at("dram.ifmap").read_bytes +
+                     layers[0].accesses.at("dram.filter").read_bytes +
                      layers[1].accesses.at("dram.ifmap").read_bytes);
   const auto json = sim::chrome_trace(trace, {"conv", "relu"}, 1e9);
   const auto& events = json.at("traceEvents");
@@ -195,18 +199,29 @@ TEST_CASE("double-buffered SystemC schedules, worked by hand", "[sim][systemc]")
   // ifmap 0-20 R0, 20-40 R1; compute 20-25; ofmap 25-35 W0; compute 40-45; 45-55 W1: 55.
   // The analytical model follows the same schedule within a layer.
   plan.tiles = {{.compute_cycles = 5, .read_bytes = {160, 80, 0}, .write_bytes = 80, .count = 2}};
-  const arch::DramParams split{.bytes_per_cycle = 8, .latency_cycles = 0, .per_operand_channels = true};
+  const arch::DramParams split{
+      .bytes_per_cycle = 8, .latency_cycles = 0, .per_operand_channels = true};
   CHECK(sim::systemc::simulate_tile_plans({&plan}, split).at(0).cycles == 55);
   CHECK(sim::time_analytical(plan, split).cycles == 55);
 }
 
-TEST_CASE("systolic native keeps an output on chip for the next layer when it fits", "[sim][systolic]") {
+TEST_CASE("systolic native keeps an output on chip for the next layer when it fits",
+          "[sim][systolic]") {
   // conv (16 -> 16 channels, 28x28, 12,544 B of output) feeding one conv of the same input size.
   workloads::Graph g("chain");
   workloads::Operator a, b, c;
   a.name = "a";
-  a.shape = workloads::Conv{.n = 1, .c = 16, .h = 28, .w = 28, .k = 16, .r = 3, .s = 3,
-                            .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1};
+  a.shape = workloads::Conv{.n = 1,
+                            .c = 16,
+                            .h = 28,
+                            .w = 28,
+                            .k = 16,
+                            .r = 3,
+                            .s = 3,
+                            .pad_top = 1,
+                            .pad_left = 1,
+                            .pad_bottom = 1,
+                            .pad_right = 1};
   b = a;
   b.name = "b";
   c = a;
@@ -214,7 +229,8 @@ TEST_CASE("systolic native keeps an output on chip for the next layer when it fi
   const auto na = g.add(a), nb = g.add(b);
   g.connect(na, nb);
   nlohmann::json cfg = {{"engine", "systolic"}, {"systolic", {{"rows", 16}, {"cols", 16}}}};
-  auto layers = sim::simulate(*arch::build_arch({"c.json", cfg}).engine, g, sim::Fidelity::analytical);
+  auto layers =
+      sim::simulate(*arch::build_arch({"c.json", cfg}).engine, g, sim::Fidelity::analytical);
   CHECK(layers[0].accesses.at("dram.ofmap").write_bytes == 0);
   CHECK(layers[1].accesses.at("dram.ifmap").read_bytes == 0);
   CHECK(layers[1].accesses.at("dram.ofmap").write_bytes == 28 * 28 * 16);  // the last layer writes
@@ -235,6 +251,26 @@ TEST_CASE("systolic native keeps an output on chip for the next layer when it fi
   cfg["systolic"]["mode"] = "scalesim";
   workloads::Graph chain("chain");
   chain.connect(chain.add(a), chain.add(b));
-  layers = sim::simulate(*arch::build_arch({"c.json", cfg}).engine, chain, sim::Fidelity::analytical);
+  layers =
+      sim::simulate(*arch::build_arch({"c.json", cfg}).engine, chain, sim::Fidelity::analytical);
   CHECK(layers[1].accesses.at("dram.ifmap").read_bytes > 0);
+}
+
+TEST_CASE("layers without tiles take no time at either fidelity", "[sim][systemc]") {
+  dataflows::TilePlan work, empty;
+  work.overlap = empty.overlap = dataflows::Overlap::double_buffered;
+  work.tiles = {{.compute_cycles = 50, .read_bytes = {64, 64, 0}, .write_bytes = 64, .count = 3}};
+  const arch::DramParams dram{
+      .bytes_per_cycle = 8, .latency_cycles = 10, .per_operand_channels = true};
+  const std::vector<const dataflows::TilePlan*> run = {&empty, &work, &empty, &work, &empty};
+  const auto sc = sim::systemc::simulate_tile_plans(run, dram);
+  const auto an = sim::time_analytical(run, dram);
+  for (std::size_t l : {0u, 2u, 4u}) {
+    CHECK(sc[l].cycles == 0);
+    CHECK(an[l].cycles == 0);
+  }
+  CHECK(sc[1] == an[1]);  // first reads: 8 + 10; then compute-bound
+  CHECK(sc[3] == an[3]);  // ends with the final writes: 8 + 10 after the last compute
+  CHECK(an[1].cycles == 18 + 150);
+  CHECK(an[3].cycles == 150 + 18);
 }
