@@ -4,6 +4,12 @@
 #include <fstream>
 #include <iostream>
 
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <optional>
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -11,6 +17,9 @@
 #include "common/error.hpp"
 #include "common/version.hpp"
 #include "explorer/evaluator.hpp"
+#include "explorer/pareto.hpp"
+#include "explorer/results_log.hpp"
+#include "explorer/sweep.hpp"
 #include "sim/report.hpp"
 #include "sim/scalesim_report.hpp"
 #include "sim/trace.hpp"
@@ -148,6 +157,94 @@ int list(bool as_json, std::ostream& out) {
   return kExitOk;
 }
 
+struct SweepArgs {
+  std::string space, log, method = "grid", shard;
+  std::uint64_t samples = 0, seed = 1;
+  unsigned jobs = 1;
+  bool resume = false, quiet = false;
+};
+
+// Drops a last line cut short by a kill, so appending continues on a line boundary.
+void trim_partial_line(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.empty() || text.back() == '\n') return;
+  const auto keep = text.find_last_of('\n');
+  std::filesystem::resize_file(path, keep == std::string::npos ? 0 : keep + 1);
+}
+
+int sweep(const SweepArgs& a, std::ostream& out, std::ostream& err) {
+  explorer::SweepOptions o;
+  o.method = a.method == "random" ? explorer::SweepOptions::Method::random : explorer::SweepOptions::Method::grid;
+  o.samples = a.samples;
+  o.seed = a.seed;
+  o.jobs = a.jobs;
+  if (o.method == explorer::SweepOptions::Method::random && o.samples == 0)
+    throw InputError("sweep --method random needs --samples N (N > 0)");
+  if (!a.shard.empty()) {
+    unsigned long long i = 0, n = 0;
+    char extra = 0;
+    if (std::sscanf(a.shard.c_str(), "%llu/%llu%c", &i, &n, &extra) != 2 || n == 0 || i >= n)
+      throw InputError("--shard " + a.shard + ": expected i/N with 0 <= i < N, e.g. 3/16");
+    o.shard = i;
+    o.shards = n;
+  }
+  const explorer::DesignSpace space = explorer::read_space(a.space);
+  const auto workload = explorer::prepare_workload(workloads::load_workload(space.workload_file), space.workload_file);
+
+  namespace fs = std::filesystem;
+  if (fs::exists(a.log) && fs::file_size(a.log) > 0) {
+    if (!a.resume)
+      throw InputError(a.log + ": results log exists; add --resume to continue it, or choose another --log");
+    trim_partial_line(a.log);
+    for (const auto& e : explorer::read_log(a.log)) {
+      if (e.point != explorer::sweep_point(space, o, e.index))
+        throw InputError(a.log + ": point " + std::to_string(e.index) + " was " + e.point.dump() +
+                         ", but this sweep's point " + std::to_string(e.index) + " is " +
+                         explorer::sweep_point(space, o, e.index).dump() + ": a different space, method or seed");
+      o.done.insert(e.index);
+    }
+  }
+  const auto indices = explorer::sweep_indices(space, o);
+  std::ofstream log(a.log, std::ios::app);
+  if (!log) throw InputError(a.log + ": cannot open for appending");
+
+  const bool progress = !a.quiet && ::isatty(::fileno(stderr));
+  const auto start = std::chrono::steady_clock::now();
+  auto last_print = start;
+  std::uint64_t done = 0, failed = 0;
+  std::optional<explorer::LogEntry> best;
+  const auto& [objective, minimize] = space.objectives.front();
+  explorer::run_sweep(space, workload, o, indices, [&](const explorer::LogEntry& e) {
+    log << explorer::to_json(e).dump() << "\n" << std::flush;  // on disk before the next point
+    ++done;
+    if (!e.ok) ++failed;
+    if (e.ok && e.metrics.count(objective)) {
+      const double v = e.metrics.at(objective);
+      if (!best || (minimize ? v < best->metrics.at(objective) : v > best->metrics.at(objective))) best = e;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (progress && (now - last_print > std::chrono::milliseconds(200) || done == indices.size())) {
+      last_print = now;
+      const double secs = std::chrono::duration<double>(now - start).count();
+      const double rate = secs > 0 ? static_cast<double>(done) / secs : 0.0;
+      err << fmt::format("\r[sweep] {}/{} points, {:.0f}/s, ETA {:.0f} s, {} failed, best {} {:.4g}   ", done,
+                         indices.size(), rate, rate > 0 ? static_cast<double>(indices.size() - done) / rate : 0.0,
+                         failed, objective, best ? best->metrics.at(objective) : 0.0)
+          << std::flush;
+    }
+  });
+  if (progress) err << "\n";
+  if (!log) throw InputError(a.log + ": write failed");
+  if (!a.quiet) {
+    out << fmt::format("{}: {} points evaluated ({} failed), {} already in {}\n", space.name, done, failed,
+                       o.done.size(), a.log);
+    if (best) out << fmt::format("best {}: {:.6g} at point {} {}\n", objective, best->metrics.at(objective), best->index,
+                                 best->point.dump());
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -193,9 +290,44 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
       app.add_subcommand("list", "List engines, workload front-ends and search algorithms");
   list_cmd->add_flag("--json", as_json, "Print JSON instead of text");
 
+  SweepArgs sweep_args;
+  auto* sweep_cmd = app.add_subcommand("sweep", "Evaluate the points of a design space, appending to a results log");
+  sweep_cmd->add_option("space", sweep_args.space, "Design space (JSON, docs/explorer.md)")->required();
+  sweep_cmd->add_option("--log", sweep_args.log, "Results log (JSON lines), appended as points complete")->required();
+  sweep_cmd->add_option("--method", sweep_args.method, "grid: every point; random: --samples points")
+      ->check(CLI::IsMember({"grid", "random"}))
+      ->capture_default_str();
+  sweep_cmd->add_option("--samples", sweep_args.samples, "Points to draw (random)");
+  sweep_cmd->add_option("--seed", sweep_args.seed, "Seed (random)")->capture_default_str();
+  sweep_cmd->add_option("--jobs", sweep_args.jobs, "Threads (analytical fidelity)")
+      ->check(CLI::Range(1u, 1024u))
+      ->capture_default_str();
+  sweep_cmd->add_flag("--resume", sweep_args.resume, "Continue a log: skip the points it holds");
+  sweep_cmd->add_option("--shard", sweep_args.shard, "i/N: evaluate only the points whose index is i mod N");
+  sweep_cmd->add_flag("--quiet", sweep_args.quiet, "No progress line and no summary");
+
   auto* check = app.add_subcommand("check", "Validate an architecture config without running it");
   check->add_option("arch", arch_file, "Architecture config (JSON)")->required();
   check->add_option("--set", overrides, "Override a config value: path.to.key=value (repeatable)");
+
+  std::vector<std::string> log_files;
+  std::string objectives_spec = explorer::kDefaultObjectives, reference_spec, merged_file;
+  auto* pareto_cmd = app.add_subcommand(
+      "pareto", "Print the non-dominated entries of a results log and their hypervolume");
+  pareto_cmd->add_option("log", log_files, "Results log (JSON lines)")->required()->expected(1);
+  pareto_cmd
+      ->add_option("--objectives", objectives_spec,
+                   "Metrics to rank by, metric:min or metric:max, comma-separated")
+      ->capture_default_str();
+  pareto_cmd->add_option("--reference", reference_spec,
+                         "Hypervolume reference point, one value per objective, comma-separated "
+                         "(default: the worst ok value of each objective moved 10% further)");
+  pareto_cmd->add_flag("--json", as_json, "Print JSON instead of a table");
+
+  auto* merge_cmd =
+      app.add_subcommand("merge", "Merge results logs (shards of one sweep) into one, by index");
+  merge_cmd->add_option("logs", log_files, "Results logs (JSON lines)")->required();
+  merge_cmd->add_option("--out", merged_file, "Write the merged log here")->required();
 
   std::vector<const char*> argv;
   for (const auto& a : args) argv.push_back(a.c_str());
@@ -252,6 +384,42 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     }
     if (*inspect_cmd) return inspect(workload_file, as_json, out);
     if (*list_cmd) return list(as_json, out);
+    if (*pareto_cmd) {
+      const auto entries = explorer::read_log(log_files.at(0));
+      const auto objectives = explorer::parse_objectives(objectives_spec);
+      std::optional<std::vector<double>> reference;
+      if (!reference_spec.empty())
+        reference = explorer::parse_reference_point(reference_spec, objectives);
+      const auto result = explorer::analyse_pareto(entries, objectives, reference, log_files[0]);
+      if (as_json)
+        out << explorer::to_json(result, entries).dump(2) << "\n";
+      else
+        out << explorer::format_table(result, entries);
+      return kExitOk;
+    }
+    if (*merge_cmd) {
+      std::vector<explorer::Shard> shards;
+      std::size_t read = 0;
+      for (const auto& f : log_files) {
+        shards.push_back({f, explorer::read_log(f)});
+        read += shards.back().entries.size();
+      }
+      const auto merged = explorer::merge_logs(shards);
+      std::string text;
+      std::size_t failed = 0;
+      for (const auto& e : merged) {
+        text += explorer::to_line(e) + "\n";
+        failed += e.ok ? 0 : 1;
+      }
+      write_file(merged_file, text);
+      out << fmt::format(
+          "{} entries ({} ok, {} failed) from {} logs ({} entries read, {} duplicates kept once) "
+          "written to {}\n",
+          merged.size(), merged.size() - failed, failed, log_files.size(), read,
+          read - merged.size(), merged_file);
+      return kExitOk;
+    }
+    if (*sweep_cmd) return sweep(sweep_args, out, err);
     if (*check) {
       const arch::ArchConfig arch = arch::load_arch(arch_file, overrides);
       out << fmt::format("{}: valid {} config '{}' (hash {})\n", arch_file,

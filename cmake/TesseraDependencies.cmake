@@ -7,6 +7,8 @@ find_package(CLI11 REQUIRED)
 find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(Threads REQUIRED)
+# libpagmo-dev: non-dominated sorting and hypervolumes for the explorer's Pareto fronts.
+find_package(Pagmo REQUIRED)
 
 # Debian's libsystemc-dev has pkg-config files but no CMake package (docs/architecture.md).
 # A source-built SystemC with its CMake package is preferred when present.

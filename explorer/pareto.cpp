@@ -1,0 +1,334 @@
+// Pareto fronts and hypervolumes through pagmo, and merging of results logs (explorer/pareto.hpp).
+#include "explorer/pareto.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <pagmo/types.hpp>
+#include <pagmo/utils/hypervolume.hpp>
+#include <pagmo/utils/multi_objective.hpp>
+
+#include "common/error.hpp"
+
+namespace tessera::explorer {
+
+namespace {
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t");
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(" \t") - b + 1);
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string f; std::getline(ss, f, sep);) out.push_back(trim(f));
+  if (!s.empty() && s.back() == sep) out.push_back("");
+  return out;
+}
+
+// The objective values of an ok entry, negated where maximised so that smaller is better.
+pagmo::vector_double minimised(const LogEntry& e, const std::vector<Objective>& objectives) {
+  pagmo::vector_double v;
+  v.reserve(objectives.size());
+  for (const auto& o : objectives) {
+    const double x = e.metrics.at(o.metric);
+    v.push_back(o.minimize ? x : -x);
+  }
+  return v;
+}
+
+std::string number(double x) { return fmt::format("{:.6g}", x); }
+
+std::string point_value(const nlohmann::json& v) {
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+}  // namespace
+
+std::vector<Objective> parse_objectives(const std::string& spec) {
+  const std::string where = "--objectives " + spec + ": ";
+  std::vector<Objective> out;
+  std::set<std::string> seen;
+  for (const auto& item : split(spec, ',')) {
+    if (item.empty())
+      throw InputError(where + "empty objective (expected metric:min or metric:max, comma-separated)");
+    Objective o;
+    const auto colon = item.find(':');
+    o.metric = trim(item.substr(0, colon));
+    if (colon != std::string::npos) {
+      const std::string dir = trim(item.substr(colon + 1));
+      if (dir == "max")
+        o.minimize = false;
+      else if (dir != "min")
+        throw InputError(where + "objective '" + item + "': direction must be min or max, got '" +
+                         dir + "'");
+    }
+    if (o.metric.empty()) throw InputError(where + "objective '" + item + "' names no metric");
+    if (!seen.insert(o.metric).second)
+      throw InputError(where + "metric " + o.metric + " is given twice");
+    out.push_back(o);
+  }
+  if (out.empty()) throw InputError(where + "no objectives (expected e.g. " + kDefaultObjectives + ")");
+  return out;
+}
+
+std::string to_string(const Objective& o) { return o.metric + (o.minimize ? ":min" : ":max"); }
+
+void check_objectives(const std::vector<LogEntry>& entries, const std::vector<Objective>& objectives,
+                      const std::string& source) {
+  for (const auto& e : entries) {
+    if (!e.ok) continue;
+    for (const auto& o : objectives) {
+      if (e.metrics.count(o.metric)) continue;
+      std::set<std::string> names;
+      for (const auto& f : entries)
+        for (const auto& [name, value] : f.metrics) names.insert(name);
+      std::string list;
+      for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+      throw InputError(source + ": entry " + std::to_string(e.index) + " has no metric '" +
+                       o.metric + "' (metrics in the log: " + (list.empty() ? "none" : list) + ")");
+    }
+  }
+}
+
+std::vector<std::size_t> pareto_front(const std::vector<LogEntry>& entries,
+                                      const std::vector<Objective>& objectives) {
+  check_objectives(entries, objectives);
+  std::vector<std::size_t> ok;
+  std::vector<pagmo::vector_double> points;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (!entries[i].ok) continue;
+    ok.push_back(i);
+    points.push_back(minimised(entries[i], objectives));
+  }
+  std::vector<std::size_t> front;
+  if (points.size() < 2) {
+    front = ok;  // pagmo's sorting needs two points; one point is its own front
+  } else {
+    const auto sorted = pagmo::fast_non_dominated_sorting(points);
+    for (const auto k : std::get<0>(sorted).at(0)) front.push_back(ok[k]);
+  }
+  const auto first = [&](std::size_t pos) {
+    const double x = entries[pos].metrics.at(objectives.at(0).metric);
+    return objectives[0].minimize ? x : -x;
+  };
+  std::sort(front.begin(), front.end(), [&](std::size_t a, std::size_t b) {
+    return first(a) != first(b) ? first(a) < first(b) : a < b;
+  });
+  return front;
+}
+
+std::vector<double> default_reference_point(const std::vector<LogEntry>& entries,
+                                            const std::vector<Objective>& objectives) {
+  check_objectives(entries, objectives);
+  std::vector<pagmo::vector_double> points;
+  for (const auto& e : entries)
+    if (e.ok) points.push_back(minimised(e, objectives));
+  if (points.empty()) return {};
+  std::vector<double> ref;
+  for (std::size_t j = 0; j < objectives.size(); ++j) {
+    double worst = points[0][j], best = points[0][j];
+    for (const auto& p : points) {
+      worst = std::max(worst, p[j]);
+      best = std::min(best, p[j]);
+    }
+    double margin = 0.1 * std::abs(worst);
+    if (margin == 0) margin = 0.1 * (worst - best);
+    if (margin == 0) margin = 1;
+    const double r = worst + margin;
+    ref.push_back(objectives[j].minimize ? r : -r);
+  }
+  return ref;
+}
+
+std::vector<double> parse_reference_point(const std::string& spec,
+                                          const std::vector<Objective>& objectives) {
+  const std::string where = "--reference " + spec + ": ";
+  std::vector<double> ref;
+  for (const auto& item : split(spec, ',')) {
+    std::size_t used = 0;
+    double x = 0;
+    try {
+      x = std::stod(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (item.empty() || used != item.size() || !std::isfinite(x))
+      throw InputError(where + "'" + item + "' is not a finite number");
+    ref.push_back(x);
+  }
+  if (ref.size() != objectives.size()) {
+    std::string names;
+    for (const auto& o : objectives) names += (names.empty() ? "" : ",") + o.metric;
+    throw InputError(where + "expected " + std::to_string(objectives.size()) +
+                     " numbers, one per objective (" + names + "), got " +
+                     std::to_string(ref.size()));
+  }
+  return ref;
+}
+
+Hypervolume hypervolume(const std::vector<LogEntry>& entries, const std::vector<std::size_t>& front,
+                        const std::vector<Objective>& objectives,
+                        const std::vector<double>& reference) {
+  if (reference.size() != objectives.size())
+    throw std::logic_error("hypervolume: reference point and objectives differ in size");
+  pagmo::vector_double ref;
+  for (std::size_t j = 0; j < objectives.size(); ++j)
+    ref.push_back(objectives[j].minimize ? reference[j] : -reference[j]);
+  Hypervolume hv;
+  std::vector<pagmo::vector_double> inside;
+  for (const auto pos : front) {
+    auto p = minimised(entries.at(pos), objectives);
+    bool in = true;
+    for (std::size_t j = 0; j < p.size(); ++j) in = in && p[j] < ref[j];
+    if (in)
+      inside.push_back(std::move(p));
+    else
+      ++hv.outside;  // bounds no volume; pagmo rejects points on or beyond the reference
+  }
+  if (inside.empty()) return hv;
+  if (ref.size() == 1) {  // pagmo's hypervolume needs two dimensions; in one it is a length
+    double best = inside[0][0];
+    for (const auto& p : inside) best = std::min(best, p[0]);
+    hv.value = ref[0] - best;
+    return hv;
+  }
+  hv.value = pagmo::hypervolume(inside, true).compute(ref);
+  return hv;
+}
+
+ParetoResult analyse_pareto(const std::vector<LogEntry>& entries,
+                            const std::vector<Objective>& objectives,
+                            const std::optional<std::vector<double>>& reference,
+                            const std::string& source) {
+  check_objectives(entries, objectives, source);
+  ParetoResult r;
+  r.objectives = objectives;
+  for (const auto& e : entries) ++(e.ok ? r.evaluated : r.failed);
+  r.front = pareto_front(entries, objectives);
+  r.reference_given = reference.has_value();
+  r.reference_point = reference ? *reference : default_reference_point(entries, objectives);
+  if (!r.front.empty()) {
+    const auto hv = hypervolume(entries, r.front, objectives, r.reference_point);
+    r.hypervolume = hv.value;
+    r.outside_reference = hv.outside;
+  }
+  return r;
+}
+
+nlohmann::json to_json(const ParetoResult& r, const std::vector<LogEntry>& entries) {
+  nlohmann::json objectives = nlohmann::json::array(), front = nlohmann::json::array();
+  for (const auto& o : r.objectives) objectives.push_back(to_string(o));
+  for (const auto pos : r.front) front.push_back(to_json(entries.at(pos)));
+  return {{"objectives", std::move(objectives)},
+          {"reference_point", r.reference_point.empty() ? nlohmann::json(nullptr)
+                                                        : nlohmann::json(r.reference_point)},
+          {"reference_given", r.reference_given},
+          {"hypervolume", r.hypervolume},
+          {"front", std::move(front)},
+          {"evaluated", r.evaluated},
+          {"failed", r.failed},
+          {"outside_reference", r.outside_reference}};
+}
+
+std::string format_table(const ParetoResult& r, const std::vector<LogEntry>& entries) {
+  std::set<std::string> params;
+  for (const auto pos : r.front)
+    for (const auto& [key, value] : entries.at(pos).point.items()) params.insert(key);
+  std::vector<std::string> header = {"index"};
+  header.insert(header.end(), params.begin(), params.end());
+  for (const auto& o : r.objectives) header.push_back(to_string(o));
+
+  std::vector<std::vector<std::string>> rows;
+  for (const auto pos : r.front) {
+    const auto& e = entries.at(pos);
+    std::vector<std::string> row = {std::to_string(e.index)};
+    for (const auto& p : params) row.push_back(e.point.contains(p) ? point_value(e.point[p]) : "-");
+    for (const auto& o : r.objectives) row.push_back(number(e.metrics.at(o.metric)));
+    rows.push_back(std::move(row));
+  }
+  std::vector<std::size_t> width(header.size());
+  for (std::size_t c = 0; c < header.size(); ++c) {
+    width[c] = header[c].size();
+    for (const auto& row : rows) width[c] = std::max(width[c], row[c].size());
+  }
+  std::string out;
+  const auto line = [&](const std::vector<std::string>& cells) {
+    std::string l;
+    for (std::size_t c = 0; c < cells.size(); ++c)
+      l += (c ? "  " : "") + fmt::format("{:>{}}", cells[c], width[c]);
+    out += l + "\n";
+  };
+  line(header);
+  for (const auto& row : rows) line(row);
+
+  out += fmt::format("{} non-dominated of {} ok entries ({} failed, skipped)\n", r.front.size(),
+                     r.evaluated, r.failed);
+  if (r.reference_point.empty()) {
+    out += "hypervolume: 0 (no ok entries)\n";
+    return out;
+  }
+  std::string ref;
+  for (std::size_t j = 0; j < r.objectives.size(); ++j)
+    ref += (j ? ", " : "") + r.objectives[j].metric + "=" + number(r.reference_point[j]);
+  out += fmt::format("hypervolume: {} (reference point {}; {})\n", number(r.hypervolume), ref,
+                     r.reference_given ? "given" : "default: worst ok value moved 10% further");
+  if (r.outside_reference)
+    out += fmt::format("{} front entries are not better than the reference point in every "
+                       "objective and add no volume\n",
+                       r.outside_reference);
+  return out;
+}
+
+namespace {
+
+// The first difference between two entries of one index, or "" when they agree (wall_s aside).
+std::string difference(const LogEntry& a, const LogEntry& b) {
+  if (a.point != b.point) return "point " + a.point.dump() + " vs " + b.point.dump();
+  if (a.ok != b.ok)
+    return std::string("status ") + (a.ok ? "ok" : "failed") + " vs " + (b.ok ? "ok" : "failed");
+  if (a.error != b.error) return "error \"" + a.error + "\" vs \"" + b.error + "\"";
+  if (a.config_hash != b.config_hash)
+    return "config_hash " + a.config_hash + " vs " + b.config_hash;
+  if (a.workload_hash != b.workload_hash)
+    return "workload_hash " + a.workload_hash + " vs " + b.workload_hash;
+  for (const auto& [name, value] : a.metrics) {
+    const auto it = b.metrics.find(name);
+    if (it == b.metrics.end()) return "metric " + name + " only in the first";
+    if (it->second != value)
+      return "metric " + name + " " + nlohmann::json(value).dump() + " vs " +
+             nlohmann::json(it->second).dump();
+  }
+  for (const auto& [name, value] : b.metrics)
+    if (!a.metrics.count(name)) return "metric " + name + " only in the second";
+  return "";
+}
+
+}  // namespace
+
+std::vector<LogEntry> merge_logs(const std::vector<Shard>& shards) {
+  std::map<std::uint64_t, std::pair<const LogEntry*, const std::string*>> by_index;
+  for (const auto& shard : shards) {
+    for (const auto& e : shard.entries) {
+      const auto [it, inserted] = by_index.try_emplace(e.index, &e, &shard.file);
+      if (inserted) continue;
+      const std::string diff = difference(*it->second.first, e);
+      if (!diff.empty())
+        throw InputError("index " + std::to_string(e.index) + " differs between " +
+                         *it->second.second + " and " + shard.file + " (" + diff +
+                         "): these logs are not shards of one sweep");
+    }
+  }
+  std::vector<LogEntry> merged;
+  merged.reserve(by_index.size());
+  for (const auto& [index, found] : by_index) merged.push_back(*found.first);
+  return merged;
+}
+
+}  // namespace tessera::explorer

@@ -1,0 +1,106 @@
+// Pareto fronts, hypervolumes and merging of results logs (docs/explorer.md, "Pareto front and
+// merging"). Pure functions over log entries: the CLI reads and writes the files.
+//
+// Ranking and hypervolume come from pagmo (fast_non_dominated_sorting, hypervolume); objectives
+// to maximise are negated so that pagmo always minimises. Failed entries are skipped and counted.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "explorer/results_log.hpp"
+
+namespace tessera::explorer {
+
+struct Objective {
+  std::string metric;
+  bool minimize = true;
+};
+
+inline constexpr const char* kDefaultObjectives = "latency_s:min,energy_pj:min";
+
+// Parses "latency_s:min,energy_pj:min,utilization:max" (":min" may be left out). Syntax errors,
+// an unknown direction and a repeated metric are InputErrors. Whether the metrics exist is checked
+// against a log by check_objectives().
+std::vector<Objective> parse_objectives(const std::string& spec);
+
+// "latency_s:min"
+std::string to_string(const Objective& o);
+
+// Every ok entry must have every objective's metric; the error names `source` (a file, for the
+// message), the entry's index and the metric, and lists the metrics found in the log.
+void check_objectives(const std::vector<LogEntry>& entries, const std::vector<Objective>& objectives,
+                      const std::string& source = "results log");
+
+// Positions in `entries` of the non-dominated ok entries (pagmo's first non-dominated front),
+// ordered by the first objective (best first), then by position. Entries with identical objective
+// values do not dominate each other, so duplicates are all on the front. Requires
+// check_objectives() to pass (throws InputError otherwise).
+std::vector<std::size_t> pareto_front(const std::vector<LogEntry>& entries,
+                                      const std::vector<Objective>& objectives);
+
+// The default reference point, in the metrics' own units: per objective the worst value among the
+// ok entries moved a tenth of its magnitude further in the bad direction (worst * 1.1 for a
+// minimised positive metric, worst * 0.9 for a maximised positive one). When the worst value is 0,
+// a tenth of the value range is used instead, and 1 when all values are equal to 0.
+std::vector<double> default_reference_point(const std::vector<LogEntry>& entries,
+                                            const std::vector<Objective>& objectives);
+
+// Parses "--reference 1.0,2.0": one finite number per objective, in the metrics' own units.
+std::vector<double> parse_reference_point(const std::string& spec,
+                                          const std::vector<Objective>& objectives);
+
+struct Hypervolume {
+  double value = 0;
+  std::size_t outside = 0;  // front entries not strictly better than the reference in every
+                            // objective: they bound no volume and are left out
+};
+
+// The hypervolume (pagmo::hypervolume) dominated by the entries at `front` and bounded by
+// `reference` (metrics' own units). With one objective it is the length reference - best.
+Hypervolume hypervolume(const std::vector<LogEntry>& entries, const std::vector<std::size_t>& front,
+                        const std::vector<Objective>& objectives,
+                        const std::vector<double>& reference);
+
+// Everything `tessera pareto` reports.
+struct ParetoResult {
+  std::vector<Objective> objectives;
+  std::vector<std::size_t> front;  // positions in the entries, as pareto_front()
+  std::vector<double> reference_point;
+  bool reference_given = false;  // false: default_reference_point()
+  double hypervolume = 0;
+  std::size_t outside_reference = 0;
+  std::size_t evaluated = 0;  // ok entries, the ones ranked
+  std::size_t failed = 0;     // failed entries, skipped
+};
+
+// check_objectives + pareto_front + reference point + hypervolume.
+ParetoResult analyse_pareto(const std::vector<LogEntry>& entries,
+                            const std::vector<Objective>& objectives,
+                            const std::optional<std::vector<double>>& reference = std::nullopt,
+                            const std::string& source = "results log");
+
+// {"objectives": ["latency_s:min", ...], "reference_point": [...], "hypervolume": x,
+//  "front": [entries as in the log], "evaluated": n, "failed": k, "outside_reference": m}
+nlohmann::json to_json(const ParetoResult& r, const std::vector<LogEntry>& entries);
+
+// A table for people: one row per front entry (index, point parameters, objective values), then
+// the counts, the hypervolume and the reference point used.
+std::string format_table(const ParetoResult& r, const std::vector<LogEntry>& entries);
+
+// One input of merge_logs: a log's entries and its file (named in errors).
+struct Shard {
+  std::string file;
+  std::vector<LogEntry> entries;
+};
+
+// Combines shards of one sweep into one log sorted by index. An index found more than once is
+// kept once (the first) when its point, status, error, metrics and hashes are the same
+// everywhere (wall_s may differ); otherwise it is an InputError naming both files.
+std::vector<LogEntry> merge_logs(const std::vector<Shard>& shards);
+
+}  // namespace tessera::explorer

@@ -1,0 +1,289 @@
+// Pareto fronts, hypervolumes and merging of results logs (explorer/pareto.hpp), and the
+// `tessera pareto` and `tessera merge` commands run in-process.
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <catch2/catch.hpp>
+
+#include "cli/app.hpp"
+#include "common/error.hpp"
+#include "explorer/pareto.hpp"
+#include "explorer/results_log.hpp"
+#include "test_support.hpp"
+
+using namespace tessera;
+using namespace tessera::explorer;
+using Catch::Matchers::Contains;
+
+namespace {
+
+std::string log_path(const std::string& f) { return test::data_path("logs/" + f); }
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("tessera_test_" + name)).string();
+}
+
+// Entries with metrics "a" and "b" (and index = position).
+std::vector<LogEntry> entries_ab(const std::vector<std::pair<double, double>>& points) {
+  std::vector<LogEntry> out;
+  for (const auto& [a, b] : points) {
+    LogEntry e;
+    e.index = out.size();
+    e.point = {{"p", out.size()}};
+    e.metrics = {{"a", a}, {"b", b}};
+    out.push_back(e);
+  }
+  return out;
+}
+
+std::vector<std::uint64_t> indices(const std::vector<LogEntry>& entries,
+                                   const std::vector<std::size_t>& positions) {
+  std::vector<std::uint64_t> out;
+  for (auto p : positions) out.push_back(entries.at(p).index);
+  return out;
+}
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+Result run(std::vector<std::string> args) {
+  args.insert(args.begin(), "tessera");
+  std::ostringstream out, err;
+  const int code = cli::run(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+}  // namespace
+
+TEST_CASE("objective specs parse, with errors for bad ones", "[explorer]") {
+  const auto o = parse_objectives("latency_s:min, utilization:max,energy_pj");
+  REQUIRE(o.size() == 3);
+  CHECK(o[0].metric == "latency_s");
+  CHECK(o[0].minimize);
+  CHECK(o[1].metric == "utilization");
+  CHECK_FALSE(o[1].minimize);
+  CHECK(o[2].minimize);
+  CHECK(to_string(o[1]) == "utilization:max");
+  CHECK_THROWS_WITH(parse_objectives("latency_s:fast"), Contains("must be min or max"));
+  CHECK_THROWS_WITH(parse_objectives("latency_s,,energy_pj"), Contains("empty objective"));
+  CHECK_THROWS_WITH(parse_objectives("a:min,a:max"), Contains("metric a is given twice"));
+  CHECK_THROWS_WITH(parse_objectives(""), Contains("no objectives"));
+}
+
+TEST_CASE("the front of a hand-made log: dominated points out, ties and duplicates in",
+          "[explorer]") {
+  // (latency_s, energy_pj) per index; 6 failed:
+  //   0 (1,5)  1 (2,3)  2 (4,1)  3 (3,4)  4 (5,5)  5 (4,2)  7 (2,3)
+  // 3 is dominated by 1, 4 by everything, 5 by 2 (same latency, more energy: a tie in one
+  // objective is not enough); 7 repeats 1 exactly, so neither dominates the other.
+  const auto entries = read_log(log_path("front2d.jsonl"));
+  REQUIRE(entries.size() == 8);
+  const auto objectives = parse_objectives(kDefaultObjectives);
+  const auto front = pareto_front(entries, objectives);
+  // Ordered by latency, then by position.
+  CHECK(indices(entries, front) == std::vector<std::uint64_t>{0, 1, 7, 2});
+
+  const auto r = analyse_pareto(entries, objectives);
+  CHECK(r.evaluated == 7);
+  CHECK(r.failed == 1);
+  CHECK_FALSE(r.reference_given);
+  // Default reference: worst latency 5 and worst energy 5, times 1.1.
+  REQUIRE(r.reference_point.size() == 2);
+  CHECK(r.reference_point[0] == Approx(5.5));
+  CHECK(r.reference_point[1] == Approx(5.5));
+  // Against (5.5, 5.5), strips along latency: [1,2) x (5.5-5) = 0.5, [2,4) x (5.5-3) = 5,
+  // [4,5.5) x (5.5-1) = 6.75; total 12.25 (the duplicate adds nothing).
+  CHECK(r.hypervolume == Approx(12.25));
+  CHECK(r.outside_reference == 0);
+}
+
+TEST_CASE("a maximised objective is negated for ranking", "[explorer]") {
+  // (latency_s, utilization): 0 (1,0.9) 1 (2,0.8) 2 (4,0.5) 3 (3,0.7) 4 (5,0.6) 5 (4,0.95)
+  // 7 (2,0.85). Only 0 (fastest) and 5 (best utilization) are non-dominated.
+  const auto entries = read_log(log_path("front2d.jsonl"));
+  const auto objectives = parse_objectives("latency_s:min,utilization:max");
+  CHECK(indices(entries, pareto_front(entries, objectives)) == std::vector<std::uint64_t>{0, 5});
+
+  // Built in code: (latency, utilization) A (1,0.5), B (2,0.8), C (3,0.9), D (2,0.6) and
+  // E (3,0.7); D and E are dominated by B.
+  std::vector<LogEntry> es;
+  for (const auto& [lat, util] :
+       std::vector<std::pair<double, double>>{{1, 0.5}, {2, 0.8}, {3, 0.9}, {2, 0.6}, {3, 0.7}}) {
+    LogEntry e;
+    e.index = es.size();
+    e.metrics = {{"latency_s", lat}, {"utilization", util}};
+    es.push_back(e);
+  }
+  const auto r = analyse_pareto(es, objectives);
+  CHECK(indices(es, r.front) == std::vector<std::uint64_t>{0, 1, 2});
+  // Default reference: worst latency 3 -> 3.3; worst utilization 0.5 -> 0.45 (10% worse).
+  CHECK(r.reference_point[0] == Approx(3.3));
+  CHECK(r.reference_point[1] == Approx(0.45));
+  // Strips along latency, height = utilization - 0.45: [1,2) x 0.05 + [2,3) x 0.35 +
+  // [3,3.3) x 0.45 = 0.05 + 0.35 + 0.135 = 0.535.
+  CHECK(r.hypervolume == Approx(0.535));
+}
+
+TEST_CASE("hypervolumes equal hand-computed values", "[explorer]") {
+  const std::vector<Objective> ab = {{"a", true}, {"b", true}};
+  // (1,3), (2,2), (3,1) against (4,4): strips along a of width 1 and heights 4-3, 4-2, 4-1:
+  // 1 + 2 + 3 = 6.
+  const auto es = entries_ab({{1, 3}, {2, 2}, {3, 1}});
+  const auto front = pareto_front(es, ab);
+  CHECK(front.size() == 3);
+  CHECK(hypervolume(es, front, ab, {4, 4}).value == Approx(6));
+  const auto r = analyse_pareto(es, ab, std::vector<double>{4, 4});
+  CHECK(r.reference_given);
+  CHECK(r.hypervolume == Approx(6));
+
+  // A reference that cuts the front: (1,3) is not better than b = 3, so it bounds nothing;
+  // (2,2) and (3,1) against (4,3): [2,3) x 1 + [3,4) x 2 = 3.
+  const auto cut = hypervolume(es, front, ab, {4, 3});
+  CHECK(cut.value == Approx(3));
+  CHECK(cut.outside == 1);
+
+  // Three objectives: (1,2,2), (2,1,2), (2,2,1) against (3,3,3). Each box is 2x1x1 = 2, each
+  // pair and the triple overlap in the unit cube [2,3]^3: 3*2 - 3*1 + 1 = 4.
+  std::vector<LogEntry> es3;
+  for (const auto& p : std::vector<std::vector<double>>{{1, 2, 2}, {2, 1, 2}, {2, 2, 1}}) {
+    LogEntry e;
+    e.index = es3.size();
+    e.metrics = {{"x", p[0]}, {"y", p[1]}, {"z", p[2]}};
+    es3.push_back(e);
+  }
+  const std::vector<Objective> xyz = {{"x", true}, {"y", true}, {"z", true}};
+  CHECK(analyse_pareto(es3, xyz, std::vector<double>{3, 3, 3}).hypervolume == Approx(4));
+
+  // One objective: the front is the best entry, the hypervolume the distance to the reference.
+  const std::vector<Objective> a_only = {{"a", true}};
+  const auto r1 = analyse_pareto(es, a_only, std::vector<double>{5});
+  CHECK(indices(es, r1.front) == std::vector<std::uint64_t>{0});
+  CHECK(r1.hypervolume == Approx(4));
+}
+
+TEST_CASE("ZDT1: the front and hypervolume of a known test problem", "[explorer]") {
+  // ZDT1's Pareto front is f2 = 1 - sqrt(f1), f1 in [0,1]; against (1,1) its hypervolume is
+  // 1 - integral of (1 - sqrt(f1)) = 2/3. 1001 points on the front plus 1001 shifted up by 0.05
+  // (dominated); the staircase of 1000 steps under-counts by about half a step of height 1.
+  std::vector<std::pair<double, double>> pts;
+  for (int i = 0; i <= 1000; ++i) {
+    const double f1 = i / 1000.0;
+    pts.emplace_back(f1, 1 - std::sqrt(f1));
+    pts.emplace_back(f1, 1 - std::sqrt(f1) + 0.05);
+  }
+  const auto es = entries_ab(pts);
+  const std::vector<Objective> ab = {{"a", true}, {"b", true}};
+  const auto r = analyse_pareto(es, ab, std::vector<double>{1, 1});
+  REQUIRE(r.front.size() == 1001);
+  for (auto p : r.front) CHECK(p % 2 == 0);
+  CHECK(r.outside_reference == 2);  // (0,1) and (1,0) lie on the reference's bounds
+  CHECK(r.hypervolume == Approx(2.0 / 3.0).margin(1e-3));
+  CHECK(r.hypervolume < 2.0 / 3.0);
+}
+
+TEST_CASE("an objective missing from the log is an error listing the metrics", "[explorer]") {
+  const auto entries = read_log(log_path("front2d.jsonl"));
+  CHECK_THROWS_WITH(analyse_pareto(entries, parse_objectives("latency_s,area_mm2"), std::nullopt,
+                                   "front2d.jsonl"),
+                    Contains("front2d.jsonl: entry 0 has no metric 'area_mm2'") &&
+                        Contains("metrics in the log: cycles, energy_pj, latency_s, utilization"));
+}
+
+TEST_CASE("reference points parse, one number per objective", "[explorer]") {
+  const auto o = parse_objectives(kDefaultObjectives);
+  CHECK(parse_reference_point("1.5, 2e3", o) == std::vector<double>{1.5, 2000});
+  CHECK_THROWS_WITH(parse_reference_point("1.5", o),
+                    Contains("expected 2 numbers, one per objective (latency_s,energy_pj), got 1"));
+  CHECK_THROWS_WITH(parse_reference_point("1.5,x", o), Contains("'x' is not a finite number"));
+  CHECK_THROWS_WITH(parse_reference_point("1.5,2x", o), Contains("'2x' is not a finite number"));
+  CHECK_THROWS_WITH(parse_reference_point("1,inf", o), Contains("'inf' is not a finite number"));
+}
+
+TEST_CASE("merging two shards gives the union sorted by index", "[explorer]") {
+  const auto all = read_log(log_path("front2d.jsonl"));
+  const auto s0 = log_path("shard_0_of_2.jsonl"), s1 = log_path("shard_1_of_2.jsonl");
+  // Shard 1 lists its entries in reverse and repeats index 4 of shard 0 (another wall_s).
+  const auto merged = merge_logs({{s0, read_log(s0)}, {s1, read_log(s1)}});
+  REQUIRE(merged.size() == all.size());
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    CHECK(merged[i].index == i);
+    CHECK(to_json(merged[i]) == to_json(all[i]));
+  }
+}
+
+TEST_CASE("an index with different content in two logs is an error naming both", "[explorer]") {
+  const auto s0 = log_path("shard_0_of_2.jsonl"), c = log_path("conflict.jsonl");
+  CHECK_THROWS_AS(merge_logs({{s0, read_log(s0)}, {c, read_log(c)}}), InputError);
+  CHECK_THROWS_WITH(merge_logs({{s0, read_log(s0)}, {c, read_log(c)}}),
+                    Contains("index 2 differs between " + s0 + " and " + c) &&
+                        Contains("metric energy_pj 1.0 vs 1.5"));
+}
+
+TEST_CASE("tessera pareto --json reports the front, reference and hypervolume", "[explorer]") {
+  const auto r = run({"pareto", log_path("front2d.jsonl"), "--json"});
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j.at("objectives") == nlohmann::json{"latency_s:min", "energy_pj:min"});
+  CHECK(j.at("evaluated") == 7);
+  CHECK(j.at("failed") == 1);
+  CHECK(j.at("hypervolume").get<double>() == Approx(12.25));
+  CHECK(j.at("reference_point").at(0).get<double>() == Approx(5.5));
+  REQUIRE(j.at("front").size() == 4);
+  std::vector<int> idx;
+  for (const auto& e : j.at("front")) idx.push_back(e.at("index"));
+  CHECK(idx == std::vector<int>{0, 1, 7, 2});
+  // Front entries are log entries: they parse back as such.
+  CHECK(log_entry_from_json(j.at("front").at(0), "front").point.at("systolic.rows") == 8);
+
+  const auto given = run({"pareto", log_path("front2d.jsonl"), "--objectives",
+                          "latency_s:min,utilization:max", "--reference", "6,0", "--json"});
+  REQUIRE(given.code == 0);
+  const auto g = nlohmann::json::parse(given.out);
+  CHECK(g.at("reference_point") == nlohmann::json{6.0, 0.0});
+  // (1,0.9) and (4,0.95) against (6,0): [1,4) x 0.9 + [4,6) x 0.95 = 2.7 + 1.9 = 4.6.
+  CHECK(g.at("hypervolume").get<double>() == Approx(4.6));
+}
+
+TEST_CASE("tessera pareto prints a table; bad input exits 1", "[explorer]") {
+  const auto r = run({"pareto", log_path("front2d.jsonl")});
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Contains("systolic.rows") && Contains("latency_s:min") &&
+                        Contains("4 non-dominated of 7 ok entries (1 failed, skipped)") &&
+                        Contains("hypervolume: 12.25") && Contains("latency_s=5.5"));
+
+  const auto missing = run({"pareto", log_path("front2d.jsonl"), "--objectives", "area_mm2"});
+  CHECK(missing.code == cli::kExitInputError);
+  CHECK_THAT(missing.err, Contains("no metric 'area_mm2'") && Contains("energy_pj"));
+  const auto corrupt = run({"pareto", log_path("corrupt_middle.jsonl")});
+  CHECK(corrupt.code == cli::kExitInputError);
+  CHECK_THAT(corrupt.err, Contains("corrupt_middle.jsonl:2"));
+}
+
+TEST_CASE("tessera merge writes the merged log", "[explorer]") {
+  const auto out = temp_path("merged.jsonl");
+  std::filesystem::remove(out);
+  const auto r = run({"merge", log_path("shard_0_of_2.jsonl"), log_path("shard_1_of_2.jsonl"),
+                      "--out", out});
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Contains("8 entries (7 ok, 1 failed) from 2 logs (9 entries read, 1 "
+                             "duplicates kept once)"));
+  const auto merged = read_log(out);
+  const auto all = read_log(log_path("front2d.jsonl"));
+  REQUIRE(merged.size() == all.size());
+  for (std::size_t i = 0; i < all.size(); ++i) CHECK(to_json(merged[i]) == to_json(all[i]));
+
+  // A conflict writes nothing.
+  std::filesystem::remove(out);
+  const auto bad =
+      run({"merge", log_path("shard_0_of_2.jsonl"), log_path("conflict.jsonl"), "--out", out});
+  CHECK(bad.code == cli::kExitInputError);
+  CHECK_THAT(bad.err, Contains("index 2 differs"));
+  CHECK_FALSE(std::filesystem::exists(out));
+}

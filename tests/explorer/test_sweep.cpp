@@ -1,0 +1,170 @@
+// Design spaces and sweeps: enumeration, determinism across threads and shards, resume after a
+// kill, failed points, and bad space files.
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <catch2/catch.hpp>
+
+#include "cli/app.hpp"
+#include "explorer/sweep.hpp"
+#include "test_support.hpp"
+#include "workloads/frontend.hpp"
+
+using namespace tessera;
+using Catch::Matchers::Contains;
+
+namespace {
+
+std::string space_path(const std::string& f) { return test::data_path("spaces/" + f); }
+
+std::string temp_log(const std::string& name) {
+  const auto p = (std::filesystem::temp_directory_path() / ("tessera_sweep_" + name + ".jsonl")).string();
+  std::filesystem::remove(p);
+  return p;
+}
+
+int run_cli(std::vector<std::string> args, std::string* err = nullptr) {
+  args.insert(args.begin(), "tessera");
+  std::ostringstream o, e;
+  const int code = cli::run(args, o, e);
+  if (err) *err = e.str();
+  return code;
+}
+
+// Entries by index, without the wall time (the only field allowed to differ between runs).
+std::map<std::uint64_t, nlohmann::json> by_index(const std::string& log) {
+  std::map<std::uint64_t, nlohmann::json> out;
+  for (const auto& e : explorer::read_log(log)) {
+    auto j = explorer::to_json(e);
+    j.erase("wall_s");
+    REQUIRE(out.emplace(e.index, j).second);  // never two lines for one point
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a design space enumerates its grid deterministically", "[explorer][space]") {
+  const auto s = explorer::read_space(space_path("small.json"));
+  REQUIRE(s.parameters.size() == 3);
+  // Keys in sorted order: dram.bandwidth {2,4,6}, systolic.dataflow {ws,os}, systolic.rows {4,8,16}.
+  CHECK(s.parameters[0].path == "dram.bandwidth");
+  CHECK(s.grid_size() == 3 * 2 * 3);
+  CHECK(s.grid_point(0) == nlohmann::json{{"dram.bandwidth", 2}, {"systolic.dataflow", "ws"}, {"systolic.rows", 4}});
+  CHECK(s.grid_point(1) == nlohmann::json{{"dram.bandwidth", 2}, {"systolic.dataflow", "ws"}, {"systolic.rows", 8}});
+  CHECK(s.grid_point(17) == nlohmann::json{{"dram.bandwidth", 6}, {"systolic.dataflow", "os"}, {"systolic.rows", 16}});
+  // Random points depend only on (seed, index).
+  CHECK(s.random_point(7, 5) == s.random_point(7, 5));
+  int differ = 0;
+  for (std::uint64_t i = 0; i < 20; ++i) differ += s.random_point(7, i) != s.random_point(8, i);
+  CHECK(differ > 0);
+  const auto cfg = explorer::point_config(s, s.grid_point(17));
+  CHECK(cfg.resolved["systolic"]["rows"] == 16);
+  CHECK(cfg.resolved["systolic"]["dataflow"] == "os");
+  CHECK(cfg.resolved["dram"]["bandwidth"] == 6);
+}
+
+TEST_CASE("bad design spaces name the file and JSON path", "[explorer][space][errors]") {
+  const auto dir = std::filesystem::temp_directory_path();
+  auto fails = [&](const std::string& body, const std::string& what) {
+    const auto p = (dir / "tessera_bad_space.json").string();
+    std::ofstream(p) << body;
+    CHECK_THROWS_WITH(explorer::read_space(p), Contains("tessera_bad_space.json") && Contains(what));
+  };
+  const std::string head = std::string(R"({"format": "tessera.space", "version": 1, "arch": ")") + TESSERA_SOURCE_DIR +
+                           R"(/configs/arch/systolic_tiny_8x8.json", "workload": "w.json", )";
+  fails(head + R"("parameters": {"systolic.rows": {"values": []}}})", "/parameters/systolic.rows/values");
+  fails(head + R"("parameters": {"systolic.rows": {"pow2": {"min": 3, "max": 16}}}})", "powers of two");
+  fails(head + R"("parameters": {"systolic.rows": {"range": {"min": 8, "max": 4}}}})", "max must be >= min");
+  fails(head + R"("parameters": {"systolic.rows": {"list": [1]}}})", "expected one of");
+  fails(head + R"("parameters": {}})", "at least one parameter");
+  fails(head + R"("parameters": {"systolic.rows": {"values": [8]}}, "objectivs": {}})", "unknown key 'objectivs'");
+  fails(head + R"("parameters": {"systolic.rows": {"values": [8]}}, "objectives": ["latency_s:fast"]})",
+        "/objectives/0");
+  fails(R"({"format": "tessera.spaces", "version": 1})", "/format");
+}
+
+TEST_CASE("sweeps give the same results whatever the number of threads", "[explorer][sweep]") {
+  const auto one = temp_log("jobs1"), two = temp_log("jobs2");
+  REQUIRE(run_cli({"sweep", space_path("small.json"), "--log", one, "--quiet"}) == 0);
+  REQUIRE(run_cli({"sweep", space_path("small.json"), "--log", two, "--jobs", "2", "--quiet"}) == 0);
+  const auto a = by_index(one), b = by_index(two);
+  CHECK(a.size() == 18);
+  CHECK(a == b);
+  // Random sampling too, and it draws the same points for a seed.
+  const auto r1 = temp_log("rand1"), r2 = temp_log("rand2");
+  REQUIRE(run_cli({"sweep", space_path("small.json"), "--log", r1, "--method", "random", "--samples", "9", "--seed", "3",
+               "--quiet"}) == 0);
+  REQUIRE(run_cli({"sweep", space_path("small.json"), "--log", r2, "--method", "random", "--samples", "9", "--seed", "3",
+               "--jobs", "2", "--quiet"}) == 0);
+  CHECK(by_index(r1) == by_index(r2));
+}
+
+TEST_CASE("shards together evaluate each point once, as a single run does", "[explorer][sweep]") {
+  const auto full = temp_log("full");
+  REQUIRE(run_cli({"sweep", space_path("small.json"), "--log", full, "--quiet"}) == 0);
+  std::map<std::uint64_t, nlohmann::json> merged;
+  for (int i = 0; i < 3; ++i) {
+    const auto shard = temp_log("shard" + std::to_string(i));
+    REQUIRE(run_cli({"sweep", space_path("small.json"), "--log", shard, "--shard", std::to_string(i) + "/3", "--quiet"}) ==
+            0);
+    for (auto& [index, entry] : by_index(shard)) {
+      CHECK(index % 3 == static_cast<std::uint64_t>(i));
+      CHECK(merged.emplace(index, entry).second);
+    }
+  }
+  CHECK(merged == by_index(full));
+}
+
+TEST_CASE("resume after a kill: nothing lost, nothing evaluated twice", "[explorer][sweep]") {
+  const auto full = temp_log("ref"), killed = temp_log("killed");
+  REQUIRE(run_cli({"sweep", space_path("small.json"), "--log", full, "--quiet"}) == 0);
+  // A run killed after 7 points, in the middle of writing the 8th line.
+  {
+    std::ifstream in(full);
+    std::ofstream out(killed);
+    std::string line;
+    for (int i = 0; i < 7 && std::getline(in, line); ++i) out << line << "\n";
+    std::getline(in, line);
+    out << line.substr(0, line.size() / 2);
+  }
+  std::string err;
+  CHECK(run_cli({"sweep", space_path("small.json"), "--log", killed, "--quiet"}, &err) == cli::kExitInputError);
+  CHECK_THAT(err, Contains("--resume"));
+  REQUIRE(run_cli({"sweep", space_path("small.json"), "--log", killed, "--resume", "--quiet"}) == 0);
+  CHECK(by_index(killed) == by_index(full));
+  // Resuming a finished log evaluates nothing more.
+  REQUIRE(run_cli({"sweep", space_path("small.json"), "--log", killed, "--resume", "--quiet"}) == 0);
+  CHECK(by_index(killed).size() == 18);
+  // A log of another sweep is refused.
+  CHECK(run_cli({"sweep", space_path("small.json"), "--log", killed, "--resume", "--method", "random", "--samples", "5",
+             "--quiet"},
+            &err) == cli::kExitInputError);
+  CHECK_THAT(err, Contains("a different space"));
+}
+
+TEST_CASE("a point that fails is logged with its reason and the sweep goes on", "[explorer][sweep]") {
+  const auto log = temp_log("bad_point");
+  REQUIRE(run_cli({"sweep", space_path("with_bad_point.json"), "--log", log, "--quiet"}) == 0);
+  const auto entries = explorer::read_log(log);
+  REQUIRE(entries.size() == 3);
+  int failed = 0;
+  for (const auto& e : entries) {
+    if (e.ok) continue;
+    ++failed;
+    CHECK(e.point.at("systolic.rows") == 0);
+    CHECK_THAT(e.error, Contains("/systolic/rows") && Contains("positive integer"));
+  }
+  CHECK(failed == 1);
+}
+
+TEST_CASE("bad sweep options are errors", "[explorer][sweep][errors]") {
+  std::string err;
+  CHECK(run_cli({"sweep", space_path("small.json"), "--log", temp_log("x"), "--shard", "3/3"}, &err) ==
+        cli::kExitInputError);
+  CHECK_THAT(err, Contains("--shard"));
+  CHECK(run_cli({"sweep", space_path("small.json"), "--log", temp_log("y"), "--method", "random"}, &err) ==
+        cli::kExitInputError);
+  CHECK_THAT(err, Contains("--samples"));
+}
