@@ -175,12 +175,12 @@ void trim_partial_line(const std::string& path) {
 
 int sweep(const SweepArgs& a, std::ostream& out, std::ostream& err) {
   explorer::SweepOptions o;
-  o.method = a.method == "random" ? explorer::SweepOptions::Method::random : explorer::SweepOptions::Method::grid;
+  o.method = *explorer::sweep_method_from_string(a.method);
   o.samples = a.samples;
   o.seed = a.seed;
   o.jobs = a.jobs;
-  if (o.method == explorer::SweepOptions::Method::random && o.samples == 0)
-    throw InputError("sweep --method random needs --samples N (N > 0)");
+  if (o.method != explorer::SweepOptions::Method::grid && o.samples == 0)
+    throw InputError("sweep --method " + a.method + " needs --samples N (N > 0)");
   if (!a.shard.empty()) {
     unsigned long long i = 0, n = 0;
     char extra = 0;
@@ -191,6 +191,7 @@ int sweep(const SweepArgs& a, std::ostream& out, std::ostream& err) {
   }
   const explorer::DesignSpace space = explorer::read_space(a.space);
   const auto workload = explorer::prepare_workload(workloads::load_workload(space.workload_file), space.workload_file);
+  const explorer::Sampler sampler(space, o);
 
   namespace fs = std::filesystem;
   if (fs::exists(a.log) && fs::file_size(a.log) > 0) {
@@ -198,14 +199,15 @@ int sweep(const SweepArgs& a, std::ostream& out, std::ostream& err) {
       throw InputError(a.log + ": results log exists; add --resume to continue it, or choose another --log");
     trim_partial_line(a.log);
     for (const auto& e : explorer::read_log(a.log)) {
-      if (e.point != explorer::sweep_point(space, o, e.index))
+      if (e.index >= sampler.size() || e.point != sampler.point(e.index))
         throw InputError(a.log + ": point " + std::to_string(e.index) + " was " + e.point.dump() +
                          ", but this sweep's point " + std::to_string(e.index) + " is " +
-                         explorer::sweep_point(space, o, e.index).dump() + ": a different space, method or seed");
+                         (e.index < sampler.size() ? sampler.point(e.index).dump() : std::string("beyond its end")) +
+                         ": a different space, method, seed or sample count");
       o.done.insert(e.index);
     }
   }
-  const auto indices = explorer::sweep_indices(space, o);
+  const auto indices = explorer::sweep_indices(sampler, o);
   std::ofstream log(a.log, std::ios::app);
   if (!log) throw InputError(a.log + ": cannot open for appending");
 
@@ -215,7 +217,7 @@ int sweep(const SweepArgs& a, std::ostream& out, std::ostream& err) {
   std::uint64_t done = 0, failed = 0;
   std::optional<explorer::LogEntry> best;
   const auto& [objective, minimize] = space.objectives.front();
-  explorer::run_sweep(space, workload, o, indices, [&](const explorer::LogEntry& e) {
+  explorer::run_sweep(space, workload, sampler, o.jobs, indices, [&](const explorer::LogEntry& e) {
     log << explorer::to_json(e).dump() << "\n" << std::flush;  // on disk before the next point
     ++done;
     if (!e.ok) ++failed;
@@ -294,8 +296,10 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   auto* sweep_cmd = app.add_subcommand("sweep", "Evaluate the points of a design space, appending to a results log");
   sweep_cmd->add_option("space", sweep_args.space, "Design space (JSON, docs/explorer.md)")->required();
   sweep_cmd->add_option("--log", sweep_args.log, "Results log (JSON lines), appended as points complete")->required();
-  sweep_cmd->add_option("--method", sweep_args.method, "grid: every point; random: --samples points")
-      ->check(CLI::IsMember({"grid", "random"}))
+  sweep_cmd
+      ->add_option("--method", sweep_args.method,
+                   "grid: every point; random, halton (low-discrepancy) or lhs (Latin hypercube): --samples points")
+      ->check(CLI::IsMember({"grid", "random", "halton", "lhs"}))
       ->capture_default_str();
   sweep_cmd->add_option("--samples", sweep_args.samples, "Points to draw (random)");
   sweep_cmd->add_option("--seed", sweep_args.seed, "Seed (random)")->capture_default_str();

@@ -57,7 +57,8 @@ std::vector<Objective> parse_objectives(const std::string& spec) {
   std::set<std::string> seen;
   for (const auto& item : split(spec, ',')) {
     if (item.empty())
-      throw InputError(where + "empty objective (expected metric:min or metric:max, comma-separated)");
+      throw InputError(where +
+                       "empty objective (expected metric:min or metric:max, comma-separated)");
     Objective o;
     const auto colon = item.find(':');
     o.metric = trim(item.substr(0, colon));
@@ -74,14 +75,15 @@ std::vector<Objective> parse_objectives(const std::string& spec) {
       throw InputError(where + "metric " + o.metric + " is given twice");
     out.push_back(o);
   }
-  if (out.empty()) throw InputError(where + "no objectives (expected e.g. " + kDefaultObjectives + ")");
+  if (out.empty())
+    throw InputError(where + "no objectives (expected e.g. " + kDefaultObjectives + ")");
   return out;
 }
 
 std::string to_string(const Objective& o) { return o.metric + (o.minimize ? ":min" : ":max"); }
 
-void check_objectives(const std::vector<LogEntry>& entries, const std::vector<Objective>& objectives,
-                      const std::string& source) {
+void check_objectives(const std::vector<LogEntry>& entries,
+                      const std::vector<Objective>& objectives, const std::string& source) {
   for (const auto& e : entries) {
     if (!e.ok) continue;
     for (const auto& o : objectives) {
@@ -227,8 +229,8 @@ nlohmann::json to_json(const ParetoResult& r, const std::vector<LogEntry>& entri
   for (const auto& o : r.objectives) objectives.push_back(to_string(o));
   for (const auto pos : r.front) front.push_back(to_json(entries.at(pos)));
   return {{"objectives", std::move(objectives)},
-          {"reference_point", r.reference_point.empty() ? nlohmann::json(nullptr)
-                                                        : nlohmann::json(r.reference_point)},
+          {"reference_point",
+           r.reference_point.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.reference_point)},
           {"reference_given", r.reference_given},
           {"hypervolume", r.hypervolume},
           {"front", std::move(front)},
@@ -280,9 +282,10 @@ std::string format_table(const ParetoResult& r, const std::vector<LogEntry>& ent
   out += fmt::format("hypervolume: {} (reference point {}; {})\n", number(r.hypervolume), ref,
                      r.reference_given ? "given" : "default: worst ok value moved 10% further");
   if (r.outside_reference)
-    out += fmt::format("{} front entries are not better than the reference point in every "
-                       "objective and add no volume\n",
-                       r.outside_reference);
+    out += fmt::format(
+        "{} front entries are not better than the reference point in every "
+        "objective and add no volume\n",
+        r.outside_reference);
   return out;
 }
 

@@ -33,7 +33,8 @@ std::string to_string(const Objective& o);
 
 // Every ok entry must have every objective's metric; the error names `source` (a file, for the
 // message), the entry's index and the metric, and lists the metrics found in the log.
-void check_objectives(const std::vector<LogEntry>& entries, const std::vector<Objective>& objectives,
+void check_objectives(const std::vector<LogEntry>& entries,
+                      const std::vector<Objective>& objectives,
                       const std::string& source = "results log");
 
 // Positions in `entries` of the non-dominated ok entries (pagmo's first non-dominated front),

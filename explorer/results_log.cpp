@@ -16,9 +16,9 @@ namespace tessera::explorer {
 namespace {
 
 const std::set<std::string>& known_keys() {
-  static const std::set<std::string> keys = {
-      "log",     "version",       "index",       "point", "status",
-      "error",   "config_hash",   "workload_hash", "metrics", "wall_s"};
+  static const std::set<std::string> keys = {"log",     "version", "index",       "point",
+                                             "status",  "error",   "config_hash", "workload_hash",
+                                             "metrics", "wall_s"};
   return keys;
 }
 
@@ -79,7 +79,8 @@ LogEntry log_entry_from_json(const nlohmann::json& j, const std::string& where) 
   const auto fail = [&](const std::string& key, const std::string& what) {
     return InputError(where + ": " + (key.empty() ? std::string() : "/" + key + ": ") + what);
   };
-  if (!j.is_object()) throw fail("", "expected a results log entry (an object), got " + type_name(j));
+  if (!j.is_object())
+    throw fail("", "expected a results log entry (an object), got " + type_name(j));
   for (const auto& [key, value] : j.items())
     if (!known_keys().count(key))
       throw fail(key, "unknown key (a results log entry has " + key_list() + ")");
@@ -154,7 +155,8 @@ LogEntry log_entry_from_json(const nlohmann::json& j, const std::string& where) 
 }
 
 std::vector<LogEntry> read_log(const std::string& path) {
-  if (std::filesystem::is_directory(path)) throw InputError(path + ": is a directory, not a results log");
+  if (std::filesystem::is_directory(path))
+    throw InputError(path + ": is a directory, not a results log");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": cannot open results log");
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -180,7 +182,8 @@ std::vector<LogEntry> read_log(const std::string& path) {
       // was never completed, so it is not an error (a resumed run evaluates it again).
       if (!complete) break;
       std::string msg = e.what();
-      if (const auto pos = msg.find("syntax error"); pos != std::string::npos) msg = msg.substr(pos);
+      if (const auto pos = msg.find("syntax error"); pos != std::string::npos)
+        msg = msg.substr(pos);
       throw InputError(where + ": not valid JSON: " + msg);
     }
     entries.push_back(log_entry_from_json(j, where));

@@ -99,14 +99,24 @@ nlohmann::json DesignSpace::grid_point(std::uint64_t index) const {
   return point;
 }
 
+nlohmann::json DesignSpace::unit_point(const std::vector<double>& u) const {
+  nlohmann::json point = nlohmann::json::object();
+  for (std::size_t i = 0; i < parameters.size(); ++i) {
+    const auto& values = parameters[i].values;
+    const auto k = static_cast<std::size_t>(u.at(i) * static_cast<double>(values.size()));
+    point[parameters[i].path] = values[std::min(k, values.size() - 1)];
+  }
+  return point;
+}
+
 nlohmann::json DesignSpace::random_point(std::uint64_t seed, std::uint64_t index) const {
   std::seed_seq seq{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32),
                     static_cast<std::uint32_t>(index), static_cast<std::uint32_t>(index >> 32)};
   std::mt19937_64 rng(seq);
-  nlohmann::json point = nlohmann::json::object();
-  for (const auto& p : parameters)
-    point[p.path] = p.values[std::uniform_int_distribution<std::size_t>(0, p.values.size() - 1)(rng)];
-  return point;
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  std::vector<double> u(parameters.size());
+  for (auto& x : u) x = uniform(rng);
+  return unit_point(u);
 }
 
 arch::ArchConfig point_config(const DesignSpace& space, const nlohmann::json& point) {

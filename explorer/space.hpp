@@ -33,6 +33,8 @@ struct DesignSpace {
   std::uint64_t grid_size() const;
   // Grid point `index` (mixed radix, first parameter slowest).
   nlohmann::json grid_point(std::uint64_t index) const;
+  // The point at unit coordinates u (one per parameter, each in [0, 1)): value floor(u * size).
+  nlohmann::json unit_point(const std::vector<double>& u) const;
   // Random point `index` of a run seeded with `seed`: each value drawn uniformly from its
   // parameter, from a generator seeded by (seed, index) alone.
   nlohmann::json random_point(std::uint64_t seed, std::uint64_t index) const;

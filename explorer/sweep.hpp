@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -16,26 +17,43 @@
 namespace tessera::explorer {
 
 struct SweepOptions {
-  enum class Method { grid, random } method = Method::grid;
-  std::uint64_t samples = 0;  // random: number of points
-  std::uint64_t seed = 1;     // random
+  // grid: every point. random: independent uniform draws. halton: the Halton low-discrepancy
+  // sequence (pagmo). lhs: Latin hypercube (each parameter's range cut into `samples` strata,
+  // each used once, strata shuffled per parameter by the seed).
+  enum class Method { grid, random, halton, lhs } method = Method::grid;
+  std::uint64_t samples = 0;  // random, halton, lhs: number of points
+  std::uint64_t seed = 1;     // random, lhs
   unsigned jobs = 1;          // threads (analytical); SystemC runs one point at a time
   std::uint64_t shard = 0, shards = 1;  // evaluate indices with index % shards == shard
   std::set<std::uint64_t> done;         // indices already in the log (--resume)
 };
 
-// The indices this run evaluates, in order.
-std::vector<std::uint64_t> sweep_indices(const DesignSpace& space, const SweepOptions& options);
+std::optional<SweepOptions::Method> sweep_method_from_string(const std::string& name);
 
-// The point of `index` under `options`.
-nlohmann::json sweep_point(const DesignSpace& space, const SweepOptions& options, std::uint64_t index);
+// The points of a sweep, numbered: point(i) depends only on the space, the method, the seed and
+// the sample count, never on threads or shards.
+class Sampler {
+ public:
+  Sampler(const DesignSpace& space, const SweepOptions& options);
+  std::uint64_t size() const { return size_; }
+  nlohmann::json point(std::uint64_t index) const;
+
+ private:
+  const DesignSpace& space_;
+  SweepOptions::Method method_;
+  std::uint64_t seed_, size_;
+  std::vector<std::vector<std::uint64_t>> strata_;  // lhs: per parameter, stratum of each sample
+};
+
+// The indices this run evaluates, in order.
+std::vector<std::uint64_t> sweep_indices(const Sampler& sampler, const SweepOptions& options);
 
 // Evaluates one point; never throws for a bad point (the entry says why it failed).
 LogEntry evaluate_point(const DesignSpace& space, const Workload& workload, std::uint64_t index,
                         const nlohmann::json& point);
 
 // Evaluates `indices`, calling `on_result` (serialised: one call at a time) as each completes.
-void run_sweep(const DesignSpace& space, const Workload& workload, const SweepOptions& options,
+void run_sweep(const DesignSpace& space, const Workload& workload, const Sampler& sampler, unsigned jobs,
                const std::vector<std::uint64_t>& indices, const std::function<void(const LogEntry&)>& on_result);
 
 }  // namespace tessera::explorer

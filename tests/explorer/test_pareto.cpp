@@ -268,8 +268,8 @@ TEST_CASE("tessera pareto prints a table; bad input exits 1", "[explorer]") {
 TEST_CASE("tessera merge writes the merged log", "[explorer]") {
   const auto out = temp_path("merged.jsonl");
   std::filesystem::remove(out);
-  const auto r = run({"merge", log_path("shard_0_of_2.jsonl"), log_path("shard_1_of_2.jsonl"),
-                      "--out", out});
+  const auto r =
+      run({"merge", log_path("shard_0_of_2.jsonl"), log_path("shard_1_of_2.jsonl"), "--out", out});
   INFO(r.err);
   REQUIRE(r.code == 0);
   CHECK_THAT(r.out, Contains("8 entries (7 ok, 1 failed) from 2 logs (9 entries read, 1 "

@@ -168,3 +168,28 @@ TEST_CASE("bad sweep options are errors", "[explorer][sweep][errors]") {
         cli::kExitInputError);
   CHECK_THAT(err, Contains("--samples"));
 }
+
+TEST_CASE("Latin hypercube and Halton samples", "[explorer][space]") {
+  const auto s = explorer::read_space(space_path("small.json"));
+  explorer::SweepOptions o;
+  o.method = explorer::SweepOptions::Method::lhs;
+  o.samples = 6;  // systolic.dataflow has 2 values, the others 3: each must appear equally often
+  o.seed = 11;
+  const explorer::Sampler lhs(s, o);
+  std::map<std::string, int> seen;
+  for (std::uint64_t i = 0; i < 6; ++i) {
+    const auto point = lhs.point(i);
+    for (auto it = point.begin(); it != point.end(); ++it) ++seen[it.key() + "=" + it.value().dump()];
+  }
+  for (const auto& [value, n] : seen) CHECK(n == (value.rfind("systolic.dataflow", 0) == 0 ? 3 : 2));
+  CHECK(explorer::Sampler(s, o).point(4) == lhs.point(4));  // a function of (space, seed, samples)
+
+  o.method = explorer::SweepOptions::Method::halton;
+  const explorer::Sampler halton(s, o);
+  CHECK(halton.point(0) != halton.point(1));
+  CHECK(halton.point(3) == explorer::Sampler(s, o).point(3));
+  const auto log = temp_log("halton");
+  REQUIRE(run_cli({"sweep", space_path("small.json"), "--log", log, "--method", "halton", "--samples", "5",
+                   "--quiet"}) == 0);
+  CHECK(by_index(log).size() == 5);
+}

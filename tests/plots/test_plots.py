@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Runs scripts/plot_*.py on the shipped data (tests/data/plots) and on broken input.
+
+  tests/plots/test_plots.py [SOURCE_DIR]     (ctest: `ctest -L plots`)
+
+Plain Python, no pytest: prints one line per check, then "N passed, M failed"; exits 1 on failure.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
+
+SOURCE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", ".."))
+SCRIPTS, DATA = os.path.join(SOURCE, "scripts"), os.path.join(SOURCE, "tests", "data", "plots")
+LOG, REPORT = os.path.join(DATA, "small.jsonl"), os.path.join(DATA, "lenet5_report.json")
+FRONT, FRONT3 = os.path.join(DATA, "small_front.json"), os.path.join(DATA, "small_front3.json")
+
+
+def find_python():
+    """An interpreter with matplotlib: the one running this, else Debian's (python3-matplotlib)."""
+    for exe in (sys.executable, "/usr/bin/python3", shutil.which("python3")):
+        if exe and subprocess.run([exe, "-c", "import matplotlib"], capture_output=True).returncode == 0:
+            return exe
+    sys.exit("no python3 with matplotlib found (install python3-matplotlib: scripts/setup.sh)")
+
+
+PYTHON = find_python()
+
+
+def run(script, *args):
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}  # no __pycache__ in the source tree
+    return subprocess.run([PYTHON, os.path.join(SCRIPTS, script), *args], capture_output=True, text=True, env=env)
+
+
+def check(name, ok, detail=""):
+    return f"{'PASS' if ok else 'FAIL'} {name}" + ("" if ok else f": {detail}")
+
+
+def plot_ok(name, prefix, script, *args):
+    """The script succeeds and writes a real PNG and a well-formed SVG."""
+    p = run(script, *args, "--out", prefix)
+    problems = [] if p.returncode == 0 else [f"exit {p.returncode}: {p.stderr.strip()}"]
+    if not problems:
+        with open(prefix + ".png", "rb") as f:
+            png = f.read()
+        if not png.startswith(b"\x89PNG\r\n\x1a\n") or len(png) <= 1024:
+            problems.append(f"{prefix}.png is not a PNG over 1 KB ({len(png)} bytes)")
+        try:
+            if not ET.parse(prefix + ".svg").getroot().tag.endswith("svg"):
+                problems.append(f"{prefix}.svg has no svg root")
+        except (ET.ParseError, OSError) as e:
+            problems.append(f"{prefix}.svg: {e}")
+    return check(name, not problems, "; ".join(problems))
+
+
+def fails_with(name, texts, script, *args):
+    """The script exits non-zero and its stderr holds every one of texts."""
+    p = run(script, *args)
+    missing = [t for t in texts if t not in p.stderr]
+    return check(name, p.returncode != 0 and not missing,
+                 f"exit {p.returncode}, stderr {p.stderr.strip()!r} lacks {missing}")
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="tessera_plots_")
+    out = lambda name: os.path.join(tmp, name)  # noqa: E731
+    pool, futures = ThreadPoolExecutor(max_workers=os.cpu_count() or 2), []
+    submit = lambda *a: futures.append(pool.submit(*a))  # noqa: E731  (the checks run concurrently)
+    try:
+        with open(LOG, encoding="utf-8") as f:
+            log = f.read().splitlines()
+        with open(out("with_failed.jsonl"), "w", encoding="utf-8") as f:  # a failed point, a cut-short tail
+            f.write("\n".join(log) + "\n" + '{"log":"tessera.results","version":1,"index":99,"point":{},'
+                    '"status":"failed","error":"does not fit","config_hash":"x","workload_hash":"y"}\n'
+                    + log[0][: len(log[0]) // 2])
+        with open(out("corrupt.jsonl"), "w", encoding="utf-8") as f:  # line 3 broken, not the last
+            f.write("\n".join(log[:2] + [log[2][:40]] + log[3:]) + "\n")
+        with open(out("bad_report.json"), "w", encoding="utf-8") as f:
+            f.write('{"layers": [\n')
+
+        submit(plot_ok, "pareto 2 objectives", out("pareto2"), "plot_pareto.py", LOG, "--front", FRONT)
+        submit(plot_ok, "pareto 3 objectives (grid)", out("pareto3"), "plot_pareto.py", LOG, "--front", FRONT3)
+        submit(plot_ok, "pareto axes reordered", out("pareto3r"), "plot_pareto.py", LOG, "--front", FRONT3,
+               "--objectives", "utilization:max,energy_pj:min,latency_s:min")
+        submit(plot_ok, "pareto log with a failed point and a cut-short tail", out("pareto_failed"),
+               "plot_pareto.py", out("with_failed.jsonl"), "--front", FRONT)
+        submit(plot_ok, "scatter pow2 parameter, coloured", out("scatter_rows"), "plot_scatter.py", LOG,
+               "--param", "systolic.rows", "--metric", "latency_s", "--color", "systolic.dataflow")
+        submit(plot_ok, "scatter categorical parameter", out("scatter_df"), "plot_scatter.py", LOG,
+               "--param", "systolic.dataflow", "--metric", "energy_pj", "--color", "dram.bandwidth")
+        submit(plot_ok, "scatter numeric parameter", out("scatter_bw"), "plot_scatter.py", out("with_failed.jsonl"),
+               "--param", "dram.bandwidth", "--metric", "throughput_macs_per_s")
+        submit(plot_ok, "layers", out("layers"), "plot_layers.py", REPORT)
+
+        missing, corrupt, x = out("no_such.jsonl"), out("corrupt.jsonl"), ("--out", out("x"))
+        submit(fails_with, "pareto missing log", [missing], "plot_pareto.py", missing, "--front", FRONT, *x)
+        submit(fails_with, "pareto missing front", [missing], "plot_pareto.py", LOG, "--front", missing, *x)
+        submit(fails_with, "scatter missing log", [missing], "plot_scatter.py", missing, "--param", "systolic.rows", *x)
+        submit(fails_with, "layers missing report", [missing], "plot_layers.py", missing, *x)
+        submit(fails_with, "pareto corrupt log line", [f"{corrupt}:3", "line 3"], "plot_pareto.py", corrupt,
+               "--front", FRONT, *x)
+        submit(fails_with, "scatter corrupt log line", [f"{corrupt}:3", "line 3"], "plot_scatter.py", corrupt,
+               "--param", "systolic.rows", *x)
+        submit(fails_with, "layers corrupt report", [out("bad_report.json") + ":"], "plot_layers.py",
+               out("bad_report.json"), *x)
+        submit(fails_with, "layers given a log", [LOG + ":2"], "plot_layers.py", LOG, *x)
+        submit(fails_with, "pareto objectives not those of the front", [FRONT], "plot_pareto.py", LOG,
+               "--front", FRONT, "--objectives", "latency_s:min,utilization:max", *x)
+        submit(fails_with, "scatter unknown parameter", ["systolic.rows"], "plot_scatter.py", LOG,
+               "--param", "nope", *x)
+        submit(fails_with, "scatter unknown metric", ["latency_s"], "plot_scatter.py", LOG,
+               "--param", "systolic.rows", "--metric", "nope", *x)
+        lines = [f.result() for f in futures]
+    finally:
+        pool.shutdown()
+        shutil.rmtree(tmp, ignore_errors=True)
+    failed = sum(line.startswith("FAIL") for line in lines)
+    print("\n".join(lines) + f"\n{len(lines) - failed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
