@@ -1,17 +1,15 @@
 #include "cli/app.hpp"
 
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-
-#include <unistd.h>
-
-#include <chrono>
-#include <cstdio>
 #include <optional>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "arch/config.hpp"
 #include "common/error.hpp"
@@ -19,6 +17,7 @@
 #include "explorer/evaluator.hpp"
 #include "explorer/pareto.hpp"
 #include "explorer/results_log.hpp"
+#include "explorer/search.hpp"
 #include "explorer/sweep.hpp"
 #include "sim/report.hpp"
 #include "sim/scalesim_report.hpp"
@@ -140,7 +139,9 @@ int list(bool as_json, std::ostream& out) {
   for (const auto& [name, desc] : workloads::frontends().list()) doc["frontends"][name] = desc;
   doc["fidelities"] = {{"analytical", "closed form over the tile plan; thread-safe"},
                        {"systemc", "tile-level SystemC/TLM simulation; one per process at a time"}};
-  doc["search_algorithms"] = nlohmann::json::object();  // none registered yet
+  doc["search_algorithms"] = nlohmann::json::object();
+  for (const auto& [name, desc] : explorer::search_algorithms().list())
+    doc["search_algorithms"][name] = desc;
   if (as_json) {
     out << doc.dump(2) << "\n";
     return kExitOk;
@@ -158,9 +159,9 @@ int list(bool as_json, std::ostream& out) {
 }
 
 struct SweepArgs {
-  std::string space, log, method = "grid", shard;
-  std::uint64_t samples = 0, seed = 1;
-  unsigned jobs = 1;
+  std::string space, log, method = "grid", shard, algo = "nsga2";
+  std::uint64_t samples = 0, seed = 1, budget = 100;
+  unsigned jobs = 1, population = 0;
   bool resume = false, quiet = false;
 };
 
@@ -171,6 +172,84 @@ void trim_partial_line(const std::string& path) {
   if (text.empty() || text.back() == '\n') return;
   const auto keep = text.find_last_of('\n');
   std::filesystem::resize_file(path, keep == std::string::npos ? 0 : keep + 1);
+}
+
+// The entries of an existing results log, which is only ever continued with --resume.
+std::vector<explorer::LogEntry> previous_results(const SweepArgs& a) {
+  namespace fs = std::filesystem;
+  if (!fs::exists(a.log) || fs::file_size(a.log) == 0) return {};
+  if (!a.resume)
+    throw InputError(a.log +
+                     ": results log exists; add --resume to continue it, or choose another --log");
+  trim_partial_line(a.log);
+  return explorer::read_log(a.log);
+}
+
+// Appends each result to the log the moment it is known, and shows progress on a terminal.
+class ResultSink {
+ public:
+  ResultSink(const SweepArgs& a, const explorer::DesignSpace& space, std::uint64_t total,
+             std::ostream& err)
+      : log_(a.log, std::ios::app),
+        path_(a.log),
+        err_(err),
+        total_(total),
+        objective_(space.objectives.front()),
+        progress_(!a.quiet && ::isatty(::fileno(stderr))) {
+    if (!log_) throw InputError(a.log + ": cannot open for appending");
+  }
+
+  void operator()(const explorer::LogEntry& e) {
+    log_ << explorer::to_json(e).dump() << "\n" << std::flush;  // on disk before the next point
+    ++done_;
+    if (!e.ok) ++failed_;
+    const auto& [metric, minimize] = objective_;
+    if (e.ok && e.metrics.count(metric)) {
+      const double v = e.metrics.at(metric);
+      if (!best_ || (minimize ? v < best_->metrics.at(metric) : v > best_->metrics.at(metric)))
+        best_ = e;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (progress_ && (now - last_ > std::chrono::milliseconds(200) || done_ == total_)) {
+      last_ = now;
+      const double secs = std::chrono::duration<double>(now - start_).count();
+      const double rate = secs > 0 ? static_cast<double>(done_) / secs : 0.0;
+      const double eta =
+          rate > 0 && total_ > done_ ? static_cast<double>(total_ - done_) / rate : 0.0;
+      err_ << fmt::format(
+                  "\r[{}] {}/{} points, {:.0f}/s, ETA {:.0f} s, {} failed, best {} {:.4g}   ",
+                  path_, done_, total_, rate, eta, failed_, metric,
+                  best_ ? best_->metrics.at(metric) : 0.0)
+           << std::flush;
+    }
+  }
+
+  // Ends the progress line and prints the summary.
+  void finish(const std::string& name, std::uint64_t already, bool quiet, std::ostream& out) {
+    if (progress_) err_ << "\n";
+    if (!log_) throw InputError(path_ + ": write failed");
+    if (quiet) return;
+    out << fmt::format("{}: {} points evaluated ({} failed), {} already in {}\n", name, done_,
+                       failed_, already, path_);
+    if (best_)
+      out << fmt::format("best {}: {:.6g} at point {} {}\n", objective_.first,
+                         best_->metrics.at(objective_.first), best_->index, best_->point.dump());
+  }
+
+ private:
+  std::ofstream log_;
+  std::string path_;
+  std::ostream& err_;
+  std::uint64_t total_, done_ = 0, failed_ = 0;
+  std::pair<std::string, bool> objective_;
+  bool progress_;
+  std::optional<explorer::LogEntry> best_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now(), last_ = start_;
+};
+
+explorer::Workload space_workload(const explorer::DesignSpace& space) {
+  return explorer::prepare_workload(workloads::load_workload(space.workload_file),
+                                    space.workload_file);
 }
 
 int sweep(const SweepArgs& a, std::ostream& out, std::ostream& err) {
@@ -190,60 +269,38 @@ int sweep(const SweepArgs& a, std::ostream& out, std::ostream& err) {
     o.shards = n;
   }
   const explorer::DesignSpace space = explorer::read_space(a.space);
-  const auto workload = explorer::prepare_workload(workloads::load_workload(space.workload_file), space.workload_file);
+  const auto workload = space_workload(space);
   const explorer::Sampler sampler(space, o);
-
-  namespace fs = std::filesystem;
-  if (fs::exists(a.log) && fs::file_size(a.log) > 0) {
-    if (!a.resume)
-      throw InputError(a.log + ": results log exists; add --resume to continue it, or choose another --log");
-    trim_partial_line(a.log);
-    for (const auto& e : explorer::read_log(a.log)) {
-      if (e.index >= sampler.size() || e.point != sampler.point(e.index))
-        throw InputError(a.log + ": point " + std::to_string(e.index) + " was " + e.point.dump() +
-                         ", but this sweep's point " + std::to_string(e.index) + " is " +
-                         (e.index < sampler.size() ? sampler.point(e.index).dump() : std::string("beyond its end")) +
-                         ": a different space, method, seed or sample count");
-      o.done.insert(e.index);
-    }
+  for (const auto& e : previous_results(a)) {
+    if (e.index >= sampler.size() || e.point != sampler.point(e.index))
+      throw InputError(a.log + ": point " + std::to_string(e.index) + " was " + e.point.dump() +
+                       ", which is not this sweep's point " + std::to_string(e.index) +
+                       ": a different space, method, seed or sample count");
+    o.done.insert(e.index);
   }
   const auto indices = explorer::sweep_indices(sampler, o);
-  std::ofstream log(a.log, std::ios::app);
-  if (!log) throw InputError(a.log + ": cannot open for appending");
+  ResultSink sink(a, space, indices.size(), err);
+  explorer::run_sweep(space, workload, sampler, o.jobs, indices,
+                      [&](const explorer::LogEntry& e) { sink(e); });
+  sink.finish(space.name, o.done.size(), a.quiet, out);
+  return kExitOk;
+}
 
-  const bool progress = !a.quiet && ::isatty(::fileno(stderr));
-  const auto start = std::chrono::steady_clock::now();
-  auto last_print = start;
-  std::uint64_t done = 0, failed = 0;
-  std::optional<explorer::LogEntry> best;
-  const auto& [objective, minimize] = space.objectives.front();
-  explorer::run_sweep(space, workload, sampler, o.jobs, indices, [&](const explorer::LogEntry& e) {
-    log << explorer::to_json(e).dump() << "\n" << std::flush;  // on disk before the next point
-    ++done;
-    if (!e.ok) ++failed;
-    if (e.ok && e.metrics.count(objective)) {
-      const double v = e.metrics.at(objective);
-      if (!best || (minimize ? v < best->metrics.at(objective) : v > best->metrics.at(objective))) best = e;
-    }
-    const auto now = std::chrono::steady_clock::now();
-    if (progress && (now - last_print > std::chrono::milliseconds(200) || done == indices.size())) {
-      last_print = now;
-      const double secs = std::chrono::duration<double>(now - start).count();
-      const double rate = secs > 0 ? static_cast<double>(done) / secs : 0.0;
-      err << fmt::format("\r[sweep] {}/{} points, {:.0f}/s, ETA {:.0f} s, {} failed, best {} {:.4g}   ", done,
-                         indices.size(), rate, rate > 0 ? static_cast<double>(indices.size() - done) / rate : 0.0,
-                         failed, objective, best ? best->metrics.at(objective) : 0.0)
-          << std::flush;
-    }
-  });
-  if (progress) err << "\n";
-  if (!log) throw InputError(a.log + ": write failed");
-  if (!a.quiet) {
-    out << fmt::format("{}: {} points evaluated ({} failed), {} already in {}\n", space.name, done, failed,
-                       o.done.size(), a.log);
-    if (best) out << fmt::format("best {}: {:.6g} at point {} {}\n", objective, best->metrics.at(objective), best->index,
-                                 best->point.dump());
-  }
+int explore(const SweepArgs& a, std::ostream& out, std::ostream& err) {
+  const explorer::SearchAlgorithm& algorithm = explorer::search_algorithms().get(a.algo);
+  const explorer::DesignSpace space = explorer::read_space(a.space);
+  const auto workload = space_workload(space);
+  auto previous = previous_results(a);
+  const std::uint64_t already = previous.size();
+  ResultSink sink(a, space, a.budget, err);
+  explorer::Evaluations evaluations(space, workload, std::move(previous),
+                                    [&](const explorer::LogEntry& e) { sink(e); });
+  explorer::SearchOptions o;
+  o.budget = a.budget;
+  o.seed = static_cast<unsigned>(a.seed);
+  o.population = a.population;
+  algorithm(evaluations, o);
+  sink.finish(space.name, already, a.quiet, out);
   return kExitOk;
 }
 
@@ -293,12 +350,17 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   list_cmd->add_flag("--json", as_json, "Print JSON instead of text");
 
   SweepArgs sweep_args;
-  auto* sweep_cmd = app.add_subcommand("sweep", "Evaluate the points of a design space, appending to a results log");
-  sweep_cmd->add_option("space", sweep_args.space, "Design space (JSON, docs/explorer.md)")->required();
-  sweep_cmd->add_option("--log", sweep_args.log, "Results log (JSON lines), appended as points complete")->required();
+  auto* sweep_cmd = app.add_subcommand(
+      "sweep", "Evaluate the points of a design space, appending to a results log");
+  sweep_cmd->add_option("space", sweep_args.space, "Design space (JSON, docs/explorer.md)")
+      ->required();
+  sweep_cmd
+      ->add_option("--log", sweep_args.log, "Results log (JSON lines), appended as points complete")
+      ->required();
   sweep_cmd
       ->add_option("--method", sweep_args.method,
-                   "grid: every point; random, halton (low-discrepancy) or lhs (Latin hypercube): --samples points")
+                   "grid: every point; random, halton (low-discrepancy) or lhs (Latin hypercube): "
+                   "--samples points")
       ->check(CLI::IsMember({"grid", "random", "halton", "lhs"}))
       ->capture_default_str();
   sweep_cmd->add_option("--samples", sweep_args.samples, "Points to draw (random)");
@@ -307,8 +369,28 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
       ->check(CLI::Range(1u, 1024u))
       ->capture_default_str();
   sweep_cmd->add_flag("--resume", sweep_args.resume, "Continue a log: skip the points it holds");
-  sweep_cmd->add_option("--shard", sweep_args.shard, "i/N: evaluate only the points whose index is i mod N");
+  sweep_cmd->add_option("--shard", sweep_args.shard,
+                        "i/N: evaluate only the points whose index is i mod N");
   sweep_cmd->add_flag("--quiet", sweep_args.quiet, "No progress line and no summary");
+
+  auto* explore_cmd =
+      app.add_subcommand("explore", "Search a design space for the Pareto front of its objectives");
+  explore_cmd->add_option("space", sweep_args.space, "Design space (JSON, docs/explorer.md)")
+      ->required();
+  explore_cmd
+      ->add_option("--log", sweep_args.log, "Results log (JSON lines), appended as points complete")
+      ->required();
+  explore_cmd->add_option("--algo", sweep_args.algo, "Search algorithm (tessera list)")
+      ->capture_default_str();
+  explore_cmd->add_option("--budget", sweep_args.budget, "Points to propose (whole generations)")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100000000}))
+      ->capture_default_str();
+  explore_cmd->add_option("--seed", sweep_args.seed, "Seed")->capture_default_str();
+  explore_cmd->add_option("--population", sweep_args.population,
+                          "Population size (default: from the budget)");
+  explore_cmd->add_flag("--resume", sweep_args.resume,
+                        "Continue a log: replay its points, evaluate the rest");
+  explore_cmd->add_flag("--quiet", sweep_args.quiet, "No progress line and no summary");
 
   auto* check = app.add_subcommand("check", "Validate an architecture config without running it");
   check->add_option("arch", arch_file, "Architecture config (JSON)")->required();
@@ -424,6 +506,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
       return kExitOk;
     }
     if (*sweep_cmd) return sweep(sweep_args, out, err);
+    if (*explore_cmd) return explore(sweep_args, out, err);
     if (*check) {
       const arch::ArchConfig arch = arch::load_arch(arch_file, overrides);
       out << fmt::format("{}: valid {} config '{}' (hash {})\n", arch_file,

@@ -48,8 +48,10 @@ DesignSpace read_space(const std::string& path) {
   const nlohmann::json doc = read_json_file(path);
   ParamReader r(doc, path);
   const std::string format = r.string("format");
-  if (format != "tessera.space") throw r.error("format", "expected \"tessera.space\", got \"" + format + "\"");
-  if (r.integer("version") != 1) throw r.error("version", "this version of Tessera reads version 1");
+  if (format != "tessera.space")
+    throw r.error("format", "expected \"tessera.space\", got \"" + format + "\"");
+  if (r.integer("version") != 1)
+    throw r.error("version", "this version of Tessera reads version 1");
   DesignSpace s;
   s.file = path;
   s.name = r.string("name", std::filesystem::path(path).stem().string());
@@ -59,7 +61,8 @@ DesignSpace read_space(const std::string& path) {
   };
   s.base = arch::read_arch_document(resolve(r.string("arch")));
   s.workload_file = resolve(r.string("workload"));
-  s.fidelity = sim::fidelity_from_string(r.choice("fidelity", {"analytical", "systemc"}, "analytical"));
+  s.fidelity =
+      sim::fidelity_from_string(r.choice("fidelity", {"analytical", "systemc"}, "analytical"));
 
   ParamReader params = r.child("parameters");
   for (auto it = doc.at("parameters").begin(); it != doc.at("parameters").end(); ++it) {
@@ -68,15 +71,18 @@ DesignSpace read_space(const std::string& path) {
     p.finish();
   }
   params.finish();
-  if (s.parameters.empty()) throw r.error("parameters", "a design space needs at least one parameter");
+  if (s.parameters.empty())
+    throw r.error("parameters", "a design space needs at least one parameter");
 
   const auto objectives = r.strings("objectives");
   for (std::size_t i = 0; i < objectives.size(); ++i) {
     const auto colon = objectives[i].find(':');
     const std::string goal = colon == std::string::npos ? "" : objectives[i].substr(colon + 1);
     if (colon == 0 || (goal != "min" && goal != "max"))
-      throw InputError(json_location(path, "/objectives/" + std::to_string(i)) + "expected \"METRIC:min\" or "
-                       "\"METRIC:max\", got \"" + objectives[i] + "\"");
+      throw InputError(json_location(path, "/objectives/" + std::to_string(i)) +
+                       "expected \"METRIC:min\" or "
+                       "\"METRIC:max\", got \"" +
+                       objectives[i] + "\"");
     s.objectives.emplace_back(objectives[i].substr(0, colon), goal == "min");
   }
   if (s.objectives.empty()) s.objectives = {{"latency_s", true}, {"energy_pj", true}};
@@ -121,7 +127,8 @@ nlohmann::json DesignSpace::random_point(std::uint64_t seed, std::uint64_t index
 
 arch::ArchConfig point_config(const DesignSpace& space, const nlohmann::json& point) {
   arch::ArchDocument doc = space.base;
-  for (auto it = point.begin(); it != point.end(); ++it) arch::apply_override(doc, it.key() + "=" + it.value().dump());
+  for (auto it = point.begin(); it != point.end(); ++it)
+    arch::apply_override(doc, it.key() + "=" + it.value().dump());
   return arch::build_arch(doc);
 }
 

@@ -16,7 +16,7 @@
 namespace tessera::explorer {
 
 struct Parameter {
-  std::string path;                   // dotted config path, e.g. "systolic.rows"
+  std::string path;                    // dotted config path, e.g. "systolic.rows"
   std::vector<nlohmann::json> values;  // every value it takes, in order
 };
 
@@ -26,7 +26,7 @@ struct DesignSpace {
   arch::ArchDocument base;
   std::string workload_file;
   sim::Fidelity fidelity = sim::Fidelity::analytical;
-  std::vector<Parameter> parameters;  // in the file's key order (sorted)
+  std::vector<Parameter> parameters;                     // in the file's key order (sorted)
   std::vector<std::pair<std::string, bool>> objectives;  // metric, minimise; in the file's order
 
   // Number of grid points (the product of the parameters' sizes).

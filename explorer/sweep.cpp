@@ -6,7 +6,6 @@
 #include <random>
 
 #include <pagmo/utils/discrepancy.hpp>
-
 #include <tbb/global_control.h>
 #include <tbb/parallel_for_each.h>
 
@@ -14,13 +13,16 @@ namespace tessera::explorer {
 
 std::optional<SweepOptions::Method> sweep_method_from_string(const std::string& name) {
   using M = SweepOptions::Method;
-  for (auto [n, m] : {std::pair{"grid", M::grid}, {"random", M::random}, {"halton", M::halton}, {"lhs", M::lhs}})
+  for (auto [n, m] :
+       {std::pair{"grid", M::grid}, {"random", M::random}, {"halton", M::halton}, {"lhs", M::lhs}})
     if (name == n) return m;
   return std::nullopt;
 }
 
 Sampler::Sampler(const DesignSpace& space, const SweepOptions& o)
-    : space_(space), method_(o.method), seed_(o.seed),
+    : space_(space),
+      method_(o.method),
+      seed_(o.seed),
       size_(o.method == SweepOptions::Method::grid ? space.grid_size() : o.samples) {
   if (method_ != SweepOptions::Method::lhs) return;
   for (std::size_t p = 0; p < space.parameters.size(); ++p) {
@@ -78,7 +80,8 @@ LogEntry evaluate_point(const DesignSpace& space, const Workload& workload, std:
                  {"area_mm2", s.area_mm2},
                  {"utilization", s.utilization},
                  {"macs", static_cast<double>(s.macs)},
-                 {"throughput_macs_per_s", s.latency_s > 0 ? static_cast<double>(s.macs) / s.latency_s : 0.0},
+                 {"throughput_macs_per_s",
+                  s.latency_s > 0 ? static_cast<double>(s.macs) / s.latency_s : 0.0},
                  {"edp_pj_s", s.energy_pj * s.latency_s}};
   } catch (const std::exception& ex) {  // a bad point is logged as failed; the sweep goes on
     e.ok = false;
@@ -88,8 +91,9 @@ LogEntry evaluate_point(const DesignSpace& space, const Workload& workload, std:
   return e;
 }
 
-void run_sweep(const DesignSpace& space, const Workload& workload, const Sampler& sampler, unsigned jobs,
-               const std::vector<std::uint64_t>& indices, const std::function<void(const LogEntry&)>& on_result) {
+void run_sweep(const DesignSpace& space, const Workload& workload, const Sampler& sampler,
+               unsigned jobs, const std::vector<std::uint64_t>& indices,
+               const std::function<void(const LogEntry&)>& on_result) {
   std::mutex report;
   const auto one = [&](std::uint64_t index) {
     LogEntry e = evaluate_point(space, workload, index, sampler.point(index));

@@ -21,9 +21,9 @@ struct SweepOptions {
   // sequence (pagmo). lhs: Latin hypercube (each parameter's range cut into `samples` strata,
   // each used once, strata shuffled per parameter by the seed).
   enum class Method { grid, random, halton, lhs } method = Method::grid;
-  std::uint64_t samples = 0;  // random, halton, lhs: number of points
-  std::uint64_t seed = 1;     // random, lhs
-  unsigned jobs = 1;          // threads (analytical); SystemC runs one point at a time
+  std::uint64_t samples = 0;            // random, halton, lhs: number of points
+  std::uint64_t seed = 1;               // random, lhs
+  unsigned jobs = 1;                    // threads (analytical); SystemC runs one point at a time
   std::uint64_t shard = 0, shards = 1;  // evaluate indices with index % shards == shard
   std::set<std::uint64_t> done;         // indices already in the log (--resume)
 };
@@ -53,7 +53,8 @@ LogEntry evaluate_point(const DesignSpace& space, const Workload& workload, std:
                         const nlohmann::json& point);
 
 // Evaluates `indices`, calling `on_result` (serialised: one call at a time) as each completes.
-void run_sweep(const DesignSpace& space, const Workload& workload, const Sampler& sampler, unsigned jobs,
-               const std::vector<std::uint64_t>& indices, const std::function<void(const LogEntry&)>& on_result);
+void run_sweep(const DesignSpace& space, const Workload& workload, const Sampler& sampler,
+               unsigned jobs, const std::vector<std::uint64_t>& indices,
+               const std::function<void(const LogEntry&)>& on_result);
 
 }  // namespace tessera::explorer

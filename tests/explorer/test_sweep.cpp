@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include "cli/app.hpp"
+#include "explorer/pareto.hpp"
 #include "explorer/sweep.hpp"
 #include "test_support.hpp"
 #include "workloads/frontend.hpp"
@@ -192,4 +193,47 @@ TEST_CASE("Latin hypercube and Halton samples", "[explorer][space]") {
   REQUIRE(run_cli({"sweep", space_path("small.json"), "--log", log, "--method", "halton", "--samples", "5",
                    "--quiet"}) == 0);
   CHECK(by_index(log).size() == 5);
+}
+
+TEST_CASE("explore: deterministic, resumable, and NSGA-II finds the known front", "[explorer][search]") {
+  const auto a = temp_log("explore_a"), b = temp_log("explore_b");
+  REQUIRE(run_cli({"explore", space_path("small.json"), "--log", a, "--budget", "64", "--seed", "5", "--quiet"}) == 0);
+  REQUIRE(run_cli({"explore", space_path("small.json"), "--log", b, "--budget", "64", "--seed", "5", "--quiet"}) == 0);
+  const auto full = by_index(a);
+  CHECK(full == by_index(b));
+  CHECK(full.size() <= 18);  // distinct points only: the space has 18
+
+  // Killed after 5 points, mid-line: resuming replays those and evaluates the rest once.
+  const auto killed = temp_log("explore_killed");
+  {
+    std::ifstream in(a);
+    std::ofstream out(killed);
+    std::string line;
+    for (int i = 0; i < 5 && std::getline(in, line); ++i) out << line << "\n";
+    std::getline(in, line);
+    out << line.substr(0, 10);
+  }
+  REQUIRE(run_cli({"explore", space_path("small.json"), "--log", killed, "--budget", "64", "--seed", "5", "--resume",
+                   "--quiet"}) == 0);
+  CHECK(by_index(killed) == full);
+  std::string err;
+  CHECK(run_cli({"explore", space_path("small.json"), "--log", killed, "--budget", "64", "--seed", "6", "--resume",
+                 "--quiet"},
+                &err) == cli::kExitInputError);
+  CHECK_THAT(err, Contains("different space, algorithm, seed or budget"));
+
+  // The front NSGA-II reports is the true front of the space (from its full grid).
+  const auto grid = temp_log("explore_grid");
+  REQUIRE(run_cli({"sweep", space_path("small.json"), "--log", grid, "--quiet"}) == 0);
+  const std::vector<explorer::Objective> objectives = {{"latency_s", true}, {"energy_pj", true}};
+  const auto front_points = [&](const std::string& log) {
+    const auto entries = explorer::read_log(log);
+    std::set<std::string> points;
+    for (auto i : explorer::pareto_front(entries, objectives)) points.insert(entries[i].point.dump());
+    return points;
+  };
+  CHECK(front_points(a) == front_points(grid));
+  CHECK(run_cli({"explore", space_path("small.json"), "--log", temp_log("x"), "--algo", "annealing"}, &err) ==
+        cli::kExitInputError);
+  CHECK_THAT(err, Contains("known: moead, nsga2, random"));
 }
