@@ -200,7 +200,7 @@ class ResultSink {
   }
 
   void operator()(const explorer::LogEntry& e) {
-    log_ << explorer::to_json(e).dump() << "\n" << std::flush;  // on disk before the next point
+    log_ << explorer::to_line(e) << "\n" << std::flush;  // on disk before the next point
     ++done_;
     if (!e.ok) ++failed_;
     const auto& [metric, minimize] = objective_;

@@ -177,13 +177,15 @@ std::vector<LogEntry> read_log(const std::string& path) {
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e400
       // A kill between writing a line and its newline leaves a cut-short last line; its point
       // was never completed, so it is not an error (a resumed run evaluates it again).
       if (!complete) break;
       std::string msg = e.what();
       if (const auto pos = msg.find("syntax error"); pos != std::string::npos)
         msg = msg.substr(pos);
+      else if (const auto end = msg.find("] "); end != std::string::npos)
+        msg = msg.substr(end + 2);
       throw InputError(where + ": not valid JSON: " + msg);
     }
     entries.push_back(log_entry_from_json(j, where));

@@ -3,9 +3,11 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include <catch2/catch.hpp>
+#include <pagmo/utils/multi_objective.hpp>
 
 #include "cli/app.hpp"
 #include "common/error.hpp"
@@ -183,6 +185,38 @@ TEST_CASE("ZDT1: the front and hypervolume of a known test problem", "[explorer]
   CHECK(r.outside_reference == 2);  // (0,1) and (1,0) lie on the reference's bounds
   CHECK(r.hypervolume == Approx(2.0 / 3.0).margin(1e-3));
   CHECK(r.hypervolume < 2.0 / 3.0);
+}
+
+TEST_CASE("large logs: the front is pagmo's first front of all points at once", "[explorer]") {
+  // pareto_front() sorts in chunks of 1024; one pagmo call over every point is the reference.
+  // Values on a coarse grid give many ties and duplicates.
+  for (const std::size_t dims : {2, 3}) {
+    std::mt19937 rng(7);
+    std::uniform_int_distribution<int> value(0, 60);
+    std::vector<LogEntry> es;
+    std::vector<pagmo::vector_double> points;
+    std::vector<Objective> objectives;
+    for (std::size_t j = 0; j < dims; ++j) objectives.push_back({"m" + std::to_string(j), j != 1});
+    for (std::size_t i = 0; i < 3000; ++i) {
+      LogEntry e;
+      e.index = i;
+      pagmo::vector_double p;
+      for (std::size_t j = 0; j < dims; ++j) {
+        const double x = value(rng);
+        e.metrics[objectives[j].metric] = x;
+        p.push_back(objectives[j].minimize ? x : -x);
+      }
+      es.push_back(e);
+      points.push_back(p);
+    }
+    auto expected = std::get<0>(pagmo::fast_non_dominated_sorting(points)).at(0);
+    std::sort(expected.begin(), expected.end());
+    auto front = pareto_front(es, objectives);
+    std::sort(front.begin(), front.end());
+    INFO(dims << " objectives");
+    CHECK(front.size() > 1);
+    CHECK(std::vector<std::size_t>(expected.begin(), expected.end()) == front);
+  }
 }
 
 TEST_CASE("an objective missing from the log is an error listing the metrics", "[explorer]") {

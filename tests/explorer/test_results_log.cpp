@@ -107,6 +107,19 @@ TEST_CASE("a corrupt line before the last is an error naming FILE:LINE", "[explo
   CHECK_THROWS_WITH(read_log(path), Contains(path + ":2: not valid JSON"));
 }
 
+TEST_CASE("a number too large for a double is an error naming FILE:LINE", "[explorer]") {
+  const auto path =
+      (std::filesystem::temp_directory_path() / "tessera_test_overflow.jsonl").string();
+  {
+    std::ofstream f(path, std::ios::trunc);
+    f << R"({"log":"tessera.results","version":1,"index":0,"point":{},"status":"ok",)"
+      << R"("error":null,"config_hash":"c","workload_hash":"w","metrics":{"cycles":1e400},)"
+      << R"("wall_s":0})"
+      << "\n";
+  }
+  CHECK_THROWS_WITH(read_log(path), Contains(path + ":1: not valid JSON: number overflow"));
+}
+
 TEST_CASE("a missing results log is an error naming it", "[explorer]") {
   const auto path = log_path("no_such_log.jsonl");
   CHECK_THROWS_WITH(read_log(path), Contains(path) && Contains("cannot open"));
