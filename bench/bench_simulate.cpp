@@ -3,12 +3,15 @@
 // architectures. The SystemC figure includes the kernel reset and elaboration each run pays, as
 // a sweep would.
 //
-//   tessera_bench [--seconds S] [--scalesim] [ARCH WORKLOAD]...
+//   tessera_bench [--seconds S] [--scalesim] [--sweep SPACE] [--jobs N,...] [ARCH WORKLOAD]...
 //
 // Without ARCH WORKLOAD pairs: every shipped workload on the ideal edge roofline, and ResNet-50
 // on the TPUv1-like systolic array. --scalesim adds, for every row of
 // ../shared/reference/scalesim/results.csv, Tessera's time for that layer with that .cfg beside
-// SCALE-Sim v2's own (sim_wall_s), the speed-ups and their geometric means.
+// SCALE-Sim v2's own (sim_wall_s), the speed-ups and their geometric means. --sweep evaluates
+// every grid point of a design space (default configs/spaces/systolic_resnet50.json) with each
+// --jobs count (default 1,2), as `tessera sweep` does without writing a log, and prints design
+// points per second, per core, and the parallel efficiency against one job in the same run.
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -25,6 +28,7 @@
 #include <systemc>
 
 #include "explorer/evaluator.hpp"
+#include "explorer/sweep.hpp"
 #include "workloads/frontend.hpp"
 
 namespace {
@@ -115,11 +119,38 @@ void scalesim_section(const std::string& dir, double seconds) {
         std::exp(log_a / n), std::exp(log_s / n));
 }
 
+void sweep_section(const std::string& space_file, const std::vector<unsigned>& jobs) {
+  const auto space = tessera::explorer::read_space(space_file);
+  const auto workload = load(space.workload_file);
+  const tessera::explorer::Sampler sampler(space, {});
+  const auto indices = tessera::explorer::sweep_indices(sampler, {});
+  std::cout << fmt::format("\nsweep {}: {} points of {} ({} layers), analytical\n", space.name,
+                           indices.size(), workload.graph.name(), workload.graph.size());
+  std::cout << fmt::format("{:>5} {:>10} {:>12} {:>14} {:>11}\n", "jobs", "seconds", "points/s",
+                           "points/s/core", "efficiency");
+  double one = 0;
+  for (unsigned n : jobs) {
+    std::uint64_t failed = 0;
+    const auto start = std::chrono::steady_clock::now();
+    tessera::explorer::run_sweep(space, workload, sampler, n, indices,
+                                 [&](const tessera::explorer::LogEntry& e) { failed += !e.ok; });
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double rate = static_cast<double>(indices.size()) / secs;
+    if (one == 0) one = rate / n;
+    std::cout << fmt::format("{:>5} {:>10.3f} {:>12.0f} {:>14.0f} {:>10.0f}%{}\n", n, secs, rate,
+                             rate / n, 100 * rate / (n * one),
+                             failed ? fmt::format(" ({} failed)", failed) : "");
+  }
+}
+
 }  // namespace
 
 int sc_main(int argc, char* argv[]) {
   double seconds = 1.0;
   bool scalesim = false;
+  std::string sweep_space;
+  std::vector<unsigned> jobs = {1, 2};
   std::vector<std::pair<std::string, std::string>> cases;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -127,6 +158,16 @@ int sc_main(int argc, char* argv[]) {
       seconds = std::atof(argv[++i]);
     } else if (a == "--scalesim") {
       scalesim = true;
+    } else if (a == "--sweep") {
+      sweep_space =
+          i + 1 < argc && argv[i + 1][0] != '-'
+              ? argv[++i]
+              : std::string(TESSERA_SOURCE_DIR) + "/configs/spaces/systolic_resnet50.json";
+    } else if (a == "--jobs" && i + 1 < argc) {
+      jobs.clear();
+      std::stringstream list(argv[++i]);
+      for (std::string n; std::getline(list, n, ',');)
+        jobs.push_back(static_cast<unsigned>(std::stoul(n)));
     } else if (i + 1 < argc) {
       cases.emplace_back(a, argv[i + 1]);
       ++i;
@@ -158,5 +199,6 @@ int sc_main(int argc, char* argv[]) {
         s.s_per_run * 1e3, s.cycles_per_s, s.s_per_run / a.s_per_run);
   }
   if (scalesim) scalesim_section(root + "/../shared/reference/scalesim/", seconds);
+  if (!sweep_space.empty()) sweep_section(sweep_space, jobs);
   return 0;
 }
