@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/app.hpp"
+#include "cli_support.hpp"
 #include "test_support.hpp"
 
 using namespace tessera;
@@ -15,17 +16,7 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-struct Result {
-  int code;
-  std::string out, err;
-};
-
-Result run(std::vector<std::string> args) {
-  args.insert(args.begin(), "tessera");
-  std::ostringstream out, err;
-  const int code = cli::run(args, out, err);
-  return {code, out.str(), err.str()};
-}
+constexpr auto run = test::run_cli;
 
 std::string data(const std::string& f) { return test::data_path("cli/" + f); }
 

@@ -10,6 +10,7 @@
 #include <pagmo/utils/multi_objective.hpp>
 
 #include "cli/app.hpp"
+#include "cli_support.hpp"
 #include "common/error.hpp"
 #include "explorer/pareto.hpp"
 #include "explorer/results_log.hpp"
@@ -47,17 +48,7 @@ std::vector<std::uint64_t> indices(const std::vector<LogEntry>& entries,
   return out;
 }
 
-struct Result {
-  int code;
-  std::string out, err;
-};
-
-Result run(std::vector<std::string> args) {
-  args.insert(args.begin(), "tessera");
-  std::ostringstream out, err;
-  const int code = cli::run(args, out, err);
-  return {code, out.str(), err.str()};
-}
+constexpr auto run = test::run_cli;
 
 }  // namespace
 

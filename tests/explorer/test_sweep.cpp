@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include "cli/app.hpp"
+#include "cli_support.hpp"
 #include "explorer/pareto.hpp"
 #include "explorer/sweep.hpp"
 #include "test_support.hpp"
@@ -20,17 +21,16 @@ namespace {
 std::string space_path(const std::string& f) { return test::data_path("spaces/" + f); }
 
 std::string temp_log(const std::string& name) {
-  const auto p = (std::filesystem::temp_directory_path() / ("tessera_sweep_" + name + ".jsonl")).string();
+  const auto p =
+      (std::filesystem::temp_directory_path() / ("tessera_sweep_" + name + ".jsonl")).string();
   std::filesystem::remove(p);
   return p;
 }
 
 int run_cli(std::vector<std::string> args, std::string* err = nullptr) {
-  args.insert(args.begin(), "tessera");
-  std::ostringstream o, e;
-  const int code = cli::run(args, o, e);
-  if (err) *err = e.str();
-  return code;
+  const auto r = test::run_cli(std::move(args));
+  if (err) *err = r.err;
+  return r.code;
 }
 
 // Entries by index, without the wall time (the only field allowed to differ between runs).
@@ -49,12 +49,16 @@ std::map<std::uint64_t, nlohmann::json> by_index(const std::string& log) {
 TEST_CASE("a design space enumerates its grid deterministically", "[explorer][space]") {
   const auto s = explorer::read_space(space_path("small.json"));
   REQUIRE(s.parameters.size() == 3);
-  // Keys in sorted order: dram.bandwidth {2,4,6}, systolic.dataflow {ws,os}, systolic.rows {4,8,16}.
+  // Keys in sorted order: dram.bandwidth {2,4,6}, systolic.dataflow {ws,os}, systolic.rows
+  // {4,8,16}.
   CHECK(s.parameters[0].path == "dram.bandwidth");
   CHECK(s.grid_size() == 3 * 2 * 3);
-  CHECK(s.grid_point(0) == nlohmann::json{{"dram.bandwidth", 2}, {"systolic.dataflow", "ws"}, {"systolic.rows", 4}});
-  CHECK(s.grid_point(1) == nlohmann::json{{"dram.bandwidth", 2}, {"systolic.dataflow", "ws"}, {"systolic.rows", 8}});
-  CHECK(s.grid_point(17) == nlohmann::json{{"dram.bandwidth", 6}, {"systolic.dataflow", "os"}, {"systolic.rows", 16}});
+  CHECK(s.grid_point(0) ==
+        nlohmann::json{{"dram.bandwidth", 2}, {"systolic.dataflow", "ws"}, {"systolic.rows", 4}});
+  CHECK(s.grid_point(1) ==
+        nlohmann::json{{"dram.bandwidth", 2}, {"systolic.dataflow", "ws"}, {"systolic.rows", 8}});
+  CHECK(s.grid_point(17) ==
+        nlohmann::json{{"dram.bandwidth", 6}, {"systolic.dataflow", "os"}, {"systolic.rows", 16}});
   // Random points depend only on (seed, index).
   CHECK(s.random_point(7, 5) == s.random_point(7, 5));
   int differ = 0;
@@ -71,34 +75,43 @@ TEST_CASE("bad design spaces name the file and JSON path", "[explorer][space][er
   auto fails = [&](const std::string& body, const std::string& what) {
     const auto p = (dir / "tessera_bad_space.json").string();
     std::ofstream(p) << body;
-    CHECK_THROWS_WITH(explorer::read_space(p), Contains("tessera_bad_space.json") && Contains(what));
+    CHECK_THROWS_WITH(explorer::read_space(p),
+                      Contains("tessera_bad_space.json") && Contains(what));
   };
-  const std::string head = std::string(R"({"format": "tessera.space", "version": 1, "arch": ")") + TESSERA_SOURCE_DIR +
+  const std::string head = std::string(R"({"format": "tessera.space", "version": 1, "arch": ")") +
+                           TESSERA_SOURCE_DIR +
                            R"(/configs/arch/systolic_tiny_8x8.json", "workload": "w.json", )";
-  fails(head + R"("parameters": {"systolic.rows": {"values": []}}})", "/parameters/systolic.rows/values");
-  fails(head + R"("parameters": {"systolic.rows": {"pow2": {"min": 3, "max": 16}}}})", "powers of two");
-  fails(head + R"("parameters": {"systolic.rows": {"range": {"min": 8, "max": 4}}}})", "max must be >= min");
+  fails(head + R"("parameters": {"systolic.rows": {"values": []}}})",
+        "/parameters/systolic.rows/values");
+  fails(head + R"("parameters": {"systolic.rows": {"pow2": {"min": 3, "max": 16}}}})",
+        "powers of two");
+  fails(head + R"("parameters": {"systolic.rows": {"range": {"min": 8, "max": 4}}}})",
+        "max must be >= min");
   fails(head + R"("parameters": {"systolic.rows": {"list": [1]}}})", "expected one of");
   fails(head + R"("parameters": {}})", "at least one parameter");
-  fails(head + R"("parameters": {"systolic.rows": {"values": [8]}}, "objectivs": {}})", "unknown key 'objectivs'");
-  fails(head + R"("parameters": {"systolic.rows": {"values": [8]}}, "objectives": ["latency_s:fast"]})",
-        "/objectives/0");
+  fails(head + R"("parameters": {"systolic.rows": {"values": [8]}}, "objectivs": {}})",
+        "unknown key 'objectivs'");
+  fails(
+      head +
+          R"("parameters": {"systolic.rows": {"values": [8]}}, "objectives": ["latency_s:fast"]})",
+      "/objectives/0");
   fails(R"({"format": "tessera.spaces", "version": 1})", "/format");
 }
 
 TEST_CASE("sweeps give the same results whatever the number of threads", "[explorer][sweep]") {
   const auto one = temp_log("jobs1"), two = temp_log("jobs2");
   REQUIRE(run_cli({"sweep", space_path("small.json"), "--log", one, "--quiet"}) == 0);
-  REQUIRE(run_cli({"sweep", space_path("small.json"), "--log", two, "--jobs", "2", "--quiet"}) == 0);
+  REQUIRE(run_cli({"sweep", space_path("small.json"), "--log", two, "--jobs", "2", "--quiet"}) ==
+          0);
   const auto a = by_index(one), b = by_index(two);
   CHECK(a.size() == 18);
   CHECK(a == b);
   // Random sampling too, and it draws the same points for a seed.
   const auto r1 = temp_log("rand1"), r2 = temp_log("rand2");
-  REQUIRE(run_cli({"sweep", space_path("small.json"), "--log", r1, "--method", "random", "--samples", "9", "--seed", "3",
-               "--quiet"}) == 0);
-  REQUIRE(run_cli({"sweep", space_path("small.json"), "--log", r2, "--method", "random", "--samples", "9", "--seed", "3",
-               "--jobs", "2", "--quiet"}) == 0);
+  REQUIRE(run_cli({"sweep", space_path("small.json"), "--log", r1, "--method", "random",
+                   "--samples", "9", "--seed", "3", "--quiet"}) == 0);
+  REQUIRE(run_cli({"sweep", space_path("small.json"), "--log", r2, "--method", "random",
+                   "--samples", "9", "--seed", "3", "--jobs", "2", "--quiet"}) == 0);
   CHECK(by_index(r1) == by_index(r2));
 }
 
@@ -108,8 +121,8 @@ TEST_CASE("shards together evaluate each point once, as a single run does", "[ex
   std::map<std::uint64_t, nlohmann::json> merged;
   for (int i = 0; i < 3; ++i) {
     const auto shard = temp_log("shard" + std::to_string(i));
-    REQUIRE(run_cli({"sweep", space_path("small.json"), "--log", shard, "--shard", std::to_string(i) + "/3", "--quiet"}) ==
-            0);
+    REQUIRE(run_cli({"sweep", space_path("small.json"), "--log", shard, "--shard",
+                     std::to_string(i) + "/3", "--quiet"}) == 0);
     for (auto& [index, entry] : by_index(shard)) {
       CHECK(index % 3 == static_cast<std::uint64_t>(i));
       CHECK(merged.emplace(index, entry).second);
@@ -131,21 +144,25 @@ TEST_CASE("resume after a kill: nothing lost, nothing evaluated twice", "[explor
     out << line.substr(0, line.size() / 2);
   }
   std::string err;
-  CHECK(run_cli({"sweep", space_path("small.json"), "--log", killed, "--quiet"}, &err) == cli::kExitInputError);
+  CHECK(run_cli({"sweep", space_path("small.json"), "--log", killed, "--quiet"}, &err) ==
+        cli::kExitInputError);
   CHECK_THAT(err, Contains("--resume"));
-  REQUIRE(run_cli({"sweep", space_path("small.json"), "--log", killed, "--resume", "--quiet"}) == 0);
+  REQUIRE(run_cli({"sweep", space_path("small.json"), "--log", killed, "--resume", "--quiet"}) ==
+          0);
   CHECK(by_index(killed) == by_index(full));
   // Resuming a finished log evaluates nothing more.
-  REQUIRE(run_cli({"sweep", space_path("small.json"), "--log", killed, "--resume", "--quiet"}) == 0);
+  REQUIRE(run_cli({"sweep", space_path("small.json"), "--log", killed, "--resume", "--quiet"}) ==
+          0);
   CHECK(by_index(killed).size() == 18);
   // A log of another sweep is refused.
-  CHECK(run_cli({"sweep", space_path("small.json"), "--log", killed, "--resume", "--method", "random", "--samples", "5",
-             "--quiet"},
-            &err) == cli::kExitInputError);
+  CHECK(run_cli({"sweep", space_path("small.json"), "--log", killed, "--resume", "--method",
+                 "random", "--samples", "5", "--quiet"},
+                &err) == cli::kExitInputError);
   CHECK_THAT(err, Contains("a different space"));
 }
 
-TEST_CASE("a point that fails is logged with its reason and the sweep goes on", "[explorer][sweep]") {
+TEST_CASE("a point that fails is logged with its reason and the sweep goes on",
+          "[explorer][sweep]") {
   const auto log = temp_log("bad_point");
   REQUIRE(run_cli({"sweep", space_path("with_bad_point.json"), "--log", log, "--quiet"}) == 0);
   const auto entries = explorer::read_log(log);
@@ -162,11 +179,11 @@ TEST_CASE("a point that fails is logged with its reason and the sweep goes on", 
 
 TEST_CASE("bad sweep options are errors", "[explorer][sweep][errors]") {
   std::string err;
-  CHECK(run_cli({"sweep", space_path("small.json"), "--log", temp_log("x"), "--shard", "3/3"}, &err) ==
-        cli::kExitInputError);
+  CHECK(run_cli({"sweep", space_path("small.json"), "--log", temp_log("x"), "--shard", "3/3"},
+                &err) == cli::kExitInputError);
   CHECK_THAT(err, Contains("--shard"));
-  CHECK(run_cli({"sweep", space_path("small.json"), "--log", temp_log("y"), "--method", "random"}, &err) ==
-        cli::kExitInputError);
+  CHECK(run_cli({"sweep", space_path("small.json"), "--log", temp_log("y"), "--method", "random"},
+                &err) == cli::kExitInputError);
   CHECK_THAT(err, Contains("--samples"));
 }
 
@@ -180,9 +197,11 @@ TEST_CASE("Latin hypercube and Halton samples", "[explorer][space]") {
   std::map<std::string, int> seen;
   for (std::uint64_t i = 0; i < 6; ++i) {
     const auto point = lhs.point(i);
-    for (auto it = point.begin(); it != point.end(); ++it) ++seen[it.key() + "=" + it.value().dump()];
+    for (auto it = point.begin(); it != point.end(); ++it)
+      ++seen[it.key() + "=" + it.value().dump()];
   }
-  for (const auto& [value, n] : seen) CHECK(n == (value.rfind("systolic.dataflow", 0) == 0 ? 3 : 2));
+  for (const auto& [value, n] : seen)
+    CHECK(n == (value.rfind("systolic.dataflow", 0) == 0 ? 3 : 2));
   CHECK(explorer::Sampler(s, o).point(4) == lhs.point(4));  // a function of (space, seed, samples)
 
   o.method = explorer::SweepOptions::Method::halton;
@@ -190,15 +209,18 @@ TEST_CASE("Latin hypercube and Halton samples", "[explorer][space]") {
   CHECK(halton.point(0) != halton.point(1));
   CHECK(halton.point(3) == explorer::Sampler(s, o).point(3));
   const auto log = temp_log("halton");
-  REQUIRE(run_cli({"sweep", space_path("small.json"), "--log", log, "--method", "halton", "--samples", "5",
-                   "--quiet"}) == 0);
+  REQUIRE(run_cli({"sweep", space_path("small.json"), "--log", log, "--method", "halton",
+                   "--samples", "5", "--quiet"}) == 0);
   CHECK(by_index(log).size() == 5);
 }
 
-TEST_CASE("explore: deterministic, resumable, and NSGA-II finds the known front", "[explorer][search]") {
+TEST_CASE("explore: deterministic, resumable, and NSGA-II finds the known front",
+          "[explorer][search]") {
   const auto a = temp_log("explore_a"), b = temp_log("explore_b");
-  REQUIRE(run_cli({"explore", space_path("small.json"), "--log", a, "--budget", "64", "--seed", "5", "--quiet"}) == 0);
-  REQUIRE(run_cli({"explore", space_path("small.json"), "--log", b, "--budget", "64", "--seed", "5", "--quiet"}) == 0);
+  REQUIRE(run_cli({"explore", space_path("small.json"), "--log", a, "--budget", "64", "--seed", "5",
+                   "--quiet"}) == 0);
+  REQUIRE(run_cli({"explore", space_path("small.json"), "--log", b, "--budget", "64", "--seed", "5",
+                   "--quiet"}) == 0);
   const auto full = by_index(a);
   CHECK(full == by_index(b));
   CHECK(full.size() <= 18);  // distinct points only: the space has 18
@@ -213,12 +235,12 @@ TEST_CASE("explore: deterministic, resumable, and NSGA-II finds the known front"
     std::getline(in, line);
     out << line.substr(0, 10);
   }
-  REQUIRE(run_cli({"explore", space_path("small.json"), "--log", killed, "--budget", "64", "--seed", "5", "--resume",
-                   "--quiet"}) == 0);
+  REQUIRE(run_cli({"explore", space_path("small.json"), "--log", killed, "--budget", "64", "--seed",
+                   "5", "--resume", "--quiet"}) == 0);
   CHECK(by_index(killed) == full);
   std::string err;
-  CHECK(run_cli({"explore", space_path("small.json"), "--log", killed, "--budget", "64", "--seed", "6", "--resume",
-                 "--quiet"},
+  CHECK(run_cli({"explore", space_path("small.json"), "--log", killed, "--budget", "64", "--seed",
+                 "6", "--resume", "--quiet"},
                 &err) == cli::kExitInputError);
   CHECK_THAT(err, Contains("different space, algorithm, seed or budget"));
 
@@ -229,11 +251,13 @@ TEST_CASE("explore: deterministic, resumable, and NSGA-II finds the known front"
   const auto front_points = [&](const std::string& log) {
     const auto entries = explorer::read_log(log);
     std::set<std::string> points;
-    for (auto i : explorer::pareto_front(entries, objectives)) points.insert(entries[i].point.dump());
+    for (auto i : explorer::pareto_front(entries, objectives))
+      points.insert(entries[i].point.dump());
     return points;
   };
   CHECK(front_points(a) == front_points(grid));
-  CHECK(run_cli({"explore", space_path("small.json"), "--log", temp_log("x"), "--algo", "annealing"}, &err) ==
-        cli::kExitInputError);
+  CHECK(
+      run_cli({"explore", space_path("small.json"), "--log", temp_log("x"), "--algo", "annealing"},
+              &err) == cli::kExitInputError);
   CHECK_THAT(err, Contains("known: moead, nsga2, random"));
 }

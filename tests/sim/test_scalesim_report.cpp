@@ -10,6 +10,7 @@
 
 #include "arch/config.hpp"
 #include "cli/app.hpp"
+#include "cli_support.hpp"
 #include "common/error.hpp"
 #include "explorer/evaluator.hpp"
 #include "sim/scalesim_report.hpp"
@@ -20,6 +21,8 @@ using namespace tessera;
 using Catch::Matchers::Contains;
 
 namespace {
+
+using test::run_cli;
 
 const std::string kDir = std::string(TESSERA_SHARED_DIR) + "/reference/scalesim/";
 const std::string kCfg = kDir + "configs/calc_8x8_ws.cfg";
@@ -74,18 +77,6 @@ const std::string kDetailedHeader =
     "Cycle, SRAM OFMAP Writes, DRAM IFMAP Start Cycle, DRAM IFMAP Stop Cycle, DRAM IFMAP Reads, "
     "DRAM Filter Start Cycle, DRAM Filter Stop Cycle, DRAM Filter Reads, DRAM OFMAP Start Cycle, "
     "DRAM OFMAP Stop Cycle, DRAM OFMAP Writes,";
-
-struct Result {
-  int code;
-  std::string out, err;
-};
-
-Result run_cli(std::vector<std::string> args) {
-  args.insert(args.begin(), "tessera");
-  std::ostringstream out, err;
-  const int code = cli::run(args, out, err);
-  return {code, out.str(), err.str()};
-}
 
 std::string read(const std::filesystem::path& p) {
   std::ifstream f(p, std::ios::binary);
