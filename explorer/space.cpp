@@ -86,6 +86,28 @@ DesignSpace read_space(const std::string& path) {
     s.objectives.emplace_back(objectives[i].substr(0, colon), goal == "min");
   }
   if (s.objectives.empty()) s.objectives = {{"latency_s", true}, {"energy_pj", true}};
+  const auto constraints = r.strings("constraints");
+  for (std::size_t i = 0; i < constraints.size(); ++i) {
+    const std::string& text = constraints[i];
+    const auto op = text.find_first_of("<>");
+    Constraint c{text.substr(0, op), op != std::string::npos && text[op] == '<', 0, text};
+    c.metric.erase(c.metric.find_last_not_of(' ') + 1);
+    std::size_t used = 0;
+    try {
+      if (op == std::string::npos || op + 1 >= text.size() || text[op + 1] != '=' ||
+          c.metric.empty())
+        throw std::invalid_argument("operator");
+      const std::string bound = text.substr(op + 2);
+      c.bound = std::stod(bound, &used);
+      if (bound.find_first_not_of(' ', used) != std::string::npos)
+        throw std::invalid_argument("trailing text");
+    } catch (const std::exception&) {
+      throw InputError(json_location(path, "/constraints/" + std::to_string(i)) +
+                       "expected \"METRIC <= NUMBER\" or \"METRIC >= NUMBER\", got \"" + text +
+                       "\"");
+    }
+    s.constraints.push_back(std::move(c));
+  }
   r.finish();
   return s;
 }

@@ -20,6 +20,14 @@ struct Parameter {
   std::vector<nlohmann::json> values;  // every value it takes, in order
 };
 
+// A bound on a metric of every point: "area_mm2 <= 10", "throughput_macs_per_s >= 1e12".
+struct Constraint {
+  std::string metric;
+  bool at_most = true;  // <=, else >=
+  double bound = 0;
+  std::string text;  // as written
+};
+
 struct DesignSpace {
   std::string name;
   std::string file;  // where it was read from, for messages
@@ -28,6 +36,7 @@ struct DesignSpace {
   sim::Fidelity fidelity = sim::Fidelity::analytical;
   std::vector<Parameter> parameters;                     // in the file's key order (sorted)
   std::vector<std::pair<std::string, bool>> objectives;  // metric, minimise; in the file's order
+  std::vector<Constraint> constraints;
 
   // Number of grid points (the product of the parameters' sizes).
   std::uint64_t grid_size() const;

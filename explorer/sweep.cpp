@@ -9,6 +9,8 @@
 #include <tbb/global_control.h>
 #include <tbb/parallel_for_each.h>
 
+#include "common/error.hpp"
+
 namespace tessera::explorer {
 
 std::optional<SweepOptions::Method> sweep_method_from_string(const std::string& name) {
@@ -82,10 +84,21 @@ LogEntry evaluate_point(const DesignSpace& space, const Workload& workload, std:
                  {"macs", static_cast<double>(s.macs)},
                  {"throughput_macs_per_s",
                   s.latency_s > 0 ? static_cast<double>(s.macs) / s.latency_s : 0.0},
-                 {"edp_pj_s", s.energy_pj * s.latency_s}};
+                 {"edp_pj_s", s.energy_pj * s.latency_s},
+                 {"power_w", s.latency_s > 0 ? s.energy_pj * 1e-12 / s.latency_s : 0.0}};
+    for (const auto& c : space.constraints) {
+      const auto m = e.metrics.find(c.metric);
+      if (m == e.metrics.end())
+        throw InputError(space.file + ": constraint \"" + c.text + "\": no metric '" + c.metric +
+                         "'");
+      if (c.at_most ? m->second > c.bound : m->second < c.bound)
+        throw InputError("infeasible: " + c.text + " violated (" + c.metric + " = " +
+                         nlohmann::json(m->second).dump() + ")");
+    }
   } catch (const std::exception& ex) {  // a bad point is logged as failed; the sweep goes on
     e.ok = false;
     e.error = ex.what();
+    e.metrics.clear();
   }
   e.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return e;

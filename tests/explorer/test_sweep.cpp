@@ -261,3 +261,37 @@ TEST_CASE("explore: deterministic, resumable, and NSGA-II finds the known front"
               &err) == cli::kExitInputError);
   CHECK_THAT(err, Contains("known: moead, nsga2, random"));
 }
+
+TEST_CASE("constraints turn points that break them into failed entries with the reason",
+          "[explorer][sweep]") {
+  const auto space = explorer::read_space(space_path("constrained.json"));
+  REQUIRE(space.constraints.size() == 2);
+  CHECK(space.constraints[0].metric == "utilization");
+  CHECK_FALSE(space.constraints[0].at_most);
+  CHECK(space.constraints[0].bound == 0.2);
+  const auto log = temp_log("constrained");
+  REQUIRE(run_cli({"sweep", space_path("constrained.json"), "--log", log, "--quiet"}) == 0);
+  const auto workload = explorer::prepare_workload(workloads::load_workload(space.workload_file));
+  int failed = 0;
+  for (const auto& e : explorer::read_log(log)) {
+    // The same point evaluated without constraints tells whether it should have passed.
+    auto free = space;
+    free.constraints.clear();
+    const auto reference = explorer::evaluate_point(free, workload, e.index, e.point);
+    REQUIRE(reference.ok);
+    const bool feasible = reference.metrics.at("utilization") >= 0.2;
+    INFO(e.point.dump() << " utilization " << reference.metrics.at("utilization"));
+    CHECK(e.ok == feasible);
+    if (!e.ok) CHECK_THAT(e.error, Contains("infeasible: utilization >= 0.2 violated"));
+    failed += !e.ok;
+  }
+  CHECK(failed == 1);  // 16 rows: the least utilised
+  const auto dir = std::filesystem::temp_directory_path();
+  const auto bad = (dir / "tessera_bad_constraint.json").string();
+  auto j = nlohmann::json::parse(std::ifstream(space_path("constrained.json")));
+  j["arch"] = std::string(TESSERA_SOURCE_DIR) + "/configs/arch/systolic_tiny_8x8.json";
+  j["constraints"] = {"area_mm2 < 3"};
+  std::ofstream(bad) << j.dump();
+  CHECK_THROWS_WITH(explorer::read_space(bad),
+                    Contains("/constraints/0") && Contains("METRIC <= NUMBER"));
+}
