@@ -16,9 +16,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -27,6 +25,7 @@
 
 #include <systemc>
 
+#include "common/csv.hpp"
 #include "explorer/evaluator.hpp"
 #include "explorer/sweep.hpp"
 #include "workloads/frontend.hpp"
@@ -64,29 +63,6 @@ tessera::explorer::Workload load(const std::string& file) {
   return tessera::explorer::prepare_workload(tessera::workloads::load_workload(file), file);
 }
 
-// The rows of a CSV file without quoting (LF or CRLF), as header -> field maps.
-std::vector<std::map<std::string, std::string>> read_csv(const std::string& path) {
-  std::ifstream in(path);
-  auto split = [](std::string line) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();  // CRLF files
-    std::vector<std::string> out;
-    std::stringstream ss(line);
-    for (std::string f; std::getline(ss, f, ',');) out.push_back(f);
-    return out;
-  };
-  std::string line;
-  std::getline(in, line);
-  const auto header = split(line);
-  std::vector<std::map<std::string, std::string>> rows;
-  while (std::getline(in, line)) {
-    if (line.empty() || line == "\r") continue;
-    const auto f = split(line);
-    auto& row = rows.emplace_back();
-    for (std::size_t i = 0; i < header.size() && i < f.size(); ++i) row[header[i]] = f[i];
-  }
-  return rows;
-}
-
 void scalesim_section(const std::string& dir, double seconds) {
   if (!std::filesystem::exists(dir + "results.csv")) {
     std::cout << "\nSCALE-Sim comparison skipped: " << dir << "results.csv not found\n";
@@ -99,7 +75,7 @@ void scalesim_section(const std::string& dir, double seconds) {
       "x analytic", "x systemc");
   double log_a = 0, log_s = 0;
   int n = 0;
-  for (const auto& row : read_csv(dir + "results.csv")) {
+  for (const auto& row : tessera::read_csv_table(dir + "results.csv")) {
     const auto arch = tessera::arch::load_arch(dir + "configs/" + row.at("config") + ".cfg");
     const auto workload = load(dir + "topologies/" + row.at("layer") + ".csv");
     const auto a = measure(arch, workload, Fidelity::analytical, seconds);

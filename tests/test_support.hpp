@@ -1,12 +1,7 @@
 // Helpers shared by the tests: paths to shipped files and small workloads built in code.
 #pragma once
 
-#include <fstream>
-#include <map>
-#include <sstream>
-#include <stdexcept>
 #include <string>
-#include <vector>
 
 #include "workloads/graph.hpp"
 
@@ -17,30 +12,6 @@ inline std::string source_path(const std::string& rel) {
 }
 inline std::string data_path(const std::string& rel) {
   return std::string(TESSERA_TEST_DATA) + "/" + rel;
-}
-
-// Rows of a CSV file with a header line (no quoting), as column -> field; CR at line ends dropped.
-inline std::vector<std::map<std::string, std::string>> read_csv(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(path + ": cannot open");
-  const auto split = [](std::string line) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    std::vector<std::string> out;
-    std::stringstream ss(line);
-    for (std::string f; std::getline(ss, f, ',');) out.push_back(f);
-    return out;
-  };
-  std::string line;
-  std::getline(in, line);
-  const auto header = split(line);
-  std::vector<std::map<std::string, std::string>> rows;
-  while (std::getline(in, line)) {
-    const auto f = split(line);
-    if (f.empty()) continue;
-    std::map<std::string, std::string>& row = rows.emplace_back();
-    for (std::size_t i = 0; i < header.size() && i < f.size(); ++i) row[header[i]] = f[i];
-  }
-  return rows;
 }
 
 // ResNet-18's conv2_x 3x3 convolution (64 -> 64 channels on 56x56, padding 1) followed by a ReLU.

@@ -1,7 +1,11 @@
 // ParamReader: required, default and optional values, ranges, units, nested objects, and that
 // every error names the file and the JSON path.
+#include <filesystem>
+#include <fstream>
+
 #include <catch2/catch.hpp>
 
+#include "common/csv.hpp"
 #include "common/error.hpp"
 #include "common/params.hpp"
 
@@ -190,4 +194,16 @@ TEST_CASE("is_array alone does not mark a key read", "[common][params]") {
   auto r = engine(doc);
   CHECK(r.is_array("list"));
   CHECK_THROWS_WITH(r.finish(), Contains("p.json: /engine/list: unknown key 'list'"));
+}
+
+TEST_CASE("CSV tables: header keys, CRLF, blank lines, and a missing file", "[common][csv]") {
+  const auto path = (std::filesystem::temp_directory_path() / "tessera_table.csv").string();
+  { std::ofstream(path) << "a,b,c\r\n1,2,3\r\n\r\n4,5\r\n"; }
+  const auto rows = tessera::read_csv_table(path);
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].at("c") == "3");
+  CHECK(rows[1].at("b") == "5");
+  CHECK(rows[1].count("c") == 0);
+  CHECK_THROWS_WITH(tessera::read_csv_table(path + ".missing"),
+                    Catch::Matchers::Contains("cannot open"));
 }

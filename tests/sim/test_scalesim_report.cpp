@@ -11,6 +11,7 @@
 #include "arch/config.hpp"
 #include "cli/app.hpp"
 #include "cli_support.hpp"
+#include "common/csv.hpp"
 #include "common/error.hpp"
 #include "explorer/evaluator.hpp"
 #include "sim/scalesim_report.hpp"
@@ -54,7 +55,7 @@ std::vector<std::string> fields(const std::string& line) {
 // The results.csv row of one run.
 std::map<std::string, std::string> reference_row(const std::string& config,
                                                  const std::string& layer) {
-  for (auto& row : test::read_csv(kDir + "results.csv"))
+  for (auto& row : read_csv_table(kDir + "results.csv"))
     if (row["study"] == "calc" && row["config"] == config && row["layer"] == layer) return row;
   FAIL("no results.csv row for " << config << " " << layer);
   return {};

@@ -15,6 +15,7 @@
 #include <catch2/catch.hpp>
 
 #include "arch/config.hpp"
+#include "common/csv.hpp"
 #include "sim/simulate.hpp"
 #include "test_support.hpp"
 #include "workloads/frontend.hpp"
@@ -26,7 +27,7 @@ namespace {
 const std::string kDir = std::string(TESSERA_SHARED_DIR) + "/reference/scalesim/";
 
 std::vector<std::map<std::string, std::string>> read_results() {
-  return test::read_csv(kDir + "results.csv");
+  return read_csv_table(kDir + "results.csv");
 }
 
 struct Run {
