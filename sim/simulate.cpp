@@ -34,16 +34,11 @@ std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::G
     work.push_back(engine.map(graph.op(order[i]),
                               {.input_on_chip = i > 0 && kept[i - 1], .output_on_chip = kept[i]}));
 
-  std::vector<LayerTiming> timings;
-  if (fidelity == Fidelity::analytical) {
-    std::vector<const dataflows::TilePlan*> plans;
-    for (const auto& w : work) plans.push_back(&w.plan);
-    timings = time_analytical(plans, engine.dram());
-  } else {
-    std::vector<const dataflows::TilePlan*> plans;
-    for (const auto& w : work) plans.push_back(&w.plan);
-    timings = systemc::simulate_tile_plans(plans, engine.dram(), trace);
-  }
+  std::vector<const dataflows::TilePlan*> plans;
+  for (const auto& w : work) plans.push_back(&w.plan);
+  const std::vector<LayerTiming> timings =
+      fidelity == Fidelity::analytical ? time_analytical(plans, engine.dram())
+                                       : systemc::simulate_tile_plans(plans, engine.dram(), trace);
 
   std::vector<LayerResult> out;
   out.reserve(order.size());
