@@ -1,6 +1,7 @@
 #include "workloads/frontend.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
@@ -22,12 +23,13 @@ bool has_extension(const std::string& path, const std::string& ext) {
 Registry<FrontEnd> make_frontends() {
   Registry<FrontEnd> r("workload front-end");
   r.add("json", "Tessera workload JSON, *.json (docs/workload-format.md)",
-        {[](const std::string& p) { return has_extension(p, ".json"); }, read_workload_json});
+        {[](const std::string& p) { return has_extension(p, ".json"); },
+         [](const std::string& p, const LoadOptions&) { return read_workload_json(p); }});
   r.add("scalesim", "SCALE-Sim v2 topology CSV, conv or GEMM, *.csv",
         {[](const std::string& p) {
            return has_extension(p, ".csv") || looks_like_scalesim_topology(p);
          },
-         [](const std::string& p) { return read_scalesim_topology(p); }});
+         [](const std::string& p, const LoadOptions&) { return read_scalesim_topology(p); }});
   return r;
 }
 
@@ -38,7 +40,14 @@ const Registry<FrontEnd>& frontends() {
   return registry;
 }
 
-Graph load_workload(const std::string& path) {
+void LoadOptions::warning(const std::string& text) const {
+  if (warn)
+    warn(text);
+  else
+    std::fprintf(stderr, "warning: %s\n", text.c_str());
+}
+
+Graph load_workload(const std::string& path, const LoadOptions& options) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
     throw InputError(path + ": is a directory, expected a workload file");
@@ -47,7 +56,7 @@ Graph load_workload(const std::string& path) {
   for (const auto& [name, description] : frontends().list()) {
     const FrontEnd& frontend = frontends().get(name);
     if (!frontend.accepts(path)) continue;
-    Graph graph = frontend.load(path);
+    Graph graph = frontend.load(path, options);
     if (graph.empty()) throw InputError(path + ": workload has no operators");
     try {
       graph.topological_order();

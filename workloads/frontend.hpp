@@ -4,18 +4,43 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "common/registry.hpp"
 #include "workloads/graph.hpp"
 
 namespace tessera::workloads {
 
+// What a front-end may need besides the file: sizes for models whose inputs are symbolic or
+// configurable, the transformer phase, and how to treat operators it cannot model.
+struct LoadOptions {
+  std::optional<i64> batch;       // batch size (ONNX: the leading dimension of every input)
+  std::optional<i64> image_size;  // ONNX image inputs: H = W = image_size
+  std::optional<i64> seq_len;     // transformers: prompt length; ONNX: symbolic sequence dims
+  // ONNX: full shapes by graph input name; these win over batch/image_size/seq_len.
+  std::map<std::string, std::vector<i64>> input_shapes;
+  // Transformers: "prefill" (the whole prompt) or "decode" (one new token per sequence against
+  // a KV cache holding kv_len earlier tokens).
+  std::string phase = "prefill";
+  std::optional<i64> kv_len;
+  // An operator no front-end rule covers becomes a zero-cost node and a warning instead of an
+  // error.
+  bool allow_unsupported = false;
+  // Receives warnings (unsupported operators kept as zero-cost nodes, ignored attributes). When
+  // empty, warnings go to stderr.
+  std::function<void(const std::string&)> warn;
+
+  void warning(const std::string& text) const;
+};
+
 struct FrontEnd {
   // True if this front-end reads `path` (decided from the name, and the content where needed).
   std::function<bool(const std::string& path)> accepts;
   // Reads the file. Throws InputError naming the file and the place in it.
-  std::function<Graph(const std::string& path)> load;
+  std::function<Graph(const std::string& path, const LoadOptions& options)> load;
 };
 
 // The built-in front-ends: "json" (Tessera workload JSON), "scalesim" (SCALE-Sim topology CSV).
@@ -23,6 +48,6 @@ const Registry<FrontEnd>& frontends();
 
 // Loads a workload with the first front-end that accepts it. Throws InputError for a missing
 // file, a file no front-end accepts, or an empty workload; the graph is checked to be acyclic.
-Graph load_workload(const std::string& path);
+Graph load_workload(const std::string& path, const LoadOptions& options = {});
 
 }  // namespace tessera::workloads

@@ -1,6 +1,8 @@
 #include "workloads/json_format.hpp"
 
 #include <climits>
+#include <cmath>
+#include <sstream>
 #include <map>
 #include <optional>
 #include <utility>
@@ -26,7 +28,13 @@ class ShapeReader {
   void size(const char* key, i64& v, std::optional<i64> fallback = std::nullopt) {
     v = fallback ? r_.positive_integer(key, *fallback) : r_.positive_integer(key);
   }
-  void flag(const char* key, bool& v, bool fallback) { v = r_.boolean(key, fallback); }
+  // `omit_default` only matters for writing.
+  void count(const char* key, i64& v, i64 fallback, bool = false) {
+    v = r_.non_negative_integer(key, fallback);
+  }
+  void flag(const char* key, bool& v, bool fallback, bool = false) {
+    v = r_.boolean(key, fallback);
+  }
   void text(const char* key, std::string& v) { v = r_.string(key); }
   // A required enumerator written as its name; `last` bounds the enum for the list of choices.
   template <class E>
@@ -64,7 +72,14 @@ class ShapeReader {
 class ShapeWriter {
  public:
   void size(const char* key, i64 v, std::optional<i64> = std::nullopt) { out[key] = v; }
-  void flag(const char* key, bool v, bool) { out[key] = v; }
+  // Fields added after version 1 was first written are left out at their default
+  // (`omit_default`), so files and workload hashes of graphs that do not use them stay the same.
+  void count(const char* key, i64 v, i64 fallback, bool omit_default = false) {
+    if (!omit_default || v != fallback) out[key] = v;
+  }
+  void flag(const char* key, bool v, bool fallback, bool omit_default = false) {
+    if (!omit_default || v != fallback) out[key] = v;
+  }
   void text(const char* key, const std::string& v) { out[key] = v; }
   template <class E>
   void choice(const char* key, E v, E) {
@@ -94,6 +109,9 @@ void describe(Io& io, Conv& c) {
   io.padding(c.pad_top, c.pad_left, c.pad_bottom, c.pad_right);
   io.size("groups", c.groups, 1);
   io.flag("bias", c.bias, false);
+  io.flag("transposed", c.transposed, false, true);
+  io.count("output_padding_h", c.output_pad_h, 0, true);
+  io.count("output_padding_w", c.output_pad_w, 0, true);
 }
 
 template <class Io>
@@ -152,7 +170,7 @@ void describe(Io& io, Embedding& e) {
 
 template <class Io>
 void describe(Io& io, DataMovement& d) {
-  io.choice("type", d.type, MoveType::copy);
+  io.choice("type", d.type, MoveType::cache_write);
   io.size("input_elements", d.input_elements);
   io.size("output_elements", d.output_elements);
 }
@@ -186,6 +204,22 @@ double fraction(ParamReader& r, const std::string& key, double fallback, bool ze
   return v;
 }
 
+}  // namespace
+
+StructuredSparsity parse_nm_pattern(ParamReader& r, const std::string& key) {
+  const std::string text = r.string(key);
+  StructuredSparsity nm;
+  char colon = 0;
+  std::istringstream in(text);
+  if (!(in >> nm.n >> colon >> nm.m) || colon != ':' || !in.eof() || nm.n < 1 || nm.m < 1 ||
+      nm.n > nm.m)
+    throw r.error(key, "expected an N:M pattern with 1 <= N <= M, such as \"2:4\", got \"" +
+                           text + "\"");
+  return nm;
+}
+
+namespace {
+
 // Precision and density of an operator, from its optional objects or else the defaults.
 void read_precision_density(ParamReader& r, Precision& precision, Density& density) {
   if (auto p = r.optional_child("precision")) {
@@ -196,6 +230,13 @@ void read_precision_density(ParamReader& r, Precision& precision, Density& densi
   if (auto d = r.optional_child("density")) {
     density.weight = fraction(*d, "weight", density.weight, false);
     density.activation = fraction(*d, "activation", density.activation, false);
+    if (d->has("weight_pattern")) {
+      density.weight_pattern = parse_nm_pattern(*d, "weight_pattern");
+      const double nm = double(density.weight_pattern->n) / density.weight_pattern->m;
+      if (d->has("weight") && std::abs(density.weight - nm) > 1e-9)
+        throw d->error("weight", "contradicts weight_pattern (density of N:M is N/M)");
+      density.weight = nm;
+    }
     d->finish();
   }
 }
@@ -305,6 +346,8 @@ json workload_to_json(const Graph& graph) {
                 {"activation_bits", op.precision.activation_bits}}},
               {"density", {{"weight", op.density.weight}, {"activation", op.density.activation}}},
               {"source", op.source}};
+    if (const auto& nm = op.density.weight_pattern)
+      o["density"]["weight_pattern"] = std::to_string(nm->n) + ":" + std::to_string(nm->m);
     if (op.early_exit) {
       o["early_exit"] = {{"index", op.early_exit->index}};
       if (op.early_exit->probability) o["early_exit"]["probability"] = *op.early_exit->probability;

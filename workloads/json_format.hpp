@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/params.hpp"
 #include "workloads/graph.hpp"
 
 namespace tessera::workloads {
@@ -19,5 +20,8 @@ Graph workload_from_json(const nlohmann::json& doc, const std::string& file);
 nlohmann::json workload_to_json(const Graph& graph);
 
 Graph read_workload_json(const std::string& path);
+
+// Reads an N:M structured-sparsity pattern written as "N:M" (e.g. "2:4") at `key`.
+StructuredSparsity parse_nm_pattern(ParamReader& r, const std::string& key);
 
 }  // namespace tessera::workloads

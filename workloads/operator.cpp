@@ -1,6 +1,10 @@
 #include "workloads/operator.hpp"
 
 #include <array>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <tuple>
 #include <utility>
 
 #include "common/error.hpp"
@@ -25,15 +29,33 @@ Overloaded(Ts...) -> Overloaded<Ts...>;
 
 }  // namespace
 
-i64 Conv::p() const { return out_size(h, pad_top, pad_bottom, dilation_h, r, stride_h); }
-i64 Conv::q() const { return out_size(w, pad_left, pad_right, dilation_w, s, stride_w); }
+i64 transposed_out_size(i64 in, i64 pad0, i64 pad1, i64 dilation, i64 window, i64 stride,
+                        i64 output_pad) {
+  const i64 out = (in - 1) * stride - pad0 - pad1 + dilation * (window - 1) + output_pad + 1;
+  return out < 0 ? 0 : out;
+}
+
+i64 Conv::p() const {
+  return transposed
+             ? transposed_out_size(h, pad_top, pad_bottom, dilation_h, r, stride_h, output_pad_h)
+             : out_size(h, pad_top, pad_bottom, dilation_h, r, stride_h);
+}
+i64 Conv::q() const {
+  return transposed
+             ? transposed_out_size(w, pad_left, pad_right, dilation_w, s, stride_w, output_pad_w)
+             : out_size(w, pad_left, pad_right, dilation_w, s, stride_w);
+}
 i64 Pool::p() const { return global ? 1 : out_size(h, pad_top, pad_bottom, 1, r, stride_h); }
 i64 Pool::q() const { return global ? 1 : out_size(w, pad_left, pad_right, 1, s, stride_w); }
 
 i64 Operator::macs() const {
   return std::visit(
       Overloaded{
-          [](const Conv& c) { return c.n * c.k * c.p() * c.q() * (c.c / c.groups) * c.r * c.s; },
+          [](const Conv& c) {
+            // A transposed convolution scatters every input pixel through every filter tap.
+            return c.transposed ? c.n * c.c * c.h * c.w * (c.k / c.groups) * c.r * c.s
+                                : c.n * c.k * c.p() * c.q() * (c.c / c.groups) * c.r * c.s;
+          },
           [](const MatMul& m) { return m.batch * m.m * m.n * m.k; },
           [](const auto&) { return i64{0}; },
       },
@@ -81,6 +103,65 @@ i64 Operator::output_elements() const {
                     shape);
 }
 
+bool Operator::operator==(const Operator& o) const {
+  return std::tie(name, source, shape, precision, density, early_exit) ==
+         std::tie(o.name, o.source, o.shape, o.precision, o.density, o.early_exit);
+}
+
+std::size_t element_size(ElementType type) {
+  switch (type) {
+    case ElementType::f64:
+    case ElementType::i64: return 8;
+    case ElementType::f32:
+    case ElementType::i32: return 4;
+    case ElementType::f16:
+    case ElementType::bf16:
+    case ElementType::i16:
+    case ElementType::u16: return 2;
+    case ElementType::i8:
+    case ElementType::u8: return 1;
+  }
+  return 1;
+}
+
+namespace {
+
+template <class T>
+T load(const std::byte* p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+
+double half_to_double(std::uint16_t h) {
+  const int exponent = (h >> 10) & 0x1f;
+  const int mantissa = h & 0x3ff;
+  const double sign = (h & 0x8000) ? -1.0 : 1.0;
+  if (exponent == 0) return sign * std::ldexp(mantissa, -24);
+  if (exponent == 31) return mantissa ? NAN : sign * INFINITY;
+  return sign * std::ldexp(mantissa + 1024, exponent - 25);
+}
+
+}  // namespace
+
+double TensorValues::at(std::size_t i) const {
+  const std::byte* p = data + i * element_size(type);
+  switch (type) {
+    case ElementType::f32: return load<float>(p);
+    case ElementType::f64: return load<double>(p);
+    case ElementType::f16: return half_to_double(load<std::uint16_t>(p));
+    case ElementType::bf16:
+      return std::bit_cast<float>(static_cast<std::uint32_t>(load<std::uint16_t>(p)) << 16);
+    case ElementType::i8: return load<std::int8_t>(p);
+    case ElementType::u8: return load<std::uint8_t>(p);
+    case ElementType::i16: return load<std::int16_t>(p);
+    case ElementType::u16: return load<std::uint16_t>(p);
+    case ElementType::i32: return load<std::int32_t>(p);
+    case ElementType::i64: return static_cast<double>(load<std::int64_t>(p));
+  }
+  return 0;
+}
+
 i64 Operator::weight_bytes() const { return bytes(params(), precision.weight_bits); }
 i64 Operator::input_bytes() const { return bytes(input_elements(), precision.activation_bits); }
 i64 Operator::output_bytes() const { return bytes(output_elements(), precision.activation_bits); }
@@ -91,8 +172,11 @@ constexpr std::array<std::string_view, 8> kKindNames = {
     "conv", "matmul", "elementwise", "pool", "softmax", "norm", "embedding", "data_movement"};
 constexpr std::array<std::string_view, 2> kPoolNames = {"max", "avg"};
 constexpr std::array<std::string_view, 4> kNormNames = {"batch", "layer", "rms", "group"};
-constexpr std::array<std::string_view, 8> kMoveNames = {"concat", "reshape", "transpose", "slice",
-                                                        "split",  "gather",  "flatten",   "copy"};
+constexpr std::array<std::string_view, 10> kMoveNames = {
+    "concat", "reshape", "transpose", "slice",      "split",
+    "gather", "flatten", "copy",      "cache_read", "cache_write"};
+constexpr std::array<std::string_view, 10> kElementNames = {"f32", "f64", "f16", "bf16", "i8",
+                                                            "u8",  "i16", "u16", "i32",  "i64"};
 
 template <class E, std::size_t N>
 std::optional<E> lookup(const std::array<std::string_view, N>& names, std::string_view text) {
@@ -107,6 +191,9 @@ std::string_view to_string(OpKind k) { return kKindNames.at(static_cast<std::siz
 std::string_view to_string(PoolType t) { return kPoolNames.at(static_cast<std::size_t>(t)); }
 std::string_view to_string(NormType t) { return kNormNames.at(static_cast<std::size_t>(t)); }
 std::string_view to_string(MoveType t) { return kMoveNames.at(static_cast<std::size_t>(t)); }
+std::string_view to_string(ElementType t) {
+  return kElementNames.at(static_cast<std::size_t>(t));
+}
 std::optional<OpKind> op_kind_from_string(std::string_view t) {
   return lookup<OpKind>(kKindNames, t);
 }
@@ -139,6 +226,13 @@ void validate(const Operator& op, const std::string& where) {
   require(op.density.weight > 0 && op.density.weight <= 1, at, "weight density must be in (0, 1]");
   require(op.density.activation > 0 && op.density.activation <= 1, at,
           "activation density must be in (0, 1]");
+  if (const auto& nm = op.density.weight_pattern) {
+    require(nm->m >= 1 && nm->n >= 1 && nm->n <= nm->m, at,
+            "weight pattern N:M needs 1 <= N <= M, got " + std::to_string(nm->n) + ":" +
+                std::to_string(nm->m));
+    require(std::abs(op.density.weight - double(nm->n) / nm->m) < 1e-9, at,
+            "weight density must equal N/M of its N:M pattern");
+  }
   if (op.early_exit) {
     require(op.early_exit->index >= 0, at, "early_exit index must be >= 0");
     if (op.early_exit->probability)
@@ -171,6 +265,8 @@ void validate(const Operator& op, const std::string& where) {
                                        {c.pad_bottom, "pad_bottom"},
                                        {c.pad_right, "pad_right"}})
                      non_negative(v, n);
+                   non_negative(c.output_pad_h, "output_pad_h");
+                   non_negative(c.output_pad_w, "output_pad_w");
                    require(c.c % c.groups == 0 && c.k % c.groups == 0, at,
                            "channels c=" + std::to_string(c.c) +
                                " and filters k=" + std::to_string(c.k) +

@@ -3,17 +3,22 @@
 // engine needs (MACs, parameters, activation and weight sizes).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace tessera::workloads {
 
 using i64 = std::int64_t;
 
 // Convolution over NCHW input with K filters of R×S, grouped (groups == c == k is depthwise).
+// With `transposed` it is a transposed convolution (ONNX ConvTranspose): h×w is still the input,
+// each input pixel scatters an R×S window into the output, and p()/q() give the larger output.
 struct Conv {
   i64 n = 1, c = 1, h = 1, w = 1;  // input batch, channels, height, width
   i64 k = 1;                       // output channels (filters)
@@ -23,8 +28,12 @@ struct Conv {
   i64 pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
   i64 groups = 1;
   bool bias = false;
+  bool transposed = false;
+  i64 output_pad_h = 0, output_pad_w = 0;  // transposed only: extra rows/columns at the end
 
-  i64 p() const;  // output height: floor((h + pads - dilation*(r-1) - 1) / stride) + 1
+  // Output height: floor((h + pads - dilation*(r-1) - 1) / stride) + 1; transposed:
+  // (h-1)*stride - pads + dilation*(r-1) + output_pad + 1.
+  i64 p() const;
   i64 q() const;  // output width
   bool operator==(const Conv&) const = default;
 };
@@ -84,7 +93,18 @@ struct Embedding {
   bool operator==(const Embedding&) const = default;
 };
 
-enum class MoveType { concat, reshape, transpose, slice, split, gather, flatten, copy };
+enum class MoveType {
+  concat,
+  reshape,
+  transpose,
+  slice,
+  split,
+  gather,
+  flatten,
+  copy,
+  cache_read,   // reads a persistent state tensor (a transformer's KV cache) from memory
+  cache_write,  // appends to / writes a persistent state tensor
+};
 
 // Data movement with zero MACs: reads input_elements, writes output_elements.
 struct DataMovement {
@@ -106,12 +126,37 @@ struct Precision {
   bool operator==(const Precision&) const = default;
 };
 
-// Fraction of non-zero values, in (0, 1].
+// N:M structured sparsity: at most n non-zero values in every group of m consecutive weights
+// (along the reduction dimension), e.g. 2:4.
+struct StructuredSparsity {
+  int n = 2, m = 4;
+  bool operator==(const StructuredSparsity&) const = default;
+};
+
+// Fraction of non-zero values, in (0, 1]. With an N:M pattern the weight density is n/m.
 struct Density {
   double weight = 1.0;
   double activation = 1.0;
+  std::optional<StructuredSparsity> weight_pattern;
   bool operator==(const Density&) const = default;
 };
+
+enum class ElementType { f32, f64, f16, bf16, i8, u8, i16, u16, i32, i64 };
+
+// The stored values of a weight tensor, viewed where its loader keeps them (for ONNX, the
+// initializer inside the parsed model): no copy is made. `owner` keeps that storage alive.
+struct TensorValues {
+  ElementType type = ElementType::f32;
+  std::vector<i64> dims;
+  const std::byte* data = nullptr;  // `count` packed little-endian values of `type`
+  std::size_t count = 0;
+  std::shared_ptr<const void> owner;
+
+  double at(std::size_t i) const;  // value i converted to double
+};
+
+std::size_t element_size(ElementType type);
+std::string_view to_string(ElementType type);
 
 // Marks an operator whose output is an early-exit point of the network.
 struct EarlyExit {
@@ -127,6 +172,9 @@ struct Operator {
   Precision precision;
   Density density;
   std::optional<EarlyExit> early_exit;
+  // The weight values, when the front-end has them (ONNX initializers with payloads); null
+  // otherwise. Shared, never copied; not part of the operator's identity (operator== ignores it).
+  std::shared_ptr<const TensorValues> weight_values;
 
   OpKind kind() const { return static_cast<OpKind>(shape.index()); }
 
@@ -140,7 +188,7 @@ struct Operator {
   i64 input_bytes() const;
   i64 output_bytes() const;
 
-  bool operator==(const Operator&) const = default;
+  bool operator==(const Operator& other) const;
 };
 
 std::string_view to_string(OpKind kind);

@@ -61,7 +61,7 @@ Graph every_kind() {
   g.connect(e, ew);
   g.connect(ew, dm);
   g.op(c).precision = {.weight_bits = 4, .activation_bits = 6};
-  g.op(c).density = {.weight = 0.25, .activation = 0.5};
+  g.op(c).density = {.weight = 0.25, .activation = 0.5, .weight_pattern = std::nullopt};
   g.op(gp).early_exit = EarlyExit{0, 0.125};
   g.op(dm).early_exit = EarlyExit{1, std::nullopt};
   return g;
@@ -169,7 +169,7 @@ TEST_CASE("short forms and defaults are expanded", "[workloads][json]") {
                                      "short.json");
   const Operator& fc = g.op(0);
   CHECK(fc.precision == Precision{4, 16});
-  CHECK(fc.density == Density{1.0, 0.5});
+  CHECK(fc.density == Density{1.0, 0.5, std::nullopt});
   CHECK(fc.source == "short.json: /operators/0");
   CHECK(std::get<MatMul>(fc.shape) == MatMul{.m = 1, .n = 10, .k = 8});
   const auto& conv = std::get<Conv>(g.op(1).shape);
