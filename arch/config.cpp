@@ -16,56 +16,8 @@ ArchDocument read_arch_document(const std::string& path) {
   return {path, read_json_file(path)};
 }
 
-namespace {
-
-std::vector<std::string> split_path(const std::string& assignment, const std::string& path) {
-  std::vector<std::string> parts;
-  const bool pointer = !path.empty() && path[0] == '/';
-  const char sep = pointer ? '/' : '.';
-  std::string cur;
-  for (std::size_t i = pointer ? 1 : 0; i <= path.size(); ++i) {
-    if (i == path.size() || path[i] == sep) {
-      if (cur.empty())
-        throw InputError("--set " + assignment + ": empty key in path '" + path + "'");
-      if (pointer) {  // undo RFC 6901 escapes
-        for (std::size_t p; (p = cur.find("~1")) != std::string::npos;) cur.replace(p, 2, "/");
-        for (std::size_t p; (p = cur.find("~0")) != std::string::npos;) cur.replace(p, 2, "~");
-      }
-      parts.push_back(cur);
-      cur.clear();
-    } else {
-      cur += path[i];
-    }
-  }
-  return parts;
-}
-
-}  // namespace
-
 void apply_override(ArchDocument& doc, const std::string& assignment) {
-  const auto eq = assignment.find('=');
-  if (eq == std::string::npos || eq == 0)
-    throw InputError("--set " + assignment + ": expected path=value, e.g. dram.bandwidth=32");
-  const std::string path = assignment.substr(0, eq);
-  const std::string text = assignment.substr(eq + 1);
-  nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) value = text;
-
-  if (!doc.json.is_object())
-    throw InputError(doc.file + ": --set " + assignment + ": the config is not a JSON object");
-  nlohmann::json* node = &doc.json;
-  std::string where;
-  const auto parts = split_path(assignment, path);
-  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
-    where += "/" + pointer_token(parts[i]);
-    nlohmann::json& next = (*node)[parts[i]];
-    if (next.is_null()) next = nlohmann::json::object();
-    if (!next.is_object())
-      throw InputError(json_location(doc.file, where) + "--set " + assignment +
-                       ": cannot set a key inside a " + next.type_name());
-    node = &next;
-  }
-  (*node)[parts.back()] = std::move(value);
+  apply_json_override(doc.json, doc.file, assignment);
 }
 
 ArchConfig build_arch(const ArchDocument& doc) {

@@ -38,6 +38,7 @@ struct LayerWork {
   dataflows::TilePlan plan;
   AccessCounts accesses;
   u64 macs = 0;  // useful MACs
+  int mac_bits = 0;  // widest operand precision of the MACs (picks the technology table's MAC entry)
   // Engine-specific figures with their names, reported per layer (e.g. "mapping_efficiency").
   std::map<std::string, double> metrics;
 };

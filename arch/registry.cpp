@@ -1,5 +1,7 @@
 // The one place engine templates are registered. A new engine adds one line here.
+#include "arch/bitfusion/bitfusion.hpp"
 #include "arch/engine.hpp"
+#include "arch/eyeriss/eyeriss.hpp"
 #include "arch/ideal/ideal.hpp"
 #include "arch/systolic/systolic.hpp"
 
@@ -12,6 +14,10 @@ const Registry<EngineFactory>& engines() {
           &IdealEngine::create);
     r.add("systolic", "R x C MAC array, weight/output/input stationary, SCALE-Sim compatible",
           &SystolicEngine::create);
+    r.add("bitfusion", "Bit Fusion (ISCA 2018): bit-composable fusion units, per-layer precision",
+          &BitFusionEngine::create);
+    r.add("eyeriss", "Eyeriss (ISSCC 2016): 12 x 14 PEs, row stationary, 16-bit",
+          &EyerissEngine::create);
     return r;
   }();
   return registry;

@@ -4,6 +4,7 @@
 // a sweep would.
 //
 //   tessera_bench [--seconds S] [--scalesim] [--sweep SPACE] [--jobs N,...] [ARCH WORKLOAD]...
+//   tessera_bench --energy [ARCH WORKLOAD]     (bit-toggle counter: bench_energy.cpp)
 //
 // Without ARCH WORKLOAD pairs: every shipped workload on the ideal edge roofline, and ResNet-50
 // on the TPUv1-like systolic array. --scalesim adds, for every row of
@@ -97,7 +98,8 @@ void scalesim_section(const std::string& dir, double seconds) {
 
 void sweep_section(const std::string& space_file, const std::vector<unsigned>& jobs) {
   const auto space = tessera::explorer::read_space(space_file);
-  const auto workload = load(space.workload_file);
+  const tessera::explorer::WorkloadCache workloads(space);
+  const auto& workload = workloads.base();
   const tessera::explorer::Sampler sampler(space, {});
   const auto indices = tessera::explorer::sweep_indices(sampler, {});
   std::cout << fmt::format("\nsweep {}: {} points of {} ({} layers), analytical\n", space.name,
@@ -108,7 +110,7 @@ void sweep_section(const std::string& space_file, const std::vector<unsigned>& j
   for (unsigned n : jobs) {
     std::uint64_t failed = 0;
     const auto start = std::chrono::steady_clock::now();
-    tessera::explorer::run_sweep(space, workload, sampler, n, indices,
+    tessera::explorer::run_sweep(space, workloads, sampler, n, indices,
                                  [&](const tessera::explorer::LogEntry& e) { failed += !e.ok; });
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -122,7 +124,14 @@ void sweep_section(const std::string& space_file, const std::vector<unsigned>& j
 
 }  // namespace
 
+int energy_bench(const std::string& arch_file, const std::string& workload_file);  // bench_energy.cpp
+
 int sc_main(int argc, char* argv[]) {
+  if (argc >= 2 && std::string(argv[1]) == "--energy") {  // bit-toggle counter (bench_energy.cpp)
+    const std::string root = TESSERA_SOURCE_DIR;
+    return energy_bench(argc >= 4 ? argv[2] : root + "/configs/arch/systolic_edge_32x32.json",
+                        argc >= 4 ? argv[3] : root + "/configs/workloads/resnet18_scalesim.csv");
+  }
   double seconds = 1.0;
   bool scalesim = false;
   std::string sweep_space;

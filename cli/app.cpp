@@ -11,8 +11,10 @@
 #include <unistd.h>
 
 #include "arch/config.hpp"
+#include "arch/energy/hamming.hpp"
 #include "common/error.hpp"
 #include "common/version.hpp"
+#include "cli/workload_args.hpp"
 #include "explorer/evaluator.hpp"
 #include "explorer/pareto.hpp"
 #include "explorer/results_log.hpp"
@@ -22,6 +24,7 @@
 #include "sim/scalesim_report.hpp"
 #include "sim/trace.hpp"
 #include "workloads/frontend.hpp"
+#include "workloads/json_format.hpp"
 
 namespace tessera::cli {
 
@@ -80,8 +83,7 @@ std::string shape_text(const workloads::Operator& op) {
       op.shape);
 }
 
-int inspect(const std::string& path, bool as_json, std::ostream& out) {
-  const workloads::Graph g = workloads::load_workload(path);
+int inspect(const workloads::Graph& g, bool as_json, std::ostream& out) {
   const auto totals = g.totals();
   if (as_json) {
     nlohmann::json layers = nlohmann::json::array();
@@ -99,7 +101,9 @@ int inspect(const std::string& path, bool as_json, std::ostream& out) {
                         {"input_bytes", op.input_bytes()},
                         {"output_bytes", op.output_bytes()},
                         {"weight_bits", op.precision.weight_bits},
-                        {"activation_bits", op.precision.activation_bits}});
+                        {"activation_bits", op.precision.activation_bits},
+                        {"weight_density", op.density.weight},
+                        {"activation_density", op.density.activation}});
     }
     const nlohmann::json doc = {{"workload", g.name()},
                                 {"layers", std::move(layers)},
@@ -246,11 +250,6 @@ class ResultSink {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now(), last_ = start_;
 };
 
-explorer::Workload space_workload(const explorer::DesignSpace& space) {
-  return explorer::prepare_workload(workloads::load_workload(space.workload_file),
-                                    space.workload_file);
-}
-
 int sweep(const SweepArgs& a, std::ostream& out, std::ostream& err) {
   explorer::SweepOptions o;
   o.method = *explorer::sweep_method_from_string(a.method);
@@ -268,7 +267,7 @@ int sweep(const SweepArgs& a, std::ostream& out, std::ostream& err) {
     o.shards = n;
   }
   const explorer::DesignSpace space = explorer::read_space(a.space);
-  const auto workload = space_workload(space);
+  const explorer::WorkloadCache workloads(space);
   const explorer::Sampler sampler(space, o);
   for (const auto& e : previous_results(a)) {
     if (e.index >= sampler.size() || e.point != sampler.point(e.index))
@@ -279,7 +278,7 @@ int sweep(const SweepArgs& a, std::ostream& out, std::ostream& err) {
   }
   const auto indices = explorer::sweep_indices(sampler, o);
   ResultSink sink(a, space, indices.size(), err);
-  explorer::run_sweep(space, workload, sampler, o.jobs, indices,
+  explorer::run_sweep(space, workloads, sampler, o.jobs, indices,
                       [&](const explorer::LogEntry& e) { sink(e); });
   sink.finish(space.name, o.done.size(), a.quiet, out);
   return kExitOk;
@@ -288,11 +287,11 @@ int sweep(const SweepArgs& a, std::ostream& out, std::ostream& err) {
 int explore(const SweepArgs& a, std::ostream& out, std::ostream& err) {
   const explorer::SearchAlgorithm& algorithm = explorer::search_algorithms().get(a.algo);
   const explorer::DesignSpace space = explorer::read_space(a.space);
-  const auto workload = space_workload(space);
+  const explorer::WorkloadCache workloads(space);
   auto previous = previous_results(a);
   const std::uint64_t already = previous.size();
   ResultSink sink(a, space, a.budget, err);
-  explorer::Evaluations evaluations(space, workload, std::move(previous),
+  explorer::Evaluations evaluations(space, workloads, std::move(previous),
                                     [&](const explorer::LogEntry& e) { sink(e); });
   explorer::SearchOptions o;
   o.budget = a.budget;
@@ -315,18 +314,21 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
                                                               format = "json";
   std::vector<std::string> overrides;
   bool quiet = false, as_json = false;
+  WorkloadArgs workload_args;
 
   auto* simulate = app.add_subcommand("simulate", "Simulate a workload on an architecture");
   simulate->add_option("--arch", arch_file, "Architecture config (JSON)")->required();
   simulate
       ->add_option("--workload", workload_file,
-                   "Workload file (JSON graph or SCALE-Sim topology CSV)")
+                   "Workload: a file any front-end reads (tessera list), or nasbench201:ARCH")
       ->required();
+  add_workload_options(*simulate, workload_args);
   simulate->add_option("--fidelity", fidelity_name, "analytical or systemc")
       ->check(CLI::IsMember({"analytical", "systemc"}))
       ->capture_default_str();
   simulate->add_option("--set", overrides,
-                       "Override a config value: path.to.key=value (repeatable)");
+                       "Override a config value: path.to.key=value (repeatable); "
+                       "workload.KEY=value sets a workload setting");
   simulate->add_option("--out", out_file, "Write the full JSON report here");
   simulate
       ->add_option("--format", format,
@@ -341,8 +343,23 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   simulate->add_flag("--quiet", quiet, "Do not print the summary table");
 
   auto* inspect_cmd = app.add_subcommand("inspect", "Summarise a workload per layer and in total");
-  inspect_cmd->add_option("workload", workload_file, "Workload file")->required();
+  inspect_cmd->add_option("workload", workload_file, "Workload file or nasbench201:ARCH")
+      ->required();
   inspect_cmd->add_flag("--json", as_json, "Print JSON instead of a table");
+  inspect_cmd->add_option("--set", overrides, "Workload setting: workload.KEY=value (repeatable)");
+  add_workload_options(*inspect_cmd, workload_args);
+
+  std::string convert_to = "json";
+  auto* convert_cmd =
+      app.add_subcommand("convert", "Write a workload, as read and annotated, in another format");
+  convert_cmd->add_option("workload", workload_file, "Workload file or nasbench201:ARCH")
+      ->required();
+  convert_cmd->add_option("--to", convert_to, "Output format: json (Tessera workload JSON)")
+      ->check(CLI::IsMember({"json"}))
+      ->capture_default_str();
+  convert_cmd->add_option("--out", out_file, "Output file (default: standard output)");
+  convert_cmd->add_option("--set", overrides, "Workload setting: workload.KEY=value (repeatable)");
+  add_workload_options(*convert_cmd, workload_args);
 
   auto* list_cmd =
       app.add_subcommand("list", "List engines, workload front-ends and search algorithms");
@@ -364,7 +381,8 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
       ->capture_default_str();
   sweep_cmd->add_option("--samples", sweep_args.samples, "Points to draw (random)");
   sweep_cmd->add_option("--seed", sweep_args.seed, "Seed (random)")->capture_default_str();
-  sweep_cmd->add_option("--jobs", sweep_args.jobs, "Threads (analytical fidelity)")
+  sweep_cmd->add_option("--jobs", sweep_args.jobs,
+                        "Parallel evaluations: threads (analytical), worker processes (systemc)")
       ->check(CLI::Range(1u, 1024u))
       ->capture_default_str();
   sweep_cmd->add_flag("--resume", sweep_args.resume, "Continue a log: skip the points it holds");
@@ -414,6 +432,118 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   merge_cmd->add_option("logs", log_files, "Results logs (JSON lines)")->required();
   merge_cmd->add_option("--out", merged_file, "Write the merged log here")->required();
 
+  // energy: hamming-distance (bit-toggle) datapath energy (arch/energy/hamming.hpp, docs/energy.md).
+  arch::energy::HammingOptions energy_options;
+  std::string energy_json_file;
+  auto* energy_cmd = app.add_subcommand(
+      "energy", "Count datapath bit toggles of a workload on an engine and their energy");
+  energy_cmd->add_option("--arch", arch_file, "Architecture config (JSON)")->required();
+  energy_cmd->add_option("--workload", workload_file, "Workload file")->required();
+  add_workload_options(*energy_cmd, workload_args);
+  energy_cmd
+      ->add_option("--data", energy_options.data,
+                   "Operand values: synthetic, onnx (the model's weights) or npy:DIR "
+                   "(activations from DIR/<layer>.npy)")
+      ->capture_default_str();
+  energy_cmd->add_flag("--optimize-order", energy_options.optimize_order,
+                       "Reorder output channels to reduce toggles; report before and after");
+  energy_cmd->add_option("--seed", energy_options.seed, "Seed of synthetic values and sampling")
+      ->capture_default_str();
+  energy_cmd->add_option("--exact-limit", energy_options.exact_limit,
+                         "Count exactly up to this many value evaluations per port, else sample")
+      ->capture_default_str();
+  energy_cmd->add_option("--samples", energy_options.samples, "Sampled transitions per port")
+      ->capture_default_str();
+  energy_cmd->add_option("--set", overrides, "Override a config value: path.to.key=value");
+  energy_cmd->add_option("--json", energy_json_file, "Write the JSON report here");
+
+  // compare: one workload on several engines, cycles / latency / energy / area and their ratios
+  // to the first architecture (docs/bitfusion.md).
+  std::vector<std::string> compare_archs, compare_sets;
+  std::string compare_workload, compare_fidelity = "analytical", compare_out;
+  bool compare_json = false;
+  auto* compare_cmd = app.add_subcommand(
+      "compare", "Run one workload on several architectures and compare them with the first");
+  compare_cmd->add_option("--arch", compare_archs, "Architecture config (repeat; first = baseline)")
+      ->required();
+  compare_cmd->add_option("--workload", compare_workload, "Workload file")->required();
+  compare_cmd->add_option("--fidelity", compare_fidelity, "analytical or systemc")
+      ->check(CLI::IsMember({"analytical", "systemc"}))
+      ->capture_default_str();
+  compare_cmd->add_option("--set", compare_sets,
+                          "Override a value of every config: path.to.key=value (repeatable); "
+                          "workload.KEY=value sets a workload setting");
+  compare_cmd->add_flag("--json", compare_json, "Print JSON instead of a table");
+  compare_cmd->add_option("--out", compare_out, "Also write the JSON here");
+  add_workload_options(*compare_cmd, workload_args);
+  const auto run_compare = [&]() -> int {
+    const auto [workload_overrides, arch_overrides] =
+        workloads::split_workload_overrides(compare_sets);
+    const auto workload = explorer::prepare_workload(
+        workloads::load_workload(compare_workload,
+                                 workload_settings(workload_args, workload_overrides)),
+        compare_workload);
+    explorer::EvaluateOptions options;
+    options.fidelity = sim::fidelity_from_string(compare_fidelity);
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& file : compare_archs) {
+      const arch::ArchConfig arch = arch::load_arch(file, arch_overrides);
+      options.arch_file = file;
+      const sim::Report r = explorer::evaluate(arch, workload, options);
+      rows.push_back({{"arch", arch.name},
+                      {"arch_file", file},
+                      {"engine", r.engine},
+                      {"config_hash", arch.hash},
+                      {"cycles", r.summary.cycles},
+                      {"latency_s", r.summary.latency_s},
+                      {"energy_pj", r.summary.energy_pj},
+                      {"area_mm2", r.summary.area_mm2},
+                      {"utilization", r.summary.utilization}});
+    }
+    const auto ratio = [](double v, double base) {
+      return base > 0 ? nlohmann::json(v / base) : nlohmann::json(nullptr);
+    };
+    const nlohmann::json base = rows.front();
+    for (auto& row : rows)
+      row["ratio_to_first"] = {
+          {"cycles", ratio(row["cycles"].get<double>(), base["cycles"].get<double>())},
+          {"latency", ratio(row["latency_s"].get<double>(), base["latency_s"].get<double>())},
+          {"energy", ratio(row["energy_pj"].get<double>(), base["energy_pj"].get<double>())},
+          {"area", ratio(row["area_mm2"].get<double>(), base["area_mm2"].get<double>())}};
+    const nlohmann::json doc = {{"workload", workload.graph.name()},
+                                {"workload_file", compare_workload},
+                                {"workload_hash", workload.hash},
+                                {"fidelity", compare_fidelity},
+                                {"architectures", rows}};
+    if (compare_json) {
+      out << doc.dump(2) << "\n";
+    } else {
+      const auto x = [](const nlohmann::json& v) {
+        return v.is_null() ? std::string("-") : fmt::format("{:.3f}x", v.get<double>());
+      };
+      out << fmt::format("{} ({} fidelity)\n", workload.graph.name(), compare_fidelity);
+      out << fmt::format("{:<28} {:<10} {:>15} {:>12} {:>14} {:>9} {:>9} {:>9} {:>9} {:>9}\n",
+                         "arch", "engine", "cycles", "latency ms", "energy uJ", "area mm2",
+                         "cycles", "latency", "energy", "area");
+      for (const auto& row : rows) {
+        const auto& q = row["ratio_to_first"];
+        out << fmt::format(
+            "{:<28} {:<10} {:>15} {:>12.4f} {:>14.3f} {:>9.3f} {:>9} {:>9} {:>9} {:>9}\n",
+            row["arch"].get<std::string>(), row["engine"].get<std::string>(),
+            row["cycles"].get<std::uint64_t>(), row["latency_s"].get<double>() * 1e3,
+            row["energy_pj"].get<double>() / 1e6, row["area_mm2"].get<double>(), x(q["cycles"]),
+            x(q["latency"]), x(q["energy"]), x(q["area"]));
+      }
+      out << "ratios are to the first architecture (" << base["arch"].get<std::string>()
+          << "); below 1 is smaller\n";
+    }
+    if (!compare_out.empty()) {
+      write_file(compare_out, doc.dump(2) + "\n");
+      if (!compare_json) out << "comparison written to " << compare_out << "\n";
+    }
+    return kExitOk;
+  };
+
   std::vector<const char*> argv;
   for (const auto& a : args) argv.push_back(a.c_str());
   try {
@@ -432,9 +562,13 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
       if (!trace_file.empty() && fidelity_name != "systemc")
         throw InputError("--trace " + trace_file +
                          ": traces come from the SystemC run; add --fidelity systemc");
-      const arch::ArchConfig arch = arch::load_arch(arch_file, overrides);
-      const auto workload =
-          explorer::prepare_workload(workloads::load_workload(workload_file), workload_file);
+      const auto [workload_overrides, arch_overrides] =
+          workloads::split_workload_overrides(overrides);
+      const arch::ArchConfig arch = arch::load_arch(arch_file, arch_overrides);
+      const auto workload = explorer::prepare_workload(
+          workloads::load_workload(workload_file,
+                                   workload_settings(workload_args, workload_overrides)),
+          workload_file);
       explorer::EvaluateOptions options;
       options.fidelity = sim::fidelity_from_string(fidelity_name);
       options.arch_file = arch_file;
@@ -467,7 +601,53 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
       }
       return kExitOk;
     }
-    if (*inspect_cmd) return inspect(workload_file, as_json, out);
+    if (*inspect_cmd || *convert_cmd) {
+      const auto [workload_overrides, other] = workloads::split_workload_overrides(overrides);
+      if (!other.empty())
+        throw InputError("--set " + other.front() +
+                         ": only workload settings (workload.KEY=value) apply to a workload");
+      const workloads::Graph graph = workloads::load_workload(
+          workload_file, workload_settings(workload_args, workload_overrides));
+      if (*inspect_cmd) return inspect(graph, as_json, out);
+      const std::string text = workloads::workload_to_json(graph).dump(2) + "\n";
+      if (out_file.empty()) {
+        out << text;
+      } else {
+        write_file(out_file, text);
+        err << "workload '" << graph.name() << "' (" << graph.size() << " operators) written to "
+            << out_file << "\n";
+      }
+      return kExitOk;
+    }
+    if (*energy_cmd) {
+      if (energy_options.data != "synthetic" && energy_options.data != "onnx" &&
+          energy_options.data.rfind("npy:", 0) != 0)
+        throw InputError("--data " + energy_options.data + ": expected synthetic, onnx or npy:DIR");
+      if (energy_options.data.rfind("npy:", 0) == 0 &&
+          !std::filesystem::is_directory(energy_options.data.substr(4)))
+        throw InputError("--data " + energy_options.data + ": no such directory");
+      const auto [workload_overrides, arch_overrides] =
+          workloads::split_workload_overrides(overrides);
+      const arch::ArchConfig arch = arch::load_arch(arch_file, arch_overrides);
+      const workloads::Graph graph = workloads::load_workload(
+          workload_file, workload_settings(workload_args, workload_overrides));
+      const auto report = arch::energy::analyse_hamming(*arch.engine, graph, energy_options);
+      out << fmt::format("{} on {} ({}, technology {}, data {}, seed {})\n", graph.name(), arch.name,
+                         arch.engine->engine_name(), report.technology, energy_options.data,
+                         energy_options.seed)
+          << arch::energy::format_table(report);
+      if (!energy_json_file.empty()) {
+        nlohmann::json j = arch::energy::to_json(report);
+        j["arch"] = arch.name;
+        j["arch_file"] = arch_file;
+        j["workload_file"] = workload_file;
+        j["config_hash"] = arch.hash;
+        write_file(energy_json_file, j.dump(2) + "\n");
+        out << "report written to " << energy_json_file << "\n";
+      }
+      return kExitOk;
+    }
+    if (*compare_cmd) return run_compare();
     if (*list_cmd) return list(as_json, out);
     if (*pareto_cmd) {
       const auto entries = explorer::read_log(log_files.at(0));

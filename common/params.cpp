@@ -352,4 +352,63 @@ void ParamReader::finish() const {
   }
 }
 
+namespace {
+
+std::vector<std::string> split_path(const std::string& assignment, const std::string& path) {
+  std::vector<std::string> parts;
+  const bool pointer = !path.empty() && path[0] == '/';
+  const char sep = pointer ? '/' : '.';
+  std::string cur;
+  for (std::size_t i = pointer ? 1 : 0; i <= path.size(); ++i) {
+    if (i == path.size() || path[i] == sep) {
+      if (cur.empty())
+        throw InputError("--set " + assignment + ": empty key in path '" + path + "'");
+      if (pointer) {  // undo RFC 6901 escapes
+        for (std::size_t p; (p = cur.find("~1")) != std::string::npos;) cur.replace(p, 2, "/");
+        for (std::size_t p; (p = cur.find("~0")) != std::string::npos;) cur.replace(p, 2, "~");
+      }
+      parts.push_back(cur);
+      cur.clear();
+    } else {
+      cur += path[i];
+    }
+  }
+  return parts;
+}
+
+}  // namespace
+
+void apply_json_override(nlohmann::json& doc, const std::string& file,
+                         const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw InputError("--set " + assignment + ": expected path=value, e.g. dram.bandwidth=32");
+  const std::string path = assignment.substr(0, eq);
+  const std::string text = assignment.substr(eq + 1);
+  nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) value = text;
+
+  if (!doc.is_object())
+    throw InputError(file + ": --set " + assignment + ": the config is not a JSON object");
+  nlohmann::json* node = &doc;
+  std::string where;
+  const auto parts = split_path(assignment, path);
+  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+    where += "/" + pointer_token(parts[i]);
+    nlohmann::json& next = (*node)[parts[i]];
+    if (next.is_null()) next = nlohmann::json::object();
+    if (!next.is_object())
+      throw InputError(json_location(file, where) + "--set " + assignment +
+                       ": cannot set a key inside a " + next.type_name());
+    node = &next;
+  }
+  (*node)[parts.back()] = std::move(value);
+}
+
+std::vector<std::string> ParamReader::keys() {
+  std::vector<std::string> out;
+  for (auto it = object_.begin(); it != object_.end(); ++it) out.push_back(it.key());
+  return out;
+}
+
 }  // namespace tessera

@@ -35,6 +35,13 @@ std::string pointer_token(const std::string& key);
 // Reads and parses a JSON file. Errors name the file, and the line and column of a syntax error.
 nlohmann::json read_json_file(const std::string& file);
 
+// Applies one override "a.b.c=value" (the path in dots, or as a JSON pointer "/a/b/c") to a
+// parsed JSON document read from `file`. The value is read as JSON when it parses (numbers,
+// true/false, quoted strings, objects), otherwise as a plain string, so `--set clock="1 GHz"` and
+// `--set clock=1GHz` both work. Missing objects on the path are created.
+void apply_json_override(nlohmann::json& doc, const std::string& file,
+                         const std::string& assignment);
+
 class ParamReader {
  public:
   // `object` must outlive the reader. Throws InputError if it is not a JSON object.
@@ -87,6 +94,9 @@ class ParamReader {
   // Nested objects. child() requires the key; optional_child() returns nullopt when absent.
   ParamReader child(const std::string& key);
   std::optional<ParamReader> optional_child(const std::string& key);
+
+  // Every key of this object, in the document's order; does not mark them read.
+  std::vector<std::string> keys();
 
   // Throws InputError naming the first key that was never read, listing the accepted keys.
   void finish() const;

@@ -18,10 +18,10 @@ namespace {
 constexpr double kFailed = 1e300;  // a point that does not evaluate is dominated by every other
 }
 
-Evaluations::Evaluations(const DesignSpace& space, const Workload& workload,
+Evaluations::Evaluations(const DesignSpace& space, const WorkloadCache& workloads,
                          std::vector<LogEntry> previous,
                          std::function<void(const LogEntry&)> on_result)
-    : space_(space), workload_(workload), on_result_(std::move(on_result)) {
+    : space_(space), workloads_(workloads), on_result_(std::move(on_result)) {
   for (auto& e : previous) {
     replay_end_ = std::max(replay_end_, e.index + 1);
     by_point_.emplace(e.point.dump(), std::move(e));
@@ -46,7 +46,7 @@ const LogEntry& Evaluations::get(const nlohmann::json& point) {
                      " is not in the log, which has points up to " +
                      std::to_string(replay_end_ - 1) +
                      ": a different space, algorithm, seed or budget");
-  LogEntry e = evaluate_point(space_, workload_, next_index_++, point);
+  LogEntry e = evaluate_point(space_, workloads_, next_index_++, point);
   ++evaluated_now_;
   on_result_(e);
   return by_point_.emplace(key, std::move(e)).first->second;

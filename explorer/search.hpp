@@ -30,7 +30,8 @@ struct SearchOptions {
 // Evaluates the points a search proposes, once each, and reports new results as they come.
 class Evaluations {
  public:
-  Evaluations(const DesignSpace& space, const Workload& workload, std::vector<LogEntry> previous,
+  Evaluations(const DesignSpace& space, const WorkloadCache& workloads,
+              std::vector<LogEntry> previous,
               std::function<void(const LogEntry&)> on_result);
 
   // The entry of `point`: from a previous run or this one, or evaluated now. Throws InputError
@@ -45,7 +46,7 @@ class Evaluations {
 
  private:
   const DesignSpace& space_;
-  const Workload& workload_;
+  const WorkloadCache& workloads_;
   std::map<std::string, LogEntry> by_point_;  // canonical point text -> entry
   std::function<void(const LogEntry&)> on_result_;
   std::uint64_t next_index_ = 0, evaluated_now_ = 0;

@@ -1,12 +1,17 @@
 #include "explorer/space.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <optional>
 #include <random>
 
 #include "common/error.hpp"
 #include "common/hash.hpp"
 #include "common/params.hpp"
 #include "sim/simulate.hpp"
+#include "workloads/nasbench201.hpp"
+#include "workloads/settings.hpp"
 
 namespace tessera::explorer {
 
@@ -60,7 +65,8 @@ DesignSpace read_space(const std::string& path) {
     return std::filesystem::path(p).is_absolute() ? p : (dir / p).lexically_normal().string();
   };
   s.base = arch::read_arch_document(resolve(r.string("arch")));
-  s.workload_file = resolve(r.string("workload"));
+  const std::string workload = r.string("workload");
+  s.workload_file = workloads::is_nasbench201_spec(workload) ? workload : resolve(workload);
   s.fidelity =
       sim::fidelity_from_string(r.choice("fidelity", {"analytical", "systemc"}, "analytical"));
 
@@ -86,27 +92,35 @@ DesignSpace read_space(const std::string& path) {
     s.objectives.emplace_back(objectives[i].substr(0, colon), goal == "min");
   }
   if (s.objectives.empty()) s.objectives = {{"latency_s", true}, {"energy_pj", true}};
+  if (auto derived = r.optional_child("derived")) {
+    for (const auto& key : derived->keys()) {
+      const std::string text = derived->string(key);
+      s.derived.push_back(
+          {key, Expression::parse(text, json_location(path, derived->path_of(key)))});
+    }
+    derived->finish();
+  }
   const auto constraints = r.strings("constraints");
   for (std::size_t i = 0; i < constraints.size(); ++i) {
     const std::string& text = constraints[i];
+    const std::string where = json_location(path, "/constraints/" + std::to_string(i));
     const auto op = text.find_first_of("<>");
-    Constraint c{text.substr(0, op), op != std::string::npos && text[op] == '<', 0, text};
-    c.metric.erase(c.metric.find_last_not_of(' ') + 1);
-    std::size_t used = 0;
-    try {
-      if (op == std::string::npos || op + 1 >= text.size() || text[op + 1] != '=' ||
-          c.metric.empty())
-        throw std::invalid_argument("operator");
-      const std::string bound = text.substr(op + 2);
-      c.bound = std::stod(bound, &used);
-      if (bound.find_first_not_of(' ', used) != std::string::npos)
-        throw std::invalid_argument("trailing text");
-    } catch (const std::exception&) {
-      throw InputError(json_location(path, "/constraints/" + std::to_string(i)) +
-                       "expected \"METRIC <= NUMBER\" or \"METRIC >= NUMBER\", got \"" + text +
-                       "\"");
-    }
+    if (op == std::string::npos || op + 1 >= text.size() || text[op + 1] != '=' ||
+        text.find_first_of("<>", op + 2) != std::string::npos)
+      throw InputError(where + "expected \"LEFT <= RIGHT\" or \"LEFT >= RIGHT\" (e.g. "
+                               "\"area_mm2 <= 10\"), got \"" + text + "\"");
+    Constraint c{Expression::parse(text.substr(0, op), where),
+                 Expression::parse(text.substr(op + 2), where), text[op] == '<', false, text};
+    for (const auto* side : {&c.left, &c.right})
+      for (const auto& name : side->names())
+        if (std::count(metric_names().begin(), metric_names().end(), name)) c.on_metrics = true;
     s.constraints.push_back(std::move(c));
+  }
+  if (r.has("workload_settings")) {
+    (void)r.child("workload_settings");  // an object, or an error naming the path
+    s.workload_settings = doc.at("workload_settings");
+    // Read once here so a bad setting fails now, naming the space file and path.
+    (void)workloads::read_workload_settings(s.workload_settings, path, "/workload_settings");
   }
   r.finish();
   return s;
@@ -147,11 +161,100 @@ nlohmann::json DesignSpace::random_point(std::uint64_t seed, std::uint64_t index
   return unit_point(u);
 }
 
-arch::ArchConfig point_config(const DesignSpace& space, const nlohmann::json& point) {
+const std::vector<std::string>& metric_names() {
+  static const std::vector<std::string> names = {
+      "cycles", "latency_s",   "energy_pj", "area_mm2", "utilization", "macs",
+      "throughput_macs_per_s", "edp_pj_s",  "power_w"};
+  return names;
+}
+
+namespace {
+
+constexpr const char* kWorkloadPrefix = "workload.";
+
+bool is_workload_path(const std::string& path) { return path.rfind(kWorkloadPrefix, 0) == 0; }
+
+// The number at a dotted path of a JSON document, if there is one.
+std::optional<double> number_at(const nlohmann::json& doc, const std::string& dotted) {
+  const nlohmann::json* node = &doc;
+  std::size_t start = 0;
+  while (true) {
+    const auto dot = dotted.find('.', start);
+    const std::string key = dotted.substr(start, dot == std::string::npos ? dot : dot - start);
+    if (!node->is_object() || !node->contains(key)) return std::nullopt;
+    node = &node->at(key);
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return node->is_number() ? std::optional(node->get<double>()) : std::nullopt;
+}
+
+// Names in expressions: the point's parameters and derived parameters, then metrics (after a
+// simulation), then workload settings ("workload.KEY"), then the architecture config: the
+// resolved one once the point's engine is built (numbers in each key's default unit), else the
+// base document.
+std::function<std::optional<double>(const std::string&)> lookup(
+    const ResolvedPoint& p, const nlohmann::json& config,
+    const std::map<std::string, double>* metrics = nullptr) {
+  return [&p, &config, metrics](const std::string& name) -> std::optional<double> {
+    if (auto it = p.values.find(name); it != p.values.end()) return it->second;
+    if (metrics)
+      if (auto it = metrics->find(name); it != metrics->end()) return it->second;
+    if (is_workload_path(name))
+      return number_at(p.workload_settings, name.substr(std::string(kWorkloadPrefix).size()));
+    return number_at(config, name);
+  };
+}
+
+void check(const Constraint& c, const std::function<std::optional<double>(const std::string&)>& f) {
+  const double left = c.left.evaluate(f), right = c.right.evaluate(f);
+  if (c.at_most ? left > right : left < right)
+    throw InputError("infeasible: " + c.text + " violated (" + nlohmann::json(left).dump() +
+                     (c.at_most ? " > " : " < ") + nlohmann::json(right).dump() + ")");
+}
+
+}  // namespace
+
+ResolvedPoint resolve_point(const DesignSpace& space, const nlohmann::json& point) {
+  ResolvedPoint p;
+  p.workload_settings = space.workload_settings;
+  auto set = [&](const std::string& path, const nlohmann::json& value) {
+    if (value.is_number()) p.values[path] = value.get<double>();
+    if (is_workload_path(path))
+      apply_json_override(p.workload_settings, space.file,
+                          path.substr(std::string(kWorkloadPrefix).size()) + "=" + value.dump());
+    else
+      p.arch_overrides.push_back(path + "=" + value.dump());
+  };
+  for (auto it = point.begin(); it != point.end(); ++it) set(it.key(), it.value());
+  for (const auto& d : space.derived) {
+    const double v = d.value.evaluate(lookup(p, space.base.json));
+    if (!std::isfinite(v))
+      throw InputError("derived parameter " + d.path + " = " + d.value.text() + " is not finite");
+    // Whole numbers stay integers, so integer config keys accept them.
+    if (v == std::floor(v) && std::abs(v) < 9.0e15)
+      set(d.path, static_cast<std::int64_t>(v));
+    else
+      set(d.path, v);
+  }
+  return p;
+}
+
+void check_constraints(const DesignSpace& space, const ResolvedPoint& point,
+                       const nlohmann::json& resolved_config,
+                       const std::map<std::string, double>* metrics) {
+  for (const auto& c : space.constraints)
+    if (c.on_metrics == (metrics != nullptr)) check(c, lookup(point, resolved_config, metrics));
+}
+
+arch::ArchConfig point_config(const DesignSpace& space, const ResolvedPoint& point) {
   arch::ArchDocument doc = space.base;
-  for (auto it = point.begin(); it != point.end(); ++it)
-    arch::apply_override(doc, it.key() + "=" + it.value().dump());
+  for (const auto& o : point.arch_overrides) arch::apply_override(doc, o);
   return arch::build_arch(doc);
+}
+
+arch::ArchConfig point_config(const DesignSpace& space, const nlohmann::json& point) {
+  return point_config(space, resolve_point(space, point));
 }
 
 }  // namespace tessera::explorer

@@ -4,6 +4,8 @@
 // enumeration so that shards, resumed runs and any number of threads agree on what point i is.
 #pragma once
 
+#include <map>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -11,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "arch/config.hpp"
+#include "explorer/expression.hpp"
 #include "sim/timing.hpp"
 
 namespace tessera::explorer {
@@ -20,12 +23,24 @@ struct Parameter {
   std::vector<nlohmann::json> values;  // every value it takes, in order
 };
 
-// A bound on a metric of every point: "area_mm2 <= 10", "throughput_macs_per_s >= 1e12".
+// The metrics every evaluated point has (results log, objectives, constraints).
+const std::vector<std::string>& metric_names();
+
+// A bound every point must satisfy, "LEFT <= RIGHT" or "LEFT >= RIGHT", each side an expression
+// over parameters, derived parameters, the base config's values and metrics:
+// "area_mm2 <= 10", "sram.ifmap_kib * 1024 >= systolic.rows * 64". Constraints without metrics
+// are checked before a point is simulated.
 struct Constraint {
-  std::string metric;
+  Expression left, right;
   bool at_most = true;  // <=, else >=
-  double bound = 0;
+  bool on_metrics = false;
   std::string text;  // as written
+};
+
+// A parameter computed from others: {"systolic.cols": "systolic.rows"}.
+struct Derived {
+  std::string path;
+  Expression value;
 };
 
 struct DesignSpace {
@@ -33,9 +48,14 @@ struct DesignSpace {
   std::string file;  // where it was read from, for messages
   arch::ArchDocument base;
   std::string workload_file;
+  // Base workload settings (workloads/settings.hpp); parameters and derived parameters whose
+  // path starts with "workload." set keys in it per point (e.g. workload.batch,
+  // workload.default.weight_bits).
+  nlohmann::json workload_settings = nlohmann::json::object();
   sim::Fidelity fidelity = sim::Fidelity::analytical;
   std::vector<Parameter> parameters;                     // in the file's key order (sorted)
   std::vector<std::pair<std::string, bool>> objectives;  // metric, minimise; in the file's order
+  std::vector<Derived> derived;                          // in the file's order
   std::vector<Constraint> constraints;
 
   // Number of grid points (the product of the parameters' sizes).
@@ -53,7 +73,24 @@ struct DesignSpace {
 // ("arch", "workload") are relative to the space file's folder.
 DesignSpace read_space(const std::string& path);
 
+// A point with its derived parameters computed, split into architecture overrides and workload
+// settings.
+struct ResolvedPoint {
+  std::map<std::string, double> values;  // numeric parameters and derived parameters by path
+  std::vector<std::string> arch_overrides;
+  nlohmann::json workload_settings;  // the space's base settings with the point's applied
+};
+ResolvedPoint resolve_point(const DesignSpace& space, const nlohmann::json& point);
+
+// Checks the constraints without metrics (metrics null: before simulating, against the point's
+// resolved architecture config) or those with metrics (after). Throws InputError
+// "infeasible: ..." naming the first one broken.
+void check_constraints(const DesignSpace& space, const ResolvedPoint& point,
+                       const nlohmann::json& resolved_config,
+                       const std::map<std::string, double>* metrics = nullptr);
+
 // The architecture config of a point: the base document with each parameter set.
+arch::ArchConfig point_config(const DesignSpace& space, const ResolvedPoint& point);
 arch::ArchConfig point_config(const DesignSpace& space, const nlohmann::json& point);
 
 }  // namespace tessera::explorer

@@ -6,6 +6,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -15,6 +18,24 @@
 #include "explorer/space.hpp"
 
 namespace tessera::explorer {
+
+// The workloads of a design space's points: its workload file built with each point's workload
+// settings, once per distinct settings (thread-safe). The base settings' workload is built by
+// the constructor, so a bad workload fails before any point runs.
+class WorkloadCache {
+ public:
+  explicit WorkloadCache(const DesignSpace& space);
+  std::shared_ptr<const Workload> get(const nlohmann::json& settings) const;
+  const Workload& base() const { return *base_; }
+
+ private:
+  std::shared_ptr<const Workload> build(const nlohmann::json& settings) const;
+
+  const DesignSpace& space_;
+  std::shared_ptr<const Workload> base_;
+  mutable std::mutex mutex_;
+  mutable std::map<std::string, std::shared_ptr<const Workload>> built_;  // by settings text
+};
 
 struct SweepOptions {
   // grid: every point. random: independent uniform draws. halton: the Halton low-discrepancy
@@ -49,11 +70,13 @@ class Sampler {
 std::vector<std::uint64_t> sweep_indices(const Sampler& sampler, const SweepOptions& options);
 
 // Evaluates one point; never throws for a bad point (the entry says why it failed).
-LogEntry evaluate_point(const DesignSpace& space, const Workload& workload, std::uint64_t index,
+LogEntry evaluate_point(const DesignSpace& space, const WorkloadCache& workloads, std::uint64_t index,
                         const nlohmann::json& point);
 
 // Evaluates `indices`, calling `on_result` (serialised: one call at a time) as each completes.
-void run_sweep(const DesignSpace& space, const Workload& workload, const Sampler& sampler,
+// Analytical points run on `jobs` TBB threads; SystemC points (one simulation per process) in
+// `jobs` forked worker processes that stream their entries back through pipes.
+void run_sweep(const DesignSpace& space, const WorkloadCache& workloads, const Sampler& sampler,
                unsigned jobs, const std::vector<std::uint64_t>& indices,
                const std::function<void(const LogEntry&)>& on_result);
 

@@ -1,5 +1,7 @@
 #include "sim/report.hpp"
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 namespace tessera::sim {
@@ -23,6 +25,20 @@ Summary summarize(const std::vector<LayerResult>& layers, double clock_hz,
   s.utilization = utilization(s.macs, s.cycles, peak_macs_per_cycle);
   s.compute_utilization = utilization(s.macs, s.compute_cycles, peak_macs_per_cycle);
   s.area_mm2 = area_mm2;
+  for (const auto& l : layers) {
+    if (l.hamming.is_null()) continue;
+    if (s.hamming.is_null())
+      s.hamming = {{"toggles", 0.0}, {"toggles_ci95", 0.0}, {"energy_pj", 0.0},
+                   {"table_mac_energy_pj", 0.0}, {"layers", 0}};
+    const auto& o = l.hamming.contains("optimized") ? l.hamming["optimized"] : l.hamming["original"];
+    s.hamming["toggles"] = s.hamming["toggles"].get<double>() + o["toggles"].get<double>();
+    const double ci = s.hamming["toggles_ci95"].get<double>(), lci = o["toggles_ci95"].get<double>();
+    s.hamming["toggles_ci95"] = std::sqrt(ci * ci + lci * lci);
+    s.hamming["energy_pj"] = s.hamming["energy_pj"].get<double>() + o["energy_pj"].get<double>();
+    s.hamming["table_mac_energy_pj"] = s.hamming["table_mac_energy_pj"].get<double>() +
+                                       l.hamming["table_mac_energy_pj"].get<double>();
+    s.hamming["layers"] = s.hamming["layers"].get<int>() + 1;
+  }
   return s;
 }
 
@@ -61,9 +77,10 @@ nlohmann::json to_json(const Report& r) {
                       {"energy_by_component", energy_json(l.energy)},
                       {"accesses", accesses_json(l.accesses)},
                       {"metrics", l.metrics}});
+    if (!l.hamming.is_null()) layers.back()["hamming"] = l.hamming;
   }
   const double cycles_per_s = r.run.wall_s > 0 ? static_cast<double>(s.cycles) / r.run.wall_s : 0.0;
-  return {
+  nlohmann::json out = {
       {"schema_version", kReportSchemaVersion},
       {"summary",
        {{"arch", r.arch_name},
@@ -95,6 +112,8 @@ nlohmann::json to_json(const Report& r) {
         {"wall_s", r.run.wall_s},
         {"simulated_cycles_per_s", cycles_per_s}}},
   };
+  if (!s.hamming.is_null()) out["summary"]["hamming"] = s.hamming;
+  return out;
 }
 
 namespace {

@@ -28,6 +28,8 @@ struct Summary {
   arch::EnergyBreakdown energy_by_component;
   arch::AccessCounts accesses;
   double area_mm2 = 0;
+  // With energy.hamming: totals of the layers' hamming figures (toggles, energies); null otherwise.
+  nlohmann::json hamming;
 };
 
 struct RunInfo {

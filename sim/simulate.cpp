@@ -1,5 +1,6 @@
 #include "sim/simulate.hpp"
 
+#include "arch/energy/hamming.hpp"
 #include "common/error.hpp"
 #include "sim/analytical.hpp"
 #include "sim/systemc/tile_sim.hpp"
@@ -56,9 +57,27 @@ std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::G
     r.energy = engine.energy(work[i], r.timing.cycles);
     r.accesses = std::move(work[i].accesses);
     r.metrics = std::move(work[i].metrics);
-    for (const auto& [component, pj] : r.energy) r.energy_pj += pj;
     out.push_back(std::move(r));
   }
+  // Hamming-distance datapath energy in place of the flat MAC energy, when the config asks.
+  const auto* streams = dynamic_cast<const arch::energy::OperandStreamSource*>(&engine);
+  if (const auto options = streams ? streams->hamming_in_simulate() : std::nullopt) {
+    const auto report = arch::energy::analyse_hamming(engine, graph, *options);
+    const nlohmann::json j = arch::energy::to_json(report);
+    std::map<std::string, std::size_t> by_name;
+    for (std::size_t i = 0; i < out.size(); ++i) by_name[out[i].name] = i;
+    for (std::size_t i = 0; i < report.layers.size(); ++i) {
+      const auto& l = report.layers[i];
+      auto& r = out.at(by_name.at(l.name));
+      const auto& used = l.optimized ? *l.optimized : l.original;
+      r.energy.erase("mac");
+      r.energy["mac.toggle"] = used.toggle_pj;
+      r.energy["mac.base"] = used.base_pj;
+      r.hamming = j["layers"][i];
+    }
+  }
+  for (auto& r : out)
+    for (const auto& [component, pj] : r.energy) r.energy_pj += pj;
   return out;
 }
 

@@ -24,6 +24,10 @@ struct LayerResult {
   arch::EnergyBreakdown energy;
   double energy_pj = 0;
   std::map<std::string, double> metrics;  // engine-specific (arch::LayerWork::metrics)
+  // With energy.hamming in the engine's config: the layer's toggle counts and datapath energy
+  // (arch::energy::to_json's layer object); the "mac" energy is then split into "mac.toggle"
+  // and "mac.base". Null otherwise.
+  nlohmann::json hamming;
 };
 
 // analytical: thread-safe. systemc: one call at a time per process (see systemc/tile_sim.hpp);

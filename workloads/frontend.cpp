@@ -8,7 +8,10 @@
 
 #include "common/error.hpp"
 #include "workloads/json_format.hpp"
+#include "workloads/nasbench201.hpp"
+#include "workloads/onnx_import.hpp"
 #include "workloads/scalesim_topology.hpp"
+#include "workloads/transformer.hpp"
 
 namespace tessera::workloads {
 
@@ -23,13 +26,33 @@ bool has_extension(const std::string& path, const std::string& ext) {
 Registry<FrontEnd> make_frontends() {
   Registry<FrontEnd> r("workload front-end");
   r.add("json", "Tessera workload JSON, *.json (docs/workload-format.md)",
-        {[](const std::string& p) { return has_extension(p, ".json"); },
-         [](const std::string& p, const LoadOptions&) { return read_workload_json(p); }});
+        {[](const std::string& p) {
+           return has_extension(p, ".json") && !looks_like_model_config(p);
+         },
+         [](const std::string& p, const LoadOptions&) { return read_workload_json(p); },
+         {}});
   r.add("scalesim", "SCALE-Sim v2 topology CSV, conv or GEMM, *.csv",
         {[](const std::string& p) {
            return has_extension(p, ".csv") || looks_like_scalesim_topology(p);
          },
-         [](const std::string& p, const LoadOptions&) { return read_scalesim_topology(p); }});
+         [](const std::string& p, const LoadOptions&) { return read_scalesim_topology(p); },
+         {}});
+  r.add("onnx", "ONNX model, *.onnx (docs/onnx.md)",
+        {[](const std::string& p) { return looks_like_onnx(p); },
+         [](const std::string& p, const LoadOptions& o) { return read_onnx(p, o); },
+         {"batch", "image_size", "seq_len", "input_shapes"}});
+  r.add("transformer",
+        "Hugging Face config.json with a model_type: bert, roberta, gpt2, llama, vit "
+        "(docs/transformers.md)",
+        {[](const std::string& p) {
+           return has_extension(p, ".json") && looks_like_model_config(p);
+         },
+         [](const std::string& p, const LoadOptions& o) { return read_transformer(p, o); },
+         {"batch", "seq_len", "phase", "kv_len"}});
+  r.add("nasbench201",
+        "NAS-Bench-201 cell network, nasbench201:[DATASET:]|op~0|+|op~0|op~1|+|...| "
+        "(docs/transformers.md)",
+        {is_nasbench201_spec, load_nasbench201_spec, {"batch"}});
   return r;
 }
 
@@ -40,6 +63,37 @@ const Registry<FrontEnd>& frontends() {
   return registry;
 }
 
+std::vector<std::string> LoadOptions::given() const {
+  std::vector<std::string> out;
+  if (batch) out.push_back("batch");
+  if (image_size) out.push_back("image_size");
+  if (seq_len) out.push_back("seq_len");
+  if (!input_shapes.empty()) out.push_back("input_shapes");
+  if (phase != "prefill") out.push_back("phase");
+  if (kv_len) out.push_back("kv_len");
+  return out;
+}
+
+namespace {
+
+// Rejects options the chosen front-end would ignore: a batch size given to a JSON graph would
+// otherwise silently simulate batch 1.
+void check_options(const std::string& path, const std::string& name, const FrontEnd& frontend,
+                   const LoadOptions& options) {
+  for (const auto& option : options.given()) {
+    if (std::find(frontend.options.begin(), frontend.options.end(), option) !=
+        frontend.options.end())
+      continue;
+    std::string takes;
+    for (const auto& o : frontend.options) takes.append(takes.empty() ? "" : ", ").append(o);
+    throw InputError(path + ": the " + name + " front-end does not take the setting '" + option +
+                     "' (it takes: " + (takes.empty() ? "none; set sizes in the file" : takes) +
+                     ")");
+  }
+}
+
+}  // namespace
+
 void LoadOptions::warning(const std::string& text) const {
   if (warn)
     warn(text);
@@ -48,6 +102,10 @@ void LoadOptions::warning(const std::string& text) const {
 }
 
 Graph load_workload(const std::string& path, const LoadOptions& options) {
+  if (is_nasbench201_spec(path)) {
+    check_options(path, "nasbench201", frontends().get("nasbench201"), options);
+    return load_nasbench201_spec(path, options);
+  }
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
     throw InputError(path + ": is a directory, expected a workload file");
@@ -56,6 +114,7 @@ Graph load_workload(const std::string& path, const LoadOptions& options) {
   for (const auto& [name, description] : frontends().list()) {
     const FrontEnd& frontend = frontends().get(name);
     if (!frontend.accepts(path)) continue;
+    check_options(path, name, frontend, options);
     Graph graph = frontend.load(path, options);
     if (graph.empty()) throw InputError(path + ": workload has no operators");
     try {

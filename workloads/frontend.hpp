@@ -34,6 +34,8 @@ struct LoadOptions {
   std::function<void(const std::string&)> warn;
 
   void warning(const std::string& text) const;
+  // The names of the options that are set (allow_unsupported and warn aside).
+  std::vector<std::string> given() const;
 };
 
 struct FrontEnd {
@@ -41,9 +43,12 @@ struct FrontEnd {
   std::function<bool(const std::string& path)> accepts;
   // Reads the file. Throws InputError naming the file and the place in it.
   std::function<Graph(const std::string& path, const LoadOptions& options)> load;
+  // The LoadOptions it uses ("batch", "image_size", "seq_len", "input_shapes", "phase",
+  // "kv_len"); load_workload() rejects others that are set, rather than ignore them.
+  std::vector<std::string> options;
 };
 
-// The built-in front-ends: "json" (Tessera workload JSON), "scalesim" (SCALE-Sim topology CSV).
+// The built-in front-ends (`tessera list` shows them with their descriptions).
 const Registry<FrontEnd>& frontends();
 
 // Loads a workload with the first front-end that accepts it. Throws InputError for a missing

@@ -1,6 +1,9 @@
 #include "arch/ideal/ideal.hpp"
 
+#include <algorithm>
 #include <cmath>
+
+#include "arch/energy/config.hpp"
 
 namespace tessera::arch {
 
@@ -12,18 +15,44 @@ std::unique_ptr<Engine> IdealEngine::create(ParamReader& r) {
   p.dram.bytes_per_cycle = dram.bandwidth("bandwidth", "").bytes_per_cycle(p.clock_hz);
   p.dram.latency_cycles = static_cast<u64>(dram.non_negative_integer("latency_cycles", 0));
   dram.finish();
+  p.technology = r.string("technology", p.technology);
+  try {
+    p.tech = energy::load_technology(p.technology, r.file());
+  } catch (const InputError& e) {
+    throw r.error("technology", e.what());
+  }
   if (auto energy = r.optional_child("energy")) {
-    p.mac_energy_pj = energy->non_negative("mac_pj", p.mac_energy_pj);
-    p.dram_energy_pj_per_byte = energy->non_negative("dram_pj_per_byte", p.dram_energy_pj_per_byte);
+    p.mac_energy_pj = energy->optional_number("mac_pj");
+    p.dram_energy_pj_per_byte = energy->optional_number("dram_pj_per_byte");
+    for (const char* k : {"mac_pj", "dram_pj_per_byte"})
+      if (energy->has(k)) energy->non_negative(k, 0);  // range check
+    p.dram_type = energy->string("dram", p.dram_type);
+    if (!p.tech->dram_pj_per_bit.count(p.dram_type)) {
+      std::string known;
+      for (const auto& [k, v] : p.tech->dram_pj_per_bit) known += (known.empty() ? "" : ", ") + k;
+      throw energy->error("dram", "unknown DRAM type '" + p.dram_type + "' (known: " + known + ")");
+    }
+    p.pe_precision = energy::read_pe_precision(*energy, *p.tech);
     energy->finish();
   }
-  p.area_mm2 = r.non_negative("area_mm2", p.area_mm2);
+  if (const double area = r.non_negative("area_mm2", 0); area > 0) p.area_mm2 = area;
   return std::make_unique<IdealEngine>(p);
+}
+
+IdealEngine::IdealEngine(const IdealParams& p) : p_(p) {
+  if (!p_.tech) p_.tech = energy::load_technology(p_.technology);
+}
+
+double IdealEngine::area_mm2() const {
+  if (p_.area_mm2) return *p_.area_mm2;
+  const std::string prec = p_.pe_precision == "auto" ? "int8" : p_.pe_precision;
+  return p_.peak_macs_per_cycle * p_.tech->mac_cost(prec).area_um2 * 1e-6;
 }
 
 LayerWork IdealEngine::map(const workloads::Operator& op, const MapContext& /*context*/) const {
   LayerWork w;
   w.macs = static_cast<u64>(op.macs());
+  w.mac_bits = std::max(op.precision.weight_bits, op.precision.activation_bits);
   dataflows::Tile t;
   t.compute_cycles =
       static_cast<u64>(std::ceil(static_cast<double>(w.macs) / p_.peak_macs_per_cycle));
@@ -36,23 +65,38 @@ LayerWork IdealEngine::map(const workloads::Operator& op, const MapContext& /*co
   return w;
 }
 
-EnergyBreakdown IdealEngine::energy(const LayerWork& work, u64 /*cycles*/) const {
+EnergyBreakdown IdealEngine::energy(const LayerWork& work, u64 cycles) const {
+  const energy::Technology& t = *p_.tech;
   const auto& dram = work.accesses.at("dram");
-  return {{"mac", static_cast<double>(work.macs) * p_.mac_energy_pj},
-          {"dram.read", static_cast<double>(dram.read_bytes) * p_.dram_energy_pj_per_byte},
-          {"dram.write", static_cast<double>(dram.write_bytes) * p_.dram_energy_pj_per_byte}};
+  const std::string prec = p_.pe_precision != "auto" ? p_.pe_precision
+                                                      : energy::Technology::int_precision(
+                                                            work.mac_bits > 0 ? work.mac_bits : 8);
+  const double mac_pj = p_.mac_energy_pj.value_or(t.mac_cost(prec).energy_pj);
+  const double dram_pj_per_byte = p_.dram_energy_pj_per_byte.value_or(8 * t.dram(p_.dram_type));
+  // Leakage of the MAC array (no buffers in a roofline) over the layer's cycles.
+  const std::string area_prec = p_.pe_precision == "auto" ? "int8" : p_.pe_precision;
+  const double logic_mm2 = p_.peak_macs_per_cycle * t.mac_cost(area_prec).area_um2 * 1e-6;
+  const double seconds = static_cast<double>(cycles) / p_.clock_hz;
+  return {{"mac", static_cast<double>(work.macs) * mac_pj},
+          {"dram.read", static_cast<double>(dram.read_bytes) * dram_pj_per_byte},
+          {"dram.write", static_cast<double>(dram.write_bytes) * dram_pj_per_byte},
+          {"leakage", logic_mm2 * t.leakage_logic_mw_per_mm2 * seconds * 1e9}};
 }
 
 nlohmann::json IdealEngine::resolved_config() const {
   // Same keys as the input, numbers in each key's default unit: a resolved config reads back
   // as a config of the same design point.
+  nlohmann::json energy_config = {{"dram", p_.dram_type}, {"pe_precision", p_.pe_precision}};
+  if (p_.mac_energy_pj) energy_config["mac_pj"] = *p_.mac_energy_pj;
+  if (p_.dram_energy_pj_per_byte) energy_config["dram_pj_per_byte"] = *p_.dram_energy_pj_per_byte;
   return {
       {"clock", p_.clock_hz / 1e6},
       {"peak_macs_per_cycle", p_.peak_macs_per_cycle},
       {"dram",
        {{"bandwidth", p_.dram.bytes_per_cycle}, {"latency_cycles", p_.dram.latency_cycles}}},
-      {"energy", {{"mac_pj", p_.mac_energy_pj}, {"dram_pj_per_byte", p_.dram_energy_pj_per_byte}}},
-      {"area_mm2", p_.area_mm2}};
+      {"technology", p_.technology},
+      {"energy", energy_config},
+      {"area_mm2", p_.area_mm2.value_or(0.0)}};
 }
 
 }  // namespace tessera::arch

@@ -9,6 +9,10 @@
 
 #include <memory>
 
+#include <optional>
+#include <string>
+
+#include "arch/energy/technology.hpp"
 #include "arch/engine.hpp"
 
 namespace tessera::arch {
@@ -17,21 +21,25 @@ struct IdealParams {
   double clock_hz = 1e9;
   double peak_macs_per_cycle = 1;
   DramParams dram;
-  double mac_energy_pj = 0.23;             // int8 multiply + add, 45 nm (Horowitz, ISSCC 2014)
-  double dram_energy_pj_per_byte = 160.0;  // 20 pJ/bit, DDR-class (same source)
-  double area_mm2 = 0.0;                   // not modelled unless given
+  // Energy and area from a technology table (arch/energy/technology.hpp, docs/energy.md).
+  std::string technology = "45nm";
+  std::shared_ptr<const energy::Technology> tech;  // loaded from `technology` when null
+  std::string dram_type = "ddr4";
+  std::string pe_precision = "auto";  // "auto": each layer's operand width; area uses int8
+  std::optional<double> mac_energy_pj, dram_energy_pj_per_byte;  // flat overrides of the table
+  std::optional<double> area_mm2;  // given area instead of peak MACs x the table's MAC area
 };
 
 class IdealEngine final : public Engine {
  public:
-  explicit IdealEngine(const IdealParams& p) : p_(p) {}
+  explicit IdealEngine(const IdealParams& p);
   static std::unique_ptr<Engine> create(ParamReader& params);
 
   std::string engine_name() const override { return "ideal"; }
   double clock_hz() const override { return p_.clock_hz; }
   double peak_macs_per_cycle() const override { return p_.peak_macs_per_cycle; }
   DramParams dram() const override { return p_.dram; }
-  double area_mm2() const override { return p_.area_mm2; }
+  double area_mm2() const override;
   using Engine::map;
   LayerWork map(const workloads::Operator& op, const MapContext& context) const override;
   EnergyBreakdown energy(const LayerWork& work, u64 cycles) const override;

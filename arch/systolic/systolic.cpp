@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "arch/energy/config.hpp"
+
 namespace tessera::arch {
 
 namespace {
@@ -122,19 +124,52 @@ std::unique_ptr<Engine> SystolicEngine::create(ParamReader& r) {
     p.dram.per_operand_channels = channels == "per_operand";
     dram->finish();
   }
+  p.technology = r.string("technology", p.technology);
+  try {
+    p.tech = energy::load_technology(p.technology, r.file());
+  } catch (const InputError& e) {
+    throw r.error("technology", e.what());
+  }
   if (auto energy = r.optional_child("energy")) {
-    p.mac_energy_pj = energy->non_negative("mac_pj", p.mac_energy_pj);
-    p.sram_energy_pj_per_byte = energy->non_negative("sram_pj_per_byte", p.sram_energy_pj_per_byte);
-    p.dram_energy_pj_per_byte = energy->non_negative("dram_pj_per_byte", p.dram_energy_pj_per_byte);
+    p.mac_energy_pj = energy->optional_number("mac_pj");
+    p.sram_energy_pj_per_byte = energy->optional_number("sram_pj_per_byte");
+    p.dram_energy_pj_per_byte = energy->optional_number("dram_pj_per_byte");
+    for (const char* k : {"mac_pj", "sram_pj_per_byte", "dram_pj_per_byte"})
+      if (energy->has(k)) energy->non_negative(k, 0);  // range check
+    p.dram_type = energy->string("dram", p.dram_type);
+    if (!p.tech->dram_pj_per_bit.count(p.dram_type)) {
+      std::string known;
+      for (const auto& [k, v] : p.tech->dram_pj_per_bit) known += (known.empty() ? "" : ", ") + k;
+      throw energy->error("dram", "unknown DRAM type '" + p.dram_type + "' (known: " + known + ")");
+    }
+    p.pe_precision = energy::read_pe_precision(*energy, *p.tech);
+    p.hamming = energy::read_hamming(*energy);
     energy->finish();
   }
-  p.area_mm2 = r.non_negative("area_mm2", p.area_mm2);
+  if (const double area = r.non_negative("area_mm2", 0); area > 0) p.area_mm2 = area;
   return std::make_unique<SystolicEngine>(p);
+}
+
+SystolicEngine::SystolicEngine(const SystolicParams& p) : p_(p) {
+  if (!p_.tech) p_.tech = energy::load_technology(p_.technology);
+}
+
+double SystolicEngine::area_mm2() const {
+  if (p_.area_mm2) return *p_.area_mm2;
+  const std::string prec = p_.pe_precision == "auto" ? "int8" : p_.pe_precision;
+  const double pes = static_cast<double>(p_.rows * p_.cols) * p_.tech->mac_cost(prec).area_um2 * 1e-6;
+  return pes + p_.tech->sram_area_mm2(p_.ifmap_sram_bytes + p_.filter_sram_bytes + p_.ofmap_sram_bytes);
 }
 
 nlohmann::json SystolicEngine::resolved_config() const {
   nlohmann::json bandwidth = p_.dram.bytes_per_cycle;
   if (std::isinf(p_.dram.bytes_per_cycle)) bandwidth = "unlimited";
+  nlohmann::json energy_config = {{"dram", p_.dram_type},
+                                  {"pe_precision", p_.pe_precision},
+                                  {"hamming", energy::hamming_json(p_.hamming)}};
+  if (p_.mac_energy_pj) energy_config["mac_pj"] = *p_.mac_energy_pj;
+  if (p_.sram_energy_pj_per_byte) energy_config["sram_pj_per_byte"] = *p_.sram_energy_pj_per_byte;
+  if (p_.dram_energy_pj_per_byte) energy_config["dram_pj_per_byte"] = *p_.dram_energy_pj_per_byte;
   return {{"clock", p_.clock_hz / 1e6},
           {"systolic",
            {{"rows", p_.rows},
@@ -151,11 +186,9 @@ nlohmann::json SystolicEngine::resolved_config() const {
            {{"bandwidth", bandwidth},
             {"latency_cycles", p_.dram.latency_cycles},
             {"channels", p_.dram.per_operand_channels ? "per_operand" : "shared"}}},
-          {"energy",
-           {{"mac_pj", p_.mac_energy_pj},
-            {"sram_pj_per_byte", p_.sram_energy_pj_per_byte},
-            {"dram_pj_per_byte", p_.dram_energy_pj_per_byte}}},
-          {"area_mm2", p_.area_mm2}};
+          {"technology", p_.technology},
+          {"energy", energy_config},
+          {"area_mm2", p_.area_mm2.value_or(0.0)}};
 }
 
 bool SystolicEngine::keeps_on_chip(const workloads::Operator& producer,
@@ -269,6 +302,7 @@ LayerWork SystolicEngine::map_scalesim(const workloads::Operator& op, const Gemm
                                w.accesses["dram.filter"].read_bytes};
   w.accesses["sram.ofmap"] = {0, bytes((s.ofmap_writes + artefact) * g.count, abits)};
   w.macs = static_cast<u64>(g.macs());
+  w.mac_bits = std::max(abits, wbits);
   w.metrics["mapping_efficiency"] = fm.mapping_efficiency(R, C);
   w.metrics["folds"] = static_cast<double>(folds * g.count);
   if (artefact)
@@ -409,21 +443,98 @@ LayerWork SystolicEngine::map_native(const workloads::Operator& op, GemmView g,
   w.accesses["sram.ofmap"] = {bytes(s.ofmap_reads * g.count, pbits),
                               bytes(s.ofmap_writes * g.count, pbits)};
   w.macs = static_cast<u64>(g.macs());
+  w.mac_bits = std::max(abits, wbits);
   w.metrics["mapping_efficiency"] = fm.mapping_efficiency(R, C);
   w.metrics["folds"] = static_cast<double>(w.plan.tile_count());  // chunks x folds x GEMMs
   return w;
 }
 
-EnergyBreakdown SystolicEngine::energy(const LayerWork& work, u64 /*cycles*/) const {
+EnergyBreakdown SystolicEngine::energy(const LayerWork& work, u64 cycles) const {
+  const energy::Technology& t = *p_.tech;
   EnergyBreakdown e;
-  e["mac"] = static_cast<double>(work.macs) * p_.mac_energy_pj;
+  const std::string prec = p_.pe_precision != "auto" ? p_.pe_precision
+                                                      : energy::Technology::int_precision(
+                                                            work.mac_bits > 0 ? work.mac_bits : 8);
+  e["mac"] = static_cast<double>(work.macs) * p_.mac_energy_pj.value_or(t.mac_cost(prec).energy_pj);
+  const auto capacity = [&](const std::string& level) {
+    return level == "sram.ifmap"    ? p_.ifmap_sram_bytes
+           : level == "sram.filter" ? p_.filter_sram_bytes
+                                    : p_.ofmap_sram_bytes;
+  };
   for (const auto& [level, a] : work.accesses) {
-    const double per_byte =
-        level.rfind("dram", 0) == 0 ? p_.dram_energy_pj_per_byte : p_.sram_energy_pj_per_byte;
-    e[level + ".read"] = static_cast<double>(a.read_bytes) * per_byte;
-    e[level + ".write"] = static_cast<double>(a.write_bytes) * per_byte;
+    double read_pj_per_byte, write_pj_per_byte;
+    if (level.rfind("dram", 0) == 0) {
+      read_pj_per_byte = write_pj_per_byte =
+          p_.dram_energy_pj_per_byte.value_or(8 * t.dram(p_.dram_type));
+    } else if (p_.sram_energy_pj_per_byte) {
+      read_pj_per_byte = write_pj_per_byte = *p_.sram_energy_pj_per_byte;
+    } else {
+      read_pj_per_byte = 8 * t.sram_read_pj_per_bit(capacity(level));
+      write_pj_per_byte = 8 * t.sram_write_pj_per_bit(capacity(level));
+    }
+    e[level + ".read"] = static_cast<double>(a.read_bytes) * read_pj_per_byte;
+    e[level + ".write"] = static_cast<double>(a.write_bytes) * write_pj_per_byte;
   }
+  // Leakage of the PE array and the SRAMs over the layer's cycles (mW * s = 1e9 pJ).
+  const std::string area_prec = p_.pe_precision == "auto" ? "int8" : p_.pe_precision;
+  const double logic_mm2 = static_cast<double>(p_.rows * p_.cols) * t.mac_cost(area_prec).area_um2 * 1e-6;
+  const double sram_mm2 = t.sram_area_mm2(p_.ifmap_sram_bytes + p_.filter_sram_bytes + p_.ofmap_sram_bytes);
+  const double seconds = static_cast<double>(cycles) / p_.clock_hz;
+  e["leakage"] = (logic_mm2 * t.leakage_logic_mw_per_mm2 + sram_mm2 * t.leakage_sram_mw_per_mm2) *
+                 seconds * 1e9;
   return e;
+}
+
+std::optional<energy::LayerStreams> SystolicEngine::operand_streams(
+    const workloads::Operator& op) const {
+  using energy::GemmDim;
+  using energy::StreamTensor;
+  const auto g = dataflows::as_gemm(op);
+  if (!g) return std::nullopt;
+  if (const auto* c = std::get_if<workloads::Conv>(&op.shape); c && c->transposed)
+    return std::nullopt;
+  const i64 R = p_.rows, C = p_.cols;
+  const FoldMapping fm = dataflows::map_folds(g->m, g->n, g->k, p_.dataflow, R, C);
+  // Native mode streams ws/is in chunks of the streamed dimension (map_native); scalesim does not.
+  const i64 T = fm.streamed;
+  i64 chunk = T;
+  if (!p_.scalesim_mode && p_.dataflow != Dataflow::os) {
+    const u64 per_row = bytes(C, p_.accumulator_bits);
+    if (per_row <= p_.ofmap_sram_bytes / 2)
+      chunk = std::min<i64>(T, static_cast<i64>(p_.ofmap_sram_bytes / 2 / per_row));
+  }
+  energy::LayerStreams s;
+  s.groups = g->count, s.m = g->m, s.n = g->n, s.k = g->k;
+  const int abits = op.precision.activation_bits, wbits = op.precision.weight_bits;
+  std::vector<energy::StreamLoop> loops;
+  std::size_t acc = 0;
+  const auto L = [](GemmDim d, i64 extent, bool spatial) { return energy::StreamLoop{d, extent, spatial}; };
+  switch (p_.dataflow) {
+    case Dataflow::ws:  // rows <- K, cols <- N (column folds outer), M streamed in chunks
+      loops = {L(GemmDim::g, g->count, false), L(GemmDim::m, ceil_div(T, chunk), false),
+               L(GemmDim::n, fm.col_folds, false), L(GemmDim::k, fm.row_folds, false),
+               L(GemmDim::m, chunk, false),         L(GemmDim::k, R, true),
+               L(GemmDim::n, C, true)};
+      acc = 5;
+      break;
+    case Dataflow::is:  // rows <- K, cols <- M (column folds outer), N streamed in chunks
+      loops = {L(GemmDim::g, g->count, false), L(GemmDim::n, ceil_div(T, chunk), false),
+               L(GemmDim::m, fm.col_folds, false), L(GemmDim::k, fm.row_folds, false),
+               L(GemmDim::n, chunk, false),         L(GemmDim::k, R, true),
+               L(GemmDim::m, C, true)};
+      acc = 5;
+      break;
+    case Dataflow::os:  // rows <- M (row folds outer), cols <- N, K streamed through the PEs
+      loops = {L(GemmDim::g, g->count, false), L(GemmDim::m, fm.row_folds, false),
+               L(GemmDim::n, fm.col_folds, false), L(GemmDim::k, g->k, false),
+               L(GemmDim::m, R, true),             L(GemmDim::n, C, true)};
+      acc = 3;
+      break;
+  }
+  s.ports.push_back({"pe.activation", StreamTensor::activation, abits, loops, 0});
+  s.ports.push_back({"pe.weight", StreamTensor::weight, wbits, loops, 0});
+  s.ports.push_back({"pe.psum", StreamTensor::psum, p_.accumulator_bits, loops, acc});
+  return s;
 }
 
 }  // namespace tessera::arch

@@ -17,7 +17,11 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <string>
 
+#include "arch/energy/streams.hpp"
+#include "arch/energy/technology.hpp"
 #include "arch/engine.hpp"
 #include "dataflows/gemm.hpp"
 
@@ -34,22 +38,27 @@ struct SystolicParams {
   u64 ifmap_sram_bytes = 64 * 1024, filter_sram_bytes = 64 * 1024, ofmap_sram_bytes = 64 * 1024;
   int accumulator_bits = 32;  // partial sums spilled to DRAM
   DramParams dram{.bytes_per_cycle = 16, .latency_cycles = 0, .per_operand_channels = true};
-  double mac_energy_pj = 0.23;             // int8 multiply + add, 45 nm (Horowitz, ISSCC 2014)
-  double sram_energy_pj_per_byte = 2.5;    // 20 pJ per 64-bit access to a 32 KB SRAM (same source)
-  double dram_energy_pj_per_byte = 160.0;  // 20 pJ/bit (same source)
-  double area_mm2 = 0.0;                   // not modelled unless given
+  // Energy and area come from a technology table (arch/energy/technology.hpp, docs/energy.md).
+  std::string technology = "45nm";              // built-in name or JSON file
+  std::shared_ptr<const energy::Technology> tech;  // loaded from `technology` when null
+  std::string dram_type = "ddr4";               // the table's dram_pj_per_bit entry
+  std::string pe_precision = "auto";            // MAC entry: "auto" = each layer's operand width
+  // Flat overrides of the table (the config keys of the placeholder model); unset = table.
+  std::optional<double> mac_energy_pj, sram_energy_pj_per_byte, dram_energy_pj_per_byte;
+  std::optional<double> area_mm2;  // given area instead of the table's (PE array + SRAMs)
+  std::optional<energy::HammingOptions> hamming;  // energy.hamming: toggle-based MAC energy
 };
 
-class SystolicEngine final : public Engine {
+class SystolicEngine final : public Engine, public energy::OperandStreamSource {
  public:
-  explicit SystolicEngine(const SystolicParams& p) : p_(p) {}
+  explicit SystolicEngine(const SystolicParams& p);
   static std::unique_ptr<Engine> create(ParamReader& params);
 
   std::string engine_name() const override { return "systolic"; }
   double clock_hz() const override { return p_.clock_hz; }
   double peak_macs_per_cycle() const override { return static_cast<double>(p_.rows * p_.cols); }
   DramParams dram() const override { return p_.dram; }
-  double area_mm2() const override { return p_.area_mm2; }
+  double area_mm2() const override;
   using Engine::map;
   LayerWork map(const workloads::Operator& op, const MapContext& context) const override;
   // Native mode: an output that fits half the ofmap buffer (with no partial-sum spill) and half
@@ -58,6 +67,12 @@ class SystolicEngine final : public Engine {
                      const workloads::Operator& consumer) const override;
   EnergyBreakdown energy(const LayerWork& work, u64 cycles) const override;
   nlohmann::json resolved_config() const override;
+
+  // OperandStreamSource: the PE ports (activation in, weight, partial sum out) in the order the
+  // dataflow delivers them (docs/energy.md, "Systolic streams").
+  std::optional<energy::LayerStreams> operand_streams(const workloads::Operator& op) const override;
+  std::shared_ptr<const energy::Technology> technology() const override { return p_.tech; }
+  std::optional<energy::HammingOptions> hamming_in_simulate() const override { return p_.hamming; }
 
   const SystolicParams& params() const { return p_; }
 

@@ -266,18 +266,19 @@ TEST_CASE("constraints turn points that break them into failed entries with the 
           "[explorer][sweep]") {
   const auto space = explorer::read_space(space_path("constrained.json"));
   REQUIRE(space.constraints.size() == 2);
-  CHECK(space.constraints[0].metric == "utilization");
+  CHECK(space.constraints[0].left.text() == "utilization ");
   CHECK_FALSE(space.constraints[0].at_most);
-  CHECK(space.constraints[0].bound == 0.2);
+  CHECK(space.constraints[0].on_metrics);
+  CHECK(space.constraints[0].right.evaluate([](const std::string&) { return 0.0; }) == 0.2);
   const auto log = temp_log("constrained");
   REQUIRE(run_cli({"sweep", space_path("constrained.json"), "--log", log, "--quiet"}) == 0);
-  const auto workload = explorer::prepare_workload(workloads::load_workload(space.workload_file));
+  const explorer::WorkloadCache workloads(space);
   int failed = 0;
   for (const auto& e : explorer::read_log(log)) {
     // The same point evaluated without constraints tells whether it should have passed.
     auto free = space;
     free.constraints.clear();
-    const auto reference = explorer::evaluate_point(free, workload, e.index, e.point);
+    const auto reference = explorer::evaluate_point(free, workloads, e.index, e.point);
     REQUIRE(reference.ok);
     const bool feasible = reference.metrics.at("utilization") >= 0.2;
     INFO(e.point.dump() << " utilization " << reference.metrics.at("utilization"));
@@ -293,5 +294,104 @@ TEST_CASE("constraints turn points that break them into failed entries with the 
   j["constraints"] = {"area_mm2 < 3"};
   std::ofstream(bad) << j.dump();
   CHECK_THROWS_WITH(explorer::read_space(bad),
-                    Contains("/constraints/0") && Contains("METRIC <= NUMBER"));
+                    Contains("/constraints/0") && Contains("LEFT <= RIGHT"));
+}
+
+TEST_CASE("expressions: arithmetic, functions, names and errors", "[explorer][space]") {
+  const auto e = explorer::Expression::parse("2 * (a.b + 3) ^ 2 / max(1, c) - -ceil(0.5)", "x: ");
+  CHECK(e.names() == std::vector<std::string>{"a.b", "c"});
+  const auto value = e.evaluate([](const std::string& n) -> std::optional<double> {
+    return n == "a.b" ? 1.0 : 4.0;
+  });
+  CHECK(value == Approx(2.0 * 16 / 4 + 1));
+  CHECK(explorer::Expression::parse("log2(64) + sqrt(16) + floor(2.7) + min(3, 1e1)", "")
+            .evaluate([](const std::string&) { return std::nullopt; }) == Approx(6 + 4 + 2 + 3));
+  CHECK_THROWS_WITH(
+      explorer::Expression::parse("a +", "f.json: /derived/x: "),
+      Contains("f.json: /derived/x: expected a number, a name or '(' at character 4 of \"a +\""));
+  CHECK_THROWS_WITH(explorer::Expression::parse("pow(2, 3)", ""),
+                    Contains("one of the functions min, max"));
+  CHECK_THROWS_WITH(explorer::Expression::parse("max(1)", ""), Contains("max with 2 argument"));
+  CHECK_THROWS_WITH(explorer::Expression::parse("(1 + 2", ""), Contains("expected ')'"));
+  CHECK_THROWS_WITH(explorer::Expression::parse("nope * 2", "").evaluate([](const std::string&) {
+    return std::nullopt;
+  }),
+                    Contains("unknown name 'nope'"));
+}
+
+TEST_CASE("derived parameters, workload parameters and constraints on the config",
+          "[explorer][space]") {
+  const auto space = explorer::read_space(space_path("derived.json"));
+  REQUIRE(space.derived.size() == 2);
+  REQUIRE(space.constraints.size() == 2);
+  CHECK_FALSE(space.constraints[0].on_metrics);
+  CHECK(space.constraints[1].on_metrics);
+  // Point: rows 16, seq_len 32, weight bits 4.
+  const nlohmann::json point = {
+      {"systolic.rows", 16}, {"workload.default.weight_bits", 4}, {"workload.seq_len", 32}};
+  const auto resolved = explorer::resolve_point(space, point);
+  CHECK(resolved.values.at("systolic.cols") == 16);
+  CHECK(resolved.values.at("sram.filter") == 16 * 16 * 4 / 8 * 64);
+  CHECK(resolved.workload_settings ==
+        nlohmann::json{{"batch", 1},
+                       {"seq_len", 32},
+                       {"default", {{"activation_bits", 8}, {"weight_bits", 4}}}});
+  const auto cfg = explorer::point_config(space, resolved);
+  CHECK(cfg.resolved["systolic"]["cols"] == 16);
+  CHECK(cfg.resolved["sram"]["filter"] == 16 * 16 * 4 / 8 * 64);
+  // sram.ifmap is "16 KiB" in the base config: 16384 bytes in the resolved config, so rows 32
+  // (32 * 1024 > 16384) is infeasible before any simulation and rows 16 is not.
+  CHECK_NOTHROW(explorer::check_constraints(space, resolved, cfg.resolved));
+  auto big = point;
+  big["systolic.rows"] = 32;
+  const auto big_resolved = explorer::resolve_point(space, big);
+  CHECK_THROWS_WITH(
+      explorer::check_constraints(space, big_resolved,
+                                  explorer::point_config(space, big_resolved).resolved),
+      Contains("infeasible: sram.ifmap >= systolic.rows * 1024 violated (16384 < 32768)"));
+
+  // Each point's workload is the file built with its settings: MACs follow the sequence length
+  // and equal what the workload settings give when loaded directly.
+  const explorer::WorkloadCache workloads(space);
+  std::map<std::pair<int, int>, std::string> hashes;
+  for (std::uint64_t i = 0; i < space.grid_size(); ++i) {
+    const auto p = space.grid_point(i);
+    const auto e = explorer::evaluate_point(space, workloads, i, p);
+    INFO(p.dump() << " " << e.error);
+    if (p["systolic.rows"] == 32) {
+      CHECK_FALSE(e.ok);
+      CHECK_THAT(e.error, Contains("infeasible: sram.ifmap"));
+      continue;
+    }
+    REQUIRE(e.ok);
+    const int seq = p["workload.seq_len"], bits = p["workload.default.weight_bits"];
+    const auto direct = workloads::load_workload(
+        space.workload_file,
+        workloads::read_workload_settings(
+            {{"batch", 1}, {"seq_len", seq}, {"default", {{"weight_bits", bits}}}}, "test"));
+    CHECK(e.metrics.at("macs") == static_cast<double>(direct.totals().macs));
+    auto [it, added] = hashes.emplace(std::pair{seq, bits}, e.workload_hash);
+    if (!added) CHECK(it->second == e.workload_hash);  // same settings, same workload
+  }
+  REQUIRE(hashes.size() == 4);
+  CHECK(hashes.at({16, 4}) != hashes.at({32, 4}));
+  CHECK(hashes.at({16, 4}) != hashes.at({16, 8}));  // precision is part of the workload
+}
+
+TEST_CASE("SystemC points run in worker processes with the same results for any --jobs",
+          "[explorer][sweep][systemc]") {
+  const auto one = temp_log("systemc_jobs1"), three = temp_log("systemc_jobs3");
+  REQUIRE(run_cli({"sweep", space_path("small_systemc.json"), "--log", one, "--quiet"}) == 0);
+  REQUIRE(run_cli({"sweep", space_path("small_systemc.json"), "--log", three, "--jobs", "3",
+                   "--quiet"}) == 0);
+  const auto a = by_index(one), b = by_index(three);
+  CHECK(a.size() == 18);
+  CHECK(a == b);
+  // A sharded, resumed run in workers completes the log without duplicates.
+  const auto resumed = temp_log("systemc_resume");
+  REQUIRE(run_cli({"sweep", space_path("small_systemc.json"), "--log", resumed, "--shard", "0/2",
+                   "--jobs", "2", "--quiet"}) == 0);
+  REQUIRE(run_cli({"sweep", space_path("small_systemc.json"), "--log", resumed, "--resume",
+                   "--jobs", "2", "--quiet"}) == 0);
+  CHECK(by_index(resumed) == a);
 }

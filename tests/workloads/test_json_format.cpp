@@ -285,14 +285,27 @@ TEST_CASE("bad workload files through load_workload", "[workloads][json][fronten
                         Contains("json: ") && Contains("scalesim: "));
 }
 
-TEST_CASE("the front-end registry lists json and scalesim", "[workloads][frontend]") {
+TEST_CASE("the front-end registry lists every front-end", "[workloads][frontend]") {
   const auto list = frontends().list();
-  REQUIRE(list.size() == 2);
-  CHECK(list[0].first == "json");
-  CHECK(list[1].first == "scalesim");
+  std::vector<std::string> names;
+  for (const auto& [name, description] : list) names.push_back(name);
+  CHECK(names ==
+        std::vector<std::string>{"json", "nasbench201", "onnx", "scalesim", "transformer"});
   CHECK(frontends().get("json").accepts("a/b/net.JSON"));
   CHECK_FALSE(frontends().get("json").accepts("net.csv"));
   CHECK(frontends().get("scalesim").accepts("topo.csv"));
-  CHECK_THROWS_WITH(frontends().get("onnx"), Contains("known: json, scalesim"));
+  CHECK_THROWS_WITH(frontends().get("tflite"), Contains("known: json, nasbench201, onnx"));
+}
+
+TEST_CASE("a setting the front-end would ignore is an error", "[workloads][frontend][errors]") {
+  LoadOptions batch;
+  batch.batch = 4;
+  CHECK_THROWS_WITH(load_workload(kShipped + "lenet5.json", batch),
+                    Contains("lenet5.json: the json front-end does not take the setting 'batch'"));
+  LoadOptions decode;
+  decode.phase = "decode";
+  CHECK_THROWS_WITH(load_workload("nasbench201:|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+                                  decode),
+                    Contains("does not take the setting 'phase' (it takes: batch)"));
   CHECK(load_workload(kShipped + "resnet18_scalesim.csv").size() == 20);
 }

@@ -1,0 +1,533 @@
+#include "arch/bitfusion/bitfusion.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+namespace tessera::arch {
+
+namespace {
+
+using dataflows::Tile;
+
+constexpr int kB = 0, kOW = 1, kOH = 2, kIC = 3, kOC = 4;  // tile loops
+constexpr int kAct = 0, kWgt = 1, kOut = 2;                // tensors
+// Which tensors each tile loop indexes (activations: B, OW, OH, IC; weights: IC, OC; outputs:
+// B, OW, OH, OC).
+constexpr bool kDepends[5][3] = {
+    {true, false, true}, {true, false, true}, {true, false, true},
+    {true, true, false}, {false, true, true}};
+
+u64 ceil_div(u64 a, u64 b) { return (a + b - 1) / b; }
+i64 ceil_log2(i64 x) {
+  i64 e = 0;
+  while ((i64{1} << e) < x) ++e;
+  return e;
+}
+u64 bytes_of(u64 bits) { return (bits + 7) / 8; }
+
+// Cycles a transfer of `bits` holds an interface of `bits_per_cycle` (0 when unlimited).
+u64 interface_cycles(u64 bits, double bits_per_cycle) {
+  if (bits == 0 || std::isinf(bits_per_cycle)) return 0;
+  return static_cast<u64>(std::ceil(static_cast<double>(bits) / bits_per_cycle));
+}
+
+void push(std::vector<Tile>& tiles, const Tile& t) {
+  if (!tiles.empty()) {
+    Tile& last = tiles.back();
+    if (last.compute_cycles == t.compute_cycles && last.read_bytes == t.read_bytes &&
+        last.write_bytes == t.write_bytes) {
+      last.count += t.count;
+      return;
+    }
+  }
+  tiles.push_back(t);
+}
+
+}  // namespace
+
+std::unique_ptr<Engine> BitFusionEngine::create(ParamReader& r) {
+  BitFusionParams p;
+  p.clock_hz = r.frequency_hz("clock", "500 MHz");
+  if (auto b = r.optional_child("bitfusion")) {
+    p.rows = b->positive_integer("rows", p.rows);
+    p.cols = b->positive_integer("cols", p.cols);
+    p.brick_bits = static_cast<int>(b->positive_integer("brick_bits", p.brick_bits));
+    p.fused_bits = static_cast<int>(b->positive_integer("fused_bits", p.fused_bits));
+    if (p.fused_bits < p.brick_bits || p.fused_bits % p.brick_bits != 0)
+      throw b->error("fused_bits", "must be a multiple of brick_bits (" +
+                                       std::to_string(p.brick_bits) + ")");
+    p.reference_mode = b->choice("mode", {"native", "reference"}, "native") == "reference";
+    const std::string im2col = b->choice("im2col", {"auto", "always", "never"}, "auto");
+    p.im2col = im2col == "auto"     ? BitFusionParams::Im2col::automatic
+               : im2col == "always" ? BitFusionParams::Im2col::always
+                                    : BitFusionParams::Im2col::never;
+    p.weight_bits = static_cast<int>(b->non_negative_integer("weight_bits", 0));
+    p.activation_bits = static_cast<int>(b->non_negative_integer("activation_bits", 0));
+    if (p.weight_bits > 64) throw b->error("weight_bits", "must be at most 64 (0 = workload's)");
+    if (p.activation_bits > 64)
+      throw b->error("activation_bits", "must be at most 64 (0 = workload's)");
+    p.psum_bits = static_cast<int>(b->positive_integer("psum_bits", p.psum_bits));
+    p.max_plan_tiles = b->positive_integer("max_plan_tiles", p.max_plan_tiles);
+    b->finish();
+  }
+  if (auto sram = r.optional_child("sram")) {
+    p.wbuf_bytes = sram->size_bytes("wbuf", "64 KiB");
+    p.ibuf_bytes = sram->size_bytes("ibuf", "32 KiB");
+    p.obuf_bytes = sram->size_bytes("obuf", "16 KiB");
+    sram->finish();
+  }
+  if (auto dram = r.optional_child("dram")) {
+    if (dram->is_string("bandwidth") && dram->string("bandwidth") == "unlimited")
+      p.dram.bytes_per_cycle = std::numeric_limits<double>::infinity();
+    else
+      p.dram.bytes_per_cycle =
+          dram->bandwidth("bandwidth", "24 B/cycle").bytes_per_cycle(p.clock_hz);
+    p.dram.latency_cycles = static_cast<u64>(dram->non_negative_integer("latency_cycles", 0));
+    dram->finish();
+  }
+  if (auto e = r.optional_child("energy")) {
+    p.core_pj_per_cycle = e->non_negative("core_pj_per_cycle", p.core_pj_per_cycle);
+    p.wbuf_read_pj_per_bit = e->non_negative("wbuf_read_pj_per_bit", p.wbuf_read_pj_per_bit);
+    p.wbuf_write_pj_per_bit = e->non_negative("wbuf_write_pj_per_bit", p.wbuf_write_pj_per_bit);
+    p.ibuf_read_pj_per_bit = e->non_negative("ibuf_read_pj_per_bit", p.ibuf_read_pj_per_bit);
+    p.ibuf_write_pj_per_bit = e->non_negative("ibuf_write_pj_per_bit", p.ibuf_write_pj_per_bit);
+    p.obuf_read_pj_per_bit = e->non_negative("obuf_read_pj_per_bit", p.obuf_read_pj_per_bit);
+    p.obuf_write_pj_per_bit = e->non_negative("obuf_write_pj_per_bit", p.obuf_write_pj_per_bit);
+    p.dram_pj_per_bit = e->non_negative("dram_pj_per_bit", p.dram_pj_per_bit);
+    e->finish();
+  }
+  if (r.has("area_mm2")) p.area_mm2 = r.non_negative("area_mm2", 0.0);
+  p.technology = energy::load_technology(r.string("technology", "45nm"), r.file());
+  return std::make_unique<BitFusionEngine>(p);
+}
+
+std::shared_ptr<const energy::Technology> BitFusionEngine::technology() const {
+  return p_.technology ? p_.technology : energy::load_technology("45nm");
+}
+
+double BitFusionEngine::area_mm2() const {
+  if (p_.area_mm2) return *p_.area_mm2;
+  // The paper's 45 nm figures (config.json: core 0.88809 mm² for 16×32 units, WBUF 64 KiB
+  // 0.76748, IBUF 32 KiB 0.24211, OBUF 16 KiB 0.24331), scaled linearly.
+  const double kib = 1024.0;
+  return 0.88809 * static_cast<double>(p_.rows * p_.cols) / 512.0 +
+         0.76748 * static_cast<double>(p_.wbuf_bytes) / (64 * kib) +
+         0.24211 * static_cast<double>(p_.ibuf_bytes) / (32 * kib) +
+         0.24331 * static_cast<double>(p_.obuf_bytes) / (16 * kib);
+}
+
+nlohmann::json BitFusionEngine::resolved_config() const {
+  nlohmann::json bandwidth = p_.dram.bytes_per_cycle;
+  if (std::isinf(p_.dram.bytes_per_cycle)) bandwidth = "unlimited";
+  const char* im2col = p_.im2col == BitFusionParams::Im2col::automatic ? "auto"
+                       : p_.im2col == BitFusionParams::Im2col::always  ? "always"
+                                                                        : "never";
+  return {{"clock", p_.clock_hz / 1e6},
+          {"bitfusion",
+           {{"rows", p_.rows},
+            {"cols", p_.cols},
+            {"brick_bits", p_.brick_bits},
+            {"fused_bits", p_.fused_bits},
+            {"mode", p_.reference_mode ? "reference" : "native"},
+            {"im2col", im2col},
+            {"weight_bits", p_.weight_bits},
+            {"activation_bits", p_.activation_bits},
+            {"psum_bits", p_.psum_bits},
+            {"max_plan_tiles", p_.max_plan_tiles}}},
+          {"sram", {{"wbuf", p_.wbuf_bytes}, {"ibuf", p_.ibuf_bytes}, {"obuf", p_.obuf_bytes}}},
+          {"dram", {{"bandwidth", bandwidth}, {"latency_cycles", p_.dram.latency_cycles}}},
+          {"energy",
+           {{"core_pj_per_cycle", p_.core_pj_per_cycle},
+            {"wbuf_read_pj_per_bit", p_.wbuf_read_pj_per_bit},
+            {"wbuf_write_pj_per_bit", p_.wbuf_write_pj_per_bit},
+            {"ibuf_read_pj_per_bit", p_.ibuf_read_pj_per_bit},
+            {"ibuf_write_pj_per_bit", p_.ibuf_write_pj_per_bit},
+            {"obuf_read_pj_per_bit", p_.obuf_read_pj_per_bit},
+            {"obuf_write_pj_per_bit", p_.obuf_write_pj_per_bit},
+            {"dram_pj_per_bit", p_.dram_pj_per_bit}}},
+          {"area_mm2", area_mm2()},
+          {"technology", technology()->origin}};
+}
+
+namespace {
+
+// MACs lanes one operand of `bits` gets in a Fusion Unit, and its temporal passes.
+struct Fusion {
+  i64 lanes = 1, passes = 1;
+};
+Fusion fusion(int bits, int brick, int fused) {
+  if (bits > fused) return {1, (bits + fused - 1) / fused};
+  return {fused / std::max(bits, brick), 1};
+}
+
+}  // namespace
+
+double BitFusionEngine::macs_per_cycle_per_unit(int a, int w) const {
+  const Fusion fa = fusion(a, p_.brick_bits, p_.fused_bits);
+  const Fusion fw = fusion(w, p_.brick_bits, p_.fused_bits);
+  return static_cast<double>(fa.lanes * fw.lanes) / static_cast<double>(fa.passes * fw.passes);
+}
+
+std::optional<BitFusionLayer> BitFusionEngine::layer_of(const workloads::Operator& op) const {
+  BitFusionLayer l;
+  if (const auto* c = std::get_if<workloads::Conv>(&op.shape)) {
+    if (c->transposed)
+      throw UnsupportedError("bitfusion: operator '" + op.name +
+                             "': transposed convolutions are not supported");
+    l.batch = c->n, l.oh = c->p(), l.ow = c->q();
+    l.ic = c->c / c->groups, l.oc = c->k / c->groups;
+    l.kh = c->r, l.kw = c->s, l.sh = c->stride_h, l.sw = c->stride_w;
+    l.dil_h = c->dilation_h, l.dil_w = c->dilation_w;
+    l.repeat = c->groups;
+    l.im2col = p_.im2col == BitFusionParams::Im2col::always ||
+               (p_.im2col == BitFusionParams::Im2col::automatic && l.ic < p_.rows);
+  } else if (const auto* m = std::get_if<workloads::MatMul>(&op.shape)) {
+    l.batch = m->b_is_weight ? m->batch * m->m : m->m;
+    l.repeat = m->b_is_weight ? 1 : m->batch;
+    l.ic = m->k, l.oc = m->n;
+  } else {
+    return std::nullopt;
+  }
+  l.activation_bits = p_.activation_bits > 0 ? p_.activation_bits : op.precision.activation_bits;
+  l.weight_bits = p_.weight_bits > 0 ? p_.weight_bits : op.precision.weight_bits;
+  return l;
+}
+
+BitFusionMapping BitFusionEngine::search(const BitFusionLayer& L) const {
+  const Fusion fa = fusion(L.activation_bits, p_.brick_bits, p_.fused_bits);
+  const Fusion fw = fusion(L.weight_bits, p_.brick_bits, p_.fused_bits);
+  const u64 lanes = static_cast<u64>(p_.rows * fa.lanes * fw.lanes);  // reduction lanes N·pf
+  const u64 passes = static_cast<u64>(fa.passes * fw.passes);
+  const u64 M = static_cast<u64>(p_.cols);
+  const u64 a = static_cast<u64>(L.activation_bits), w = static_cast<u64>(L.weight_bits);
+  const u64 P = static_cast<u64>(p_.psum_bits);
+  const u64 kk = static_cast<u64>(L.kh * L.kw);
+  const std::array<u64, 3> half = {p_.ibuf_bytes * 8 / 2, p_.wbuf_bytes * 8 / 2,
+                                   p_.obuf_bytes * 8 / 2};
+  const double if_bits = p_.dram.bytes_per_cycle * 8.0;
+
+  std::array<int, 5> base_order = {0, 1, 2, 3, 4};
+  std::vector<std::array<int, 5>> orders;
+  do orders.push_back(base_order);
+  while (std::next_permutation(base_order.begin(), base_order.end()));
+
+  BitFusionMapping best;
+  bool have = false;
+
+  // Evaluates one tiling in one loop order; fills `m` and returns false when a tile does not fit.
+  auto evaluate = [&](const std::array<i64, 5>& tile, const std::array<i64, 5>& count,
+                      const std::array<int, 5>& order, BitFusionMapping& m) {
+    const u64 b = static_cast<u64>(tile[kB]), ow = static_cast<u64>(tile[kOW]),
+              oh = static_cast<u64>(tile[kOH]), ic = static_cast<u64>(tile[kIC]),
+              oc = static_cast<u64>(tile[kOC]);
+    const u64 oc_cols = ceil_div(oc, M) * M;
+    std::array<u64, 3> size{};
+    size[kWgt] = ceil_div(kk * ic, lanes) * lanes * oc * w;
+    if (L.im2col) {
+      size[kAct] = ow * oh * kk * ic * b * a;
+    } else {
+      const u64 iw = static_cast<u64>((L.kw - 1) * L.dil_w + 1) + (ow - 1) * static_cast<u64>(L.sw);
+      const u64 ih = static_cast<u64>((L.kh - 1) * L.dil_h + 1) + (oh - 1) * static_cast<u64>(L.sh);
+      size[kAct] = iw * ih * ic * b * a;
+    }
+    size[kOut] = ow * oh * oc_cols * b * P;
+    for (int t = 0; t < 3; ++t)
+      if (size[t] > half[t]) return false;
+
+    // Reuse: inside out, a tensor's block grows over the loops it depends on while it fits half
+    // its buffer (it is reused across the loops it does not depend on); from the loop where it
+    // no longer fits outwards, it is fetched again on every iteration.
+    u64 tiles = 1;
+    for (int l = 0; l < 5; ++l) tiles *= static_cast<u64>(count[l]);
+    for (int t = 0; t < 3; ++t) {
+      u64 total = size[t], block = size[t], period = 1;
+      bool promote = true;
+      for (int i = 4; i >= 0; --i) {
+        const int l = order[i];
+        const u64 n = static_cast<u64>(count[l]);
+        if (!promote) {
+          total *= n;
+        } else if (kDepends[l][t]) {
+          total *= n;
+          if (total > half[t])
+            promote = false;
+          else
+            block = total, period *= n;
+        } else {
+          period *= n;
+        }
+      }
+      m.dram_read_bits[t] = total;
+      m.first_load_bits[t] = block;
+      m.block_bits[t] = block;
+      m.period[t] = period;
+    }
+    m.dram_write_bits = m.dram_read_bits[kOut];  // outputs go back as often as they come in
+    m.last_store_bits = m.first_load_bits[kOut];
+
+    // SRAM: buffers filled from DRAM, then read per MAC in the cheapest stationarity.
+    m.ibuf_write = m.dram_read_bits[kAct];
+    m.wbuf_write = m.dram_read_bits[kWgt];
+    m.obuf_write = m.dram_read_bits[kOut];
+    m.obuf_read = m.dram_write_bits;
+    m.ibuf_read = m.wbuf_read = 0;
+    const u64 is_loop = oc_cols;
+    const u64 os_loop = L.im2col ? ceil_div(ic * kk, lanes) * lanes : ceil_div(ic, lanes) * lanes * kk;
+    const u64 ws_loop = b * oh * ow;
+    const u64 is_e = os_loop * ws_loop * (a + is_loop * (w + P));
+    const u64 os_e = is_loop * ws_loop * (P + os_loop * (a + w));
+    const u64 ws_e = os_loop * is_loop * (w + ws_loop * (a + P));
+    const u64 min_e = std::min({is_e, os_e, ws_e});
+    const u64 red = kk * ic, pix = oh * ow * b;
+    if (is_e == min_e) {
+      m.ibuf_read += tiles * red * pix * a;
+      m.obuf_read += tiles * red * pix * oc * P;
+      m.obuf_write += tiles * red * pix * oc * P;
+      m.wbuf_read += tiles * red * pix * oc * w;
+    } else if (os_e == min_e) {
+      m.ibuf_read += tiles * oc * pix * red * a;
+      m.obuf_read += tiles * oc * pix * P;
+      m.obuf_write += tiles * oc * pix * P;
+      m.wbuf_read += tiles * oc * pix * red * w;
+    } else {
+      m.ibuf_read += tiles * red * oc * pix * a;
+      m.obuf_read += tiles * red * oc * pix * P;
+      m.obuf_write += tiles * red * oc * pix * P;
+      m.wbuf_read += tiles * red * oc * w;
+    }
+
+    const u64 per_tile =
+        (L.im2col ? pix * ceil_div(oc, M) * ceil_div(kk * ic, lanes)
+                  : b * ceil_div(oc, M) * ow * oh * kk * ceil_div(ic, lanes)) *
+        passes;
+    const u64 initial = m.first_load_bits[0] + m.first_load_bits[1] + m.first_load_bits[2];
+    const u64 total_dram = m.dram_read_bits[0] + m.dram_read_bits[1] + m.dram_read_bits[2] +
+                           m.dram_write_bits;
+    const u64 middle = total_dram - initial - m.last_store_bits;
+    m.compute_cycles = tiles * per_tile;
+    const u64 memory = interface_cycles(middle, if_bits);
+    m.stall_cycles = (memory > m.compute_cycles ? memory - m.compute_cycles : 0) +
+                     interface_cycles(initial, if_bits) +
+                     interface_cycles(m.last_store_bits, if_bits);
+    m.cycles = m.compute_cycles + m.stall_cycles;
+    m.tiles = tiles;
+    m.tile = tile;
+    m.count = count;
+    m.order = order;
+    m.energy_pj =
+        static_cast<double>(m.compute_cycles) * p_.core_pj_per_cycle +
+        static_cast<double>(m.wbuf_read) * p_.wbuf_read_pj_per_bit +
+        static_cast<double>(m.wbuf_write) * p_.wbuf_write_pj_per_bit +
+        static_cast<double>(m.ibuf_read) * p_.ibuf_read_pj_per_bit +
+        static_cast<double>(m.ibuf_write) * p_.ibuf_write_pj_per_bit +
+        static_cast<double>(m.obuf_read) * p_.obuf_read_pj_per_bit +
+        static_cast<double>(m.obuf_write) * p_.obuf_write_pj_per_bit +
+        static_cast<double>(total_dram) * p_.dram_pj_per_bit;
+    return true;
+  };
+
+  const i64 O = std::max(L.oh, L.ow);
+  const i64 oc_steps =
+      L.im2col ? ceil_log2(L.oc) : ceil_log2((L.oc + p_.cols - 1) / p_.cols);
+  BitFusionMapping m;
+  for (i64 eb = 0; eb <= ceil_log2(L.batch); ++eb) {
+    for (i64 eo = 0; eo <= ceil_log2(O); ++eo) {
+      for (i64 ei = 0; ei <= ceil_log2(L.ic); ++ei) {
+        for (i64 ek = 0; ek <= oc_steps; ++ek) {
+          std::array<i64, 5> tile{};
+          tile[kB] = std::min(i64{1} << eb, L.batch);
+          tile[kOW] = std::min(i64{1} << eo, L.ow);
+          tile[kOH] = std::min(i64{1} << eo, L.oh);
+          tile[kIC] = std::min(i64{1} << ei, L.ic);
+          tile[kOC] = L.im2col ? std::min(i64{1} << ek, L.oc)
+                               : std::min((i64{1} << ek) * p_.cols, L.oc);
+          const std::array<i64, 5> count = {
+              (L.batch + tile[kB] - 1) / tile[kB], (L.ow + tile[kOW] - 1) / tile[kOW],
+              (L.oh + tile[kOH] - 1) / tile[kOH], (L.ic + tile[kIC] - 1) / tile[kIC],
+              (L.oc + tile[kOC] - 1) / tile[kOC]};
+          for (const auto& order : orders) {
+            if (!evaluate(tile, count, order, m)) break;  // fit does not depend on the order
+            if (!have || m.cycles < best.cycles ||
+                (m.cycles == best.cycles && m.energy_pj < best.energy_pj)) {
+              best = m;
+              have = true;
+            }
+          }
+        }
+      }
+    }
+  }
+  if (!have)
+    throw UnsupportedError(
+        "bitfusion: no tile of one output pixel, one input channel and " +
+        std::to_string(p_.cols) + " output channels fits half of each buffer");
+  return best;
+}
+
+LayerWork BitFusionEngine::map(const workloads::Operator& op, const MapContext& context) const {
+  LayerWork w;
+  w.plan.overlap = p_.reference_mode ? dataflows::Overlap::streaming
+                                     : dataflows::Overlap::double_buffered;
+  const auto layer = layer_of(op);
+  if (!layer) {
+    // No MACs: the reference simulator skips these; natively they cost their DRAM traffic (a
+    // vector unit beside the array is assumed fast enough).
+    if (!p_.reference_mode) {
+      Tile t;
+      t.read_bytes[dataflows::ifmap] = context.input_on_chip ? 0 : static_cast<u64>(op.input_bytes());
+      t.write_bytes = context.output_on_chip ? 0 : static_cast<u64>(op.output_bytes());
+      w.plan.tiles.push_back(t);
+      w.accesses["dram.ifmap"] = {t.read_bytes[dataflows::ifmap], 0};
+      w.accesses["dram.ofmap"] = {0, t.write_bytes};
+      w.metrics["dram_read_bits"] = static_cast<double>(t.read_bytes[dataflows::ifmap] * 8);
+      w.metrics["dram_write_bits"] = static_cast<double>(t.write_bytes * 8);
+    }
+    return w;
+  }
+  const BitFusionMapping m = search(*layer);
+  const u64 rep = static_cast<u64>(layer->repeat);
+  w.macs = static_cast<u64>(op.macs());
+
+  const std::array<dataflows::Operand, 3> operand = {dataflows::ifmap, dataflows::filter,
+                                                     dataflows::ofmap};
+  if (p_.reference_mode) {
+    // Three tiles per repeat: the first tile's loads, the whole layer's compute with the rest of
+    // its traffic streaming beside it, the last tile's store. Streaming timing gives
+    // load + max(compute, middle traffic) + store: the reference formula.
+    Tile load, body, store;
+    for (int t = 0; t < 3; ++t) {
+      load.read_bytes[operand[t]] = bytes_of(m.first_load_bits[t]);
+      body.read_bytes[operand[t]] = bytes_of(m.dram_read_bits[t] - m.first_load_bits[t]);
+    }
+    body.compute_cycles = m.compute_cycles;
+    body.write_bytes = bytes_of(m.dram_write_bits - m.last_store_bits);
+    store.write_bytes = bytes_of(m.last_store_bits);
+    for (u64 r = 0; r < rep; ++r)
+      for (const Tile* t : {&load, &body, &store}) w.plan.tiles.push_back(*t);
+  } else {
+    // A tensor is fetched at the first iteration of each of its reuse periods (its block, at
+    // most half its buffer), outputs written at the last. A plan tile is one period of the
+    // tensor refetched most often (iterations of the innermost loops in which every tensor's
+    // block stays put), so double-buffering prefetches the next blocks during the current ones;
+    // grouped further when there would be more than max_plan_tiles tiles.
+    const u64 shortest = std::min({m.period[0], m.period[1], m.period[2]});
+    u64 group = 1;
+    int i = 4;
+    for (; i >= 0 && group < shortest; --i) group *= static_cast<u64>(m.count[m.order[i]]);
+    for (; i >= 0 && m.tiles / group > static_cast<u64>(p_.max_plan_tiles); --i)
+      group *= static_cast<u64>(m.count[m.order[i]]);
+    const u64 supers = m.tiles / group;
+    const u64 per_tile = m.compute_cycles / m.tiles;
+    std::vector<Tile> tiles;
+    for (u64 j = 0; j < supers; ++j) {
+      Tile t;
+      t.compute_cycles = per_tile * group;
+      for (int k = 0; k < 3; ++k) {
+        const u64 period = m.period[k];
+        const u64 bits = period <= group ? (group / period) * m.block_bits[k]
+                         : (j * group) % period == 0 ? m.block_bits[k]
+                                                     : 0;
+        t.read_bytes[operand[k]] = bytes_of(bits);
+      }
+      const u64 period = m.period[kOut];
+      const u64 wbits = period <= group              ? (group / period) * m.block_bits[kOut]
+                        : ((j + 1) * group) % period == 0 ? m.block_bits[kOut]
+                                                          : 0;
+      t.write_bytes = bytes_of(wbits);
+      push(tiles, t);
+    }
+    for (u64 r = 0; r < rep; ++r)
+      for (const auto& t : tiles) push(w.plan.tiles, t);
+  }
+
+  const auto bits = [rep](u64 b) { return static_cast<double>(b * rep); };
+  w.accesses["dram.ifmap"] = {bytes_of(m.dram_read_bits[kAct] * rep), 0};
+  w.accesses["dram.filter"] = {bytes_of(m.dram_read_bits[kWgt] * rep), 0};
+  w.accesses["dram.ofmap"] = {bytes_of(m.dram_read_bits[kOut] * rep),
+                              bytes_of(m.dram_write_bits * rep)};
+  w.accesses["sram.ifmap"] = {bytes_of(m.ibuf_read * rep), bytes_of(m.ibuf_write * rep)};
+  w.accesses["sram.filter"] = {bytes_of(m.wbuf_read * rep), bytes_of(m.wbuf_write * rep)};
+  w.accesses["sram.ofmap"] = {bytes_of(m.obuf_read * rep), bytes_of(m.obuf_write * rep)};
+  // Exact bit counts for the energy model (bytes round).
+  w.metrics["ibuf_read_bits"] = bits(m.ibuf_read);
+  w.metrics["ibuf_write_bits"] = bits(m.ibuf_write);
+  w.metrics["wbuf_read_bits"] = bits(m.wbuf_read);
+  w.metrics["wbuf_write_bits"] = bits(m.wbuf_write);
+  w.metrics["obuf_read_bits"] = bits(m.obuf_read);
+  w.metrics["obuf_write_bits"] = bits(m.obuf_write);
+  w.metrics["dram_read_bits"] =
+      bits(m.dram_read_bits[kAct] + m.dram_read_bits[kWgt] + m.dram_read_bits[kOut]);
+  w.metrics["dram_write_bits"] = bits(m.dram_write_bits);
+  w.metrics["reference_cycles"] = bits(m.cycles);
+  w.metrics["reference_stall_cycles"] = bits(m.stall_cycles);
+  w.metrics["activation_bits"] = layer->activation_bits;
+  w.metrics["weight_bits"] = layer->weight_bits;
+  w.metrics["macs_per_cycle_per_unit"] =
+      macs_per_cycle_per_unit(layer->activation_bits, layer->weight_bits);
+  w.metrics["im2col"] = layer->im2col ? 1 : 0;
+  w.metrics["tile_batch"] = static_cast<double>(m.tile[kB]);
+  w.metrics["tile_out_width"] = static_cast<double>(m.tile[kOW]);
+  w.metrics["tile_out_height"] = static_cast<double>(m.tile[kOH]);
+  w.metrics["tile_in_channels"] = static_cast<double>(m.tile[kIC]);
+  w.metrics["tile_out_channels"] = static_cast<double>(m.tile[kOC]);
+  // Loop order, outermost first, as digits: 1 batch, 2 out width, 3 out height, 4 in channels,
+  // 5 out channels (e.g. 54123 = OC, IC, B, OW, OH).
+  double order = 0;
+  for (int l : m.order) order = order * 10 + (l + 1);
+  w.metrics["loop_order"] = order;
+  return w;
+}
+
+EnergyBreakdown BitFusionEngine::energy(const LayerWork& work, u64 /*cycles*/) const {
+  // (cycles − stalls) × array energy per cycle + SRAM bits × per-bit + DRAM bits × per-bit.
+  const auto metric = [&](const char* key) {
+    const auto it = work.metrics.find(key);
+    return it == work.metrics.end() ? 0.0 : it->second;
+  };
+  EnergyBreakdown e;
+  e["core"] = static_cast<double>(work.plan.compute_cycles()) * p_.core_pj_per_cycle;
+  e["sram.filter.read"] = metric("wbuf_read_bits") * p_.wbuf_read_pj_per_bit;
+  e["sram.filter.write"] = metric("wbuf_write_bits") * p_.wbuf_write_pj_per_bit;
+  e["sram.ifmap.read"] = metric("ibuf_read_bits") * p_.ibuf_read_pj_per_bit;
+  e["sram.ifmap.write"] = metric("ibuf_write_bits") * p_.ibuf_write_pj_per_bit;
+  e["sram.ofmap.read"] = metric("obuf_read_bits") * p_.obuf_read_pj_per_bit;
+  e["sram.ofmap.write"] = metric("obuf_write_bits") * p_.obuf_write_pj_per_bit;
+  e["dram.read"] = metric("dram_read_bits") * p_.dram_pj_per_bit;
+  e["dram.write"] = metric("dram_write_bits") * p_.dram_pj_per_bit;
+  return e;
+}
+
+std::optional<energy::LayerStreams> BitFusionEngine::operand_streams(
+    const workloads::Operator& op) const {
+  const auto layer = layer_of(op);
+  if (!layer) return std::nullopt;
+  using energy::GemmDim;
+  using energy::StreamLoop;
+  using energy::StreamTensor;
+  const Fusion fa = fusion(layer->activation_bits, p_.brick_bits, p_.fused_bits);
+  const Fusion fw = fusion(layer->weight_bits, p_.brick_bits, p_.fused_bits);
+  energy::LayerStreams s;
+  s.groups = layer->repeat;
+  s.m = layer->batch * layer->oh * layer->ow;
+  s.n = layer->oc;
+  s.k = layer->kh * layer->kw * layer->ic;
+  // The reduction spreads over the N rows × fused lanes, output channels over the M columns;
+  // output pixels stream through in time. A flat split of the reduction (the channel-wise
+  // mapping's kernel-position loop is folded into the outer reduction loop).
+  const i64 lanes = p_.rows * fa.lanes * fw.lanes;
+  const std::vector<StreamLoop> loops = {
+      {GemmDim::g, s.groups, false},
+      {GemmDim::n, (s.n + p_.cols - 1) / p_.cols, false},
+      {GemmDim::k, (s.k + lanes - 1) / lanes, false},
+      {GemmDim::m, s.m, false},
+      {GemmDim::k, lanes, true},
+      {GemmDim::n, p_.cols, true}};
+  s.ports.push_back({"fu.activation", StreamTensor::activation, layer->activation_bits, loops, 0});
+  s.ports.push_back({"fu.weight", StreamTensor::weight, layer->weight_bits, loops, 0});
+  s.ports.push_back({"fu.psum", StreamTensor::psum, p_.psum_bits, loops, 4});
+  return s;
+}
+
+}  // namespace tessera::arch

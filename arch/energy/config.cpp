@@ -1,0 +1,50 @@
+#include "arch/energy/config.hpp"
+
+#include "common/error.hpp"
+
+namespace tessera::arch::energy {
+
+std::optional<HammingOptions> read_hamming(ParamReader& e) {
+  if (!e.has("hamming")) return std::nullopt;
+  HammingOptions o;
+  if (auto h = [&]() -> std::optional<ParamReader> {
+        try {
+          return e.optional_child("hamming");
+        } catch (const InputError&) {
+          return std::nullopt;  // not an object: a boolean
+        }
+      }()) {
+    o.data = h->string("data", o.data);
+    if (o.data != "synthetic" && o.data != "onnx" && o.data.rfind("npy:", 0) != 0)
+      throw h->error("data", "must be 'synthetic', 'onnx' or 'npy:DIR'");
+    o.seed = static_cast<std::uint64_t>(h->non_negative_integer("seed", 1));
+    o.optimize_order = h->boolean("optimize_order", false);
+    o.exact_limit = static_cast<std::uint64_t>(
+        h->positive_integer("exact_limit", static_cast<std::int64_t>(o.exact_limit)));
+    o.samples = static_cast<std::uint64_t>(
+        h->positive_integer("samples", static_cast<std::int64_t>(o.samples)));
+    h->finish();
+    return o;
+  }
+  if (!e.boolean("hamming", false)) return std::nullopt;
+  return o;
+}
+
+nlohmann::json hamming_json(const std::optional<HammingOptions>& h) {
+  if (!h) return false;
+  return {{"data", h->data},
+          {"seed", h->seed},
+          {"optimize_order", h->optimize_order},
+          {"exact_limit", h->exact_limit},
+          {"samples", h->samples}};
+}
+
+std::string read_pe_precision(ParamReader& e, const Technology& tech) {
+  const std::string p = e.string("pe_precision", "auto");
+  if (p == "auto" || tech.mac.count(p)) return p;
+  std::string known = "auto";
+  for (const auto& [k, v] : tech.mac) known += ", " + k;
+  throw e.error("pe_precision", "unknown precision '" + p + "' (known: " + known + ")");
+}
+
+}  // namespace tessera::arch::energy

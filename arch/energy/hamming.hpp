@@ -1,0 +1,88 @@
+// Hamming-distance (bit-toggle) datapath energy: counts the bit toggles each datapath port sees
+// when a layer's operands stream through an engine (its OperandStreamSource description,
+// streams.hpp), and turns them into energy:
+//
+//   E_datapath = toggles * E_toggle + MACs * E_base
+//   E_base     = (1 - f) * E_mac,   E_toggle = f * E_mac / (sum over port kinds of bits / 2)
+//
+// with E_mac the technology table's MAC energy at the layer's precision and f its
+// mac_data_fraction: when every port receives a fresh uniformly random value per MAC (the
+// condition under which a MAC's average energy is characterised), each port toggles bits/2 per
+// MAC on average and E_datapath = MACs * E_mac exactly.
+//
+// Counting is exact while a port costs at most HammingOptions::exact_limit value evaluations;
+// beyond that, transitions are sampled uniformly over (stream, step) positions and the total is
+// reported with a 95% confidence interval (normal approximation).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "arch/energy/streams.hpp"
+#include "arch/energy/values.hpp"
+#include "arch/engine.hpp"
+#include "workloads/graph.hpp"
+
+namespace tessera::arch::energy {
+
+// Sum over i of popcount(v[i] ^ v[i-1]): toggles along one stream (vectorised popcount).
+std::uint64_t stream_toggles(const std::uint64_t* v, std::size_t n);
+// The same over bytes (8-bit operands), eight pairs per 64-bit popcount.
+std::uint64_t stream_toggles_u8(const std::uint8_t* v, std::size_t n);
+
+struct PortCount {
+  std::string port;
+  StreamTensor tensor = StreamTensor::activation;
+  int bits = 8;
+  double toggles = 0;      // bit toggles over all physical ports (shared streams multiplied)
+  double transitions = 0;  // consecutive value pairs over all physical ports
+  double values = 0;       // values delivered on the distinct streams (shared ones once)
+  bool exact = true;
+  double ci95 = 0;         // half-width of the 95% confidence interval of `toggles`
+  double evaluations = 0;  // value evaluations spent (for the bench)
+};
+
+// Counts every port of `streams` with the layer's operand values.
+std::vector<PortCount> count_toggles(const LayerStreams& streams, const workloads::Operator& op,
+                                     const LayerValues& values, const HammingOptions& options);
+
+struct ToggleResult {
+  std::vector<PortCount> ports;
+  double toggles = 0, ci95 = 0, transitions = 0;
+  bool exact = true;
+  double toggle_pj = 0, base_pj = 0;
+  double energy_pj() const { return toggle_pj + base_pj; }
+};
+
+struct LayerHamming {
+  std::string name;
+  std::uint64_t macs = 0;
+  std::string precision;           // technology MAC entry used
+  double table_mac_pj = 0;         // MACs * E_mac (the flat table figure)
+  double pj_per_toggle = 0, base_pj_per_mac = 0;
+  std::string weight_source, input_source;
+  ToggleResult original;
+  std::optional<ToggleResult> optimized;  // with --optimize-order
+  bool permuted = false;                  // its output channels were reordered
+};
+
+struct HammingReport {
+  std::string technology;
+  HammingOptions options;
+  std::vector<LayerHamming> layers;  // operators with MACs the engine describes, topological order
+  double toggles = 0, toggles_optimized = 0, energy_pj = 0, energy_optimized_pj = 0,
+         table_mac_pj = 0;
+};
+
+// Throws UnsupportedError when the engine does not implement OperandStreamSource.
+HammingReport analyse_hamming(const Engine& engine, const workloads::Graph& graph,
+                              const HammingOptions& options);
+
+nlohmann::json to_json(const HammingReport& report);
+std::string format_table(const HammingReport& report);
+
+}  // namespace tessera::arch::energy

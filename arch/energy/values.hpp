@@ -1,0 +1,50 @@
+// Operand values of a layer for the hamming-distance model, as quantised integers.
+//
+// Sources (HammingOptions::data):
+//   synthetic  weights ~ Laplace(0, 1), activations ~ ReLU(Normal(0, 1)) (half are zero), both
+//              drawn from a generator seeded by (seed, layer name) and quantised linearly:
+//              weights symmetric to [-(2^(b-1)-1), 2^(b-1)-1] with the clip at 6.9 (the 99.9th
+//              percentile of |Laplace|), activations unsigned to [0, 2^b - 1] with the clip at 4.
+//   onnx       weights from Operator::weight_values (floats quantised symmetric, max-abs scale;
+//              integer types used as stored); synthetic where a layer has no payload.
+//   npy:DIR    activations from DIR/<layer name>.npy (the layer's input tensor, any of
+//              f4/f8/i1/u1/i2/u2/i4/i8; '/' in names becomes '_'), floats quantised (unsigned
+//              when all >= 0, else symmetric, max-abs scale); weights as for onnx.
+// Layouts: conv input [n][c][h][w], weights [k][c/groups][r][s] (ONNX); matmul input
+// [batch][m][k], weights [k][n] (a [n][k] payload, as ONNX Gemm with transB, is transposed), or
+// for activation x activation products the second operand [batch][k][n].
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "arch/energy/streams.hpp"
+#include "workloads/operator.hpp"
+
+namespace tessera::arch::energy {
+
+struct LayerValues {
+  std::vector<std::int32_t> input;
+  std::vector<std::int32_t> weight;
+  std::string input_source, weight_source;
+};
+
+// A minimal .npy reader (format versions 1-3, little-endian, C order): shape and values as double.
+struct NpyArray {
+  std::vector<std::int64_t> shape;
+  std::vector<double> values;
+};
+NpyArray read_npy(const std::string& path);
+
+// Quantises to `bits`: symmetric signed (max-abs scale) or, with `unsigned_range`, [0, 2^b - 1].
+std::vector<std::int32_t> quantize(const std::vector<double>& x, int bits, bool unsigned_range);
+
+// The values of one operator with MACs (conv, matmul). Throws InputError for a bad .npy file.
+LayerValues make_values(const workloads::Operator& op, const HammingOptions& options);
+
+// Element counts the layouts above expect.
+std::size_t input_count(const workloads::Operator& op);
+std::size_t weight_count(const workloads::Operator& op);
+
+}  // namespace tessera::arch::energy

@@ -1,0 +1,179 @@
+#include "arch/eyeriss/eyeriss.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace tessera::arch {
+
+namespace {
+
+i64 ceil_div(i64 a, i64 b) { return (a + b - 1) / b; }
+u64 share(u64 total, u64 i, u64 n) { return total * (i + 1) / n - total * i / n; }
+
+// One group of a layer as row-stationary planes.
+struct RsLayer {
+  i64 n = 1, c = 1, k = 1;  // images, input channels, filters (per group)
+  i64 r = 1, s = 1;         // filter rows, columns
+  i64 e = 1, f = 1;         // output rows, columns
+  i64 groups = 1;
+};
+
+}  // namespace
+
+std::unique_ptr<Engine> EyerissEngine::create(ParamReader& r) {
+  EyerissParams p;
+  p.clock_hz = r.frequency_hz("clock", "200 MHz");
+  if (auto e = r.optional_child("eyeriss")) {
+    p.rows = e->positive_integer("rows", p.rows);
+    p.cols = e->positive_integer("cols", p.cols);
+    p.word_bits = static_cast<int>(e->positive_integer("word_bits", p.word_bits));
+    p.ifmap_spad_words = e->positive_integer("ifmap_spad_words", p.ifmap_spad_words);
+    p.filter_spad_words = e->positive_integer("filter_spad_words", p.filter_spad_words);
+    p.psum_spad_words = e->positive_integer("psum_spad_words", p.psum_spad_words);
+    e->finish();
+  }
+  if (auto sram = r.optional_child("sram")) {
+    p.glb_bytes = sram->size_bytes("global_buffer", "108 KiB");
+    sram->finish();
+  }
+  if (auto dram = r.optional_child("dram")) {
+    if (dram->is_string("bandwidth") && dram->string("bandwidth") == "unlimited")
+      p.dram.bytes_per_cycle = std::numeric_limits<double>::infinity();
+    else
+      p.dram.bytes_per_cycle = dram->bandwidth("bandwidth", "8 B/cycle").bytes_per_cycle(p.clock_hz);
+    p.dram.latency_cycles = static_cast<u64>(dram->non_negative_integer("latency_cycles", 0));
+    dram->finish();
+  }
+  if (auto e = r.optional_child("energy")) {
+    p.unit_pj = e->non_negative("unit_pj", p.unit_pj);
+    p.mac_units = e->non_negative("mac_units", p.mac_units);
+    p.rf_units = e->non_negative("rf_units", p.rf_units);
+    p.array_units = e->non_negative("array_units", p.array_units);
+    p.glb_units = e->non_negative("glb_units", p.glb_units);
+    p.dram_units = e->non_negative("dram_units", p.dram_units);
+    e->finish();
+  }
+  p.area_mm2 = r.non_negative("area_mm2", p.area_mm2);
+  return std::make_unique<EyerissEngine>(p);
+}
+
+nlohmann::json EyerissEngine::resolved_config() const {
+  nlohmann::json bandwidth = p_.dram.bytes_per_cycle;
+  if (std::isinf(p_.dram.bytes_per_cycle)) bandwidth = "unlimited";
+  return {{"clock", p_.clock_hz / 1e6},
+          {"eyeriss",
+           {{"rows", p_.rows},
+            {"cols", p_.cols},
+            {"word_bits", p_.word_bits},
+            {"ifmap_spad_words", p_.ifmap_spad_words},
+            {"filter_spad_words", p_.filter_spad_words},
+            {"psum_spad_words", p_.psum_spad_words}}},
+          {"sram", {{"global_buffer", p_.glb_bytes}}},
+          {"dram", {{"bandwidth", bandwidth}, {"latency_cycles", p_.dram.latency_cycles}}},
+          {"energy",
+           {{"unit_pj", p_.unit_pj},
+            {"mac_units", p_.mac_units},
+            {"rf_units", p_.rf_units},
+            {"array_units", p_.array_units},
+            {"glb_units", p_.glb_units},
+            {"dram_units", p_.dram_units}}},
+          {"area_mm2", p_.area_mm2}};
+}
+
+LayerWork EyerissEngine::map(const workloads::Operator& op, const MapContext& context) const {
+  LayerWork w;
+  w.plan.overlap = dataflows::Overlap::double_buffered;
+  const u64 word = static_cast<u64>(p_.word_bits);
+  const auto bytes = [word](i64 words) { return (static_cast<u64>(words) * word + 7) / 8; };
+
+  RsLayer L;
+  if (const auto* c = std::get_if<workloads::Conv>(&op.shape)) {
+    if (c->transposed)
+      throw UnsupportedError("eyeriss: operator '" + op.name +
+                             "': transposed convolutions are not supported");
+    L = {c->n, c->c / c->groups, c->k / c->groups, c->r, c->s, c->p(), c->q(), c->groups};
+  } else if (const auto* m = std::get_if<workloads::MatMul>(&op.shape)) {
+    L = {m->b_is_weight ? m->batch * m->m : m->m, m->k, m->n, 1, 1, 1, 1,
+         m->b_is_weight ? 1 : m->batch};
+  } else {
+    // No MACs: DRAM traffic only (the RISC-style host or a vector unit does the work).
+    dataflows::Tile t;
+    t.read_bytes[dataflows::ifmap] = context.input_on_chip ? 0 : bytes(op.input_elements());
+    t.write_bytes = context.output_on_chip ? 0 : bytes(op.output_elements());
+    w.plan.tiles.push_back(t);
+    w.accesses["dram.ifmap"] = {t.read_bytes[dataflows::ifmap], 0};
+    w.accesses["dram.ofmap"] = {0, t.write_bytes};
+    return w;
+  }
+
+  // Logical PE sets: R filter rows × E output rows, cut into strips and folds to fit the array.
+  const i64 strips = L.e > p_.cols ? ceil_div(L.e, p_.cols) : 1;
+  const i64 strip_rows = ceil_div(L.e, strips);
+  const i64 folds = L.r > p_.rows ? ceil_div(L.r, p_.rows) : 1;
+  const i64 fold_rows = ceil_div(L.r, folds);
+  const i64 copies = (p_.rows / fold_rows) * (p_.cols / strip_rows);
+  const i64 planes = L.n * L.c * L.k * strips * folds;  // per group
+  const i64 passes = ceil_div(planes, copies);
+  const u64 compute = static_cast<u64>(passes * L.s * L.f * L.groups);
+  w.macs = static_cast<u64>(op.macs());
+
+  // What a PE holds: q channels and p filters.
+  const i64 q = std::clamp<i64>(p_.ifmap_spad_words / L.s, 1, L.c);
+  const i64 pf = std::clamp<i64>(std::min(p_.psum_spad_words, p_.filter_spad_words / (L.s * q)),
+                                 1, L.k);
+  const i64 ifmap_words = op.input_elements();
+  const i64 weight_words = op.params();
+  const i64 output_words = op.output_elements();
+  const i64 macs = static_cast<i64>(w.macs);
+
+  const i64 glb_ifmap_reads = ifmap_words * ceil_div(L.k, pf);
+  const i64 psum_rounds = ceil_div(L.c, q);
+  const i64 glb_psum_writes = output_words * psum_rounds;
+  const i64 glb_psum_reads = output_words * (psum_rounds - 1);
+
+  w.accesses["rf"] = {bytes(3 * macs), bytes(macs)};
+  w.accesses["array"] = {bytes(macs / L.s), 0};
+  w.accesses["sram.global_buffer"] = {bytes(glb_ifmap_reads + weight_words + glb_psum_reads),
+                                      bytes(ifmap_words + glb_psum_writes)};
+  const u64 dram_in = context.input_on_chip ? 0 : bytes(ifmap_words);
+  const u64 dram_out = context.output_on_chip ? 0 : bytes(output_words);
+  w.accesses["dram.ifmap"] = {dram_in, 0};
+  w.accesses["dram.filter"] = {bytes(weight_words), 0};
+  w.accesses["dram.ofmap"] = {0, dram_out};
+
+  // Double-buffered over the filter groups: each group's share of the traffic with its compute.
+  const u64 tiles = static_cast<u64>(std::clamp<i64>(ceil_div(L.k, pf) * L.groups, 1, 64));
+  for (u64 i = 0; i < tiles; ++i) {
+    dataflows::Tile t;
+    t.compute_cycles = share(compute, i, tiles);
+    t.read_bytes[dataflows::ifmap] = share(dram_in, i, tiles);
+    t.read_bytes[dataflows::filter] = share(bytes(weight_words), i, tiles);
+    t.write_bytes = share(dram_out, i, tiles);
+    w.plan.tiles.push_back(t);
+  }
+  w.metrics["active_pes"] = static_cast<double>(copies * fold_rows * strip_rows);
+  w.metrics["strips"] = static_cast<double>(strips);
+  w.metrics["copies"] = static_cast<double>(copies);
+  w.metrics["pe_channels_q"] = static_cast<double>(q);
+  w.metrics["pe_filters_p"] = static_cast<double>(pf);
+  return w;
+}
+
+EnergyBreakdown EyerissEngine::energy(const LayerWork& work, u64 /*cycles*/) const {
+  const double word_bytes = p_.word_bits / 8.0;
+  const auto words = [&](u64 b) { return static_cast<double>(b) / word_bytes; };
+  EnergyBreakdown e;
+  e["mac"] = static_cast<double>(work.macs) * p_.mac_units * p_.unit_pj;
+  for (const auto& [level, a] : work.accesses) {
+    const double units = level == "rf"                  ? p_.rf_units
+                         : level == "array"             ? p_.array_units
+                         : level.rfind("dram", 0) == 0 ? p_.dram_units
+                                                        : p_.glb_units;
+    e[level + ".read"] = words(a.read_bytes) * units * p_.unit_pj;
+    e[level + ".write"] = words(a.write_bytes) * units * p_.unit_pj;
+  }
+  return e;
+}
+
+}  // namespace tessera::arch

@@ -1,0 +1,62 @@
+// The Eyeriss engine (Chen et al., ISSCC 2016 / ISCA 2016 / JSSC 2017): a 12×14 array of 16-bit
+// PEs running the row-stationary (RS) dataflow, with per-PE scratchpads (ifmap 12 words, filter
+// 224 words, psum 24 words), a 108 KB global buffer and DRAM.
+//
+// Row stationary (docs/bitfusion.md, "Eyeriss"): a convolution's 2-D plane is a logical PE set of
+// R filter rows × E output rows; each PE runs a 1-D convolution (one filter row over one ifmap
+// row: S·F MACs, one per cycle). Sets wider than the array are cut into strips of at most 14
+// output rows; sets that fit are replicated over the array (floor(12/R') × floor(14/e) copies),
+// each copy working on another (image, channel, filter) plane. Cycles = ceil(planes × strips /
+// copies) × S·F. A matrix product is a 1×1 convolution (168 copies, one MAC per PE per cycle).
+// Each PE keeps q channels and p filters (q = ifmap spad / S, p = min(psum spad, filter spad /
+// (S·q))): the global buffer sends each ifmap once per group of p filters and takes partial sums
+// back once per group of q channels. DRAM: every operand once (the buffer is assumed to hold the
+// working set; the published DRAM counts are higher, docs/validation.md).
+// All data are word_bits (16) wide whatever the workload's precision: Eyeriss is a 16-bit design.
+#pragma once
+
+#include <memory>
+
+#include "arch/engine.hpp"
+
+namespace tessera::arch {
+
+using workloads::i64;
+
+struct EyerissParams {
+  double clock_hz = 200e6;
+  i64 rows = 12, cols = 14;
+  int word_bits = 16;
+  i64 ifmap_spad_words = 12, filter_spad_words = 224, psum_spad_words = 24;
+  u64 glb_bytes = 108 * 1024;
+  DramParams dram{.bytes_per_cycle = 8, .latency_cycles = 0, .per_operand_channels = false};
+  // Energy per access of one word, in units of a MAC (Chen et al., ISCA 2016, Table IV, 65 nm:
+  // ALU 1, RF 1, inter-PE array 2, global buffer 6, DRAM 200), times unit_pj. The defaults are the
+  // Bit Fusion artifact's Eyeriss baseline: 3.2 pJ per unit and DRAM at 0.15 × 200.
+  double unit_pj = 3.2;
+  double mac_units = 1, rf_units = 1, array_units = 2, glb_units = 6, dram_units = 30;
+  double area_mm2 = 12.25;  // the 65 nm chip's core (3.5 mm × 3.5 mm)
+};
+
+class EyerissEngine final : public Engine {
+ public:
+  explicit EyerissEngine(const EyerissParams& p) : p_(p) {}
+  static std::unique_ptr<Engine> create(ParamReader& params);
+
+  std::string engine_name() const override { return "eyeriss"; }
+  double clock_hz() const override { return p_.clock_hz; }
+  double peak_macs_per_cycle() const override { return static_cast<double>(p_.rows * p_.cols); }
+  DramParams dram() const override { return p_.dram; }
+  double area_mm2() const override { return p_.area_mm2; }
+  using Engine::map;
+  LayerWork map(const workloads::Operator& op, const MapContext& context) const override;
+  EnergyBreakdown energy(const LayerWork& work, u64 cycles) const override;
+  nlohmann::json resolved_config() const override;
+
+  const EyerissParams& params() const { return p_; }
+
+ private:
+  EyerissParams p_;
+};
+
+}  // namespace tessera::arch

@@ -1,0 +1,81 @@
+#!/usr/bin/python3
+"""Writes the small ONNX files under tests/data/onnx/ that test the ONNX front-end's errors and
+a few mappings. Run with Debian's Python (it has onnx 1.12):
+
+    /usr/bin/python3 scripts/make_onnx_test_data.py
+"""
+import os
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "..", "tests", "data", "onnx")
+MODELS = os.path.join(HERE, "..", "workloads", "models")
+
+
+def relu_model(opset=13, dims=(1, 4, 8, 8), name="relu"):
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, list(dims))
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    node = helper.make_node("Relu", ["x"], ["y"], name=name)
+    graph = helper.make_graph([node], "g", [x], [y])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def save(model, name):
+    onnx.save_model(model, os.path.join(OUT, name))
+    print(name, os.path.getsize(os.path.join(OUT, name)))
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    # A model cut in the middle, and bytes that are no protobuf at all.
+    with open(os.path.join(MODELS, "tiny_payload.onnx"), "rb") as f:
+        data = f.read()
+    with open(os.path.join(OUT, "truncated.onnx"), "wb") as f:
+        f.write(data[: len(data) // 2])
+    with open(os.path.join(OUT, "corrupt.onnx"), "wb") as f:
+        f.write(bytes([0xFF, 0xFF, 0xFF, 0xFF, 0x0F]) + b"this is not an ONNX model\n" * 4)
+
+    save(relu_model(opset=3), "opset3.onnx")
+    save(relu_model(opset=99), "opset99.onnx")
+    save(relu_model(dims=("N", 4, "H", "W")), "dynamic.onnx")
+
+    # a = Add(x, b_out); b = Relu(a_out): a cycle.
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+    y = helper.make_tensor_value_info("b_out", TensorProto.FLOAT, [1, 4])
+    nodes = [helper.make_node("Add", ["x", "b_out"], ["a_out"], name="a"),
+             helper.make_node("Relu", ["a_out"], ["b_out"], name="b")]
+    save(helper.make_model(helper.make_graph(nodes, "g", [x], [y]),
+                           opset_imports=[helper.make_opsetid("", 13)]), "cycle.onnx")
+
+    # An operator the IR does not model (Det), between two supported ones.
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 3])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    nodes = [helper.make_node("Relu", ["x"], ["r"], name="relu"),
+             helper.make_node("Det", ["r"], ["d"], name="det"),
+             helper.make_node("Sigmoid", ["d"], ["y"], name="sigmoid")]
+    save(helper.make_model(helper.make_graph(nodes, "g", [x], [y]),
+                           opset_imports=[helper.make_opsetid("", 13)]), "unsupported_op.onnx")
+
+    # Conv variants: grouped with SAME_UPPER auto_pad and dilation, depthwise with stride,
+    # a transposed convolution, nodes listed out of order and without names.
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 15, 15])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    w1 = numpy_helper.from_array(np.zeros((16, 4, 3, 3), np.float32), "w1")
+    w2 = numpy_helper.from_array(np.zeros((16, 1, 3, 3), np.float32), "w2")
+    w3 = numpy_helper.from_array(np.zeros((16, 4, 4, 4), np.float32), "w3")
+    nodes = [
+        helper.make_node("ConvTranspose", ["c2", "w3"], ["y"], strides=[2, 2], pads=[1, 1, 1, 1],
+                         output_padding=[1, 1]),
+        helper.make_node("Conv", ["x", "w1"], ["c1"], group=2, auto_pad="SAME_UPPER",
+                         dilations=[2, 2]),
+        helper.make_node("Conv", ["c1", "w2"], ["c2"], group=16, strides=[2, 2], pads=[1, 1, 1, 1]),
+    ]
+    save(helper.make_model(helper.make_graph(nodes, "g", [x], [y], [w1, w2, w3]),
+                           opset_imports=[helper.make_opsetid("", 13)]), "convs.onnx")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,247 @@
+// The energy model: technology tables (loading, scaling, errors), the bit-toggle counter
+// (statistics of random streams, hand-computed sequences and ports, the sampling estimator's
+// confidence interval), the calibration of datapath energy, and channel reordering (the
+// permuted network computes the same function; toggles never increase).
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "arch/energy/hamming.hpp"
+#include "arch/energy/reorder.hpp"
+#include "arch/energy/technology.hpp"
+#include "arch/systolic/systolic.hpp"
+
+using namespace tessera;
+using namespace tessera::arch::energy;
+using Catch::Matchers::Contains;
+
+namespace {
+
+arch::SystolicEngine systolic(dataflows::Dataflow d, arch::i64 rows, arch::i64 cols) {
+  arch::SystolicParams p;
+  p.rows = rows;
+  p.cols = cols;
+  p.dataflow = d;
+  return arch::SystolicEngine(p);
+}
+
+workloads::Operator conv(const std::string& name, arch::i64 c, arch::i64 k, arch::i64 hw) {
+  workloads::Operator op;
+  op.name = name;
+  op.shape = workloads::Conv{.n = 1, .c = c, .h = hw, .w = hw, .k = k, .r = 3, .s = 3,
+                             .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1};
+  return op;
+}
+
+// Direct convolution (NCHW input, KCRS weights, stride 1, padding 1), for equivalence checks.
+std::vector<std::int64_t> run_conv(const workloads::Conv& c, const std::vector<std::int64_t>& in,
+                                   const std::vector<std::int32_t>& w) {
+  std::vector<std::int64_t> out(static_cast<std::size_t>(c.k * c.h * c.w), 0);
+  for (arch::i64 k = 0; k < c.k; ++k)
+    for (arch::i64 y = 0; y < c.h; ++y)
+      for (arch::i64 x = 0; x < c.w; ++x) {
+        std::int64_t acc = 0;
+        for (arch::i64 ch = 0; ch < c.c; ++ch)
+          for (arch::i64 r = 0; r < 3; ++r)
+            for (arch::i64 s = 0; s < 3; ++s) {
+              const arch::i64 h = y - 1 + r, ww = x - 1 + s;
+              if (h < 0 || h >= c.h || ww < 0 || ww >= c.w) continue;
+              acc += in[static_cast<std::size_t>((ch * c.h + h) * c.w + ww)] *
+                     w[static_cast<std::size_t>(((k * c.c + ch) * 3 + r) * 3 + s)];
+            }
+        out[static_cast<std::size_t>((k * c.h + y) * c.w + x)] = acc;
+      }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("uniformly random n-bit operands toggle n/2 bits per transition", "[energy][toggles]") {
+  std::mt19937_64 rng(7);
+  for (int bits : {4, 8, 16}) {
+    const std::size_t n = 1 << 20;
+    std::vector<std::uint64_t> v(n);
+    for (auto& x : v) x = rng() & ((std::uint64_t{1} << bits) - 1);
+    const double mean = static_cast<double>(stream_toggles(v.data(), n)) / static_cast<double>(n - 1);
+    // XOR of independent uniform values is uniform: toggles ~ Binomial(bits, 1/2) per pair,
+    // variance bits/4; consecutive pairs are pairwise independent. 5 standard errors:
+    const double bound = 5 * std::sqrt(bits / 4.0 / static_cast<double>(n - 1));
+    INFO("bits " << bits << " mean " << mean);
+    CHECK(std::abs(mean - bits / 2.0) < bound);
+  }
+}
+
+TEST_CASE("toggle kernels: constant streams, hand-computed sequences, packed bytes", "[energy][toggles]") {
+  const std::vector<std::uint64_t> constant(1000, 0xA5);
+  CHECK(stream_toggles(constant.data(), constant.size()) == 0);
+  const std::vector<std::uint64_t> seq{0x00, 0xFF, 0x0F, 0x0F, 0x00, 0x01};
+  CHECK(stream_toggles(seq.data(), seq.size()) == 8 + 4 + 0 + 4 + 1);
+  std::mt19937_64 rng(3);
+  std::vector<std::uint8_t> bytes(1003);
+  for (auto& b : bytes) b = static_cast<std::uint8_t>(rng());
+  std::vector<std::uint64_t> wide(bytes.begin(), bytes.end());
+  CHECK(stream_toggles_u8(bytes.data(), bytes.size()) == stream_toggles(wide.data(), wide.size()));
+  CHECK(stream_toggles(seq.data(), 1) == 0);
+}
+
+TEST_CASE("systolic os ports on a tiny GEMM match hand-computed toggles", "[energy][streams]") {
+  // A = [[1,2,3],[0,0,0]], B = [[1,0],[0,1],[1,1]] on a 2x2 output-stationary array:
+  //   activation: row 0 sees 1,2,3 (2 + 1 toggles), row 1 zeros; shared by 2 columns -> 6
+  //   weight: column 0 sees 1,0,1 (2), column 1 sees 0,1,1 (1); shared by 2 rows -> 6
+  //   psum: PE(0,0) 1,1,4 (0 + 2), PE(0,1) 0,2,5 (1 + 3), row 1 zeros -> 6
+  workloads::Operator op;
+  op.name = "mm";
+  op.shape = workloads::MatMul{.batch = 1, .m = 2, .n = 2, .k = 3};
+  LayerValues v;
+  v.input = {1, 2, 3, 0, 0, 0};
+  v.weight = {1, 0, 0, 1, 1, 1};
+  const auto e = systolic(dataflows::Dataflow::os, 2, 2);
+  const auto streams = e.operand_streams(op);
+  REQUIRE(streams);
+  const auto counts = count_toggles(*streams, op, v, HammingOptions{});
+  REQUIRE(counts.size() == 3);
+  CHECK(counts[0].port == "pe.activation");
+  CHECK(counts[0].toggles == 6);
+  CHECK(counts[0].transitions == 2 * 2 * 2);  // 2 rows x 2 transitions x 2 columns
+  CHECK(counts[1].toggles == 6);
+  CHECK(counts[2].toggles == 6);
+  for (const auto& c : counts) CHECK(c.exact);
+}
+
+TEST_CASE("weight-stationary weights cost no toggles while held", "[energy][streams]") {
+  workloads::Operator op;
+  op.name = "mm";
+  op.shape = workloads::MatMul{.batch = 1, .m = 64, .n = 4, .k = 4};
+  HammingOptions o;
+  const LayerValues v = make_values(op, o);
+  const auto e = systolic(dataflows::Dataflow::ws, 4, 4);
+  const auto counts = count_toggles(*e.operand_streams(op), op, v, o);
+  CHECK(counts[1].port == "pe.weight");
+  CHECK(counts[1].toggles == 0);  // one fold: each PE loads one weight and keeps it
+  CHECK(counts[0].toggles > 0);
+}
+
+TEST_CASE("the sampling estimator's 95% interval covers the exact count", "[energy][sampling]") {
+  const auto op = conv("c", 16, 16, 12);
+  HammingOptions exact_opts;
+  exact_opts.exact_limit = std::uint64_t{1} << 40;
+  const LayerValues v = make_values(op, exact_opts);
+  for (auto d : {dataflows::Dataflow::ws, dataflows::Dataflow::os, dataflows::Dataflow::is}) {
+    const auto e = systolic(d, 8, 8);
+    const auto streams = *e.operand_streams(op);
+    const auto exact = count_toggles(streams, op, v, exact_opts);
+    int covered = 0, total = 0;
+    for (std::uint64_t seed = 1; seed <= 10; ++seed) {
+      HammingOptions s;
+      s.seed = seed;
+      s.exact_limit = 20000;  // forces sampling
+      s.samples = 4000;
+      const auto est = count_toggles(streams, op, v, s);
+      for (std::size_t p = 0; p < est.size(); ++p) {
+        if (exact[p].toggles == 0 || est[p].exact) continue;  // small ports stay exact
+        ++total;
+        covered += std::abs(est[p].toggles - exact[p].toggles) <= est[p].ci95;
+      }
+    }
+    INFO("dataflow " << dataflows::to_string(d) << ": " << covered << " of " << total);
+    CHECK(total >= 10);
+    CHECK(covered >= 0.8 * total);  // nominal 95%
+  }
+}
+
+TEST_CASE("datapath energy is calibrated to the table's MAC energy", "[energy][calibration]") {
+  workloads::Graph g("one");
+  g.add(conv("c", 8, 8, 6));
+  const auto e = systolic(dataflows::Dataflow::ws, 4, 4);
+  const auto r = analyse_hamming(e, g, HammingOptions{});
+  REQUIRE(r.layers.size() == 1);
+  const auto& l = r.layers[0];
+  const double e_mac = e.technology()->mac_cost("int8").energy_pj;
+  // Fresh uniformly random values at every port each MAC: bits/2 toggles per port.
+  const double random_per_mac = l.pj_per_toggle * (8 + 8 + 32) / 2.0 + l.base_pj_per_mac;
+  CHECK(random_per_mac == Approx(e_mac));
+  CHECK(l.table_mac_pj == Approx(e_mac * static_cast<double>(l.macs)));
+  CHECK(l.original.energy_pj() > 0);
+}
+
+TEST_CASE("technology tables load, scale and name file and JSON path in errors", "[energy][tech]") {
+  const auto t45 = load_technology("45nm");
+  CHECK(t45->mac_cost("int8").energy_pj == Approx(0.2977));
+  CHECK(t45->dram("ddr4") == Approx(15.0));
+  CHECK(t45->sram_read_pj_per_bit(64 * 1024) > t45->sram_read_pj_per_bit(8 * 1024));
+  // The fit reproduces Horowitz's 32 KB figure (20 pJ per 64-bit read) within its scatter.
+  CHECK(t45->sram_access_pj(32 * 1024, 64, false) == Approx(20.0).epsilon(0.3));
+  CHECK(t45->sram_write_pj_per_bit(1024) > t45->sram_read_pj_per_bit(1024));
+  const auto t7 = load_technology("7nm");
+  CHECK(t7->mac_cost("int8").energy_pj < t45->mac_cost("int8").energy_pj * 0.1);
+  CHECK(t7->mac_cost("int8").area_um2 == Approx(687.6 * 0.059).epsilon(1e-3));
+  CHECK(t7->dram("hbm2") == t45->dram("hbm2"));  // DRAM does not scale with the logic node
+  const auto t28 = load_technology("28nm"), t16 = load_technology("16nm");
+  CHECK(t28->mac_cost("int8").energy_pj < t45->mac_cost("int8").energy_pj);
+  CHECK(t16->mac_cost("int8").energy_pj < t28->mac_cost("int8").energy_pj);
+  CHECK(Technology::int_precision(3) == "int4");
+  CHECK(Technology::int_precision(8) == "int8");
+  CHECK(Technology::int_precision(12) == "int16");
+  CHECK_THROWS_WITH(t45->mac_cost("int7"), Contains("int8"));
+
+  // A user table with an error: the message names the file and the JSON path.
+  const auto dir = std::filesystem::temp_directory_path();
+  const auto path = (dir / "tessera_bad_tech.json").string();
+  auto j = nlohmann::json::parse(std::ifstream(std::string(TESSERA_SOURCE_DIR) + "/configs/tech/45nm.json"));
+  j["mac"]["int8"]["energy_pj"] = -1;
+  std::ofstream(path) << j.dump();
+  CHECK_THROWS_WITH(load_technology(path), Contains("tessera_bad_tech.json") && Contains("/mac/int8/energy_pj"));
+  j["mac"]["int8"]["energy_pj"] = 0.3;
+  j["sram"]["typo"] = 1;
+  std::ofstream(path) << j.dump();
+  CHECK_THROWS_WITH(parse_technology(j, path), Contains("tessera_bad_tech.json") && Contains("/sram/typo"));
+  CHECK_THROWS_WITH(load_technology("3nm"), Contains("45nm") && Contains("no such file"));
+}
+
+TEST_CASE("engines take energy and area from the technology table", "[energy][tech]") {
+  const auto e = systolic(dataflows::Dataflow::ws, 8, 8);
+  workloads::Operator op = conv("c", 8, 8, 6);
+  const auto w = e.map(op);
+  const auto energy = e.energy(w, 1000);
+  CHECK(energy.at("mac") == Approx(static_cast<double>(w.macs) * 0.2977));
+  CHECK(energy.at("leakage") > 0);
+  CHECK(e.area_mm2() > 64 * 687.6e-6);  // PEs plus the SRAMs
+  op.precision = {.weight_bits = 16, .activation_bits = 16};
+  CHECK(e.energy(e.map(op), 1000).at("mac") == Approx(static_cast<double>(w.macs) * 0.9474));
+}
+
+TEST_CASE("channel reordering keeps the network's function", "[energy][reorder]") {
+  const auto a = conv("a", 3, 8, 6), b = conv("b", 8, 4, 6);
+  HammingOptions o;
+  LayerValues va = make_values(a, o), vb = make_values(b, o);
+  const auto& ca = std::get<workloads::Conv>(a.shape);
+  const auto& cb = std::get<workloads::Conv>(b.shape);
+  const std::vector<std::int64_t> x(va.input.begin(), va.input.end());
+  const auto reference = run_conv(cb, run_conv(ca, x, va.weight), vb.weight);
+  const auto perm = greedy_order(va.weight, 8, 3 * 9, 8);
+  REQUIRE(perm.size() == 8);
+  permute_outputs(a, va, perm);
+  permute_inputs(b, vb, perm);
+  CHECK(run_conv(cb, run_conv(ca, x, va.weight), vb.weight) == reference);
+}
+
+TEST_CASE("reordering never increases toggles", "[energy][reorder]") {
+  workloads::Graph g("chain");
+  const auto n1 = g.add(conv("c1", 8, 32, 8));
+  const auto n2 = g.add(conv("c2", 32, 32, 8));
+  const auto n3 = g.add(conv("c3", 32, 16, 8));
+  g.connect(n1, n2);
+  g.connect(n2, n3);
+  for (auto d : {dataflows::Dataflow::ws, dataflows::Dataflow::os, dataflows::Dataflow::is}) {
+    HammingOptions o;
+    o.optimize_order = true;
+    const auto r = analyse_hamming(systolic(d, 8, 8), g, o);
+    INFO(dataflows::to_string(d));
+    CHECK(r.toggles_optimized <= r.toggles);
+    REQUIRE(r.layers.size() == 3);
+    CHECK_FALSE(r.layers[2].permuted);  // no consumer: nothing to match
+  }
+}

@@ -1,0 +1,71 @@
+// The Eyeriss engine: row-stationary mapping of AlexNet's convolutions against the active PE
+// counts Eyeriss published, cycles worked by hand, energy by level.
+//
+// Published figures: Y.-H. Chen, T. Krishna, J. Emer, V. Sze, "Eyeriss: An Energy-Efficient
+// Reconfigurable Accelerator for Deep Convolutional Neural Networks", IEEE JSSC 52(1), 2017,
+// Table V (AlexNet CONV1-5, batch 4, 200 MHz, 1 V): active PEs 154, 135, 156, 156, 156 of 168.
+// The latency comparison is in tests/sim/test_bitfusion_validation.cpp.
+#include <catch2/catch.hpp>
+
+#include "arch/config.hpp"
+#include "arch/eyeriss/eyeriss.hpp"
+#include "test_support.hpp"
+#include "workloads/frontend.hpp"
+
+using namespace tessera;
+
+namespace {
+const std::string kAlexNet = "configs/workloads/bitfusion/eyeriss_alexnet_conv_b4.json";
+}
+
+TEST_CASE("eyeriss: row-stationary mapping of AlexNet's convolutions") {
+  const auto arch = arch::load_arch(test::source_path("configs/arch/eyeriss.json"));
+  CHECK(arch.engine->engine_name() == "eyeriss");
+  CHECK(arch.engine->clock_hz() == 200e6);
+  CHECK(arch.engine->peak_macs_per_cycle() == 168);
+  const auto graph = workloads::load_workload(test::source_path(kAlexNet));
+  const auto order = graph.topological_order();
+  REQUIRE(order.size() == 5);
+  // Published active PEs; ours for CONV2 is 2 strips × 5 rows × 14 (the second strip has 13
+  // output rows, which Eyeriss maps exactly: 135).
+  const double published[5] = {154, 135, 156, 156, 156};
+  const double ours[5] = {154, 140, 156, 156, 156};
+  const std::uint64_t macs[5] = {421'660'800, 895'795'200, 598'081'536, 448'561'152, 299'040'768};
+  for (std::size_t i = 0; i < 5; ++i) {
+    const auto& op = graph.op(order[i]);
+    const auto w = arch.engine->map(op);
+    INFO(op.name << ": published active PEs " << published[i]);
+    CHECK(w.metrics.at("active_pes") == ours[i]);
+    CHECK(w.macs == macs[i]);
+  }
+}
+
+TEST_CASE("eyeriss: cycles and accesses worked by hand") {
+  const arch::EyerissEngine e{arch::EyerissParams{}};
+  // CONV3 of AlexNet at batch 4: R = 3, E = 13 -> one strip of 13 rows; 4 × 1 copies of 3×13;
+  // planes 4·256·384 = 393,216 -> 98,304 passes of S·F = 3·13 cycles = 3,833,856 cycles.
+  workloads::Operator conv3;
+  conv3.name = "conv3";
+  conv3.precision = {16, 16};
+  conv3.shape = workloads::Conv{.n = 4, .c = 256, .h = 13, .w = 13, .k = 384, .r = 3, .s = 3,
+                                .pad_top = 1, .pad_left = 1, .pad_bottom = 1, .pad_right = 1};
+  const auto w = e.map(conv3);
+  CHECK(w.plan.compute_cycles() == 3'833'856);
+  CHECK(w.metrics.at("pe_channels_q") == 4);  // 12-word ifmap spad / S
+  CHECK(w.metrics.at("pe_filters_p") == 18);  // min(24 psums, 224 / (3·4))
+  // RF: 3 reads and a write per MAC, 2 bytes a word.
+  CHECK(w.accesses.at("rf").read_bytes == 3 * w.macs * 2);
+  CHECK(w.accesses.at("rf").write_bytes == w.macs * 2);
+  // DRAM: every operand once, 16-bit.
+  CHECK(w.accesses.at("dram.ifmap").read_bytes == 4ull * 256 * 13 * 13 * 2);
+  CHECK(w.accesses.at("dram.filter").read_bytes == 384ull * 256 * 9 * 2);
+  CHECK(w.accesses.at("dram.ofmap").write_bytes == 4ull * 384 * 13 * 13 * 2);
+  const auto energy = e.energy(w, 0);
+  CHECK(energy.at("mac") == Approx(static_cast<double>(w.macs) * 3.2));
+  CHECK(energy.at("dram.filter.read") == Approx(384.0 * 256 * 9 * 30 * 3.2));
+
+  // A matrix product is a 1×1 convolution over all 168 PEs.
+  workloads::Operator fc;
+  fc.shape = workloads::MatMul{.batch = 1, .m = 16, .n = 100, .k = 100};
+  CHECK(e.map(fc).plan.compute_cycles() == (16 * 100 * 100 + 167) / 168);
+}

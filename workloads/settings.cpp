@@ -1,0 +1,187 @@
+#include "workloads/settings.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+
+#include "common/params.hpp"
+#include "workloads/json_format.hpp"
+
+namespace tessera::workloads {
+
+namespace {
+
+Annotation read_annotation(ParamReader& r) {
+  Annotation a;
+  a.where = json_location(r.file(), r.path());
+  auto bits = [&](const char* key) -> std::optional<int> {
+    if (!r.has(key)) return std::nullopt;
+    const auto v = r.positive_integer(key);
+    if (v > 64) throw r.error(key, "must be at most 64 bits, got " + std::to_string(v));
+    return static_cast<int>(v);
+  };
+  auto density = [&](const char* key) -> std::optional<double> {
+    if (!r.has(key)) return std::nullopt;
+    const double v = r.positive(key);
+    if (v > 1) throw r.error(key, "must be in (0, 1], got " + std::to_string(v));
+    return v;
+  };
+  a.weight_bits = bits("weight_bits");
+  a.activation_bits = bits("activation_bits");
+  a.weight_density = density("weight_density");
+  a.activation_density = density("activation_density");
+  if (r.has("weight_pattern")) {
+    a.weight_pattern = parse_nm_pattern(r, "weight_pattern");
+    const double nm = double(a.weight_pattern->n) / a.weight_pattern->m;
+    if (a.weight_density && std::abs(*a.weight_density - nm) > 1e-9)
+      throw r.error("weight_density", "contradicts weight_pattern (the density of N:M is N/M)");
+  }
+  r.finish();
+  return a;
+}
+
+void apply(const Annotation& a, Operator& op) {
+  if (a.weight_bits) op.precision.weight_bits = *a.weight_bits;
+  if (a.activation_bits) op.precision.activation_bits = *a.activation_bits;
+  if (a.weight_density) {
+    op.density.weight = *a.weight_density;
+    op.density.weight_pattern.reset();
+  }
+  if (a.weight_pattern) {
+    op.density.weight_pattern = a.weight_pattern;
+    op.density.weight = double(a.weight_pattern->n) / a.weight_pattern->m;
+  }
+  if (a.activation_density) op.density.activation = *a.activation_density;
+}
+
+std::size_t literal_characters(const std::string& pattern) {
+  return static_cast<std::size_t>(
+      std::count_if(pattern.begin(), pattern.end(), [](char c) { return c != '*' && c != '?'; }));
+}
+
+}  // namespace
+
+bool glob_match(std::string_view pattern, std::string_view name) {
+  // Iterative matcher with one backtrack point for the last '*'.
+  std::size_t p = 0, n = 0, star = std::string_view::npos, mark = 0;
+  while (n < name.size()) {
+    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == name[n])) {
+      ++p;
+      ++n;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = n;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      n = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+WorkloadSettings read_workload_settings(const nlohmann::json& doc, const std::string& file,
+                                        const std::string& path) {
+  ParamReader r(doc, file, path);
+  WorkloadSettings s;
+  auto size = [&](const char* key) -> std::optional<i64> {
+    if (!r.has(key)) return std::nullopt;
+    return r.positive_integer(key);
+  };
+  s.load.batch = size("batch");
+  s.load.image_size = size("image_size");
+  s.load.seq_len = size("seq_len");
+  s.load.kv_len = size("kv_len");
+  s.load.phase = r.choice("phase", {"prefill", "decode"}, "prefill");
+  s.load.allow_unsupported = r.boolean("allow_unsupported", false);
+  if (auto shapes = r.optional_child("input_shapes")) {
+    for (const auto& name : shapes->keys()) {
+      const std::size_t rank = shapes->array_size(name);
+      if (rank == 0) throw shapes->error(name, "expected a non-empty array of dimensions");
+      s.load.input_shapes[name] = shapes->integers(name, rank, 1, 1);
+    }
+    shapes->finish();
+  }
+  if (auto all = r.optional_child("default")) s.all = read_annotation(*all);
+  if (auto kinds = r.optional_child("kinds")) {
+    for (const auto& name : kinds->keys()) {
+      const auto kind = op_kind_from_string(name);
+      if (!kind) {
+        std::string known;
+        for (int k = 0; k <= static_cast<int>(OpKind::data_movement); ++k)
+          known.append(known.empty() ? "" : ", ").append(to_string(static_cast<OpKind>(k)));
+        throw kinds->error(name, "unknown operator kind '" + name + "' (known: " + known + ")");
+      }
+      ParamReader k = kinds->child(name);
+      s.kinds.emplace_back(*kind, read_annotation(k));
+    }
+    kinds->finish();
+  }
+  if (auto layers = r.optional_child("layers")) {
+    for (const auto& pattern : layers->keys()) {
+      ParamReader l = layers->child(pattern);
+      s.layers.emplace_back(pattern, read_annotation(l));
+    }
+    layers->finish();
+    std::stable_sort(s.layers.begin(), s.layers.end(), [](const auto& a, const auto& b) {
+      return literal_characters(a.first) < literal_characters(b.first);
+    });
+  }
+  r.finish();
+  return s;
+}
+
+std::pair<std::vector<std::string>, std::vector<std::string>> split_workload_overrides(
+    const std::vector<std::string>& assignments) {
+  std::pair<std::vector<std::string>, std::vector<std::string>> out;
+  for (const auto& a : assignments) {
+    if (a.rfind("workload.", 0) == 0)
+      out.first.push_back(a.substr(9));
+    else if (a.rfind("/workload/", 0) == 0)
+      out.first.push_back(a.substr(9));  // keeps the leading '/': still a JSON pointer
+    else
+      out.second.push_back(a);
+  }
+  return out;
+}
+
+WorkloadSettings read_workload_settings(nlohmann::json doc, const std::string& file,
+                                        const std::vector<std::string>& assignments) {
+  for (const auto& a : assignments) apply_json_override(doc, file, a);
+  return read_workload_settings(doc, file);
+}
+
+void annotate(Graph& graph, const WorkloadSettings& settings) {
+  if (!settings.has_annotations()) return;
+  std::vector<bool> used(settings.layers.size(), false);
+  for (Graph::Node n = 0; n < graph.size(); ++n) {
+    Operator& op = graph.op(n);
+    if (settings.all) apply(*settings.all, op);
+    for (const auto& [kind, a] : settings.kinds)
+      if (kind == op.kind()) apply(a, op);
+    for (std::size_t i = 0; i < settings.layers.size(); ++i) {
+      if (!glob_match(settings.layers[i].first, op.name)) continue;
+      apply(settings.layers[i].second, op);
+      used[i] = true;
+    }
+  }
+  for (std::size_t i = 0; i < settings.layers.size(); ++i)
+    if (!used[i])
+      throw InputError(settings.layers[i].second.where + "pattern '" + settings.layers[i].first +
+                       "' matches no operator of workload '" + graph.name() + "'");
+  for (Graph::Node n = 0; n < graph.size(); ++n) validate(graph.op(n), "");
+}
+
+Graph load_workload(const std::string& path, const WorkloadSettings& settings) {
+  Graph graph = load_workload(path, settings.load);
+  try {
+    annotate(graph, settings);
+  } catch (const InputError& e) {
+    throw InputError(path + ": " + e.what());
+  }
+  return graph;
+}
+
+}  // namespace tessera::workloads

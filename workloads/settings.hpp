@@ -1,0 +1,72 @@
+// Workload settings: how to instantiate a workload file (batch, input sizes, transformer phase)
+// and the precision and sparsity annotations applied to its operators afterwards, whatever
+// front-end read it. One JSON object holds both (docs/workload-format.md, "Workload settings"):
+//
+//   {"batch": 4, "seq_len": 512, "phase": "decode", "kv_len": 1024,
+//    "input_shapes": {"input": [1, 3, 299, 299]}, "allow_unsupported": false,
+//    "default": {"weight_bits": 8, "activation_bits": 8},
+//    "kinds":   {"matmul": {"weight_bits": 4}},
+//    "layers":  {"layer4.*": {"weight_bits": 2, "weight_pattern": "2:4",
+//                             "activation_density": 0.6}}}
+//
+// It comes from a sidecar file (--workload-settings), from CLI flags (--batch, ...), from
+// `--set workload.KEY=VALUE`, and from a design space's workload parameters.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "workloads/frontend.hpp"
+
+namespace tessera::workloads {
+
+// What one annotation sets; absent fields leave the operator as it is.
+struct Annotation {
+  std::optional<int> weight_bits, activation_bits;
+  std::optional<double> weight_density, activation_density;
+  std::optional<StructuredSparsity> weight_pattern;
+  std::string where;  // file and JSON path, for messages
+};
+
+struct WorkloadSettings {
+  LoadOptions load;
+  // Applied in this order, later ones winning: `all`, then the entries of `kinds` for the
+  // operator's kind, then every `layers` pattern that matches the operator's name (a glob with
+  // * and ?), from the least to the most specific (fewest to most literal characters).
+  std::optional<Annotation> all;
+  std::vector<std::pair<OpKind, Annotation>> kinds;
+  std::vector<std::pair<std::string, Annotation>> layers;
+
+  bool has_annotations() const { return all || !kinds.empty() || !layers.empty(); }
+};
+
+// Reads settings from a parsed JSON object found at `path` in `file`. Errors name the file and
+// the JSON path.
+WorkloadSettings read_workload_settings(const nlohmann::json& doc, const std::string& file,
+                                        const std::string& path = "");
+
+// Applies the annotations to every operator; the result is validated. A `layers` pattern that
+// matches no operator is an error (a typo would otherwise pass silently).
+void annotate(Graph& graph, const WorkloadSettings& settings);
+
+// load_workload() with the settings' load options, then annotate().
+Graph load_workload(const std::string& path, const WorkloadSettings& settings);
+
+// The `--set` assignments addressed to workload settings: path "workload.KEY..." or
+// "/workload/KEY...", returned without that prefix (in `first`); the others in `second`.
+std::pair<std::vector<std::string>, std::vector<std::string>> split_workload_overrides(
+    const std::vector<std::string>& assignments);
+
+// Reads settings from `doc` (an object; `file` names it in messages) after applying the
+// assignments (path=value, as split_workload_overrides returns them).
+WorkloadSettings read_workload_settings(nlohmann::json doc, const std::string& file,
+                                        const std::vector<std::string>& assignments);
+
+// True when `name` matches the glob `pattern` (* any run, ? one character).
+bool glob_match(std::string_view pattern, std::string_view name);
+
+}  // namespace tessera::workloads
