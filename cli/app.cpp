@@ -521,15 +521,17 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
       const auto x = [](const nlohmann::json& v) {
         return v.is_null() ? std::string("-") : fmt::format("{:.3f}x", v.get<double>());
       };
+      std::size_t w = 4;
+      for (const auto& row : rows) w = std::max(w, row["arch"].get<std::string>().size());
       out << fmt::format("{} ({} fidelity)\n", workload.graph.name(), compare_fidelity);
-      out << fmt::format("{:<28} {:<10} {:>15} {:>12} {:>14} {:>9} {:>9} {:>9} {:>9} {:>9}\n",
-                         "arch", "engine", "cycles", "latency ms", "energy uJ", "area mm2",
+      out << fmt::format("{:<{}} {:<10} {:>15} {:>12} {:>14} {:>9} {:>9} {:>9} {:>9} {:>9}\n",
+                         "arch", w, "engine", "cycles", "latency ms", "energy uJ", "area mm2",
                          "cycles", "latency", "energy", "area");
       for (const auto& row : rows) {
         const auto& q = row["ratio_to_first"];
         out << fmt::format(
-            "{:<28} {:<10} {:>15} {:>12.4f} {:>14.3f} {:>9.3f} {:>9} {:>9} {:>9} {:>9}\n",
-            row["arch"].get<std::string>(), row["engine"].get<std::string>(),
+            "{:<{}} {:<10} {:>15} {:>12.4f} {:>14.3f} {:>9.3f} {:>9} {:>9} {:>9} {:>9}\n",
+            row["arch"].get<std::string>(), w, row["engine"].get<std::string>(),
             row["cycles"].get<std::uint64_t>(), row["latency_s"].get<double>() * 1e3,
             row["energy_pj"].get<double>() / 1e6, row["area_mm2"].get<double>(), x(q["cycles"]),
             x(q["latency"]), x(q["energy"]), x(q["area"]));
