@@ -88,7 +88,8 @@ TEST_CASE("config errors name the file, the JSON path and what was expected",
       R"({"engine": "ideal", "peak_macs_per_cycle": 8, "dram": {"bandwidth": 4, "latency_cycles": -1}})",
       "/dram/latency_cycles", "must be >= 0");
   fails_with(R"({"engine": "ideal", "peak_macs_per_cycle": 8})", "missing required key", "dram");
-  fails_with(R"({"engine": "warp-drive"})", "/engine", "known: ideal");
+  fails_with(R"({"engine": "warp-drive"})", "/engine",
+             "known: bitfusion, eyeriss, ideal, systolic");
   fails_with(R"({"peak_macs_per_cycle": 8})", "missing required key", "engine");
   fails_with(R"([1, 2])", "expected an object", "array");
 }
