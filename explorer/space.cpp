@@ -99,6 +99,23 @@ DesignSpace read_space(const std::string& path) {
           {key, Expression::parse(text, json_location(path, derived->path_of(key)))});
     }
     derived->finish();
+    // Evaluation order: each after the derived parameters it names (JSON objects keep no key
+    // order, and dependencies are what matter).
+    std::vector<Derived> ordered;
+    while (!s.derived.empty()) {
+      const auto ready = std::find_if(s.derived.begin(), s.derived.end(), [&](const Derived& d) {
+        return std::none_of(s.derived.begin(), s.derived.end(), [&](const Derived& other) {
+          const auto& names = d.value.names();
+          return std::find(names.begin(), names.end(), other.path) != names.end();
+        });
+      });
+      if (ready == s.derived.end())
+        throw r.error("derived", "derived parameters depend on each other in a cycle (" +
+                                     s.derived.front().path + " is in it or depends on it)");
+      ordered.push_back(std::move(*ready));
+      s.derived.erase(ready);
+    }
+    s.derived = std::move(ordered);
   }
   const auto constraints = r.strings("constraints");
   for (std::size_t i = 0; i < constraints.size(); ++i) {
@@ -206,11 +223,17 @@ std::function<std::optional<double>(const std::string&)> lookup(
   };
 }
 
+std::string number_text(double v) {
+  if (v == std::floor(v) && std::abs(v) < 9.0e15)
+    return std::to_string(static_cast<std::int64_t>(v));
+  return nlohmann::json(v).dump();
+}
+
 void check(const Constraint& c, const std::function<std::optional<double>(const std::string&)>& f) {
   const double left = c.left.evaluate(f), right = c.right.evaluate(f);
   if (c.at_most ? left > right : left < right)
-    throw InputError("infeasible: " + c.text + " violated (" + nlohmann::json(left).dump() +
-                     (c.at_most ? " > " : " < ") + nlohmann::json(right).dump() + ")");
+    throw InputError("infeasible: " + c.text + " violated (" + number_text(left) +
+                     (c.at_most ? " > " : " < ") + number_text(right) + ")");
 }
 
 }  // namespace

@@ -55,7 +55,7 @@ struct DesignSpace {
   sim::Fidelity fidelity = sim::Fidelity::analytical;
   std::vector<Parameter> parameters;                     // in the file's key order (sorted)
   std::vector<std::pair<std::string, bool>> objectives;  // metric, minimise; in the file's order
-  std::vector<Derived> derived;                          // in the file's order
+  std::vector<Derived> derived;                          // each after those it names
   std::vector<Constraint> constraints;
 
   // Number of grid points (the product of the parameters' sizes).

@@ -12,6 +12,7 @@
 #include "explorer/sweep.hpp"
 #include "test_support.hpp"
 #include "workloads/frontend.hpp"
+#include "workloads/settings.hpp"
 
 using namespace tessera;
 using Catch::Matchers::Contains;
@@ -394,4 +395,39 @@ TEST_CASE("SystemC points run in worker processes with the same results for any 
   REQUIRE(run_cli({"sweep", space_path("small_systemc.json"), "--log", resumed, "--resume",
                    "--jobs", "2", "--quiet"}) == 0);
   CHECK(by_index(resumed) == a);
+}
+
+TEST_CASE("every shipped design space reads and evaluates its first points",
+          "[explorer][space]") {
+  for (const auto& entry :
+       std::filesystem::directory_iterator(test::source_path("configs/spaces"))) {
+    if (entry.path().extension() != ".json") continue;
+    INFO(entry.path());
+    const auto space = explorer::read_space(entry.path().string());
+    const explorer::WorkloadCache workloads(space);
+    int ok = 0;
+    for (std::uint64_t i = 0; i < std::min<std::uint64_t>(space.grid_size(), 4); ++i)
+      ok += explorer::evaluate_point(space, workloads, i, space.grid_point(i)).ok;
+    CHECK(ok > 0);
+  }
+}
+
+TEST_CASE("derived parameters run after those they name; a cycle is an error",
+          "[explorer][space][errors]") {
+  const auto dir = std::filesystem::temp_directory_path();
+  auto j = nlohmann::json::parse(std::ifstream(space_path("small.json")));
+  j["arch"] = test::source_path("configs/arch/systolic_tiny_8x8.json");
+  j["workload"] = test::source_path("configs/workloads/lenet5.json");
+  // "a..." sorts before "systolic.cols", which it uses.
+  j["derived"] = {{"dram.latency_cycles", "systolic.cols * 2"}, {"systolic.cols", "systolic.rows"}};
+  const auto path = (dir / "tessera_derived_order.json").string();
+  std::ofstream(path) << j.dump();
+  const auto space = explorer::read_space(path);
+  const auto p = explorer::resolve_point(space, space.grid_point(2));  // rows 16
+  CHECK(p.values.at("systolic.cols") == 16);
+  CHECK(p.values.at("dram.latency_cycles") == 32);
+  j["derived"] = {{"systolic.cols", "dram.latency_cycles"}, {"dram.latency_cycles", "systolic.cols"}};
+  std::ofstream(path) << j.dump();
+  CHECK_THROWS_WITH(explorer::read_space(path),
+                    Contains("/derived: derived parameters depend on each other in a cycle"));
 }
