@@ -1321,7 +1321,7 @@ class Importer {
 
   void map_unsupported(Graph& g, const NodeProto& n, const std::string& why) {
     if (!options_.allow_unsupported)
-      fail(n, why + " (allow unsupported operators to keep it as a zero-cost node)");
+      fail(n, why + " (--allow-unsupported keeps it as a zero-cost node)");
     options_.warning(where(n) + ": " + why + "; kept as a zero-cost data-movement node");
     Operator op = base_op(n);
     i64 in = 0, out = 0;

@@ -19,3 +19,24 @@ add_test(NAME cli.process.simulate_example
                  --workload ${PROJECT_SOURCE_DIR}/configs/workloads/lenet5.json --fidelity systemc)
 set_tests_properties(cli.process.simulate_example PROPERTIES LABELS "cli" PASS_REGULAR_EXPRESSION "total"
                      ENVIRONMENT "SYSTEMC_DISABLE_COPYRIGHT_MESSAGE=1")
+
+# Workload front-ends through the executable.
+set(o ${CMAKE_CURRENT_SOURCE_DIR}/data/onnx)
+tessera_cli_failure_test(onnx_truncated "truncated.onnx: not a valid ONNX model" inspect ${o}/truncated.onnx)
+tessera_cli_failure_test(onnx_dynamic "input 'x' has a dynamic dimension" inspect ${o}/dynamic.onnx)
+tessera_cli_failure_test(onnx_unsupported "node 'det' \\(Det\\): unsupported operator Det \\(--allow-unsupported"
+                         inspect ${o}/unsupported_op.onnx)
+tessera_cli_failure_test(batch_for_json "the json front-end does not take the setting 'batch'"
+                         inspect ${PROJECT_SOURCE_DIR}/configs/workloads/lenet5.json --batch 4)
+tessera_cli_failure_test(settings_typo "/layers/conv9: pattern 'conv9' matches no operator"
+                         inspect ${PROJECT_SOURCE_DIR}/configs/workloads/lenet5.json --set workload.layers.conv9.weight_bits=4)
+tessera_cli_failure_test(transformer_decode_encoder "decode"
+                         inspect ${PROJECT_SOURCE_DIR}/configs/models/bert-base-uncased.json --phase decode)
+add_test(NAME cli.process.onnx_allow_unsupported
+         COMMAND tessera inspect ${o}/unsupported_op.onnx --allow-unsupported)
+set_tests_properties(cli.process.onnx_allow_unsupported PROPERTIES LABELS "cli"
+                     PASS_REGULAR_EXPRESSION "warning: .*unsupported operator Det; kept as a zero-cost")
+add_test(NAME cli.process.convert_roundtrip
+         COMMAND tessera convert ${PROJECT_SOURCE_DIR}/configs/models/gpt2.json --seq-len 16 --to json)
+set_tests_properties(cli.process.convert_roundtrip PROPERTIES LABELS "cli"
+                     PASS_REGULAR_EXPRESSION "\"format\": \"tessera.workload\"")

@@ -10,6 +10,7 @@
 #include "cli/app.hpp"
 #include "cli_support.hpp"
 #include "test_support.hpp"
+#include "workloads/settings.hpp"
 
 using namespace tessera;
 using Catch::Matchers::Contains;
@@ -189,4 +190,29 @@ TEST_CASE("simulate writes a trace of the SystemC run", "[cli][systemc][trace]")
                         data("ok_workload.json"), "--trace", trace});
   CHECK(bad.code == cli::kExitInputError);
   CHECK_THAT(bad.err, Contains("--fidelity systemc"));
+}
+
+TEST_CASE("convert writes the annotated IR, which reads back as the same graph", "[cli]") {
+  const auto out = temp_path("gpt2.workload.json");
+  std::filesystem::remove(out);
+  const std::string model = test::source_path("configs/models/gpt2.json");
+  const auto r = run({"convert", model, "--seq-len", "16", "--set",
+                      "workload.kinds.matmul.weight_bits=4", "--to", "json", "--out", out});
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.err, Contains("written to " + out));
+  workloads::WorkloadSettings settings;
+  settings.load.seq_len = 16;
+  workloads::Annotation four_bits;
+  four_bits.weight_bits = 4;
+  settings.kinds.emplace_back(workloads::OpKind::matmul, four_bits);
+  const auto direct = workloads::load_workload(model, settings);
+  const auto converted = workloads::load_workload(out);
+  CHECK(converted == direct);
+  CHECK(converted.totals().weight_bytes < direct.totals().params * 2);  // matmuls at 4 bits
+  // inspect takes the same settings and reports the same totals.
+  const auto i = run({"inspect", model, "--seq-len", "16", "--json", "--set",
+                      "workload.kinds.matmul.weight_bits=4"});
+  REQUIRE(i.code == 0);
+  CHECK(nlohmann::json::parse(i.out)["totals"]["weight_bytes"] == direct.totals().weight_bytes);
 }

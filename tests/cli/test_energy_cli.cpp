@@ -1,0 +1,91 @@
+// `tessera energy` and `simulate` with energy.hamming: the JSON report's figures, channel
+// reordering never increasing toggles, the .npy reader, and errors.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "arch/energy/values.hpp"
+#include "cli_support.hpp"
+#include "test_support.hpp"
+
+using namespace tessera;
+using Catch::Matchers::Contains;
+
+namespace {
+
+std::string temp(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / name).string();
+}
+
+}  // namespace
+
+TEST_CASE("tessera energy writes toggles and datapath energy per layer", "[cli][energy]") {
+  const auto arch = test::source_path("configs/arch/systolic_tiny_8x8.json");
+  const auto workload = test::source_path("configs/workloads/lenet5.json");
+  const auto out = temp("tessera_energy.json");
+  const auto r = test::run_cli({"energy", "--arch", arch, "--workload", workload, "--optimize-order",
+                                "--seed", "3", "--json", out});
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Contains("toggles") && Contains("datapath"));
+  const auto j = nlohmann::json::parse(std::ifstream(out));
+  CHECK(j["seed"] == 3);
+  CHECK(j["layers"].size() > 0);
+  CHECK(j["toggles"].get<double>() > 0);
+  CHECK(j["toggles_optimized"].get<double>() <= j["toggles"].get<double>());
+  for (const auto& l : j["layers"]) CHECK(l["original"]["ports"].size() == 3);
+}
+
+TEST_CASE("tessera energy rejects a bad --data and engines without streams", "[cli][energy]") {
+  const auto workload = test::source_path("configs/workloads/lenet5.json");
+  auto r = test::run_cli({"energy", "--arch", test::source_path("configs/arch/systolic_tiny_8x8.json"),
+                          "--workload", workload, "--data", "npy:/no/such/dir"});
+  CHECK(r.code != 0);
+  CHECK_THAT(r.err, Contains("no such directory"));
+  r = test::run_cli({"energy", "--arch", test::source_path("configs/arch/ideal_edge.json"),
+                     "--workload", workload});
+  CHECK(r.code != 0);
+  CHECK_THAT(r.err, Contains("operand streams"));
+}
+
+TEST_CASE("simulate with energy.hamming reports toggles and splits the MAC energy", "[cli][energy]") {
+  const auto out = temp("tessera_energy_sim.json");
+  const auto r = test::run_cli({"simulate", "--arch", test::source_path("configs/arch/systolic_tiny_8x8.json"),
+                                "--workload", test::source_path("configs/workloads/lenet5.json"),
+                                "--set", "energy.hamming=true", "--quiet", "--out", out});
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(std::ifstream(out));
+  CHECK(j["summary"]["hamming"]["toggles"].get<double>() > 0);
+  CHECK(j["summary"]["energy_by_component"].contains("mac.toggle"));
+  CHECK_FALSE(j["summary"]["energy_by_component"].contains("mac"));
+}
+
+TEST_CASE(".npy activations are read and quantised", "[cli][energy]") {
+  const auto dir = std::filesystem::temp_directory_path() / "tessera_npy";
+  std::filesystem::create_directories(dir);
+  {  // float32 [1, 2, 2, 2], header padded to 64 bytes as numpy writes it
+    std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 2, 2), }";
+    header.resize(64 - 10 - 1, ' ');
+    header += '\n';
+    std::ofstream f(dir / "x.npy", std::ios::binary);
+    f.write("\x93NUMPY\x01\x00", 8);
+    const char len[2] = {static_cast<char>(header.size()), 0};
+    f.write(len, 2);
+    f << header;
+    for (int i = 0; i < 8; ++i) {
+      const float v = static_cast<float>(i);
+      f.write(reinterpret_cast<const char*>(&v), 4);
+    }
+  }
+  const auto a = arch::energy::read_npy((dir / "x.npy").string());
+  CHECK(a.shape == std::vector<std::int64_t>{1, 2, 2, 2});
+  CHECK(a.values[7] == 7.0);
+  const auto q = arch::energy::quantize(a.values, 8, true);
+  CHECK(q[7] == 255);
+  CHECK(q[0] == 0);
+  CHECK_THROWS_WITH(arch::energy::read_npy((dir / "missing.npy").string()), Contains("missing.npy"));
+}
