@@ -75,6 +75,8 @@ std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::G
       r.energy["mac.base"] = used.base_pj;
       r.hamming = j["layers"][i];
     }
+    for (auto& r : out)  // layers off the datapath: no MAC energy to split
+      if (r.hamming.is_null() && r.energy.count("mac") && r.energy.at("mac") == 0) r.energy.erase("mac");
   }
   for (auto& r : out)
     for (const auto& [component, pj] : r.energy) r.energy_pj += pj;

@@ -221,31 +221,31 @@ std::vector<bool> optimize_channel_order(const workloads::Graph& graph,
     double before = total(counts[i]);
     for (std::size_t a : affected) before += total(counts[a]);
     for (const auto& perm : candidates) {
-    bool identity = true;
-    for (i64 r = 0; r < K; ++r) identity = identity && perm[static_cast<std::size_t>(r)] == r;
-    if (identity) continue;
-    // Trial: permute, recount the producer and the affected layers, keep if toggles drop.
-    double after = 0;
-    std::map<std::size_t, LayerValues> trial;
-    trial[i] = values[i];
-    permute_outputs(op, trial[i], perm);
-    for (std::size_t a : affected) {
-      if (!trial.count(a)) trial[a] = values[a];
-      permute_inputs(*ops[a], trial[a], perm);
-    }
-    std::map<std::size_t, std::vector<PortCount>> recount;
-    for (const auto& [j, v] : trial) {
-      recount[j] = count_toggles(*streams[j], *ops[j], v, options);
-      after += total(recount[j]);
-    }
-    if (after < before) {
-      for (auto& [j, v] : trial) {
-        values[j] = std::move(v);
-        counts[j] = std::move(recount[j]);
+      bool identity = true;
+      for (i64 r = 0; r < K; ++r) identity = identity && perm[static_cast<std::size_t>(r)] == r;
+      if (identity) continue;
+      // Trial: permute, recount the producer and the affected layers, keep if toggles drop.
+      double after = 0;
+      std::map<std::size_t, LayerValues> trial;
+      trial[i] = values[i];
+      permute_outputs(op, trial[i], perm);
+      for (std::size_t a : affected) {
+        if (!trial.count(a)) trial[a] = values[a];
+        permute_inputs(*ops[a], trial[a], perm);
       }
-      permuted[i] = true;
-      before = after;  // the next candidate must beat the one kept (applied on top of it)
-    }
+      std::map<std::size_t, std::vector<PortCount>> recount;
+      for (const auto& [j, v] : trial) {
+        recount[j] = count_toggles(*streams[j], *ops[j], v, options);
+        after += total(recount[j]);
+      }
+      if (after < before) {
+        for (auto& [j, v] : trial) {
+          values[j] = std::move(v);
+          counts[j] = std::move(recount[j]);
+        }
+        permuted[i] = true;
+        before = after;  // the next candidate must beat the one kept (applied on top of it)
+      }
     }
   }
   return permuted;

@@ -67,9 +67,9 @@ TEST_CASE("simulate with energy.hamming reports toggles and splits the MAC energ
 TEST_CASE(".npy activations are read and quantised", "[cli][energy]") {
   const auto dir = std::filesystem::temp_directory_path() / "tessera_npy";
   std::filesystem::create_directories(dir);
-  {  // float32 [1, 2, 2, 2], header padded to 64 bytes as numpy writes it
+  {  // float32 [1, 2, 2, 2], header padded to 128 bytes as numpy writes it
     std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 2, 2), }";
-    header.resize(64 - 10 - 1, ' ');
+    header.resize(128 - 10 - 1, ' ');
     header += '\n';
     std::ofstream f(dir / "x.npy", std::ios::binary);
     f.write("\x93NUMPY\x01\x00", 8);
