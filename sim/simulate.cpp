@@ -63,6 +63,7 @@ std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::G
   const auto* streams = dynamic_cast<const arch::energy::OperandStreamSource*>(&engine);
   if (const auto options = streams ? streams->hamming_in_simulate() : std::nullopt) {
     const auto report = arch::energy::analyse_hamming(engine, graph, *options);
+    const bool replace = streams->hamming_replaces_mac_energy();
     const nlohmann::json j = arch::energy::to_json(report);
     std::map<std::string, std::size_t> by_name;
     for (std::size_t i = 0; i < out.size(); ++i) by_name[out[i].name] = i;
@@ -70,13 +71,16 @@ std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::G
       const auto& l = report.layers[i];
       auto& r = out.at(by_name.at(l.name));
       const auto& used = l.optimized ? *l.optimized : l.original;
-      r.energy.erase("mac");
-      r.energy["mac.toggle"] = used.toggle_pj;
-      r.energy["mac.base"] = used.base_pj;
+      if (replace) {
+        r.energy.erase("mac");
+        r.energy["mac.toggle"] = used.toggle_pj;
+        r.energy["mac.base"] = used.base_pj;
+      }
       r.hamming = j["layers"][i];
     }
     for (auto& r : out)  // layers off the datapath: no MAC energy to split
-      if (r.hamming.is_null() && r.energy.count("mac") && r.energy.at("mac") == 0) r.energy.erase("mac");
+      if (replace && r.hamming.is_null() && r.energy.count("mac") && r.energy.at("mac") == 0)
+        r.energy.erase("mac");
   }
   for (auto& r : out)
     for (const auto& [component, pj] : r.energy) r.energy_pj += pj;

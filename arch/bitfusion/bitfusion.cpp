@@ -5,6 +5,8 @@
 #include <limits>
 #include <numeric>
 
+#include "arch/energy/config.hpp"
+
 namespace tessera::arch {
 
 namespace {
@@ -96,6 +98,7 @@ std::unique_ptr<Engine> BitFusionEngine::create(ParamReader& r) {
     p.obuf_read_pj_per_bit = e->non_negative("obuf_read_pj_per_bit", p.obuf_read_pj_per_bit);
     p.obuf_write_pj_per_bit = e->non_negative("obuf_write_pj_per_bit", p.obuf_write_pj_per_bit);
     p.dram_pj_per_bit = e->non_negative("dram_pj_per_bit", p.dram_pj_per_bit);
+    p.hamming = energy::read_hamming(*e);
     e->finish();
   }
   if (r.has("area_mm2")) p.area_mm2 = r.non_negative("area_mm2", 0.0);
@@ -146,7 +149,8 @@ nlohmann::json BitFusionEngine::resolved_config() const {
             {"ibuf_write_pj_per_bit", p_.ibuf_write_pj_per_bit},
             {"obuf_read_pj_per_bit", p_.obuf_read_pj_per_bit},
             {"obuf_write_pj_per_bit", p_.obuf_write_pj_per_bit},
-            {"dram_pj_per_bit", p_.dram_pj_per_bit}}},
+            {"dram_pj_per_bit", p_.dram_pj_per_bit},
+            {"hamming", energy::hamming_json(p_.hamming)}}},
           {"area_mm2", area_mm2()},
           {"technology", technology()->origin}};
 }

@@ -66,6 +66,7 @@ struct BitFusionParams {
   // The technology table for the hamming-distance datapath model (arch/energy/): its MAC energy
   // at the layer's precision calibrates the toggle counts of operand_streams().
   std::shared_ptr<const energy::Technology> technology;
+  std::optional<energy::HammingOptions> hamming;  // energy.hamming: toggles beside the core energy
 };
 
 // The layer as the Bit Fusion compiler sees it (a matrix product is a 1×1 convolution).
@@ -111,6 +112,8 @@ class BitFusionEngine final : public Engine, public energy::OperandStreamSource 
   EnergyBreakdown energy(const LayerWork& work, u64 cycles) const override;
   nlohmann::json resolved_config() const override;
   std::optional<energy::LayerStreams> operand_streams(const workloads::Operator& op) const override;
+  std::optional<energy::HammingOptions> hamming_in_simulate() const override { return p_.hamming; }
+  bool hamming_replaces_mac_energy() const override { return false; }
   std::shared_ptr<const energy::Technology> technology() const override;
 
   // MACs per cycle per Fusion Unit and temporal passes at these precisions.

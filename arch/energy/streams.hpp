@@ -101,6 +101,10 @@ class OperandStreamSource {
   // Set when the engine's config enables energy.hamming: `tessera simulate` then reports
   // hamming-distance datapath energy in place of the table's flat MAC energy.
   virtual std::optional<HammingOptions> hamming_in_simulate() const { return std::nullopt; }
+  // Whether that datapath energy replaces the report's "mac" energy (true) or is reported beside
+  // an energy model that has no separate MAC term (false: Bit Fusion's per-cycle core energy,
+  // kept as its reference simulator computes it).
+  virtual bool hamming_replaces_mac_energy() const { return true; }
 };
 
 }  // namespace tessera::arch::energy
