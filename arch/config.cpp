@@ -1,6 +1,8 @@
 #include "arch/config.hpp"
 
 #include <cctype>
+#include <cmath>
+#include <limits>
 #include <filesystem>
 
 #include "arch/scalesim_cfg.hpp"
@@ -14,6 +16,20 @@ ArchDocument read_arch_document(const std::string& path) {
   for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (ext == ".cfg") return {path, read_scalesim_cfg(path)};
   return {path, read_json_file(path)};
+}
+
+void read_dram_timing(ParamReader& dram, double clock_hz, const std::string& default_bandwidth,
+                      DramParams& out) {
+  if (dram.is_string("bandwidth") && dram.string("bandwidth") == "unlimited")
+    out.bytes_per_cycle = std::numeric_limits<double>::infinity();
+  else
+    out.bytes_per_cycle = dram.bandwidth("bandwidth", default_bandwidth).bytes_per_cycle(clock_hz);
+  out.latency_cycles = static_cast<u64>(dram.non_negative_integer("latency_cycles", 0));
+}
+
+nlohmann::json bandwidth_json(double bytes_per_cycle) {
+  if (std::isinf(bytes_per_cycle)) return "unlimited";
+  return bytes_per_cycle;
 }
 
 void apply_override(ArchDocument& doc, const std::string& assignment) {

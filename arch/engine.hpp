@@ -65,6 +65,14 @@ struct DramParams {
   }
 };
 
+// Reads the timing keys of a config's "dram" object into `dram`: "bandwidth" (a bandwidth with
+// units, or "unlimited"; `default_bandwidth` when absent) and "latency_cycles" (default 0).
+// Other keys of the object are the engine's to read.
+void read_dram_timing(ParamReader& dram, double clock_hz, const std::string& default_bandwidth,
+                      DramParams& out);
+// A bandwidth in bytes/cycle as resolved configs write it: the number, or "unlimited".
+nlohmann::json bandwidth_json(double bytes_per_cycle);
+
 class Engine {
  public:
   virtual ~Engine() = default;

@@ -12,6 +12,18 @@ std::string_view to_string(Overlap o) {
   return "unknown";
 }
 
+void append_tile(std::vector<Tile>& tiles, const Tile& t) {
+  if (!tiles.empty()) {
+    Tile& last = tiles.back();
+    if (last.compute_cycles == t.compute_cycles && last.read_bytes == t.read_bytes &&
+        last.write_bytes == t.write_bytes) {
+      last.count += t.count;
+      return;
+    }
+  }
+  tiles.push_back(t);
+}
+
 namespace {
 template <class F>
 u64 sum(const std::vector<Tile>& tiles, F field) {

@@ -26,6 +26,10 @@ struct Tile {
   bool operator==(const Tile&) const = default;
 };
 
+// Appends `t` to `tiles`, merged into the last tile when they differ only in count (plans stay
+// run-length encoded, so their size follows the distinct tiles, not the folds).
+void append_tile(std::vector<Tile>& tiles, const Tile& t);
+
 // How data movement overlaps computation.
 enum class Overlap {
   // Transfers stream concurrently with compute inside each tile (infinitely fine-grained

@@ -11,6 +11,7 @@ namespace tessera::arch {
 
 namespace {
 
+using dataflows::append_tile;
 using dataflows::Tile;
 
 constexpr int kB = 0, kOW = 1, kOH = 2, kIC = 3, kOC = 4;  // tile loops
@@ -33,18 +34,6 @@ u64 bytes_of(u64 bits) { return (bits + 7) / 8; }
 u64 interface_cycles(u64 bits, double bits_per_cycle) {
   if (bits == 0 || std::isinf(bits_per_cycle)) return 0;
   return static_cast<u64>(std::ceil(static_cast<double>(bits) / bits_per_cycle));
-}
-
-void push(std::vector<Tile>& tiles, const Tile& t) {
-  if (!tiles.empty()) {
-    Tile& last = tiles.back();
-    if (last.compute_cycles == t.compute_cycles && last.read_bytes == t.read_bytes &&
-        last.write_bytes == t.write_bytes) {
-      last.count += t.count;
-      return;
-    }
-  }
-  tiles.push_back(t);
 }
 
 }  // namespace
@@ -81,12 +70,7 @@ std::unique_ptr<Engine> BitFusionEngine::create(ParamReader& r) {
     sram->finish();
   }
   if (auto dram = r.optional_child("dram")) {
-    if (dram->is_string("bandwidth") && dram->string("bandwidth") == "unlimited")
-      p.dram.bytes_per_cycle = std::numeric_limits<double>::infinity();
-    else
-      p.dram.bytes_per_cycle =
-          dram->bandwidth("bandwidth", "24 B/cycle").bytes_per_cycle(p.clock_hz);
-    p.dram.latency_cycles = static_cast<u64>(dram->non_negative_integer("latency_cycles", 0));
+    read_dram_timing(*dram, p.clock_hz, "24 B/cycle", p.dram);
     dram->finish();
   }
   if (auto e = r.optional_child("energy")) {
@@ -122,8 +106,7 @@ double BitFusionEngine::area_mm2() const {
 }
 
 nlohmann::json BitFusionEngine::resolved_config() const {
-  nlohmann::json bandwidth = p_.dram.bytes_per_cycle;
-  if (std::isinf(p_.dram.bytes_per_cycle)) bandwidth = "unlimited";
+  const nlohmann::json bandwidth = bandwidth_json(p_.dram.bytes_per_cycle);
   const char* im2col = p_.im2col == BitFusionParams::Im2col::automatic ? "auto"
                        : p_.im2col == BitFusionParams::Im2col::always  ? "always"
                                                                         : "never";
@@ -440,10 +423,10 @@ LayerWork BitFusionEngine::map(const workloads::Operator& op, const MapContext& 
                         : ((j + 1) * group) % period == 0 ? m.block_bits[kOut]
                                                           : 0;
       t.write_bytes = bytes_of(wbits);
-      push(tiles, t);
+      append_tile(tiles, t);
     }
     for (u64 r = 0; r < rep; ++r)
-      for (const auto& t : tiles) push(w.plan.tiles, t);
+      for (const auto& t : tiles) append_tile(w.plan.tiles, t);
   }
 
   const auto bits = [rep](u64 b) { return static_cast<double>(b * rep); };

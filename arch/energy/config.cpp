@@ -39,6 +39,14 @@ nlohmann::json hamming_json(const std::optional<HammingOptions>& h) {
           {"samples", h->samples}};
 }
 
+std::string read_dram_type(ParamReader& e, const Technology& tech, const std::string& fallback) {
+  const std::string type = e.string("dram", fallback);
+  if (tech.dram_pj_per_bit.count(type)) return type;
+  std::string known;
+  for (const auto& [k, v] : tech.dram_pj_per_bit) known += (known.empty() ? "" : ", ") + k;
+  throw e.error("dram", "unknown DRAM type '" + type + "' (known: " + known + ")");
+}
+
 std::string read_pe_precision(ParamReader& e, const Technology& tech) {
   const std::string p = e.string("pe_precision", "auto");
   if (p == "auto" || tech.mac.count(p)) return p;

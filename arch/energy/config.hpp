@@ -18,6 +18,10 @@ namespace tessera::arch::energy {
 std::optional<HammingOptions> read_hamming(ParamReader& energy);
 nlohmann::json hamming_json(const std::optional<HammingOptions>& h);
 
+// The DRAM type key ("dram"): an entry of the table's DRAM energies; the error lists them.
+std::string read_dram_type(ParamReader& energy, const Technology& tech,
+                           const std::string& fallback);
+
 // The PE precision key: "auto" or a MAC entry of the table; the error lists them.
 std::string read_pe_precision(ParamReader& energy, const Technology& tech);
 

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
+
+#include "arch/energy/config.hpp"
 
 namespace tessera::arch {
 
@@ -18,6 +21,20 @@ struct RsLayer {
   i64 e = 1, f = 1;         // output rows, columns
   i64 groups = 1;
 };
+
+// The operator as row-stationary planes; nullopt for operators without MACs.
+std::optional<RsLayer> rs_layer(const workloads::Operator& op) {
+  if (const auto* c = std::get_if<workloads::Conv>(&op.shape)) {
+    if (c->transposed)
+      throw UnsupportedError("eyeriss: operator '" + op.name +
+                             "': transposed convolutions are not supported");
+    return RsLayer{c->n, c->c / c->groups, c->k / c->groups, c->r, c->s, c->p(), c->q(), c->groups};
+  }
+  if (const auto* m = std::get_if<workloads::MatMul>(&op.shape))
+    return RsLayer{m->b_is_weight ? m->batch * m->m : m->m, m->k, m->n, 1, 1, 1, 1,
+                   m->b_is_weight ? 1 : m->batch};
+  return std::nullopt;
+}
 
 }  // namespace
 
@@ -38,11 +55,7 @@ std::unique_ptr<Engine> EyerissEngine::create(ParamReader& r) {
     sram->finish();
   }
   if (auto dram = r.optional_child("dram")) {
-    if (dram->is_string("bandwidth") && dram->string("bandwidth") == "unlimited")
-      p.dram.bytes_per_cycle = std::numeric_limits<double>::infinity();
-    else
-      p.dram.bytes_per_cycle = dram->bandwidth("bandwidth", "8 B/cycle").bytes_per_cycle(p.clock_hz);
-    p.dram.latency_cycles = static_cast<u64>(dram->non_negative_integer("latency_cycles", 0));
+    read_dram_timing(*dram, p.clock_hz, "8 B/cycle", p.dram);
     dram->finish();
   }
   if (auto e = r.optional_child("energy")) {
@@ -52,15 +65,24 @@ std::unique_ptr<Engine> EyerissEngine::create(ParamReader& r) {
     p.array_units = e->non_negative("array_units", p.array_units);
     p.glb_units = e->non_negative("glb_units", p.glb_units);
     p.dram_units = e->non_negative("dram_units", p.dram_units);
+    p.hamming = energy::read_hamming(*e);
     e->finish();
   }
   p.area_mm2 = r.non_negative("area_mm2", p.area_mm2);
+  try {
+    p.technology = energy::load_technology(r.string("technology", "45nm"), r.file());
+  } catch (const InputError& e) {
+    throw r.error("technology", e.what());
+  }
   return std::make_unique<EyerissEngine>(p);
 }
 
+EyerissEngine::EyerissEngine(const EyerissParams& p) : p_(p) {
+  if (!p_.technology) p_.technology = energy::load_technology("45nm");
+}
+
 nlohmann::json EyerissEngine::resolved_config() const {
-  nlohmann::json bandwidth = p_.dram.bytes_per_cycle;
-  if (std::isinf(p_.dram.bytes_per_cycle)) bandwidth = "unlimited";
+  const nlohmann::json bandwidth = bandwidth_json(p_.dram.bytes_per_cycle);
   return {{"clock", p_.clock_hz / 1e6},
           {"eyeriss",
            {{"rows", p_.rows},
@@ -77,8 +99,10 @@ nlohmann::json EyerissEngine::resolved_config() const {
             {"rf_units", p_.rf_units},
             {"array_units", p_.array_units},
             {"glb_units", p_.glb_units},
-            {"dram_units", p_.dram_units}}},
-          {"area_mm2", p_.area_mm2}};
+            {"dram_units", p_.dram_units},
+            {"hamming", energy::hamming_json(p_.hamming)}}},
+          {"area_mm2", p_.area_mm2},
+          {"technology", p_.technology->origin}};
 }
 
 LayerWork EyerissEngine::map(const workloads::Operator& op, const MapContext& context) const {
@@ -87,16 +111,8 @@ LayerWork EyerissEngine::map(const workloads::Operator& op, const MapContext& co
   const u64 word = static_cast<u64>(p_.word_bits);
   const auto bytes = [word](i64 words) { return (static_cast<u64>(words) * word + 7) / 8; };
 
-  RsLayer L;
-  if (const auto* c = std::get_if<workloads::Conv>(&op.shape)) {
-    if (c->transposed)
-      throw UnsupportedError("eyeriss: operator '" + op.name +
-                             "': transposed convolutions are not supported");
-    L = {c->n, c->c / c->groups, c->k / c->groups, c->r, c->s, c->p(), c->q(), c->groups};
-  } else if (const auto* m = std::get_if<workloads::MatMul>(&op.shape)) {
-    L = {m->b_is_weight ? m->batch * m->m : m->m, m->k, m->n, 1, 1, 1, 1,
-         m->b_is_weight ? 1 : m->batch};
-  } else {
+  const auto layer = rs_layer(op);
+  if (!layer) {
     // No MACs: DRAM traffic only (the RISC-style host or a vector unit does the work).
     dataflows::Tile t;
     t.read_bytes[dataflows::ifmap] = context.input_on_chip ? 0 : bytes(op.input_elements());
@@ -106,6 +122,7 @@ LayerWork EyerissEngine::map(const workloads::Operator& op, const MapContext& co
     w.accesses["dram.ofmap"] = {0, t.write_bytes};
     return w;
   }
+  const RsLayer& L = *layer;
 
   // Logical PE sets: R filter rows × E output rows, cut into strips and folds to fit the array.
   const i64 strips = L.e > p_.cols ? ceil_div(L.e, p_.cols) : 1;
@@ -174,6 +191,43 @@ EnergyBreakdown EyerissEngine::energy(const LayerWork& work, u64 /*cycles*/) con
     e[level + ".write"] = words(a.write_bytes) * units * p_.unit_pj;
   }
   return e;
+}
+
+// Row stationary in the GEMM view of arch/energy/streams.hpp (k = (r*S + s)*C + c, m = (image *
+// E + output row) * F + output column): filter rows spread over the PE rows and output rows over
+// the PE columns; in a PE, a filter row stays in the scratch pad while the output columns of its
+// output row stream through, each taking the S taps of every channel, the partial sum
+// accumulating over taps, channels and (vertically) the filter rows. Output channels and the
+// output-row folds that do not fit the array come in time. An approximation of the chip's
+// mapping (it also interleaves several filters and channels per PE), documented in
+// docs/bitfusion.md.
+std::optional<energy::LayerStreams> EyerissEngine::operand_streams(
+    const workloads::Operator& op) const {
+  const auto layer = rs_layer(op);
+  if (!layer) return std::nullopt;
+  const RsLayer& L = *layer;
+  using energy::GemmDim;
+  using energy::StreamTensor;
+  energy::LayerStreams s;
+  s.groups = L.groups;
+  s.m = L.n * L.e * L.f;
+  s.n = L.k;
+  s.k = L.r * L.s * L.c;
+  const i64 row_cols = std::min(p_.cols, L.n * L.e);  // output rows side by side
+  const std::vector<energy::StreamLoop> loops = {
+      {GemmDim::g, L.groups, false},
+      {GemmDim::n, L.k, false},
+      {GemmDim::m, ceil_div(L.n * L.e, row_cols), false},
+      {GemmDim::k, L.r, true},  // one PE row per filter row
+      {GemmDim::m, row_cols, true},
+      {GemmDim::m, L.f, false},
+      {GemmDim::k, L.s, false},
+      {GemmDim::k, L.c, false}};
+  const int bits = p_.word_bits;
+  s.ports.push_back({"pe.ifmap", StreamTensor::activation, bits, loops, 0});
+  s.ports.push_back({"pe.filter", StreamTensor::weight, bits, loops, 0});
+  s.ports.push_back({"pe.psum", StreamTensor::psum, bits, loops, 3});
+  return s;
 }
 
 }  // namespace tessera::arch

@@ -17,6 +17,8 @@
 
 #include <memory>
 
+#include "arch/energy/streams.hpp"
+#include "arch/energy/technology.hpp"
 #include "arch/engine.hpp"
 
 namespace tessera::arch {
@@ -36,11 +38,15 @@ struct EyerissParams {
   double unit_pj = 3.2;
   double mac_units = 1, rf_units = 1, array_units = 2, glb_units = 6, dram_units = 30;
   double area_mm2 = 12.25;  // the 65 nm chip's core (3.5 mm × 3.5 mm)
+  // The bit-toggle datapath model (arch/energy/): the table whose MAC energy calibrates toggles,
+  // and energy.hamming, which makes `simulate` report it in place of the flat MAC energy.
+  std::shared_ptr<const energy::Technology> technology;
+  std::optional<energy::HammingOptions> hamming;
 };
 
-class EyerissEngine final : public Engine {
+class EyerissEngine final : public Engine, public energy::OperandStreamSource {
  public:
-  explicit EyerissEngine(const EyerissParams& p) : p_(p) {}
+  explicit EyerissEngine(const EyerissParams& p);
   static std::unique_ptr<Engine> create(ParamReader& params);
 
   std::string engine_name() const override { return "eyeriss"; }
@@ -52,6 +58,11 @@ class EyerissEngine final : public Engine {
   LayerWork map(const workloads::Operator& op, const MapContext& context) const override;
   EnergyBreakdown energy(const LayerWork& work, u64 cycles) const override;
   nlohmann::json resolved_config() const override;
+
+  // OperandStreamSource: the PE ports in row-stationary order.
+  std::optional<energy::LayerStreams> operand_streams(const workloads::Operator& op) const override;
+  std::shared_ptr<const energy::Technology> technology() const override { return p_.technology; }
+  std::optional<energy::HammingOptions> hamming_in_simulate() const override { return p_.hamming; }
 
   const EyerissParams& params() const { return p_; }
 

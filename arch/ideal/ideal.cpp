@@ -26,12 +26,7 @@ std::unique_ptr<Engine> IdealEngine::create(ParamReader& r) {
     p.dram_energy_pj_per_byte = energy->optional_number("dram_pj_per_byte");
     for (const char* k : {"mac_pj", "dram_pj_per_byte"})
       if (energy->has(k)) energy->non_negative(k, 0);  // range check
-    p.dram_type = energy->string("dram", p.dram_type);
-    if (!p.tech->dram_pj_per_bit.count(p.dram_type)) {
-      std::string known;
-      for (const auto& [k, v] : p.tech->dram_pj_per_bit) known += (known.empty() ? "" : ", ") + k;
-      throw energy->error("dram", "unknown DRAM type '" + p.dram_type + "' (known: " + known + ")");
-    }
+    p.dram_type = energy::read_dram_type(*energy, *p.tech, p.dram_type);
     p.pe_precision = energy::read_pe_precision(*energy, *p.tech);
     energy->finish();
   }

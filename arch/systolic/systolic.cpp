@@ -13,6 +13,7 @@ namespace {
 using dataflows::Dataflow;
 using dataflows::FoldMapping;
 using dataflows::GemmView;
+using dataflows::append_tile;
 using dataflows::Tile;
 
 i64 ceil_div(i64 a, i64 b) { return (a + b - 1) / b; }
@@ -21,19 +22,6 @@ u64 bytes(i64 words, int bits) { return static_cast<u64>((words * bits + 7) / 8)
 // to `total` exactly.
 i64 share(i64 total, i64 begin, i64 end, i64 whole) {
   return total * end / whole - total * begin / whole;
-}
-
-// Appends a tile, merging it into the previous one when identical.
-void push(std::vector<Tile>& tiles, const Tile& t) {
-  if (!tiles.empty()) {
-    Tile& last = tiles.back();
-    if (last.compute_cycles == t.compute_cycles && last.read_bytes == t.read_bytes &&
-        last.write_bytes == t.write_bytes) {
-      last.count += t.count;
-      return;
-    }
-  }
-  tiles.push_back(t);
 }
 
 // One fold: its index along array rows (i) and columns (j), and the rows/columns it uses.
@@ -106,12 +94,7 @@ std::unique_ptr<Engine> SystolicEngine::create(ParamReader& r) {
   }
   p.dram.per_operand_channels = !p.scalesim_mode;
   if (auto dram = r.optional_child("dram")) {
-    if (dram->is_string("bandwidth") && dram->string("bandwidth") == "unlimited")
-      p.dram.bytes_per_cycle = std::numeric_limits<double>::infinity();
-    else
-      p.dram.bytes_per_cycle =
-          dram->bandwidth("bandwidth", "16 B/cycle").bytes_per_cycle(p.clock_hz);
-    p.dram.latency_cycles = static_cast<u64>(dram->non_negative_integer("latency_cycles", 0));
+    read_dram_timing(*dram, p.clock_hz, "16 B/cycle", p.dram);
     // SCALE-Sim's array stalls as a whole on each operand's delay, so its operand fetches add
     // up as if they shared one channel; native hardware has a channel per operand by default.
     const std::string channels = dram->choice("channels", {"per_operand", "shared"},
@@ -136,12 +119,7 @@ std::unique_ptr<Engine> SystolicEngine::create(ParamReader& r) {
     p.dram_energy_pj_per_byte = energy->optional_number("dram_pj_per_byte");
     for (const char* k : {"mac_pj", "sram_pj_per_byte", "dram_pj_per_byte"})
       if (energy->has(k)) energy->non_negative(k, 0);  // range check
-    p.dram_type = energy->string("dram", p.dram_type);
-    if (!p.tech->dram_pj_per_bit.count(p.dram_type)) {
-      std::string known;
-      for (const auto& [k, v] : p.tech->dram_pj_per_bit) known += (known.empty() ? "" : ", ") + k;
-      throw energy->error("dram", "unknown DRAM type '" + p.dram_type + "' (known: " + known + ")");
-    }
+    p.dram_type = energy::read_dram_type(*energy, *p.tech, p.dram_type);
     p.pe_precision = energy::read_pe_precision(*energy, *p.tech);
     p.hamming = energy::read_hamming(*energy);
     energy->finish();
@@ -162,8 +140,7 @@ double SystolicEngine::area_mm2() const {
 }
 
 nlohmann::json SystolicEngine::resolved_config() const {
-  nlohmann::json bandwidth = p_.dram.bytes_per_cycle;
-  if (std::isinf(p_.dram.bytes_per_cycle)) bandwidth = "unlimited";
+  const nlohmann::json bandwidth = bandwidth_json(p_.dram.bytes_per_cycle);
   nlohmann::json energy_config = {{"dram", p_.dram_type},
                                   {"pe_precision", p_.pe_precision},
                                   {"hamming", energy::hamming_json(p_.hamming)}};
@@ -280,10 +257,10 @@ LayerWork SystolicEngine::map_scalesim(const workloads::Operator& op, const Gemm
       t.read_bytes[dataflows::ifmap] = a_fits ? 0 : bytes(a, abits);
       t.read_bytes[dataflows::filter] = b_fits ? 0 : bytes(b, wbits);
     }
-    push(one, t);
+    append_tile(one, t);
   });
   for (i64 c = 0; c < g.count; ++c)
-    for (const Tile& t : one) push(w.plan.tiles, t);
+    for (const Tile& t : one) append_tile(w.plan.tiles, t);
 
   // DRAM counts: a fitting operand once (distinct words; a strided 1x1 convolution touches only
   // part of its input), else the demand stream: as many words as the array reads from SRAM.
@@ -401,7 +378,7 @@ LayerWork SystolicEngine::map_native(const workloads::Operator& op, GemmView g,
           t.write_bytes = bytes(psum_words, f.last_row ? abits : pbits);
         }
       }
-      push(one, t);
+      append_tile(one, t);
     });
     if (p_.dataflow == Dataflow::os) break;  // os streams K inside the PEs: no chunks
   }
@@ -414,7 +391,7 @@ LayerWork SystolicEngine::map_native(const workloads::Operator& op, GemmView g,
       // Inter-layer reuse: the input is already in the buffers, the output stays there.
       if (context.input_on_chip) t.read_bytes[dataflows::ifmap] = 0;
       if (context.output_on_chip) t.write_bytes = 0;
-      push(w.plan.tiles, t);
+      append_tile(w.plan.tiles, t);
     }
   }
   // Fill and drain: the first and last fold, split out of their runs, carry them.

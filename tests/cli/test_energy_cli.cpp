@@ -87,6 +87,25 @@ TEST_CASE("Bit Fusion with energy.hamming reports toggles beside its core energy
   CHECK_FALSE(j["summary"]["energy_by_component"].contains("mac.toggle"));
 }
 
+TEST_CASE("Eyeriss describes its row-stationary streams: toggles replace the flat MAC energy",
+          "[cli][energy][eyeriss]") {
+  const auto out = temp("tessera_energy_eyeriss.json");
+  const auto r = test::run_cli(
+      {"simulate", "--arch", test::source_path("configs/arch/eyeriss.json"), "--workload",
+       test::source_path("configs/workloads/bitfusion/wrpn/lenet5.json"), "--set",
+       "energy.hamming=true", "--quiet", "--out", out});
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(std::ifstream(out));
+  const auto& h = j["summary"]["hamming"];
+  CHECK(h["layers"] == 4);  // LeNet-5's two convolutions and two fully connected layers
+  // 16-bit words: a random stream would toggle 8 bits per value; real streams toggle fewer.
+  CHECK(h["toggles"].get<double>() > 0);
+  CHECK(j["summary"]["energy_by_component"].contains("mac.toggle"));
+  CHECK_FALSE(j["summary"]["energy_by_component"].contains("mac"));
+  CHECK(j["config"]["energy"]["hamming"].is_object());
+}
+
 TEST_CASE(".npy activations are read and quantised", "[cli][energy]") {
   const auto dir = std::filesystem::temp_directory_path() / "tessera_npy";
   std::filesystem::create_directories(dir);
