@@ -633,7 +633,19 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
       const arch::ArchConfig arch = arch::load_arch(arch_file, arch_overrides);
       const workloads::Graph graph = workloads::load_workload(
           workload_file, workload_settings(workload_args, workload_overrides));
-      const auto report = arch::energy::analyse_hamming(*arch.engine, graph, energy_options);
+      // Long runs (large networks, --optimize-order) show progress on a terminal.
+      const bool tty = ::isatty(::fileno(stderr));
+      const auto start = std::chrono::steady_clock::now();
+      const auto progress = [&](const std::string& stage, std::size_t done, std::size_t total) {
+        const double secs =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        err << fmt::format("\r[energy] {}: {}/{} layers, {:.0f} s   ", stage, done, total, secs)
+            << std::flush;
+      };
+      const auto report = arch::energy::analyse_hamming(
+          *arch.engine, graph, energy_options,
+          tty ? arch::energy::HammingProgress(progress) : arch::energy::HammingProgress());
+      if (tty) err << "\n";
       out << fmt::format("{} on {} ({}, technology {}, data {}, seed {})\n", graph.name(), arch.name,
                          arch.engine->engine_name(), report.technology, energy_options.data,
                          energy_options.seed)

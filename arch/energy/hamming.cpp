@@ -4,6 +4,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <mutex>
 #include <random>
 
 #include <fmt/format.h>
@@ -410,7 +411,7 @@ nlohmann::json result_json(const ToggleResult& r) {
 }  // namespace
 
 HammingReport analyse_hamming(const Engine& engine, const workloads::Graph& graph,
-                              const HammingOptions& options) {
+                              const HammingOptions& options, const HammingProgress& progress) {
   const auto* source = dynamic_cast<const OperandStreamSource*>(&engine);
   if (!source)
     throw UnsupportedError("engine '" + engine.engine_name() +
@@ -431,6 +432,9 @@ HammingReport analyse_hamming(const Engine& engine, const workloads::Graph& grap
   std::vector<LayerValues> values(items.size());
   report.layers.resize(items.size());
   std::vector<std::vector<PortCount>> counts(items.size());
+  std::mutex progress_mutex;
+  std::size_t counted = 0;
+  if (progress) progress("counting", 0, items.size());
   tbb::parallel_for(std::size_t{0}, items.size(), [&](std::size_t i) {
     const auto& op = graph.op(items[i].node);
     values[i] = make_values(op, options);
@@ -448,8 +452,13 @@ HammingReport analyse_hamming(const Engine& engine, const workloads::Graph& grap
     l.input_source = values[i].input_source;
     counts[i] = count_toggles(items[i].streams, op, values[i], options);
     l.original = price(counts[i], l);
+    if (progress) {
+      const std::lock_guard<std::mutex> lock(progress_mutex);
+      progress("counting", ++counted, items.size());
+    }
   });
   if (options.optimize_order) {
+    if (progress) progress("reordering", 0, items.size());
     std::vector<const workloads::Operator*> ops;
     std::vector<workloads::Graph::Node> nodes;
     std::vector<const LayerStreams*> streams;

@@ -15,6 +15,8 @@
 // reported with a 95% confidence interval (normal approximation).
 #pragma once
 
+#include <functional>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -78,9 +80,14 @@ struct HammingReport {
          table_mac_pj = 0;
 };
 
+// Called as work completes: the stage ("counting", "reordering"), units done and the total (layers
+// with MACs). Calls are serialised; they may come from any thread.
+using HammingProgress =
+    std::function<void(const std::string& stage, std::size_t done, std::size_t total)>;
+
 // Throws UnsupportedError when the engine does not implement OperandStreamSource.
 HammingReport analyse_hamming(const Engine& engine, const workloads::Graph& graph,
-                              const HammingOptions& options);
+                              const HammingOptions& options, const HammingProgress& progress = {});
 
 nlohmann::json to_json(const HammingReport& report);
 std::string format_table(const HammingReport& report);
