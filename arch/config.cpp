@@ -18,6 +18,16 @@ ArchDocument read_arch_document(const std::string& path) {
   return {path, read_json_file(path)};
 }
 
+void add_dram_only_tile(LayerWork& work, u64 input_bytes, u64 output_bytes,
+                        const MapContext& context) {
+  dataflows::Tile t;
+  t.read_bytes[dataflows::ifmap] = context.input_on_chip ? 0 : input_bytes;
+  t.write_bytes = context.output_on_chip ? 0 : output_bytes;
+  work.plan.tiles.push_back(t);
+  work.accesses["dram.ifmap"] = {t.read_bytes[dataflows::ifmap], 0};
+  work.accesses["dram.ofmap"] = {0, t.write_bytes};
+}
+
 void read_dram_timing(ParamReader& dram, double clock_hz, const std::string& default_bandwidth,
                       DramParams& out) {
   if (dram.is_string("bandwidth") && dram.string("bandwidth") == "unlimited")

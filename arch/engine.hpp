@@ -65,6 +65,12 @@ struct DramParams {
   }
 };
 
+// An operator without MACs on an engine that models no vector unit: one tile that reads its input
+// from DRAM and writes its output back (either skipped when the neighbouring operator keeps it on
+// chip), with the matching "dram.ifmap" / "dram.ofmap" accesses. Appended to `work`.
+void add_dram_only_tile(LayerWork& work, u64 input_bytes, u64 output_bytes,
+                        const MapContext& context);
+
 // Reads the timing keys of a config's "dram" object into `dram`: "bandwidth" (a bandwidth with
 // units, or "unlimited"; `default_bandwidth` when absent) and "latency_cycles" (default 0).
 // Other keys of the object are the engine's to read.

@@ -362,14 +362,10 @@ LayerWork BitFusionEngine::map(const workloads::Operator& op, const MapContext& 
     // No MACs: the reference simulator skips these; natively they cost their DRAM traffic (a
     // vector unit beside the array is assumed fast enough).
     if (!p_.reference_mode) {
-      Tile t;
-      t.read_bytes[dataflows::ifmap] = context.input_on_chip ? 0 : static_cast<u64>(op.input_bytes());
-      t.write_bytes = context.output_on_chip ? 0 : static_cast<u64>(op.output_bytes());
-      w.plan.tiles.push_back(t);
-      w.accesses["dram.ifmap"] = {t.read_bytes[dataflows::ifmap], 0};
-      w.accesses["dram.ofmap"] = {0, t.write_bytes};
-      w.metrics["dram_read_bits"] = static_cast<double>(t.read_bytes[dataflows::ifmap] * 8);
-      w.metrics["dram_write_bits"] = static_cast<double>(t.write_bytes * 8);
+      add_dram_only_tile(w, static_cast<u64>(op.input_bytes()),
+                         static_cast<u64>(op.output_bytes()), context);
+      w.metrics["dram_read_bits"] = static_cast<double>(w.accesses["dram.ifmap"].read_bytes * 8);
+      w.metrics["dram_write_bits"] = static_cast<double>(w.accesses["dram.ofmap"].write_bytes * 8);
     }
     return w;
   }

@@ -114,12 +114,7 @@ LayerWork EyerissEngine::map(const workloads::Operator& op, const MapContext& co
   const auto layer = rs_layer(op);
   if (!layer) {
     // No MACs: DRAM traffic only (the RISC-style host or a vector unit does the work).
-    dataflows::Tile t;
-    t.read_bytes[dataflows::ifmap] = context.input_on_chip ? 0 : bytes(op.input_elements());
-    t.write_bytes = context.output_on_chip ? 0 : bytes(op.output_elements());
-    w.plan.tiles.push_back(t);
-    w.accesses["dram.ifmap"] = {t.read_bytes[dataflows::ifmap], 0};
-    w.accesses["dram.ofmap"] = {0, t.write_bytes};
+    add_dram_only_tile(w, bytes(op.input_elements()), bytes(op.output_elements()), context);
     return w;
   }
   const RsLayer& L = *layer;

@@ -182,14 +182,9 @@ LayerWork SystolicEngine::map(const workloads::Operator& op, const MapContext& c
   if (g) return p_.scalesim_mode ? map_scalesim(op, *g) : map_native(op, *g, context);
   LayerWork w;
   w.plan.overlap = dataflows::Overlap::double_buffered;
-  if (!p_.scalesim_mode) {
-    Tile t;
-    t.read_bytes[dataflows::ifmap] = context.input_on_chip ? 0 : static_cast<u64>(op.input_bytes());
-    t.write_bytes = context.output_on_chip ? 0 : static_cast<u64>(op.output_bytes());
-    w.plan.tiles.push_back(t);
-    w.accesses["dram.ifmap"] = {t.read_bytes[dataflows::ifmap], 0};
-    w.accesses["dram.ofmap"] = {0, t.write_bytes};
-  }
+  if (!p_.scalesim_mode)
+    add_dram_only_tile(w, static_cast<u64>(op.input_bytes()), static_cast<u64>(op.output_bytes()),
+                       context);
   return w;
 }
 
