@@ -365,6 +365,11 @@ TEST_CASE("derived parameters, workload parameters and constraints on the config
       continue;
     }
     REQUIRE(e.ok);
+    std::vector<std::string> logged;
+    for (const auto& [metric, value] : e.metrics) logged.push_back(metric);
+    auto names = explorer::metric_names();
+    std::sort(names.begin(), names.end());
+    CHECK(logged == names);  // constraints know every logged metric by name
     const int seq = p["workload.seq_len"], bits = p["workload.default.weight_bits"];
     const auto direct = workloads::load_workload(
         space.workload_file,
