@@ -86,7 +86,7 @@ std::unique_ptr<Engine> BitFusionEngine::create(ParamReader& r) {
     e->finish();
   }
   if (r.has("area_mm2")) p.area_mm2 = r.non_negative("area_mm2", 0.0);
-  p.technology = energy::load_technology(r.string("technology", "45nm"), r.file());
+  p.technology = energy::read_technology(r);
   return std::make_unique<BitFusionEngine>(p);
 }
 

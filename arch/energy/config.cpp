@@ -39,6 +39,14 @@ nlohmann::json hamming_json(const std::optional<HammingOptions>& h) {
           {"samples", h->samples}};
 }
 
+std::shared_ptr<const Technology> read_technology(ParamReader& r, const std::string& fallback) {
+  try {
+    return load_technology(r.string("technology", fallback), r.file());
+  } catch (const InputError& e) {
+    throw r.error("technology", e.what());
+  }
+}
+
 std::string read_dram_type(ParamReader& e, const Technology& tech, const std::string& fallback) {
   const std::string type = e.string("dram", fallback);
   if (tech.dram_pj_per_bit.count(type)) return type;

@@ -18,6 +18,11 @@ namespace tessera::arch::energy {
 std::optional<HammingOptions> read_hamming(ParamReader& energy);
 nlohmann::json hamming_json(const std::optional<HammingOptions>& h);
 
+// The "technology" key of an engine config: a built-in table name or a JSON file (relative to
+// the config); a table that does not load is an error naming the key.
+std::shared_ptr<const Technology> read_technology(ParamReader& config,
+                                                  const std::string& fallback = "45nm");
+
 // The DRAM type key ("dram"): an entry of the table's DRAM energies; the error lists them.
 std::string read_dram_type(ParamReader& energy, const Technology& tech,
                            const std::string& fallback);

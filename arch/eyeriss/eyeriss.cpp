@@ -69,11 +69,7 @@ std::unique_ptr<Engine> EyerissEngine::create(ParamReader& r) {
     e->finish();
   }
   p.area_mm2 = r.non_negative("area_mm2", p.area_mm2);
-  try {
-    p.technology = energy::load_technology(r.string("technology", "45nm"), r.file());
-  } catch (const InputError& e) {
-    throw r.error("technology", e.what());
-  }
+  p.technology = energy::read_technology(r);
   return std::make_unique<EyerissEngine>(p);
 }
 

@@ -15,12 +15,8 @@ std::unique_ptr<Engine> IdealEngine::create(ParamReader& r) {
   p.dram.bytes_per_cycle = dram.bandwidth("bandwidth", "").bytes_per_cycle(p.clock_hz);
   p.dram.latency_cycles = static_cast<u64>(dram.non_negative_integer("latency_cycles", 0));
   dram.finish();
-  p.technology = r.string("technology", p.technology);
-  try {
-    p.tech = energy::load_technology(p.technology, r.file());
-  } catch (const InputError& e) {
-    throw r.error("technology", e.what());
-  }
+  p.tech = energy::read_technology(r, p.technology);
+  p.technology = p.tech->origin;
   if (auto energy = r.optional_child("energy")) {
     p.mac_energy_pj = energy->optional_number("mac_pj");
     p.dram_energy_pj_per_byte = energy->optional_number("dram_pj_per_byte");

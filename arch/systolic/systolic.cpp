@@ -107,12 +107,8 @@ std::unique_ptr<Engine> SystolicEngine::create(ParamReader& r) {
     p.dram.per_operand_channels = channels == "per_operand";
     dram->finish();
   }
-  p.technology = r.string("technology", p.technology);
-  try {
-    p.tech = energy::load_technology(p.technology, r.file());
-  } catch (const InputError& e) {
-    throw r.error("technology", e.what());
-  }
+  p.tech = energy::read_technology(r, p.technology);
+  p.technology = p.tech->origin;
   if (auto energy = r.optional_child("energy")) {
     p.mac_energy_pj = energy->optional_number("mac_pj");
     p.sram_energy_pj_per_byte = energy->optional_number("sram_pj_per_byte");
