@@ -18,30 +18,6 @@ ArchDocument read_arch_document(const std::string& path) {
   return {path, read_json_file(path)};
 }
 
-void add_dram_only_tile(LayerWork& work, u64 input_bytes, u64 output_bytes,
-                        const MapContext& context) {
-  dataflows::Tile t;
-  t.read_bytes[dataflows::ifmap] = context.input_on_chip ? 0 : input_bytes;
-  t.write_bytes = context.output_on_chip ? 0 : output_bytes;
-  work.plan.tiles.push_back(t);
-  work.accesses["dram.ifmap"] = {t.read_bytes[dataflows::ifmap], 0};
-  work.accesses["dram.ofmap"] = {0, t.write_bytes};
-}
-
-void read_dram_timing(ParamReader& dram, double clock_hz, const std::string& default_bandwidth,
-                      DramParams& out) {
-  if (dram.is_string("bandwidth") && dram.string("bandwidth") == "unlimited")
-    out.bytes_per_cycle = std::numeric_limits<double>::infinity();
-  else
-    out.bytes_per_cycle = dram.bandwidth("bandwidth", default_bandwidth).bytes_per_cycle(clock_hz);
-  out.latency_cycles = static_cast<u64>(dram.non_negative_integer("latency_cycles", 0));
-}
-
-nlohmann::json bandwidth_json(double bytes_per_cycle) {
-  if (std::isinf(bytes_per_cycle)) return "unlimited";
-  return bytes_per_cycle;
-}
-
 void apply_override(ArchDocument& doc, const std::string& assignment) {
   apply_json_override(doc.json, doc.file, assignment);
 }

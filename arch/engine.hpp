@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,6 +17,9 @@
 
 #include "common/params.hpp"
 #include "common/registry.hpp"
+#include "arch/energy/technology.hpp"
+#include "arch/memory.hpp"
+#include "arch/vector_unit.hpp"
 #include "dataflows/tile_plan.hpp"
 #include "workloads/operator.hpp"
 
@@ -30,7 +34,7 @@ struct Accesses {
 };
 using AccessCounts = std::map<std::string, Accesses>;
 
-// Energy in pJ by component and action ("mac", "dram.read", "leakage", ...).
+// Energy in pJ by component and action ("mac", "dram.read", "vector", "leakage", ...).
 using EnergyBreakdown = std::map<std::string, double>;
 
 // What an engine does for one operator, before timing.
@@ -39,8 +43,10 @@ struct LayerWork {
   AccessCounts accesses;
   u64 macs = 0;  // useful MACs
   int mac_bits = 0;  // widest operand precision of the MACs (picks the technology table's MAC entry)
+  VectorWork vector;  // vector-unit operations: the operator's own, or its fused epilogues'
   // Engine-specific figures with their names, reported per layer (e.g. "mapping_efficiency").
   std::map<std::string, double> metrics;
+  nlohmann::json mapping;  // the mapper's choice (loop order, tiles, refetch), null when none
 };
 
 // What the neighbouring operators leave in the on-chip buffers (decided by sim::simulate from the
@@ -50,35 +56,6 @@ struct MapContext {
   bool output_on_chip = false;  // the output stays on chip as the next operator's input
 };
 
-// The off-chip memory as the simulators see it: one channel shared by all operands, or one
-// channel per operand (ifmap, filter, ofmap), each with this bandwidth, as SCALE-Sim models it.
-// A tile's transfers of one direction on one channel form one transfer, which holds the channel
-// for latency + ceil(bytes / bandwidth) cycles (sim/timing.hpp).
-struct DramParams {
-  double bytes_per_cycle = 1.0;  // may be infinite: transfers then cost only their latency
-  u64 latency_cycles = 0;
-  bool per_operand_channels = false;
-
-  std::size_t channels() const { return per_operand_channels ? dataflows::kOperands : 1; }
-  std::size_t channel_of(dataflows::Operand o) const {
-    return per_operand_channels ? std::size_t{o} : 0;
-  }
-};
-
-// An operator without MACs on an engine that models no vector unit: one tile that reads its input
-// from DRAM and writes its output back (either skipped when the neighbouring operator keeps it on
-// chip), with the matching "dram.ifmap" / "dram.ofmap" accesses. Appended to `work`.
-void add_dram_only_tile(LayerWork& work, u64 input_bytes, u64 output_bytes,
-                        const MapContext& context);
-
-// Reads the timing keys of a config's "dram" object into `dram`: "bandwidth" (a bandwidth with
-// units, or "unlimited"; `default_bandwidth` when absent) and "latency_cycles" (default 0).
-// Other keys of the object are the engine's to read.
-void read_dram_timing(ParamReader& dram, double clock_hz, const std::string& default_bandwidth,
-                      DramParams& out);
-// A bandwidth in bytes/cycle as resolved configs write it: the number, or "unlimited".
-nlohmann::json bandwidth_json(double bytes_per_cycle);
-
 class Engine {
  public:
   virtual ~Engine() = default;
@@ -86,8 +63,21 @@ class Engine {
   virtual std::string engine_name() const = 0;
   virtual double clock_hz() const = 0;
   virtual double peak_macs_per_cycle() const = 0;
-  virtual DramParams dram() const = 0;
+  // The peak at an operator's precisions (bit-composable engines do more MACs at fewer bits).
+  virtual double peak_macs_per_cycle(const workloads::Operator& /*op*/) const {
+    return peak_macs_per_cycle();
+  }
+  virtual const MemorySystem& memory() const = 0;
+  virtual const VectorUnit& vector_unit() const = 0;
   virtual double area_mm2() const = 0;
+  // Whether epilogues (bias, batch norm, activations, residual adds) run on the output path of
+  // the MAC layer that produces their input (config key "fusion", default true).
+  virtual bool fuses_epilogues() const { return true; }
+
+  // What the engine does with an operator's annotations: throws UnsupportedError for what it
+  // cannot run; returns one warning per annotation it ignores (safe to ignore, reported). The
+  // default runs every operator densely and warns about densities and N:M patterns.
+  virtual std::vector<std::string> supports(const workloads::Operator& op) const;
 
   // Maps an operator. Throws UnsupportedError for operator kinds the engine cannot run.
   virtual LayerWork map(const workloads::Operator& op, const MapContext& context) const = 0;
@@ -107,6 +97,53 @@ class Engine {
   // its key's default unit (clock in MHz, bandwidth in bytes/cycle, ...), so it reads back as
   // the same design point. Reports carry it, and it is hashed to identify the design point.
   virtual nlohmann::json resolved_config() const = 0;
+};
+
+// The keys every engine shares, read once and written back from one table (docs/configs.md):
+//   clock, dram (arch/memory.hpp), vector (arch/vector_unit.hpp), technology, fusion, area_mm2.
+// An engine template reads its own keys and leaves these to read_common(); resolved configs
+// merge common_json() with the engine's own keys.
+struct CommonParams {
+  double clock_hz = 1e9;
+  MemorySystem memory;
+  VectorUnit vector;
+  std::string technology = "45nm";              // built-in name or JSON file
+  std::shared_ptr<const energy::Technology> tech;  // loaded from `technology`
+  bool fusion = true;
+  std::optional<double> area_mm2;  // given area instead of the engine's estimate
+};
+
+struct CommonDefaults {
+  std::string clock = "1 GHz";
+  MemoryDefaults memory;
+  bool dram_required = false;  // the "dram" object must be present (no default bandwidth)
+  u64 vector_lanes = 64;
+};
+
+CommonParams read_common(ParamReader& config, const CommonDefaults& defaults);
+
+class EngineBase : public Engine {
+ public:
+  // Loads the technology table and the vector unit's energies when the params were built in code.
+  explicit EngineBase(CommonParams common);
+  double clock_hz() const override { return common_.clock_hz; }
+  const MemorySystem& memory() const override { return common_.memory; }
+  const VectorUnit& vector_unit() const override { return common_.vector; }
+  bool fuses_epilogues() const override { return common_.fusion; }
+  const CommonParams& common() const { return common_; }
+
+ protected:
+  // An operator without MACs on the vector unit: its operations, and its input, parameters
+  // (norm scales, gathered embedding rows) and output through the memory system in tiles of
+  // half the unit's buffer (input skipped when on chip, output when it stays). Views cost nothing.
+  // `split`: false keeps one tile (streaming plans, where every tile pays the latency).
+  LayerWork map_vector(const workloads::Operator& op, const MapContext& context,
+                       bool split = true) const;
+  double vector_area_mm2() const { return common_.vector.area_mm2(*common_.tech); }
+  // The shared keys, resolved, merged into an engine's own resolved keys.
+  nlohmann::json with_common(nlohmann::json own) const;
+
+  CommonParams common_;
 };
 
 // An engine template: builds a validated engine from the config's keys (other than "engine" and

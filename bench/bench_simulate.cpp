@@ -29,6 +29,7 @@
 #include "common/csv.hpp"
 #include "explorer/evaluator.hpp"
 #include "explorer/sweep.hpp"
+#include "sim/systemc/tile_sim.hpp"
 #include "workloads/frontend.hpp"
 
 namespace {
@@ -127,6 +128,7 @@ void sweep_section(const std::string& space_file, const std::vector<unsigned>& j
 int energy_bench(const std::string& arch_file, const std::string& workload_file);  // bench_energy.cpp
 
 int sc_main(int argc, char* argv[]) {
+  tessera::sim::systemc::register_fidelity();
   if (argc >= 2 && std::string(argv[1]) == "--energy") {  // bit-toggle counter (bench_energy.cpp)
     const std::string root = TESSERA_SOURCE_DIR;
     return energy_bench(argc >= 4 ? argv[2] : root + "/configs/arch/systolic_edge_32x32.json",

@@ -22,6 +22,7 @@
 #include "explorer/sweep.hpp"
 #include "sim/report.hpp"
 #include "sim/scalesim_report.hpp"
+#include "sim/systemc/tile_sim.hpp"
 #include "sim/trace.hpp"
 #include "workloads/frontend.hpp"
 #include "workloads/json_format.hpp"
@@ -305,6 +306,7 @@ int explore(const SweepArgs& a, std::ostream& out, std::ostream& err) {
 }  // namespace
 
 int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  sim::systemc::register_fidelity();  // the SystemC fidelity is linked in this program
   CLI::App app{"Tessera: simulator and design-space explorer for DNN and transformer accelerators",
                "tessera"};
   app.set_version_flag("--version", fmt::format("tessera {} ({})", kVersion, kGitRevision));

@@ -1,27 +1,70 @@
 #include "dataflows/tile_plan.hpp"
 
-namespace tessera::dataflows {
+#include <stdexcept>
 
-std::string_view to_string(Overlap o) {
-  switch (o) {
-    case Overlap::streaming:
-      return "streaming";
-    case Overlap::double_buffered:
-      return "double_buffered";
-  }
-  return "unknown";
-}
+namespace tessera::dataflows {
 
 void append_tile(std::vector<Tile>& tiles, const Tile& t) {
   if (!tiles.empty()) {
     Tile& last = tiles.back();
-    if (last.compute_cycles == t.compute_cycles && last.read_bytes == t.read_bytes &&
-        last.write_bytes == t.write_bytes) {
+    if (last.compute_cycles == t.compute_cycles && last.busy_units == t.busy_units &&
+        last.bytes == t.bytes) {
       last.count += t.count;
       return;
     }
   }
   tiles.push_back(t);
+}
+
+void add_fill_drain(std::vector<Tile>& tiles, u64 fill, u64 drain) {
+  if (tiles.empty()) return;
+  if (tiles.front().count > 1) {
+    Tile first = tiles.front();
+    first.count = 1;
+    tiles.front().count -= 1;
+    tiles.insert(tiles.begin(), first);
+  }
+  tiles.front().compute_cycles += fill;
+  if (tiles.back().count > 1) {
+    Tile last = tiles.back();
+    last.count = 1;
+    tiles.back().count -= 1;
+    tiles.push_back(last);
+  }
+  tiles.back().compute_cycles += drain;
+}
+
+void append_split(std::vector<Tile>& tiles, const Tile& total, u64 n) {
+  if (n <= 1) {
+    append_tile(tiles, total);
+    return;
+  }
+  Tile part = total, last = total;
+  part.count = n - 1;
+  last.count = 1;
+  part.compute_cycles = total.compute_cycles / n;
+  last.compute_cycles = total.compute_cycles - (n - 1) * part.compute_cycles;
+  for (std::size_t p = 0; p < kMaxPorts; ++p) {
+    part.bytes[p] = total.bytes[p] / n;
+    last.bytes[p] = total.bytes[p] - (n - 1) * part.bytes[p];
+  }
+  append_tile(tiles, part);
+  append_tile(tiles, last);
+}
+
+std::size_t TilePlan::port(std::string_view name, Direction direction) {
+  for (std::size_t i = 0; i < ports.size(); ++i)
+    if (ports[i].name == name && ports[i].direction == direction) return i;
+  if (ports.size() == kMaxPorts)
+    throw std::length_error("tile plan: more than " + std::to_string(kMaxPorts) + " ports");
+  ports.push_back({std::string(name), direction, 0});
+  return ports.size() - 1;
+}
+
+std::size_t TilePlan::find_port(std::string_view name) const {
+  for (std::size_t i = 0; i < ports.size(); ++i)
+    if (ports[i].name == name) return i;
+  return kMaxPorts;
 }
 
 namespace {
@@ -39,12 +82,27 @@ u64 TilePlan::tile_count() const {
 u64 TilePlan::compute_cycles() const {
   return sum(tiles, [](const Tile& t) { return t.compute_cycles; });
 }
-u64 TilePlan::dram_read_bytes() const {
-  return sum(tiles,
-             [](const Tile& t) { return t.read_bytes[0] + t.read_bytes[1] + t.read_bytes[2]; });
+u64 TilePlan::busy_unit_cycles() const {
+  return sum(tiles, [](const Tile& t) { return t.busy_units * t.compute_cycles; });
 }
-u64 TilePlan::dram_write_bytes() const {
-  return sum(tiles, [](const Tile& t) { return t.write_bytes; });
+u64 TilePlan::port_bytes(std::size_t p) const {
+  return sum(tiles, [p](const Tile& t) { return t.bytes[p]; });
+}
+u64 TilePlan::port_bytes(std::string_view name) const {
+  const std::size_t p = find_port(name);
+  return p == kMaxPorts ? 0 : port_bytes(p);
+}
+u64 TilePlan::read_bytes() const {
+  u64 s = 0;
+  for (std::size_t p = 0; p < ports.size(); ++p)
+    if (ports[p].direction == Direction::read) s += port_bytes(p);
+  return s;
+}
+u64 TilePlan::write_bytes() const {
+  u64 s = 0;
+  for (std::size_t p = 0; p < ports.size(); ++p)
+    if (ports[p].direction == Direction::write) s += port_bytes(p);
+  return s;
 }
 
 }  // namespace tessera::dataflows

@@ -8,31 +8,20 @@
 
 namespace tessera::sim {
 
-// Times the layers of one run, back to back. All plans of a run share one overlap mode.
+// Times one layer's plan on its own: it starts with empty buffers and idle channels and ends when
+// its last write has landed (layers do not overlap; the SystemC fidelity runs the same rule).
 //
-// streaming: each tile takes max(compute, the busiest channel's reads + writes); each layer
-//   stands alone.
-// double_buffered: each layer is scheduled tile by tile exactly as the SystemC fidelity's DMA
-//   and compute processes run it (reads of tile i+2 and writes of tile i issued when tile i
-//   finishes; FIFO channels; a tile computes when its reads have landed and its result half is
-//   free), with runs of identical tiles extrapolated once periodic. Between layers it assumes
-//   the ideal overlap: a layer after the first finds its first reads prefetched and its channels
-//   free, and a layer before the last leaves its final writes to drain unseen. SystemC simulates
-//   that overlap with its contention, so the two agree exactly on a single layer and on layers
-//   whose neighbours' transfers hide under compute, and differ where they do not.
+// streaming: each tile takes max(compute, the busiest channel's reads + writes + latency).
+// otherwise, with buffering depths Di (input) and Do (output): the reads of tiles 0..Di-1 are
+// issued at the start; when tile j finishes computing, its writes and then tile j+Di's reads go to
+// their channels. A channel serves transfers in issue order, each for its occupancy, the data
+// landing the channel's latency later. Tile j computes when its reads have landed, tile j-1 has
+// finished and tile j-Do's writes have landed. Runs of identical tiles are extrapolated once the
+// schedule is periodic, so the cost follows the distinct tiles, not the tile count.
+LayerTiming time_layer(const dataflows::TilePlan& plan, const arch::MemorySystem& memory);
+
+// Every layer of a run, back to back.
 std::vector<LayerTiming> time_analytical(const std::vector<const dataflows::TilePlan*>& plans,
-                                         const arch::DramParams& dram);
-
-// A run of one layer.
-LayerTiming time_analytical(const dataflows::TilePlan& plan, const arch::DramParams& dram);
-
-// The cycles a tile's reads (or writes) keep each channel busy (occupancy_cycles() of the
-// bytes of the operands on that channel), and whether there is any transfer at all (a transfer
-// of unlimited bandwidth occupies nothing but still has its latency).
-struct ChannelCycles {
-  std::array<u64, dataflows::kOperands> reads{}, writes{};
-  std::array<bool, dataflows::kOperands> any_read{}, any_write{};
-};
-ChannelCycles channel_cycles(const dataflows::Tile& tile, const arch::DramParams& dram);
+                                         const arch::MemorySystem& memory);
 
 }  // namespace tessera::sim

@@ -1,5 +1,7 @@
 #include "sim/report.hpp"
 
+#include <algorithm>
+
 #include <cmath>
 
 #include <fmt/format.h>
@@ -11,6 +13,11 @@ Summary summarize(const std::vector<LayerResult>& layers, double clock_hz,
   Summary s;
   for (const auto& l : layers) {
     s.cycles += l.timing.cycles;
+    s.roofline_cycles += l.roofline_cycles;
+    for (const auto& w : l.warnings)
+      if (std::find(s.warnings.begin(), s.warnings.end(), w) == s.warnings.end() &&
+          s.warnings.size() < 50)
+        s.warnings.push_back(w);
     s.compute_cycles += l.timing.compute_cycles;
     s.stall_cycles += l.timing.stall_cycles;
     s.macs += l.macs;
@@ -76,8 +83,15 @@ nlohmann::json to_json(const Report& r) {
                       {"energy_pj", l.energy_pj},
                       {"energy_by_component", energy_json(l.energy)},
                       {"accesses", accesses_json(l.accesses)},
-                      {"metrics", l.metrics}});
-    if (!l.hamming.is_null()) layers.back()["hamming"] = l.hamming;
+                      {"metrics", l.metrics},
+                      {"roofline_cycles", l.roofline_cycles},
+                      {"unit_utilization", l.unit_utilization}});
+    auto& j = layers.back();
+    if (!l.hamming.is_null()) j["hamming"] = l.hamming;
+    if (!l.mapping.is_null()) j["mapping"] = l.mapping;
+    if (!l.fused.empty()) j["fused"] = l.fused;
+    if (!l.fused_into.empty()) j["fused_into"] = l.fused_into;
+    if (!l.warnings.empty()) j["warnings"] = l.warnings;
   }
   const double cycles_per_s = r.run.wall_s > 0 ? static_cast<double>(s.cycles) / r.run.wall_s : 0.0;
   nlohmann::json out = {
@@ -97,6 +111,8 @@ nlohmann::json to_json(const Report& r) {
         {"energy_by_component", energy_json(s.energy_by_component)},
         {"accesses", accesses_json(s.accesses)},
         {"area_mm2", s.area_mm2},
+        {"roofline_cycles", s.roofline_cycles},
+        {"warnings", s.warnings},
         {"clock_hz", r.clock_hz},
         {"peak_macs_per_cycle", r.peak_macs_per_cycle}}},
       {"layers", std::move(layers)},
@@ -146,7 +162,7 @@ std::string format_table(const Report& r) {
                      r.run.fidelity);
   row("layer", "kind", "MACs", "cycles", "stalls", "util", "energy");
   for (const auto& l : r.layers)
-    row(l.name, l.kind, si(static_cast<double>(l.macs)), si(static_cast<double>(l.timing.cycles)),
+    row(l.name, l.fused_into.empty() ? l.kind : "+" + l.kind, si(static_cast<double>(l.macs)), si(static_cast<double>(l.timing.cycles)),
         si(static_cast<double>(l.timing.stall_cycles)), fmt::format("{:.1f}%", 100 * l.utilization),
         fmt::format("{:.4g} uJ", l.energy_pj * 1e-6));
   const Summary& s = r.summary;
@@ -155,6 +171,9 @@ std::string format_table(const Report& r) {
       fmt::format("{:.4g} uJ", s.energy_pj * 1e-6));
   out += fmt::format("latency {:.6g} s at {:.6g} MHz, energy {:.6g} uJ, area {:.6g} mm2\n",
                      s.latency_s, r.clock_hz / 1e6, s.energy_pj * 1e-6, s.area_mm2);
+  if (std::any_of(r.layers.begin(), r.layers.end(), [](const auto& l) { return !l.fused_into.empty(); }))
+    out += "+kind: an epilogue fused into the layer above it (its time and energy are that layer's)\n";
+  for (const auto& w : s.warnings) out += "warning: " + w + "\n";
   return out;
 }
 

@@ -1,9 +1,12 @@
 #include "sim/simulate.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <set>
+
 #include "arch/energy/hamming.hpp"
 #include "common/error.hpp"
-#include "sim/analytical.hpp"
-#include "sim/systemc/tile_sim.hpp"
+#include "sim/executor.hpp"
 
 namespace tessera::sim {
 
@@ -17,47 +20,175 @@ Fidelity fidelity_from_string(const std::string& text) {
   throw InputError("unknown fidelity '" + text + "' (known: analytical, systemc)");
 }
 
+u64 roofline_cycles(const arch::Engine& engine, const workloads::Operator& op,
+                    const arch::LayerWork& work) {
+  const double peak = engine.peak_macs_per_cycle(op);
+  u64 floor = work.macs ? static_cast<u64>(std::ceil(static_cast<double>(work.macs) / peak)) : 0;
+  const auto& channels = engine.memory().channels;
+  std::array<u64, kMaxChannels> bytes{};
+  for (std::size_t p = 0; p < work.plan.ports.size(); ++p)
+    bytes[work.plan.ports[p].channel] += work.plan.port_bytes(p);
+  for (std::size_t ch = 0; ch < channels.size(); ++ch)
+    if (bytes[ch]) floor = std::max(floor, channels[ch].occupancy(bytes[ch]) + channels[ch].latency_cycles);
+  return floor;
+}
+
+namespace {
+
+bool is_mac(const workloads::Operator& op) {
+  return op.kind() == workloads::OpKind::conv || op.kind() == workloads::OpKind::matmul;
+}
+
+bool is_epilogue(const workloads::Operator& op) {
+  if (op.kind() == workloads::OpKind::elementwise) return true;
+  const auto* n = std::get_if<workloads::Norm>(&op.shape);
+  return n && n->type == workloads::NormType::batch;
+}
+
+// Spreads `bytes` over the plan's tiles on `port`, in proportion to each run's compute cycles
+// (an epilogue's extra input streams in as the outputs it meets are produced).
+void spread(dataflows::TilePlan& plan, std::size_t port, u64 bytes) {
+  const u64 total = plan.compute_cycles();
+  std::vector<dataflows::Tile> out;
+  u64 given = 0, cycles_before = 0;
+  for (std::size_t r = 0; r < plan.tiles.size(); ++r) {
+    dataflows::Tile t = plan.tiles[r];
+    const u64 run_cycles = t.count * t.compute_cycles;
+    const bool last = r + 1 == plan.tiles.size();
+    const u64 upto = last ? bytes
+                     : total ? static_cast<u64>(static_cast<long double>(bytes) *
+                                                (cycles_before + run_cycles) / total)
+                             : 0;
+    const u64 share = upto - given;
+    given = upto;
+    cycles_before += run_cycles;
+    dataflows::Tile run_total = t;
+    run_total.count = 1;
+    run_total.compute_cycles *= t.count;
+    for (auto& b : run_total.bytes) b *= t.count;
+    run_total.bytes[port] += share;
+    run_total.busy_units = t.busy_units;
+    dataflows::append_split(out, run_total, t.count);
+  }
+  plan.tiles = std::move(out);
+}
+
+}  // namespace
+
 std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::Graph& graph,
                                   Fidelity fidelity, Trace* trace) {
+  const Timer& timer = fidelities().get(std::string(to_string(fidelity)));
   const auto order = graph.topological_order();
-  // An operator's output stays on chip for the next one when it is that operator's only input,
-  // the next operator is its only consumer, and the engine has room for it.
-  std::vector<bool> kept(order.size(), false);  // kept[i]: output of order[i] stays for order[i+1]
-  for (std::size_t i = 0; i + 1 < order.size(); ++i) {
-    const auto consumers = graph.consumers(order[i]);
-    const auto producers = graph.producers(order[i + 1]);
-    kept[i] = consumers.size() == 1 && consumers[0] == order[i + 1] && producers.size() == 1 &&
-              engine.keeps_on_chip(graph.op(order[i]), graph.op(order[i + 1]));
+  const std::size_t n = order.size();
+
+  // Fusion groups: head[i] is the index (in `order`) of the layer that runs operator i.
+  std::vector<std::size_t> head(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    head[i] = i;
+    if (!engine.fuses_epilogues() || i == 0 || !is_epilogue(graph.op(order[i]))) continue;
+    const auto prev = order[i - 1];
+    const auto producers = graph.producers(order[i]);
+    const auto prev_consumers = graph.consumers(prev);
+    if (is_mac(graph.op(order[head[i - 1]])) &&
+        std::find(producers.begin(), producers.end(), prev) != producers.end() &&
+        prev_consumers.size() == 1)
+      head[i] = head[i - 1];
   }
-  std::vector<arch::LayerWork> work;
-  work.reserve(order.size());
-  for (std::size_t i = 0; i < order.size(); ++i)
-    work.push_back(engine.map(graph.op(order[i]),
-                              {.input_on_chip = i > 0 && kept[i - 1], .output_on_chip = kept[i]}));
+  // The last operator of each group: its output is the group's.
+  std::vector<std::size_t> tail(n);
+  for (std::size_t i = 0; i < n; ++i) tail[head[i]] = i;
+  std::vector<std::size_t> heads;
+  for (std::size_t i = 0; i < n; ++i)
+    if (head[i] == i) heads.push_back(i);
+
+  // A group's output stays on chip for the next group when it is that group's only input, the
+  // next group is its only consumer, and the engine has room for it.
+  std::vector<bool> kept(n, false);
+  for (std::size_t h = 0; h + 1 < heads.size(); ++h) {
+    const auto last = order[tail[heads[h]]], next = order[heads[h + 1]];
+    const auto consumers = graph.consumers(last);
+    const auto producers = graph.producers(next);
+    kept[heads[h]] = consumers.size() == 1 && consumers[0] == next && producers.size() == 1 &&
+                     engine.keeps_on_chip(graph.op(last), graph.op(next));
+  }
+
+  std::vector<arch::LayerWork> work(n);
+  std::vector<std::vector<std::string>> warnings(n);
+  for (std::size_t h = 0; h < heads.size(); ++h) {
+    const std::size_t i = heads[h];
+    warnings[i] = engine.supports(graph.op(order[i]));
+    work[i] = engine.map(graph.op(order[i]),
+                         {.input_on_chip = h > 0 && kept[heads[h - 1]], .output_on_chip = kept[i]});
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (head[i] == i) continue;
+    const auto& op = graph.op(order[i]);
+    warnings[i] = engine.supports(op);
+    arch::LayerWork& w = work[head[i]];
+    const arch::VectorWork v = arch::vector_work(op);
+    w.vector += v;
+    // Inputs other than the fused chain's tensor (a residual) and parameters stream in.
+    const auto chain = static_cast<u64>(graph.op(order[i - 1]).output_bytes());
+    const auto in = static_cast<u64>(op.input_bytes()), params = static_cast<u64>(op.weight_bytes());
+    const u64 extra = (in > chain ? in - chain : 0) + params;
+    if (extra) {
+      spread(w.plan, w.plan.port("epilogue_in"), extra);
+      w.accesses["dram.ifmap"].read_bytes += extra;
+    }
+  }
+  // The output path runs `lanes` elements per cycle beside the array; an epilogue slower than
+  // its layer's compute adds the difference to the layer's last tile.
+  for (std::size_t i : heads) {
+    arch::LayerWork& w = work[i];
+    if (tail[i] == i || w.plan.tiles.empty()) continue;
+    const u64 epilogue = engine.vector_unit().compute_cycles(w.vector);
+    const u64 compute = w.plan.compute_cycles();
+    if (epilogue > compute) {
+      dataflows::Tile last = w.plan.tiles.back();
+      if (last.count > 1) {
+        w.plan.tiles.back().count -= 1;
+        last.count = 1;
+        w.plan.tiles.push_back(last);
+      }
+      w.plan.tiles.back().compute_cycles += epilogue - compute;
+    }
+  }
 
   std::vector<const dataflows::TilePlan*> plans;
-  for (const auto& w : work) plans.push_back(&w.plan);
-  const std::vector<LayerTiming> timings =
-      fidelity == Fidelity::analytical ? time_analytical(plans, engine.dram())
-                                       : systemc::simulate_tile_plans(plans, engine.dram(), trace);
+  for (std::size_t i : heads) {
+    engine.memory().assign(work[i].plan);
+    plans.push_back(&work[i].plan);
+  }
+  const std::vector<LayerTiming> timings = timer(plans, engine.memory(), trace);
 
-  std::vector<LayerResult> out;
-  out.reserve(order.size());
-  for (std::size_t i = 0; i < order.size(); ++i) {
+  std::vector<LayerResult> out(n);
+  for (std::size_t h = 0; h < heads.size(); ++h) out[heads[h]].timing = timings[h];
+  for (std::size_t i = 0; i < n; ++i) {
     const auto& op = graph.op(order[i]);
-    LayerResult r;
+    LayerResult& r = out[i];
     r.name = op.name;
     r.kind = std::string(workloads::to_string(op.kind()));
     r.source = op.source;
-    r.timing = timings[i];
-    r.macs = work[i].macs;
-    r.utilization = utilization(r.macs, r.timing.cycles, engine.peak_macs_per_cycle());
-    r.compute_utilization =
-        utilization(r.macs, r.timing.compute_cycles, engine.peak_macs_per_cycle());
-    r.energy = engine.energy(work[i], r.timing.cycles);
-    r.accesses = std::move(work[i].accesses);
-    r.metrics = std::move(work[i].metrics);
-    out.push_back(std::move(r));
+    r.warnings = std::move(warnings[i]);
+    if (head[i] != i) {
+      r.fused_into = graph.op(order[head[i]]).name;
+      out[head[i]].fused.push_back(op.name);
+      continue;
+    }
+    arch::LayerWork& w = work[i];
+    r.macs = w.macs;
+    const double peak = engine.peak_macs_per_cycle(op);
+    r.utilization = utilization(r.macs, r.timing.cycles, peak);
+    r.compute_utilization = utilization(r.macs, r.timing.compute_cycles, peak);
+    if (r.timing.cycles > 0 && w.plan.units > 0)
+      r.unit_utilization = static_cast<double>(r.timing.busy_unit_cycles) /
+                           (static_cast<double>(w.plan.units) * static_cast<double>(r.timing.cycles));
+    r.roofline_cycles = roofline_cycles(engine, op, w);
+    r.energy = engine.energy(w, r.timing.cycles);
+    if (w.vector.total() > 0) r.energy["vector"] += engine.vector_unit().energy(w.vector);
+    r.accesses = std::move(w.accesses);
+    r.metrics = std::move(w.metrics);
+    r.mapping = std::move(w.mapping);
   }
   // Hamming-distance datapath energy in place of the flat MAC energy, when the config asks.
   const auto* streams = dynamic_cast<const arch::energy::OperandStreamSource*>(&engine);

@@ -24,12 +24,25 @@ struct LayerResult {
   arch::EnergyBreakdown energy;
   double energy_pj = 0;
   std::map<std::string, double> metrics;  // engine-specific (arch::LayerWork::metrics)
+  nlohmann::json mapping;                 // the mapper's choice (arch::LayerWork::mapping)
+  // The least cycles physics allows for the layer's work: max(MACs / peak at its precision,
+  // each channel's timed bytes / its sustained rate). Every fidelity's cycles are at least this.
+  u64 roofline_cycles = 0;
+  double unit_utilization = 0;  // busy unit-cycles / (units x cycles): load balance included
+  std::vector<std::string> fused;  // epilogues fused into this layer
+  std::string fused_into;          // for a fused epilogue: the layer that runs it (no cycles here)
+  std::vector<std::string> warnings;  // annotations the engine ignored (Engine::supports)
   // With energy.hamming in the engine's config: the layer's toggle counts and datapath energy
   // (arch::energy::to_json's layer object); the "mac" energy is then split into "mac.toggle"
   // and "mac.base". Null otherwise.
   nlohmann::json hamming;
 };
 
+// Epilogues (elementwise operators and batch norms right after a convolution or matrix product
+// that is their input's only consumer) fuse into that layer when the engine fuses
+// (Engine::fuses_epilogues): their vector operations run on its output path, other inputs (the
+// residual of an add) stream in beside its tiles, and their own rows report no cycles.
+//
 // analytical: thread-safe. systemc: one call at a time per process (see systemc/tile_sim.hpp);
 // with `trace`, the SystemC run's compute spans and transfers are recorded into it.
 std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::Graph& graph,
@@ -38,5 +51,10 @@ std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::G
 std::string_view to_string(Fidelity f);
 // Throws InputError listing the fidelities for an unknown name.
 Fidelity fidelity_from_string(const std::string& text);
+
+// The least cycles for `work` on `engine` (LayerResult::roofline_cycles); the plan's ports must
+// have their channels.
+u64 roofline_cycles(const arch::Engine& engine, const workloads::Operator& op,
+                    const arch::LayerWork& work);
 
 }  // namespace tessera::sim

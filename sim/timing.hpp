@@ -1,10 +1,11 @@
-// Timing results and the DRAM transfer time that both fidelities use.
+// Timing results and the memory-channel arithmetic both fidelities share.
 #pragma once
 
-#include <cmath>
+#include <array>
 #include <cstdint>
 
-#include "arch/engine.hpp"
+#include "arch/memory.hpp"
+#include "dataflows/tile_plan.hpp"
 
 namespace tessera::sim {
 
@@ -13,9 +14,10 @@ using u64 = std::uint64_t;
 enum class Fidelity { analytical, systemc };
 
 struct LayerTiming {
-  u64 cycles = 0;          // from the first transfer or computation to the last
-  u64 compute_cycles = 0;  // cycles the compute unit is busy
-  u64 stall_cycles = 0;    // cycles - compute_cycles: compute waiting on memory
+  u64 cycles = 0;            // from the layer's first transfer or computation to its last
+  u64 compute_cycles = 0;    // cycles the compute unit is busy
+  u64 stall_cycles = 0;      // cycles - compute_cycles: compute waiting on memory
+  u64 busy_unit_cycles = 0;  // sum over tiles of busy units x compute cycles
   bool operator==(const LayerTiming&) const = default;
 };
 
@@ -26,13 +28,18 @@ inline double utilization(u64 macs, u64 cycles, double peak_macs_per_cycle) {
   return capacity > 0 ? static_cast<double>(macs) / capacity : 0.0;
 }
 
-// The DRAM channel model both fidelities use: a transfer holds its channel for
-// ceil(bytes / bandwidth) cycles and its data arrive latency_cycles after the channel has sent
-// them. A channel takes the next transfer as soon as it is free, so back-to-back transfers
-// overlap their latencies (requests are pipelined). 0 for no bytes.
-inline u64 occupancy_cycles(u64 bytes, const arch::DramParams& dram) {
-  if (bytes == 0) return 0;
-  return static_cast<u64>(std::ceil(static_cast<double>(bytes) / dram.bytes_per_cycle));
-}
+inline constexpr std::size_t kMaxChannels = dataflows::kMaxPorts;
+
+// What one tile's transfers do to each channel: its reads on a channel form one transfer, its
+// writes another; each holds the channel for MemoryChannel::occupancy() of its bytes. `any_*`
+// marks transfers with bytes (a transfer of unlimited bandwidth occupies nothing but still has
+// its latency).
+struct TileTransfers {
+  std::array<u64, kMaxChannels> reads{}, writes{};
+  std::array<bool, kMaxChannels> any_read{}, any_write{};
+};
+// The plan's ports must have their channels assigned (arch::MemorySystem::assign).
+TileTransfers tile_transfers(const dataflows::TilePlan& plan, const dataflows::Tile& tile,
+                             const arch::MemorySystem& memory);
 
 }  // namespace tessera::sim

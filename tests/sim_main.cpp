@@ -5,4 +5,9 @@
 
 #include <systemc>
 
-int sc_main(int argc, char* argv[]) { return Catch::Session().run(argc, argv); }
+#include "sim/systemc/tile_sim.hpp"
+
+int sc_main(int argc, char* argv[]) {
+  tessera::sim::systemc::register_fidelity();
+  return Catch::Session().run(argc, argv);
+}

@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "arch/energy/config.hpp"
+#include "dataflows/mapper.hpp"
 
 namespace tessera::arch {
 
@@ -40,7 +41,6 @@ u64 interface_cycles(u64 bits, double bits_per_cycle) {
 
 std::unique_ptr<Engine> BitFusionEngine::create(ParamReader& r) {
   BitFusionParams p;
-  p.clock_hz = r.frequency_hz("clock", "500 MHz");
   if (auto b = r.optional_child("bitfusion")) {
     p.rows = b->positive_integer("rows", p.rows);
     p.cols = b->positive_integer("cols", p.cols);
@@ -69,10 +69,11 @@ std::unique_ptr<Engine> BitFusionEngine::create(ParamReader& r) {
     p.obuf_bytes = sram->size_bytes("obuf", "16 KiB");
     sram->finish();
   }
-  if (auto dram = r.optional_child("dram")) {
-    read_dram_timing(*dram, p.clock_hz, "24 B/cycle", p.dram);
-    dram->finish();
-  }
+  CommonDefaults d;
+  d.clock = "500 MHz";
+  d.memory.bandwidth = "24 B/cycle";
+  d.vector_lanes = static_cast<u64>(p.cols);
+  p.common = read_common(r, d);
   if (auto e = r.optional_child("energy")) {
     p.core_pj_per_cycle = e->non_negative("core_pj_per_cycle", p.core_pj_per_cycle);
     p.wbuf_read_pj_per_bit = e->non_negative("wbuf_read_pj_per_bit", p.wbuf_read_pj_per_bit);
@@ -85,33 +86,52 @@ std::unique_ptr<Engine> BitFusionEngine::create(ParamReader& r) {
     p.hamming = energy::read_hamming(*e);
     e->finish();
   }
-  if (r.has("area_mm2")) p.area_mm2 = r.non_negative("area_mm2", 0.0);
-  p.technology = energy::read_technology(r);
   return std::make_unique<BitFusionEngine>(p);
 }
 
+CommonParams BitFusionParams::default_common() {
+  CommonParams c;
+  c.clock_hz = 500e6;
+  c.memory.channels.front().bytes_per_cycle = 24;
+  c.vector.lanes = 32;
+  return c;
+}
+
 std::shared_ptr<const energy::Technology> BitFusionEngine::technology() const {
-  return p_.technology ? p_.technology : energy::load_technology("45nm");
+  return common_.tech;
+}
+
+double BitFusionEngine::peak_macs_per_cycle(const workloads::Operator& op) const {
+  const auto l = layer_of(op);
+  if (!l) return peak_macs_per_cycle();
+  return static_cast<double>(p_.rows * p_.cols) *
+         macs_per_cycle_per_unit(l->activation_bits, l->weight_bits);
+}
+
+std::vector<std::string> BitFusionEngine::supports(const workloads::Operator& op) const {
+  std::vector<std::string> w = Engine::supports(op);
+  if (p_.reference_mode && op.macs() == 0)
+    w.push_back("bitfusion reference mode: operators without MACs take no time or traffic "
+                "(the authors' simulator models none)");
+  return w;
 }
 
 double BitFusionEngine::area_mm2() const {
-  if (p_.area_mm2) return *p_.area_mm2;
+  if (common_.area_mm2) return *common_.area_mm2;
   // The paper's 45 nm figures (config.json: core 0.88809 mm² for 16×32 units, WBUF 64 KiB
   // 0.76748, IBUF 32 KiB 0.24211, OBUF 16 KiB 0.24331), scaled linearly.
   const double kib = 1024.0;
   return 0.88809 * static_cast<double>(p_.rows * p_.cols) / 512.0 +
          0.76748 * static_cast<double>(p_.wbuf_bytes) / (64 * kib) +
          0.24211 * static_cast<double>(p_.ibuf_bytes) / (32 * kib) +
-         0.24331 * static_cast<double>(p_.obuf_bytes) / (16 * kib);
+         0.24331 * static_cast<double>(p_.obuf_bytes) / (16 * kib) + vector_area_mm2();
 }
 
 nlohmann::json BitFusionEngine::resolved_config() const {
-  const nlohmann::json bandwidth = bandwidth_json(p_.dram.bytes_per_cycle);
   const char* im2col = p_.im2col == BitFusionParams::Im2col::automatic ? "auto"
                        : p_.im2col == BitFusionParams::Im2col::always  ? "always"
                                                                         : "never";
-  return {{"clock", p_.clock_hz / 1e6},
-          {"bitfusion",
+  return with_common({{"bitfusion",
            {{"rows", p_.rows},
             {"cols", p_.cols},
             {"brick_bits", p_.brick_bits},
@@ -123,7 +143,6 @@ nlohmann::json BitFusionEngine::resolved_config() const {
             {"psum_bits", p_.psum_bits},
             {"max_plan_tiles", p_.max_plan_tiles}}},
           {"sram", {{"wbuf", p_.wbuf_bytes}, {"ibuf", p_.ibuf_bytes}, {"obuf", p_.obuf_bytes}}},
-          {"dram", {{"bandwidth", bandwidth}, {"latency_cycles", p_.dram.latency_cycles}}},
           {"energy",
            {{"core_pj_per_cycle", p_.core_pj_per_cycle},
             {"wbuf_read_pj_per_bit", p_.wbuf_read_pj_per_bit},
@@ -133,9 +152,7 @@ nlohmann::json BitFusionEngine::resolved_config() const {
             {"obuf_read_pj_per_bit", p_.obuf_read_pj_per_bit},
             {"obuf_write_pj_per_bit", p_.obuf_write_pj_per_bit},
             {"dram_pj_per_bit", p_.dram_pj_per_bit},
-            {"hamming", energy::hamming_json(p_.hamming)}}},
-          {"area_mm2", area_mm2()},
-          {"technology", technology()->origin}};
+            {"hamming", energy::hamming_json(p_.hamming)}}}});
 }
 
 namespace {
@@ -193,12 +210,12 @@ BitFusionMapping BitFusionEngine::search(const BitFusionLayer& L) const {
   const u64 kk = static_cast<u64>(L.kh * L.kw);
   const std::array<u64, 3> half = {p_.ibuf_bytes * 8 / 2, p_.wbuf_bytes * 8 / 2,
                                    p_.obuf_bytes * 8 / 2};
-  const double if_bits = p_.dram.bytes_per_cycle * 8.0;
-
-  std::array<int, 5> base_order = {0, 1, 2, 3, 4};
-  std::vector<std::array<int, 5>> orders;
-  do orders.push_back(base_order);
-  while (std::next_permutation(base_order.begin(), base_order.end()));
+  const double if_bits = common_.memory.channels.front().rate() * 8.0;
+  dataflows::ReuseProblem reuse;
+  reuse.loops = 5, reuse.tensors = 3;
+  for (int l = 0; l < 5; ++l)
+    for (int t = 0; t < 3; ++t) reuse.depends[l][t] = kDepends[l][t];
+  for (int t = 0; t < 3; ++t) reuse.capacity[t] = half[t];
 
   BitFusionMapping best;
   bool have = false;
@@ -223,33 +240,23 @@ BitFusionMapping BitFusionEngine::search(const BitFusionLayer& L) const {
     for (int t = 0; t < 3; ++t)
       if (size[t] > half[t]) return false;
 
-    // Reuse: inside out, a tensor's block grows over the loops it depends on while it fits half
-    // its buffer (it is reused across the loops it does not depend on); from the loop where it
-    // no longer fits outwards, it is fetched again on every iteration.
+    // Reuse (dataflows/mapper.hpp): a tensor's block grows inside out over the loops it
+    // depends on while it fits half its buffer; outside that it is fetched on every iteration.
     u64 tiles = 1;
-    for (int l = 0; l < 5; ++l) tiles *= static_cast<u64>(count[l]);
+    std::array<u64, dataflows::kMaxLoops> counts{};
+    dataflows::LoopOrder loop_order{};
+    for (int l = 0; l < 5; ++l) {
+      tiles *= static_cast<u64>(count[l]);
+      counts[l] = static_cast<u64>(count[l]);
+      loop_order[l] = order[l];
+    }
+    const dataflows::Reuse r =
+        dataflows::analyse_reuse(reuse, loop_order, counts, {size[0], size[1], size[2], 0});
     for (int t = 0; t < 3; ++t) {
-      u64 total = size[t], block = size[t], period = 1;
-      bool promote = true;
-      for (int i = 4; i >= 0; --i) {
-        const int l = order[i];
-        const u64 n = static_cast<u64>(count[l]);
-        if (!promote) {
-          total *= n;
-        } else if (kDepends[l][t]) {
-          total *= n;
-          if (total > half[t])
-            promote = false;
-          else
-            block = total, period *= n;
-        } else {
-          period *= n;
-        }
-      }
-      m.dram_read_bits[t] = total;
-      m.first_load_bits[t] = block;
-      m.block_bits[t] = block;
-      m.period[t] = period;
+      m.dram_read_bits[t] = r.total[t];
+      m.first_load_bits[t] = r.block[t];
+      m.block_bits[t] = r.block[t];
+      m.period[t] = r.period[t];
     }
     m.dram_write_bits = m.dram_read_bits[kOut];  // outputs go back as often as they come in
     m.last_store_bits = m.first_load_bits[kOut];
@@ -334,10 +341,12 @@ BitFusionMapping BitFusionEngine::search(const BitFusionLayer& L) const {
               (L.batch + tile[kB] - 1) / tile[kB], (L.ow + tile[kOW] - 1) / tile[kOW],
               (L.oh + tile[kOH] - 1) / tile[kOH], (L.ic + tile[kIC] - 1) / tile[kIC],
               (L.oc + tile[kOC] - 1) / tile[kOC]};
-          for (const auto& order : orders) {
+          for (const auto& o : dataflows::loop_orders(5)) {
+            const std::array<int, 5> order = {o[0], o[1], o[2], o[3], o[4]};
             if (!evaluate(tile, count, order, m)) break;  // fit does not depend on the order
-            if (!have || m.cycles < best.cycles ||
-                (m.cycles == best.cycles && m.energy_pj < best.energy_pj)) {
+            if (!have || dataflows::better({static_cast<double>(m.cycles), m.energy_pj},
+                                           {static_cast<double>(best.cycles), best.energy_pj},
+                                           dataflows::MapperObjective::latency)) {
               best = m;
               have = true;
             }
@@ -354,39 +363,40 @@ BitFusionMapping BitFusionEngine::search(const BitFusionLayer& L) const {
 }
 
 LayerWork BitFusionEngine::map(const workloads::Operator& op, const MapContext& context) const {
-  LayerWork w;
-  w.plan.overlap = p_.reference_mode ? dataflows::Overlap::streaming
-                                     : dataflows::Overlap::double_buffered;
+  using namespace dataflows;
   const auto layer = layer_of(op);
   if (!layer) {
-    // No MACs: the reference simulator skips these; natively they cost their DRAM traffic (a
-    // vector unit beside the array is assumed fast enough).
-    if (!p_.reference_mode) {
-      add_dram_only_tile(w, static_cast<u64>(op.input_bytes()),
-                         static_cast<u64>(op.output_bytes()), context);
-      w.metrics["dram_read_bits"] = static_cast<double>(w.accesses["dram.ifmap"].read_bytes * 8);
-      w.metrics["dram_write_bits"] = static_cast<double>(w.accesses["dram.ofmap"].write_bytes * 8);
-    }
+    // No MACs: the reference simulator skips these (supports() says so); natively they run on
+    // the vector unit.
+    if (p_.reference_mode) return {};
+    LayerWork w = map_vector(op, context);
+    w.metrics["dram_read_bits"] = static_cast<double>(w.plan.read_bytes() * 8);
+    w.metrics["dram_write_bits"] = static_cast<double>(w.plan.write_bytes() * 8);
     return w;
   }
+  LayerWork w;
+  w.plan.buffering = p_.reference_mode ? kStreaming : kDoubleBuffered;
+  w.plan.units = static_cast<u64>(p_.rows * p_.cols);
+  const std::array<std::size_t, 3> port_of = {w.plan.port(port::input), w.plan.port(port::weight),
+                                              w.plan.port(port::psum_in)};
+  const std::size_t out = w.plan.port(port::output, Direction::write);
   const BitFusionMapping m = search(*layer);
   const u64 rep = static_cast<u64>(layer->repeat);
   w.macs = static_cast<u64>(op.macs());
 
-  const std::array<dataflows::Operand, 3> operand = {dataflows::ifmap, dataflows::filter,
-                                                     dataflows::ofmap};
   if (p_.reference_mode) {
     // Three tiles per repeat: the first tile's loads, the whole layer's compute with the rest of
     // its traffic streaming beside it, the last tile's store. Streaming timing gives
     // load + max(compute, middle traffic) + store: the reference formula.
     Tile load, body, store;
     for (int t = 0; t < 3; ++t) {
-      load.read_bytes[operand[t]] = bytes_of(m.first_load_bits[t]);
-      body.read_bytes[operand[t]] = bytes_of(m.dram_read_bits[t] - m.first_load_bits[t]);
+      load.bytes[port_of[t]] = bytes_of(m.first_load_bits[t]);
+      body.bytes[port_of[t]] = bytes_of(m.dram_read_bits[t] - m.first_load_bits[t]);
     }
     body.compute_cycles = m.compute_cycles;
-    body.write_bytes = bytes_of(m.dram_write_bits - m.last_store_bits);
-    store.write_bytes = bytes_of(m.last_store_bits);
+    body.busy_units = w.plan.units;
+    body.bytes[out] = bytes_of(m.dram_write_bits - m.last_store_bits);
+    store.bytes[out] = bytes_of(m.last_store_bits);
     for (u64 r = 0; r < rep; ++r)
       for (const Tile* t : {&load, &body, &store}) w.plan.tiles.push_back(*t);
   } else {
@@ -407,18 +417,19 @@ LayerWork BitFusionEngine::map(const workloads::Operator& op, const MapContext& 
     for (u64 j = 0; j < supers; ++j) {
       Tile t;
       t.compute_cycles = per_tile * group;
+      t.busy_units = w.plan.units;
       for (int k = 0; k < 3; ++k) {
         const u64 period = m.period[k];
         const u64 bits = period <= group ? (group / period) * m.block_bits[k]
                          : (j * group) % period == 0 ? m.block_bits[k]
                                                      : 0;
-        t.read_bytes[operand[k]] = bytes_of(bits);
+        t.bytes[port_of[k]] = bytes_of(bits);
       }
       const u64 period = m.period[kOut];
       const u64 wbits = period <= group              ? (group / period) * m.block_bits[kOut]
                         : ((j + 1) * group) % period == 0 ? m.block_bits[kOut]
                                                           : 0;
-      t.write_bytes = bytes_of(wbits);
+      t.bytes[out] = bytes_of(wbits);
       append_tile(tiles, t);
     }
     for (u64 r = 0; r < rep; ++r)

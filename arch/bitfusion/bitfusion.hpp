@@ -38,7 +38,9 @@ namespace tessera::arch {
 using workloads::i64;
 
 struct BitFusionParams {
-  double clock_hz = 500e6;
+  // Clock (default 500 MHz), DRAM (default 24 B/cycle), vector unit, technology (the hamming
+  // model's MAC energies), fusion, area.
+  CommonParams common = default_common();
   i64 rows = 16;  // N: input-channel dimension of the array
   i64 cols = 32;  // M: output-channel dimension
   int brick_bits = 2;
@@ -53,7 +55,6 @@ struct BitFusionParams {
   int activation_bits = 0;  // > 0: overrides every operator's activation precision
   int psum_bits = 32;
   u64 wbuf_bytes = 64 * 1024, ibuf_bytes = 32 * 1024, obuf_bytes = 16 * 1024;
-  DramParams dram{.bytes_per_cycle = 24, .latency_cycles = 0, .per_operand_channels = false};
   i64 max_plan_tiles = 4096;  // native mode: tiles of the plan before grouping
   // Energy, 45 nm (../shared/reference/bitfusion/config.json): the array per busy cycle
   // (independent of precision) and SRAM per bit (CACTI), DRAM per bit.
@@ -62,11 +63,9 @@ struct BitFusionParams {
   double ibuf_read_pj_per_bit = 0.059474, ibuf_write_pj_per_bit = 0.113704;
   double obuf_read_pj_per_bit = 0.033155, obuf_write_pj_per_bit = 0.073084;
   double dram_pj_per_bit = 15.0;
-  std::optional<double> area_mm2;  // absent: scaled from the paper's 45 nm figures
-  // The technology table for the hamming-distance datapath model (arch/energy/): its MAC energy
-  // at the layer's precision calibrates the toggle counts of operand_streams().
-  std::shared_ptr<const energy::Technology> technology;
   std::optional<energy::HammingOptions> hamming;  // energy.hamming: toggles beside the core energy
+
+  static CommonParams default_common();
 };
 
 // The layer as the Bit Fusion compiler sees it (a matrix product is a 1×1 convolution).
@@ -96,16 +95,17 @@ struct BitFusionMapping {
   double energy_pj = 0;
 };
 
-class BitFusionEngine final : public Engine, public energy::OperandStreamSource {
+class BitFusionEngine final : public EngineBase, public energy::OperandStreamSource {
  public:
-  explicit BitFusionEngine(const BitFusionParams& p) : p_(p) {}
+  explicit BitFusionEngine(const BitFusionParams& p) : EngineBase(p.common), p_(p) {}
   static std::unique_ptr<Engine> create(ParamReader& params);
 
   std::string engine_name() const override { return "bitfusion"; }
-  double clock_hz() const override { return p_.clock_hz; }
   // At the fused precision (8×8): one MAC per Fusion Unit per cycle; lower precisions do more.
   double peak_macs_per_cycle() const override { return static_cast<double>(p_.rows * p_.cols); }
-  DramParams dram() const override { return p_.dram; }
+  double peak_macs_per_cycle(const workloads::Operator& op) const override;
+  // Reference mode says what it does not time (operators without MACs).
+  std::vector<std::string> supports(const workloads::Operator& op) const override;
   double area_mm2() const override;
   using Engine::map;
   LayerWork map(const workloads::Operator& op, const MapContext& context) const override;

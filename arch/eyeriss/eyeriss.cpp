@@ -40,7 +40,6 @@ std::optional<RsLayer> rs_layer(const workloads::Operator& op) {
 
 std::unique_ptr<Engine> EyerissEngine::create(ParamReader& r) {
   EyerissParams p;
-  p.clock_hz = r.frequency_hz("clock", "200 MHz");
   if (auto e = r.optional_child("eyeriss")) {
     p.rows = e->positive_integer("rows", p.rows);
     p.cols = e->positive_integer("cols", p.cols);
@@ -54,10 +53,12 @@ std::unique_ptr<Engine> EyerissEngine::create(ParamReader& r) {
     p.glb_bytes = sram->size_bytes("global_buffer", "108 KiB");
     sram->finish();
   }
-  if (auto dram = r.optional_child("dram")) {
-    read_dram_timing(*dram, p.clock_hz, "8 B/cycle", p.dram);
-    dram->finish();
-  }
+  CommonDefaults d;
+  d.clock = "200 MHz";
+  d.memory.bandwidth = "8 B/cycle";
+  d.vector_lanes = static_cast<u64>(p.cols);
+  p.common = read_common(r, d);
+  if (!p.common.area_mm2) p.common.area_mm2 = EyerissParams::default_common().area_mm2;
   if (auto e = r.optional_child("energy")) {
     p.unit_pj = e->non_negative("unit_pj", p.unit_pj);
     p.mac_units = e->non_negative("mac_units", p.mac_units);
@@ -68,19 +69,22 @@ std::unique_ptr<Engine> EyerissEngine::create(ParamReader& r) {
     p.hamming = energy::read_hamming(*e);
     e->finish();
   }
-  p.area_mm2 = r.non_negative("area_mm2", p.area_mm2);
-  p.technology = energy::read_technology(r);
   return std::make_unique<EyerissEngine>(p);
 }
 
-EyerissEngine::EyerissEngine(const EyerissParams& p) : p_(p) {
-  if (!p_.technology) p_.technology = energy::load_technology("45nm");
+CommonParams EyerissParams::default_common() {
+  CommonParams c;
+  c.clock_hz = 200e6;
+  c.memory.channels.front().bytes_per_cycle = 8;
+  c.vector.lanes = 14;
+  c.area_mm2 = 12.25;
+  return c;
 }
 
+EyerissEngine::EyerissEngine(const EyerissParams& p) : EngineBase(p.common), p_(p) {}
+
 nlohmann::json EyerissEngine::resolved_config() const {
-  const nlohmann::json bandwidth = bandwidth_json(p_.dram.bytes_per_cycle);
-  return {{"clock", p_.clock_hz / 1e6},
-          {"eyeriss",
+  return with_common({{"eyeriss",
            {{"rows", p_.rows},
             {"cols", p_.cols},
             {"word_bits", p_.word_bits},
@@ -88,7 +92,6 @@ nlohmann::json EyerissEngine::resolved_config() const {
             {"filter_spad_words", p_.filter_spad_words},
             {"psum_spad_words", p_.psum_spad_words}}},
           {"sram", {{"global_buffer", p_.glb_bytes}}},
-          {"dram", {{"bandwidth", bandwidth}, {"latency_cycles", p_.dram.latency_cycles}}},
           {"energy",
            {{"unit_pj", p_.unit_pj},
             {"mac_units", p_.mac_units},
@@ -96,23 +99,21 @@ nlohmann::json EyerissEngine::resolved_config() const {
             {"array_units", p_.array_units},
             {"glb_units", p_.glb_units},
             {"dram_units", p_.dram_units},
-            {"hamming", energy::hamming_json(p_.hamming)}}},
-          {"area_mm2", p_.area_mm2},
-          {"technology", p_.technology->origin}};
+            {"hamming", energy::hamming_json(p_.hamming)}}}});
 }
 
 LayerWork EyerissEngine::map(const workloads::Operator& op, const MapContext& context) const {
-  LayerWork w;
-  w.plan.overlap = dataflows::Overlap::double_buffered;
   const u64 word = static_cast<u64>(p_.word_bits);
   const auto bytes = [word](i64 words) { return (static_cast<u64>(words) * word + 7) / 8; };
 
   const auto layer = rs_layer(op);
-  if (!layer) {
-    // No MACs: DRAM traffic only (the RISC-style host or a vector unit does the work).
-    add_dram_only_tile(w, bytes(op.input_elements()), bytes(op.output_elements()), context);
-    return w;
-  }
+  if (!layer) return map_vector(op, context);
+  using namespace dataflows;
+  LayerWork w;
+  w.plan.buffering = kDoubleBuffered;
+  w.plan.units = static_cast<u64>(p_.rows * p_.cols);
+  const std::size_t in = w.plan.port(port::input), wt = w.plan.port(port::weight),
+                    out = w.plan.port(port::output, Direction::write);
   const RsLayer& L = *layer;
 
   // Logical PE sets: R filter rows × E output rows, cut into strips and folds to fit the array.
@@ -153,11 +154,12 @@ LayerWork EyerissEngine::map(const workloads::Operator& op, const MapContext& co
   // Double-buffered over the filter groups: each group's share of the traffic with its compute.
   const u64 tiles = static_cast<u64>(std::clamp<i64>(ceil_div(L.k, pf) * L.groups, 1, 64));
   for (u64 i = 0; i < tiles; ++i) {
-    dataflows::Tile t;
+    Tile t;
     t.compute_cycles = share(compute, i, tiles);
-    t.read_bytes[dataflows::ifmap] = share(dram_in, i, tiles);
-    t.read_bytes[dataflows::filter] = share(bytes(weight_words), i, tiles);
-    t.write_bytes = share(dram_out, i, tiles);
+    t.busy_units = static_cast<u64>(copies * fold_rows * strip_rows);
+    t.bytes[in] = share(dram_in, i, tiles);
+    t.bytes[wt] = share(bytes(weight_words), i, tiles);
+    t.bytes[out] = share(dram_out, i, tiles);
     w.plan.tiles.push_back(t);
   }
   w.metrics["active_pes"] = static_cast<double>(copies * fold_rows * strip_rows);

@@ -26,34 +26,33 @@ namespace tessera::arch {
 using workloads::i64;
 
 struct EyerissParams {
-  double clock_hz = 200e6;
+  // Clock (default 200 MHz), DRAM (default 8 B/cycle), vector unit, technology (the hamming
+  // model's MAC energies), fusion, area (default the 65 nm chip's core, 3.5 mm x 3.5 mm).
+  CommonParams common = default_common();
   i64 rows = 12, cols = 14;
   int word_bits = 16;
   i64 ifmap_spad_words = 12, filter_spad_words = 224, psum_spad_words = 24;
   u64 glb_bytes = 108 * 1024;
-  DramParams dram{.bytes_per_cycle = 8, .latency_cycles = 0, .per_operand_channels = false};
   // Energy per access of one word, in units of a MAC (Chen et al., ISCA 2016, Table IV, 65 nm:
   // ALU 1, RF 1, inter-PE array 2, global buffer 6, DRAM 200), times unit_pj. The defaults are the
   // Bit Fusion artifact's Eyeriss baseline: 3.2 pJ per unit and DRAM at 0.15 × 200.
   double unit_pj = 3.2;
   double mac_units = 1, rf_units = 1, array_units = 2, glb_units = 6, dram_units = 30;
-  double area_mm2 = 12.25;  // the 65 nm chip's core (3.5 mm × 3.5 mm)
-  // The bit-toggle datapath model (arch/energy/): the table whose MAC energy calibrates toggles,
-  // and energy.hamming, which makes `simulate` report it in place of the flat MAC energy.
-  std::shared_ptr<const energy::Technology> technology;
+  // energy.hamming makes `simulate` report the bit-toggle datapath energy (arch/energy/) in
+  // place of the flat MAC energy.
   std::optional<energy::HammingOptions> hamming;
+
+  static CommonParams default_common();
 };
 
-class EyerissEngine final : public Engine, public energy::OperandStreamSource {
+class EyerissEngine final : public EngineBase, public energy::OperandStreamSource {
  public:
   explicit EyerissEngine(const EyerissParams& p);
   static std::unique_ptr<Engine> create(ParamReader& params);
 
   std::string engine_name() const override { return "eyeriss"; }
-  double clock_hz() const override { return p_.clock_hz; }
   double peak_macs_per_cycle() const override { return static_cast<double>(p_.rows * p_.cols); }
-  DramParams dram() const override { return p_.dram; }
-  double area_mm2() const override { return p_.area_mm2; }
+  double area_mm2() const override { return common_.area_mm2.value_or(0.0); }
   using Engine::map;
   LayerWork map(const workloads::Operator& op, const MapContext& context) const override;
   EnergyBreakdown energy(const LayerWork& work, u64 cycles) const override;
@@ -61,7 +60,7 @@ class EyerissEngine final : public Engine, public energy::OperandStreamSource {
 
   // OperandStreamSource: the PE ports in row-stationary order.
   std::optional<energy::LayerStreams> operand_streams(const workloads::Operator& op) const override;
-  std::shared_ptr<const energy::Technology> technology() const override { return p_.technology; }
+  std::shared_ptr<const energy::Technology> technology() const override { return common_.tech; }
   std::optional<energy::HammingOptions> hamming_in_simulate() const override { return p_.hamming; }
 
   const EyerissParams& params() const { return p_; }

@@ -9,55 +9,55 @@ namespace tessera::arch {
 
 std::unique_ptr<Engine> IdealEngine::create(ParamReader& r) {
   IdealParams p;
-  p.clock_hz = r.frequency_hz("clock", "1 GHz");
+  CommonDefaults d;
+  d.memory.bandwidth = "";  // required
+  d.dram_required = true;
+  p.common = read_common(r, d);
   p.peak_macs_per_cycle = r.positive("peak_macs_per_cycle");
-  ParamReader dram = r.child("dram");
-  p.dram.bytes_per_cycle = dram.bandwidth("bandwidth", "").bytes_per_cycle(p.clock_hz);
-  p.dram.latency_cycles = static_cast<u64>(dram.non_negative_integer("latency_cycles", 0));
-  dram.finish();
-  p.tech = energy::read_technology(r, p.technology);
-  p.technology = p.tech->origin;
   if (auto energy = r.optional_child("energy")) {
     p.mac_energy_pj = energy->optional_number("mac_pj");
     p.dram_energy_pj_per_byte = energy->optional_number("dram_pj_per_byte");
     for (const char* k : {"mac_pj", "dram_pj_per_byte"})
       if (energy->has(k)) energy->non_negative(k, 0);  // range check
-    p.dram_type = energy::read_dram_type(*energy, *p.tech, p.dram_type);
-    p.pe_precision = energy::read_pe_precision(*energy, *p.tech);
+    p.dram_type = energy::read_dram_type(*energy, *p.common.tech, p.dram_type);
+    p.pe_precision = energy::read_pe_precision(*energy, *p.common.tech);
     energy->finish();
   }
-  if (const double area = r.non_negative("area_mm2", 0); area > 0) p.area_mm2 = area;
   return std::make_unique<IdealEngine>(p);
 }
 
-IdealEngine::IdealEngine(const IdealParams& p) : p_(p) {
-  if (!p_.tech) p_.tech = energy::load_technology(p_.technology);
-}
-
 double IdealEngine::area_mm2() const {
-  if (p_.area_mm2) return *p_.area_mm2;
+  if (common_.area_mm2) return *common_.area_mm2;
   const std::string prec = p_.pe_precision == "auto" ? "int8" : p_.pe_precision;
-  return p_.peak_macs_per_cycle * p_.tech->mac_cost(prec).area_um2 * 1e-6;
+  return p_.peak_macs_per_cycle * common_.tech->mac_cost(prec).area_um2 * 1e-6 + vector_area_mm2();
 }
 
-LayerWork IdealEngine::map(const workloads::Operator& op, const MapContext& /*context*/) const {
+LayerWork IdealEngine::map(const workloads::Operator& op, const MapContext& context) const {
+  using namespace dataflows;
   LayerWork w;
-  w.macs = static_cast<u64>(op.macs());
-  w.mac_bits = std::max(op.precision.weight_bits, op.precision.activation_bits);
-  dataflows::Tile t;
-  t.compute_cycles =
-      static_cast<u64>(std::ceil(static_cast<double>(w.macs) / p_.peak_macs_per_cycle));
-  t.read_bytes[dataflows::ifmap] = static_cast<u64>(op.input_bytes());
-  t.read_bytes[dataflows::filter] = static_cast<u64>(op.weight_bytes());
-  t.write_bytes = static_cast<u64>(op.output_bytes());
-  w.plan.overlap = dataflows::Overlap::streaming;
-  w.plan.tiles.push_back(t);
-  w.accesses["dram"] = {w.plan.dram_read_bytes(), w.plan.dram_write_bytes()};
+  if (op.macs() == 0) {
+    w = map_vector(op, context, /*split=*/false);
+  } else {
+    w.macs = static_cast<u64>(op.macs());
+    w.mac_bits = std::max(op.precision.weight_bits, op.precision.activation_bits);
+    Tile t;
+    t.compute_cycles =
+        static_cast<u64>(std::ceil(static_cast<double>(w.macs) / p_.peak_macs_per_cycle));
+    t.busy_units = static_cast<u64>(std::ceil(p_.peak_macs_per_cycle));
+    t.bytes[w.plan.port(port::input)] = static_cast<u64>(op.input_bytes());
+    t.bytes[w.plan.port(port::weight)] = static_cast<u64>(op.weight_bytes());
+    t.bytes[w.plan.port(port::output, Direction::write)] = static_cast<u64>(op.output_bytes());
+    w.plan.units = t.busy_units;
+    w.plan.tiles.push_back(t);
+  }
+  w.plan.buffering = kStreaming;
+  w.accesses.clear();
+  w.accesses["dram"] = {w.plan.read_bytes(), w.plan.write_bytes()};
   return w;
 }
 
 EnergyBreakdown IdealEngine::energy(const LayerWork& work, u64 cycles) const {
-  const energy::Technology& t = *p_.tech;
+  const energy::Technology& t = *common_.tech;
   const auto& dram = work.accesses.at("dram");
   const std::string prec = p_.pe_precision != "auto" ? p_.pe_precision
                                                       : energy::Technology::int_precision(
@@ -67,7 +67,7 @@ EnergyBreakdown IdealEngine::energy(const LayerWork& work, u64 cycles) const {
   // Leakage of the MAC array (no buffers in a roofline) over the layer's cycles.
   const std::string area_prec = p_.pe_precision == "auto" ? "int8" : p_.pe_precision;
   const double logic_mm2 = p_.peak_macs_per_cycle * t.mac_cost(area_prec).area_um2 * 1e-6;
-  const double seconds = static_cast<double>(cycles) / p_.clock_hz;
+  const double seconds = static_cast<double>(cycles) / common_.clock_hz;
   return {{"mac", static_cast<double>(work.macs) * mac_pj},
           {"dram.read", static_cast<double>(dram.read_bytes) * dram_pj_per_byte},
           {"dram.write", static_cast<double>(dram.write_bytes) * dram_pj_per_byte},
@@ -80,14 +80,8 @@ nlohmann::json IdealEngine::resolved_config() const {
   nlohmann::json energy_config = {{"dram", p_.dram_type}, {"pe_precision", p_.pe_precision}};
   if (p_.mac_energy_pj) energy_config["mac_pj"] = *p_.mac_energy_pj;
   if (p_.dram_energy_pj_per_byte) energy_config["dram_pj_per_byte"] = *p_.dram_energy_pj_per_byte;
-  return {
-      {"clock", p_.clock_hz / 1e6},
-      {"peak_macs_per_cycle", p_.peak_macs_per_cycle},
-      {"dram",
-       {{"bandwidth", p_.dram.bytes_per_cycle}, {"latency_cycles", p_.dram.latency_cycles}}},
-      {"technology", p_.technology},
-      {"energy", energy_config},
-      {"area_mm2", p_.area_mm2.value_or(0.0)}};
+  return with_common(
+      {{"peak_macs_per_cycle", p_.peak_macs_per_cycle}, {"energy", energy_config}});
 }
 
 }  // namespace tessera::arch

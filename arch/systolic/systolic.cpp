@@ -76,7 +76,6 @@ SramWords sram_words(const GemmView& g, Dataflow d, i64 R, i64 C) {
 
 std::unique_ptr<Engine> SystolicEngine::create(ParamReader& r) {
   SystolicParams p;
-  p.clock_hz = r.frequency_hz("clock", "1 GHz");
   ParamReader s = r.child("systolic");
   p.rows = s.positive_integer("rows");
   p.cols = s.positive_integer("cols");
@@ -85,83 +84,87 @@ std::unique_ptr<Engine> SystolicEngine::create(ParamReader& r) {
   p.os_paper_fold = s.choice("os_fold_cycles", {"v2", "paper"}, "v2") == "paper";
   p.accumulator_bits = static_cast<int>(s.positive_integer("accumulator_bits", p.accumulator_bits));
   if (p.accumulator_bits > 64) throw s.error("accumulator_bits", "must be at most 64");
+  p.use_mapper = s.choice("mapping", {"mapper", "fixed"}, "mapper") == "mapper";
+  p.objective = *dataflows::mapper_objective_from_string(
+      s.choice("objective", {"latency", "energy", "edp"}, "latency"));
   s.finish();
+  // SCALE-Sim's array stalls as a whole on each operand's delay, so its operand fetches add up as
+  // if they shared one channel.
+  CommonDefaults d;
+  d.memory.bandwidth = "16 B/cycle";
+  d.memory.allow_per_operand = !p.scalesim_mode;
+  d.memory.shared_only_reason =
+      "SCALE-Sim mode stalls the whole array on each operand's fetch, modelled as one shared "
+      "channel: use \"shared\" or leave it out";
+  d.vector_lanes = static_cast<u64>(p.cols);
+  p.common = read_common(r, d);
   if (auto sram = r.optional_child("sram")) {
     p.ifmap_sram_bytes = sram->size_bytes("ifmap", "64 KiB");
     p.filter_sram_bytes = sram->size_bytes("filter", "64 KiB");
     p.ofmap_sram_bytes = sram->size_bytes("ofmap", "64 KiB");
     sram->finish();
   }
-  p.dram.per_operand_channels = !p.scalesim_mode;
-  if (auto dram = r.optional_child("dram")) {
-    read_dram_timing(*dram, p.clock_hz, "16 B/cycle", p.dram);
-    // SCALE-Sim's array stalls as a whole on each operand's delay, so its operand fetches add
-    // up as if they shared one channel; native hardware has a channel per operand by default.
-    const std::string channels = dram->choice("channels", {"per_operand", "shared"},
-                                              p.scalesim_mode ? "shared" : "per_operand");
-    if (p.scalesim_mode && channels != "shared")
-      throw dram->error(
-          "channels",
-          "SCALE-Sim mode stalls the whole array on each operand's fetch, modelled as "
-          "one shared channel: use \"shared\" or leave it out");
-    p.dram.per_operand_channels = channels == "per_operand";
-    dram->finish();
-  }
-  p.tech = energy::read_technology(r, p.technology);
-  p.technology = p.tech->origin;
   if (auto energy = r.optional_child("energy")) {
     p.mac_energy_pj = energy->optional_number("mac_pj");
     p.sram_energy_pj_per_byte = energy->optional_number("sram_pj_per_byte");
     p.dram_energy_pj_per_byte = energy->optional_number("dram_pj_per_byte");
     for (const char* k : {"mac_pj", "sram_pj_per_byte", "dram_pj_per_byte"})
       if (energy->has(k)) energy->non_negative(k, 0);  // range check
-    p.dram_type = energy::read_dram_type(*energy, *p.tech, p.dram_type);
-    p.pe_precision = energy::read_pe_precision(*energy, *p.tech);
+    p.dram_type = energy::read_dram_type(*energy, *p.common.tech, p.dram_type);
+    p.pe_precision = energy::read_pe_precision(*energy, *p.common.tech);
     p.hamming = energy::read_hamming(*energy);
     energy->finish();
   }
-  if (const double area = r.non_negative("area_mm2", 0); area > 0) p.area_mm2 = area;
   return std::make_unique<SystolicEngine>(p);
 }
 
-SystolicEngine::SystolicEngine(const SystolicParams& p) : p_(p) {
-  if (!p_.tech) p_.tech = energy::load_technology(p_.technology);
-}
+SystolicEngine::SystolicEngine(const SystolicParams& p) : EngineBase(p.common), p_(p) {}
 
 double SystolicEngine::area_mm2() const {
-  if (p_.area_mm2) return *p_.area_mm2;
+  if (common_.area_mm2) return *common_.area_mm2;
   const std::string prec = p_.pe_precision == "auto" ? "int8" : p_.pe_precision;
-  const double pes = static_cast<double>(p_.rows * p_.cols) * p_.tech->mac_cost(prec).area_um2 * 1e-6;
-  return pes + p_.tech->sram_area_mm2(p_.ifmap_sram_bytes + p_.filter_sram_bytes + p_.ofmap_sram_bytes);
+  const auto& tech = *common_.tech;
+  const double pes = static_cast<double>(p_.rows * p_.cols) * tech.mac_cost(prec).area_um2 * 1e-6;
+  return pes + tech.sram_area_mm2(p_.ifmap_sram_bytes + p_.filter_sram_bytes + p_.ofmap_sram_bytes) +
+         vector_area_mm2();
 }
 
 nlohmann::json SystolicEngine::resolved_config() const {
-  const nlohmann::json bandwidth = bandwidth_json(p_.dram.bytes_per_cycle);
   nlohmann::json energy_config = {{"dram", p_.dram_type},
                                   {"pe_precision", p_.pe_precision},
                                   {"hamming", energy::hamming_json(p_.hamming)}};
   if (p_.mac_energy_pj) energy_config["mac_pj"] = *p_.mac_energy_pj;
   if (p_.sram_energy_pj_per_byte) energy_config["sram_pj_per_byte"] = *p_.sram_energy_pj_per_byte;
   if (p_.dram_energy_pj_per_byte) energy_config["dram_pj_per_byte"] = *p_.dram_energy_pj_per_byte;
-  return {{"clock", p_.clock_hz / 1e6},
-          {"systolic",
-           {{"rows", p_.rows},
-            {"cols", p_.cols},
-            {"dataflow", dataflow_name(p_.dataflow)},
-            {"mode", p_.scalesim_mode ? "scalesim" : "native"},
-            {"os_fold_cycles", p_.os_paper_fold ? "paper" : "v2"},
-            {"accumulator_bits", p_.accumulator_bits}}},
-          {"sram",
-           {{"ifmap", p_.ifmap_sram_bytes},
-            {"filter", p_.filter_sram_bytes},
-            {"ofmap", p_.ofmap_sram_bytes}}},
-          {"dram",
-           {{"bandwidth", bandwidth},
-            {"latency_cycles", p_.dram.latency_cycles},
-            {"channels", p_.dram.per_operand_channels ? "per_operand" : "shared"}}},
-          {"technology", p_.technology},
-          {"energy", energy_config},
-          {"area_mm2", p_.area_mm2.value_or(0.0)}};
+  return with_common(
+      {{"systolic",
+        {{"rows", p_.rows},
+         {"cols", p_.cols},
+         {"dataflow", dataflow_name(p_.dataflow)},
+         {"mode", p_.scalesim_mode ? "scalesim" : "native"},
+         {"os_fold_cycles", p_.os_paper_fold ? "paper" : "v2"},
+         {"accumulator_bits", p_.accumulator_bits},
+         {"mapping", p_.use_mapper ? "mapper" : "fixed"},
+         {"objective", std::string(dataflows::to_string(p_.objective))}}},
+       {"sram",
+        {{"ifmap", p_.ifmap_sram_bytes},
+         {"filter", p_.filter_sram_bytes},
+         {"ofmap", p_.ofmap_sram_bytes}}},
+       {"energy", energy_config}});
+}
+
+std::vector<std::string> SystolicEngine::supports(const workloads::Operator& op) const {
+  std::vector<std::string> w = Engine::supports(op);
+  if (p_.scalesim_mode) {
+    if (op.macs() == 0)
+      w.push_back("systolic scalesim mode: operators without MACs take no time or traffic "
+                  "(SCALE-Sim models none)");
+    else
+      w.push_back("systolic scalesim mode: DRAM traffic is counted as SCALE-Sim counts it and "
+                  "only the fetches that stall its array are timed (first fill and writes are "
+                  "free), so cycles may be below the DRAM bandwidth bound");
+  }
+  return w;
 }
 
 bool SystolicEngine::keeps_on_chip(const workloads::Operator& producer,
@@ -175,29 +178,48 @@ bool SystolicEngine::keeps_on_chip(const workloads::Operator& producer,
 
 LayerWork SystolicEngine::map(const workloads::Operator& op, const MapContext& context) const {
   const auto g = dataflows::as_gemm(op);
-  if (g) return p_.scalesim_mode ? map_scalesim(op, *g) : map_native(op, *g, context);
-  LayerWork w;
-  w.plan.overlap = dataflows::Overlap::double_buffered;
-  if (!p_.scalesim_mode)
-    add_dram_only_tile(w, static_cast<u64>(op.input_bytes()), static_cast<u64>(op.output_bytes()),
-                       context);
-  return w;
+  if (g) {
+    if (p_.scalesim_mode) return map_scalesim(op, *g);
+    return p_.use_mapper ? map_searched(op, *g, context) : map_native(op, *g, context);
+  }
+  if (p_.scalesim_mode) return {};  // SCALE-Sim models no such operators (supports() says so)
+  return map_vector(op, context);
 }
 
 namespace {
 
 // Adds per-operand DRAM totals of a plan to the access counts.
 void add_dram_accesses(LayerWork& w) {
-  Accesses ifmap, filter, ofmap;
-  for (const Tile& t : w.plan.tiles) {
-    ifmap.read_bytes += t.count * t.read_bytes[dataflows::ifmap];
-    filter.read_bytes += t.count * t.read_bytes[dataflows::filter];
-    ofmap.read_bytes += t.count * t.read_bytes[dataflows::ofmap];
-    ofmap.write_bytes += t.count * t.write_bytes;
+  using namespace dataflows;
+  const TilePlan& p = w.plan;
+  w.accesses["dram.ifmap"] = {p.port_bytes(port::input), 0};
+  w.accesses["dram.filter"] = {p.port_bytes(port::weight), 0};
+  w.accesses["dram.ofmap"] = {p.port_bytes(port::psum_in),
+                              p.port_bytes(port::output) + p.port_bytes(port::psum_out)};
+}
+
+// Buffering depths of a fold-level plan: half of each buffer holds what is reused, the other
+// half queues prefetched tiles (and results waiting for their writes), at least two each.
+dataflows::Buffering fold_buffering(const dataflows::TilePlan& plan, u64 input_half,
+                                    u64 filter_half, u64 ofmap_half) {
+  using namespace dataflows;
+  std::array<u64, kMaxPorts> largest{};
+  for (const Tile& t : plan.tiles)
+    for (std::size_t p = 0; p < plan.ports.size(); ++p) largest[p] = std::max(largest[p], t.bytes[p]);
+  const auto depth = [](u64 room, u64 tile) {
+    return static_cast<unsigned>(std::clamp<u64>(tile ? room / tile : 64, 2, 64));
+  };
+  Buffering b;
+  b.input = 64, b.output = 64;
+  for (std::size_t p = 0; p < plan.ports.size(); ++p) {
+    const auto& name = plan.ports[p].name;
+    if (name == port::input) b.input = std::min(b.input, depth(input_half, largest[p]));
+    if (name == port::weight) b.input = std::min(b.input, depth(filter_half, largest[p]));
+    if (name == port::psum_in) b.input = std::min(b.input, depth(ofmap_half, largest[p]));
+    if (plan.ports[p].direction == Direction::write)
+      b.output = std::min(b.output, depth(ofmap_half, largest[p]));
   }
-  w.accesses["dram.ifmap"] = ifmap;
-  w.accesses["dram.filter"] = filter;
-  w.accesses["dram.ofmap"] = ofmap;
+  return b;
 }
 
 }  // namespace
@@ -229,13 +251,17 @@ LayerWork SystolicEngine::map_scalesim(const workloads::Operator& op, const Gemm
   const bool a_fits = bytes(g.m * g.k, abits) <= p_.ifmap_sram_bytes / 2;
   const bool b_fits = bytes(g.k * g.n, wbits) <= p_.filter_sram_bytes / 2;
   LayerWork w;
-  w.plan.overlap = dataflows::Overlap::double_buffered;
+  w.plan.buffering = dataflows::kDoubleBuffered;
+  w.plan.units = static_cast<u64>(R * C);
+  const std::size_t in = w.plan.port(dataflows::port::input),
+                    wt = w.plan.port(dataflows::port::weight);
   std::vector<Tile> one;  // the tiles of one GEMM
   const i64 folds = fm.folds();
   i64 index = 0;
   for_each_fold(fm, R, C, false, [&](const Fold& f) {
     Tile t;
     t.compute_cycles = static_cast<u64>(++index == folds ? per_fold - 1 : per_fold);
+    t.busy_units = static_cast<u64>(f.rows * f.cols);
     if (index > 1) {
       // The blocks a fold streams: os A[M_i, :], B[:, N_j]; ws A[:, K_i] (whole M), B[K_i, N_j];
       // is A[K_i, M_j], B[K_i, :] (whole N).
@@ -245,8 +271,8 @@ LayerWork SystolicEngine::map_scalesim(const workloads::Operator& op, const Gemm
       const i64 b = p_.dataflow == Dataflow::os   ? g.k * f.cols
                     : p_.dataflow == Dataflow::ws ? f.rows * f.cols
                                                   : f.rows * g.n;
-      t.read_bytes[dataflows::ifmap] = a_fits ? 0 : bytes(a, abits);
-      t.read_bytes[dataflows::filter] = b_fits ? 0 : bytes(b, wbits);
+      t.bytes[in] = a_fits ? 0 : bytes(a, abits);
+      t.bytes[wt] = b_fits ? 0 : bytes(b, wbits);
     }
     append_tile(one, t);
   });
@@ -319,6 +345,13 @@ LayerWork SystolicEngine::map_native(const workloads::Operator& op, GemmView g,
   }
   const bool spill = p_.dataflow != Dataflow::os && bytes(chunk * C, pbits) > ofmap_half;
 
+  LayerWork w;
+  using namespace dataflows;
+  TilePlan& plan = w.plan;
+  plan.units = static_cast<u64>(R * C);
+  const std::size_t in = plan.port(port::input), wt = plan.port(port::weight),
+                    pin = plan.port(port::psum_in), out = plan.port(port::output, Direction::write),
+                    pout = plan.port(port::psum_out, Direction::write);
   std::vector<Tile> one;
   for (i64 begin = 0; begin < T; begin += chunk) {
     const i64 tq = std::min(chunk, T - begin), end = begin + tq;
@@ -326,28 +359,29 @@ LayerWork SystolicEngine::map_native(const workloads::Operator& op, GemmView g,
     for_each_fold(fm, R, C, cols_outer, [&](const Fold& f) {
       Tile t;
       t.compute_cycles = static_cast<u64>(std::max(tq, R));
+      t.busy_units = static_cast<u64>(f.rows * f.cols);
       switch (p_.dataflow) {
         case Dataflow::os: {  // rows <- M (outer), cols <- N (inner): outputs final after K
           const i64 a = share(a_per, f.row_begin, f.row_begin + f.rows, g.m);
-          t.read_bytes[dataflows::ifmap] = f.first_col ? bytes(a, abits) : 0;
+          t.bytes[in] = f.first_col ? bytes(a, abits) : 0;
           const i64 b = share(b_per, f.col_begin, f.col_begin + f.cols, g.n);
-          t.read_bytes[dataflows::filter] = (f.first_row || !b_fits) ? bytes(b, wbits) : 0;
-          t.write_bytes = bytes(f.rows * f.cols, abits);
+          t.bytes[wt] = (f.first_row || !b_fits) ? bytes(b, wbits) : 0;
+          t.bytes[out] = bytes(f.rows * f.cols, abits);
           break;
         }
         case Dataflow::ws: {  // rows <- K (inner), cols <- N (outer), streamed M in chunks
           // Each chunk streams its own rows of A: fetched once if they fit, else per column fold.
           const i64 a_chunk = share(a_per, begin, end, g.m);
           const i64 a = share(a_chunk, f.row_begin, f.row_begin + f.rows, g.k);
-          t.read_bytes[dataflows::ifmap] =
+          t.bytes[in] =
               f.first_col || bytes(a_chunk, abits) > ifmap_half ? bytes(a, abits) : 0;
-          t.read_bytes[dataflows::filter] =
+          t.bytes[wt] =
               (first_chunk || !b_fits) ? bytes(f.rows * f.cols, wbits) : 0;
           break;
         }
         case Dataflow::is: {  // rows <- K (inner), cols <- M (outer), streamed N in chunks
           const i64 row_part = share(a_per, f.row_begin, f.row_begin + f.rows, g.k);
-          t.read_bytes[dataflows::ifmap] =
+          t.bytes[in] =
               (first_chunk || !a_fits)
                   ? bytes(share(row_part, f.col_begin, f.col_begin + f.cols, g.m), abits)
                   : 0;
@@ -355,7 +389,7 @@ LayerWork SystolicEngine::map_native(const workloads::Operator& op, GemmView g,
           // fold.
           const i64 b_chunk = share(b_per, begin, end, g.n);
           const i64 b = share(b_chunk, f.row_begin, f.row_begin + f.rows, g.k);
-          t.read_bytes[dataflows::filter] =
+          t.bytes[wt] =
               f.first_col || bytes(b_chunk, wbits) > filter_half ? bytes(b, wbits) : 0;
           break;
         }
@@ -363,10 +397,10 @@ LayerWork SystolicEngine::map_native(const workloads::Operator& op, GemmView g,
       if (p_.dataflow != Dataflow::os) {
         const i64 psum_words = tq * f.cols;
         if (!spill) {
-          t.write_bytes = f.last_row ? bytes(psum_words, abits) : 0;
+          t.bytes[out] = f.last_row ? bytes(psum_words, abits) : 0;
         } else {  // partial sums go to DRAM at accumulator precision and come back
-          t.read_bytes[dataflows::ofmap] = f.first_row ? 0 : bytes(psum_words, pbits);
-          t.write_bytes = bytes(psum_words, f.last_row ? abits : pbits);
+          t.bytes[pin] = f.first_row ? 0 : bytes(psum_words, pbits);
+          t.bytes[f.last_row ? out : pout] = bytes(psum_words, f.last_row ? abits : pbits);
         }
       }
       append_tile(one, t);
@@ -374,35 +408,29 @@ LayerWork SystolicEngine::map_native(const workloads::Operator& op, GemmView g,
     if (p_.dataflow == Dataflow::os) break;  // os streams K inside the PEs: no chunks
   }
 
-  LayerWork w;
-  w.plan.overlap = dataflows::Overlap::double_buffered;
   for (i64 c = 0; c < g.count; ++c) {
     for (Tile t : one) {
-      if (c > 0 && b_shared && b_fits) t.read_bytes[dataflows::filter] = 0;
+      if (c > 0 && b_shared && b_fits) t.bytes[wt] = 0;
       // Inter-layer reuse: the input is already in the buffers, the output stays there.
-      if (context.input_on_chip) t.read_bytes[dataflows::ifmap] = 0;
-      if (context.output_on_chip) t.write_bytes = 0;
-      append_tile(w.plan.tiles, t);
+      if (context.input_on_chip) t.bytes[in] = 0;
+      if (context.output_on_chip) t.bytes[out] = 0;
+      append_tile(plan.tiles, t);
     }
   }
-  // Fill and drain: the first and last fold, split out of their runs, carry them.
-  auto& tiles = w.plan.tiles;
-  if (tiles.front().count > 1) {
-    Tile first = tiles.front();
-    first.count = 1;
-    tiles.front().count -= 1;
-    tiles.insert(tiles.begin(), first);
-  }
-  tiles.front().compute_cycles += static_cast<u64>(fill);
-  if (tiles.back().count > 1) {
-    Tile last = tiles.back();
-    last.count = 1;
-    tiles.back().count -= 1;
-    tiles.push_back(last);
-  }
-  tiles.back().compute_cycles += static_cast<u64>(drain);
+  add_fill_drain(plan.tiles, static_cast<u64>(fill), static_cast<u64>(drain));
+  plan.buffering = fold_buffering(plan, ifmap_half, filter_half, ofmap_half);
   add_dram_accesses(w);
+  add_sram_accesses(w, op, g);
+  w.metrics["mapping_efficiency"] = fm.mapping_efficiency(R, C);
+  w.metrics["folds"] = static_cast<double>(w.plan.tile_count());  // chunks x folds x GEMMs
+  return w;
+}
 
+void SystolicEngine::add_sram_accesses(LayerWork& w, const workloads::Operator& op,
+                                       const GemmView& g) const {
+  const i64 R = p_.rows, C = p_.cols;
+  const int abits = op.precision.activation_bits, wbits = op.precision.weight_bits,
+            pbits = p_.accumulator_bits;
   const SramWords s = sram_words(g, p_.dataflow, R, C);
   w.accesses["sram.ifmap"] = {bytes(s.ifmap_reads * g.count, abits),
                               w.accesses["dram.ifmap"].read_bytes};
@@ -412,13 +440,51 @@ LayerWork SystolicEngine::map_native(const workloads::Operator& op, GemmView g,
                               bytes(s.ofmap_writes * g.count, pbits)};
   w.macs = static_cast<u64>(g.macs());
   w.mac_bits = std::max(abits, wbits);
-  w.metrics["mapping_efficiency"] = fm.mapping_efficiency(R, C);
-  w.metrics["folds"] = static_cast<double>(w.plan.tile_count());  // chunks x folds x GEMMs
+}
+
+LayerWork SystolicEngine::map_searched(const workloads::Operator& op, GemmView g,
+                                       const MapContext& context) const {
+  // Depthwise: channels side by side across the columns (as map_native); a weight shared by a
+  // batch of matrix products is one taller product.
+  if (const auto* c = std::get_if<workloads::Conv>(&op.shape);
+      c && c->groups > 1 && c->c == c->groups) {
+    g.n = c->k;
+    g.count = 1;
+  }
+  if (g.count > 1 && g.b_distinct == g.k * g.n) {
+    g.m *= g.count;
+    g.count = 1;
+  }
+  const energy::Technology& tech = *common_.tech;
+  dataflows::GemmArray a;
+  a.rows = p_.rows, a.cols = p_.cols, a.dataflow = p_.dataflow;
+  a.a_capacity = p_.ifmap_sram_bytes / 2, a.b_capacity = p_.filter_sram_bytes / 2,
+  a.c_capacity = p_.ofmap_sram_bytes / 2;
+  a.a_bits = op.precision.activation_bits, a.b_bits = op.precision.weight_bits,
+  a.c_bits = op.precision.activation_bits, a.psum_bits = p_.accumulator_bits;
+  double rate = 0;
+  for (const auto& ch : common_.memory.channels) rate += ch.rate();
+  a.bytes_per_cycle = std::isinf(rate) ? 1e18 : rate;
+  a.dram_pj_per_byte = p_.dram_energy_pj_per_byte.value_or(8 * tech.dram(p_.dram_type));
+  a.static_pj_per_cycle = leakage_pj_per_cycle();
+  a.objective = p_.objective;
+  const auto m = dataflows::map_gemm(g, a);
+  if (!m) return map_native(op, g, context);  // not one fold fits half the buffers: spill
+  LayerWork w;
+  w.plan = dataflows::gemm_plan(g, a, *m, context.input_on_chip, context.output_on_chip);
+  add_dram_accesses(w);
+  add_sram_accesses(w, op, g);
+  const auto fm = dataflows::map_folds(g.m, g.n, g.k, p_.dataflow, p_.rows, p_.cols);
+  w.metrics["mapping_efficiency"] = fm.mapping_efficiency(p_.rows, p_.cols);
+  w.metrics["folds"] = static_cast<double>(fm.folds() * g.count);
+  w.mapping = m->to_json();
   return w;
 }
 
+
+
 EnergyBreakdown SystolicEngine::energy(const LayerWork& work, u64 cycles) const {
-  const energy::Technology& t = *p_.tech;
+  const energy::Technology& t = *common_.tech;
   EnergyBreakdown e;
   const std::string prec = p_.pe_precision != "auto" ? p_.pe_precision
                                                       : energy::Technology::int_precision(
@@ -443,14 +509,20 @@ EnergyBreakdown SystolicEngine::energy(const LayerWork& work, u64 cycles) const 
     e[level + ".read"] = static_cast<double>(a.read_bytes) * read_pj_per_byte;
     e[level + ".write"] = static_cast<double>(a.write_bytes) * write_pj_per_byte;
   }
-  // Leakage of the PE array and the SRAMs over the layer's cycles (mW * s = 1e9 pJ).
-  const std::string area_prec = p_.pe_precision == "auto" ? "int8" : p_.pe_precision;
-  const double logic_mm2 = static_cast<double>(p_.rows * p_.cols) * t.mac_cost(area_prec).area_um2 * 1e-6;
-  const double sram_mm2 = t.sram_area_mm2(p_.ifmap_sram_bytes + p_.filter_sram_bytes + p_.ofmap_sram_bytes);
-  const double seconds = static_cast<double>(cycles) / p_.clock_hz;
-  e["leakage"] = (logic_mm2 * t.leakage_logic_mw_per_mm2 + sram_mm2 * t.leakage_sram_mw_per_mm2) *
-                 seconds * 1e9;
+  e["leakage"] = leakage_pj_per_cycle() * static_cast<double>(cycles);
   return e;
+}
+
+double SystolicEngine::leakage_pj_per_cycle() const {
+  // Leakage of the PE array, the vector unit and the SRAMs (mW / Hz = 1e9 pJ per cycle).
+  const energy::Technology& t = *common_.tech;
+  const std::string area_prec = p_.pe_precision == "auto" ? "int8" : p_.pe_precision;
+  const double logic_mm2 =
+      static_cast<double>(p_.rows * p_.cols) * t.mac_cost(area_prec).area_um2 * 1e-6 + vector_area_mm2();
+  const double sram_mm2 =
+      t.sram_area_mm2(p_.ifmap_sram_bytes + p_.filter_sram_bytes + p_.ofmap_sram_bytes);
+  return (logic_mm2 * t.leakage_logic_mw_per_mm2 + sram_mm2 * t.leakage_sram_mw_per_mm2) /
+         common_.clock_hz * 1e9;
 }
 
 std::optional<energy::LayerStreams> SystolicEngine::operand_streams(

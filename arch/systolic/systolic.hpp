@@ -11,9 +11,11 @@
 //            after another, its per-fold cycle formulas and -1, groups and its "DP" depthwise
 //            layers as separate layers, its SRAM access counters (including the os counter
 //            artefact), DRAM traffic of a stall-free run with large buffers.
-// Operators without MACs are not run on the array: in native mode they cost their DRAM traffic
-// (a vector unit beside the array is assumed fast enough); in scalesim mode nothing, as
-// SCALE-Sim's topologies have none.
+// Native mode maps each layer with the mapper (dataflows/mapper.hpp: loop order and tile sizes
+// under the buffers, minimising latency, energy or EDP), or with one fixed loop order per
+// dataflow ("mapping": "fixed", the plan described above). Operators without MACs run on the
+// vector unit (arch/vector_unit.hpp); in scalesim mode they cost nothing, as SCALE-Sim's
+// topologies have none, and the report says so.
 #pragma once
 
 #include <memory>
@@ -24,41 +26,43 @@
 #include "arch/energy/technology.hpp"
 #include "arch/engine.hpp"
 #include "dataflows/gemm.hpp"
+#include "dataflows/mapper.hpp"
 
 namespace tessera::arch {
 
 using workloads::i64;
 
 struct SystolicParams {
-  double clock_hz = 1e9;
+  CommonParams common;  // clock, dram, vector unit, technology, fusion, area
   i64 rows = 32, cols = 32;
   dataflows::Dataflow dataflow = dataflows::Dataflow::ws;
   bool scalesim_mode = false;
   bool os_paper_fold = false;  // scalesim mode: os fold takes 2R + C + T - 2 as in v1 and the paper
   u64 ifmap_sram_bytes = 64 * 1024, filter_sram_bytes = 64 * 1024, ofmap_sram_bytes = 64 * 1024;
   int accumulator_bits = 32;  // partial sums spilled to DRAM
-  DramParams dram{.bytes_per_cycle = 16, .latency_cycles = 0, .per_operand_channels = true};
-  // Energy and area come from a technology table (arch/energy/technology.hpp, docs/energy.md).
-  std::string technology = "45nm";              // built-in name or JSON file
-  std::shared_ptr<const energy::Technology> tech;  // loaded from `technology` when null
+  // Native mode: "mapper" searches loop order and tile sizes per layer (dataflows/mapper.hpp);
+  // "fixed" keeps one loop order per dataflow with reuse while operands fit half a buffer.
+  bool use_mapper = true;
+  dataflows::MapperObjective objective = dataflows::MapperObjective::latency;
+  // Energy and area come from the technology table (arch/energy/technology.hpp, docs/energy.md).
   std::string dram_type = "ddr4";               // the table's dram_pj_per_bit entry
   std::string pe_precision = "auto";            // MAC entry: "auto" = each layer's operand width
   // Flat overrides of the table (the config keys of the placeholder model); unset = table.
   std::optional<double> mac_energy_pj, sram_energy_pj_per_byte, dram_energy_pj_per_byte;
-  std::optional<double> area_mm2;  // given area instead of the table's (PE array + SRAMs)
   std::optional<energy::HammingOptions> hamming;  // energy.hamming: toggle-based MAC energy
 };
 
-class SystolicEngine final : public Engine, public energy::OperandStreamSource {
+class SystolicEngine final : public EngineBase, public energy::OperandStreamSource {
  public:
   explicit SystolicEngine(const SystolicParams& p);
   static std::unique_ptr<Engine> create(ParamReader& params);
 
   std::string engine_name() const override { return "systolic"; }
-  double clock_hz() const override { return p_.clock_hz; }
   double peak_macs_per_cycle() const override { return static_cast<double>(p_.rows * p_.cols); }
-  DramParams dram() const override { return p_.dram; }
   double area_mm2() const override;
+  // SCALE-Sim mode says what it does not time (operators without MACs, DRAM traffic that does
+  // not stall SCALE-Sim's array).
+  std::vector<std::string> supports(const workloads::Operator& op) const override;
   using Engine::map;
   LayerWork map(const workloads::Operator& op, const MapContext& context) const override;
   // Native mode: an output that fits half the ofmap buffer (with no partial-sum spill) and half
@@ -71,7 +75,7 @@ class SystolicEngine final : public Engine, public energy::OperandStreamSource {
   // OperandStreamSource: the PE ports (activation in, weight, partial sum out) in the order the
   // dataflow delivers them (docs/energy.md, "Systolic streams").
   std::optional<energy::LayerStreams> operand_streams(const workloads::Operator& op) const override;
-  std::shared_ptr<const energy::Technology> technology() const override { return p_.tech; }
+  std::shared_ptr<const energy::Technology> technology() const override { return common_.tech; }
   std::optional<energy::HammingOptions> hamming_in_simulate() const override { return p_.hamming; }
 
   const SystolicParams& params() const { return p_; }
@@ -80,6 +84,12 @@ class SystolicEngine final : public Engine, public energy::OperandStreamSource {
   LayerWork map_scalesim(const workloads::Operator& op, const dataflows::GemmView& g) const;
   LayerWork map_native(const workloads::Operator& op, dataflows::GemmView g,
                        const MapContext& context) const;
+  LayerWork map_searched(const workloads::Operator& op, dataflows::GemmView g,
+                         const MapContext& context) const;
+  // The SRAM and mapping figures both native plans report.
+  void add_sram_accesses(LayerWork& w, const workloads::Operator& op,
+                         const dataflows::GemmView& g) const;
+  double leakage_pj_per_cycle() const;
   SystolicParams p_;
 };
 

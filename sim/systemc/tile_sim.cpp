@@ -1,15 +1,14 @@
 #include "sim/systemc/tile_sim.hpp"
 
 #include <algorithm>
-#include <array>
+#include <deque>
 #include <limits>
-#include <memory>
 #include <stdexcept>
 
 #include <systemc>
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
-#include <tlm_utils/simple_target_socket.h>
+#include <tlm_utils/multi_passthrough_target_socket.h>
 
 #include "common/error.hpp"
 #include "sim/systemc/kernel.hpp"
@@ -18,7 +17,6 @@ namespace tessera::sim::systemc {
 
 namespace {
 
-using dataflows::kOperands;
 using sc_core::sc_time;
 
 // One engine cycle of simulated time is 1 ns; integer arithmetic on the kernel's time values
@@ -27,290 +25,314 @@ sc_core::sc_time::value_type cycle_value() { return sc_time(1, sc_core::SC_NS).v
 sc_time cycles(u64 n) { return sc_time::from_value(n * cycle_value()); }
 u64 to_cycles(const sc_time& t) { return t.value() / cycle_value(); }
 
-// Off-chip memory as a TLM-2.0 target (loosely timed, blocking transport). The address selects
+// The memory system as a TLM-2.0 target (loosely timed, blocking transport). The address selects
 // the channel. A transfer starts when it arrives or when its channel frees, whichever is later,
-// holds the channel for occupancy_cycles() and completes latency_cycles after that; channels
-// serve transfers in arrival order, and a channel is free again before the latency has passed
-// (pipelined requests). Timing only: payload data is not touched.
-struct Dram : sc_core::sc_module {
-  tlm_utils::simple_target_socket<Dram> socket{"socket"};
-  arch::DramParams params;
-  std::array<sc_time, kOperands> busy_until{};
+// holds the channel for MemoryChannel::occupancy() and lands latency_cycles after that; channels
+// serve transfers in arrival order and are free again before the latency has passed (pipelined
+// requests). Timing only: a payload's data is the transfer's size in bytes (a u64, so transfers
+// beyond the 4 GiB a length field holds need no splitting).
+struct Memory : sc_core::sc_module {
+  tlm_utils::multi_passthrough_target_socket<Memory> socket{"socket"};
+  arch::MemorySystem system;
+  std::vector<sc_time> busy_until;
 
-  Dram(sc_core::sc_module_name name, const arch::DramParams& p) : sc_module(name), params(p) {
-    socket.register_b_transport(this, &Dram::b_transport);
+  Memory(sc_core::sc_module_name name, const arch::MemorySystem& m)
+      : sc_module(name), system(m), busy_until(m.channels.size()) {
+    socket.register_b_transport(this, &Memory::b_transport);
   }
 
-  void b_transport(tlm::tlm_generic_payload& tx, sc_time& delay) {
+  void b_transport(int /*initiator*/, tlm::tlm_generic_payload& tx, sc_time& delay) {
+    const auto& channel = system.channels.at(tx.get_address());
     auto& busy = busy_until.at(tx.get_address());
     const sc_time start = std::max(sc_core::sc_time_stamp() + delay, busy);
-    busy = start + cycles(occupancy_cycles(tx.get_data_length(), params));
-    delay = busy + cycles(params.latency_cycles) - sc_core::sc_time_stamp();
+    busy = start + cycles(channel.occupancy(bytes_of(tx)));
+    delay = busy + cycles(channel.latency_cycles) - sc_core::sc_time_stamp();
     tx.set_response_status(tlm::TLM_OK_RESPONSE);
   }
+
+  static u64 bytes_of(const tlm::tlm_generic_payload& tx) {
+    return *reinterpret_cast<const u64*>(tx.get_data_ptr());
+  }
 };
 
-// Walks the tiles of all layers in order, one tile at a time (counts expanded).
+struct Job {
+  const dataflows::TilePlan* plan;
+  u64 id;
+};
+
+// Walks one plan's tiles, counts expanded.
 struct Cursor {
-  const std::vector<const dataflows::TilePlan*>* plans;
-  std::size_t layer = 0, group = 0;
-  u64 index = 0;     // within the group
-  u64 position = 0;  // within the layer
-
-  explicit Cursor(const std::vector<const dataflows::TilePlan*>& p) : plans(&p) { skip_empty(); }
-  bool done() const { return layer >= plans->size(); }
-  const dataflows::Tile& tile() const { return (*plans)[layer]->tiles[group]; }
-  // True when the current tile is its layer's last.
-  bool last_of_layer() const {
-    const auto& tiles = (*plans)[layer]->tiles;
-    return group + 1 == tiles.size() && index + 1 == tiles[group].count;
-  }
+  const dataflows::TilePlan* plan;
+  std::size_t run = 0;
+  u64 index = 0;
+  explicit Cursor(const dataflows::TilePlan* p) : plan(p) { skip(); }
+  bool done() const { return run >= plan->tiles.size(); }
+  const dataflows::Tile& tile() const { return plan->tiles[run]; }
   void next() {
-    ++position;
-    if (++index < tile().count) return;
-    index = 0;
-    ++group;
-    skip_empty();
+    ++index;
+    skip();
   }
-  void skip_empty() {
-    while (layer < plans->size() && group >= (*plans)[layer]->tiles.size()) {
-      ++layer;
-      group = 0;
-      position = 0;
-    }
+  void skip() {
+    while (run < plan->tiles.size() && index >= plan->tiles[run].count) index = 0, ++run;
   }
 };
 
-// The accelerator: a compute process and a DMA process around double-buffered operand and
-// result buffers, or (streaming plans) both working on the same tile at once.
-struct Accelerator : sc_core::sc_module {
-  tlm_utils::simple_initiator_socket<Accelerator> memory{"memory"};
-  const std::vector<const dataflows::TilePlan*>& plans;
-  arch::DramParams dram;
-  bool double_buffered;
-  Trace* trace;
-  std::vector<LayerTiming> timings;
+struct Shared {
+  std::vector<Completion> completions;
+  u64 pending = 0;  // submitted and not completed
+  Trace* trace = nullptr;
+};
 
-  // Double-buffered state. Tile j's reads are issued when tile j-2 has finished computing
-  // (its buffer half is free); its compute waits for its reads, for tile j-1's compute and for
-  // tile j-2's writes (its result half); its writes are issued when it finishes. Ring buffers
-  // of 4 hold the completion times still needed.
-  u64 reads_issued = 0, computed = 0, writes_issued = 0;
-  std::array<sc_time, 4> reads_ready{}, writes_done{};
-  sc_core::sc_event reads_issued_event, computed_event, writes_issued_event;
-  sc_time final_write;
-  std::vector<sc_time> layer_end;  // when each layer's last tile finished computing
-  std::vector<u64> layer_compute;
+// One compute unit: a DMA process and a compute process following the plan's buffering.
+struct Unit : sc_core::sc_module {
+  tlm_utils::simple_initiator_socket<Unit> memory{"memory"};
+  std::size_t index;
+  const arch::MemorySystem& system;
+  Shared& shared;
+  std::deque<Job> queue;
+  sc_core::sc_event work_event;
 
-  // Streaming state.
-  sc_core::sc_event start_tile, dma_done, compute_done;
-  const Cursor* current = nullptr;
+  // The running job, shared by the two processes.
+  const dataflows::TilePlan* plan = nullptr;
+  u64 tiles = 0, reads_issued = 0, computed = 0, writes_issued = 0;
+  std::vector<sc_time> read_landed, write_landed;  // rings by tile index
+  sc_core::sc_event job_event, reads_event, computed_event, writes_event;
+  u64 job_id = 0;
 
-  unsigned char dummy = 0;  // payload data pointer; the DRAM model does not access data
-
-  SC_HAS_PROCESS(Accelerator);
-  Accelerator(sc_core::sc_module_name name, const std::vector<const dataflows::TilePlan*>& p,
-              const arch::DramParams& d, bool db, Trace* t)
-      : sc_module(name),
-        plans(p),
-        dram(d),
-        double_buffered(db),
-        trace(t),
-        layer_end(p.size()),
-        layer_compute(p.size()) {
-    if (double_buffered) {
-      SC_THREAD(db_dma);
-      SC_THREAD(db_compute);
-    } else {
-      SC_THREAD(streaming_controller);
-      SC_THREAD(streaming_dma);
-      SC_THREAD(streaming_compute);
-    }
+  SC_HAS_PROCESS(Unit);
+  Unit(sc_core::sc_module_name name, std::size_t i, const arch::MemorySystem& m, Shared& s)
+      : sc_module(name), index(i), system(m), shared(s) {
+    SC_THREAD(dma);
+    SC_THREAD(compute);
   }
 
-  std::string channel_name(std::size_t channel) const {
-    static const char* names[] = {"dram.ifmap", "dram.filter", "dram.ofmap"};
-    return dram.per_operand_channels ? names[channel] : "dram";
+  std::string compute_track() const {
+    return index == 0 ? "compute" : "compute." + std::to_string(index);
   }
 
-  void record(const std::string& track, const Cursor& c, const sc_time& start, const sc_time& end,
+  void record(const std::string& track, u64 tile, const sc_time& start, const sc_time& end,
               u64 bytes, bool write) {
-    if (trace)
-      trace->spans.push_back(
-          {track, c.layer, c.position, to_cycles(start), to_cycles(end), bytes, write});
+    if (shared.trace)
+      shared.trace->spans.push_back({track, static_cast<std::size_t>(job_id), tile,
+                                     to_cycles(start), to_cycles(end), bytes, write});
   }
 
-  // Issues one transfer of tile `c` without waiting; returns its completion time.
-  sc_time issue(tlm::tlm_command cmd, std::size_t channel, u64 bytes, const Cursor& c) {
+  // Issues one transfer without waiting; returns when it lands.
+  sc_time issue(tlm::tlm_command cmd, std::size_t channel, u64 bytes, u64 tile) {
     if (bytes == 0) return sc_core::sc_time_stamp();
-    if (bytes > std::numeric_limits<unsigned>::max())
-      throw UnsupportedError("SystemC fidelity: one tile transfer of " + std::to_string(bytes) +
-                             " bytes exceeds the TLM payload limit of 4 GiB");
+    u64 size = bytes;
     tlm::tlm_generic_payload tx;
     tx.set_command(cmd);
     tx.set_address(channel);
-    tx.set_data_ptr(&dummy);
-    tx.set_data_length(static_cast<unsigned>(bytes));
-    tx.set_streaming_width(static_cast<unsigned>(bytes));
+    tx.set_data_ptr(reinterpret_cast<unsigned char*>(&size));
+    tx.set_data_length(static_cast<unsigned>(sizeof size));
+    tx.set_streaming_width(static_cast<unsigned>(sizeof size));
     tx.set_byte_enable_ptr(nullptr);
     tx.set_dmi_allowed(false);
     tx.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     sc_time delay = sc_core::SC_ZERO_TIME;
     memory->b_transport(tx, delay);
     if (tx.is_response_error())
-      throw std::runtime_error("DRAM transfer failed: " + tx.get_response_string());
+      throw std::runtime_error("memory transfer failed: " + tx.get_response_string());
     const sc_time end = sc_core::sc_time_stamp() + delay;
-    record(channel_name(channel), c,
-           end - cycles(occupancy_cycles(bytes, dram) + dram.latency_cycles), end, bytes,
+    const auto& ch = system.channels[channel];
+    record(ch.name, tile, end - cycles(ch.occupancy(bytes) + ch.latency_cycles), end, bytes,
            cmd == tlm::TLM_WRITE_COMMAND);
     return end;
   }
 
-  // A tile's reads, one transfer per channel; returns when the last completes.
-  sc_time issue_reads(const Cursor& c) {
-    const dataflows::Tile& t = c.tile();
-    std::array<u64, kOperands> bytes{};
-    for (std::size_t o = 0; o < kOperands; ++o)
-      bytes[dram.channel_of(static_cast<dataflows::Operand>(o))] += t.read_bytes[o];
+  // A tile's reads (or writes): one transfer per channel; returns when the last lands.
+  sc_time transfers(const dataflows::Tile& t, dataflows::Direction d, u64 tile) {
+    std::array<u64, kMaxChannels> bytes{};
+    for (std::size_t p = 0; p < plan->ports.size(); ++p)
+      if (plan->ports[p].direction == d) bytes[plan->ports[p].channel] += t.bytes[p];
     sc_time done = sc_core::sc_time_stamp();
-    for (std::size_t ch = 0; ch < dram.channels(); ++ch)
-      done = std::max(done, issue(tlm::TLM_READ_COMMAND, ch, bytes[ch], c));
+    const auto cmd = d == dataflows::Direction::read ? tlm::TLM_READ_COMMAND : tlm::TLM_WRITE_COMMAND;
+    for (std::size_t ch = 0; ch < system.channels.size(); ++ch)
+      if (bytes[ch]) done = std::max(done, issue(cmd, ch, bytes[ch], tile));
     return done;
-  }
-
-  sc_time issue_writes(const Cursor& c) {
-    return issue(tlm::TLM_WRITE_COMMAND, dram.channel_of(dataflows::ofmap), c.tile().write_bytes,
-                 c);
   }
 
   static void wait_until(const sc_time& t) {
     if (t > sc_core::sc_time_stamp()) sc_core::wait(t - sc_core::sc_time_stamp());
   }
 
-  void db_dma() {
-    Cursor reads(plans), writes(plans);
-    for (int i = 0; i < 2 && !reads.done(); ++i, reads.next())
-      reads_ready[reads_issued++ % 4] = issue_reads(reads);
-    reads_issued_event.notify(sc_core::SC_ZERO_TIME);
-    for (; !writes.done(); writes.next()) {
-      while (writes_issued >= computed) wait(computed_event);
-      final_write = writes_done[writes_issued++ % 4] = issue_writes(writes);
-      writes_issued_event.notify(sc_core::SC_ZERO_TIME);
-      if (!reads.done()) {
-        reads_ready[reads_issued++ % 4] = issue_reads(reads);
-        reads.next();
-        reads_issued_event.notify(sc_core::SC_ZERO_TIME);
-      }
-    }
+  void finish(const sc_time& start, u64 compute_cycles) {
+    Completion c;
+    c.id = job_id;
+    c.unit = index;
+    c.start_cycle = to_cycles(start);
+    c.end_cycle = to_cycles(sc_core::sc_time_stamp());
+    c.timing.cycles = c.end_cycle - c.start_cycle;
+    c.timing.compute_cycles = compute_cycles;
+    c.timing.stall_cycles = c.timing.cycles - std::min(c.timing.cycles, compute_cycles);
+    c.timing.busy_unit_cycles = plan->busy_unit_cycles();
+    shared.completions.push_back(c);
+    --shared.pending;
   }
 
-  // Layer l takes the time from the end of layer l-1's compute to the end of its own; the last
-  // layer with tiles also waits for the final write. A layer without tiles takes no time.
-  void attribute_layers() {
-    std::size_t last = 0;
-    for (std::size_t l = 0; l < plans.size(); ++l)
-      if (!plans[l]->tiles.empty()) last = l;
-    sc_time previous = sc_core::SC_ZERO_TIME;
-    for (std::size_t l = 0; l < plans.size(); ++l) {
-      if (plans[l]->tiles.empty()) {
-        timings.push_back({});
+  void dma() {
+    using dataflows::Direction;
+    for (;;) {
+      while (queue.empty()) sc_core::wait(work_event);
+      const Job job = queue.front();
+      queue.pop_front();
+      plan = job.plan;
+      job_id = job.id;
+      const sc_time start = sc_core::sc_time_stamp();
+      tiles = plan->tile_count();
+      const u64 compute_total = plan->compute_cycles();
+      if (plan->buffering.streaming) {
+        u64 j = 0;
+        for (Cursor c(plan); !c.done(); c.next(), ++j) {
+          const sc_time t0 = sc_core::sc_time_stamp();
+          sc_time done = transfers(c.tile(), Direction::read, j);
+          done = std::max(done, transfers(c.tile(), Direction::write, j));
+          done = std::max(done, t0 + cycles(c.tile().compute_cycles));
+          record(compute_track(), j, t0, t0 + cycles(c.tile().compute_cycles), 0, false);
+          wait_until(done);
+        }
+        finish(start, compute_total);
         continue;
       }
-      sc_time end = layer_end[l];
-      if (l == last) end = std::max(end, final_write);
-      LayerTiming t;
-      t.cycles = to_cycles(end - previous);
-      t.compute_cycles = layer_compute[l];
-      t.stall_cycles = t.cycles - t.compute_cycles;
-      timings.push_back(t);
-      previous = end;
-    }
-  }
-
-  void db_compute() {
-    for (Cursor c(plans); !c.done(); c.next()) {
-      const u64 j = computed;
-      while (reads_issued <= j) wait(reads_issued_event);
-      wait_until(reads_ready[j % 4]);
-      if (j >= 2) {
-        while (writes_issued <= j - 2) wait(writes_issued_event);
-        wait_until(writes_done[(j - 2) % 4]);
+      const u64 di = std::max(1u, plan->buffering.input), dout = std::max(1u, plan->buffering.output);
+      read_landed.assign(di, sc_core::SC_ZERO_TIME);
+      write_landed.assign(dout, sc_core::SC_ZERO_TIME);
+      reads_issued = computed = writes_issued = 0;
+      Cursor ahead(plan), at(plan);
+      for (u64 j = 0; j < di && !ahead.done(); ++j, ahead.next())
+        read_landed[reads_issued % di] = transfers(ahead.tile(), Direction::read, j), ++reads_issued;
+      job_event.notify(sc_core::SC_ZERO_TIME);
+      reads_event.notify(sc_core::SC_ZERO_TIME);
+      sc_time last = sc_core::sc_time_stamp();
+      for (u64 j = 0; j < tiles; ++j, at.next()) {
+        while (computed <= j) sc_core::wait(computed_event);
+        const sc_time w = transfers(at.tile(), Direction::write, j);
+        last = std::max(last, w);
+        write_landed[j % dout] = w;
+        ++writes_issued;
+        writes_event.notify(sc_core::SC_ZERO_TIME);
+        if (!ahead.done()) {
+          read_landed[(j + di) % di] = transfers(ahead.tile(), Direction::read, j + di);
+          ++reads_issued;
+          ahead.next();
+          reads_event.notify(sc_core::SC_ZERO_TIME);
+        }
       }
-      const sc_time start = sc_core::sc_time_stamp();
-      wait(cycles(c.tile().compute_cycles));
-      record("compute", c, start, sc_core::sc_time_stamp(), 0, false);
-      layer_compute[c.layer] += c.tile().compute_cycles;
-      ++computed;
-      computed_event.notify(sc_core::SC_ZERO_TIME);
-      if (c.last_of_layer()) layer_end[c.layer] = sc_core::sc_time_stamp();
+      wait_until(last);
+      finish(start, compute_total);
     }
   }
 
-  void streaming_dma() {
+  void compute() {
     for (;;) {
-      wait(start_tile);
-      sc_time done = issue_reads(*current);
-      done = std::max(done, issue_writes(*current));
-      wait_until(done);
-      dma_done.notify(sc_core::SC_ZERO_TIME);
-    }
-  }
-
-  void streaming_compute() {
-    for (;;) {
-      wait(start_tile);
-      const sc_time start = sc_core::sc_time_stamp();
-      wait(cycles(current->tile().compute_cycles));
-      record("compute", *current, start, sc_core::sc_time_stamp(), 0, false);
-      compute_done.notify(sc_core::SC_ZERO_TIME);
-    }
-  }
-
-  void streaming_controller() {
-    Cursor c(plans);
-    current = &c;
-    sc_time layer_start = sc_core::SC_ZERO_TIME;
-    for (std::size_t l = 0; l < plans.size(); ++l) {
-      LayerTiming t;
-      for (; !c.done() && c.layer == l; c.next()) {
-        start_tile.notify(sc_core::SC_ZERO_TIME);
-        wait(dma_done & compute_done);
-        t.compute_cycles += c.tile().compute_cycles;
+      sc_core::wait(job_event);
+      const u64 di = read_landed.size(), dout = write_landed.size();
+      u64 j = 0;
+      for (Cursor c(plan); !c.done(); c.next(), ++j) {
+        while (reads_issued <= j) sc_core::wait(reads_event);
+        wait_until(read_landed[j % di]);
+        if (j >= dout) {
+          while (writes_issued <= j - dout) sc_core::wait(writes_event);
+          wait_until(write_landed[(j - dout) % dout]);
+        }
+        const sc_time start = sc_core::sc_time_stamp();
+        sc_core::wait(cycles(c.tile().compute_cycles));
+        record(compute_track(), j, start, sc_core::sc_time_stamp(), 0, false);
+        ++computed;
+        computed_event.notify(sc_core::SC_ZERO_TIME);
       }
-      t.cycles = to_cycles(sc_core::sc_time_stamp() - layer_start);
-      t.stall_cycles = t.cycles - t.compute_cycles;
-      timings.push_back(t);
-      layer_start = sc_core::sc_time_stamp();
     }
   }
 };
 
-struct Top {
-  Dram dram;
-  Accelerator accelerator;
-  Top(const std::vector<const dataflows::TilePlan*>& plans, const arch::DramParams& p, bool db,
-      Trace* trace)
-      : dram("dram", p), accelerator("accelerator", plans, p, db, trace) {
-    accelerator.memory.bind(dram.socket);
+struct Top : sc_core::sc_module {
+  Memory memory;
+  std::vector<std::unique_ptr<Unit>> units;
+  Top(sc_core::sc_module_name name, std::size_t n, const arch::MemorySystem& m, Shared& shared)
+      : sc_module(name), memory("memory", m) {
+    for (std::size_t i = 0; i < n; ++i) {
+      units.push_back(std::make_unique<Unit>(("unit" + std::to_string(i)).c_str(), i, m, shared));
+      units.back()->memory.bind(memory.socket);
+    }
   }
+};
+
+class Executor final : public PlanExecutor {
+ public:
+  Executor(std::size_t units, const arch::MemorySystem& memory, Trace* trace) : memory_(memory) {
+    if (units == 0) throw std::invalid_argument("SystemC executor: no compute units");
+    if (memory.channels.empty() || memory.channels.size() > kMaxChannels)
+      throw std::invalid_argument("SystemC executor: 1 to 8 memory channels");
+    shared_.trace = trace;
+    fresh_kernel();
+    top_ = std::make_unique<Top>("top", units, memory_, shared_);
+  }
+  ~Executor() override { top_.reset(); }  // modules go before the next run replaces the context
+
+  std::size_t units() const override { return top_->units.size(); }
+
+  void submit(std::size_t unit, const dataflows::TilePlan& plan, u64 id) override {
+    Unit& u = *top_->units.at(unit);
+    for (const auto& p : plan.ports)
+      if (p.channel >= memory_.channels.size())
+        throw std::invalid_argument("SystemC executor: port '" + p.name + "' has no channel");
+    u.queue.push_back({&plan, id});
+    ++shared_.pending;
+    u.work_event.notify(sc_core::SC_ZERO_TIME);
+  }
+
+  std::vector<Completion> run_until(u64 cycle) override {
+    const u64 t = now();
+    if (shared_.pending > 0 && cycle > t) sc_core::sc_start(cycles(cycle - t));
+    return take();
+  }
+
+  std::vector<Completion> run_to_completion() override {
+    while (shared_.pending > 0) {
+      sc_core::sc_start();  // until no activity is left: every queue drained
+      if (shared_.pending > 0 && !sc_core::sc_pending_activity())
+        throw std::logic_error("SystemC executor: jobs left but nothing can run");
+    }
+    return take();
+  }
+
+  u64 now() const override { return to_cycles(sc_core::sc_time_stamp()); }
+
+ private:
+  std::vector<Completion> take() {
+    std::vector<Completion> out = std::move(shared_.completions);
+    shared_.completions.clear();
+    return out;
+  }
+  arch::MemorySystem memory_;
+  Shared shared_;
+  std::unique_ptr<Top> top_;
 };
 
 }  // namespace
 
+std::unique_ptr<PlanExecutor> make_executor(std::size_t units, const arch::MemorySystem& memory,
+                                            Trace* trace) {
+  return std::make_unique<Executor>(units, memory, trace);
+}
+
 std::vector<LayerTiming> simulate_tile_plans(const std::vector<const dataflows::TilePlan*>& plans,
-                                             const arch::DramParams& dram, Trace* trace) {
-  const bool double_buffered =
-      !plans.empty() && plans.front()->overlap == dataflows::Overlap::double_buffered;
-  for (const auto* plan : plans)
-    if ((plan->overlap == dataflows::Overlap::double_buffered) != double_buffered)
-      throw std::logic_error("SystemC fidelity: layers of one run must share one overlap mode");
-  fresh_kernel();
-  auto top = std::make_unique<Top>(plans, dram, double_buffered, trace);
-  sc_core::sc_start();
-  if (double_buffered) top->accelerator.attribute_layers();
-  std::vector<LayerTiming> out = std::move(top->accelerator.timings);
-  top.reset();  // destroy modules before the next run replaces this context
+                                             const arch::MemorySystem& memory, Trace* trace) {
+  auto exec = make_executor(1, memory, trace);
+  for (std::size_t l = 0; l < plans.size(); ++l) exec->submit(0, *plans[l], l);
+  std::vector<LayerTiming> out(plans.size());
+  for (const Completion& c : exec->run_to_completion()) out[c.id] = c.timing;
   return out;
+}
+
+void register_fidelity() {
+  if (!fidelities().contains("systemc"))
+    fidelities().add("systemc", "SystemC/TLM-2.0 simulation of the same tile plans",
+                     [](const std::vector<const dataflows::TilePlan*>& plans,
+                        const arch::MemorySystem& memory, Trace* trace) {
+                       return simulate_tile_plans(plans, memory, trace);
+                     });
 }
 
 }  // namespace tessera::sim::systemc

@@ -1,25 +1,32 @@
-// The SystemC fidelity: executes tile plans as timed transactions. An accelerator module runs
-// each layer's tiles in order; per tile a DMA process moves the tile's bytes through a TLM-2.0
-// socket to a DRAM target (bandwidth and latency, one channel shared by reads and writes) while
-// a compute process is busy for the tile's compute cycles. Time is annotated per tile, not per
+// The SystemC fidelity: executes tile plans as timed transactions. Each compute unit is a module
+// with a DMA process and a compute process around its buffers (depths from the plan's
+// Buffering); all units reach the memory system through TLM-2.0 sockets, one target with a
+// channel per MemoryChannel (bandwidth, latency, DMA depth). Time is annotated per tile, not per
 // PE per cycle. Simulated time runs in engine cycles (1 cycle = 1 ns of SystemC time), so cycle
-// counts are exact whatever the clock; seconds come from the clock afterwards.
+// counts are exact whatever the clock.
 //
-// The header is free of SystemC so callers do not pay for <systemc>.
+// The header is free of SystemC so callers do not pay for <systemc>. The SystemC kernel is
+// process-global: one executor at a time per process, not thread-safe.
 #pragma once
 
+#include <memory>
 #include <vector>
 
-#include "dataflows/tile_plan.hpp"
-#include "sim/timing.hpp"
-#include "sim/trace.hpp"
+#include "sim/executor.hpp"
 
 namespace tessera::sim::systemc {
 
-// Runs the plans back to back in one simulation (a fresh kernel context per call), recording
-// every compute span and transfer into `trace` when given. Not thread-safe: one call at a time
-// per process.
+// A fresh kernel context with `units` compute units against `memory`. With `trace`, every
+// compute span and transfer is recorded into it (layer = job id).
+std::unique_ptr<PlanExecutor> make_executor(std::size_t units, const arch::MemorySystem& memory,
+                                            Trace* trace = nullptr);
+
+// Runs the plans back to back on one unit (job id = layer index).
 std::vector<LayerTiming> simulate_tile_plans(const std::vector<const dataflows::TilePlan*>& plans,
-                                             const arch::DramParams& dram, Trace* trace = nullptr);
+                                             const arch::MemorySystem& memory,
+                                             Trace* trace = nullptr);
+
+// Adds "systemc" to sim::fidelities().
+void register_fidelity();
 
 }  // namespace tessera::sim::systemc

@@ -1,0 +1,98 @@
+#include "arch/engine.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "arch/energy/config.hpp"
+#include "common/error.hpp"
+
+namespace tessera::arch {
+
+std::vector<std::string> Engine::supports(const workloads::Operator& op) const {
+  std::vector<std::string> warnings;
+  const auto& d = op.density;
+  if (d.weight_pattern)
+    warnings.push_back(engine_name() + " runs '" + op.name + "' densely: its " +
+                       std::to_string(d.weight_pattern->n) + ":" +
+                       std::to_string(d.weight_pattern->m) +
+                       " weight pattern is ignored (no sparse datapath)");
+  else if (d.weight < 1.0)
+    warnings.push_back(engine_name() + " runs '" + op.name + "' densely: its weight density " +
+                       std::to_string(d.weight) + " is ignored (no sparse datapath)");
+  if (d.activation < 1.0)
+    warnings.push_back(engine_name() + " runs '" + op.name + "' densely: its activation density " +
+                       std::to_string(d.activation) + " is ignored (no sparse datapath)");
+  return warnings;
+}
+
+CommonParams read_common(ParamReader& r, const CommonDefaults& defaults) {
+  CommonParams c;
+  c.clock_hz = r.frequency_hz("clock", defaults.clock);
+  if (defaults.dram_required || r.has("dram")) {
+    ParamReader dram = r.child("dram");
+    c.memory = read_memory(dram, c.clock_hz, defaults.memory);
+    dram.finish();
+  } else {
+    ParamReader empty(nlohmann::json::object(), r.file(), r.path_of("dram"));
+    c.memory = read_memory(empty, c.clock_hz, defaults.memory);
+  }
+  c.tech = energy::read_technology(r, c.technology);
+  c.technology = c.tech->origin;
+  c.vector = read_vector_unit(r, *c.tech, defaults.vector_lanes);
+  c.fusion = r.boolean("fusion", true);
+  if (const double area = r.non_negative("area_mm2", 0); area > 0) c.area_mm2 = area;
+  return c;
+}
+
+nlohmann::json EngineBase::with_common(nlohmann::json own) const {
+  own["clock"] = common_.clock_hz / 1e6;
+  nlohmann::json dram = memory_json(common_.memory);
+  if (own.contains("dram")) dram.update(own["dram"]);
+  own["dram"] = dram;
+  own["vector"] = vector_unit_json(common_.vector);
+  own["technology"] = common_.technology;
+  own["fusion"] = common_.fusion;
+  own["area_mm2"] = common_.area_mm2.value_or(0.0);
+  return own;
+}
+
+EngineBase::EngineBase(CommonParams common) : common_(std::move(common)) {
+  if (!common_.tech) common_.tech = energy::load_technology(common_.technology);
+  resolve_energy(common_.vector, *common_.tech);
+}
+
+LayerWork EngineBase::map_vector(const workloads::Operator& op, const MapContext& context,
+                                 bool split) const {
+  using namespace dataflows;
+  LayerWork w;
+  w.plan.buffering = kDoubleBuffered;
+  w.plan.units = common_.vector.lanes;
+  if (is_view(op)) return w;
+  w.vector = vector_work(op);
+  const auto bytes = [](workloads::i64 elements, int bits) {
+    return static_cast<u64>((elements * bits + 7) / 8);
+  };
+  u64 input = context.input_on_chip ? 0 : static_cast<u64>(op.input_bytes());
+  u64 params = static_cast<u64>(op.weight_bytes());
+  if (const auto* e = std::get_if<workloads::Embedding>(&op.shape)) {
+    input = context.input_on_chip ? 0 : bytes(e->tokens, 32);  // token ids
+    params = bytes(e->tokens * e->dim, op.precision.weight_bits);  // the gathered rows only
+  }
+  const u64 output = context.output_on_chip ? 0 : static_cast<u64>(op.output_bytes());
+  Tile total;
+  total.compute_cycles = common_.vector.compute_cycles(w.vector);
+  total.busy_units = common_.vector.lanes;
+  total.bytes[w.plan.port(port::input)] = input;
+  if (params) total.bytes[w.plan.port(port::weight)] = params;
+  total.bytes[w.plan.port(port::output, Direction::write)] = output;
+  // Tiles of at most half the unit's buffer for what comes in and what goes out.
+  const u64 half = std::max<u64>(common_.vector.buffer_bytes / 2, 1);
+  const u64 n = std::max<u64>({1, (input + params + half - 1) / half, (output + half - 1) / half});
+  append_split(w.plan.tiles, total, split ? n : 1);
+  w.accesses["dram.ifmap"] = {input, 0};
+  if (params) w.accesses["dram.filter"] = {params, 0};
+  w.accesses["dram.ofmap"] = {0, output};
+  return w;
+}
+
+}  // namespace tessera::arch

@@ -1,0 +1,83 @@
+#include "arch/memory.hpp"
+
+#include <cmath>
+#include <limits>
+
+namespace tessera::arch {
+
+double MemoryChannel::rate() const {
+  if (std::isinf(bytes_per_cycle)) {
+    if (latency_cycles == 0) return bytes_per_cycle;
+    return static_cast<double>(outstanding * burst_bytes) / static_cast<double>(latency_cycles);
+  }
+  const double round_trip =
+      static_cast<double>(latency_cycles) + static_cast<double>(burst_bytes) / bytes_per_cycle;
+  return std::min(bytes_per_cycle, static_cast<double>(outstanding * burst_bytes) / round_trip);
+}
+
+u64 MemoryChannel::occupancy(u64 bytes) const {
+  if (bytes == 0) return 0;
+  const double r = rate();
+  if (std::isinf(r)) return 0;
+  return static_cast<u64>(std::ceil(static_cast<double>(bytes) / r));
+}
+
+std::size_t MemorySystem::channel_for(std::string_view port) const {
+  std::size_t fallback = 0;
+  for (std::size_t c = 0; c < channels.size(); ++c) {
+    if (channels[c].ports.empty()) fallback = c;
+    for (const auto& p : channels[c].ports)
+      if (p == port) return c;
+  }
+  return fallback;
+}
+
+void MemorySystem::assign(dataflows::TilePlan& plan) const {
+  for (auto& p : plan.ports) p.channel = channel_for(p.name);
+}
+
+MemorySystem read_memory(ParamReader& dram, double clock_hz, const MemoryDefaults& defaults) {
+  MemoryChannel c;
+  if (dram.is_string("bandwidth") && dram.string("bandwidth") == "unlimited")
+    c.bytes_per_cycle = std::numeric_limits<double>::infinity();
+  else
+    c.bytes_per_cycle = dram.bandwidth("bandwidth", defaults.bandwidth).bytes_per_cycle(clock_hz);
+  c.latency_cycles = static_cast<u64>(dram.non_negative_integer("latency_cycles", 0));
+  c.outstanding = static_cast<u64>(dram.positive_integer("outstanding", 256));
+  c.burst_bytes = static_cast<u64>(dram.positive_integer("burst_bytes", 64));
+  MemorySystem m;
+  const std::string channels = dram.choice("channels", {"shared", "per_operand"}, "shared");
+  if (channels == "per_operand" && !defaults.allow_per_operand)
+    throw dram.error("channels", defaults.shared_only_reason);
+  m.per_operand = channels == "per_operand";
+  if (!m.per_operand) {
+    m.channels = {c};
+  } else {
+    using namespace dataflows;
+    MemoryChannel in = c, w = c, out = c;
+    in.name = "dram.input";  // carries input and any port not named below
+    w.name = "dram.weight";
+    w.ports = {std::string(port::weight)};
+    out.name = "dram.output";
+    out.ports = {std::string(port::output), std::string(port::psum_in),
+                 std::string(port::psum_out)};
+    m.channels = {in, w, out};
+  }
+  return m;
+}
+
+nlohmann::json bandwidth_json(double bytes_per_cycle) {
+  if (std::isinf(bytes_per_cycle)) return "unlimited";
+  return bytes_per_cycle;
+}
+
+nlohmann::json memory_json(const MemorySystem& m) {
+  const MemoryChannel& c = m.channels.front();
+  return {{"bandwidth", bandwidth_json(c.bytes_per_cycle)},
+          {"latency_cycles", c.latency_cycles},
+          {"outstanding", c.outstanding},
+          {"burst_bytes", c.burst_bytes},
+          {"channels", m.per_operand ? "per_operand" : "shared"}};
+}
+
+}  // namespace tessera::arch

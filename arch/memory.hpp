@@ -1,0 +1,73 @@
+// The off-chip memory system as both fidelities see it: channels, each with its own bandwidth,
+// latency, DMA depth (requests in flight) and burst size, and the tile-plan ports each carries.
+//
+// Config keys, in an engine's "dram" object (docs/configs.md, "Memory"):
+//   bandwidth       the total bandwidth (bytes/cycle, units, or "unlimited"); with
+//                   channels = "per_operand" the bandwidth of each channel
+//   latency_cycles  cycles from a burst leaving the channel to its data landing (default 0)
+//   outstanding     DMA requests in flight per channel (default 256)
+//   burst_bytes     bytes per request (default 64)
+//   channels        "shared" (default: one channel carries every port) or "per_operand" (three
+//                   channels named in the config: input, weight, and output with partial sums)
+//
+// A transfer of B bytes holds its channel for ceil(B / rate) cycles and lands latency_cycles
+// after it has left, where rate = min(bandwidth, outstanding * burst / (latency + burst /
+// bandwidth)): a channel cannot have more bytes in flight than its DMA can track (Little's law).
+// Back-to-back transfers overlap their latencies.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/params.hpp"
+#include "dataflows/tile_plan.hpp"
+
+namespace tessera::arch {
+
+using u64 = std::uint64_t;
+
+struct MemoryChannel {
+  std::string name = "dram";
+  double bytes_per_cycle = 16;  // may be infinite: transfers then cost only their latency
+  u64 latency_cycles = 0;
+  u64 outstanding = 256;
+  u64 burst_bytes = 64;
+  std::vector<std::string> ports;  // carried ports; empty: every port no other channel names
+
+  // The sustained rate: the bandwidth, or less when the DMA cannot cover the latency.
+  double rate() const;
+  // Cycles a transfer of `bytes` holds the channel (0 for no bytes).
+  u64 occupancy(u64 bytes) const;
+  bool operator==(const MemoryChannel&) const = default;
+};
+
+struct MemorySystem {
+  std::vector<MemoryChannel> channels{MemoryChannel{}};
+  bool per_operand = false;  // how the config named them (resolved configs write it back)
+
+  // The channel that carries a port: the one naming it, else the one naming none.
+  std::size_t channel_for(std::string_view port) const;
+  // Sets every port's channel.
+  void assign(dataflows::TilePlan& plan) const;
+  bool operator==(const MemorySystem&) const = default;
+};
+
+struct MemoryDefaults {
+  std::string bandwidth = "16 B/cycle";
+  bool allow_per_operand = true;  // false: SCALE-Sim's shared channel only
+  std::string shared_only_reason;  // the error when per_operand is asked for and not allowed
+};
+
+// Reads the "dram" object's memory keys (other keys are the engine's to read; the caller calls
+// finish()).
+MemorySystem read_memory(ParamReader& dram, double clock_hz, const MemoryDefaults& defaults);
+// The keys read_memory reads, resolved (bandwidth in bytes/cycle or "unlimited").
+nlohmann::json memory_json(const MemorySystem& memory);
+// A bandwidth in bytes/cycle as resolved configs write it: the number, or "unlimited".
+nlohmann::json bandwidth_json(double bytes_per_cycle);
+
+}  // namespace tessera::arch

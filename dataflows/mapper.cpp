@@ -1,0 +1,297 @@
+#include "dataflows/mapper.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace tessera::dataflows {
+
+std::string_view to_string(MapperObjective o) {
+  switch (o) {
+    case MapperObjective::latency: return "latency";
+    case MapperObjective::energy: return "energy";
+    case MapperObjective::edp: return "edp";
+  }
+  return "latency";
+}
+
+std::optional<MapperObjective> mapper_objective_from_string(std::string_view text) {
+  for (auto o : {MapperObjective::latency, MapperObjective::energy, MapperObjective::edp})
+    if (text == to_string(o)) return o;
+  return std::nullopt;
+}
+
+bool better(const Cost& a, const Cost& b, MapperObjective objective) {
+  switch (objective) {
+    case MapperObjective::latency:
+      return a.latency < b.latency || (a.latency == b.latency && a.energy < b.energy);
+    case MapperObjective::energy:
+      return a.energy < b.energy || (a.energy == b.energy && a.latency < b.latency);
+    case MapperObjective::edp: {
+      const double x = a.latency * a.energy, y = b.latency * b.energy;
+      return x < y || (x == y && a.latency < b.latency);
+    }
+  }
+  return false;
+}
+
+const std::vector<LoopOrder>& loop_orders(std::size_t loops) {
+  static const std::array<std::vector<LoopOrder>, kMaxLoops + 1> all = [] {
+    std::array<std::vector<LoopOrder>, kMaxLoops + 1> out;
+    for (std::size_t n = 0; n <= kMaxLoops; ++n) {
+      LoopOrder o{};
+      for (std::size_t i = 0; i < kMaxLoops; ++i) o[i] = static_cast<int>(i);
+      do out[n].push_back(o);
+      while (std::next_permutation(o.begin(), o.begin() + static_cast<long>(n)));
+    }
+    return out;
+  }();
+  return all.at(loops);
+}
+
+Reuse analyse_reuse(const ReuseProblem& p, const LoopOrder& order,
+                    const std::array<u64, kMaxLoops>& count,
+                    const std::array<u64, kMaxTensors>& tile_size) {
+  Reuse r;
+  for (std::size_t t = 0; t < p.tensors; ++t) {
+    u64 total = tile_size[t], block = tile_size[t], period = 1;
+    int region = 0;
+    bool promote = true;
+    for (int i = static_cast<int>(p.loops) - 1; i >= 0; --i) {
+      const int l = order[static_cast<std::size_t>(i)];
+      const u64 n = count[static_cast<std::size_t>(l)];
+      if (!promote) {
+        total *= n;
+      } else if (p.depends[static_cast<std::size_t>(l)][t]) {
+        total *= n;
+        if (total > p.capacity[t]) {
+          promote = false;
+        } else {
+          block = total, period *= n, ++region;
+        }
+      } else {
+        period *= n, ++region;
+      }
+    }
+    r.total[t] = total, r.block[t] = block, r.period[t] = period, r.region[t] = region;
+  }
+  return r;
+}
+
+namespace {
+
+constexpr int kM = 0, kN = 1, kK = 2;
+constexpr int kA = 0, kB = 1, kC = 2;
+
+i64 ceil_div(i64 a, i64 b) { return (a + b - 1) / b; }
+u64 bytes(i64 words, int bits) { return static_cast<u64>((words * bits + 7) / 8); }
+i64 share(i64 total, i64 begin, i64 end, i64 whole) {
+  return total * end / whole - total * begin / whole;
+}
+
+// Which GEMM loop each array side holds and which streams (dataflows/gemm.hpp).
+struct Sides {
+  int row, col, stream;
+};
+Sides sides(Dataflow d) {
+  switch (d) {
+    case Dataflow::os: return {kM, kN, kK};
+    case Dataflow::ws: return {kK, kN, kM};
+    case Dataflow::is: return {kK, kM, kN};
+  }
+  return {kK, kN, kM};
+}
+
+// Cycles of one (Mt, Nt, Kt) block on the array: its folds, each streaming for at least R
+// cycles (the next fold's stationary operand shifts in meanwhile).
+u64 block_cycles(const std::array<i64, 3>& ext, const Sides& s, i64 R, i64 C) {
+  return static_cast<u64>(ceil_div(ext[s.row], R) * ceil_div(ext[s.col], C) *
+                          std::max(ext[s.stream], R));
+}
+
+std::vector<i64> candidates(i64 bound, i64 unit) {
+  std::vector<i64> out;
+  for (i64 v = std::max<i64>(unit, 1); v < bound; v *= 2) out.push_back(v);
+  out.push_back(bound);
+  return out;
+}
+
+ReuseProblem gemm_problem(const GemmArray& a) {
+  ReuseProblem p;
+  p.loops = 3, p.tensors = 3;
+  p.depends[kM] = {true, false, true};
+  p.depends[kN] = {false, true, true};
+  p.depends[kK] = {true, true, false};
+  p.capacity = {a.a_capacity, a.b_capacity, a.c_capacity};
+  return p;
+}
+
+}  // namespace
+
+nlohmann::json GemmMapping::to_json() const {
+  static const char* names[] = {"m", "n", "k"};
+  nlohmann::json order_json = nlohmann::json::array();
+  for (int i = 0; i < 3; ++i) order_json.push_back(names[order[static_cast<std::size_t>(i)]]);
+  return {{"loop_order", order_json},
+          {"tile", {{"m", tile[0]}, {"n", tile[1]}, {"k", tile[2]}}},
+          {"tiles", {{"m", count[0]}, {"n", count[1]}, {"k", count[2]}}},
+          {"refetch", {{"input", refetch[0]}, {"weight", refetch[1]}, {"output", refetch[2]}}},
+          {"estimate", {{"cycles", cost.latency}, {"energy_pj", cost.energy}}},
+          {"candidates", candidates}};
+}
+
+std::optional<GemmMapping> map_gemm(const GemmView& g, const GemmArray& arr) {
+  const Sides s = sides(arr.dataflow);
+  const i64 R = arr.rows, C = arr.cols;
+  const std::array<i64, 3> dim = {g.m, g.n, g.k};
+  std::array<i64, 3> unit{};
+  unit[s.row] = R, unit[s.col] = C, unit[s.stream] = std::min(R, dim[s.stream]);
+  // Average bytes per element of A and B as stored (a convolution's im2col matrix repeats input
+  // pixels; its distinct bytes are what memory holds).
+  const double a_ratio = static_cast<double>(g.a_distinct) / static_cast<double>(g.count * g.m * g.k);
+  const double b_ratio = static_cast<double>(g.b_distinct) / static_cast<double>(g.count * g.k * g.n);
+  const ReuseProblem problem = gemm_problem(arr);
+  const double fill = arr.dataflow == Dataflow::os ? 0 : static_cast<double>(R);
+  const double drain = static_cast<double>(R + C - 2);
+  const double out_bytes = static_cast<double>(bytes(g.m * g.n, arr.c_bits));
+
+  std::optional<GemmMapping> best;
+  u64 evaluated = 0;
+  const auto cm = candidates(dim[kM], unit[kM]), cn = candidates(dim[kN], unit[kN]),
+             ck = candidates(dim[kK], unit[kK]);
+  for (i64 mt : cm) {
+    for (i64 nt : cn) {
+      for (i64 kt : ck) {
+        const std::array<i64, 3> tile = {mt, nt, kt};
+        const u64 a_tile = static_cast<u64>(std::ceil(static_cast<double>(mt * kt) * a_ratio *
+                                                      arr.a_bits / 8.0));
+        const u64 b_tile = static_cast<u64>(std::ceil(static_cast<double>(kt * nt) * b_ratio *
+                                                      arr.b_bits / 8.0));
+        const u64 c_tile = bytes(mt * nt, arr.psum_bits);
+        if (a_tile > arr.a_capacity || b_tile > arr.b_capacity || c_tile > arr.c_capacity)
+          continue;
+        const std::array<i64, 3> count = {ceil_div(dim[0], mt), ceil_div(dim[1], nt),
+                                          ceil_div(dim[2], kt)};
+        if (count[0] * count[1] * count[2] > (i64{1} << 20)) continue;  // plans stay small
+        // Compute: full and remainder blocks along each loop.
+        double compute = 0;
+        for (int mask = 0; mask < 8; ++mask) {
+          std::array<i64, 3> ext{};
+          i64 blocks = 1;
+          for (int d = 0; d < 3; ++d) {
+            const i64 rem = dim[d] - (count[d] - 1) * tile[d];
+            const bool last = (mask >> d) & 1;
+            ext[d] = last ? rem : tile[d];
+            blocks *= last ? 1 : count[d] - 1;
+          }
+          if (blocks > 0) compute += static_cast<double>(blocks) * static_cast<double>(block_cycles(ext, s, R, C));
+        }
+        compute *= static_cast<double>(g.count);
+        const std::array<u64, kMaxLoops> cnt = {static_cast<u64>(count[0]), static_cast<u64>(count[1]),
+                                                static_cast<u64>(count[2])};
+        for (const LoopOrder& order : loop_orders(3)) {
+          ++evaluated;
+          const Reuse r = analyse_reuse(problem, order, cnt, {a_tile, b_tile, c_tile});
+          const double fa = static_cast<double>(r.total[kA]) /
+                            static_cast<double>(a_tile * cnt[kM] * cnt[kK]);
+          const double fb = static_cast<double>(r.total[kB]) /
+                            static_cast<double>(b_tile * cnt[kK] * cnt[kN]);
+          const double fc = static_cast<double>(r.total[kC]) /
+                            static_cast<double>(c_tile * cnt[kM] * cnt[kN]);
+          const double psum_bytes =
+              (fc - 1) * 2 * static_cast<double>(bytes(g.m * g.n, arr.psum_bits));
+          const double traffic =
+              static_cast<double>(g.count) *
+              (fa * static_cast<double>(g.a_distinct / g.count) * arr.a_bits / 8.0 +
+               fb * static_cast<double>(g.b_distinct) / static_cast<double>(g.count) * arr.b_bits / 8.0 +
+               out_bytes + psum_bytes);
+          const double first = static_cast<double>(a_tile + b_tile) / arr.bytes_per_cycle;
+          const double last = static_cast<double>(bytes(mt * nt, arr.c_bits)) / arr.bytes_per_cycle;
+          Cost c;
+          c.latency = std::max(compute, traffic / arr.bytes_per_cycle) + first + last + fill + drain;
+          c.energy = traffic * arr.dram_pj_per_byte + c.latency * arr.static_pj_per_cycle;
+          if (!best || better(c, best->cost, arr.objective)) {
+            GemmMapping m;
+            m.order = order, m.tile = tile, m.count = count, m.reuse = r, m.cost = c;
+            m.refetch = {fa, fb, fc};
+            best = m;
+          }
+        }
+      }
+    }
+  }
+  if (best) best->candidates = evaluated;
+  return best;
+}
+
+TilePlan gemm_plan(const GemmView& g, const GemmArray& arr, const GemmMapping& m,
+                   bool input_on_chip, bool output_on_chip) {
+  const Sides s = sides(arr.dataflow);
+  const i64 R = arr.rows, C = arr.cols;
+  const std::array<i64, 3> dim = {g.m, g.n, g.k};
+  TilePlan plan;
+  plan.buffering = kDoubleBuffered;
+  plan.units = static_cast<u64>(R * C);
+  const std::size_t in = plan.port(port::input), wt = plan.port(port::weight),
+                    pin = plan.port(port::psum_in),
+                    out = plan.port(port::output, Direction::write),
+                    pout = plan.port(port::psum_out, Direction::write);
+  const i64 a_per = g.a_distinct / g.count;
+  const i64 b_per = g.b_distinct / g.count;
+  // Tensor t's region: the innermost m.reuse.region[t] loops of the order.
+  std::array<bool, 3> in_region_a{}, in_region_b{}, in_region_c{};
+  for (int p = 0; p < 3; ++p) {
+    const int l = m.order[static_cast<std::size_t>(p)];
+    in_region_a[static_cast<std::size_t>(l)] = p >= 3 - m.reuse.region[kA];
+    in_region_b[static_cast<std::size_t>(l)] = p >= 3 - m.reuse.region[kB];
+    in_region_c[static_cast<std::size_t>(l)] = p >= 3 - m.reuse.region[kC];
+  }
+  std::vector<Tile> one;
+  std::array<i64, 3> idx{};
+  const i64 total = m.count[0] * m.count[1] * m.count[2];
+  for (i64 it = 0; it < total; ++it) {
+    // idx from the iteration number, outermost loop slowest.
+    i64 rest = it;
+    for (int p = 2; p >= 0; --p) {
+      const int l = m.order[static_cast<std::size_t>(p)];
+      idx[static_cast<std::size_t>(l)] = rest % m.count[static_cast<std::size_t>(l)];
+      rest /= m.count[static_cast<std::size_t>(l)];
+    }
+    std::array<i64, 3> b0{}, b1{}, ext{};
+    for (int d = 0; d < 3; ++d) {
+      b0[d] = idx[d] * m.tile[d];
+      b1[d] = std::min(dim[d], b0[d] + m.tile[d]);
+      ext[d] = b1[d] - b0[d];
+    }
+    Tile t;
+    t.compute_cycles = block_cycles(ext, s, R, C);
+    const i64 folds = ceil_div(ext[s.row], R) * ceil_div(ext[s.col], C);
+    t.busy_units = static_cast<u64>(ext[s.row] * ext[s.col] / folds);
+    // A fetched at the first visit of its block: every in-region loop it does not depend on (N)
+    // at index 0; likewise B (M).
+    if (!input_on_chip && (!in_region_a[kN] || idx[kN] == 0))
+      t.bytes[in] = bytes(share(share(a_per, b0[kM], b1[kM], g.m), b0[kK], b1[kK], g.k), arr.a_bits);
+    if (!in_region_b[kM] || idx[kM] == 0)
+      t.bytes[wt] = bytes(share(share(b_per, b0[kK], b1[kK], g.k), b0[kN], b1[kN], g.n), arr.b_bits);
+    // Results: partial sums stay while K is inside C's region; otherwise they go out between
+    // K blocks and come back.
+    const i64 words = ext[kM] * ext[kN];
+    const bool first_visit = !in_region_c[kK] || idx[kK] == 0;
+    const bool last_visit = !in_region_c[kK] || idx[kK] == m.count[kK] - 1;
+    if (!in_region_c[kK] && first_visit && idx[kK] > 0) t.bytes[pin] = bytes(words, arr.psum_bits);
+    if (last_visit) {
+      if (idx[kK] == m.count[kK] - 1)
+        t.bytes[out] = output_on_chip ? 0 : bytes(words, arr.c_bits);
+      else
+        t.bytes[pout] = bytes(words, arr.psum_bits);
+    }
+    append_tile(one, t);
+  }
+  for (i64 c = 0; c < g.count; ++c)
+    for (const Tile& t : one) append_tile(plan.tiles, t);
+  add_fill_drain(plan.tiles, arr.dataflow == Dataflow::os ? 0 : static_cast<u64>(R),
+                 static_cast<u64>(R + C - 2));
+  return plan;
+}
+
+}  // namespace tessera::dataflows
