@@ -87,7 +87,9 @@ LayerWork EngineBase::map_vector(const workloads::Operator& op, const MapContext
   total.bytes[w.plan.port(port::output, Direction::write)] = output;
   // Tiles of at most half the unit's buffer for what comes in and what goes out.
   const u64 half = std::max<u64>(common_.vector.buffer_bytes / 2, 1);
-  const u64 n = std::max<u64>({1, (input + params + half - 1) / half, (output + half - 1) / half});
+  const auto up = [](u64 v, u64 d) { return (v + d - 1) / d; };
+  u64 n = std::max<u64>({1, up(input + params, half), up(output, half)});
+  while (up(input, n) + up(params, n) > half) ++n;  // per-port rounding (append_split)
   append_split(w.plan.tiles, total, split ? n : 1);
   w.accesses["dram.ifmap"] = {input, 0};
   if (params) w.accesses["dram.filter"] = {params, 0};

@@ -39,13 +39,16 @@ void append_split(std::vector<Tile>& tiles, const Tile& total, u64 n) {
     append_tile(tiles, total);
     return;
   }
+  // Parts of ceil(total / n), so no tile exceeds the n-th of the total by more than a unit (the
+  // last takes what is left); floor where ceil would leave the last part negative.
+  const auto split = [n](u64 v) { return (n - 1) * ((v + n - 1) / n) <= v ? (v + n - 1) / n : v / n; };
   Tile part = total, last = total;
   part.count = n - 1;
   last.count = 1;
-  part.compute_cycles = total.compute_cycles / n;
+  part.compute_cycles = split(total.compute_cycles);
   last.compute_cycles = total.compute_cycles - (n - 1) * part.compute_cycles;
   for (std::size_t p = 0; p < kMaxPorts; ++p) {
-    part.bytes[p] = total.bytes[p] / n;
+    part.bytes[p] = split(total.bytes[p]);
     last.bytes[p] = total.bytes[p] - (n - 1) * part.bytes[p];
   }
   append_tile(tiles, part);

@@ -55,8 +55,8 @@ void append_tile(std::vector<Tile>& tiles, const Tile& t);
 // Adds `fill` cycles to the first tile and `drain` to the last, splitting them out of their runs
 // (a pipeline's start-up and wind-down, paid once per plan).
 void add_fill_drain(std::vector<Tile>& tiles, u64 fill, u64 drain);
-// Appends `total` (count 1) split into `n` tiles: n-1 equal tiles and a last one with the
-// remainders, so the split costs two runs whatever n is.
+// Appends `total` (count 1) split into `n` tiles: n-1 equal tiles of ceil(total / n) and a last
+// one with the rest, so the split costs two runs whatever n is.
 void append_split(std::vector<Tile>& tiles, const Tile& total, u64 n);
 
 // How tiles overlap with their transfers.

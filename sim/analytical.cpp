@@ -66,9 +66,9 @@ class Schedule {
       u64 start = std::max(compute_end_, read_landed_[j % di_]);
       if (j >= do_) start = std::max(start, write_landed_[(j - do_) % do_]);
       compute_end_ = start + tile.compute_cycles;
-      const u64 w = write(at.run, compute_end_);
-      write_landed_[j % do_] = w;
-      last_landed_ = std::max(last_landed_, w);
+      const auto [sent, landed] = write(at.run, compute_end_);
+      write_landed_[j % do_] = sent;  // the result buffer is free once its data has left
+      last_landed_ = std::max(last_landed_, landed);
       const bool ahead_valid = j + di_ < n;
       if (ahead_valid) {
         read_landed_[(j + di_) % di_] = read(ahead.run, compute_end_);
@@ -159,20 +159,23 @@ class Schedule {
     compute_end_ += by;
   }
 
-  u64 transfer(const std::array<u64, kMaxChannels>& occupancy,
-               const std::array<bool, kMaxChannels>& any, u64 issue) {
-    u64 done = issue;
+  // Issues a transfer on each channel marked in `any`; returns when the last has left its
+  // channel and when the last has landed.
+  std::pair<u64, u64> transfer(const std::array<u64, kMaxChannels>& occupancy,
+                               const std::array<bool, kMaxChannels>& any, u64 issue) {
+    u64 sent = issue, landed = issue;
     for (std::size_t ch = 0; ch < channels_; ++ch) {
       if (!any[ch]) continue;
       free_[ch] = std::max(free_[ch], issue) + occupancy[ch];
-      done = std::max(done, free_[ch] + memory_.channels[ch].latency_cycles);
+      sent = std::max(sent, free_[ch]);
+      landed = std::max(landed, free_[ch] + memory_.channels[ch].latency_cycles);
     }
-    return done;
+    return {sent, landed};
   }
   u64 read(std::size_t run, u64 issue) {
-    return transfer(transfers_[run].reads, transfers_[run].any_read, issue);
+    return transfer(transfers_[run].reads, transfers_[run].any_read, issue).second;
   }
-  u64 write(std::size_t run, u64 issue) {
+  std::pair<u64, u64> write(std::size_t run, u64 issue) {
     return transfer(transfers_[run].writes, transfers_[run].any_write, issue);
   }
 
@@ -181,7 +184,8 @@ class Schedule {
   std::size_t channels_;
   u64 di_, do_;
   std::vector<TileTransfers> transfers_;
-  std::vector<u64> read_landed_, write_landed_;  // rings by tile index
+  std::vector<u64> read_landed_;  // rings by tile index: when each tile's reads landed
+  std::vector<u64> write_landed_;  // and when its writes left (its result buffer is free)
   std::array<u64, kMaxChannels> free_{};
   u64 compute_end_ = 0, last_landed_ = 0;
 };

@@ -16,7 +16,8 @@ namespace tessera::sim {
 // issued at the start; when tile j finishes computing, its writes and then tile j+Di's reads go to
 // their channels. A channel serves transfers in issue order, each for its occupancy, the data
 // landing the channel's latency later. Tile j computes when its reads have landed, tile j-1 has
-// finished and tile j-Do's writes have landed. Runs of identical tiles are extrapolated once the
+// finished and tile j-Do's writes have left their channels (its result buffer is free then; the
+// layer ends when the last write has landed). Runs of identical tiles are extrapolated once the
 // schedule is periodic, so the cost follows the distinct tiles, not the tile count.
 LayerTiming time_layer(const dataflows::TilePlan& plan, const arch::MemorySystem& memory);
 

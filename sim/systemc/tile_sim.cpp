@@ -95,7 +95,7 @@ struct Unit : sc_core::sc_module {
   // The running job, shared by the two processes.
   const dataflows::TilePlan* plan = nullptr;
   u64 tiles = 0, reads_issued = 0, computed = 0, writes_issued = 0;
-  std::vector<sc_time> read_landed, write_landed;  // rings by tile index
+  std::vector<sc_time> read_landed, write_landed;  // rings by tile index (writes: when sent)
   sc_core::sc_event job_event, reads_event, computed_event, writes_event;
   u64 job_id = 0;
 
@@ -141,15 +141,22 @@ struct Unit : sc_core::sc_module {
     return end;
   }
 
-  // A tile's reads (or writes): one transfer per channel; returns when the last lands.
-  sc_time transfers(const dataflows::Tile& t, dataflows::Direction d, u64 tile) {
+  // A tile's reads (or writes): one transfer per channel; returns when the last lands, and sets
+  // `sent` to when the last has left its channel.
+  sc_time transfers(const dataflows::Tile& t, dataflows::Direction d, u64 tile,
+                    sc_time* sent = nullptr) {
     std::array<u64, kMaxChannels> bytes{};
     for (std::size_t p = 0; p < plan->ports.size(); ++p)
       if (plan->ports[p].direction == d) bytes[plan->ports[p].channel] += t.bytes[p];
     sc_time done = sc_core::sc_time_stamp();
+    if (sent) *sent = done;
     const auto cmd = d == dataflows::Direction::read ? tlm::TLM_READ_COMMAND : tlm::TLM_WRITE_COMMAND;
-    for (std::size_t ch = 0; ch < system.channels.size(); ++ch)
-      if (bytes[ch]) done = std::max(done, issue(cmd, ch, bytes[ch], tile));
+    for (std::size_t ch = 0; ch < system.channels.size(); ++ch) {
+      if (!bytes[ch]) continue;
+      const sc_time landed = issue(cmd, ch, bytes[ch], tile);
+      done = std::max(done, landed);
+      if (sent) *sent = std::max(*sent, landed - cycles(system.channels[ch].latency_cycles));
+    }
     return done;
   }
 
@@ -207,9 +214,10 @@ struct Unit : sc_core::sc_module {
       sc_time last = sc_core::sc_time_stamp();
       for (u64 j = 0; j < tiles; ++j, at.next()) {
         while (computed <= j) sc_core::wait(computed_event);
-        const sc_time w = transfers(at.tile(), Direction::write, j);
+        sc_time sent;
+        const sc_time w = transfers(at.tile(), Direction::write, j, &sent);
         last = std::max(last, w);
-        write_landed[j % dout] = w;
+        write_landed[j % dout] = sent;  // the result buffer is free once its data has left
         ++writes_issued;
         writes_event.notify(sc_core::SC_ZERO_TIME);
         if (!ahead.done()) {

@@ -83,7 +83,7 @@ TEST_CASE("bitfusion: a fully connected layer worked by hand") {
 
 TEST_CASE("bitfusion: lower precision runs proportionally faster when compute-bound") {
   arch::BitFusionParams p;
-  p.dram.bytes_per_cycle = std::numeric_limits<double>::infinity();
+  p.common.memory.channels.at(0).bytes_per_cycle = std::numeric_limits<double>::infinity();
   const BitFusionEngine e{p};
   const auto at = [&](int a, int w) { return e.search(*e.layer_of(conv3x3(256, 256, 16, a, w))); };
   const auto m8 = at(8, 8), m4 = at(4, 4), m2 = at(2, 2), m1 = at(1, 1), m16 = at(16, 16);
@@ -127,8 +127,8 @@ TEST_CASE("bitfusion: reference and native plans carry the same compute and traf
   const BitFusionEngine native{p};
   const auto op = conv3x3(128, 256, 16, 2, 2);
   const auto r = ref.map(op), n = native.map(op);
-  CHECK(r.plan.overlap == dataflows::Overlap::streaming);
-  CHECK(n.plan.overlap == dataflows::Overlap::double_buffered);
+  CHECK(r.plan.buffering == dataflows::kStreaming);
+  CHECK(n.plan.buffering == dataflows::kDoubleBuffered);
   REQUIRE(r.plan.tiles.size() == 3);
   CHECK(r.plan.tiles[0].compute_cycles == 0);
   CHECK(r.plan.tiles[2].compute_cycles == 0);
@@ -137,11 +137,17 @@ TEST_CASE("bitfusion: reference and native plans carry the same compute and traf
   // Bytes are rounded per tile, so the native plan may carry a few more.
   const auto dram = r.accesses.at("dram.ifmap").read_bytes + r.accesses.at("dram.filter").read_bytes +
                     r.accesses.at("dram.ofmap").read_bytes;
-  CHECK(r.plan.dram_read_bytes() >= dram);
-  CHECK(r.plan.dram_read_bytes() <= dram + 6);
-  CHECK(n.plan.dram_read_bytes() >= dram);
-  CHECK(n.plan.dram_read_bytes() <= dram + 3 * n.plan.tile_count());
-  CHECK(n.plan.dram_write_bytes() >= r.accesses.at("dram.ofmap").write_bytes);
+  CHECK(r.plan.read_bytes() >= dram);
+  CHECK(r.plan.read_bytes() <= dram + 6);
+  CHECK(n.plan.read_bytes() >= dram);
+  CHECK(n.plan.read_bytes() <= dram + 3 * n.plan.tile_count());
+  CHECK(n.plan.write_bytes() >= r.accesses.at("dram.ofmap").write_bytes);
+  // Per port: the input, weight and partial-sum reads each within their rounding.
+  CHECK(r.plan.port_bytes(dataflows::port::input) >= r.accesses.at("dram.ifmap").read_bytes);
+  CHECK(r.plan.port_bytes(dataflows::port::weight) >= r.accesses.at("dram.filter").read_bytes);
+  CHECK(n.plan.port_bytes(dataflows::port::weight) >= r.accesses.at("dram.filter").read_bytes);
+  CHECK(n.plan.port_bytes(dataflows::port::weight) <=
+        r.accesses.at("dram.filter").read_bytes + n.plan.tile_count());
 }
 
 TEST_CASE("bitfusion: first layers with few channels run as im2col") {
@@ -151,14 +157,24 @@ TEST_CASE("bitfusion: first layers with few channels run as im2col") {
   BitFusionParams never;
   never.im2col = BitFusionParams::Im2col::never;
   CHECK_FALSE(BitFusionEngine{never}.layer_of(conv3x3(3, 64, 32, 8, 8))->im2col);
-  // Pooling has no MACs: nothing in reference mode.
+  // Pooling has no MACs: nothing in reference mode (and supports() says so); natively it runs
+  // on the vector unit (32 lanes, one per column): 8·4·4 outputs × 4 compares = 512 compares,
+  // 16 cycles; reads 512 B, writes 128 B.
   BitFusionParams p;
   p.reference_mode = true;
   workloads::Operator pool;
   pool.name = "pool";
   pool.shape = workloads::Pool{.c = 8, .h = 8, .w = 8, .r = 2, .s = 2, .stride_h = 2, .stride_w = 2};
   CHECK(BitFusionEngine{p}.map(pool).plan.tiles.empty());
-  CHECK(e.map(pool).plan.dram_read_bytes() == 512);
+  const auto warnings = BitFusionEngine{p}.supports(pool);
+  REQUIRE(warnings.size() == 1);
+  CHECK_THAT(warnings[0], Catch::Matchers::Contains("without MACs"));
+  CHECK(e.supports(pool).empty());
+  const auto native = e.map(pool);
+  CHECK(native.plan.read_bytes() == 512);
+  CHECK(native.plan.write_bytes() == 128);
+  CHECK(native.vector[arch::VectorOp::compare] == 512);
+  CHECK(native.plan.compute_cycles() == 16);
 }
 
 TEST_CASE("bitfusion: operand streams describe the fused array") {
@@ -178,4 +194,17 @@ TEST_CASE("bitfusion: operand streams describe the fused array") {
   workloads::Operator relu;
   relu.shape = workloads::Elementwise{};
   CHECK_FALSE(e.operand_streams(relu));
+}
+
+TEST_CASE("bitfusion: the peak at an operator's precisions") {
+  const BitFusionEngine e{BitFusionParams{}};
+  // 16 × 32 Fusion Units; per unit 1 MAC/cycle at 8×8, 8 at 4×2 (the reference throughput
+  // table), a quarter at 16×16 (two passes per 16-bit operand).
+  CHECK(e.peak_macs_per_cycle() == 512);
+  CHECK(e.peak_macs_per_cycle(fc(1, 16, 32, 8, 8)) == 512);
+  CHECK(e.peak_macs_per_cycle(fc(1, 16, 32, 4, 2)) == 512 * 8);
+  CHECK(e.peak_macs_per_cycle(fc(1, 16, 32, 16, 16)) == 512 / 4);
+  workloads::Operator relu;
+  relu.shape = workloads::Elementwise{.function = "relu", .elements = 10};
+  CHECK(e.peak_macs_per_cycle(relu) == 512);  // no MACs: the fused peak
 }

@@ -1,6 +1,9 @@
-// The config layer: parsing, overrides, validation errors naming file and JSON path, registry.
+// The config layer: parsing, overrides, validation errors naming file and JSON path, registry;
+// the memory system the "dram" keys build (channels, DMA rate).
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <limits>
 
 #include <catch2/catch.hpp>
 
@@ -27,8 +30,13 @@ TEST_CASE("ideal config resolves defaults and units", "[arch][config]") {
   CHECK(cfg.name == "test");  // file stem when no "name" key
   CHECK(cfg.engine->clock_hz() == Approx(800e6));
   CHECK(cfg.engine->peak_macs_per_cycle() == 256);
-  CHECK(cfg.engine->dram().bytes_per_cycle == Approx(16.0));  // 12.8e9 B/s / 800e6 cycles/s
-  CHECK(cfg.engine->dram().latency_cycles == 0);
+  REQUIRE(cfg.engine->memory().channels.size() == 1);
+  const auto& dram = cfg.engine->memory().channels.front();
+  CHECK(dram.bytes_per_cycle == Approx(16.0));  // 12.8e9 B/s / 800e6 cycles/s
+  CHECK(dram.latency_cycles == 0);
+  CHECK(dram.outstanding == 256);
+  CHECK(dram.burst_bytes == 64);
+  CHECK(cfg.resolved["dram"]["channels"] == "shared");
   CHECK(cfg.resolved["clock"] == Approx(800.0));  // MHz, the key's default unit
   CHECK(cfg.resolved["technology"] == "45nm");
   CHECK(cfg.resolved["energy"]["dram"] == "ddr4");
@@ -58,8 +66,8 @@ TEST_CASE("overrides set nested values by dotted path or JSON pointer", "[arch][
   arch::apply_override(d, "/dram/latency_cycles=100");
   arch::apply_override(d, "clock=1 GHz");  // not JSON: taken as a string
   const auto cfg = arch::build_arch(d);
-  CHECK(cfg.engine->dram().bytes_per_cycle == 32);
-  CHECK(cfg.engine->dram().latency_cycles == 100);
+  CHECK(cfg.engine->memory().channels.at(0).bytes_per_cycle == 32);
+  CHECK(cfg.engine->memory().channels.at(0).latency_cycles == 100);
   CHECK(cfg.engine->clock_hz() == Approx(1e9));
 }
 
@@ -120,4 +128,127 @@ TEST_CASE("every shipped architecture config is valid", "[arch][config]") {
     INFO(f);
     CHECK_NOTHROW(arch::load_arch(f));
   }
+}
+
+TEST_CASE("a memory channel's rate: bandwidth-bound or DMA-bound by Little's law",
+          "[arch][memory]") {
+  arch::MemoryChannel c;
+  // Bandwidth-bound: 256 requests of 64 B cover 100 cycles of latency at 16 B/cycle
+  // (256 * 64 / (100 + 64/16) = 157.5 > 16).
+  c.bytes_per_cycle = 16, c.latency_cycles = 100, c.outstanding = 256, c.burst_bytes = 64;
+  CHECK(c.rate() == 16);
+  CHECK(c.occupancy(100) == 7);  // ceil(100 / 16)
+  CHECK(c.occupancy(0) == 0);
+  // DMA-bound: 4 requests of 64 B in flight over 1000 + 4 cycles: 256 / 1004 B/cycle.
+  c.latency_cycles = 1000, c.outstanding = 4;
+  CHECK(c.rate() == Approx(256.0 / 1004.0));
+  CHECK(c.occupancy(1000) == 3922);  // ceil(1000 * 1004 / 256) = ceil(3921.875)
+  // Larger bursts cover more of the latency: 4 * 1024 / (1000 + 64) B/cycle.
+  c.burst_bytes = 1024;
+  CHECK(c.rate() == Approx(4096.0 / 1064.0));
+  // No latency: the bandwidth whatever the DMA depth.
+  c.latency_cycles = 0, c.outstanding = 1, c.burst_bytes = 64;
+  CHECK(c.rate() == 16);
+  // Unlimited bandwidth: only the DMA limits it (256 * 64 B per 500 cycles), or nothing.
+  c.bytes_per_cycle = std::numeric_limits<double>::infinity();
+  c.latency_cycles = 500, c.outstanding = 256;
+  CHECK(c.rate() == Approx(256.0 * 64 / 500));
+  CHECK(c.occupancy(65536) == 2000);
+  c.latency_cycles = 0;
+  CHECK(std::isinf(c.rate()));
+  CHECK(c.occupancy(1 << 30) == 0);
+}
+
+TEST_CASE("dram.channels: shared by default, or one channel per operand", "[arch][memory][config]") {
+  const auto shared = arch::build_arch(doc(
+      R"({"engine": "ideal", "peak_macs_per_cycle": 8,
+          "dram": {"bandwidth": 32, "latency_cycles": 40, "outstanding": 8, "burst_bytes": 128}})"));
+  const auto& m = shared.engine->memory();
+  CHECK_FALSE(m.per_operand);
+  REQUIRE(m.channels.size() == 1);
+  CHECK(m.channels[0].bytes_per_cycle == 32);  // the total
+  CHECK(m.channels[0].latency_cycles == 40);
+  CHECK(m.channels[0].outstanding == 8);
+  CHECK(m.channels[0].burst_bytes == 128);
+  CHECK(m.channels[0].ports.empty());  // carries every port
+  for (const char* p : {"input", "weight", "output", "psum_in", "psum_out", "metadata"})
+    CHECK(m.channel_for(p) == 0);
+  CHECK(shared.resolved["dram"]["outstanding"] == 8);
+  CHECK(shared.resolved["dram"]["burst_bytes"] == 128);
+
+  const auto per = arch::build_arch(doc(
+      R"({"engine": "ideal", "peak_macs_per_cycle": 8,
+          "dram": {"bandwidth": 32, "latency_cycles": 40, "channels": "per_operand"}})"));
+  const auto& po = per.engine->memory();
+  CHECK(po.per_operand);
+  REQUIRE(po.channels.size() == 3);
+  CHECK(po.channels[0].name == "dram.input");
+  CHECK(po.channels[1].name == "dram.weight");
+  CHECK(po.channels[2].name == "dram.output");
+  for (const auto& c : po.channels) {
+    CHECK(c.bytes_per_cycle == 32);  // the bandwidth of each channel
+    CHECK(c.latency_cycles == 40);
+  }
+  CHECK(po.channel_for("input") == 0);
+  CHECK(po.channel_for("weight") == 1);
+  CHECK(po.channel_for("output") == 2);
+  CHECK(po.channel_for("psum_in") == 2);
+  CHECK(po.channel_for("psum_out") == 2);
+  CHECK(po.channel_for("metadata") == 0);  // any other port: the channel naming none
+  CHECK(per.resolved["dram"]["channels"] == "per_operand");
+  CHECK(arch::build_arch({"r.json", per.resolved}).hash == per.hash);
+  CHECK(per.hash != shared.hash);
+
+  // assign() sets each port's channel in a plan.
+  dataflows::TilePlan plan;
+  plan.port(dataflows::port::input);
+  plan.port(dataflows::port::weight);
+  plan.port(dataflows::port::psum_out, dataflows::Direction::write);
+  po.assign(plan);
+  CHECK(plan.ports[0].channel == 0);
+  CHECK(plan.ports[1].channel == 1);
+  CHECK(plan.ports[2].channel == 2);
+  m.assign(plan);
+  for (const auto& p : plan.ports) CHECK(p.channel == 0);
+}
+
+TEST_CASE("dram and vector keys are checked with their JSON paths", "[arch][config][errors]") {
+  auto fails_with = [](const std::string& text, const std::string& a, const std::string& b) {
+    CHECK_THROWS_WITH(arch::build_arch(doc(text)),
+                      Contains("test.json") && Contains(a) && Contains(b));
+  };
+  const std::string head = R"({"engine": "ideal", "peak_macs_per_cycle": 8, "dram": {"bandwidth": 4)";
+  fails_with(head + R"(, "channels": "banked"}})", "/dram/channels", "shared, per_operand");
+  fails_with(head + R"(, "outstanding": 0}})", "/dram/outstanding", "positive integer");
+  fails_with(head + R"(, "burst_bytes": 1.5}})", "/dram/burst_bytes", "integer");
+  fails_with(head + R"(}, "vector": {"lanse": 4}})", "/vector/lanse", "unknown key");
+  fails_with(head + R"(}, "vector": {"lanes": 0}})", "/vector/lanes", "positive integer");
+  fails_with(head + R"(}, "vector": {"cycles": {"exq": 2}}})", "/vector/cycles/exq", "unknown key");
+  fails_with(head + R"(}, "vector": {"cycles": {"exp": 0}}})", "/vector/cycles/exp", "must be > 0");
+  fails_with(head + R"(}, "vector": {"energy_pj": {"add": -1}}})", "/vector/energy_pj/add",
+             "must be >= 0");
+  fails_with(head + R"(}, "vector": {"energy_pj": {"sqrt": 1}}})", "/vector/energy_pj/sqrt",
+             "unknown key");
+  fails_with(head + R"(}, "vector": {"buffer": 1}})", "/vector/buffer", "at least 2 bytes");
+  fails_with(head + R"(}, "vector": {"precision": "int7"}})", "/vector/precision", "int8");
+  fails_with(head + R"(}, "vector": 3})", "/vector", "expected an object");
+}
+
+TEST_CASE("vector keys resolve and read back", "[arch][config]") {
+  const auto cfg = arch::build_arch(doc(
+      R"({"engine": "ideal", "peak_macs_per_cycle": 8, "dram": {"bandwidth": 4},
+          "vector": {"lanes": 16, "buffer": "8 KiB", "cycles": {"exp": 2}, "energy_pj": {"add": 0.5}}})"));
+  const auto& v = cfg.engine->vector_unit();
+  CHECK(v.lanes == 16);
+  CHECK(v.buffer_bytes == 8 * 1024);
+  CHECK(v.cycles[static_cast<std::size_t>(arch::VectorOp::exp)] == 2);
+  CHECK(v.cycles[static_cast<std::size_t>(arch::VectorOp::divide)] == 4);  // default
+  CHECK(v.energy_pj[static_cast<std::size_t>(arch::VectorOp::add)] == 0.5);
+  CHECK(cfg.resolved["vector"]["lanes"] == 16);
+  CHECK(cfg.resolved["vector"]["cycles"]["exp"] == 2);
+  const auto again = arch::build_arch({"r.json", cfg.resolved});
+  CHECK(again.hash == cfg.hash);
+  CHECK(again.engine->vector_unit().energy_pj == v.energy_pj);
+  // Default: 64 lanes on the ideal engine.
+  CHECK(arch::build_arch(doc(kIdeal)).engine->vector_unit().lanes == 64);
 }

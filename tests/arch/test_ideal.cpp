@@ -12,9 +12,10 @@ namespace {
 
 arch::IdealEngine edge(double peak = 256, double bytes_per_cycle = 16, arch::u64 latency = 0) {
   arch::IdealParams p;
-  p.clock_hz = 800e6;
+  p.common.clock_hz = 800e6;
   p.peak_macs_per_cycle = peak;
-  p.dram = {bytes_per_cycle, latency};
+  p.common.memory.channels.at(0).bytes_per_cycle = bytes_per_cycle;
+  p.common.memory.channels.at(0).latency_cycles = latency;
   return arch::IdealEngine(p);
 }
 
@@ -27,18 +28,25 @@ TEST_CASE("ideal engine: hand-computed conv and relu", "[arch][ideal]") {
   // DRAM: reads 64*56*56 + 64*64*9 = 237,568 B, writes 200,704 B at 16 B/cycle = 14,848 + 12,544.
   const auto conv = e.map(g.op(*g.find("conv")));
   REQUIRE(conv.plan.tiles.size() == 1);
+  CHECK(conv.plan.buffering == dataflows::kStreaming);  // the roofline
   CHECK(conv.macs == 115605504);
   CHECK(conv.plan.tiles[0].compute_cycles == 451584);
-  CHECK(conv.plan.tiles[0].read_bytes[dataflows::ifmap] == 200704);
-  CHECK(conv.plan.tiles[0].read_bytes[dataflows::filter] == 36864);
-  CHECK(conv.plan.tiles[0].write_bytes == 200704);
+  CHECK(conv.plan.port_bytes(dataflows::port::input) == 200704);
+  CHECK(conv.plan.port_bytes(dataflows::port::weight) == 36864);
+  CHECK(conv.plan.port_bytes(dataflows::port::output) == 200704);
+  CHECK(conv.plan.write_bytes() == 200704);
   CHECK(conv.accesses.at("dram").read_bytes == 237568);
-  // relu: no MACs; reads and writes 200,704 B.
+  // relu: no MACs; on the vector unit (64 lanes by default, one compare per element, 1 cycle):
+  // ceil(200,704 / 64) = 3,136 cycles; reads and writes 200,704 B in one streaming tile.
   const auto relu = e.map(g.op(*g.find("relu")));
   CHECK(relu.macs == 0);
-  CHECK(relu.plan.tiles[0].compute_cycles == 0);
-  CHECK(relu.plan.dram_read_bytes() == 200704);
-  CHECK(relu.plan.dram_write_bytes() == 200704);
+  REQUIRE(relu.plan.tiles.size() == 1);
+  CHECK(relu.plan.buffering == dataflows::kStreaming);
+  CHECK(relu.vector[arch::VectorOp::compare] == 200704);
+  CHECK(relu.plan.tiles[0].compute_cycles == 3136);
+  CHECK(relu.plan.read_bytes() == 200704);
+  CHECK(relu.plan.write_bytes() == 200704);
+  CHECK(relu.accesses.at("dram").write_bytes == 200704);
 }
 
 TEST_CASE("ideal engine energy: MACs and DRAM bytes times the per-action energies",

@@ -1,6 +1,9 @@
-// The systolic engine's native mode: tile plans against hand-computed figures, buffer-dependent
-// reuse and partial-sum spills, depthwise mapping, and config validation. SCALE-Sim mode is
-// validated against SCALE-Sim's own results in tests/sim/test_systolic_scalesim.cpp.
+// The systolic engine's native mode: the fixed fold-level plan ("mapping": "fixed") against
+// hand-computed figures, buffer-dependent reuse and partial-sum spills, depthwise mapping; the
+// mapper ("mapping": "mapper", the default) against the fixed plan; operators without MACs on the
+// vector unit; config validation. SCALE-Sim mode is validated against SCALE-Sim's own results in
+// tests/sim/test_systolic_scalesim.cpp. The mapper itself is tested in
+// tests/dataflows/test_mapper.cpp.
 #include <catch2/catch.hpp>
 
 #include "arch/config.hpp"
@@ -11,13 +14,15 @@ using Catch::Matchers::Contains;
 
 namespace {
 
+// The fixed fold-level plan unless `mapper`.
 arch::SystolicEngine engine(dataflows::Dataflow d, arch::i64 rows, arch::i64 cols,
-                            arch::u64 sram = 1 << 20) {
+                            arch::u64 sram = 1 << 20, bool mapper = false) {
   arch::SystolicParams p;
   p.rows = rows;
   p.cols = cols;
   p.dataflow = d;
   p.ifmap_sram_bytes = p.filter_sram_bytes = p.ofmap_sram_bytes = sram;
+  p.use_mapper = mapper;
   return arch::SystolicEngine(p);
 }
 
@@ -28,12 +33,21 @@ workloads::Operator gemm(arch::i64 m, arch::i64 n, arch::i64 k) {
   return op;
 }
 
-dataflows::u64 total(const dataflows::TilePlan& p, int operand) {
-  dataflows::u64 s = 0;
-  for (const auto& t : p.tiles)
-    s += t.count * (operand < 0 ? t.write_bytes : t.read_bytes[operand]);
-  return s;
+// DRAM bytes of the old per-operand view: the input and weight reads, partial sums brought back
+// (ofmap reads) and everything written (final results and spilled partial sums).
+enum Operand { ifmap, filter, ofmap, written };
+dataflows::u64 total(const dataflows::TilePlan& p, Operand operand) {
+  namespace port = dataflows::port;
+  switch (operand) {
+    case ifmap: return p.port_bytes(port::input);
+    case filter: return p.port_bytes(port::weight);
+    case ofmap: return p.port_bytes(port::psum_in);
+    case written: return p.write_bytes();
+  }
+  return 0;
 }
+
+dataflows::u64 dram_bytes(const dataflows::TilePlan& p) { return p.read_bytes() + p.write_bytes(); }
 
 }  // namespace
 
@@ -42,15 +56,20 @@ TEST_CASE("native ws: folds pipelined, operands fetched once when they fit", "[a
   // streamed rows per fold. Folds overlap the next weights' 4-cycle load: 4 x max(16, 4) = 64,
   // plus the first weight load (4) and the last fold's skew and drain (4 + 4 - 2 = 6).
   const auto w = engine(dataflows::Dataflow::ws, 4, 4).map(gemm(16, 8, 8));
-  CHECK(w.plan.overlap == dataflows::Overlap::double_buffered);
+  CHECK_FALSE(w.plan.buffering.streaming);
+  CHECK(w.plan.units == 16);
   CHECK(w.plan.compute_cycles() == 4 * 16 + 4 + 6);
   CHECK(w.plan.tile_count() == 4);
   CHECK(w.macs == 16 * 8 * 8);
+  CHECK(w.mapping.is_null());  // the fixed plan records no mapper choice
+  // Every fold uses all 16 PEs for 16 cycles (fill and drain cycles count as busy too).
+  CHECK(w.plan.busy_unit_cycles() == 16 * w.plan.compute_cycles());
   // Large buffers: A (16x8) and B (8x8) read once, C (16x8) written once after accumulating.
-  CHECK(total(w.plan, dataflows::ifmap) == 128);
-  CHECK(total(w.plan, dataflows::filter) == 64);
-  CHECK(total(w.plan, dataflows::ofmap) == 0);
-  CHECK(total(w.plan, -1) == 128);
+  CHECK(total(w.plan, ifmap) == 128);
+  CHECK(total(w.plan, filter) == 64);
+  CHECK(total(w.plan, ofmap) == 0);
+  CHECK(total(w.plan, written) == 128);
+  CHECK(w.plan.port_bytes(dataflows::port::output) == 128);
   CHECK(w.accesses.at("dram.ifmap").read_bytes == 128);
   // SRAM reads as the array streams them: A once per column fold, B once.
   CHECK(w.accesses.at("sram.ifmap").read_bytes == 2 * 128);
@@ -65,10 +84,15 @@ TEST_CASE("native: small accumulators split the stream, tiny ones spill partial 
   // chunk's 64 B of A is fetched once and reused across the two column folds; B (64 B) fits and
   // is fetched once; outputs are written once. Same folds and cycles as with large buffers.
   const auto w = engine(dataflows::Dataflow::ws, 4, 4, 256).map(gemm(64, 8, 8));
-  CHECK(total(w.plan, dataflows::ifmap) == 512);
-  CHECK(total(w.plan, dataflows::filter) == 64);
-  CHECK(total(w.plan, dataflows::ofmap) == 0);
-  CHECK(total(w.plan, -1) == 512);
+  CHECK(total(w.plan, ifmap) == 512);
+  CHECK(total(w.plan, filter) == 64);
+  CHECK(total(w.plan, ofmap) == 0);
+  CHECK(total(w.plan, written) == 512);
+  // Buffering depths: the other half of each buffer queues prefetched tiles and pending writes.
+  // Largest input tile 32 B (8 rows x 4 of K), weight tile 16 B, output tile 8 x 4 = 32 B, in
+  // 128 B halves: min(128/32, 128/16) = 4 tiles in flight each way.
+  CHECK(w.plan.buffering.input == 4);
+  CHECK(w.plan.buffering.output == 4);
   const auto big = engine(dataflows::Dataflow::ws, 4, 4).map(gemm(64, 8, 8));
   CHECK(big.plan.compute_cycles() == 4 * 64 + 4 + 6);
   CHECK(w.plan.compute_cycles() == big.plan.compute_cycles());
@@ -78,25 +102,111 @@ TEST_CASE("native: small accumulators split the stream, tiny ones spill partial 
   auto p = engine(dataflows::Dataflow::ws, 4, 4).params();
   p.ofmap_sram_bytes = 16;
   const auto spill = arch::SystolicEngine(p).map(gemm(64, 8, 8));
-  CHECK(total(spill.plan, dataflows::ifmap) == 512);
-  CHECK(total(spill.plan, dataflows::ofmap) == 2 * 64 * 4 * 4);     // read back at 32 bits
-  CHECK(total(spill.plan, -1) == 2 * (64 * 4 * 4) + 2 * (64 * 4));  // spill + final 8-bit outputs
+  CHECK(total(spill.plan, ifmap) == 512);
+  CHECK(total(spill.plan, ofmap) == 2 * 64 * 4 * 4);          // read back at 32 bits
+  CHECK(total(spill.plan, written) == 2 * (64 * 4 * 4) + 2 * (64 * 4));  // spill + final outputs
+  CHECK(spill.plan.port_bytes(dataflows::port::psum_out) == 2 * 64 * 4 * 4);
   CHECK(spill.plan.compute_cycles() == big.plan.compute_cycles());
+  CHECK(spill.accesses.at("dram.ofmap").read_bytes == 2 * 64 * 4 * 4);
+  CHECK(spill.accesses.at("dram.ofmap").write_bytes == 2 * (64 * 4 * 4) + 2 * (64 * 4));
+
+  // The mapper cannot place even one 4 x 4 block of 32-bit partial sums (64 B) in 8 B: the
+  // engine falls back to the fixed plan, spills included, and records no mapping.
+  p.use_mapper = true;
+  const auto fallback = arch::SystolicEngine(p).map(gemm(64, 8, 8));
+  CHECK(fallback.mapping.is_null());
+  CHECK(fallback.plan.tiles == spill.plan.tiles);
 }
 
 TEST_CASE("native os and is: traffic by loop order", "[arch][systolic]") {
   const auto os = engine(dataflows::Dataflow::os, 4, 4).map(gemm(8, 8, 16));
   // rows <- M (2 folds), cols <- N (2 folds), 16 streamed: 4 x 16 + drain 6, no preload.
   CHECK(os.plan.compute_cycles() == 4 * 16 + 6);
-  CHECK(total(os.plan, dataflows::ifmap) == 8 * 16);
-  CHECK(total(os.plan, dataflows::filter) == 16 * 8);
-  CHECK(total(os.plan, -1) == 8 * 8);
+  CHECK(total(os.plan, ifmap) == 8 * 16);
+  CHECK(total(os.plan, filter) == 16 * 8);
+  CHECK(total(os.plan, written) == 8 * 8);
   const auto is = engine(dataflows::Dataflow::is, 4, 4).map(gemm(8, 8, 16));
   // rows <- K (4 folds), cols <- M (2 folds), 8 streamed: 8 x 8 + preload 4 + drain 6.
   CHECK(is.plan.compute_cycles() == 8 * 8 + 4 + 6);
-  CHECK(total(is.plan, dataflows::ifmap) == 8 * 16);
-  CHECK(total(is.plan, dataflows::filter) == 16 * 8);
-  CHECK(total(is.plan, -1) == 8 * 8);
+  CHECK(total(is.plan, ifmap) == 8 * 16);
+  CHECK(total(is.plan, filter) == 16 * 8);
+  CHECK(total(is.plan, written) == 8 * 8);
+}
+
+TEST_CASE("native os with weights larger than half the filter buffer: the fixed order re-reads "
+          "them, the mapper does not move more", "[arch][systolic][mapper]") {
+  // M=64, N=64, K=256 on 8x8, output stationary, 8-bit operands. A (16 KiB) fits half the 64 KiB
+  // ifmap buffer; B (16 KiB) does not fit half the 4 KiB filter buffer, so the fixed plan (row
+  // folds outer) fetches all of B again for each of the 8 row folds.
+  arch::SystolicParams p;
+  p.rows = p.cols = 8;
+  p.dataflow = dataflows::Dataflow::os;
+  p.ifmap_sram_bytes = p.ofmap_sram_bytes = 64 * 1024;
+  p.filter_sram_bytes = 4 * 1024;
+  p.use_mapper = false;
+  const auto op = gemm(64, 64, 256);
+  const arch::SystolicEngine fixed_engine(p);
+  const auto fixed = fixed_engine.map(op);
+  CHECK(total(fixed.plan, ifmap) == 64 * 256);
+  CHECK(total(fixed.plan, filter) == 8 * 256 * 64);
+  CHECK(total(fixed.plan, written) == 64 * 64);
+  CHECK(fixed.mapping.is_null());
+
+  p.use_mapper = true;
+  p.objective = dataflows::MapperObjective::energy;
+  const arch::SystolicEngine mapped_engine(p);
+  const auto mapped = mapped_engine.map(op);
+  REQUIRE(mapped.mapping.is_object());
+  INFO(mapped.mapping.dump());
+  CHECK(dram_bytes(mapped.plan) <= dram_bytes(fixed.plan));
+  // Blocks of B that fit 2 KiB, kept while M runs inside them, exist (e.g. 256 x 8 with M
+  // innermost): minimising energy must not re-read all of B per row fold.
+  CHECK(total(mapped.plan, filter) < total(fixed.plan, filter));
+  CHECK(mapped.accesses.at("dram.filter").read_bytes == total(mapped.plan, filter));
+  // The same MACs, and the final outputs written once either way.
+  CHECK(mapped.macs == fixed.macs);
+  CHECK(mapped.plan.port_bytes(dataflows::port::output) == 64 * 64);
+  // The DRAM energy follows the bytes.
+  const arch::u64 cycles = 20000;
+  const auto e_fixed = fixed_engine.energy(fixed, cycles), e_mapped = mapped_engine.energy(mapped, cycles);
+  CHECK(e_mapped.at("dram.filter.read") < e_fixed.at("dram.filter.read"));
+
+  // The choice fits the half-buffers: an (m x k) block of A, (k x n) of B, (m x n) partial sums
+  // at 32 bits.
+  const auto& tile = mapped.mapping.at("tile");
+  const long tm = tile.at("m"), tn = tile.at("n"), tk = tile.at("k");
+  CHECK(tm * tk <= 32 * 1024);
+  CHECK(tk * tn <= 2 * 1024);
+  CHECK(tm * tn * 4 <= 32 * 1024);
+  // Every tile's fetches fit too.
+  for (const auto& t : mapped.plan.tiles) {
+    CHECK(t.bytes[mapped.plan.find_port(dataflows::port::input)] <= 32 * 1024);
+    CHECK(t.bytes[mapped.plan.find_port(dataflows::port::weight)] <= 2 * 1024);
+  }
+  // Compute never beats the array's peak.
+  CHECK(mapped.plan.compute_cycles() >= 64ull * 64 * 256 / 64);
+}
+
+TEST_CASE("native mapper with large buffers: every operand once, the fixed plan's cycles",
+          "[arch][systolic][mapper]") {
+  // The first case above (ws, M=16, N=8, K=8 on 4x4): whatever tiles the mapper picks, the folds
+  // add up to 4 x 16 cycles plus the first weight load (4) and the drain (6), and nothing is
+  // fetched twice.
+  for (auto d : {dataflows::Dataflow::ws, dataflows::Dataflow::os, dataflows::Dataflow::is}) {
+    INFO(dataflows::to_string(d));
+    const auto fixed = engine(d, 4, 4).map(gemm(16, 8, 8));
+    const auto mapped = engine(d, 4, 4, 1 << 20, true).map(gemm(16, 8, 8));
+    REQUIRE(mapped.mapping.is_object());
+    CHECK(total(mapped.plan, ifmap) == 16 * 8);
+    CHECK(total(mapped.plan, filter) == 8 * 8);
+    CHECK(total(mapped.plan, ofmap) == 0);
+    CHECK(total(mapped.plan, written) == 16 * 8);
+    CHECK(dram_bytes(mapped.plan) <= dram_bytes(fixed.plan));
+    CHECK(mapped.macs == fixed.macs);
+    CHECK(mapped.accesses.at("sram.ifmap").read_bytes == fixed.accesses.at("sram.ifmap").read_bytes);
+  }
+  CHECK(engine(dataflows::Dataflow::ws, 4, 4, 1 << 20, true).map(gemm(16, 8, 8)).plan.compute_cycles() ==
+        4 * 16 + 4 + 6);
 }
 
 TEST_CASE("native depthwise: channels across columns, not one GEMM per channel",
@@ -120,6 +230,9 @@ TEST_CASE("native depthwise: channels across columns, not one GEMM per channel",
   // K = 9 taps (2 row folds), N = 32 channels (4 column folds): 8 folds.
   CHECK(native.metrics.at("folds") == 8);
   CHECK(native.macs == 16 * 16 * 32 * 9);
+  const auto mapped = engine(dataflows::Dataflow::ws, 8, 8, 1 << 20, true).map(dw);
+  CHECK(mapped.metrics.at("folds") == 8);  // the mapper sees the same side-by-side GEMM
+  CHECK(mapped.macs == native.macs);
   auto p = e.params();
   p.scalesim_mode = true;
   const auto split = arch::SystolicEngine(p).map(dw);
@@ -144,25 +257,48 @@ TEST_CASE("native batch and padding enter the GEMM", "[arch][systolic]") {
                                .pad_left = 1,
                                .pad_bottom = 1,
                                .pad_right = 1};
-  const auto w = engine(dataflows::Dataflow::os, 16, 16).map(conv);
-  // M = 2 x 16 x 16 output pixels, K = 27, N = 16.
-  CHECK(w.macs == 2 * 16 * 16 * 27 * 16);
-  CHECK(w.metrics.at("folds") == (512 / 16) * 1);
+  for (bool mapper : {false, true}) {
+    INFO("mapper " << mapper);
+    const auto w = engine(dataflows::Dataflow::os, 16, 16, 1 << 20, mapper).map(conv);
+    // M = 2 x 16 x 16 output pixels, K = 27, N = 16.
+    CHECK(w.macs == 2 * 16 * 16 * 27 * 16);
+    CHECK(w.metrics.at("folds") == (512 / 16) * 1);
+    // Large buffers: the input (2 x 3 x 32 x 32) and the weights (16 x 27) once, not the
+    // im2col matrix; the output (2 x 16 x 16 x 16) once.
+    CHECK(total(w.plan, ifmap) == 2 * 3 * 32 * 32);
+    CHECK(total(w.plan, filter) == 16 * 27);
+    CHECK(total(w.plan, written) == 2 * 16 * 16 * 16);
+  }
 }
 
-TEST_CASE("operators without MACs cost DRAM traffic in native mode, nothing in SCALE-Sim mode",
-          "[arch][systolic]") {
+TEST_CASE("operators without MACs run on the vector unit in native mode, nothing in SCALE-Sim "
+          "mode", "[arch][systolic]") {
   workloads::Operator relu;
   relu.name = "relu";
   relu.shape = workloads::Elementwise{.function = "relu", .elements = 1000};
   auto e = engine(dataflows::Dataflow::ws, 8, 8);
   const auto w = e.map(relu);
   CHECK(w.macs == 0);
-  CHECK(w.plan.dram_read_bytes() == 1000);
-  CHECK(w.plan.dram_write_bytes() == 1000);
+  // 1000 compares on the 64 lanes of a vector unit built in code: ceil(1000 / 64) = 16 cycles.
+  CHECK(w.vector[arch::VectorOp::compare] == 1000);
+  CHECK(w.plan.compute_cycles() == 16);
+  CHECK(w.plan.units == 64);
+  CHECK(w.plan.read_bytes() == 1000);
+  CHECK(w.plan.write_bytes() == 1000);
+  CHECK(e.supports(relu).empty());
   auto p = e.params();
   p.scalesim_mode = true;
-  CHECK(arch::SystolicEngine(p).map(relu).plan.tiles.empty());
+  const arch::SystolicEngine scalesim(p);
+  CHECK(scalesim.map(relu).plan.tiles.empty());
+  // ... and says so.
+  const auto warnings = scalesim.supports(relu);
+  REQUIRE(warnings.size() == 1);
+  CHECK_THAT(warnings[0], Contains("without MACs") && Contains("scalesim"));
+  // A MAC layer in SCALE-Sim mode gets the note on what its DRAM timing leaves out.
+  const auto mac_warnings = scalesim.supports(gemm(8, 8, 8));
+  REQUIRE(mac_warnings.size() == 1);
+  CHECK_THAT(mac_warnings[0], Contains("DRAM"));
+  CHECK(e.supports(gemm(8, 8, 8)).empty());
 }
 
 TEST_CASE("systolic config: defaults, units, and errors with JSON paths",
@@ -176,10 +312,18 @@ TEST_CASE("systolic config: defaults, units, and errors with JSON paths",
   const auto& e = dynamic_cast<const arch::SystolicEngine&>(*cfg.engine);
   CHECK(e.params().ifmap_sram_bytes == 8u << 20);
   CHECK(e.params().filter_sram_bytes == 64u << 10);
-  CHECK(e.dram().bytes_per_cycle == Approx(34e9 / 700e6));
-  CHECK(e.dram().per_operand_channels);
+  // One shared channel by default, with the whole bandwidth.
+  REQUIRE(e.memory().channels.size() == 1);
+  CHECK_FALSE(e.memory().per_operand);
+  CHECK(e.memory().channels[0].bytes_per_cycle == Approx(34e9 / 700e6));
   CHECK(e.peak_macs_per_cycle() == 128 * 128);
+  CHECK(e.vector_unit().lanes == 128);  // one lane per column
+  CHECK(e.params().use_mapper);
+  CHECK(e.params().objective == dataflows::MapperObjective::latency);
   CHECK(cfg.resolved["systolic"]["dataflow"] == "ws");
+  CHECK(cfg.resolved["systolic"]["mapping"] == "mapper");
+  CHECK(cfg.resolved["systolic"]["objective"] == "latency");
+  CHECK(cfg.resolved["dram"]["channels"] == "shared");
   CHECK(arch::build_arch({"r.json", cfg.resolved}).hash == cfg.hash);
 
   auto fails = [](nlohmann::json j, const std::string& path, const std::string& what) {
@@ -200,9 +344,31 @@ TEST_CASE("systolic config: defaults, units, and errors with JSON paths",
   fails({{"systolic", {{"rows", 8}, {"cols", 8}, {"mode", "scalesim"}}},
          {"dram", {{"channels", "per_operand"}}}},
         "/dram/channels", "shared");
-  // SCALE-Sim mode shares one channel by default; native mode has one per operand.
+  fails({{"systolic", {{"rows", 8}, {"cols", 8}, {"mapping", "greedy"}}}}, "/systolic/mapping",
+        "mapper, fixed");
+  fails({{"systolic", {{"rows", 8}, {"cols", 8}, {"objective", "area"}}}}, "/systolic/objective",
+        "latency, energy, edp");
+  // SCALE-Sim mode shares one channel; native mode may have one per operand.
   const auto ss = arch::build_arch(
       {"s.json",
        {{"engine", "systolic"}, {"systolic", {{"rows", 8}, {"cols", 8}, {"mode", "scalesim"}}}}});
-  CHECK_FALSE(ss.engine->dram().per_operand_channels);
+  CHECK_FALSE(ss.engine->memory().per_operand);
+  CHECK(ss.engine->memory().channels.size() == 1);
+  const auto po = arch::build_arch({"s.json",
+                                    {{"engine", "systolic"},
+                                     {"systolic", {{"rows", 8}, {"cols", 8}}},
+                                     {"dram", {{"channels", "per_operand"}}}}});
+  CHECK(po.engine->memory().per_operand);
+  CHECK(po.engine->memory().channels.size() == 3);
+  // mapping and objective read back.
+  const auto fixed = arch::build_arch({"s.json",
+                                       {{"engine", "systolic"},
+                                        {"systolic",
+                                         {{"rows", 8}, {"cols", 8}, {"mapping", "fixed"},
+                                          {"objective", "edp"}}}}});
+  const auto& fe = dynamic_cast<const arch::SystolicEngine&>(*fixed.engine);
+  CHECK_FALSE(fe.params().use_mapper);
+  CHECK(fe.params().objective == dataflows::MapperObjective::edp);
+  CHECK(arch::build_arch({"r.json", fixed.resolved}).hash == fixed.hash);
+  CHECK(fixed.hash != ss.hash);
 }

@@ -1,0 +1,159 @@
+// The physical bounds as a property, over every shipped architecture config x shipped workload
+// and over configs drawn from the shipped design spaces, at both fidelities:
+//   - every layer takes at least its roofline: MACs / peak at the layer's precision, and each
+//     channel's timed bytes / its sustained rate plus one latency (LayerResult::roofline_cycles);
+//   - a whole run moves its reported DRAM bytes no faster than the memory allows (engines in a
+//     compatibility mode that times only part of its traffic say so with a warning, and only
+//     the per-layer bound on timed bytes applies to them);
+//   - no engine beats the ideal roofline engine with the same peak, memory and vector unit on a
+//     layer that moves at least the ideal's bytes;
+//   - the analytical and SystemC fidelities agree exactly on these static runs (they share one
+//     per-layer recurrence; docs/architecture.md).
+// Tagged [bounds] (run alone: tessera_sim_tests "[bounds]"); about 40 s.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+#include "arch/config.hpp"
+#include "explorer/space.hpp"
+#include "sim/simulate.hpp"
+#include "test_support.hpp"
+#include "workloads/frontend.hpp"
+#include "workloads/settings.hpp"
+
+using namespace tessera;
+
+namespace {
+
+struct Case {
+  std::string label;
+  arch::ArchConfig arch;
+  const workloads::Graph* graph;
+};
+
+bool compatibility_mode(const std::vector<sim::LayerResult>& layers) {
+  for (const auto& l : layers)
+    for (const auto& w : l.warnings)
+      if (w.find("scalesim mode") != std::string::npos ||
+          w.find("reference mode") != std::string::npos)
+        return true;
+  return false;
+}
+
+// The ideal engine with the engine's peak (at its widest precision), memory and vector unit.
+arch::ArchConfig ideal_twin(const arch::ArchConfig& a) {
+  nlohmann::json cfg = {{"engine", "ideal"},
+                        {"peak_macs_per_cycle", a.engine->peak_macs_per_cycle()},
+                        {"clock", a.resolved.at("clock")},
+                        {"dram", a.resolved.at("dram")},
+                        {"vector", a.resolved.at("vector")},
+                        {"fusion", a.resolved.at("fusion")}};
+  return arch::build_arch({"ideal-twin", cfg});
+}
+
+void check(const Case& c) {
+  INFO(c.label);
+  const auto& engine = *c.arch.engine;
+  const auto a = sim::simulate(engine, *c.graph, sim::Fidelity::analytical);
+  const auto s = sim::simulate(engine, *c.graph, sim::Fidelity::systemc);
+  REQUIRE(a.size() == s.size());
+  const bool compat = compatibility_mode(a);
+  const auto ideal = sim::simulate(*ideal_twin(c.arch).engine, *c.graph, sim::Fidelity::analytical);
+  arch::u64 total = 0, dram = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    INFO(a[i].name);
+    CHECK(a[i].timing == s[i].timing);
+    CHECK(a[i].timing.cycles >= a[i].roofline_cycles);
+    const double peak = engine.peak_macs_per_cycle(c.graph->op(*c.graph->find(a[i].name)));
+    CHECK(static_cast<double>(a[i].timing.cycles) * peak >= static_cast<double>(a[i].macs) - 1e-6);
+    total += a[i].timing.cycles;
+    arch::u64 bytes = 0;
+    for (const auto& [level, acc] : a[i].accesses)
+      if (level.rfind("dram", 0) == 0) bytes += acc.read_bytes + acc.write_bytes;
+    dram += bytes;
+    // Against the ideal twin, layer by layer, where this engine moves at least the ideal's bytes
+    // and runs at the ideal's peak (a bit-composable engine at low precision may be faster).
+    arch::u64 ideal_bytes = 0;
+    for (const auto& [level, acc] : ideal[i].accesses) ideal_bytes += acc.read_bytes + acc.write_bytes;
+    if (!compat && a[i].fused_into.empty() && bytes >= ideal_bytes &&
+        peak <= engine.peak_macs_per_cycle())
+      CHECK(a[i].timing.cycles >= ideal[i].timing.cycles);
+  }
+  if (!compat) {
+    double rate = 0;
+    for (const auto& ch : engine.memory().channels) rate += ch.rate();
+    CHECK(static_cast<double>(total) >= static_cast<double>(dram) / rate - 1.0);
+  }
+}
+
+std::vector<std::string> files(const std::string& dir, const std::vector<std::string>& exts) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(test::source_path(dir)))
+    for (const auto& x : exts)
+      if (e.path().extension() == x) out.push_back(e.path().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("bounds: every shipped config on every shipped workload, both fidelities",
+          "[sim][bounds]") {
+  std::vector<std::pair<std::string, workloads::Graph>> graphs;
+  for (const auto& f : files("configs/workloads", {".json", ".csv"}))
+    graphs.emplace_back(f, workloads::load_workload(f));
+  for (const char* m : {"workloads/models/resnet18.onnx", "workloads/models/mobilenet_v2.onnx"})
+    graphs.emplace_back(m, workloads::load_workload(test::source_path(m)));
+  {
+    workloads::LoadOptions t;
+    t.batch = 2;
+    t.seq_len = 64;
+    graphs.emplace_back("tiny_transformer", workloads::load_workload(
+                                                test::source_path("workloads/models/tiny_transformer.onnx"), t));
+    workloads::LoadOptions o;
+    o.seq_len = 128;
+    graphs.emplace_back("bert-base S=128", workloads::load_workload(
+                                               test::source_path("configs/models/bert-base-uncased.json"), o));
+    workloads::LoadOptions d;
+    d.phase = "decode";
+    d.kv_len = 512;
+    graphs.emplace_back("gpt2 decode", workloads::load_workload(
+                                           test::source_path("configs/models/gpt2.json"), d));
+  }
+  for (const auto& af : files("configs/arch", {".json"})) {
+    const auto arch = arch::load_arch(af);
+    for (const auto& [name, g] : graphs) check({af + " x " + name, arch, &g});
+    // The same config with DRAM latency, a per-operand memory where allowed, and no fusion.
+    if (arch.resolved.at("engine") != "ideal") {
+      std::vector<std::string> sets = {"dram.latency_cycles=300", "fusion=false"};
+      if (arch.resolved.dump().find("scalesim") == std::string::npos)
+        sets.push_back("dram.channels=per_operand");
+      for (const auto& set : sets) {
+        const auto varied = arch::load_arch(af, {set});
+        for (const auto& [name, g] : graphs)
+          if (g.size() < 200) check({af + " " + set + " x " + name, varied, &g});
+      }
+    }
+  }
+}
+
+TEST_CASE("bounds: configs drawn from the shipped design spaces, both fidelities",
+          "[sim][bounds]") {
+  for (const auto& sf : files("configs/spaces", {".json"})) {
+    const auto space = explorer::read_space(sf);
+    for (std::uint64_t i = 0; i < 6; ++i) {
+      const auto point = space.random_point(7, i);
+      const auto resolved = explorer::resolve_point(space, point);
+      arch::ArchConfig arch;
+      try {
+        arch = explorer::point_config(space, resolved);
+      } catch (const InputError&) {
+        continue;  // infeasible by the space's own rules
+      }
+      const auto settings =
+          workloads::read_workload_settings(resolved.workload_settings, space.file, "/workload");
+      const auto graph = workloads::load_workload(space.workload_file, settings);
+      check({sf + " point " + point.dump(), arch, &graph});
+    }
+  }
+}
