@@ -20,6 +20,7 @@
 #include "arch/energy/technology.hpp"
 #include "arch/memory.hpp"
 #include "arch/vector_unit.hpp"
+#include "dataflows/mapper.hpp"
 #include "dataflows/tile_plan.hpp"
 #include "workloads/operator.hpp"
 
@@ -46,7 +47,7 @@ struct LayerWork {
   VectorWork vector;  // vector-unit operations: the operator's own, or its fused epilogues'
   // Engine-specific figures with their names, reported per layer (e.g. "mapping_efficiency").
   std::map<std::string, double> metrics;
-  nlohmann::json mapping;  // the mapper's choice (loop order, tiles, refetch), null when none
+  std::optional<dataflows::MappingInfo> mapping;  // the mapper's choice, when the engine maps
 };
 
 // What the neighbouring operators leave in the on-chip buffers (decided by sim::simulate from the

@@ -21,6 +21,23 @@ std::optional<MapperObjective> mapper_objective_from_string(std::string_view tex
   return std::nullopt;
 }
 
+nlohmann::json MappingInfo::to_json() const {
+  nlohmann::json order_json = nlohmann::json::array(), tiles = nlohmann::json::object(),
+                 iterations = nlohmann::json::object(), refetches = nlohmann::json::object();
+  for (std::size_t i = 0; i < loops; ++i) {
+    order_json.push_back(loop_names[static_cast<std::size_t>(order[i])]);
+    tiles[loop_names[i]] = tile[i];
+    iterations[loop_names[i]] = count[i];
+  }
+  for (std::size_t t = 0; t < tensors; ++t) refetches[tensor_names[t]] = refetch[t];
+  return {{"loop_order", order_json},
+          {"tile", tiles},
+          {"tiles", iterations},
+          {"refetch", refetches},
+          {"estimate", {{"cycles", estimate.latency}, {"energy_pj", estimate.energy}}},
+          {"candidates", candidates}};
+}
+
 bool better(const Cost& a, const Cost& b, MapperObjective objective) {
   switch (objective) {
     case MapperObjective::latency:
@@ -128,16 +145,17 @@ ReuseProblem gemm_problem(const GemmArray& a) {
 
 }  // namespace
 
-nlohmann::json GemmMapping::to_json() const {
-  static const char* names[] = {"m", "n", "k"};
-  nlohmann::json order_json = nlohmann::json::array();
-  for (int i = 0; i < 3; ++i) order_json.push_back(names[order[static_cast<std::size_t>(i)]]);
-  return {{"loop_order", order_json},
-          {"tile", {{"m", tile[0]}, {"n", tile[1]}, {"k", tile[2]}}},
-          {"tiles", {{"m", count[0]}, {"n", count[1]}, {"k", count[2]}}},
-          {"refetch", {{"input", refetch[0]}, {"weight", refetch[1]}, {"output", refetch[2]}}},
-          {"estimate", {{"cycles", cost.latency}, {"energy_pj", cost.energy}}},
-          {"candidates", candidates}};
+MappingInfo GemmMapping::info() const {
+  MappingInfo m;
+  m.loops = 3, m.tensors = 3;
+  m.loop_names = {"m", "n", "k"};
+  m.tensor_names = {"input", "weight", "output"};
+  m.order = order;
+  for (std::size_t l = 0; l < 3; ++l) m.tile[l] = tile[l], m.count[l] = count[l];
+  for (std::size_t t = 0; t < 3; ++t) m.refetch[t] = refetch[t];
+  m.estimate = cost;
+  m.candidates = candidates;
+  return m;
 }
 
 std::optional<GemmMapping> map_gemm(const GemmView& g, const GemmArray& arr) {
@@ -155,21 +173,39 @@ std::optional<GemmMapping> map_gemm(const GemmView& g, const GemmArray& arr) {
   const double drain = static_cast<double>(R + C - 2);
   const double out_bytes = static_cast<double>(bytes(g.m * g.n, arr.c_bits));
 
+  // Two passes: the best cost, then among the mappings within kMapperTolerance of it the one with
+  // the fewest tiles.
+  constexpr double kTolerance = kMapperTolerance;
   std::optional<GemmMapping> best;
+  std::optional<Cost> target;  // pass 2: the best cost of pass 1
   u64 evaluated = 0;
+  const auto primary = [&](const Cost& c) {
+    switch (arr.objective) {
+      case MapperObjective::latency: return c.latency;
+      case MapperObjective::energy: return c.energy;
+      case MapperObjective::edp: return c.latency * c.energy;
+    }
+    return c.latency;
+  };
+  const auto tiles_of = [](const GemmMapping& m) { return m.count[0] * m.count[1] * m.count[2]; };
+  for (int pass = 0; pass < 2; ++pass) {
   const auto cm = candidates(dim[kM], unit[kM]), cn = candidates(dim[kN], unit[kN]),
              ck = candidates(dim[kK], unit[kK]);
-  for (i64 mt : cm) {
+  // Ascending candidates: once a block does not fit, larger ones along that loop do not either.
+  const double min_traffic = static_cast<double>(g.a_distinct) * arr.a_bits / 8.0 +
+                             static_cast<double>(g.b_distinct) * arr.b_bits / 8.0 +
+                             static_cast<double>(g.count) * out_bytes;
+  for (i64 kt : ck) {
     for (i64 nt : cn) {
-      for (i64 kt : ck) {
+      const u64 b_tile = static_cast<u64>(std::ceil(static_cast<double>(kt * nt) * b_ratio *
+                                                    arr.b_bits / 8.0));
+      if (b_tile > arr.b_capacity) break;
+      for (i64 mt : cm) {
         const std::array<i64, 3> tile = {mt, nt, kt};
         const u64 a_tile = static_cast<u64>(std::ceil(static_cast<double>(mt * kt) * a_ratio *
                                                       arr.a_bits / 8.0));
-        const u64 b_tile = static_cast<u64>(std::ceil(static_cast<double>(kt * nt) * b_ratio *
-                                                      arr.b_bits / 8.0));
         const u64 c_tile = bytes(mt * nt, arr.psum_bits);
-        if (a_tile > arr.a_capacity || b_tile > arr.b_capacity || c_tile > arr.c_capacity)
-          continue;
+        if (a_tile > arr.a_capacity || c_tile > arr.c_capacity) break;
         const std::array<i64, 3> count = {ceil_div(dim[0], mt), ceil_div(dim[1], nt),
                                           ceil_div(dim[2], kt)};
         if (count[0] * count[1] * count[2] > (i64{1} << 20)) continue;  // plans stay small
@@ -187,6 +223,15 @@ std::optional<GemmMapping> map_gemm(const GemmView& g, const GemmArray& arr) {
           if (blocks > 0) compute += static_cast<double>(blocks) * static_cast<double>(block_cycles(ext, s, R, C));
         }
         compute *= static_cast<double>(g.count);
+        const double first = static_cast<double>(a_tile + b_tile) / arr.bytes_per_cycle;
+        const double last = static_cast<double>(bytes(mt * nt, arr.c_bits)) / arr.bytes_per_cycle;
+        // No order moves less than the distinct bytes: skip the tiling when even that loses.
+        Cost bound;
+        bound.latency = std::max(compute, min_traffic / arr.bytes_per_cycle) + first + last +
+                        fill + drain;
+        bound.energy = min_traffic * arr.dram_pj_per_byte + bound.latency * arr.static_pj_per_cycle;
+        if (!target && best && !better(bound, best->cost, arr.objective)) continue;
+        if (target && primary(bound) > primary(*target) * (1 + kTolerance)) continue;
         const std::array<u64, kMaxLoops> cnt = {static_cast<u64>(count[0]), static_cast<u64>(count[1]),
                                                 static_cast<u64>(count[2])};
         for (const LoopOrder& order : loop_orders(3)) {
@@ -205,12 +250,16 @@ std::optional<GemmMapping> map_gemm(const GemmView& g, const GemmArray& arr) {
               (fa * static_cast<double>(g.a_distinct / g.count) * arr.a_bits / 8.0 +
                fb * static_cast<double>(g.b_distinct) / static_cast<double>(g.count) * arr.b_bits / 8.0 +
                out_bytes + psum_bytes);
-          const double first = static_cast<double>(a_tile + b_tile) / arr.bytes_per_cycle;
-          const double last = static_cast<double>(bytes(mt * nt, arr.c_bits)) / arr.bytes_per_cycle;
           Cost c;
           c.latency = std::max(compute, traffic / arr.bytes_per_cycle) + first + last + fill + drain;
           c.energy = traffic * arr.dram_pj_per_byte + c.latency * arr.static_pj_per_cycle;
-          if (!best || better(c, best->cost, arr.objective)) {
+          const bool take =
+              !target ? !best || better(c, best->cost, arr.objective)
+                      : primary(c) <= primary(*target) * (1 + kTolerance) &&
+                            (!best || count[0] * count[1] * count[2] < tiles_of(*best) ||
+                             (count[0] * count[1] * count[2] == tiles_of(*best) &&
+                              better(c, best->cost, arr.objective)));
+          if (take) {
             GemmMapping m;
             m.order = order, m.tile = tile, m.count = count, m.reuse = r, m.cost = c;
             m.refetch = {fa, fb, fc};
@@ -219,6 +268,10 @@ std::optional<GemmMapping> map_gemm(const GemmView& g, const GemmArray& arr) {
         }
       }
     }
+  }
+    if (!best || pass == 1) break;
+    target = best->cost;
+    best.reset();
   }
   if (best) best->candidates = evaluated;
   return best;

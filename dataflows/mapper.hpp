@@ -45,6 +45,21 @@ using LoopOrder = std::array<int, kMaxLoops>;  // outermost first
 // Every order of `loops` loops (cached; loops <= kMaxLoops).
 const std::vector<LoopOrder>& loop_orders(std::size_t loops);
 
+// A chosen mapping as reports show it: loop order (outermost first), tile size and iterations
+// per loop, how often each operand is fetched, the search's estimate and effort. Plain data
+// (names are string literals), so that mapping many layers allocates nothing.
+struct MappingInfo {
+  std::size_t loops = 0, tensors = 0;
+  std::array<const char*, kMaxLoops> loop_names{};
+  std::array<const char*, kMaxTensors> tensor_names{};
+  LoopOrder order{};
+  std::array<i64, kMaxLoops> tile{}, count{};
+  std::array<double, kMaxTensors> refetch{};
+  Cost estimate;
+  u64 candidates = 0;
+  nlohmann::json to_json() const;
+};
+
 struct ReuseProblem {
   std::size_t loops = 0, tensors = 0;
   std::array<std::array<bool, kMaxTensors>, kMaxLoops> depends{};  // [loop][tensor]
@@ -85,11 +100,16 @@ struct GemmMapping {
   std::array<double, 3> refetch{};   // times each operand is fetched (C: partial-sum round trips + 1)
   Cost cost;                         // the search's estimate
   u64 candidates = 0;                // mappings evaluated
-  nlohmann::json to_json() const;    // order, tiles, refetch factor per operand
+  MappingInfo info() const;          // order, tiles, refetch factor per operand
 };
 
+// Mappings whose objective is within this fraction of the best count as equally good; of those
+// the search takes the one with the fewest tiles (fewer DMA descriptors, a smaller plan).
+inline constexpr double kMapperTolerance = 0.01;
+
 // Searches orders x power-of-two tile sizes (multiples of the array's dimensions on the spatial
-// loops); nullopt when not even one fold's tiles fit.
+// loops), best objective first, then the fewest tiles within kMapperTolerance of it; nullopt
+// when not even one fold's tiles fit.
 std::optional<GemmMapping> map_gemm(const GemmView& g, const GemmArray& array);
 
 // The plan of a mapping: one tile per (Mt, Nt, Kt) block in loop order, with the bytes it

@@ -78,10 +78,11 @@ class Schedule {
       advance(at, 1);
       // Periodic skip: the next tiles and the tiles whose reads they issue are all of this run.
       if (!ahead_valid || at.done(plan_) || ahead.done(plan_) || ahead.run != at.run) {
-        history = {};
+        history.size = 0;
         continue;
       }
-      const State s = state(j);
+      state(j, current_);
+      const State& s = current_;
       u64 period = 0;
       if (history.size >= 1 && history.state[0] == s) period = 1;
       else if (history.size >= 2 && history.state[1] == s) period = 2;
@@ -95,11 +96,11 @@ class Schedule {
           j += periods * period;
           advance(at, periods * period);
           advance(ahead, periods * period);
-          history = {};
+          history.size = 0;
           continue;
         }
       }
-      history.push(s, compute_end_);
+      history.push(current_, compute_end_);
     }
     return std::max(compute_end_, last_landed_);
   }
@@ -125,23 +126,23 @@ class Schedule {
     std::array<State, 2> state;
     std::array<u64, 2> end{};
     int size = 0;
-    void push(State s, u64 e) {
-      state[1] = std::move(state[0]), end[1] = end[0];
-      state[0] = std::move(s), end[0] = e;
+    // Takes `s` by swapping (buffers are reused, so the steady state allocates nothing).
+    void push(State& s, u64 e) {
+      std::swap(state[1], state[0]);
+      std::swap(state[0], s);
+      end[1] = end[0], end[0] = e;
       size = std::min(size + 1, 2);
     }
   };
   i64 offset(u64 t) const {
     return t > compute_end_ ? static_cast<i64>(t - compute_end_) : 0;
   }
-  State state(u64 next) const {
-    State s;
-    s.reserve(di_ + do_ + channels_ + 1);
+  void state(u64 next, State& s) const {
+    s.clear();
     for (u64 k = 0; k < di_; ++k) s.push_back(offset(read_landed_[(next + k) % di_]));
     for (u64 k = 0; k < do_; ++k) s.push_back(offset(write_landed_[(next + k) % do_]));
     for (std::size_t ch = 0; ch < channels_; ++ch) s.push_back(offset(free_[ch]));
     s.push_back(offset(last_landed_));
-    return s;
   }
   // Moves the schedule `tiles` tiles and `by` cycles on: every time shifts by `by`, ring slots by
   // `tiles` (slot of tile t becomes the slot of tile t + tiles).
@@ -188,6 +189,7 @@ class Schedule {
   std::vector<u64> write_landed_;  // and when its writes left (its result buffer is free)
   std::array<u64, kMaxChannels> free_{};
   u64 compute_end_ = 0, last_landed_ = 0;
+  State current_;  // scratch for state()
 };
 
 }  // namespace

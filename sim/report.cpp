@@ -88,7 +88,7 @@ nlohmann::json to_json(const Report& r) {
                       {"unit_utilization", l.unit_utilization}});
     auto& j = layers.back();
     if (!l.hamming.is_null()) j["hamming"] = l.hamming;
-    if (!l.mapping.is_null()) j["mapping"] = l.mapping;
+    if (l.mapping) j["mapping"] = l.mapping->to_json();
     if (!l.fused.empty()) j["fused"] = l.fused;
     if (!l.fused_into.empty()) j["fused_into"] = l.fused_into;
     if (!l.warnings.empty()) j["warnings"] = l.warnings;

@@ -24,7 +24,7 @@ struct LayerResult {
   arch::EnergyBreakdown energy;
   double energy_pj = 0;
   std::map<std::string, double> metrics;  // engine-specific (arch::LayerWork::metrics)
-  nlohmann::json mapping;                 // the mapper's choice (arch::LayerWork::mapping)
+  std::optional<dataflows::MappingInfo> mapping;  // the mapper's choice (arch::LayerWork)
   // The least cycles physics allows for the layer's work: max(MACs / peak at its precision,
   // each channel's timed bytes / its sustained rate). Every fidelity's cycles are at least this.
   u64 roofline_cycles = 0;

@@ -477,7 +477,7 @@ LayerWork SystolicEngine::map_searched(const workloads::Operator& op, GemmView g
   const auto fm = dataflows::map_folds(g.m, g.n, g.k, p_.dataflow, p_.rows, p_.cols);
   w.metrics["mapping_efficiency"] = fm.mapping_efficiency(p_.rows, p_.cols);
   w.metrics["folds"] = static_cast<double>(fm.folds() * g.count);
-  w.mapping = m->to_json();
+  w.mapping = m->info();
   return w;
 }
 

@@ -157,7 +157,7 @@ TEST_CASE("map_gemm on a small GEMM with large buffers: every operand once, the 
   CHECK(plan.port_bytes(port::psum_out) == 0);
   CHECK(plan.units == 16);
   CHECK(plan.buffering == kDoubleBuffered);
-  const auto j = m->to_json();
+  const auto j = m->info().to_json();
   CHECK(j.at("loop_order").size() == 3);
   CHECK(j.at("refetch").at("weight") == 1.0);
   CHECK(j.at("candidates") == m->candidates);
@@ -186,7 +186,7 @@ TEST_CASE("map_gemm and gemm_plan: traffic is distinct bytes times refetch, comp
         const GemmArray a = array(c.rows, c.cols, d, c.a_cap, c.b_cap, c.c_cap, objective);
         const auto m = map_gemm(g, a);
         REQUIRE(m);
-        INFO(m->to_json().dump());
+        INFO(m->info().to_json().dump());
         const TilePlan plan = gemm_plan(g, a, *m, false, false);
 
         // Tiles: multiples of the array on the spatial loops (or the whole dimension), counts
@@ -250,10 +250,13 @@ TEST_CASE("map_gemm and gemm_plan: traffic is distinct bytes times refetch, comp
       const auto edp = map_gemm(g, array(c.rows, c.cols, d, c.a_cap, c.b_cap, c.c_cap,
                                          MapperObjective::edp));
       REQUIRE((lat && en && edp));
-      CHECK(lat->cost.latency <= en->cost.latency);
-      CHECK(en->cost.energy <= lat->cost.energy);
-      CHECK(edp->cost.latency * edp->cost.energy <= lat->cost.latency * lat->cost.energy);
-      CHECK(edp->cost.latency * edp->cost.energy <= en->cost.latency * en->cost.energy);
+      // Each objective's choice is within the mapper's tolerance of the best by its own measure
+      // (ties within it go to fewer tiles).
+      const double tol = 1 + kMapperTolerance;
+      CHECK(lat->cost.latency <= en->cost.latency * tol);
+      CHECK(en->cost.energy <= lat->cost.energy * tol);
+      CHECK(edp->cost.latency * edp->cost.energy <= lat->cost.latency * lat->cost.energy * tol);
+      CHECK(edp->cost.latency * edp->cost.energy <= en->cost.latency * en->cost.energy * tol);
     }
   }
 }
