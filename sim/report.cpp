@@ -90,6 +90,7 @@ nlohmann::json to_json(const Report& r) {
     if (!l.hamming.is_null()) j["hamming"] = l.hamming;
     if (l.mapping) j["mapping"] = l.mapping->to_json();
     if (!l.fused.empty()) j["fused"] = l.fused;
+    if (!l.folded.empty()) j["folded"] = l.folded;
     if (!l.fused_into.empty()) j["fused_into"] = l.fused_into;
     if (!l.warnings.empty()) j["warnings"] = l.warnings;
   }

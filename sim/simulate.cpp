@@ -201,6 +201,7 @@ std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::G
     r.kind = std::string(workloads::to_string(op.kind()));
     r.source = op.source;
     r.warnings = std::move(warnings[i]);
+    r.folded = op.folded;
     if (head[i] != i) {
       r.fused_into = graph.op(order[head[i]]).name;
       out[head[i]].fused.push_back(op.name);

@@ -29,7 +29,8 @@ struct LayerResult {
   // each channel's timed bytes / its sustained rate). Every fidelity's cycles are at least this.
   u64 roofline_cycles = 0;
   double unit_utilization = 0;  // busy unit-cycles / (units x cycles): load balance included
-  std::vector<std::string> fused;  // epilogues fused into this layer
+  std::vector<std::string> fused;   // epilogues fused into this layer
+  std::vector<std::string> folded;  // batch norms folded into it at load time (Operator::folded)
   std::string fused_into;          // for a fused epilogue: the layer that runs it (no cycles here)
   std::vector<std::string> warnings;  // annotations the engine ignored (Engine::supports)
   // With energy.hamming in the engine's config: the layer's toggle counts and datapath energy

@@ -8,6 +8,7 @@
 
 #include "common/error.hpp"
 #include "workloads/json_format.hpp"
+#include "workloads/passes.hpp"
 #include "workloads/nasbench201.hpp"
 #include "workloads/onnx_import.hpp"
 #include "workloads/scalesim_topology.hpp"
@@ -104,7 +105,9 @@ void LoadOptions::warning(const std::string& text) const {
 Graph load_workload(const std::string& path, const LoadOptions& options) {
   if (is_nasbench201_spec(path)) {
     check_options(path, "nasbench201", frontends().get("nasbench201"), options);
-    return load_nasbench201_spec(path, options);
+    Graph graph = load_nasbench201_spec(path, options);
+    if (options.fold_batch_norms) fold_batch_norms(graph);
+    return graph;
   }
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
@@ -122,6 +125,7 @@ Graph load_workload(const std::string& path, const LoadOptions& options) {
     } catch (const InputError& e) {
       throw InputError(path + ": " + e.what());
     }
+    if (options.fold_batch_norms) fold_batch_norms(graph);
     return graph;
   }
   std::string known;

@@ -26,6 +26,9 @@ struct LoadOptions {
   // a KV cache holding kv_len earlier tokens).
   std::string phase = "prefill";
   std::optional<i64> kv_len;
+  // Fold batch norms into the convolution or matrix product before them (workloads/passes.hpp),
+  // as inference compilers do. Applies to every front-end.
+  bool fold_batch_norms = true;
   // An operator no front-end rule covers becomes a zero-cost node and a warning instead of an
   // error.
   bool allow_unsupported = false;

@@ -175,6 +175,9 @@ struct Operator {
   // The weight values, when the front-end has them (ONNX initializers with payloads); null
   // otherwise. Shared, never copied; not part of the operator's identity (operator== ignores it).
   std::shared_ptr<const TensorValues> weight_values;
+  // Operators folded into this one at load time (batch norms: workloads/passes.hpp). Not part of
+  // its identity.
+  std::vector<std::string> folded;
 
   OpKind kind() const { return static_cast<OpKind>(shape.index()); }
 

@@ -96,6 +96,7 @@ WorkloadSettings read_workload_settings(const nlohmann::json& doc, const std::st
   s.load.kv_len = size("kv_len");
   s.load.phase = r.choice("phase", {"prefill", "decode"}, "prefill");
   s.load.allow_unsupported = r.boolean("allow_unsupported", false);
+  s.load.fold_batch_norms = r.boolean("fold_batch_norms", true);
   if (auto shapes = r.optional_child("input_shapes")) {
     for (const auto& name : shapes->keys()) {
       const std::size_t rank = shapes->array_size(name);
