@@ -477,8 +477,9 @@ def write_op_models(out_dir):
             print(f"{name}: ONNX shape inference failed: {e}", flush=True)
             continue
         known = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
-                 for v in list(inferred.graph.value_info) + list(inferred.graph.output)}
-        shapes[name] = {o.name: known[o.name] for o in m.graph.output}
+                 for v in list(inferred.graph.value_info) + list(inferred.graph.output)
+                 if v.type.tensor_type.HasField("shape")}
+        shapes[name] = {o.name: known[o.name] for o in m.graph.output if o.name in known}
         onnx.save_model(m, os.path.join(out_dir, name + ".onnx"))
     with open(os.path.join(out_dir, "ops.json"), "w") as f:
         json.dump(dict(onnx=onnx.__version__, outputs=shapes), f, indent=1, sort_keys=True)

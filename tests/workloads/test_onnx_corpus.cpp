@@ -46,9 +46,25 @@ i64 compute_macs(const Graph& g) {
 // with their errors and no MACs).
 std::vector<nlohmann::json> corpus() {
   std::vector<nlohmann::json> models;
-  for (const auto& m : read_json(kCorpus + "reference.json").at("models"))
+  const nlohmann::json ref = read_json(kCorpus + "reference.json");
+  for (const auto& m : ref.at("models"))
     if (m.contains("reference_macs")) models.push_back(m);
   return models;
+}
+
+// MACs torch computes at run time on constants only, which Tessera counts as preprocessing
+// (a node whose inputs are all constants is not part of the run-time graph, as onnxruntime's
+// constant folding would also precompute it):
+// - edgenext_xx_small: timm's PositionalEncodingFourier, a 1x1 Conv of 64 Fourier channels to
+//   48 over the 32x32 grid of stage 2 (256 / 8), on a constant grid: 64 * 48 * 32 * 32.
+// - the rotary-embedding decoders: inv_freq (8) x position_ids (32 positions), 8 * 32 = 256, also
+//   on constants (within the 0.1 % anyway; listed so the comparison is exact).
+i64 macs_on_constants(const std::string& name, const nlohmann::json& m) {
+  if (name == "edgenext_xx_small") return 64 * 48 * 32 * 32;
+  const std::string source = m.at("source");
+  for (const char* rotary : {"Llama", "Mistral", "Qwen2For", "Qwen3", "Phi3", "Gemma"})
+    if (source.find(rotary) != std::string::npos) return 8 * 32;
+  return 0;
 }
 
 LoadOptions options_for(const nlohmann::json& m) {
@@ -76,8 +92,8 @@ TEST_CASE("today's exports import and match torch's FlopCounterMode MACs within 
     SECTION(name) {
       const Graph g = load_workload(kCorpus + m.at("file").get<std::string>(), options_for(m));
       const double macs = double(compute_macs(g));
-      const double ref = m.at("reference_macs").get<double>();
-      INFO(name << ": " << macs << " MACs, FlopCounterMode " << ref);
+      const double ref = m.at("reference_macs").get<double>() - double(macs_on_constants(name, m));
+      INFO(name << ": " << macs << " MACs, FlopCounterMode less MACs on constants " << ref);
       CHECK(std::abs(macs - ref) <= 1e-3 * ref);
     }
   }
@@ -114,7 +130,8 @@ TEST_CASE("quantized and half-precision exports set operator precision from tens
       ++integer_products;
       CHECK(bert.op(n).precision == Precision{8, 8});
     }
-  CHECK(integer_products == 12);  // 2 layers x (Q, K, V, output, two MLP projections)
+  // 2 layers x (Q, K, V, output, two MLP projections), and the pooler.
+  CHECK(integer_products == 13);
 }
 
 TEST_CASE("a float32 model keeps the IR's default precision", "[onnx]") {
@@ -129,6 +146,9 @@ TEST_CASE("Tessera's shape rules agree with ONNX 1.23's shape inference", "[onnx
     SECTION(name) {
       const auto shapes = onnx_output_shapes(kOps + name + ".onnx");
       for (const auto& [tensor, dims] : outputs.items()) {
+        // ONNX 1.23 leaves GroupNormalization-21's output unknown (its function body is not
+        // expanded by shape inference), stored as []: nothing to compare.
+        if (dims.empty()) continue;
         INFO(name << ": output " << tensor);
         REQUIRE(shapes.count(tensor));
         CHECK(shapes.at(tensor) == dims.get<std::vector<i64>>());

@@ -383,7 +383,9 @@ class Importer {
       if (name.empty() || types.count(name)) continue;
       auto it = info_.find(name);
       if (it == info_.end() || !it->second.dims || !it->second.dtype) {
-        unknown(n, "input '" + name + "' has no known shape");
+        auto why = unknown_why_.find(name);
+        unknown(n, "input '" + name + "' has no known shape" +
+                       (why == unknown_why_.end() ? "" : "; " + why->second));
         return;
       }
       onnx::TypeProto& tp = types[name];
@@ -913,6 +915,15 @@ class Importer {
         map_pool(n, op, PoolType::avg, false);
       } else if (t == "QLinearSoftmax") {
         map_softmax(n, op);
+      } else if (t == "MatMulIntegerToFloat" || t == "DynamicQuantizeMatMul") {
+        map_matmul(n, op, input(n, 0), input(n, 1), false, false, false);
+        // DynamicQuantizeMatMul quantizes its float activations to 8 bits on the fly.
+        if (t == "DynamicQuantizeMatMul") op.precision.activation_bits = 8;
+      } else if (t == "MatMulNBits") {
+        map_matmul_nbits(n, op);
+      } else if (t == "SkipLayerNormalization" || t == "SkipSimplifiedLayerNormalization" ||
+                 t == "SimplifiedLayerNormalization") {
+        map_last_axis_norm(n, op, t == "SkipLayerNormalization" ? NormType::layer : NormType::rms);
       } else if (auto m = generic_mapping(n.domain(), t)) {
         map_generic(n, op, *m);
       } else {
@@ -946,11 +957,9 @@ class Importer {
       const Dims x = shape_of(n, input(n, 0));
       op.shape = Norm{t == "BatchNormalization" ? NormType::batch : NormType::group, numel(x),
                       x.size() > 1 ? x[1] : 1};
-    } else if (t == "LayerNormalization" || t == "RMSNormalization") {
-      const Dims x = shape_of(n, input(n, 0));
-      const i64 axis = normalize_axis(attr_int(n, "axis", -1), i64(x.size()));
-      op.shape = Norm{t == "LayerNormalization" ? NormType::layer : NormType::rms, numel(x),
-                      numel(Dims(x.begin() + axis, x.end()))};
+    } else if (t == "LayerNormalization" || t == "RMSNormalization" ||
+               t == "SimplifiedLayerNormalization") {
+      map_last_axis_norm(n, op, t == "LayerNormalization" ? NormType::layer : NormType::rms);
     } else if (t == "Gather" && is_const(input(n, 0)) && attr_int(n, "axis", 0) == 0 &&
                shape_of(n, input(n, 0)).size() == 2) {
       const Dims table = shape_of(n, input(n, 0));
@@ -964,6 +973,24 @@ class Importer {
       return false;
     }
     return true;
+  }
+
+  // Normalisation over the dims from `axis` (default the last) on.
+  void map_last_axis_norm(const NodeProto& n, Operator& op, NormType type) {
+    const Dims x = shape_of(n, input(n, 0));
+    const i64 axis = normalize_axis(attr_int(n, "axis", -1), i64(x.size()));
+    op.shape = Norm{type, numel(x), numel(Dims(x.begin() + axis, x.end()))};
+  }
+
+  // MatMulNBits (onnxruntime): A (..., K) times a constant N x K weight packed in `bits`-bit
+  // blocks; the weight precision is `bits`.
+  void map_matmul_nbits(const NodeProto& n, Operator& op) {
+    const Dims a = shape_of(n, input(n, 0));
+    const i64 k = attr_int(n, "K", 0), cols = attr_int(n, "N", 0);
+    op.shape = MatMul{.batch = 1, .m = numel(a) / std::max<i64>(1, k), .n = cols, .k = k,
+                      .b_is_weight = true, .bias = !input(n, 5).empty()};
+    op.precision = precision_for("", input(n, 0));
+    op.precision.weight_bits = int(attr_int(n, "bits", 4));
   }
 
   void map_softmax(const NodeProto& n, Operator& op) {

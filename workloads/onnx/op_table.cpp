@@ -85,7 +85,9 @@ std::optional<OpMapping> generic_mapping(const std::string& domain, const std::s
       {"QLinearAdd", {M::elementwise}},     {"QLinearMul", {M::elementwise}},
       {"QLinearSigmoid", {M::elementwise}}, {"QLinearLeakyRelu", {M::elementwise}},
       {"QuantizeLinear", {M::elementwise}}, {"DequantizeLinear", {M::elementwise}},
-      {"QLinearConcat", {M::movement, MoveType::concat}}};
+      {"QLinearConcat", {M::movement, MoveType::concat}},
+      {"Gelu", {M::elementwise}},           {"FastGelu", {M::elementwise}},
+      {"BiasGelu", {M::elementwise}},       {"QuickGelu", {M::elementwise}}};
   const auto& table = domain.empty() || domain == "ai.onnx" ? onnx : microsoft;
   if (domain != "" && domain != "ai.onnx" && domain != "com.microsoft") return std::nullopt;
   auto it = table.find(op);

@@ -393,6 +393,40 @@ std::vector<TensorInfo> qgemm(const NodeProto& n, i64, const std::vector<TensorI
   return {t};
 }
 
+// numpy matmul of inputs `a` and `b` (MatMulIntegerToFloat, DynamicQuantizeMatMul).
+std::vector<TensorInfo> matmul_of(const TensorInfo& a, const TensorInfo& b, int dtype) {
+  TensorInfo t{std::nullopt, dtype};
+  if (!a.dims || !b.dims || a.dims->size() < 2 || b.dims->size() < 2) return {t};
+  const Dims &x = *a.dims, &y = *b.dims;
+  if (x.back() != y[y.size() - 2])
+    throw ShapeError("inner dimensions differ: " + dims_text(x) + " x " + dims_text(y));
+  auto batch = broadcast(Dims(x.begin(), x.end() - 2), Dims(y.begin(), y.end() - 2));
+  if (!batch) throw ShapeError("batch dimensions do not broadcast: " + dims_text(x) + " x " + dims_text(y));
+  batch->push_back(x[x.size() - 2]);
+  batch->push_back(y.back());
+  t.dims = batch;
+  return {t};
+}
+
+std::vector<TensorInfo> float_matmul(const NodeProto&, i64, const std::vector<TensorInfo>& in,
+                                     const std::vector<const Value*>&) {
+  return matmul_of(arg(in, 0), arg(in, 1), TensorProto::FLOAT);
+}
+
+// MatMulNBits: A (..., K) times a block-quantized weight of N x K given by attributes.
+std::vector<TensorInfo> matmul_nbits(const NodeProto& n, i64, const std::vector<TensorInfo>& in,
+                                     const std::vector<const Value*>&) {
+  TensorInfo t{std::nullopt, arg(in, 0).dtype};
+  if (!arg(in, 0).dims) return {t};
+  Dims out = *arg(in, 0).dims;
+  const i64 k = attr_int(n, "K", 0), cols = attr_int(n, "N", 0);
+  if (out.empty() || out.back() != k)
+    throw ShapeError("input " + dims_text(out) + " does not end in K = " + std::to_string(k));
+  out.back() = cols;
+  t.dims = out;
+  return {t};
+}
+
 const std::map<std::string, Rule>& onnx_rules() {
   static const std::map<std::string, Rule> rules = {
       {"ReduceMean", reduce}, {"ReduceSum", reduce}, {"ReduceMax", reduce},
@@ -406,7 +440,9 @@ const std::map<std::string, Rule>& onnx_rules() {
       {"ScatterElements", same}, {"IsNaN", boolean}, {"IsInf", boolean},
       {"BitwiseNot", same}, {"BitwiseAnd", binary}, {"BitwiseOr", binary},
       {"BitwiseXor", binary}, {"GridSample", grid_sample}, {"Attention", attention},
-      {"Einsum", einsum}};
+      {"Einsum", einsum},
+      // onnxruntime's contrib operator, registered in the ai.onnx domain
+      {"SimplifiedLayerNormalization", same}};
   return rules;
 }
 
@@ -416,7 +452,11 @@ const std::map<std::string, Rule>& microsoft_rules() {
       {"QLinearSigmoid", same}, {"QLinearLeakyRelu", same}, {"QLinearSoftmax", same},
       {"QLinearGlobalAveragePool", qlinear_global_pool}, {"QLinearAveragePool", pool},
       {"QLinearConcat", qlinear_concat}, {"QGemm", qgemm}, {"QuantizeLinear", quantize},
-      {"DequantizeLinear", dequantize}};
+      {"DequantizeLinear", dequantize}, {"MatMulNBits", matmul_nbits},
+      {"MatMulIntegerToFloat", float_matmul}, {"DynamicQuantizeMatMul", float_matmul},
+      {"Gelu", same}, {"FastGelu", same}, {"BiasGelu", same}, {"QuickGelu", same},
+      {"SkipLayerNormalization", same}, {"SkipSimplifiedLayerNormalization", same},
+      {"SimplifiedLayerNormalization", same}};
   return rules;
 }
 
