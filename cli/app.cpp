@@ -170,7 +170,7 @@ int inspect(const workloads::Graph& g, const OpTypeUses& op_types, bool as_json,
                               became_category(what), what);
         nodes += count;
       }
-      out << fmt::format("{:<28} {:>6}  {}\n", type, nodes, became);
+      out << fmt::format("{:<40} {:>6}  {}\n", type, nodes, became);
     }
   }
   return kExitOk;

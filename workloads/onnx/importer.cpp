@@ -1064,7 +1064,6 @@ class Importer {
   void map_attention(Graph& g, const NodeProto& n) {
     const Dims q = shape_of(n, input(n, 0)), k = shape_of(n, input(n, 1)),
                v = shape_of(n, input(n, 2));
-    const Dims probs = shape_of(n, n.output(0));
     const bool three_d = q.size() == 3;
     const i64 hq = three_d ? attr_int(n, "q_num_heads", 1) : q[1];
     const i64 hkv = three_d ? attr_int(n, "kv_num_heads", 1) : k[1];
@@ -1081,7 +1080,6 @@ class Importer {
     Operator av = base_op(n, "/av");
     av.shape = MatMul{.batch = batch, .m = s, .n = dv, .k = total, .b_is_weight = false};
     av.precision = precision_for(input(n, 2), input(n, 0));
-    (void)probs;
     const Graph::Node a = add(g, std::move(qk));
     add_edges(g, a, input(n, 0));
     add_edges(g, a, input(n, 1));

@@ -27,6 +27,15 @@ const Value* value(const std::vector<const Value*>& v, std::size_t i) {
 }
 bool given(const NodeProto& n, int i) { return i < n.input_size() && !n.input(i).empty(); }
 
+// `axis` of a rank-`rank` tensor, negative ones counted from the end; out of range throws.
+i64 checked_axis(i64 axis, i64 rank) {
+  const i64 a = normalize_axis(axis, rank);
+  if (a < 0 || a >= rank)
+    throw ShapeError("axis " + std::to_string(axis) + " is out of range for rank " +
+                     std::to_string(rank));
+  return a;
+}
+
 // The outputs as copies of input `i` (elementwise operators, normalisations), with `dtype`
 // instead of the input's type when non-zero.
 std::vector<TensorInfo> like(const NodeProto& n, const std::vector<TensorInfo>& in,
@@ -90,11 +99,7 @@ std::vector<TensorInfo> reduce(const NodeProto& n, i64 opset, const std::vector<
   const bool keep = attr_int(n, "keepdims", 1) != 0;
   std::set<i64> reduced;
   if (axes && !axes->empty()) {
-    for (i64 a : *axes) {
-      if (a < -rank || a >= rank)
-        throw ShapeError("axis " + std::to_string(a) + " is out of range for " + dims_text(x));
-      reduced.insert(normalize_axis(a, rank));
-    }
+    for (i64 a : *axes) reduced.insert(checked_axis(a, rank));
   } else if (attr_int(n, "noop_with_empty_axes", 0) != 0) {
     return {TensorInfo{x, t.dtype}};
   } else {
@@ -116,10 +121,7 @@ std::vector<TensorInfo> split(const NodeProto& n, i64 opset, const std::vector<T
   std::vector<TensorInfo> out(outputs, TensorInfo{std::nullopt, arg(in, 0).dtype});
   if (!arg(in, 0).dims) return out;
   const Dims& x = *arg(in, 0).dims;
-  const i64 axis = normalize_axis(attr_int(n, "axis", 0), i64(x.size()));
-  if (axis < 0 || axis >= i64(x.size()))
-    throw ShapeError("axis " + std::to_string(attr_int(n, "axis", 0)) + " is out of range for " +
-                     dims_text(x));
+  const i64 axis = checked_axis(attr_int(n, "axis", 0), i64(x.size()));
   const i64 len = x[std::size_t(axis)];
   Dims sizes;
   if (opset >= 13 && given(n, 1)) {
@@ -178,9 +180,7 @@ std::vector<TensorInfo> pad(const NodeProto& n, i64 opset, const std::vector<Ten
                      " axes");
   Dims out = x;
   for (std::size_t i = 0; i < axes.size(); ++i) {
-    const i64 a = normalize_axis(axes[i], rank);
-    if (a < 0 || a >= rank) throw ShapeError("pad axis out of range for " + dims_text(x));
-    out[std::size_t(a)] += pads[i] + pads[i + axes.size()];
+    out[std::size_t(checked_axis(axes[i], rank))] += pads[i] + pads[i + axes.size()];
   }
   return {TensorInfo{out, t.dtype}};
 }
@@ -194,7 +194,7 @@ std::vector<TensorInfo> resize(const NodeProto& n, i64 opset, const std::vector<
   Dims axes = attr_ints(n, "axes").value_or(Dims{});
   if (axes.empty())
     for (i64 i = 0; i < rank; ++i) axes.push_back(i);
-  for (i64& a : axes) a = normalize_axis(a, rank);
+  for (i64& a : axes) a = checked_axis(a, rank);
   Dims out = x;
   const int scales_at = opset >= 11 ? 2 : 1;
   const Value* sizes = given(n, 3) ? value(values, 3) : nullptr;
@@ -209,6 +209,7 @@ std::vector<TensorInfo> resize(const NodeProto& n, i64 opset, const std::vector<
     } else {
       double scale = policy == "not_larger" ? 1e300 : 0;
       for (std::size_t i = 0; i < axes.size(); ++i) {
+        if (x[std::size_t(axes[i])] <= 0) throw ShapeError("resizing an empty axis");
         const double s = double(sizes->integer(i)) / double(x[std::size_t(axes[i])]);
         scale = policy == "not_larger" ? std::min(scale, s) : std::max(scale, s);
       }
@@ -270,7 +271,7 @@ std::vector<TensorInfo> center_crop_pad(const NodeProto& n, i64, const std::vect
     throw ShapeError(std::to_string(shape->size()) + " sizes for " +
                      std::to_string(axes.size()) + " axes");
   for (std::size_t i = 0; i < axes.size(); ++i)
-    out[std::size_t(normalize_axis(axes[i], rank))] = shape->integer(i);
+    out[std::size_t(checked_axis(axes[i], rank))] = shape->integer(i);
   return {TensorInfo{out, t.dtype}};
 }
 
@@ -367,7 +368,7 @@ std::vector<TensorInfo> qlinear_concat(const NodeProto& n, i64, const std::vecto
   for (std::size_t i = 2; i < in.size(); i += 3) {
     if (!in[i].dims) return {t};
     const Dims& d = *in[i].dims;
-    const i64 axis = normalize_axis(attr_int(n, "axis", 0), i64(d.size()));
+    const i64 axis = checked_axis(attr_int(n, "axis", 0), i64(d.size()));
     if (!out) {
       out = d;
       continue;
@@ -499,9 +500,15 @@ EinsumTerms parse_einsum(const std::string& equation, const std::vector<Dims>& i
   // Ellipsis: the leading dims no label names, as capital letters A, B, ... (right-aligned,
   // broadcast like numpy).
   std::size_t ellipsis_rank = 0;
-  for (std::size_t i = 0; i < inputs.size(); ++i)
-    if (t.inputs[i].find("...") != std::string::npos)
-      ellipsis_rank = std::max(ellipsis_rank, inputs[i].size() - (t.inputs[i].size() - 3));
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const bool ellipsis = t.inputs[i].find("...") != std::string::npos;
+    const std::size_t labels = t.inputs[i].size() - (ellipsis ? 3 : 0);
+    if (labels > inputs[i].size() || (!ellipsis && labels != inputs[i].size()))
+      throw ShapeError("operand " + std::to_string(i) + " of '" + equation + "' has rank " +
+                       std::to_string(inputs[i].size()));
+    if (ellipsis) ellipsis_rank = std::max(ellipsis_rank, inputs[i].size() - labels);
+  }
+  if (ellipsis_rank > 26) throw ShapeError("an ellipsis over more than 26 dims");
   auto expand = [&](std::string term, std::size_t rank) {
     const auto at = term.find("...");
     if (at == std::string::npos) return term;
@@ -510,11 +517,8 @@ EinsumTerms parse_einsum(const std::string& equation, const std::vector<Dims>& i
     return term.replace(at, 3, caps);
   };
   for (std::size_t i = 0; i < inputs.size(); ++i) {
-    const std::size_t labels = t.inputs[i].size() - (t.inputs[i].find("...") != std::string::npos ? 3 : 0);
-    if (labels > inputs[i].size())
-      throw ShapeError("operand " + std::to_string(i) + " of '" + equation + "' has rank " +
-                       std::to_string(inputs[i].size()));
-    t.inputs[i] = expand(t.inputs[i], inputs[i].size() - labels);
+    const bool ellipsis = t.inputs[i].find("...") != std::string::npos;
+    t.inputs[i] = expand(t.inputs[i], inputs[i].size() - (t.inputs[i].size() - (ellipsis ? 3 : 0)));
     if (t.inputs[i].size() != inputs[i].size())
       throw ShapeError("operand " + std::to_string(i) + " of '" + equation + "' has rank " +
                        std::to_string(inputs[i].size()));
