@@ -93,7 +93,8 @@ def main():
                            opset_imports=[helper.make_opsetid("", 20)]), "changed_schema.onnx")
 
     # onnxruntime's com.microsoft operators: a 4-bit MatMulNBits (K 64, N 32, blocks of 32),
-    # FastGelu, SkipSimplifiedLayerNormalization; payloads zero.
+    # FastGelu, SkipSimplifiedLayerNormalization, and SimplifiedLayerNormalization, which
+    # onnxruntime registers in the default domain; payloads zero.
     a = helper.make_tensor_value_info("a", TensorProto.FLOAT, [1, 8, 64])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
     inits = [numpy_helper.from_array(np.zeros((32, 2, 16), np.uint8), "b"),
@@ -102,12 +103,23 @@ def main():
     nodes = [helper.make_node("MatMulNBits", ["a", "b", "scales"], ["m"], name="nbits",
                               domain="com.microsoft", K=64, N=32, bits=4, block_size=32),
              helper.make_node("FastGelu", ["m"], ["g"], name="gelu", domain="com.microsoft"),
-             helper.make_node("SkipSimplifiedLayerNormalization", ["g", "m", "gamma"], ["y"],
-                              name="norm", domain="com.microsoft", epsilon=1e-6)]
+             helper.make_node("SkipSimplifiedLayerNormalization", ["g", "m", "gamma"], ["s"],
+                              name="norm", domain="com.microsoft", epsilon=1e-6),
+             helper.make_node("SimplifiedLayerNormalization", ["s", "gamma"], ["y"],
+                              name="rms", axis=-1, epsilon=1e-6)]
     save(helper.make_model(helper.make_graph(nodes, "g", [a], [y], inits),
                            opset_imports=[helper.make_opsetid("", 21),
                                           helper.make_opsetid("com.microsoft", 1)]),
          "com_microsoft.onnx")
+
+
+    # A float16 export's Resize (opset 19) whose scales are float16 too: the folder decodes them.
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT16, [1, 2, 4, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT16, None)
+    scales = numpy_helper.from_array(np.array([1, 1, 2, 1.5], np.float16), "scales")
+    nodes = [helper.make_node("Resize", ["x", "", "scales"], ["y"], name="resize", mode="nearest")]
+    save(helper.make_model(helper.make_graph(nodes, "g", [x], [y], [scales]),
+                           opset_imports=[helper.make_opsetid("", 19)]), "resize_fp16.onnx")
 
 
 if __name__ == "__main__":

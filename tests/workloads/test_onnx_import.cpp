@@ -6,6 +6,7 @@
 // (2 x channels, the IR's Norm params) and not its running statistics; the models are exported
 // with BatchNormalization nodes kept, so the two agree.
 #include <fstream>
+#include <map>
 #include <set>
 #include <string>
 
@@ -381,13 +382,21 @@ TEST_CASE("ONNX com.microsoft operators: MatMulNBits sets 4-bit weights", "[onnx
   LoadOptions o;
   o.on_node = [&](const std::string& type, const std::string& what) { became[type] = what; };
   const Graph g = read_onnx(kBad + "com_microsoft.onnx", o);
-  REQUIRE(g.size() == 3);
+  REQUIRE(g.size() == 4);
   const Operator& mm = find_op(g, "nbits");
   CHECK(std::get<MatMul>(mm.shape) == MatMul{.batch = 1, .m = 8, .n = 32, .k = 64});
   CHECK(mm.precision == Precision{4, 8});
   CHECK(std::get<Norm>(find_op(g, "norm").shape) == Norm{NormType::rms, 8 * 32, 32});
+  CHECK(std::get<Norm>(find_op(g, "rms").shape) == Norm{NormType::rms, 8 * 32, 32});
   CHECK(became == std::map<std::string, std::string>{
+                      {"SimplifiedLayerNormalization", "norm"},
                       {"com.microsoft::FastGelu", "elementwise"},
                       {"com.microsoft::MatMulNBits", "matmul"},
                       {"com.microsoft::SkipSimplifiedLayerNormalization", "norm"}});
+}
+
+TEST_CASE("ONNX float16 constants are read for shapes", "[onnx]") {
+  // Resize-19 with float16 scales [1, 1, 2, 1.5] of a 1x2x4x4 input.
+  CHECK(onnx_output_shapes(kBad + "resize_fp16.onnx") ==
+        std::map<std::string, std::vector<i64>>{{"y", {1, 2, 8, 6}}});
 }

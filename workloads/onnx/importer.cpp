@@ -343,8 +343,11 @@ class Importer {
     const std::string& op = n.op_type();
     const bool standard = n.domain().empty() || n.domain() == "ai.onnx";
     const auto changed = standard ? schema_change_after_17(op, opset_) : std::nullopt;
+    const i64 version = standard ? std::min(opset_, kOnnxLibraryOpset) : domain_version(n.domain());
+    const onnx::OpSchema* schema =
+        onnx::OpSchemaRegistry::Instance()->GetSchema(op, int(version), n.domain());
     const bool tessera_rule = has_shape_rule(n.domain(), op) &&
-                              (!standard || changed || op == "Einsum" || op == "Attention");
+                              (!standard || changed || !schema || op == "Einsum");
     if (tessera_rule) {
       std::vector<const Value*> values;
       for (const auto& name : n.input()) {
@@ -366,9 +369,6 @@ class Importer {
                      " and Tessera has no shape rule for it");
       return;
     }
-    const i64 version = standard ? std::min(opset_, kOnnxLibraryOpset) : domain_version(n.domain());
-    const onnx::OpSchema* schema =
-        onnx::OpSchemaRegistry::Instance()->GetSchema(op, int(version), n.domain());
     if (!schema || !schema->has_type_and_shape_inference_function()) {
       unknown(n, "no shape inference for operator " + (standard ? "" : n.domain() + "::") + op +
                      " at opset " + std::to_string(version));

@@ -101,6 +101,24 @@ std::optional<Value> read_tensor(const TensorProto& t, const Holder& holder) {
     }
     return true;
   };
+  if (v.dtype == TensorProto::FLOAT16 || v.dtype == TensorProto::BFLOAT16) {
+    // Half-precision values (e.g. Resize scales of a float16 export), decoded as weight views are.
+    std::vector<std::uint16_t> unpacked;  // the typed field holds one value per int32
+    TensorValues view;
+    view.type = v.dtype == TensorProto::FLOAT16 ? ElementType::f16 : ElementType::bf16;
+    view.count = std::size_t(n);
+    if (is_external(t) || !t.raw_data().empty()) {
+      auto b = packed_bytes(t, holder);
+      if (!b || b->size != std::size_t(n) * 2) return std::nullopt;
+      view.data = b->data;
+    } else {
+      if (i64(t.int32_data_size()) != n) return std::nullopt;
+      for (auto x : t.int32_data()) unpacked.push_back(std::uint16_t(x));
+      view.data = reinterpret_cast<const std::byte*>(unpacked.data());
+    }
+    for (std::size_t i = 0; i < view.count; ++i) v.reals.push_back(view.at(i));
+    return v;
+  }
   if (is_external(t) || !t.raw_data().empty()) {
     auto b = packed_bytes(t, holder);
     if (!b || !from_bytes(*b)) return std::nullopt;
