@@ -4,7 +4,8 @@
 Not run in CI: it needs torch >= 2.9 with timm, transformers 5.x, onnx, onnxscript and
 onnxruntime (the device machine has torch 2.11, transformers 5.17, onnx 1.23, onnxruntime 1.30):
 
-    python3 scripts/export_onnx_corpus.py OUT_DIR [NAME ...]      # all models, or some
+    python3 scripts/export_onnx_corpus.py OUT_DIR [NAME ...]      # the corpus, or some models
+    python3 scripts/export_onnx_corpus.py OUT_DIR --extra          # the wider sweep (x_*)
     python3 scripts/export_onnx_corpus.py --one NAME OUT_DIR       # one model (used internally)
 
 Each model runs in its own process (a hanging or crashing export cannot take the others down)
@@ -210,6 +211,83 @@ MODELS = {
     "bert_dynamic_int8": dict(family="llm", build=hf_text("BertModel", "BertConfig", BERTLIKE), exporter="legacy", opset=17, quant="dynamic"),
     "llama_dynamic_int8": dict(family="llm", build=hf_text("LlamaForCausalLM", "LlamaConfig", LM), quant="dynamic"),
 }
+
+
+# A wider sweep (`--extra`): more timm architectures and transformers families, exported the
+# same way, to check the importer on exports beyond the corpus. Names start with "x_".
+EXTRA_TIMM = [
+    "resnet50", "resnetv2_50", "densenet121", "inception_v3", "dpn68", "mixnet_s",
+    "tf_efficientnetv2_b0", "efficientvit_b0", "efficientvit_m0", "mobilevitv2_050", "pit_ti_224",
+    "cait_xxs24_224", "xcit_nano_12_p16_224", "pvt_v2_b0", "poolformer_s12", "gcvit_xxtiny",
+    "tiny_vit_5m_224", "eva02_tiny_patch14_224", "deit3_small_patch16_224", "crossvit_tiny_240",
+    "mvitv2_tiny", "coat_tiny", "visformer_tiny", "convit_tiny", "sequencer2d_s",
+    "res2net50_14w_8s", "rexnet_100", "lcnet_050", "hgnetv2_b0", "inception_next_tiny",
+    "caformer_s18", "davit_tiny", "focalnet_tiny_srf", "hiera_tiny_224", "mambaout_femto",
+    "starnet_s1", "botnet26t_256", "lambda_resnet26t", "halonet26t", "cspdarknet53", "dla34",
+    "ese_vovnet19b_dw", "ghostnetv2_100", "nest_tiny", "beit_base_patch16_224",
+    "vit_small_patch16_rope_224", "regnetz_b16", "mobilenetv5_300m", "fastvit_mci0",
+    "efficientformer_l1", "vit_base_patch16_siglip_224", "swinv2_cr_tiny_224",
+]
+EXTRA_TIMM_VIT = {  # attention-based (or hybrid) among EXTRA_TIMM; the rest are CNNs
+    "pit_ti_224", "cait_xxs24_224", "xcit_nano_12_p16_224", "pvt_v2_b0",
+    "gcvit_xxtiny", "tiny_vit_5m_224", "eva02_tiny_patch14_224", "deit3_small_patch16_224",
+    "crossvit_tiny_240", "mvitv2_tiny", "coat_tiny", "visformer_tiny",
+    "convit_tiny", "caformer_s18", "davit_tiny", "hiera_tiny_224",
+    "botnet26t_256", "halonet26t", "nest_tiny", "beit_base_patch16_224",
+    "vit_small_patch16_rope_224", "efficientformer_l1", "vit_base_patch16_siglip_224", "swinv2_cr_tiny_224",
+    "mobilevitv2_050", "efficientvit_b0", "efficientvit_m0", "lambda_resnet26t"}
+EXTRA_SIZE = {"crossvit_tiny_240": 240, "botnet26t_256": 256, "halonet26t": 256,
+              "regnetz_b16": 224, "mobilenetv5_300m": 256}
+EXTRA_LM = {  # class, config class, extra config keys
+    "granite": ("GraniteForCausalLM", "GraniteConfig", {}),
+    "olmo2": ("Olmo2ForCausalLM", "Olmo2Config", {}),
+    "stablelm": ("StableLmForCausalLM", "StableLmConfig", {}),
+    "starcoder2": ("Starcoder2ForCausalLM", "Starcoder2Config", {}),
+    "cohere": ("CohereForCausalLM", "CohereConfig", {}),
+    "phi": ("PhiForCausalLM", "PhiConfig", {}),
+    "gemma2": ("Gemma2ForCausalLM", "Gemma2Config", {"head_dim": 16}),
+    "falcon": ("FalconForCausalLM", "FalconConfig", {"num_hidden_layers": 2}),
+    "gpt_neox": ("GPTNeoXForCausalLM", "GPTNeoXConfig", {}),
+    "smollm3": ("SmolLM3ForCausalLM", "SmolLM3Config", {}),
+    "qwen3_moe": ("Qwen3MoeForCausalLM", "Qwen3MoeConfig", {"num_experts": 4, "num_experts_per_tok": 2, "moe_intermediate_size": 64, "head_dim": 16}),
+}
+EXTRA_OTHER = {
+    "bloom": ("BloomForCausalLM", "BloomConfig", dict(vocab_size=1000, hidden_size=64, n_layer=2, n_head=4)),
+    "opt": ("OPTForCausalLM", "OPTConfig", dict(vocab_size=1000, hidden_size=64, num_hidden_layers=2, ffn_dim=128, num_attention_heads=4, word_embed_proj_dim=64, max_position_embeddings=128, pad_token_id=1)),
+    "gptj": ("GPTJForCausalLM", "GPTJConfig", dict(vocab_size=1000, n_embd=64, n_layer=2, n_head=4, rotary_dim=8, n_positions=128)),
+    "codegen": ("CodeGenForCausalLM", "CodeGenConfig", dict(vocab_size=1000, n_embd=64, n_layer=2, n_head=4, rotary_dim=8, n_positions=128)),
+    "electra": ("ElectraModel", "ElectraConfig", dict(BERTLIKE, embedding_size=32)),
+    "xlm_roberta": ("XLMRobertaModel", "XLMRobertaConfig", dict(BERTLIKE, pad_token_id=1)),
+    "deberta_v2": ("DebertaV2Model", "DebertaV2Config", dict(BERTLIKE)),
+    "mobilebert": ("MobileBertModel", "MobileBertConfig", dict(vocab_size=1000, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128, embedding_size=32, intra_bottleneck_size=32)),
+    "modernbert": ("ModernBertModel", "ModernBertConfig", dict(vocab_size=1000, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, pad_token_id=0)),
+    "mamba": ("MambaForCausalLM", "MambaConfig", dict(vocab_size=1000, hidden_size=64, num_hidden_layers=2, state_size=8)),
+}
+EXTRA_VISION = {
+    "hf_convnext": ("ConvNextModel", "ConvNextConfig", dict(depths=[1, 1, 1, 1], hidden_sizes=[16, 32, 64, 128]), (1, 3, 224, 224)),
+    "hf_dinov2": ("Dinov2Model", "Dinov2Config", dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, image_size=224, patch_size=14), (1, 3, 224, 224)),
+    "hf_siglip_vision": ("SiglipVisionModel", "SiglipVisionConfig", dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, image_size=224, patch_size=16), (1, 3, 224, 224)),
+    "hf_segformer": ("SegformerModel", "SegformerConfig", dict(depths=[1, 1, 1, 1], hidden_sizes=[16, 32, 64, 128], num_attention_heads=[1, 1, 2, 4]), (1, 3, 224, 224)),
+    "hf_swin": ("SwinModel", "SwinConfig", dict(embed_dim=32, depths=[1, 1, 1, 1], num_heads=[1, 2, 4, 8]), (1, 3, 224, 224)),
+    "hf_resnet": ("ResNetModel", "ResNetConfig", dict(depths=[1, 1, 1, 1], hidden_sizes=[32, 64, 128, 256]), (1, 3, 224, 224)),
+    "hf_wav2vec2": ("Wav2Vec2Model", "Wav2Vec2Config", dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128), (1, 16000), "input_values"),
+    "hf_detr_free_yolos": ("YolosModel", "YolosConfig", dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128, image_size=[224, 224]), (1, 3, 224, 224)),
+}
+EXTRA = {}
+for arch in EXTRA_TIMM:
+    EXTRA["x_" + arch] = dict(family="vit" if arch in EXTRA_TIMM_VIT else "cnn",
+                              build=timm_model(arch, size=EXTRA_SIZE.get(arch, IMAGE)))
+for key, (cls, cfg_cls, extra) in EXTRA_LM.items():
+    EXTRA["x_" + key] = dict(family="llm", build=hf_text(cls, cfg_cls, dict(LM, **extra)))
+for key, (cls, cfg_cls, cfg) in EXTRA_OTHER.items():
+    EXTRA["x_" + key] = dict(family="llm", build=hf_text(cls, cfg_cls, cfg))
+for key, spec in EXTRA_VISION.items():
+    family = {"hf_convnext": "cnn", "hf_resnet": "cnn", "hf_wav2vec2": "audio"}.get(key, "vit")
+    EXTRA["x_" + key] = dict(family=family, build=hf_vision(*spec))
+for arch in ("resnet50", "densenet121", "eva02_tiny_patch14_224", "poolformer_s12"):
+    EXTRA["x_" + arch + "_legacy"] = dict(family="vit" if arch in EXTRA_TIMM_VIT else "cnn",
+                                          build=timm_model(arch), exporter="legacy", opset=18)
+MODELS.update(EXTRA)
 
 
 # --------------------------------------------------------------------------------------------
@@ -511,7 +589,9 @@ def main():
             json.dump(dict(models=[recs[k] for k in sorted(recs)]), f, indent=1)
         return
     out_dir = sys.argv[1]
-    names = sys.argv[2:] or list(MODELS)
+    names = sys.argv[2:] or [n for n in MODELS if n not in EXTRA]
+    if names == ["--extra"]:
+        names = list(EXTRA)
     run_all(out_dir, names)
 
 

@@ -54,17 +54,12 @@ std::vector<nlohmann::json> corpus() {
 
 // MACs torch computes at run time on constants only, which Tessera counts as preprocessing
 // (a node whose inputs are all constants is not part of the run-time graph, as onnxruntime's
-// constant folding would also precompute it):
-// - edgenext_xx_small: timm's PositionalEncodingFourier, a 1x1 Conv of 64 Fourier channels to
-//   48 over the 32x32 grid of stage 2 (256 / 8), on a constant grid: 64 * 48 * 32 * 32.
-// - the rotary-embedding decoders: inv_freq (8) x position_ids (32 positions), 8 * 32 = 256, also
-//   on constants (within the 0.1 % anyway; listed so the comparison is exact).
-i64 macs_on_constants(const std::string& name, const nlohmann::json& m) {
-  if (name == "edgenext_xx_small") return 64 * 48 * 32 * 32;
-  const std::string source = m.at("source");
-  for (const char* rotary : {"Llama", "Mistral", "Qwen2For", "Qwen3", "Phi3", "Gemma"})
-    if (source.find(rotary) != std::string::npos) return 8 * 32;
-  return 0;
+// constant folding would also precompute it). Where that exceeds the tolerance it is taken off
+// the reference: edgenext_xx_small's PositionalEncodingFourier, a 1x1 Conv of 64 Fourier
+// channels to 48 over the 32x32 grid of stage 2 (256 / 8), on a constant grid. (The rotary
+// embeddings' inv_freq x positions products of the decoders, 64 to 512 MACs, stay within it.)
+i64 macs_on_constants(const std::string& name) {
+  return name == "edgenext_xx_small" ? 64 * 48 * 32 * 32 : 0;
 }
 
 LoadOptions options_for(const nlohmann::json& m) {
@@ -80,19 +75,22 @@ LoadOptions options_for(const nlohmann::json& m) {
 TEST_CASE("today's exports import and match torch's FlopCounterMode MACs within 0.1 %", "[onnx]") {
   const auto models = corpus();
   REQUIRE(models.size() >= 30);
-  std::set<std::string> families, exporters;
+  std::map<std::string, int> families;
+  std::set<std::string> exporters;
   for (const auto& m : models) {
-    families.insert(m.at("family").get<std::string>());
+    ++families[m.at("family").get<std::string>()];
     exporters.insert(m.at("exporter").get<std::string>());
   }
-  CHECK(families == std::set<std::string>{"cnn", "llm", "vit"});
+  CHECK(families.at("cnn") >= 10);
+  CHECK(families.at("vit") >= 10);
+  CHECK(families.at("llm") >= 10);
   CHECK(exporters == std::set<std::string>{"dynamo", "legacy"});
   for (const auto& m : models) {
     const std::string name = m.at("name");
     SECTION(name) {
       const Graph g = load_workload(kCorpus + m.at("file").get<std::string>(), options_for(m));
       const double macs = double(compute_macs(g));
-      const double ref = m.at("reference_macs").get<double>() - double(macs_on_constants(name, m));
+      const double ref = m.at("reference_macs").get<double>() - double(macs_on_constants(name));
       INFO(name << ": " << macs << " MACs, FlopCounterMode less MACs on constants " << ref);
       CHECK(std::abs(macs - ref) <= 1e-3 * ref);
     }
