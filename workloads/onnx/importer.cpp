@@ -35,7 +35,6 @@ constexpr i64 kMinOpset = 7;
 constexpr i64 kMaxOpset = 23;
 constexpr i64 kOnnxLibraryOpset = 17;  // the newest ai.onnx opset ONNX 1.12's schemas know
 
-// The importer
 
 class Importer {
  public:
