@@ -122,5 +122,14 @@ def main():
                            opset_imports=[helper.make_opsetid("", 19)]), "resize_fp16.onnx")
 
 
+    # Einsum of one operand: a transpose, then a sum over two labels.
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 5])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    nodes = [helper.make_node("Einsum", ["x"], ["t"], name="transpose", equation="bij->bji"),
+             helper.make_node("Einsum", ["t"], ["y"], name="sum", equation="bji->b")]
+    save(helper.make_model(helper.make_graph(nodes, "g", [x], [y]),
+                           opset_imports=[helper.make_opsetid("", 20)]), "einsum_single.onnx")
+
+
 if __name__ == "__main__":
     main()

@@ -375,6 +375,13 @@ TEST_CASE("ONNX Attention and Einsum become matrix products", "[onnx]") {
   const Graph e2 = read_onnx(ops + "einsum_ellipsis.onnx");  // ...ij,jk (implicit output)
   CHECK(e2.op(0).macs() == 2 * 3 * 5 * 7 * 4);
   CHECK(std::get<MatMul>(e2.op(0).shape).m == 2 * 3 * 5);
+  // One operand: bij->bji is a transpose, bji->b a reduction.
+  const Graph e3 = read_onnx(kBad + "einsum_single.onnx");
+  CHECK(std::get<DataMovement>(find_op(e3, "transpose").shape) ==
+        DataMovement{MoveType::transpose, 30, 30});
+  CHECK(std::get<Elementwise>(find_op(e3, "sum").shape) == Elementwise{"einsum", 30, 1});
+  CHECK(onnx_output_shapes(kBad + "einsum_single.onnx") ==
+        std::map<std::string, std::vector<i64>>{{"y", {2}}});
 }
 
 TEST_CASE("ONNX com.microsoft operators: MatMulNBits sets 4-bit weights", "[onnx]") {

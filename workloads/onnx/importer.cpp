@@ -943,6 +943,13 @@ class Importer {
       map_matmul(n, op, input(n, 0), input(n, 1), false, false, false);
     } else if (t == "QLinearMatMul") {
       map_matmul(n, op, input(n, 0), input(n, 3), false, false, false);
+    } else if (t == "Einsum" && n.input_size() == 1) {
+      // One operand: a transpose (every label kept) or a reduction over the dropped labels.
+      const Dims x = shape_of(n, input(n, 0)), y = shape_of(n, n.output(0));
+      if (x.size() == y.size())
+        op.shape = DataMovement{MoveType::transpose, numel(x), numel(y)};
+      else
+        op.shape = Elementwise{"einsum", std::max<i64>(1, numel(x)), 1};
     } else if (t == "Einsum" && n.input_size() == 2) {
       map_einsum(n, op);
     } else if (t == "MaxPool" || t == "AveragePool" || t == "LpPool") {
