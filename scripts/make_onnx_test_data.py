@@ -131,5 +131,18 @@ def main():
                            opset_imports=[helper.make_opsetid("", 20)]), "einsum_single.onnx")
 
 
+    # Attributes ONNX 1.12's inference would divide by or index with unchecked.
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8, 8])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    w = numpy_helper.from_array(np.zeros((4, 4, 3, 3), np.float32), "w")
+    save(helper.make_model(helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["y"], name="conv", strides=[1, 0])], "g", [x], [y], [w]),
+        opset_imports=[helper.make_opsetid("", 13)]), "zero_stride.onnx")
+    i = helper.make_tensor_value_info("i", TensorProto.INT64, [1, 5, 2])
+    save(helper.make_model(helper.make_graph(
+        [helper.make_node("GatherND", ["x", "i"], ["y"], name="gather", batch_dims=-3)], "g", [x, i], [y]),
+        opset_imports=[helper.make_opsetid("", 13)]), "gather_nd_batch_dims.onnx")
+
+
 if __name__ == "__main__":
     main()

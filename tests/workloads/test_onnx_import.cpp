@@ -308,6 +308,12 @@ TEST_CASE("ONNX bad input gives a clear error naming the file", "[onnx]") {
                         Contains("'a'") && Contains("'b'"));
   CHECK_THROWS_WITH(read_onnx(kBad + "unsupported_op.onnx"),
                     Contains("unsupported_op.onnx: node 'det' (Det): unsupported operator Det"));
+  // Attributes that ONNX 1.12's inference would divide by or index with unchecked.
+  CHECK_THROWS_WITH(read_onnx(kBad + "zero_stride.onnx"),
+                    Contains("node 'conv' (Conv): attribute 'strides' has a value 0 (must be "
+                             "positive)"));
+  CHECK_THROWS_WITH(read_onnx(kBad + "gather_nd_batch_dims.onnx"),
+                    Contains("node 'gather' (GatherND): batch_dims -3 does not fit data"));
 }
 
 TEST_CASE("ONNX unsupported operators can be kept as zero-cost nodes", "[onnx]") {

@@ -339,6 +339,14 @@ class Importer {
   // inference function for the schema. A node no rule covers keeps unknown outputs, and why:
   // mapping it (or a consumer) then fails naming it.
   void infer(NodeProto& n) {
+    // Window attributes must be positive: ONNX 1.12's convolution and pooling inference divides
+    // by them unchecked.
+    for (const char* name : {"strides", "dilations", "kernel_shape"})
+      if (auto v = attr_ints(n, name))
+        for (i64 x : *v)
+          if (x <= 0)
+            fail(n, std::string("attribute '") + name + "' has a value " + std::to_string(x) +
+                        " (must be positive)");
     const std::string& op = n.op_type();
     const bool standard = n.domain().empty() || n.domain() == "ai.onnx";
     const auto changed = standard ? schema_change_after_17(op, opset_) : std::nullopt;
@@ -346,7 +354,7 @@ class Importer {
     const onnx::OpSchema* schema =
         onnx::OpSchemaRegistry::Instance()->GetSchema(op, int(version), n.domain());
     const bool tessera_rule = has_shape_rule(n.domain(), op) &&
-                              (!standard || changed || !schema || op == "Einsum");
+                              (!standard || changed || !schema || tessera_rule_at_every_opset(op));
     if (tessera_rule) {
       std::vector<const Value*> values;
       for (const auto& name : n.input()) {
@@ -985,6 +993,9 @@ class Importer {
   void map_last_axis_norm(const NodeProto& n, Operator& op, NormType type) {
     const Dims x = shape_of(n, input(n, 0));
     const i64 axis = normalize_axis(attr_int(n, "axis", -1), i64(x.size()));
+    if (axis < 0 || axis >= i64(x.size()))
+      fail(n, "axis " + std::to_string(attr_int(n, "axis", -1)) + " is out of range for " +
+                  dims_text(x));
     op.shape = Norm{type, numel(x), numel(Dims(x.begin() + axis, x.end()))};
   }
 

@@ -47,6 +47,10 @@ std::optional<int> schema_change_after_17(const std::string& op, i64 opset) {
   return newest;
 }
 
+bool tessera_rule_at_every_opset(const std::string& op) {
+  return op == "Einsum" || op == "GatherND";
+}
+
 std::optional<OpMapping> generic_mapping(const std::string& domain, const std::string& op) {
   using M = Mapping;
   static const std::map<std::string, OpMapping> onnx = [] {

@@ -16,6 +16,10 @@ namespace tessera::workloads::onnx_import {
 // nodes ONNX 1.12's shape inference would apply an older schema, so Tessera's rules take over.
 std::optional<int> schema_change_after_17(const std::string& op, i64 opset);
 
+// ai.onnx operators whose Tessera shape rule is used at every opset: Einsum (ONNX 1.12 infers
+// only its rank) and GatherND (1.12's inference reads out of bounds for a bad batch_dims).
+bool tessera_rule_at_every_opset(const std::string& op);
+
 enum class Mapping {
   elementwise,  // pointwise over the output (activations, arithmetic, casts, Q/DQ)
   reduction,    // one pass over the input (Reduce*, ArgMax, TopK, CumSum)

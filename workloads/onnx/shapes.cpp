@@ -341,6 +341,27 @@ std::vector<TensorInfo> einsum(const NodeProto& n, i64, const std::vector<Tensor
   return {t};
 }
 
+// GatherND: indices (..., k) select slices of data after `batch_dims` shared leading dims.
+// (ONNX 1.12's inference reads out of bounds for a negative batch_dims.)
+std::vector<TensorInfo> gather_nd(const NodeProto& n, i64, const std::vector<TensorInfo>& in,
+                                  const std::vector<const Value*>&) {
+  TensorInfo t{std::nullopt, arg(in, 0).dtype};
+  if (!arg(in, 0).dims || !arg(in, 1).dims) return {t};
+  const Dims &data = *arg(in, 0).dims, &idx = *arg(in, 1).dims;
+  const i64 b = attr_int(n, "batch_dims", 0), r = i64(data.size()), q = i64(idx.size());
+  if (q < 1 || b < 0 || b >= std::min(r, q))
+    throw ShapeError("batch_dims " + std::to_string(b) + " does not fit data " +
+                     dims_text(data) + " and indices " + dims_text(idx));
+  const i64 k = idx.back();
+  if (k < 1 || k > r - b)
+    throw ShapeError("indices of length " + std::to_string(k) + " into data " + dims_text(data) +
+                     " after " + std::to_string(b) + " batch dims");
+  Dims out(idx.begin(), idx.end() - 1);
+  out.insert(out.end(), data.begin() + b + k, data.end());
+  t.dims = out;
+  return {t};
+}
+
 // -- com.microsoft (onnxruntime's quantized operators)
 
 std::vector<TensorInfo> qlinear_binary(const NodeProto&, i64, const std::vector<TensorInfo>& in,
@@ -441,7 +462,7 @@ const std::map<std::string, Rule>& onnx_rules() {
       {"ScatterElements", same}, {"IsNaN", boolean}, {"IsInf", boolean},
       {"BitwiseNot", same}, {"BitwiseAnd", binary}, {"BitwiseOr", binary},
       {"BitwiseXor", binary}, {"GridSample", grid_sample}, {"Attention", attention},
-      {"Einsum", einsum},
+      {"Einsum", einsum}, {"GatherND", gather_nd},
       // onnxruntime's contrib operator, registered in the ai.onnx domain
       {"SimplifiedLayerNormalization", same}};
   return rules;
