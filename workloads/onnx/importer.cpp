@@ -1087,7 +1087,11 @@ class Importer {
     const i64 s = three_d ? q[1] : q[2], d = three_d ? q[2] / hq : q[3];
     const i64 dv = three_d ? v[2] / hkv : v[3];
     i64 total = three_d ? k[1] : k[2];
-    if (!input(n, 4).empty()) total += shape_of(n, input(n, 4)).at(2);
+    if (!input(n, 4).empty()) {
+      const Dims past = shape_of(n, input(n, 4));
+      if (past.size() != 4) fail(n, "past_key must be 4-D, not " + dims_text(past));
+      total += past[2];
+    }
     const i64 batch = q[0] * hq;
     Operator qk = base_op(n, "/qk");
     qk.shape = MatMul{.batch = batch, .m = s, .n = total, .k = d, .b_is_weight = false};
