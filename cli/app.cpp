@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <optional>
 
 #include <CLI/CLI.hpp>
@@ -84,7 +85,21 @@ std::string shape_text(const workloads::Operator& op) {
       op.shape);
 }
 
-int inspect(const workloads::Graph& g, bool as_json, std::ostream& out) {
+// ONNX: per operator type, what its nodes became (LoadOptions::on_node) and how many.
+using OpTypeUses = std::map<std::string, std::map<std::string, long long>>;
+
+// The words `inspect` uses for what an ONNX node became.
+std::string became_category(const std::string& became) {
+  if (became == "conv") return "convolution";
+  if (became == "matmul") return "matrix product";
+  if (became == "embedding" || became == "data_movement") return "data movement";
+  if (became == "folded" || became == "bypassed") return "folded";
+  if (became == "unsupported") return "unsupported";
+  return "vector operation";
+}
+
+int inspect(const workloads::Graph& g, const OpTypeUses& op_types, bool as_json,
+            std::ostream& out) {
   const auto totals = g.totals();
   if (as_json) {
     nlohmann::json layers = nlohmann::json::array();
@@ -106,7 +121,7 @@ int inspect(const workloads::Graph& g, bool as_json, std::ostream& out) {
                         {"weight_density", op.density.weight},
                         {"activation_density", op.density.activation}});
     }
-    const nlohmann::json doc = {{"workload", g.name()},
+    nlohmann::json doc = {{"workload", g.name()},
                                 {"layers", std::move(layers)},
                                 {"totals",
                                  {{"layers", g.size()},
@@ -114,6 +129,19 @@ int inspect(const workloads::Graph& g, bool as_json, std::ostream& out) {
                                   {"params", totals.params},
                                   {"weight_bytes", totals.weight_bytes},
                                   {"activation_bytes", totals.activation_bytes}}}};
+    if (!op_types.empty()) {
+      nlohmann::json types = nlohmann::json::array();
+      for (const auto& [type, uses] : op_types) {
+        nlohmann::json became = nlohmann::json::array();
+        long long nodes = 0;
+        for (const auto& [what, count] : uses) {
+          became.push_back({{"as", became_category(what)}, {"kind", what}, {"nodes", count}});
+          nodes += count;
+        }
+        types.push_back({{"op_type", type}, {"nodes", nodes}, {"became", std::move(became)}});
+      }
+      doc["op_types"] = std::move(types);
+    }
     out << doc.dump(2) << "\n";
     return kExitOk;
   }
@@ -132,6 +160,20 @@ int inspect(const workloads::Graph& g, bool as_json, std::ostream& out) {
   }
   out << fmt::format("total: {} MACs, {} params, {} weight bytes, {} activation bytes\n",
                      totals.macs, totals.params, totals.weight_bytes, totals.activation_bytes);
+  if (!op_types.empty()) {
+    out << fmt::format("\nONNX operator types ({}): nodes, and what they became\n",
+                       op_types.size());
+    for (const auto& [type, uses] : op_types) {
+      std::string became;
+      long long nodes = 0;
+      for (const auto& [what, count] : uses) {
+        became += fmt::format("{}{} {} ({})", became.empty() ? "" : ", ", count,
+                              became_category(what), what);
+        nodes += count;
+      }
+      out << fmt::format("{:<40} {:>6}  {}\n", type, nodes, became);
+    }
+  }
   return kExitOk;
 }
 
@@ -610,9 +652,14 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
       if (!other.empty())
         throw InputError("--set " + other.front() +
                          ": only workload settings (workload.KEY=value) apply to a workload");
-      const workloads::Graph graph = workloads::load_workload(
-          workload_file, workload_settings(workload_args, workload_overrides));
-      if (*inspect_cmd) return inspect(graph, as_json, out);
+      auto settings = workload_settings(workload_args, workload_overrides);
+      OpTypeUses op_types;
+      if (*inspect_cmd)
+        settings.load.on_node = [&](const std::string& type, const std::string& became) {
+          ++op_types[type][became];
+        };
+      const workloads::Graph graph = workloads::load_workload(workload_file, settings);
+      if (*inspect_cmd) return inspect(graph, op_types, as_json, out);
       const std::string text = workloads::workload_to_json(graph).dump(2) + "\n";
       if (out_file.empty()) {
         out << text;

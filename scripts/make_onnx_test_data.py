@@ -77,5 +77,72 @@ def main():
                            opset_imports=[helper.make_opsetid("", 13)]), "convs.onnx")
 
 
+    # Opset 20: an operator nobody knows between two known ones, and one whose schema changed
+    # after opset 17 (DFT, 20) without a Tessera shape rule, feeding a Relu.
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 16, 1])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    nodes = [helper.make_node("Relu", ["x"], ["r"], name="relu"),
+             helper.make_node("FancyNewOp", ["r"], ["f"], name="fancy"),
+             helper.make_node("Sigmoid", ["f"], ["y"], name="sigmoid")]
+    save(helper.make_model(helper.make_graph(nodes, "g", [x], [y]),
+                           opset_imports=[helper.make_opsetid("", 20)]), "unknown_op_opset20.onnx")
+    nodes = [helper.make_node("DFT", ["x", "", "axis"], ["d"], name="dft"),
+             helper.make_node("Relu", ["d"], ["y"], name="relu")]
+    axis = numpy_helper.from_array(np.array(1, np.int64), "axis")
+    save(helper.make_model(helper.make_graph(nodes, "g", [x], [y], [axis]),
+                           opset_imports=[helper.make_opsetid("", 20)]), "changed_schema.onnx")
+
+    # onnxruntime's com.microsoft operators: a 4-bit MatMulNBits (K 64, N 32, blocks of 32),
+    # FastGelu, SkipSimplifiedLayerNormalization, and SimplifiedLayerNormalization, which
+    # onnxruntime registers in the default domain; payloads zero.
+    a = helper.make_tensor_value_info("a", TensorProto.FLOAT, [1, 8, 64])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    inits = [numpy_helper.from_array(np.zeros((32, 2, 16), np.uint8), "b"),
+             numpy_helper.from_array(np.zeros((64,), np.float32), "scales"),
+             numpy_helper.from_array(np.ones((32,), np.float32), "gamma")]
+    nodes = [helper.make_node("MatMulNBits", ["a", "b", "scales"], ["m"], name="nbits",
+                              domain="com.microsoft", K=64, N=32, bits=4, block_size=32),
+             helper.make_node("FastGelu", ["m"], ["g"], name="gelu", domain="com.microsoft"),
+             helper.make_node("SkipSimplifiedLayerNormalization", ["g", "m", "gamma"], ["s"],
+                              name="norm", domain="com.microsoft", epsilon=1e-6),
+             helper.make_node("SimplifiedLayerNormalization", ["s", "gamma"], ["y"],
+                              name="rms", axis=-1, epsilon=1e-6)]
+    save(helper.make_model(helper.make_graph(nodes, "g", [a], [y], inits),
+                           opset_imports=[helper.make_opsetid("", 21),
+                                          helper.make_opsetid("com.microsoft", 1)]),
+         "com_microsoft.onnx")
+
+
+    # A float16 export's Resize (opset 19) whose scales are float16 too: the folder decodes them.
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT16, [1, 2, 4, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT16, None)
+    scales = numpy_helper.from_array(np.array([1, 1, 2, 1.5], np.float16), "scales")
+    nodes = [helper.make_node("Resize", ["x", "", "scales"], ["y"], name="resize", mode="nearest")]
+    save(helper.make_model(helper.make_graph(nodes, "g", [x], [y], [scales]),
+                           opset_imports=[helper.make_opsetid("", 19)]), "resize_fp16.onnx")
+
+
+    # Einsum of one operand: a transpose, then a sum over two labels.
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 5])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    nodes = [helper.make_node("Einsum", ["x"], ["t"], name="transpose", equation="bij->bji"),
+             helper.make_node("Einsum", ["t"], ["y"], name="sum", equation="bji->b")]
+    save(helper.make_model(helper.make_graph(nodes, "g", [x], [y]),
+                           opset_imports=[helper.make_opsetid("", 20)]), "einsum_single.onnx")
+
+
+    # Attributes ONNX 1.12's inference would divide by or index with unchecked.
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8, 8])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    w = numpy_helper.from_array(np.zeros((4, 4, 3, 3), np.float32), "w")
+    save(helper.make_model(helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["y"], name="conv", strides=[1, 0])], "g", [x], [y], [w]),
+        opset_imports=[helper.make_opsetid("", 13)]), "zero_stride.onnx")
+    i = helper.make_tensor_value_info("i", TensorProto.INT64, [1, 5, 2])
+    save(helper.make_model(helper.make_graph(
+        [helper.make_node("GatherND", ["x", "i"], ["y"], name="gather", batch_dims=-3)], "g", [x, i], [y]),
+        opset_imports=[helper.make_opsetid("", 13)]), "gather_nd_batch_dims.onnx")
+
+
 if __name__ == "__main__":
     main()

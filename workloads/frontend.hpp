@@ -35,6 +35,11 @@ struct LoadOptions {
   // Receives warnings (unsupported operators kept as zero-cost nodes, ignored attributes). When
   // empty, warnings go to stderr.
   std::function<void(const std::string&)> warn;
+  // ONNX: called for each node with its operator type ("domain::Type" outside ai.onnx) and what
+  // it became: an IR kind (conv, matmul, elementwise, pool, softmax, norm, embedding,
+  // data_movement), "folded" (a constant computation), "bypassed" (Identity, Dropout) or
+  // "unsupported" (kept as a zero-cost node). `tessera inspect` tallies them.
+  std::function<void(const std::string& op_type, const std::string& became)> on_node;
 
   void warning(const std::string& text) const;
   // The names of the options that are set (allow_unsupported and warn aside).

@@ -2,6 +2,7 @@
 // and exit status. tests/cli/cli_process_tests.cmake checks the same through the real executable.
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <catch2/catch.hpp>
@@ -89,6 +90,32 @@ TEST_CASE("inspect --json prints layers and totals", "[cli]") {
         3 * 200704);  // network input, conv and relu outputs
   const auto table = run({"inspect", data("ok_workload.json")});
   CHECK_THAT(table.out, Contains("conv") && Contains("total: 115605504 MACs"));
+}
+
+TEST_CASE("inspect of an ONNX model says what each operator type became", "[cli][onnx]") {
+  // A QOperator ResNet-18 from onnxruntime's quantizer (workloads/models/modern/).
+  const auto model = test::source_path("workloads/models/modern/resnet18_qoperator.onnx");
+  const auto r = run({"inspect", model, "--json"});
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  std::map<std::string, nlohmann::json> types;
+  for (const auto& t : j.at("op_types")) types[t.at("op_type")] = t;
+  // 20 QLinearConv (17 3x3/7x7 and 3 downsampling 1x1), all convolutions at 8/8 bits.
+  CHECK(types.at("QLinearConv").at("nodes") == 20);
+  CHECK(types.at("QLinearConv").at("became") ==
+        nlohmann::json::array({{{"as", "convolution"}, {"kind", "conv"}, {"nodes", 20}}}));
+  CHECK(types.at("com.microsoft::QGemm").at("became")[0].at("as") == "matrix product");
+  CHECK(types.at("com.microsoft::QLinearAdd").at("became")[0].at("as") == "vector operation");
+  CHECK(types.at("MaxPool").at("became")[0].at("kind") == "pool");
+  for (const auto& layer : j.at("layers"))
+    if (layer.at("kind") == "conv") CHECK(layer.at("weight_bits") == 8);
+  const auto table = run({"inspect", model});
+  CHECK_THAT(table.out, Contains("ONNX operator types") &&
+                            Contains("20 convolution (conv)") && Contains("QuantizeLinear"));
+  // Not an ONNX file: no operator-type section.
+  CHECK_FALSE(nlohmann::json::parse(run({"inspect", data("ok_workload.json"), "--json"}).out)
+                  .contains("op_types"));
 }
 
 TEST_CASE("list names the registered engines and front-ends", "[cli]") {

@@ -6,6 +6,7 @@
 // (2 x channels, the IR's Norm params) and not its running statistics; the models are exported
 // with BatchNormalization nodes kept, so the two agree.
 #include <fstream>
+#include <map>
 #include <set>
 #include <string>
 
@@ -292,7 +293,7 @@ TEST_CASE("ONNX bad input gives a clear error naming the file", "[onnx]") {
                     Contains("corrupt.onnx: not a valid ONNX model"));
   CHECK_THROWS_WITH(read_onnx(kBad + "missing.onnx"), Contains("missing.onnx: cannot open file"));
   CHECK_THROWS_WITH(read_onnx(kBad + "opset3.onnx"),
-                    Contains("opset3.onnx: ai.onnx opset 3 is not supported (supported: 7 to 17)"));
+                    Contains("opset3.onnx: ai.onnx opset 3 is not supported (supported: 7 to 23)"));
   CHECK_THROWS_WITH(read_onnx(kBad + "opset99.onnx"), Contains("ai.onnx opset 99 is not supported"));
   CHECK_THROWS_WITH(read_onnx(kBad + "dynamic.onnx"),
                     Contains("dynamic.onnx: input 'x' has a dynamic dimension 0 ('N')"));
@@ -307,6 +308,12 @@ TEST_CASE("ONNX bad input gives a clear error naming the file", "[onnx]") {
                         Contains("'a'") && Contains("'b'"));
   CHECK_THROWS_WITH(read_onnx(kBad + "unsupported_op.onnx"),
                     Contains("unsupported_op.onnx: node 'det' (Det): unsupported operator Det"));
+  // Attributes that ONNX 1.12's inference would divide by or index with unchecked.
+  CHECK_THROWS_WITH(read_onnx(kBad + "zero_stride.onnx"),
+                    Contains("node 'conv' (Conv): attribute 'strides' has a value 0 (must be "
+                             "positive)"));
+  CHECK_THROWS_WITH(read_onnx(kBad + "gather_nd_batch_dims.onnx"),
+                    Contains("node 'gather' (GatherND): batch_dims -3 does not fit data"));
 }
 
 TEST_CASE("ONNX unsupported operators can be kept as zero-cost nodes", "[onnx]") {
@@ -330,4 +337,79 @@ TEST_CASE("the onnx front-end is registered for *.onnx", "[onnx]") {
   CHECK(frontends().contains("onnx"));
   CHECK(looks_like_onnx("a/b/model.ONNX"));
   CHECK_FALSE(looks_like_onnx("model.onnx.data"));
+}
+
+TEST_CASE("ONNX opset 20+: unknown operators and schemas without a rule are named", "[onnx]") {
+  CHECK_THROWS_WITH(read_onnx(kBad + "unknown_op_opset20.onnx"),
+                    Contains("unknown_op_opset20.onnx: node 'fancy' (FancyNewOp): unsupported "
+                             "operator FancyNewOp"));
+  // DFT changed in opset 20 and has no Tessera rule: kept as a zero-cost node, its consumer
+  // cannot get a shape, and the error says why.
+  LoadOptions o;
+  o.allow_unsupported = true;
+  o.warn = [](const std::string&) {};
+  CHECK_THROWS_WITH(read_onnx(kBad + "changed_schema.onnx", o),
+                    Contains("node 'relu' (Relu): tensor 'y' has no static shape") &&
+                        Contains("input 'd' has no known shape") &&
+                        Contains("node 'dft' (DFT): its ai.onnx schema changed in opset 20 and "
+                                 "Tessera has no shape rule for it"));
+}
+
+TEST_CASE("ONNX Attention and Einsum become matrix products", "[onnx]") {
+  const std::string ops = kBad + "ops/";
+  // Attention-23, 4-D, 8 query heads sharing 2 key/value heads, S = L = 16, D = 32, Dv = 24:
+  // Q·Kᵀ per query head, softmax, weights·V.
+  const Graph att = read_onnx(ops + "attention_4d_gqa.onnx");
+  REQUIRE(att.size() == 3);
+  CHECK(std::get<MatMul>(find_op(att, "Attention_0/qk").shape) ==
+        MatMul{.batch = 2 * 8, .m = 16, .n = 16, .k = 32, .b_is_weight = false});
+  CHECK(std::get<Softmax>(find_op(att, "Attention_0/softmax").shape) ==
+        Softmax{.rows = 2 * 8 * 16, .cols = 16});
+  CHECK(std::get<MatMul>(find_op(att, "Attention_0/av").shape) ==
+        MatMul{.batch = 2 * 8, .m = 16, .n = 24, .k = 16, .b_is_weight = false});
+  // 3-D inputs with q_num_heads 4, kv_num_heads 2: D = 128 / 4, Dv = 48 / 2, L = 20.
+  const Graph att3 = read_onnx(ops + "attention_3d.onnx");
+  CHECK(std::get<MatMul>(find_op(att3, "Attention_0/qk").shape) ==
+        MatMul{.batch = 2 * 4, .m = 16, .n = 20, .k = 32, .b_is_weight = false});
+  CHECK(std::get<MatMul>(find_op(att3, "Attention_0/av").shape) ==
+        MatMul{.batch = 2 * 4, .m = 16, .n = 24, .k = 20, .b_is_weight = false});
+  // Einsum: batch labels in both operands and the output, M and N from one operand each, K
+  // summed; an ellipsis expands to the leading dims.
+  const Graph e1 = read_onnx(ops + "einsum_attention.onnx");  // bhqd,bhkd->bhqk
+  CHECK(std::get<MatMul>(e1.op(0).shape) ==
+        MatMul{.batch = 2 * 4, .m = 16, .n = 12, .k = 8, .b_is_weight = false});
+  const Graph e2 = read_onnx(ops + "einsum_ellipsis.onnx");  // ...ij,jk (implicit output)
+  CHECK(e2.op(0).macs() == 2 * 3 * 5 * 7 * 4);
+  CHECK(std::get<MatMul>(e2.op(0).shape).m == 2 * 3 * 5);
+  // One operand: bij->bji is a transpose, bji->b a reduction.
+  const Graph e3 = read_onnx(kBad + "einsum_single.onnx");
+  CHECK(std::get<DataMovement>(find_op(e3, "transpose").shape) ==
+        DataMovement{MoveType::transpose, 30, 30});
+  CHECK(std::get<Elementwise>(find_op(e3, "sum").shape) == Elementwise{"einsum", 30, 1});
+  CHECK(onnx_output_shapes(kBad + "einsum_single.onnx") ==
+        std::map<std::string, std::vector<i64>>{{"y", {2}}});
+}
+
+TEST_CASE("ONNX com.microsoft operators: MatMulNBits sets 4-bit weights", "[onnx]") {
+  std::map<std::string, std::string> became;
+  LoadOptions o;
+  o.on_node = [&](const std::string& type, const std::string& what) { became[type] = what; };
+  const Graph g = read_onnx(kBad + "com_microsoft.onnx", o);
+  REQUIRE(g.size() == 4);
+  const Operator& mm = find_op(g, "nbits");
+  CHECK(std::get<MatMul>(mm.shape) == MatMul{.batch = 1, .m = 8, .n = 32, .k = 64});
+  CHECK(mm.precision == Precision{4, 8});
+  CHECK(std::get<Norm>(find_op(g, "norm").shape) == Norm{NormType::rms, 8 * 32, 32});
+  CHECK(std::get<Norm>(find_op(g, "rms").shape) == Norm{NormType::rms, 8 * 32, 32});
+  CHECK(became == std::map<std::string, std::string>{
+                      {"SimplifiedLayerNormalization", "norm"},
+                      {"com.microsoft::FastGelu", "elementwise"},
+                      {"com.microsoft::MatMulNBits", "matmul"},
+                      {"com.microsoft::SkipSimplifiedLayerNormalization", "norm"}});
+}
+
+TEST_CASE("ONNX float16 constants are read for shapes", "[onnx]") {
+  // Resize-19 with float16 scales [1, 1, 2, 1.5] of a 1x2x4x4 input.
+  CHECK(onnx_output_shapes(kBad + "resize_fp16.onnx") ==
+        std::map<std::string, std::vector<i64>>{{"y", {1, 2, 8, 6}}});
 }
