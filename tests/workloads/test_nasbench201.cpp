@@ -146,12 +146,19 @@ TEST_CASE("nasbench201: graph structure", "[nasbench201]") {
 TEST_CASE("nasbench201: workload specs", "[nasbench201]") {
   CHECK(is_nasbench201_spec("nasbench201:" + kBest));
   CHECK_FALSE(is_nasbench201_spec("configs/models/gpt2.json"));
-  const Graph g = load_workload("nasbench201:" + kBest);
+  // The trained network's parameters (batch norms not folded), as NAS-Bench-201 counts them.
+  LoadOptions unfolded;
+  unfolded.fold_batch_norms = false;
+  const Graph g = load_workload("nasbench201:" + kBest, unfolded);
   check(g, expected(32, 10, 1, 4, 1));
   CHECK(g.name() == "nasbench201-cifar10-" + kBest);
-  LoadOptions o;
+  LoadOptions o = unfolded;
   o.batch = 2;
   check(load_workload("nasbench201:cifar100:" + kAllConv, o), expected(32, 100, 2, 6, 0));
+  // Loaded as usual, each convolution's batch norm folds into it: the same MACs.
+  const Graph folded = load_workload("nasbench201:" + kBest);
+  CHECK(folded.totals().macs == g.totals().macs);
+  CHECK(folded.size() < g.size());
   CHECK_THROWS_WITH(load_workload("nasbench201:svhn:" + kBest),
                     Contains("unknown dataset 'svhn'") && Contains("ImageNet16-120"));
   CHECK_THROWS_WITH(load_workload("nasbench201:nor_conv_3x3"),
