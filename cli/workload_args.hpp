@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "workloads/graph.hpp"
 #include "workloads/settings.hpp"
 
 namespace tessera::cli {
@@ -27,5 +28,10 @@ void add_workload_options(CLI::App& cmd, WorkloadArgs& args);
 // (assignments with the "workload." prefix already removed). Errors name the file or flag.
 workloads::WorkloadSettings workload_settings(const WorkloadArgs& args,
                                               const std::vector<std::string>& overrides);
+
+// A workload for commands that take no architecture (inspect, convert): every --set must be a
+// workload setting (workload.KEY=value).
+workloads::Graph load_workload_only(const std::string& file, const WorkloadArgs& args,
+                                    const std::vector<std::string>& overrides);
 
 }  // namespace tessera::cli
