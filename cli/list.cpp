@@ -7,6 +7,7 @@
 
 #include "arch/config.hpp"
 #include "cli/command.hpp"
+#include "cli/pools.hpp"
 #include "explorer/search.hpp"
 #include "workloads/frontend.hpp"
 
@@ -22,6 +23,8 @@ int list(bool as_json, std::ostream& out) {
   for (const auto& [name, desc] : workloads::frontends().list()) doc["frontends"][name] = desc;
   doc["fidelities"] = {{"analytical", "closed form over the tile plan; thread-safe"},
                        {"systemc", "tile-level SystemC/TLM simulation; one per process at a time"}};
+  doc["evaluator_pools"] = nlohmann::json::object();
+  for (const auto& [name, desc] : evaluator_pools().list()) doc["evaluator_pools"][name] = desc;
   doc["search_algorithms"] = nlohmann::json::object();
   for (const auto& [name, desc] : explorer::search_algorithms().list())
     doc["search_algorithms"][name] = desc;
@@ -32,7 +35,8 @@ int list(bool as_json, std::ostream& out) {
   for (const auto& [section, title] : {std::pair{"engines", "engines"},
                                        {"frontends", "workload front-ends"},
                                        {"fidelities", "fidelities"},
-                                       {"search_algorithms", "search algorithms"}}) {
+                                       {"search_algorithms", "search algorithms"},
+                                       {"evaluator_pools", "evaluator pools"}}) {
     out << title << ":\n";
     if (doc[section].empty()) out << "  (none registered)\n";
     for (const auto& [name, desc] : doc[section].items())
@@ -45,7 +49,8 @@ int list(bool as_json, std::ostream& out) {
 
 Command add_list(CLI::App& app) {
   auto as_json = std::make_shared<bool>(false);
-  auto* cmd = app.add_subcommand("list", "List engines, workload front-ends and search algorithms");
+  auto* cmd = app.add_subcommand(
+      "list", "List engines, workload front-ends, search algorithms and evaluator pools");
   cmd->add_flag("--json", *as_json, "Print JSON instead of text");
   return {cmd, [as_json](std::ostream& out, std::ostream&) { return list(*as_json, out); }};
 }
