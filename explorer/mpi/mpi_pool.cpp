@@ -7,6 +7,7 @@
 #include "explorer/mpi/mpi_pool.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <stdexcept>
 
@@ -24,10 +25,37 @@ void check(int rc, const char* what) {
   if (rc != MPI_SUCCESS) throw std::runtime_error(std::string("MPI: ") + what + " failed");
 }
 
-void send(const std::string& text, int to, int tag) {
-  check(MPI_Send(text.data(), static_cast<int>(text.size()), MPI_CHAR, to, tag, MPI_COMM_WORLD),
-        "MPI_Send");
-}
+// Messages in flight, each with the text it sends. Sends never block: a blocking send of a
+// message above the eager limit waits for the receiver, and rank 0 and a worker each sending
+// to the other would wait for ever.
+class Outbox {
+ public:
+  void send(std::string text, int to, int tag) {
+    sends_.emplace_back();
+    auto& [request, buffer] = sends_.back();
+    buffer = std::move(text);
+    check(MPI_Isend(buffer.data(), static_cast<int>(buffer.size()), MPI_CHAR, to, tag,
+                    MPI_COMM_WORLD, &request),
+          "MPI_Isend");
+    collect();
+  }
+  // Forgets the sends that have completed.
+  void collect() {
+    while (!sends_.empty()) {
+      int done = 0;
+      check(MPI_Test(&sends_.front().first, &done, MPI_STATUS_IGNORE), "MPI_Test");
+      if (!done) return;
+      sends_.pop_front();
+    }
+  }
+  void wait_all() {
+    for (auto& [request, buffer] : sends_) check(MPI_Wait(&request, MPI_STATUS_IGNORE), "MPI_Wait");
+    sends_.clear();
+  }
+
+ private:
+  std::deque<std::pair<MPI_Request, std::string>> sends_;  // a deque: buffers never move
+};
 
 // Receives the message `status` announced (MPI_Probe / MPI_Iprobe).
 std::string receive(const MPI_Status& status) {
@@ -86,6 +114,7 @@ class MpiPool : public EvaluatorPool {
   int rank_ = 0, size_ = 1;
   std::unique_ptr<EvaluatorPool> local_;
   std::size_t min_batch_ = 1, max_batch_ = 1;
+  Outbox outbox_;
 };
 
 void MpiPool::run(const std::vector<std::uint64_t>& indices, const PointOf& point,
@@ -101,7 +130,7 @@ void MpiPool::run(const std::vector<std::uint64_t>& indices, const PointOf& poin
     nlohmann::json tasks = nlohmann::json::array();
     for (std::size_t k = 0; k < n; ++k, ++next)
       tasks.push_back({indices[next], point(indices[next])});
-    send(tasks.dump(), worker, kTagTasks);
+    outbox_.send(tasks.dump(), worker, kTagTasks);
   };
   for (int round = 0; round < 2; ++round)  // two batches in flight per worker
     for (int w = 1; w < size_ && next < indices.size(); ++w) send_batch(w);
@@ -130,6 +159,7 @@ void MpiPool::run(const std::vector<std::uint64_t>& indices, const PointOf& poin
       if (next < indices.size()) send_batch(status.MPI_SOURCE);
       if (reported == indices.size()) break;
     }
+    outbox_.collect();
     if (next < indices.size()) {
       const std::size_t n = std::min(indices.size() - next, min_batch_);
       const std::vector<std::uint64_t> mine(
@@ -139,6 +169,7 @@ void MpiPool::run(const std::vector<std::uint64_t>& indices, const PointOf& poin
       local_->run(mine, point, report);
     }
   }
+  outbox_.wait_all();  // every batch was answered, so every send has completed
 }
 
 void MpiPool::serve() {
@@ -146,7 +177,10 @@ void MpiPool::serve() {
     MPI_Status status;
     check(MPI_Probe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &status), "MPI_Probe");
     const std::string text = receive(status);
-    if (status.MPI_TAG == kTagStop) return;
+    if (status.MPI_TAG == kTagStop) {
+      outbox_.wait_all();
+      return;
+    }
     std::vector<std::uint64_t> indices;
     std::map<std::uint64_t, nlohmann::json> points;
     for (const auto& task : nlohmann::json::parse(text)) {
@@ -157,7 +191,7 @@ void MpiPool::serve() {
     local_->run(
         indices, [&](std::uint64_t index) { return points.at(index); },
         [&](const LogEntry& e) { lines += to_line(e) + "\n"; });
-    send(lines, 0, kTagResults);
+    outbox_.send(std::move(lines), 0, kTagResults);  // and on to the next batch
   }
 }
 

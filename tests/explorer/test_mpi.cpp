@@ -51,9 +51,18 @@ pid_t start_mpi(int ranks, const std::vector<std::string>& args) {
   return pid;
 }
 
+// The exit status of `pid`; a job still running after two minutes (a deadlock) is killed and
+// fails the test.
 int wait_for(pid_t pid) {
   int status = 0;
-  ::waitpid(pid, &status, 0);
+  for (int waited_ms = 0; ::waitpid(pid, &status, WNOHANG) == 0; waited_ms += 10) {
+    if (waited_ms > 120000) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      FAIL("mpiexec did not finish within two minutes");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -114,6 +123,8 @@ TEST_CASE("MPI sweeps and searches log what a single process logs", "[explorer][
   for (const auto& [space, extra] :
        {std::pair{small, std::vector<std::string>{}},
         {small, {"--method", "random", "--samples", "300", "--seed", "4", "--jobs", "2"}},
+        // Batches of 256 points: tasks and results far above MPI's eager limit both ways.
+        {small, {"--method", "random", "--samples", "3000", "--jobs", "4"}},
         {systemc, {}}}) {
     const auto one = temp_log("single"), many = temp_log("ranks");
     std::vector<std::string> args = {"sweep", space, "--quiet"};
