@@ -95,7 +95,7 @@ TEST_CASE("a sweep's log starts with a header naming its run", "[explorer][log]"
   CHECK(nlohmann::json::parse(given.out)["objectives"] == nlohmann::json{"latency_s:min"});
 }
 
-TEST_CASE("--resume continues only the run its header describes", "[explorer][log][errors]") {
+TEST_CASE("a resumed run continues only the log its header describes", "[explorer][log][errors]") {
   const auto dir = temp_dir("resume");
   const auto space = write_space(dir, nlohmann::json::object());
   const auto log = (dir / "r.jsonl").string();
@@ -139,7 +139,7 @@ TEST_CASE("--resume continues only the run its header describes", "[explorer][lo
   }
 }
 
-TEST_CASE("--resume never changes a file that is not this run's results log",
+TEST_CASE("resuming never changes a file that is not this run's results log",
           "[explorer][log][errors]") {
   const auto dir = temp_dir("not_a_log");
   const auto space = write_space(dir, nlohmann::json::object());
