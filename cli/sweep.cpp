@@ -22,7 +22,6 @@ int sweep(const SweepArgs& a, std::ostream& out, std::ostream& err) {
   o.method = *explorer::sweep_method_from_string(a.method);
   o.samples = a.samples;
   o.seed = a.seed;
-  o.jobs = a.jobs;
   if (o.method != explorer::SweepOptions::Method::grid && o.samples == 0)
     throw InputError("sweep --method " + a.method + " needs --samples N (N > 0)");
   if (!a.shard.empty()) {

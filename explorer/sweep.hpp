@@ -44,7 +44,6 @@ struct SweepOptions {
   enum class Method { grid, random, halton, lhs } method = Method::grid;
   std::uint64_t samples = 0;            // random, halton, lhs: number of points
   std::uint64_t seed = 1;               // random, lhs
-  unsigned jobs = 1;                    // threads (analytical); SystemC runs one point at a time
   std::uint64_t shard = 0, shards = 1;  // evaluate indices with index % shards == shard
   std::set<std::uint64_t> done;         // indices already in the log (--resume)
 };
