@@ -25,9 +25,9 @@ void check(int rc, const char* what) {
   if (rc != MPI_SUCCESS) throw std::runtime_error(std::string("MPI: ") + what + " failed");
 }
 
-// Messages in flight, each with the text it sends. Sends never block: a blocking send of a
-// message above the eager limit waits for the receiver, and rank 0 and a worker each sending
-// to the other would wait for ever.
+// Rank 0's messages in flight, each with the text it sends. Rank 0 never blocks on a send: a
+// blocking send of a message above the eager limit waits for the receiver, and rank 0 and a
+// worker each sending to the other would wait for ever.
 class Outbox {
  public:
   void send(std::string text, int to, int tag) {
@@ -177,10 +177,7 @@ void MpiPool::serve() {
     MPI_Status status;
     check(MPI_Probe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &status), "MPI_Probe");
     const std::string text = receive(status);
-    if (status.MPI_TAG == kTagStop) {
-      outbox_.wait_all();
-      return;
-    }
+    if (status.MPI_TAG == kTagStop) return;
     std::vector<std::uint64_t> indices;
     std::map<std::uint64_t, nlohmann::json> points;
     for (const auto& task : nlohmann::json::parse(text)) {
@@ -191,7 +188,13 @@ void MpiPool::serve() {
     local_->run(
         indices, [&](std::uint64_t index) { return points.at(index); },
         [&](const LogEntry& e) { lines += to_line(e) + "\n"; });
-    outbox_.send(std::move(lines), 0, kTagResults);  // and on to the next batch
+    // Blocking: the results travel while this rank waits in MPI. Sent without blocking, a
+    // message above the eager limit would move only when this rank next called MPI, after its
+    // next batch, and rank 0 would sit in MPI_Recv for it all that time. Rank 0 never blocks
+    // on a send, so this cannot deadlock.
+    check(MPI_Send(lines.data(), static_cast<int>(lines.size()), MPI_CHAR, 0, kTagResults,
+                   MPI_COMM_WORLD),
+          "MPI_Send");
   }
 }
 
