@@ -95,6 +95,34 @@ TEST_CASE("a sweep's log starts with a header naming its run", "[explorer][log]"
   CHECK(nlohmann::json::parse(given.out)["objectives"] == nlohmann::json{"latency_s:min"});
 }
 
+TEST_CASE("evaluator pools are chosen by name from one registry", "[explorer][sweep]") {
+  const auto list = test::run_cli({"list", "--json"});
+  REQUIRE(list.code == 0);
+  const auto pools = nlohmann::json::parse(list.out).at("evaluator_pools");
+  for (const char* name : {"inline", "threads", "processes"}) CHECK(pools.contains(name));
+  const auto dir = temp_dir("pools");
+  const auto space = write_space(dir, nlohmann::json::object());
+  auto r = test::run_cli(
+      {"sweep", space, "--log", (dir / "a.jsonl").string(), "--pool", "cluster", "--quiet"});
+  CHECK(r.code == cli::kExitInputError);
+  CHECK_THAT(r.err, Contains("unknown evaluator pool 'cluster' (known: inline,"));
+  r = test::run_cli({"sweep", test::data_path("spaces/small_systemc.json"), "--log",
+                     (dir / "b.jsonl").string(), "--pool", "threads", "--quiet"});
+  CHECK_THAT(r.err, Contains("SystemC points run one per process"));
+  // Every pool gives the same log.
+  std::map<std::uint64_t, nlohmann::json> first;
+  for (const char* pool : {"inline", "threads", "processes"}) {
+    const auto log = (dir / (std::string(pool) + ".jsonl")).string();
+    REQUIRE(test::run_cli({"sweep", space, "--log", log, "--pool", pool, "--jobs", "2", "--quiet"})
+                .code == 0);
+    if (first.empty())
+      first = by_index(log);
+    else
+      CHECK(by_index(log) == first);
+  }
+  CHECK(first.size() == 18);
+}
+
 TEST_CASE("a resumed run continues only the log its header describes", "[explorer][log][errors]") {
   const auto dir = temp_dir("resume");
   const auto space = write_space(dir, nlohmann::json::object());
