@@ -4,6 +4,7 @@
 
 #include "common/error.hpp"
 #include "common/params.hpp"
+#include "workloads/frontend.hpp"
 
 namespace tessera::cli {
 
@@ -44,7 +45,8 @@ workloads::WorkloadSettings workload_settings(const WorkloadArgs& a,
   for (const auto& spec : a.input_shapes) {
     const auto eq = spec.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
-      throw InputError("--input-shape " + spec + ": expected NAME=D0xD1x..., e.g. input=1x3x224x224");
+      throw InputError("--input-shape " + spec +
+                       ": expected NAME=D0xD1x..., e.g. input=1x3x224x224");
     nlohmann::json dims = nlohmann::json::array();
     std::size_t pos = eq + 1;
     while (pos <= spec.size()) {
@@ -62,6 +64,18 @@ workloads::WorkloadSettings workload_settings(const WorkloadArgs& a,
     doc["input_shapes"][spec.substr(0, eq)] = std::move(dims);
   }
   return workloads::read_workload_settings(std::move(doc), file, overrides);
+}
+
+workloads::Graph load_workload_only(
+    const std::string& file, const WorkloadArgs& args, const std::vector<std::string>& overrides,
+    std::function<void(const std::string&, const std::string&)> on_node) {
+  const auto [workload_overrides, other] = workloads::split_workload_overrides(overrides);
+  if (!other.empty())
+    throw InputError("--set " + other.front() +
+                     ": only workload settings (workload.KEY=value) apply to a workload");
+  auto settings = workload_settings(args, workload_overrides);
+  settings.load.on_node = std::move(on_node);
+  return workloads::load_workload(file, settings);
 }
 
 }  // namespace tessera::cli

@@ -2,11 +2,14 @@
 // the size flags, and the `--set workload.KEY=VALUE` overrides (workloads/settings.hpp).
 #pragma once
 
+#include <functional>
+
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "workloads/graph.hpp"
 #include "workloads/settings.hpp"
 
 namespace tessera::cli {
@@ -27,5 +30,12 @@ void add_workload_options(CLI::App& cmd, WorkloadArgs& args);
 // (assignments with the "workload." prefix already removed). Errors name the file or flag.
 workloads::WorkloadSettings workload_settings(const WorkloadArgs& args,
                                               const std::vector<std::string>& overrides);
+
+// A workload for commands that take no architecture (inspect, convert): every --set must be a
+// workload setting (workload.KEY=value). `on_node`: LoadOptions::on_node (ONNX: what each node
+// became).
+workloads::Graph load_workload_only(
+    const std::string& file, const WorkloadArgs& args, const std::vector<std::string>& overrides,
+    std::function<void(const std::string&, const std::string&)> on_node = {});
 
 }  // namespace tessera::cli

@@ -19,6 +19,11 @@ if(NOT TARGET SystemC::systemc)
   add_library(SystemC::systemc ALIAS PkgConfig::SYSTEMC)
 endif()
 
+# libopenmpi-dev: the MPI evaluator pool (explorer/mpi), an optional library.
+if(TESSERA_WITH_MPI)
+  find_package(MPI REQUIRED COMPONENTS CXX)
+endif()
+
 if(TESSERA_BUILD_TESTS)
   find_package(Catch2 2 REQUIRED)
   include(Catch)

@@ -10,10 +10,13 @@
 namespace tessera::explorer {
 
 struct Expression::Node {
-  char op = 0;  // 'n' number, 'v' name, 'f' function, or + - * / ^ and 'u' (negation)
+  // 'n' number, 'v' name, 'f' function, '+' a sum and '*' a product of args (signs: per
+  // argument, '+' or '-' in a sum, '*' or '/' in a product), '^' power, 'u' negation.
+  char op = 0;
   double number = 0;
   std::string name;  // name or function
   std::vector<std::shared_ptr<const Node>> args;
+  std::string signs;
 };
 
 namespace {
@@ -22,7 +25,11 @@ using NodePtr = std::shared_ptr<const Expression::Node>;
 
 // Recursive descent: sum := product (('+'|'-') product)*; product := power (('*'|'/') power)*;
 // power := unary ('^' power)?; unary := '-' unary | atom; atom := number | name | name '(' args ')'
-// | '(' sum ')'.
+// | '(' sum ')'. Sums and products are flat nodes, so a long chain of terms costs no depth;
+// nesting (parentheses, powers, negations, function arguments) is limited, so no input can
+// exhaust the stack while parsing, evaluating or freeing the tree.
+constexpr int kMaxNesting = 200;
+
 class Parser {
  public:
   Parser(const std::string& text, const std::string& where) : s_(text), where_(where) {}
@@ -58,35 +65,59 @@ class Parser {
     return n;
   }
 
-  NodePtr sum() {
-    NodePtr left = product();
-    for (;;) {
-      if (eat('+'))
-        left = make('+', {left, product()});
-      else if (eat('-'))
-        left = make('-', {left, product()});
-      else
-        return left;
+  // Counts one level of nesting for as long as it lives.
+  struct Nest {
+    explicit Nest(Parser& p) : parser(p) {
+      if (++parser.depth_ > kMaxNesting)
+        throw InputError(parser.where_ + "nested more than " + std::to_string(kMaxNesting) +
+                         " levels deep at character " + std::to_string(parser.i_ + 1) +
+                         " of the expression");
     }
+    ~Nest() { --parser.depth_; }
+    Parser& parser;
+  };
+
+  // A chain of `operand`s joined by the operators `a` and `b`, as one flat node.
+  template <typename Operand>
+  NodePtr chain(char op, char a, char b, Operand operand) {
+    NodePtr first = operand();
+    std::vector<NodePtr> args;
+    std::string signs;
+    for (char c; (c = eat(a) ? a : eat(b) ? b : 0) != 0;) {
+      if (args.empty()) {
+        args.push_back(first);
+        signs.push_back(a);
+      }
+      args.push_back(operand());
+      signs.push_back(c);
+    }
+    if (args.empty()) return first;
+    auto n = std::make_shared<Expression::Node>();
+    n->op = op;
+    n->args = std::move(args);
+    n->signs = std::move(signs);
+    return n;
+  }
+  NodePtr sum() {
+    const Nest nest(*this);
+    return chain('+', '+', '-', [this] { return product(); });
   }
   NodePtr product() {
-    NodePtr left = power();
-    for (;;) {
-      if (eat('*'))
-        left = make('*', {left, power()});
-      else if (eat('/'))
-        left = make('/', {left, power()});
-      else
-        return left;
-    }
+    return chain('*', '*', '/', [this] { return power(); });
   }
   NodePtr power() {
     NodePtr base = unary();
-    if (eat('^')) return make('^', {base, power()});
+    if (eat('^')) {
+      const Nest nest(*this);
+      return make('^', {base, power()});
+    }
     return base;
   }
   NodePtr unary() {
-    if (eat('-')) return make('u', {unary()});
+    if (eat('-')) {
+      const Nest nest(*this);
+      return make('u', {unary()});
+    }
     return atom();
   }
   NodePtr atom() {
@@ -139,6 +170,7 @@ class Parser {
   const std::string& s_;
   const std::string& where_;
   std::size_t i_ = 0;
+  int depth_ = 0;
   std::vector<std::string>* names_ = nullptr;
 };
 
@@ -147,19 +179,30 @@ double eval(const Expression::Node& n,
             const std::string& text) {
   auto arg = [&](std::size_t i) { return eval(*n.args[i], lookup, text); };
   switch (n.op) {
-    case 'n': return n.number;
+    case 'n':
+      return n.number;
     case 'v': {
       const auto v = lookup(n.name);
       if (!v) throw InputError("\"" + text + "\": unknown name '" + n.name + "'");
       return *v;
     }
-    case '+': return arg(0) + arg(1);
-    case '-': return arg(0) - arg(1);
-    case '*': return arg(0) * arg(1);
-    case '/': return arg(0) / arg(1);
-    case '^': return std::pow(arg(0), arg(1));
-    case 'u': return -arg(0);
-    default: break;
+    case '+': {
+      double v = 0;
+      for (std::size_t i = 0; i < n.args.size(); ++i) v += n.signs[i] == '-' ? -arg(i) : arg(i);
+      return v;
+    }
+    case '*': {
+      double v = 1;
+      for (std::size_t i = 0; i < n.args.size(); ++i)
+        v = n.signs[i] == '/' ? v / arg(i) : v * arg(i);
+      return v;
+    }
+    case '^':
+      return std::pow(arg(0), arg(1));
+    case 'u':
+      return -arg(0);
+    default:
+      break;
   }
   if (n.name == "min") return std::min(arg(0), arg(1));
   if (n.name == "max") return std::max(arg(0), arg(1));

@@ -357,4 +357,52 @@ std::vector<LogEntry> merge_logs(const std::vector<Shard>& shards) {
   return merged;
 }
 
+std::optional<LogHeader> merged_header(const std::vector<Shard>& shards) {
+  const Shard* first = nullptr;
+  for (const auto& shard : shards) {
+    if (!first) {
+      first = &shard;
+      continue;
+    }
+    if (shard.header.has_value() != first->header.has_value())
+      throw InputError((shard.header ? first->file : shard.file) +
+                       " has no header line (a version 1 log) and " +
+                       (shard.header ? shard.file : first->file) +
+                       " has one: these logs are not shards of one sweep");
+    if (!shard.header) continue;
+    if (const auto diff = header_difference(*first->header, *shard.header, false); !diff.empty())
+      throw InputError(first->file + " and " + shard.file +
+                       " are logs of different runs (their "
+                       "headers differ in " +
+                       diff + "): these logs are not shards of one sweep");
+  }
+  if (!first || !first->header) return std::nullopt;
+  LogHeader h = *first->header;
+  h.shard = 0;
+  h.shards = 1;
+  return h;
+}
+
+Missing missing_indices(const LogHeader& header, const std::vector<LogEntry>& entries,
+                        std::size_t limit) {
+  Missing m;
+  std::uint64_t expected = header.shard;     // the next index the log should hold
+  const auto gap = [&](std::uint64_t end) {  // the shard's indices in [expected, end)
+    if (expected >= end) return;
+    const std::uint64_t n = (end - expected - 1) / header.shards + 1;
+    for (std::uint64_t k = 0; k < n && m.first.size() < limit; ++k)
+      m.first.push_back(expected + k * header.shards);
+    m.count += n;
+    expected += n * header.shards;
+  };
+  for (const auto& e : entries) {
+    if (e.index >= header.size) break;
+    if (e.index % header.shards != header.shard || e.index < expected) continue;
+    gap(e.index);
+    expected = e.index + header.shards;
+  }
+  gap(header.size);
+  return m;
+}
+
 }  // namespace tessera::explorer

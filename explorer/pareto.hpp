@@ -93,11 +93,26 @@ nlohmann::json to_json(const ParetoResult& r, const std::vector<LogEntry>& entri
 // the counts, the hypervolume and the reference point used.
 std::string format_table(const ParetoResult& r, const std::vector<LogEntry>& entries);
 
-// One input of merge_logs: a log's entries and its file (named in errors).
+// One input of merge_logs: a log's entries, its file (named in errors) and its header.
 struct Shard {
   std::string file;
   std::vector<LogEntry> entries;
+  std::optional<LogHeader> header;
 };
+
+// The header of the merged log: the shards' common header, as one whole run's (shard 0/1).
+// InputError when the shards' headers describe different runs (naming the first difference),
+// or when some logs have a header and others not. nullopt when none has one (version 1 logs).
+std::optional<LogHeader> merged_header(const std::vector<Shard>& shards);
+
+// Indices a sweep's log lacks: those in [0, header.size) of the header's shard that `entries`
+// (sorted by index, as merge_logs returns them) do not hold. The first `limit` are listed.
+struct Missing {
+  std::uint64_t count = 0;
+  std::vector<std::uint64_t> first;
+};
+Missing missing_indices(const LogHeader& header, const std::vector<LogEntry>& entries,
+                        std::size_t limit = 20);
 
 // Combines shards of one sweep into one log sorted by index. An index found more than once is
 // kept once (the first) when its point, status, error, metrics and hashes are the same

@@ -1,10 +1,12 @@
 // Writing and reading the results log (explorer/results_log.hpp, docs/explorer.md).
 #include "explorer/results_log.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -16,9 +18,9 @@ namespace tessera::explorer {
 namespace {
 
 const std::set<std::string>& known_keys() {
-  static const std::set<std::string> keys = {"log",     "version", "index",       "point",
-                                             "status",  "error",   "config_hash", "workload_hash",
-                                             "metrics", "wall_s"};
+  static const std::set<std::string> keys = {"log",           "version", "index", "point",
+                                             "derived",       "status",  "error", "config_hash",
+                                             "workload_hash", "metrics", "wall_s"};
   return keys;
 }
 
@@ -60,6 +62,7 @@ nlohmann::ordered_json ordered(const LogEntry& e) {
   j["version"] = kResultsLogVersion;
   j["index"] = e.index;
   j["point"] = e.point;
+  if (!e.derived.empty()) j["derived"] = e.derived;
   j["status"] = e.ok ? "ok" : "failed";
   j["error"] = e.ok ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(e.error);
   j["config_hash"] = e.config_hash;
@@ -100,8 +103,10 @@ LogEntry log_entry_from_json(const nlohmann::json& j, const std::string& where) 
     throw fail("log", std::string("expected \"") + kResultsLog + "\", got " + log.dump() +
                           " (not a Tessera results log)");
   const auto& version = need("version");
-  if (!version.is_number_integer() || version.get<std::int64_t>() != kResultsLogVersion)
-    throw fail("version", "unsupported version " + version.dump() + " (this build reads version " +
+  if (!version.is_number_integer() || version.get<std::int64_t>() < 1 ||
+      version.get<std::int64_t>() > kResultsLogVersion)
+    throw fail("version", "unsupported version " + version.dump() +
+                              " (this build reads versions 1 to " +
                               std::to_string(kResultsLogVersion) + ")");
 
   LogEntry e;
@@ -113,6 +118,11 @@ LogEntry log_entry_from_json(const nlohmann::json& j, const std::string& where) 
   const auto& point = need("point");
   if (!point.is_object()) throw fail("point", "expected an object, got " + type_name(point));
   e.point = point;
+  if (const auto derived = j.find("derived"); derived != j.end()) {
+    if (!derived->is_object())
+      throw fail("derived", "expected an object, got " + type_name(*derived));
+    e.derived = *derived;
+  }
 
   const std::string status = string_of("status");
   if (status != "ok" && status != "failed")
@@ -154,16 +164,116 @@ LogEntry log_entry_from_json(const nlohmann::json& j, const std::string& where) 
   return e;
 }
 
-std::vector<LogEntry> read_log(const std::string& path) {
-  if (std::filesystem::is_directory(path))
-    throw InputError(path + ": is a directory, not a results log");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot open results log");
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw InputError(path + ": read failed");
+namespace {
 
-  std::vector<LogEntry> entries;
+constexpr const char* kHeaderKeys[] = {"command",       "space",      "base_config_hash",
+                                       "workload_hash", "run",        "size",
+                                       "shard",         "objectives", "tool"};
+
+LogHeader header_from_json(const nlohmann::json& j, const std::string& where) {
+  const auto fail = [&](const std::string& key, const std::string& what) {
+    return InputError(where + ": /header" + (key.empty() ? "" : "/" + key) + ": " + what);
+  };
+  if (!j.is_object()) throw fail("", "expected an object, got " + type_name(j));
+  for (const auto& [key, value] : j.items())
+    if (std::find(std::begin(kHeaderKeys), std::end(kHeaderKeys), key) == std::end(kHeaderKeys))
+      throw fail(key, "unknown key");
+  const auto need = [&](const nlohmann::json& o, const std::string& key,
+                        const std::string& path) -> const nlohmann::json& {
+    if (!o.is_object() || !o.contains(key)) throw fail(path, "missing");
+    return o.at(key);
+  };
+  const auto text = [&](const nlohmann::json& o, const std::string& key, const std::string& path) {
+    const auto& v = need(o, key, path);
+    if (!v.is_string()) throw fail(path, "expected a string, got " + type_name(v));
+    return v.get<std::string>();
+  };
+  const auto count = [&](const nlohmann::json& o, const std::string& key, const std::string& path) {
+    const auto& v = need(o, key, path);
+    if (!v.is_number_unsigned()) throw fail(path, "expected an integer >= 0, got " + type_name(v));
+    return v.get<std::uint64_t>();
+  };
+  LogHeader h;
+  h.command = text(j, "command", "command");
+  const auto& space = need(j, "space", "space");
+  h.space_file = text(space, "file", "space/file");
+  h.space_name = text(space, "name", "space/name");
+  h.space_hash = text(space, "hash", "space/hash");
+  h.base_config_hash = text(j, "base_config_hash", "base_config_hash");
+  h.workload_hash = text(j, "workload_hash", "workload_hash");
+  h.run = need(j, "run", "run");
+  if (!h.run.is_object()) throw fail("run", "expected an object, got " + type_name(h.run));
+  h.size = count(j, "size", "size");
+  const auto& shard = need(j, "shard", "shard");
+  h.shard = count(shard, "index", "shard/index");
+  h.shards = count(shard, "count", "shard/count");
+  if (h.shards == 0 || h.shard >= h.shards)
+    throw fail("shard", "expected 0 <= index < count, got " + shard.dump());
+  const auto& objectives = need(j, "objectives", "objectives");
+  if (!objectives.is_array()) throw fail("objectives", "expected a list of \"METRIC:min|max\"");
+  for (const auto& o : objectives) {
+    if (!o.is_string()) throw fail("objectives", "expected a list of \"METRIC:min|max\"");
+    h.objectives.push_back(o.get<std::string>());
+  }
+  const auto& tool = need(j, "tool", "tool");
+  h.tool_version = text(tool, "version", "tool/version");
+  h.tool_revision = text(tool, "revision", "tool/revision");
+  return h;
+}
+
+}  // namespace
+
+std::string header_difference(const LogHeader& a, const LogHeader& b, bool compare_shard) {
+  if (a.command != b.command) return "command (" + a.command + " vs " + b.command + ")";
+  if (a.space_hash != b.space_hash) return "space (its file's content)";
+  if (a.base_config_hash != b.base_config_hash) return "base_config_hash (the architecture file)";
+  if (a.workload_hash != b.workload_hash) return "workload_hash (the workload)";
+  if (a.run != b.run) return "run (" + a.run.dump() + " vs " + b.run.dump() + ")";
+  if (a.size != b.size)
+    return "size (" + std::to_string(a.size) + " vs " + std::to_string(b.size) + ")";
+  if (compare_shard && (a.shard != b.shard || a.shards != b.shards))
+    return "shard (" + std::to_string(a.shard) + "/" + std::to_string(a.shards) + " vs " +
+           std::to_string(b.shard) + "/" + std::to_string(b.shards) + ")";
+  if (a.objectives != b.objectives) return "objectives";
+  return "";
+}
+
+namespace {
+
+// The header line in documented key order; to_json() and to_line() share it.
+nlohmann::ordered_json ordered(const LogHeader& h) {
+  nlohmann::ordered_json header;
+  header["command"] = h.command;
+  header["space"]["file"] = h.space_file;
+  header["space"]["name"] = h.space_name;
+  header["space"]["hash"] = h.space_hash;
+  header["base_config_hash"] = h.base_config_hash;
+  header["workload_hash"] = h.workload_hash;
+  header["run"] = h.run;
+  header["size"] = h.size;
+  header["shard"]["index"] = h.shard;
+  header["shard"]["count"] = h.shards;
+  header["objectives"] = h.objectives;
+  header["tool"]["version"] = h.tool_version;
+  header["tool"]["revision"] = h.tool_revision;
+  nlohmann::ordered_json j;
+  j["log"] = kResultsLog;
+  j["version"] = kResultsLogVersion;
+  j["header"] = std::move(header);
+  return j;
+}
+
+}  // namespace
+
+nlohmann::json to_json(const LogHeader& h) { return nlohmann::json(ordered(h)); }
+
+std::string to_line(const LogHeader& h) { return ordered(h).dump(); }
+
+ResultsLog parse_results_log(const std::string& text, const std::string& path) {
+  ResultsLog log;
+  std::map<std::uint64_t, std::size_t> line_of;  // index -> line it was first seen on
   std::size_t line_no = 0;
+  bool first = true;
   for (std::size_t begin = 0; begin < text.size();) {
     ++line_no;
     const std::size_t nl = text.find('\n', begin);
@@ -188,9 +298,44 @@ std::vector<LogEntry> read_log(const std::string& path) {
         msg = msg.substr(end + 2);
       throw InputError(where + ": not valid JSON: " + msg);
     }
-    entries.push_back(log_entry_from_json(j, where));
+    const bool is_first = first;
+    first = false;
+    if (j.is_object() && j.contains("header")) {
+      if (!is_first)
+        throw InputError(where +
+                         ": a header line that is not the first line (logs were "
+                         "concatenated? use tessera merge)");
+      for (const auto& [key, value] : j.items())
+        if (key != "log" && key != "version" && key != "header")
+          throw InputError(where + ": /" + key + ": unknown key in a header line");
+      if (!j.contains("log") || j["log"] != kResultsLog)
+        throw InputError(where + ": /log: expected \"" + kResultsLog +
+                         "\" (not a Tessera results log)");
+      if (!j.contains("version") || j["version"] != kResultsLogVersion)
+        throw InputError(where + ": /version: unsupported header version " + j["version"].dump());
+      log.header = header_from_json(j.at("header"), where);
+      continue;
+    }
+    LogEntry e = log_entry_from_json(j, where);
+    if (const auto [it, added] = line_of.emplace(e.index, line_no); !added)
+      throw InputError(where + ": index " + std::to_string(e.index) + " again (first on line " +
+                       std::to_string(it->second) +
+                       "): two runs wrote this log, or logs were concatenated");
+    log.entries.push_back(std::move(e));
   }
-  return entries;
+  return log;
 }
+
+ResultsLog read_results_log(const std::string& path) {
+  if (std::filesystem::is_directory(path))
+    throw InputError(path + ": is a directory, not a results log");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot open results log");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw InputError(path + ": read failed");
+  return parse_results_log(text, path);
+}
+
+std::vector<LogEntry> read_log(const std::string& path) { return read_results_log(path).entries; }
 
 }  // namespace tessera::explorer

@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include <pagmo/algorithm.hpp>
 #include <pagmo/algorithms/moead.hpp>
 #include <pagmo/algorithms/nsga2.hpp>
+#include <pagmo/batch_evaluators/member_bfe.hpp>
+#include <pagmo/bfe.hpp>
 #include <pagmo/population.hpp>
 #include <pagmo/problem.hpp>
 #include <pagmo/threading.hpp>
@@ -18,38 +21,62 @@ namespace {
 constexpr double kFailed = 1e300;  // a point that does not evaluate is dominated by every other
 }
 
-Evaluations::Evaluations(const DesignSpace& space, const WorkloadCache& workloads,
-                         std::vector<LogEntry> previous,
-                         std::function<void(const LogEntry&)> on_result)
-    : space_(space), workloads_(workloads), on_result_(std::move(on_result)) {
+Evaluations::Evaluations(const DesignSpace& space, EvaluatorPool& pool,
+                         std::vector<LogEntry> previous, ResultHandler on_result)
+    : space_(space), pool_(pool), on_result_(std::move(on_result)) {
   for (auto& e : previous) {
-    replay_end_ = std::max(replay_end_, e.index + 1);
-    by_point_.emplace(e.point.dump(), std::move(e));
+    std::string key = e.point.dump();
+    previous_points_.emplace(e.index, key);
+    by_point_.emplace(std::move(key), std::move(e));
   }
 }
 
-const LogEntry& Evaluations::get(const nlohmann::json& point) {
-  const std::string key = point.dump();
-  auto it = by_point_.find(key);
-  if (it != by_point_.end()) {
-    if (it->second.index >= next_index_) {  // first proposal of a point from a previous run
-      if (it->second.index != next_index_)
-        throw InputError("the log's point " + std::to_string(it->second.index) + " " + key +
-                         " is this search's point " + std::to_string(next_index_) +
-                         ": a different space, algorithm, seed or budget");
-      ++next_index_;
+std::vector<const LogEntry*> Evaluations::get_batch(const std::vector<nlohmann::json>& points) {
+  const auto different = [](const std::string& what) {
+    return InputError(what + ": a different space, algorithm, seed or budget");
+  };
+  std::vector<std::string> keys;
+  std::map<std::uint64_t, const nlohmann::json*> fresh;  // index -> point, evaluated now
+  std::map<std::string, std::uint64_t> assigned;         // in this batch
+  for (const auto& point : points) {
+    const std::string& key = keys.emplace_back(point.dump());
+    if (const auto it = by_point_.find(key); it != by_point_.end()) {
+      if (it->second.index >= next_index_) {  // first proposal of a point from a previous run
+        if (it->second.index != next_index_)
+          throw different("the log's point " + std::to_string(it->second.index) + " " + key +
+                          " is this search's point " + std::to_string(next_index_));
+        ++next_index_;
+      }
+      continue;
     }
-    return it->second;
+    if (assigned.count(key)) continue;
+    // A previous run may have lost points it was evaluating when killed, but the index must not
+    // belong to another point.
+    if (const auto it = previous_points_.find(next_index_); it != previous_points_.end())
+      throw different("the log's point " + std::to_string(next_index_) + " is " + it->second +
+                      ", this search's is " + key);
+    assigned.emplace(key, next_index_);
+    fresh.emplace(next_index_++, &point);
   }
-  if (next_index_ < replay_end_)
-    throw InputError("this search's point " + std::to_string(next_index_) + " " + key +
-                     " is not in the log, which has points up to " +
-                     std::to_string(replay_end_ - 1) +
-                     ": a different space, algorithm, seed or budget");
-  LogEntry e = evaluate_point(space_, workloads_, next_index_++, point);
-  ++evaluated_now_;
-  on_result_(e);
-  return by_point_.emplace(key, std::move(e)).first->second;
+  if (!fresh.empty()) {
+    std::vector<std::uint64_t> indices;
+    for (const auto& [index, point] : fresh) indices.push_back(index);
+    pool_.run(
+        indices, [&](std::uint64_t index) { return *fresh.at(index); },
+        [&](const LogEntry& e) {
+          ++evaluated_now_;
+          on_result_(e);
+          by_point_.emplace(e.point.dump(), e);
+        });
+  }
+  std::vector<const LogEntry*> out;
+  for (const auto& key : keys) {
+    const auto it = by_point_.find(key);
+    if (it == by_point_.end())
+      throw std::logic_error("evaluator pool returned no result for point " + key);
+    out.push_back(&it->second);
+  }
+  return out;
 }
 
 std::vector<double> Evaluations::objectives(const LogEntry& e) const {
@@ -73,13 +100,28 @@ namespace {
 struct SpaceProblem {
   Evaluations* evaluations = nullptr;
 
-  pagmo::vector_double fitness(const pagmo::vector_double& x) const {
+  nlohmann::json point(const double* x) const {
     const auto& space = evaluations->space();
     std::vector<double> u;
-    for (std::size_t i = 0; i < x.size(); ++i)
+    for (std::size_t i = 0; i < space.parameters.size(); ++i)
       u.push_back(std::clamp(x[i] / static_cast<double>(space.parameters[i].values.size()), 0.0,
                              0.999999999));
-    return evaluations->objectives(evaluations->get(space.unit_point(u)));
+    return space.unit_point(u);
+  }
+  pagmo::vector_double fitness(const pagmo::vector_double& x) const {
+    return evaluations->objectives(evaluations->get(point(x.data())));
+  }
+  // A generation at once, so the evaluator pool can spread it (pagmo's member_bfe calls this).
+  pagmo::vector_double batch_fitness(const pagmo::vector_double& xs) const {
+    const std::size_t n = evaluations->space().parameters.size();
+    std::vector<nlohmann::json> points;
+    for (std::size_t k = 0; k + n <= xs.size(); k += n) points.push_back(point(xs.data() + k));
+    pagmo::vector_double out;
+    for (const LogEntry* e : evaluations->get_batch(points)) {
+      const auto f = evaluations->objectives(*e);
+      out.insert(out.end(), f.begin(), f.end());
+    }
+    return out;
   }
   std::pair<pagmo::vector_double, pagmo::vector_double> get_bounds() const {
     pagmo::vector_double lo, hi;
@@ -108,7 +150,8 @@ void evolve(Evaluations& ev, const SearchOptions& o, const pagmo::algorithm& alg
             unsigned pop_size) {
   if (ev.space().objectives.size() < 2)
     throw InputError(ev.space().file + ": multi-objective search needs two or more objectives");
-  pagmo::population pop(pagmo::problem(SpaceProblem{&ev}), pop_size, o.seed);
+  // The first population is drawn, then evaluated as one batch.
+  pagmo::population pop(pagmo::problem(SpaceProblem{&ev}), pagmo::member_bfe{}, pop_size, o.seed);
   const auto generations =
       (o.budget > pop_size) ? (o.budget - pop_size + pop_size - 1) / pop_size : 0;
   for (std::uint64_t g = 0; g < generations; ++g) pop = algo.evolve(pop);
@@ -117,7 +160,9 @@ void evolve(Evaluations& ev, const SearchOptions& o, const pagmo::algorithm& alg
 void nsga2(Evaluations& ev, const SearchOptions& o) {
   const unsigned n = population_for(o);
   if (n < 8 || n % 4) throw InputError("nsga2: the population must be a multiple of 4, at least 8");
-  evolve(ev, o, pagmo::algorithm(pagmo::nsga2(1u, 0.95, 10., 0.01, 50., o.seed)), n);
+  pagmo::nsga2 algo(1u, 0.95, 10., 0.01, 50., o.seed);
+  algo.set_bfe(pagmo::bfe(pagmo::member_bfe{}));  // each generation's offspring as one batch
+  evolve(ev, o, pagmo::algorithm(algo), n);
 }
 
 void moead(Evaluations& ev, const SearchOptions& o) {
@@ -129,7 +174,13 @@ void moead(Evaluations& ev, const SearchOptions& o) {
 }
 
 void random_search(Evaluations& ev, const SearchOptions& o) {
-  for (std::uint64_t i = 0; i < o.budget; ++i) ev.get(ev.space().random_point(o.seed, i));
+  constexpr std::uint64_t kBatch = 256;
+  for (std::uint64_t first = 0; first < o.budget; first += kBatch) {
+    std::vector<nlohmann::json> points;
+    for (std::uint64_t i = first; i < std::min(o.budget, first + kBatch); ++i)
+      points.push_back(ev.space().random_point(o.seed, i));
+    ev.get_batch(points);
+  }
 }
 
 }  // namespace

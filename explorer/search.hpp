@@ -7,7 +7,8 @@
 // fails to evaluate scores 1e300 on every objective. Every distinct point is evaluated once, in
 // the order the search first proposes it, which is its index in the log; a search run with the
 // same seed proposes the same points, so --resume replays the log's evaluations instead of
-// repeating them and goes on from where the run stopped.
+// repeating them and goes on from where the run stopped. NSGA-II and random search hand whole
+// generations to the evaluator pool; MOEA/D (no batch evaluation in pagmo) one point at a time.
 #pragma once
 
 #include <functional>
@@ -15,6 +16,7 @@
 #include <string>
 
 #include "common/registry.hpp"
+#include "explorer/pool.hpp"
 #include "explorer/results_log.hpp"
 #include "explorer/space.hpp"
 #include "explorer/sweep.hpp"
@@ -27,16 +29,18 @@ struct SearchOptions {
   unsigned population = 0;  // 0: chosen from the budget
 };
 
-// Evaluates the points a search proposes, once each, and reports new results as they come.
+// Evaluates the points a search proposes, once each, through an evaluator pool, and reports new
+// results as they come. Points proposed together (a generation) are evaluated together.
 class Evaluations {
  public:
-  Evaluations(const DesignSpace& space, const WorkloadCache& workloads,
-              std::vector<LogEntry> previous,
-              std::function<void(const LogEntry&)> on_result);
+  Evaluations(const DesignSpace& space, EvaluatorPool& pool, std::vector<LogEntry> previous,
+              ResultHandler on_result);
 
-  // The entry of `point`: from a previous run or this one, or evaluated now. Throws InputError
-  // if a previous run's entry for this point has another index (a different search).
-  const LogEntry& get(const nlohmann::json& point);
+  // The entries of `points`, in order: from a previous run or this one, or evaluated now. A
+  // point's index is its position in the order of first proposals. Throws InputError when a
+  // previous run's log disagrees with that order (a different search).
+  std::vector<const LogEntry*> get_batch(const std::vector<nlohmann::json>& points);
+  const LogEntry& get(const nlohmann::json& point) { return *get_batch({point}).front(); }
   // Objective values to minimise.
   std::vector<double> objectives(const LogEntry& e) const;
 
@@ -46,11 +50,11 @@ class Evaluations {
 
  private:
   const DesignSpace& space_;
-  const WorkloadCache& workloads_;
-  std::map<std::string, LogEntry> by_point_;  // canonical point text -> entry
-  std::function<void(const LogEntry&)> on_result_;
+  EvaluatorPool& pool_;
+  std::map<std::string, LogEntry> by_point_;              // canonical point text -> entry
+  std::map<std::uint64_t, std::string> previous_points_;  // a previous run's index -> point
+  ResultHandler on_result_;
   std::uint64_t next_index_ = 0, evaluated_now_ = 0;
-  std::uint64_t replay_end_ = 0;  // one past the highest index of a previous run
 };
 
 using SearchAlgorithm = std::function<void(Evaluations&, const SearchOptions&)>;

@@ -17,6 +17,9 @@ namespace tessera::explorer {
 
 namespace {
 
+// A parameter's values are held in memory: more than this is a mistake in the space file.
+constexpr std::uint64_t kMaxParameterValues = 1000000;
+
 // `raw` is the parameter's JSON object, which `r` reads.
 std::vector<nlohmann::json> parameter_values(ParamReader& r, const nlohmann::json& raw) {
   std::vector<nlohmann::json> values;
@@ -31,7 +34,19 @@ std::vector<nlohmann::json> parameter_values(ParamReader& r, const nlohmann::jso
     const std::int64_t step = range.positive_integer("step", 1);
     range.finish();
     if (hi < lo) throw r.error("range", "max must be >= min");
-    for (std::int64_t v = lo; v <= hi; v += step) values.push_back(v);
+    // Counted in unsigned arithmetic: bounds near 2^63 must neither overflow nor loop.
+    const std::uint64_t steps = (static_cast<std::uint64_t>(hi) - static_cast<std::uint64_t>(lo)) /
+                                static_cast<std::uint64_t>(step);
+    if (steps >= kMaxParameterValues)
+      throw r.error(
+          "range", "has " +
+                       (steps == UINT64_MAX ? std::string("2^64") : std::to_string(steps + 1)) +
+                       " values; a parameter takes at most " + std::to_string(kMaxParameterValues) +
+                       " (use a larger step, or pow2)");
+    const std::uint64_t count = steps + 1;
+    for (std::uint64_t k = 0; k < count; ++k)
+      values.push_back(static_cast<std::int64_t>(static_cast<std::uint64_t>(lo) +
+                                                 k * static_cast<std::uint64_t>(step)));
     return values;
   }
   if (r.has("pow2")) {
@@ -41,7 +56,10 @@ std::vector<nlohmann::json> parameter_values(ParamReader& r, const nlohmann::jso
     const auto is_pow2 = [](std::int64_t v) { return (v & (v - 1)) == 0; };
     if (!is_pow2(lo) || !is_pow2(hi)) throw r.error("pow2", "min and max must be powers of two");
     if (hi < lo) throw r.error("pow2", "max must be >= min");
-    for (std::int64_t v = lo; v <= hi; v *= 2) values.push_back(v);
+    for (std::int64_t v = lo;; v *= 2) {  // stops at hi, before doubling could overflow
+      values.push_back(v);
+      if (v == hi) break;
+    }
     return values;
   }
   throw r.error("", "expected one of: values (a list), range {min, max, step}, pow2 {min, max}");
@@ -91,9 +109,25 @@ DesignSpace read_space(const std::string& path) {
                        objectives[i] + "\"");
     s.objectives.emplace_back(objectives[i].substr(0, colon), goal == "min");
   }
+  for (std::size_t i = 0; i < s.objectives.size(); ++i) {
+    const auto& name = s.objectives[i].first;
+    if (std::find(metric_names().begin(), metric_names().end(), name) == metric_names().end()) {
+      std::string known;
+      for (const auto& m : metric_names()) known += (known.empty() ? "" : ", ") + m;
+      throw InputError(json_location(path, "/objectives/" + std::to_string(i)) +
+                       "unknown metric '" + name + "' (metrics: " + known + ")");
+    }
+    for (std::size_t k = 0; k < i; ++k)
+      if (s.objectives[k].first == name)
+        throw InputError(json_location(path, "/objectives/" + std::to_string(i)) + "metric '" +
+                         name + "' is an objective twice");
+  }
   if (s.objectives.empty()) s.objectives = {{"latency_s", true}, {"energy_pj", true}};
   if (auto derived = r.optional_child("derived")) {
     for (const auto& key : derived->keys()) {
+      if (std::any_of(s.parameters.begin(), s.parameters.end(),
+                      [&](const Parameter& p) { return p.path == key; }))
+        throw derived->error(key, "is also a swept parameter; a path is either swept or derived");
       const std::string text = derived->string(key);
       s.derived.push_back(
           {key, Expression::parse(text, json_location(path, derived->path_of(key)))});
@@ -124,8 +158,10 @@ DesignSpace read_space(const std::string& path) {
     const auto op = text.find_first_of("<>");
     if (op == std::string::npos || op + 1 >= text.size() || text[op + 1] != '=' ||
         text.find_first_of("<>", op + 2) != std::string::npos)
-      throw InputError(where + "expected \"LEFT <= RIGHT\" or \"LEFT >= RIGHT\" (e.g. "
-                               "\"area_mm2 <= 10\"), got \"" + text + "\"");
+      throw InputError(where +
+                       "expected \"LEFT <= RIGHT\" or \"LEFT >= RIGHT\" (e.g. "
+                       "\"area_mm2 <= 10\"), got \"" +
+                       text + "\"");
     Constraint c{Expression::parse(text.substr(0, op), where),
                  Expression::parse(text.substr(op + 2), where), text[op] == '<', false, text};
     for (const auto* side : {&c.left, &c.right})
@@ -140,12 +176,19 @@ DesignSpace read_space(const std::string& path) {
     (void)workloads::read_workload_settings(s.workload_settings, path, "/workload_settings");
   }
   r.finish();
+  (void)s.grid_size();  // fails now, naming the file, if the grid cannot be numbered
+  s.hash = json_hash(doc);
+  s.base_config_hash = json_hash(s.base.json);
   return s;
 }
 
 std::uint64_t DesignSpace::grid_size() const {
   std::uint64_t n = 1;
-  for (const auto& p : parameters) n *= p.values.size();
+  for (const auto& p : parameters)
+    if (__builtin_mul_overflow(n, p.values.size(), &n))
+      throw InputError(file +
+                       ": /parameters: the grid has more than 2^64 points (the product of "
+                       "the parameters' sizes); use fewer values or a sampling method");
   return n;
 }
 
@@ -179,9 +222,15 @@ nlohmann::json DesignSpace::random_point(std::uint64_t seed, std::uint64_t index
 }
 
 const std::vector<std::string>& metric_names() {
-  static const std::vector<std::string> names = {
-      "cycles", "latency_s",   "energy_pj", "area_mm2", "utilization", "macs",
-      "throughput_macs_per_s", "edp_pj_s",  "power_w"};
+  static const std::vector<std::string> names = {"cycles",
+                                                 "latency_s",
+                                                 "energy_pj",
+                                                 "area_mm2",
+                                                 "utilization",
+                                                 "macs",
+                                                 "throughput_macs_per_s",
+                                                 "edp_pj_s",
+                                                 "power_w"};
   return names;
 }
 
@@ -224,6 +273,7 @@ std::function<std::optional<double>(const std::string&)> lookup(
 }
 
 std::string number_text(double v) {
+  if (!std::isfinite(v)) return std::isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf");
   if (v == std::floor(v) && std::abs(v) < 9.0e15)
     return std::to_string(static_cast<std::int64_t>(v));
   return nlohmann::json(v).dump();
@@ -231,6 +281,9 @@ std::string number_text(double v) {
 
 void check(const Constraint& c, const std::function<std::optional<double>(const std::string&)>& f) {
   const double left = c.left.evaluate(f), right = c.right.evaluate(f);
+  if (std::isnan(left) || std::isnan(right))
+    throw InputError("constraint " + c.text + " is not a number here (" + number_text(left) +
+                     (c.at_most ? " <= " : " >= ") + number_text(right) + ")");
   if (c.at_most ? left > right : left < right)
     throw InputError("infeasible: " + c.text + " violated (" + number_text(left) +
                      (c.at_most ? " > " : " < ") + number_text(right) + ")");
@@ -255,10 +308,11 @@ ResolvedPoint resolve_point(const DesignSpace& space, const nlohmann::json& poin
     if (!std::isfinite(v))
       throw InputError("derived parameter " + d.path + " = " + d.value.text() + " is not finite");
     // Whole numbers stay integers, so integer config keys accept them.
-    if (v == std::floor(v) && std::abs(v) < 9.0e15)
-      set(d.path, static_cast<std::int64_t>(v));
-    else
-      set(d.path, v);
+    const nlohmann::json value = v == std::floor(v) && std::abs(v) < 9.0e15
+                                     ? nlohmann::json(static_cast<std::int64_t>(v))
+                                     : nlohmann::json(v);
+    p.derived[d.path] = value;
+    set(d.path, value);
   }
   return p;
 }

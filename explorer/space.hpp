@@ -4,9 +4,8 @@
 // enumeration so that shards, resumed runs and any number of threads agree on what point i is.
 #pragma once
 
-#include <map>
-
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -57,8 +56,11 @@ struct DesignSpace {
   std::vector<std::pair<std::string, bool>> objectives;  // metric, minimise; in the file's order
   std::vector<Derived> derived;                          // each after those it names
   std::vector<Constraint> constraints;
+  std::string hash;              // of the space document
+  std::string base_config_hash;  // of the base architecture document
 
-  // Number of grid points (the product of the parameters' sizes).
+  // Number of grid points (the product of the parameters' sizes); InputError if it does not fit
+  // in 64 bits.
   std::uint64_t grid_size() const;
   // Grid point `index` (mixed radix, first parameter slowest).
   nlohmann::json grid_point(std::uint64_t index) const;
@@ -77,6 +79,7 @@ DesignSpace read_space(const std::string& path);
 // settings.
 struct ResolvedPoint {
   std::map<std::string, double> values;  // numeric parameters and derived parameters by path
+  nlohmann::json derived = nlohmann::json::object();  // derived parameters' values by path
   std::vector<std::string> arch_overrides;
   nlohmann::json workload_settings;  // the space's base settings with the point's applied
 };

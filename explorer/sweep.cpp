@@ -1,22 +1,17 @@
 #include "explorer/sweep.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <mutex>
-#include <stdexcept>
 #include <numeric>
 #include <random>
+#include <stdexcept>
 
 #include <pagmo/utils/discrepancy.hpp>
-#include <tbb/global_control.h>
-#include <tbb/parallel_for_each.h>
-
-#include <poll.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "common/error.hpp"
+#include "explorer/pool.hpp"
 #include "workloads/settings.hpp"
 
 namespace tessera::explorer {
@@ -77,8 +72,8 @@ WorkloadCache::WorkloadCache(const DesignSpace& space)
 
 std::shared_ptr<const Workload> WorkloadCache::build(const nlohmann::json& settings) const {
   const auto read = workloads::read_workload_settings(settings, space_.file, "/workload_settings");
-  return std::make_shared<const Workload>(prepare_workload(
-      workloads::load_workload(space_.workload_file, read), space_.workload_file));
+  return std::make_shared<const Workload>(
+      prepare_workload(workloads::load_workload(space_.workload_file, read), space_.workload_file));
 }
 
 std::shared_ptr<const Workload> WorkloadCache::get(const nlohmann::json& settings) const {
@@ -101,6 +96,7 @@ LogEntry evaluate_point(const DesignSpace& space, const WorkloadCache& workloads
   e.workload_hash = workloads.base().hash;
   try {
     const ResolvedPoint resolved = resolve_point(space, point);
+    e.derived = resolved.derived;
     const arch::ArchConfig arch = point_config(space, resolved);
     e.config_hash = arch.hash;
     check_constraints(space, resolved, arch.resolved);
@@ -120,6 +116,11 @@ LogEntry evaluate_point(const DesignSpace& space, const WorkloadCache& workloads
                   s.latency_s > 0 ? static_cast<double>(s.macs) / s.latency_s : 0.0},
                  {"edp_pj_s", s.energy_pj * s.latency_s},
                  {"power_w", s.latency_s > 0 ? s.energy_pj * 1e-12 / s.latency_s : 0.0}};
+    // JSON has no NaN or infinity, and an impossible result is no result: the point fails.
+    for (const auto& [name, value] : e.metrics)
+      if (!std::isfinite(value))
+        throw InputError("metric " + name + " is not finite (" + std::to_string(value) +
+                         "): the model cannot evaluate this point");
     check_constraints(space, resolved, arch.resolved, &e.metrics);
   } catch (const std::exception& ex) {  // a bad point is logged as failed; the sweep goes on
     e.ok = false;
@@ -130,107 +131,44 @@ LogEntry evaluate_point(const DesignSpace& space, const WorkloadCache& workloads
   return e;
 }
 
-namespace {
-
-// SystemC's kernel is process-global, so SystemC points run in forked worker processes, one
-// simulation at a time each. Worker w evaluates every jobs-th index from position w and writes
-// one log line per point to its pipe; the parent reads whichever pipe has data, so results
-// arrive as they complete. A worker that dies (killed, crashed) leaves its remaining points
-// unreported: they are missing from the log, and --resume evaluates them.
-void run_in_workers(const DesignSpace& space, const WorkloadCache& workloads,
-                    const Sampler& sampler, unsigned jobs,
-                    const std::vector<std::uint64_t>& indices,
-                    const std::function<void(const LogEntry&)>& on_result) {
-  jobs = static_cast<unsigned>(std::min<std::size_t>(jobs, indices.size()));
-  struct Worker {
-    pid_t pid = -1;
-    int fd = -1;
-    std::string pending;
+void check_logged_entry(const DesignSpace& space, const WorkloadCache& workloads, const LogEntry& e,
+                        const std::string& log) {
+  if (!e.ok) return;  // a failed point may have failed before either hash was known
+  const auto fail = [&](const std::string& what) {
+    return InputError(log + ": entry " + std::to_string(e.index) + " " + e.point.dump() + ": " +
+                      what + ": the log was written for other inputs; choose another --log");
   };
-  std::vector<Worker> workers(jobs);
-  for (unsigned w = 0; w < jobs; ++w) {
-    int fds[2];
-    if (::pipe(fds) != 0) throw std::runtime_error("pipe() failed");
-    const pid_t pid = ::fork();
-    if (pid < 0) throw std::runtime_error("fork() failed");
-    if (pid == 0) {  // the worker
-      ::close(fds[0]);
-      for (unsigned other = 0; other < w; ++other) ::close(workers[other].fd);
-      for (std::size_t k = w; k < indices.size(); k += jobs) {
-        const std::string line =
-            to_line(evaluate_point(space, workloads, indices[k], sampler.point(indices[k]))) +
-            "\n";
-        for (std::size_t done = 0; done < line.size();) {
-          const ssize_t n = ::write(fds[1], line.data() + done, line.size() - done);
-          if (n <= 0) ::_exit(2);
-          done += static_cast<std::size_t>(n);
-        }
-      }
-      ::_exit(0);
-    }
-    ::close(fds[1]);
-    workers[w] = {pid, fds[0], {}};
+  ResolvedPoint resolved;
+  try {
+    resolved = resolve_point(space, e.point);
+  } catch (const InputError& error) {
+    throw fail(std::string("not a point of this space (") + error.what() + ")");
   }
-  std::size_t open = jobs;
-  std::string failure;
-  while (open > 0) {
-    std::vector<pollfd> polls;
-    for (const auto& w : workers)
-      if (w.fd >= 0) polls.push_back({w.fd, POLLIN, 0});
-    if (::poll(polls.data(), polls.size(), -1) < 0) {
-      if (errno == EINTR) continue;
-      throw std::runtime_error("poll() failed");
-    }
-    for (auto& w : workers) {
-      if (w.fd < 0) continue;
-      const auto p = std::find_if(polls.begin(), polls.end(),
-                                  [&](const pollfd& q) { return q.fd == w.fd; });
-      if (p == polls.end() || !(p->revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      char buffer[65536];
-      const ssize_t n = ::read(w.fd, buffer, sizeof buffer);
-      if (n > 0) {
-        w.pending.append(buffer, static_cast<std::size_t>(n));
-        for (std::size_t nl; (nl = w.pending.find('\n')) != std::string::npos;) {
-          const std::string line = w.pending.substr(0, nl);
-          w.pending.erase(0, nl + 1);
-          on_result(log_entry_from_json(nlohmann::json::parse(line), "worker output"));
-        }
-        continue;
-      }
-      ::close(w.fd);
-      w.fd = -1;
-      --open;
-      int status = 0;
-      ::waitpid(w.pid, &status, 0);
-      if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) && failure.empty())
-        failure = "a SystemC worker process (pid " + std::to_string(w.pid) + ") " +
-                  (WIFSIGNALED(status) ? "was killed by signal " + std::to_string(WTERMSIG(status))
-                                       : "exited with status " + std::to_string(WEXITSTATUS(status))) +
-                  "; its remaining points are not in the log (--resume evaluates them)";
-    }
+  if (workloads.get(resolved.workload_settings)->hash != e.workload_hash)
+    throw fail("its workload_hash differs from this workload's");
+  std::string config_hash;
+  try {
+    config_hash = point_config(space, resolved).hash;
+  } catch (const std::exception& error) {
+    throw fail(std::string("its config does not build now (") + error.what() + ")");
   }
-  if (!failure.empty()) throw std::runtime_error(failure);
+  if (config_hash != e.config_hash) throw fail("its config_hash differs from this base config's");
 }
-
-}  // namespace
 
 void run_sweep(const DesignSpace& space, const WorkloadCache& workloads, const Sampler& sampler,
                unsigned jobs, const std::vector<std::uint64_t>& indices,
                const std::function<void(const LogEntry&)>& on_result) {
-  if (jobs > 1 && space.fidelity == sim::Fidelity::systemc && indices.size() > 1)
-    return run_in_workers(space, workloads, sampler, jobs, indices, on_result);
-  std::mutex report;
-  const auto one = [&](std::uint64_t index) {
-    LogEntry e = evaluate_point(space, workloads, index, sampler.point(index));
-    const std::lock_guard<std::mutex> lock(report);
-    on_result(e);
+  PoolRegistry pools("evaluator pool");
+  add_builtin_pools(pools);
+  PoolSettings settings;
+  settings.fidelity = space.fidelity;
+  settings.jobs = jobs;
+  settings.evaluate = [&](std::uint64_t index, const nlohmann::json& point) {
+    return evaluate_point(space, workloads, index, point);
   };
-  if (jobs <= 1 || space.fidelity == sim::Fidelity::systemc) {
-    for (auto i : indices) one(i);
-    return;
-  }
-  tbb::global_control threads(tbb::global_control::max_allowed_parallelism, jobs);
-  tbb::parallel_for_each(indices.begin(), indices.end(), one);
+  const auto pool = pools.get(default_pool(space.fidelity, jobs))(settings);
+  pool->run(
+      indices, [&](std::uint64_t i) { return sampler.point(i); }, on_result);
 }
 
 }  // namespace tessera::explorer

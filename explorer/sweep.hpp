@@ -1,5 +1,5 @@
-// Sweeps: evaluate the points of a design space (its grid, or random samples), in parallel on
-// TBB threads at analytical fidelity, reporting each result the moment it is known. Which points
+// Sweeps: the points of a design space (its grid, or samples), evaluated through an evaluator
+// pool (explorer/pool.hpp), each result reported the moment it is known. Which points
 // a run covers (method, seed, shard, points already done) is decided here; writing the log is
 // the caller's (cli/), through the callback.
 #pragma once
@@ -44,7 +44,6 @@ struct SweepOptions {
   enum class Method { grid, random, halton, lhs } method = Method::grid;
   std::uint64_t samples = 0;            // random, halton, lhs: number of points
   std::uint64_t seed = 1;               // random, lhs
-  unsigned jobs = 1;                    // threads (analytical); SystemC runs one point at a time
   std::uint64_t shard = 0, shards = 1;  // evaluate indices with index % shards == shard
   std::set<std::uint64_t> done;         // indices already in the log (--resume)
 };
@@ -70,12 +69,17 @@ class Sampler {
 std::vector<std::uint64_t> sweep_indices(const Sampler& sampler, const SweepOptions& options);
 
 // Evaluates one point; never throws for a bad point (the entry says why it failed).
-LogEntry evaluate_point(const DesignSpace& space, const WorkloadCache& workloads, std::uint64_t index,
-                        const nlohmann::json& point);
+LogEntry evaluate_point(const DesignSpace& space, const WorkloadCache& workloads,
+                        std::uint64_t index, const nlohmann::json& point);
 
-// Evaluates `indices`, calling `on_result` (serialised: one call at a time) as each completes.
-// Analytical points run on `jobs` TBB threads; SystemC points (one simulation per process) in
-// `jobs` forked worker processes that stream their entries back through pipes.
+// Checks an entry of a log being continued against this space: its workload hash and, for an
+// ok entry, its config hash must be what the point gives now (a log of another workload or base
+// config, or one they changed under, is not continued). InputError naming `log` and the index.
+void check_logged_entry(const DesignSpace& space, const WorkloadCache& workloads,
+                        const LogEntry& entry, const std::string& log);
+
+// Evaluates `indices` in the default pool for the space's fidelity and `jobs`
+// (explorer/pool.hpp), calling `on_result` (one call at a time) as each completes.
 void run_sweep(const DesignSpace& space, const WorkloadCache& workloads, const Sampler& sampler,
                unsigned jobs, const std::vector<std::uint64_t>& indices,
                const std::function<void(const LogEntry&)>& on_result);

@@ -11,7 +11,7 @@ except ImportError:
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
 
-LOG_NAME, LOG_VERSION = "tessera.results", 1
+LOG_NAME, LOG_VERSIONS = "tessera.results", (1, 2)  # 2: a header line first
 
 # metric -> (axis name, unit, size of one raw unit in the unit, prefixes to choose from)
 _TIME, _ENERGY = ["n", "µ", "m", ""], ["p", "n", "µ", "m", ""]
@@ -86,8 +86,10 @@ def read_log(path):
             raise InputError(f"{where}: line {number} is not valid JSON: {e.msg}") from None
         if not isinstance(entry, dict) or entry.get("log") != LOG_NAME:
             raise InputError(f"{where}: line {number} is not a {LOG_NAME} entry")
-        if entry.get("version") != LOG_VERSION:
+        if entry.get("version") not in LOG_VERSIONS:
             raise InputError(f"{where}: unsupported log version {entry.get('version')!r}")
+        if "header" in entry:  # which run wrote the log: no point
+            continue
         if entry.get("status") == "failed":
             failed += 1
         elif entry.get("status") == "ok" and isinstance(entry.get("metrics"), dict):

@@ -232,7 +232,7 @@ TEST_CASE("merging two shards gives the union sorted by index", "[explorer]") {
   const auto all = read_log(log_path("front2d.jsonl"));
   const auto s0 = log_path("shard_0_of_2.jsonl"), s1 = log_path("shard_1_of_2.jsonl");
   // Shard 1 lists its entries in reverse and repeats index 4 of shard 0 (another wall_s).
-  const auto merged = merge_logs({{s0, read_log(s0)}, {s1, read_log(s1)}});
+  const auto merged = merge_logs({{s0, read_log(s0), {}}, {s1, read_log(s1), {}}});
   REQUIRE(merged.size() == all.size());
   for (std::size_t i = 0; i < all.size(); ++i) {
     CHECK(merged[i].index == i);
@@ -242,8 +242,8 @@ TEST_CASE("merging two shards gives the union sorted by index", "[explorer]") {
 
 TEST_CASE("an index with different content in two logs is an error naming both", "[explorer]") {
   const auto s0 = log_path("shard_0_of_2.jsonl"), c = log_path("conflict.jsonl");
-  CHECK_THROWS_AS(merge_logs({{s0, read_log(s0)}, {c, read_log(c)}}), InputError);
-  CHECK_THROWS_WITH(merge_logs({{s0, read_log(s0)}, {c, read_log(c)}}),
+  CHECK_THROWS_AS(merge_logs({{s0, read_log(s0), {}}, {c, read_log(c), {}}}), InputError);
+  CHECK_THROWS_WITH(merge_logs({{s0, read_log(s0), {}}, {c, read_log(c), {}}}),
                     Contains("index 2 differs between " + s0 + " and " + c) &&
                         Contains("metric energy_pj 1.0 vs 1.5"));
 }

@@ -76,7 +76,7 @@ TEST_CASE("results log entries round-trip through a file", "[explorer]") {
 
   // The line has the documented key order; to_json() has the same content.
   const std::string line = to_line(ok_entry());
-  CHECK(line.rfind(R"({"log":"tessera.results","version":1,"index":12,"point":)", 0) == 0);
+  CHECK(line.rfind(R"({"log":"tessera.results","version":2,"index":12,"point":)", 0) == 0);
   CHECK(line.find('\n') == std::string::npos);
   CHECK(nlohmann::json::parse(line) == to_json(ok_entry()));
   const auto j = to_json(failed);
@@ -140,7 +140,8 @@ TEST_CASE("bad entries are errors naming FILE:LINE and the key", "[explorer]") {
   };
   CHECK_THAT(with("log", R"("tessera.report")"),
              Contains("f.jsonl:7: /log: expected \"tessera.results\""));
-  CHECK_THAT(with("version", "2"), Contains("f.jsonl:7: /version: unsupported version 2"));
+  CHECK_THAT(with("version", "3"), Contains("f.jsonl:7: /version: unsupported version 3"));
+  CHECK_THAT(with("version", "1"), Contains("(no error)"));  // version 1 entries are still read
   CHECK_THAT(with("index", "-1"), Contains("f.jsonl:7: /index: expected an integer >= 0"));
   CHECK_THAT(with("point", "[1]"), Contains("f.jsonl:7: /point: expected an object"));
   CHECK_THAT(with("status", R"("done")"), Contains("f.jsonl:7: /status: expected \"ok\""));

@@ -1,0 +1,58 @@
+// tessera list: what is built in (engines, workload front-ends, fidelities, search algorithms,
+// evaluator pools).
+#include <memory>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "arch/config.hpp"
+#include "cli/command.hpp"
+#include "cli/pools.hpp"
+#include "explorer/search.hpp"
+#include "workloads/frontend.hpp"
+
+namespace tessera::cli {
+
+namespace {
+
+int list(bool as_json, std::ostream& out) {
+  nlohmann::json doc;
+  doc["engines"] = nlohmann::json::object();
+  for (const auto& [name, desc] : arch::engines().list()) doc["engines"][name] = desc;
+  doc["frontends"] = nlohmann::json::object();
+  for (const auto& [name, desc] : workloads::frontends().list()) doc["frontends"][name] = desc;
+  doc["fidelities"] = {{"analytical", "closed form over the tile plan; thread-safe"},
+                       {"systemc", "tile-level SystemC/TLM simulation; one per process at a time"}};
+  doc["evaluator_pools"] = nlohmann::json::object();
+  for (const auto& [name, desc] : evaluator_pools().list()) doc["evaluator_pools"][name] = desc;
+  doc["search_algorithms"] = nlohmann::json::object();
+  for (const auto& [name, desc] : explorer::search_algorithms().list())
+    doc["search_algorithms"][name] = desc;
+  if (as_json) {
+    out << doc.dump(2) << "\n";
+    return 0;
+  }
+  for (const auto& [section, title] : {std::pair{"engines", "engines"},
+                                       {"frontends", "workload front-ends"},
+                                       {"fidelities", "fidelities"},
+                                       {"search_algorithms", "search algorithms"},
+                                       {"evaluator_pools", "evaluator pools"}}) {
+    out << title << ":\n";
+    if (doc[section].empty()) out << "  (none registered)\n";
+    for (const auto& [name, desc] : doc[section].items())
+      out << fmt::format("  {:<12} {}\n", name, desc.get<std::string>());
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_list(CLI::App& app) {
+  auto as_json = std::make_shared<bool>(false);
+  auto* cmd = app.add_subcommand(
+      "list", "List engines, workload front-ends, search algorithms and evaluator pools");
+  cmd->add_flag("--json", *as_json, "Print JSON instead of text");
+  return {cmd, [as_json](std::ostream& out, std::ostream&) { return list(*as_json, out); }};
+}
+
+}  // namespace tessera::cli

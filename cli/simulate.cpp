@@ -1,0 +1,107 @@
+// tessera simulate: one workload on one architecture, a report table and optionally the JSON
+// report, a SystemC trace and SCALE-Sim's CSV reports.
+#include <filesystem>
+#include <memory>
+
+#include <CLI/CLI.hpp>
+
+#include "arch/config.hpp"
+#include "cli/command.hpp"
+#include "cli/files.hpp"
+#include "cli/workload_args.hpp"
+#include "common/error.hpp"
+#include "explorer/evaluator.hpp"
+#include "sim/report.hpp"
+#include "sim/scalesim_report.hpp"
+#include "sim/trace.hpp"
+#include "workloads/frontend.hpp"
+
+namespace tessera::cli {
+
+namespace {
+
+struct SimulateArgs {
+  std::string arch_file, workload_file, out_file, trace_file, fidelity = "analytical",
+                                                              format = "json";
+  std::vector<std::string> overrides;
+  bool quiet = false;
+  WorkloadArgs workload;
+};
+
+int simulate(const SimulateArgs& a, std::ostream& out) {
+  const bool scalesim_csv = a.format == "scalesim";
+  if (scalesim_csv && a.out_file.empty())
+    throw InputError(
+        "--format scalesim needs --out: the SCALE-Sim CSV reports are written to the "
+        "directory of the --out file");
+  if (!a.trace_file.empty() && a.fidelity != "systemc")
+    throw InputError("--trace " + a.trace_file +
+                     ": traces come from the SystemC run; add --fidelity systemc");
+  const auto [workload_overrides, arch_overrides] =
+      workloads::split_workload_overrides(a.overrides);
+  const arch::ArchConfig arch = arch::load_arch(a.arch_file, arch_overrides);
+  const auto workload = explorer::prepare_workload(
+      workloads::load_workload(a.workload_file, workload_settings(a.workload, workload_overrides)),
+      a.workload_file);
+  explorer::EvaluateOptions options;
+  options.fidelity = sim::fidelity_from_string(a.fidelity);
+  options.arch_file = a.arch_file;
+  sim::Trace trace;
+  if (!a.trace_file.empty()) options.trace = &trace;
+  const sim::Report report = explorer::evaluate(arch, workload, options);
+  // Made before anything is written: an engine without per-operand accesses fails here.
+  const sim::ScaleSimCsv csv = scalesim_csv ? sim::to_scalesim_csv(report) : sim::ScaleSimCsv{};
+  if (!a.quiet) out << sim::format_table(report);
+  if (!a.out_file.empty()) {
+    write_file(a.out_file, sim::to_json(report).dump(2) + "\n");
+    if (!a.quiet) out << "report written to " << a.out_file << "\n";
+  }
+  if (!a.trace_file.empty()) {
+    std::vector<std::string> names;
+    for (const auto& l : report.layers) names.push_back(l.name);
+    write_file(a.trace_file, sim::chrome_trace(trace, names, report.clock_hz).dump() + "\n");
+    if (!a.quiet) out << "trace written to " << a.trace_file << " (open in ui.perfetto.dev)\n";
+  }
+  if (scalesim_csv) {  // SCALE-Sim's own file names, beside the JSON report
+    const std::filesystem::path dir = std::filesystem::path(a.out_file).parent_path();
+    for (const auto& [name, text] : {std::pair{sim::kScaleSimComputeReport, &csv.compute},
+                                     {sim::kScaleSimBandwidthReport, &csv.bandwidth},
+                                     {sim::kScaleSimDetailedAccessReport, &csv.detailed_access}}) {
+      const std::string path = (dir / name).string();
+      write_file(path, *text);
+      if (!a.quiet) out << "SCALE-Sim report written to " << path << "\n";
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_simulate(CLI::App& app) {
+  auto a = std::make_shared<SimulateArgs>();
+  auto* cmd = app.add_subcommand("simulate", "Simulate a workload on an architecture");
+  cmd->add_option("--arch", a->arch_file, "Architecture config (JSON)")->required();
+  cmd->add_option("--workload", a->workload_file,
+                  "Workload: a file any front-end reads (tessera list), or nasbench201:ARCH")
+      ->required();
+  add_workload_options(*cmd, a->workload);
+  cmd->add_option("--fidelity", a->fidelity, "analytical or systemc")
+      ->check(CLI::IsMember({"analytical", "systemc"}))
+      ->capture_default_str();
+  cmd->add_option("--set", a->overrides,
+                  "Override a config value: path.to.key=value (repeatable); "
+                  "workload.KEY=value sets a workload setting");
+  cmd->add_option("--out", a->out_file, "Write the full JSON report here");
+  cmd->add_option("--format", a->format,
+                  "json, or scalesim: also write SCALE-Sim's COMPUTE_REPORT.csv, "
+                  "BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv in the --out directory")
+      ->check(CLI::IsMember({"json", "scalesim"}))
+      ->capture_default_str();
+  cmd->add_option("--trace", a->trace_file,
+                  "With --fidelity systemc: write a Chrome/Perfetto trace (trace-event JSON) of "
+                  "compute and DRAM transfers per tile");
+  cmd->add_flag("--quiet", a->quiet, "Do not print the summary table");
+  return {cmd, [a](std::ostream& out, std::ostream&) { return simulate(*a, out); }};
+}
+
+}  // namespace tessera::cli

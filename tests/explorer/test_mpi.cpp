@@ -1,0 +1,178 @@
+// The MPI evaluator pool through the real executable under mpirun: the same log as a single
+// process for sweeps (analytical and SystemC) and searches, and a sweep resumed after rank 1 and
+// then rank 0 were killed (SIGKILL) ends with every point exactly once.
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <catch2/catch.hpp>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli_support.hpp"
+#include "explorer/results_log.hpp"
+#include "test_support.hpp"
+
+extern char** environ;
+
+using namespace tessera;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string temp_log(const std::string& name) {
+  const auto p = (fs::temp_directory_path() / ("tessera_mpi_" + name + ".jsonl")).string();
+  fs::remove(p);
+  return p;
+}
+
+// Starts `mpiexec -n ranks tessera args...` with its output in a file; returns its pid.
+pid_t start_mpi(int ranks, const std::vector<std::string>& args) {
+  ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);  // CI containers run as root
+  ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+  ::setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 1);  // no ptrace in containers
+  std::vector<std::string> argv = {TESSERA_MPIEXEC, "-n", std::to_string(ranks), "--oversubscribe",
+                                   TESSERA_EXECUTABLE};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> c;
+  for (auto& a : argv) c.push_back(a.data());
+  c.push_back(nullptr);
+  posix_spawn_file_actions_t files;
+  posix_spawn_file_actions_init(&files);
+  const auto out = (fs::temp_directory_path() / "tessera_mpi_output.txt").string();
+  posix_spawn_file_actions_addopen(&files, 1, out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&files, 1, 2);
+  pid_t pid = -1;
+  REQUIRE(posix_spawn(&pid, c[0], &files, nullptr, c.data(), environ) == 0);
+  posix_spawn_file_actions_destroy(&files);
+  return pid;
+}
+
+// The exit status of `pid`; a job still running after two minutes (a deadlock) is killed and
+// fails the test.
+int wait_for(pid_t pid) {
+  int status = 0;
+  for (int waited_ms = 0; ::waitpid(pid, &status, WNOHANG) == 0; waited_ms += 10) {
+    if (waited_ms > 120000) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      FAIL("mpiexec did not finish within two minutes");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int run_mpi(int ranks, const std::vector<std::string>& args) {
+  return wait_for(start_mpi(ranks, args));
+}
+
+// The pid of MPI rank `rank` among the children of mpiexec `parent`, or -1.
+pid_t rank_pid(pid_t parent, int rank) {
+  const std::string want = "OMPI_COMM_WORLD_RANK=" + std::to_string(rank);
+  for (const auto& d : fs::directory_iterator("/proc")) {
+    const std::string name = d.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(d.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    const auto close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    char state = 0;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid != parent) continue;
+    std::ifstream env(d.path() / "environ", std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(env)), std::istreambuf_iterator<char>());
+    for (std::size_t b = 0; b < text.size();) {
+      const auto e = text.find('\0', b);
+      if (text.compare(b, (e == std::string::npos ? text.size() : e) - b, want) == 0)
+        return std::stoi(name);
+      b = e == std::string::npos ? text.size() : e + 1;
+    }
+  }
+  return -1;
+}
+
+std::size_t lines_in(const std::string& path) {
+  std::ifstream in(path);
+  return static_cast<std::size_t>(
+      std::count(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>(), '\n'));
+}
+
+// Entries by index without the wall time; REQUIREs that no index appears twice.
+std::map<std::uint64_t, nlohmann::json> by_index(const std::string& log) {
+  std::map<std::uint64_t, nlohmann::json> out;
+  for (const auto& e : explorer::read_log(log)) {
+    auto j = explorer::to_json(e);
+    j.erase("wall_s");
+    REQUIRE(out.emplace(e.index, j).second);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("MPI sweeps and searches log what a single process logs", "[explorer][mpi]") {
+  const auto small = test::data_path("spaces/small.json");
+  const auto systemc = test::data_path("spaces/small_systemc.json");
+  for (const auto& [space, extra] :
+       {std::pair{small, std::vector<std::string>{}},
+        {small, {"--method", "random", "--samples", "300", "--seed", "4", "--jobs", "2"}},
+        // Batches of 256 points: tasks and results far above MPI's eager limit both ways.
+        {small, {"--method", "random", "--samples", "3000", "--jobs", "4"}},
+        {systemc, {}}}) {
+    const auto one = temp_log("single"), many = temp_log("ranks");
+    std::vector<std::string> args = {"sweep", space, "--quiet"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto single = args, ranks = args;
+    single.insert(single.end(), {"--log", one});
+    ranks.insert(ranks.end(), {"--log", many, "--mpi"});
+    REQUIRE(test::run_cli(single).code == 0);
+    REQUIRE(run_mpi(3, ranks) == 0);
+    INFO(space << " " << extra.size());
+    CHECK(by_index(many) == by_index(one));
+    CHECK(explorer::read_results_log(many).header->run ==
+          explorer::read_results_log(one).header->run);
+  }
+  const auto one = temp_log("explore_single"), many = temp_log("explore_ranks");
+  REQUIRE(
+      test::run_cli({"explore", small, "--log", one, "--budget", "64", "--seed", "5", "--quiet"})
+          .code == 0);
+  REQUIRE(run_mpi(3, {"explore", small, "--log", many, "--budget", "64", "--seed", "5", "--quiet",
+                      "--mpi"}) == 0);
+  CHECK(by_index(many) == by_index(one));
+}
+
+TEST_CASE("an MPI sweep resumes after any rank is killed", "[explorer][mpi]") {
+  const auto space = test::data_path("spaces/small_systemc.json");
+  const std::vector<std::string> sweep = {"sweep",     space,  "--method", "random",
+                                          "--samples", "3000", "--quiet"};
+  const auto reference = temp_log("kill_reference"), log = temp_log("killed");
+  auto args = sweep;
+  args.insert(args.end(), {"--log", reference});
+  REQUIRE(test::run_cli(args).code == 0);
+
+  args = sweep;
+  args.insert(args.end(), {"--log", log, "--mpi", "--resume"});
+  for (const int victim : {1, 0}) {
+    const std::size_t before = lines_in(log);
+    const pid_t mpi = start_mpi(3, args);
+    pid_t rank = -1;
+    for (int tries = 0; tries < 3000 && (rank < 0 || lines_in(log) < before + 100); ++tries) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      if (rank < 0) rank = rank_pid(mpi, victim);
+    }
+    REQUIRE(rank > 0);
+    ::kill(rank, SIGKILL);
+    CHECK(wait_for(mpi) != 0);  // the job goes down with the rank
+    INFO("killed rank " << victim << " after " << lines_in(log) - before << " new lines");
+    CHECK(by_index(log).size() < 3000);  // readable (a torn last line is ignored), incomplete
+  }
+  REQUIRE(run_mpi(3, args) == 0);
+  CHECK(by_index(log) == by_index(reference));
+}
