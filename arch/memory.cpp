@@ -43,7 +43,7 @@ MemorySystem read_memory(ParamReader& dram, double clock_hz, const MemoryDefault
   else
     c.bytes_per_cycle = dram.bandwidth("bandwidth", defaults.bandwidth).bytes_per_cycle(clock_hz);
   c.latency_cycles = static_cast<u64>(dram.non_negative_integer("latency_cycles", 0));
-  c.outstanding = static_cast<u64>(dram.positive_integer("outstanding", 256));
+  c.outstanding = static_cast<u64>(dram.positive_integer("outstanding", 1024));
   c.burst_bytes = static_cast<u64>(dram.positive_integer("burst_bytes", 64));
   MemorySystem m;
   const std::string channels = dram.choice("channels", {"shared", "per_operand"}, "shared");

@@ -5,7 +5,8 @@
 //   bandwidth       the total bandwidth (bytes/cycle, units, or "unlimited"); with
 //                   channels = "per_operand" the bandwidth of each channel
 //   latency_cycles  cycles from a burst leaving the channel to its data landing (default 0)
-//   outstanding     DMA requests in flight per channel (default 256)
+//   outstanding     DMA requests in flight per channel (default 1024: 64 KiB in flight, enough
+//                   for 400 cycles of latency at 160 B/cycle)
 //   burst_bytes     bytes per request (default 64)
 //   channels        "shared" (default: one channel carries every port) or "per_operand" (three
 //                   channels named in the config: input, weight, and output with partial sums)
@@ -34,7 +35,7 @@ struct MemoryChannel {
   std::string name = "dram";
   double bytes_per_cycle = 16;  // may be infinite: transfers then cost only their latency
   u64 latency_cycles = 0;
-  u64 outstanding = 256;
+  u64 outstanding = 1024;
   u64 burst_bytes = 64;
   std::vector<std::string> ports;  // carried ports; empty: every port no other channel names
 

@@ -228,12 +228,17 @@ std::optional<GemmMapping> map_gemm(const GemmView& g, const GemmArray& arr) {
         // No order moves less than the distinct bytes: skip the tiling when even that loses.
         Cost bound;
         bound.latency = std::max(compute, min_traffic / arr.bytes_per_cycle) + first + last +
-                        fill + drain;
+                        fill + drain + 2.0 * static_cast<double>(arr.latency_cycles);
         bound.energy = min_traffic * arr.dram_pj_per_byte + bound.latency * arr.static_pj_per_cycle;
         if (!target && best && !better(bound, best->cost, arr.objective)) continue;
         if (target && primary(bound) > primary(*target) * (1 + kTolerance)) continue;
         const std::array<u64, kMaxLoops> cnt = {static_cast<u64>(count[0]), static_cast<u64>(count[1]),
                                                 static_cast<u64>(count[2])};
+        const i64 tiles = count[0] * count[1] * count[2] * g.count;
+        const double depth = static_cast<double>(
+            std::clamp<u64>(std::min(arr.a_capacity / std::max<u64>(a_tile, 1),
+                                     arr.b_capacity / std::max<u64>(b_tile, 1)),
+                            2, 64) - 1);
         for (const LoopOrder& order : loop_orders(3)) {
           ++evaluated;
           const Reuse r = analyse_reuse(problem, order, cnt, {a_tile, b_tile, c_tile});
@@ -250,8 +255,15 @@ std::optional<GemmMapping> map_gemm(const GemmView& g, const GemmArray& arr) {
               (fa * static_cast<double>(g.a_distinct / g.count) * arr.a_bits / 8.0 +
                fb * static_cast<double>(g.b_distinct) / static_cast<double>(g.count) * arr.b_bits / 8.0 +
                out_bytes + psum_bytes);
+          // Each tile's transfers and latency must hide under the compute of the tiles
+          // prefetched ahead of it (depth - 1 of them).
+          const double per_tile = (static_cast<double>(arr.latency_cycles) +
+                                   traffic / arr.bytes_per_cycle / static_cast<double>(tiles)) /
+                                  depth;
           Cost c;
-          c.latency = std::max(compute, traffic / arr.bytes_per_cycle) + first + last + fill + drain;
+          c.latency = std::max({compute, traffic / arr.bytes_per_cycle,
+                                per_tile * static_cast<double>(tiles)}) +
+                      first + last + fill + drain + 2.0 * static_cast<double>(arr.latency_cycles);
           c.energy = traffic * arr.dram_pj_per_byte + c.latency * arr.static_pj_per_cycle;
           const bool take =
               !target ? !best || better(c, best->cost, arr.objective)
@@ -344,6 +356,7 @@ TilePlan gemm_plan(const GemmView& g, const GemmArray& arr, const GemmMapping& m
     for (const Tile& t : one) append_tile(plan.tiles, t);
   add_fill_drain(plan.tiles, arr.dataflow == Dataflow::os ? 0 : static_cast<u64>(R),
                  static_cast<u64>(R + C - 2));
+  plan.buffering = prefetch_buffering(plan, arr.a_capacity, arr.b_capacity, arr.c_capacity);
   return plan;
 }
 

@@ -87,9 +87,10 @@ struct GemmArray {
   Dataflow dataflow = Dataflow::ws;
   u64 a_capacity = 0, b_capacity = 0, c_capacity = 0;  // bytes each operand may keep resident
   int a_bits = 8, b_bits = 8, c_bits = 8, psum_bits = 32;
-  // For the cost estimate: the memory's sustained bytes per cycle, pJ per DRAM byte and the
-  // static energy per cycle.
+  // For the cost estimate: the memory's sustained bytes per cycle and latency, pJ per DRAM byte
+  // and the static energy per cycle.
   double bytes_per_cycle = 16, dram_pj_per_byte = 0, static_pj_per_cycle = 0;
+  u64 latency_cycles = 0;
   MapperObjective objective = MapperObjective::latency;
 };
 
@@ -112,7 +113,8 @@ inline constexpr double kMapperTolerance = 0.01;
 // when not even one fold's tiles fit.
 std::optional<GemmMapping> map_gemm(const GemmView& g, const GemmArray& array);
 
-// The plan of a mapping: one tile per (Mt, Nt, Kt) block in loop order, with the bytes it
+// The plan of a mapping: one tile per (Mt, Nt, Kt) block in loop order, buffered as deep as the
+// other halves of the buffers allow (prefetch_buffering), with the bytes it
 // fetches (A on port input, B on weight, partial sums on psum_in/psum_out, results on output)
 // and its folds' cycles; fill and drain once per GEMM. Operand A's and B's totals are their
 // distinct bytes times their refetch factors (a convolution's im2col duplication removed).

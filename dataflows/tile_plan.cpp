@@ -1,5 +1,6 @@
 #include "dataflows/tile_plan.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace tessera::dataflows {
@@ -53,6 +54,30 @@ void append_split(std::vector<Tile>& tiles, const Tile& total, u64 n) {
   }
   append_tile(tiles, part);
   append_tile(tiles, last);
+}
+
+Buffering prefetch_buffering(const TilePlan& plan, u64 input_half, u64 weight_half,
+                             u64 output_half) {
+  std::array<u64, kMaxPorts> largest{};
+  for (const Tile& t : plan.tiles)
+    for (std::size_t p = 0; p < plan.ports.size(); ++p) largest[p] = std::max(largest[p], t.bytes[p]);
+  const auto depth = [](u64 room, u64 tile) {
+    return static_cast<unsigned>(std::clamp<u64>(tile ? room / tile : 64, 2, 64));
+  };
+  Buffering b;
+  b.input = 64, b.output = 64;
+  for (std::size_t p = 0; p < plan.ports.size(); ++p) {
+    const auto& name = plan.ports[p].name;
+    if (plan.ports[p].direction == Direction::write) {
+      b.output = std::min(b.output, depth(output_half, largest[p]));
+    } else {
+      const u64 room = name == port::weight ? weight_half
+                       : name == port::psum_in ? output_half
+                                               : input_half;
+      b.input = std::min(b.input, depth(room, largest[p]));
+    }
+  }
+  return b;
 }
 
 std::size_t TilePlan::port(std::string_view name, Direction direction) {

@@ -44,8 +44,15 @@ LayerWork IdealEngine::map(const workloads::Operator& op, const MapContext& cont
     t.compute_cycles =
         static_cast<u64>(std::ceil(static_cast<double>(w.macs) / p_.peak_macs_per_cycle));
     t.busy_units = static_cast<u64>(std::ceil(p_.peak_macs_per_cycle));
-    t.bytes[w.plan.port(port::input)] = static_cast<u64>(op.input_bytes());
-    t.bytes[w.plan.port(port::weight)] = static_cast<u64>(op.weight_bytes());
+    // A product of two activations streams its second operand where a weight would go (the
+    // weight port), as the array engines do, so a per-operand memory serves both in parallel.
+    u64 input = static_cast<u64>(op.input_bytes()), weight = static_cast<u64>(op.weight_bytes());
+    if (const auto* m = std::get_if<workloads::MatMul>(&op.shape); m && !m->b_is_weight) {
+      weight = static_cast<u64>((m->batch * m->k * m->n * op.precision.activation_bits + 7) / 8);
+      input -= std::min(input, weight);
+    }
+    t.bytes[w.plan.port(port::input)] = input;
+    t.bytes[w.plan.port(port::weight)] = weight;
     t.bytes[w.plan.port(port::output, Direction::write)] = static_cast<u64>(op.output_bytes());
     w.plan.units = t.busy_units;
     w.plan.tiles.push_back(t);

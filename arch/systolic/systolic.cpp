@@ -198,29 +198,6 @@ void add_dram_accesses(LayerWork& w) {
                               p.port_bytes(port::output) + p.port_bytes(port::psum_out)};
 }
 
-// Buffering depths of a fold-level plan: half of each buffer holds what is reused, the other
-// half queues prefetched tiles (and results waiting for their writes), at least two each.
-dataflows::Buffering fold_buffering(const dataflows::TilePlan& plan, u64 input_half,
-                                    u64 filter_half, u64 ofmap_half) {
-  using namespace dataflows;
-  std::array<u64, kMaxPorts> largest{};
-  for (const Tile& t : plan.tiles)
-    for (std::size_t p = 0; p < plan.ports.size(); ++p) largest[p] = std::max(largest[p], t.bytes[p]);
-  const auto depth = [](u64 room, u64 tile) {
-    return static_cast<unsigned>(std::clamp<u64>(tile ? room / tile : 64, 2, 64));
-  };
-  Buffering b;
-  b.input = 64, b.output = 64;
-  for (std::size_t p = 0; p < plan.ports.size(); ++p) {
-    const auto& name = plan.ports[p].name;
-    if (name == port::input) b.input = std::min(b.input, depth(input_half, largest[p]));
-    if (name == port::weight) b.input = std::min(b.input, depth(filter_half, largest[p]));
-    if (name == port::psum_in) b.input = std::min(b.input, depth(ofmap_half, largest[p]));
-    if (plan.ports[p].direction == Direction::write)
-      b.output = std::min(b.output, depth(ofmap_half, largest[p]));
-  }
-  return b;
-}
 
 }  // namespace
 
@@ -418,7 +395,7 @@ LayerWork SystolicEngine::map_native(const workloads::Operator& op, GemmView g,
     }
   }
   add_fill_drain(plan.tiles, static_cast<u64>(fill), static_cast<u64>(drain));
-  plan.buffering = fold_buffering(plan, ifmap_half, filter_half, ofmap_half);
+  plan.buffering = dataflows::prefetch_buffering(plan, ifmap_half, filter_half, ofmap_half);
   add_dram_accesses(w);
   add_sram_accesses(w, op, g);
   w.metrics["mapping_efficiency"] = fm.mapping_efficiency(R, C);
@@ -465,6 +442,8 @@ LayerWork SystolicEngine::map_searched(const workloads::Operator& op, GemmView g
   double rate = 0;
   for (const auto& ch : common_.memory.channels) rate += ch.rate();
   a.bytes_per_cycle = std::isinf(rate) ? 1e18 : rate;
+  for (const auto& ch : common_.memory.channels)
+    a.latency_cycles = std::max(a.latency_cycles, ch.latency_cycles);
   a.dram_pj_per_byte = p_.dram_energy_pj_per_byte.value_or(8 * tech.dram(p_.dram_type));
   a.static_pj_per_cycle = leakage_pj_per_cycle();
   a.objective = p_.objective;

@@ -34,7 +34,7 @@ TEST_CASE("ideal config resolves defaults and units", "[arch][config]") {
   const auto& dram = cfg.engine->memory().channels.front();
   CHECK(dram.bytes_per_cycle == Approx(16.0));  // 12.8e9 B/s / 800e6 cycles/s
   CHECK(dram.latency_cycles == 0);
-  CHECK(dram.outstanding == 256);
+  CHECK(dram.outstanding == 1024);
   CHECK(dram.burst_bytes == 64);
   CHECK(cfg.resolved["dram"]["channels"] == "shared");
   CHECK(cfg.resolved["clock"] == Approx(800.0));  // MHz, the key's default unit
