@@ -238,7 +238,7 @@ std::optional<GemmMapping> map_gemm(const GemmView& g, const GemmArray& arr) {
         const double depth = static_cast<double>(
             std::clamp<u64>(std::min(arr.a_capacity / std::max<u64>(a_tile, 1),
                                      arr.b_capacity / std::max<u64>(b_tile, 1)),
-                            2, 64) - 1);
+                            2, kMaxPrefetch) - 1);
         for (const LoopOrder& order : loop_orders(3)) {
           ++evaluated;
           const Reuse r = analyse_reuse(problem, order, cnt, {a_tile, b_tile, c_tile});

@@ -62,10 +62,10 @@ Buffering prefetch_buffering(const TilePlan& plan, u64 input_half, u64 weight_ha
   for (const Tile& t : plan.tiles)
     for (std::size_t p = 0; p < plan.ports.size(); ++p) largest[p] = std::max(largest[p], t.bytes[p]);
   const auto depth = [](u64 room, u64 tile) {
-    return static_cast<unsigned>(std::clamp<u64>(tile ? room / tile : 64, 2, 64));
+    return static_cast<unsigned>(std::clamp<u64>(tile ? room / tile : kMaxPrefetch, 2, kMaxPrefetch));
   };
   Buffering b;
-  b.input = 64, b.output = 64;
+  b.input = kMaxPrefetch, b.output = kMaxPrefetch;
   for (std::size_t p = 0; p < plan.ports.size(); ++p) {
     const auto& name = plan.ports[p].name;
     if (plan.ports[p].direction == Direction::write) {

@@ -79,9 +79,12 @@ inline constexpr Buffering kStreaming{.input = 1, .output = 1, .streaming = true
 
 struct TilePlan;
 
+// The deepest prefetch a DMA queue keeps: enough to hide a latency of 15 tiles' compute.
+inline constexpr unsigned kMaxPrefetch = 16;
+
 // Buffering depths for a plan whose operands keep what they reuse in half of their buffers: the
 // other half queues prefetched tiles (and results waiting for their writes), so a port's depth is
-// that half over its largest tile, from 2 (double buffering) to 64. `input_half`, `weight_half`
+// that half over its largest tile, from 2 (double buffering) to kMaxPrefetch. `input_half`, `weight_half`
 // and `output_half` are the halves behind the input, weight and output-side (output, partial
 // sums) ports.
 Buffering prefetch_buffering(const TilePlan& plan, u64 input_half, u64 weight_half,

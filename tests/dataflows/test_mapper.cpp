@@ -156,9 +156,9 @@ TEST_CASE("map_gemm on a small GEMM with large buffers: every operand once, the 
   CHECK(plan.port_bytes(port::psum_in) == 0);
   CHECK(plan.port_bytes(port::psum_out) == 0);
   CHECK(plan.units == 16);
-  // Tiles of a few hundred bytes against 1 MiB buffer halves: prefetch as deep as allowed (64).
-  CHECK(plan.buffering.input == 64);
-  CHECK(plan.buffering.output == 64);
+  // Tiles of a few hundred bytes against 1 MiB buffer halves: prefetch as deep as allowed.
+  CHECK(plan.buffering.input == kMaxPrefetch);
+  CHECK(plan.buffering.output == kMaxPrefetch);
   CHECK_FALSE(plan.buffering.streaming);
   const auto j = m->info().to_json();
   CHECK(j.at("loop_order").size() == 3);
