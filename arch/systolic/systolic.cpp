@@ -72,6 +72,16 @@ SramWords sram_words(const GemmView& g, Dataflow d, i64 R, i64 C) {
   return {};
 }
 
+// Depthwise (one input channel per group): channels side by side across the columns, each
+// column fed its own channel, instead of one nearly empty GEMM per channel (native mode).
+void depthwise_across_columns(const workloads::Operator& op, GemmView& g) {
+  if (const auto* c = std::get_if<workloads::Conv>(&op.shape);
+      c && c->groups > 1 && c->c == c->groups) {
+    g.n = c->k;
+    g.count = 1;
+  }
+}
+
 }  // namespace
 
 std::unique_ptr<Engine> SystolicEngine::create(ParamReader& r) {
@@ -283,13 +293,7 @@ LayerWork SystolicEngine::map_scalesim(const workloads::Operator& op, const Gemm
 
 LayerWork SystolicEngine::map_native(const workloads::Operator& op, GemmView g,
                                      const MapContext& context) const {
-  // Depthwise (one input channel per group): channels side by side across the columns, each
-  // column fed its own channel, instead of one nearly empty GEMM per channel.
-  if (const auto* c = std::get_if<workloads::Conv>(&op.shape);
-      c && c->groups > 1 && c->c == c->groups) {
-    g.n = c->k;
-    g.count = 1;
-  }
+  depthwise_across_columns(op, g);
   const i64 R = p_.rows, C = p_.cols;
   const FoldMapping fm = dataflows::map_folds(g.m, g.n, g.k, p_.dataflow, R, C);
   const int abits = op.precision.activation_bits, wbits = op.precision.weight_bits,
@@ -421,13 +425,8 @@ void SystolicEngine::add_sram_accesses(LayerWork& w, const workloads::Operator& 
 
 LayerWork SystolicEngine::map_searched(const workloads::Operator& op, GemmView g,
                                        const MapContext& context) const {
-  // Depthwise: channels side by side across the columns (as map_native); a weight shared by a
-  // batch of matrix products is one taller product.
-  if (const auto* c = std::get_if<workloads::Conv>(&op.shape);
-      c && c->groups > 1 && c->c == c->groups) {
-    g.n = c->k;
-    g.count = 1;
-  }
+  // A weight shared by a batch of matrix products is one taller product.
+  depthwise_across_columns(op, g);
   if (g.count > 1 && g.b_distinct == g.k * g.n) {
     g.m *= g.count;
     g.count = 1;
