@@ -253,6 +253,7 @@ BitFusionMapping BitFusionEngine::search(const BitFusionLayer& L) const {
     const dataflows::Reuse r =
         dataflows::analyse_reuse(reuse, loop_order, counts, {size[0], size[1], size[2], 0});
     for (int t = 0; t < 3; ++t) {
+      m.tile_bits[t] = size[t];
       m.dram_read_bits[t] = r.total[t];
       m.first_load_bits[t] = r.block[t];
       m.block_bits[t] = r.block[t];
@@ -326,6 +327,7 @@ BitFusionMapping BitFusionEngine::search(const BitFusionLayer& L) const {
   const i64 oc_steps =
       L.im2col ? ceil_log2(L.oc) : ceil_log2((L.oc + p_.cols - 1) / p_.cols);
   BitFusionMapping m;
+  u64 evaluated = 0;
   for (i64 eb = 0; eb <= ceil_log2(L.batch); ++eb) {
     for (i64 eo = 0; eo <= ceil_log2(O); ++eo) {
       for (i64 ei = 0; ei <= ceil_log2(L.ic); ++ei) {
@@ -344,6 +346,7 @@ BitFusionMapping BitFusionEngine::search(const BitFusionLayer& L) const {
           for (const auto& o : dataflows::loop_orders(5)) {
             const std::array<int, 5> order = {o[0], o[1], o[2], o[3], o[4]};
             if (!evaluate(tile, count, order, m)) break;  // fit does not depend on the order
+            ++evaluated;
             if (!have || dataflows::better({static_cast<double>(m.cycles), m.energy_pj},
                                            {static_cast<double>(best.cycles), best.energy_pj},
                                            dataflows::MapperObjective::latency)) {
@@ -359,6 +362,7 @@ BitFusionMapping BitFusionEngine::search(const BitFusionLayer& L) const {
     throw UnsupportedError(
         "bitfusion: no tile of one output pixel, one input channel and " +
         std::to_string(p_.cols) + " output channels fits half of each buffer");
+  best.candidates = evaluated;
   return best;
 }
 
@@ -383,6 +387,26 @@ LayerWork BitFusionEngine::map(const workloads::Operator& op, const MapContext& 
   const BitFusionMapping m = search(*layer);
   const u64 rep = static_cast<u64>(layer->repeat);
   w.macs = static_cast<u64>(op.macs());
+  {  // the compiler's choice as reports show it (dataflows::MappingInfo)
+    dataflows::MappingInfo info;
+    info.loops = 5, info.tensors = 3;
+    info.loop_names = {"batch", "ow", "oh", "ic", "oc"};
+    info.tensor_names = {"input", "weight", "output"};
+    for (int l = 0; l < 5; ++l) {
+      info.order[l] = m.order[l];
+      info.tile[l] = m.tile[l];
+      info.count[l] = m.count[l];
+    }
+    for (int t = 0; t < 3; ++t) {
+      u64 distinct = m.tile_bits[t];  // the tensor once: its tile over the loops it depends on
+      for (int l = 0; l < 5; ++l)
+        if (kDepends[l][t]) distinct *= static_cast<u64>(m.count[l]);
+      info.refetch[t] = distinct ? static_cast<double>(m.dram_read_bits[t]) / static_cast<double>(distinct) : 0;
+    }
+    info.estimate = {static_cast<double>(m.cycles), m.energy_pj};
+    info.candidates = m.candidates;
+    w.mapping = info;
+  }
 
   if (p_.reference_mode) {
     // Three tiles per repeat: the first tile's loads, the whole layer's compute with the rest of

@@ -89,6 +89,8 @@ struct BitFusionMapping {
   // back), the block first loaded, and the fetch period in tiles (native plans).
   std::array<u64, 3> dram_read_bits{}, first_load_bits{}, period{};
   std::array<u64, 3> block_bits{};
+  std::array<u64, 3> tile_bits{};      // one tile's footprint per tensor
+  u64 candidates = 0;                  // tilings x orders the search evaluated
   u64 dram_write_bits = 0, last_store_bits = 0;
   // SRAM bits: reads and writes of the input (IBUF), weight (WBUF) and output (OBUF) buffers.
   u64 ibuf_read = 0, ibuf_write = 0, wbuf_read = 0, wbuf_write = 0, obuf_read = 0, obuf_write = 0;

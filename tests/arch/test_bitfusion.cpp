@@ -208,3 +208,23 @@ TEST_CASE("bitfusion: the peak at an operator's precisions") {
   relu.shape = workloads::Elementwise{.function = "relu", .elements = 10};
   CHECK(e.peak_macs_per_cycle(relu) == 512);  // no MACs: the fused peak
 }
+
+TEST_CASE("bitfusion: the compiler's choice is reported as a mapping") {
+  const BitFusionEngine e{BitFusionParams{}};
+  const auto w = e.map(conv3x3(64, 64, 28, 8, 8));
+  REQUIRE(w.mapping);
+  const auto& m = *w.mapping;
+  CHECK(m.loops == 5);
+  // The order is a permutation of the five tile loops, and the tiles cover each loop.
+  std::array<int, 5> seen{};
+  for (std::size_t i = 0; i < 5; ++i) ++seen[static_cast<std::size_t>(m.order[i])];
+  CHECK(seen == std::array<int, 5>{1, 1, 1, 1, 1});
+  CHECK(m.tile[1] * m.count[1] >= 28);  // output width
+  CHECK(m.tile[3] * m.count[3] >= 64);  // input channels
+  for (std::size_t t = 0; t < 3; ++t) CHECK(m.refetch[t] >= 1.0);
+  CHECK(m.candidates > 0);
+  const auto j = m.to_json();
+  CHECK(j.at("loop_order").size() == 5);
+  CHECK(j.at("tile").contains("oc"));
+  CHECK(m.estimate.latency > 0);
+}
