@@ -25,7 +25,8 @@ std::vector<std::string> Engine::supports(const workloads::Operator& op) const {
   return warnings;
 }
 
-CommonParams read_common(ParamReader& r, const CommonDefaults& defaults) {
+CommonParams read_common(ParamReader& r, const CommonDefaults& defaults,
+                         const EnergyKeys& own_energy) {
   CommonParams c;
   c.clock_hz = r.frequency_hz("clock", defaults.clock);
   if (defaults.dram_required || r.has("dram")) {
@@ -41,6 +42,11 @@ CommonParams read_common(ParamReader& r, const CommonDefaults& defaults) {
   c.vector = read_vector_unit(r, *c.tech, defaults.vector_lanes);
   c.fusion = r.boolean("fusion", true);
   if (const double area = r.non_negative("area_mm2", 0); area > 0) c.area_mm2 = area;
+  if (auto energy = r.optional_child("energy")) {
+    if (defaults.hamming) c.hamming = energy::read_hamming(*energy);
+    if (own_energy) own_energy(*energy, *c.tech);
+    energy->finish();
+  }
   return c;
 }
 
@@ -53,6 +59,8 @@ nlohmann::json EngineBase::with_common(nlohmann::json own) const {
   own["technology"] = common_.technology;
   own["fusion"] = common_.fusion;
   own["area_mm2"] = common_.area_mm2.value_or(0.0);
+  if (dynamic_cast<const energy::OperandStreamSource*>(this))
+    own["energy"]["hamming"] = energy::hamming_json(common_.hamming);
   return own;
 }
 

@@ -17,6 +17,7 @@
 
 #include "common/params.hpp"
 #include "common/registry.hpp"
+#include "arch/energy/streams.hpp"
 #include "arch/energy/technology.hpp"
 #include "arch/memory.hpp"
 #include "arch/vector_unit.hpp"
@@ -101,9 +102,11 @@ class Engine {
 };
 
 // The keys every engine shares, read once and written back from one table (docs/configs.md):
-//   clock, dram (arch/memory.hpp), vector (arch/vector_unit.hpp), technology, fusion, area_mm2.
-// An engine template reads its own keys and leaves these to read_common(); resolved configs
-// merge common_json() with the engine's own keys.
+//   clock, dram (arch/memory.hpp), vector (arch/vector_unit.hpp), technology, fusion, area_mm2,
+//   and energy.hamming (engines with operand streams).
+// An engine template reads its own keys (its energy keys through read_common's callback, so the
+// "energy" object is checked once) and leaves these to read_common(); resolved configs merge
+// with_common() with the engine's own keys.
 struct CommonParams {
   double clock_hz = 1e9;
   MemorySystem memory;
@@ -112,6 +115,8 @@ struct CommonParams {
   std::shared_ptr<const energy::Technology> tech;  // loaded from `technology`
   bool fusion = true;
   std::optional<double> area_mm2;  // given area instead of the engine's estimate
+  // energy.hamming: the bit-toggle datapath energy in `simulate` (engines with operand streams)
+  std::optional<energy::HammingOptions> hamming;
 };
 
 struct CommonDefaults {
@@ -119,9 +124,14 @@ struct CommonDefaults {
   MemoryDefaults memory;
   bool dram_required = false;  // the "dram" object must be present (no default bandwidth)
   u64 vector_lanes = 64;
+  bool hamming = false;  // the engine describes operand streams: energy.hamming is a key
 };
 
-CommonParams read_common(ParamReader& config, const CommonDefaults& defaults);
+// The engine's own keys of the "energy" object, read after the shared ones with the loaded
+// technology table; the object is then finished (an unknown key is an error naming its path).
+using EnergyKeys = std::function<void(ParamReader& energy, const energy::Technology& tech)>;
+CommonParams read_common(ParamReader& config, const CommonDefaults& defaults,
+                         const EnergyKeys& own_energy = {});
 
 class EngineBase : public Engine {
  public:

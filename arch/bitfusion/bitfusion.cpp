@@ -73,19 +73,17 @@ std::unique_ptr<Engine> BitFusionEngine::create(ParamReader& r) {
   d.clock = "500 MHz";
   d.memory.bandwidth = "24 B/cycle";
   d.vector_lanes = static_cast<u64>(p.cols);
-  p.common = read_common(r, d);
-  if (auto e = r.optional_child("energy")) {
-    p.core_pj_per_cycle = e->non_negative("core_pj_per_cycle", p.core_pj_per_cycle);
-    p.wbuf_read_pj_per_bit = e->non_negative("wbuf_read_pj_per_bit", p.wbuf_read_pj_per_bit);
-    p.wbuf_write_pj_per_bit = e->non_negative("wbuf_write_pj_per_bit", p.wbuf_write_pj_per_bit);
-    p.ibuf_read_pj_per_bit = e->non_negative("ibuf_read_pj_per_bit", p.ibuf_read_pj_per_bit);
-    p.ibuf_write_pj_per_bit = e->non_negative("ibuf_write_pj_per_bit", p.ibuf_write_pj_per_bit);
-    p.obuf_read_pj_per_bit = e->non_negative("obuf_read_pj_per_bit", p.obuf_read_pj_per_bit);
-    p.obuf_write_pj_per_bit = e->non_negative("obuf_write_pj_per_bit", p.obuf_write_pj_per_bit);
-    p.dram_pj_per_bit = e->non_negative("dram_pj_per_bit", p.dram_pj_per_bit);
-    p.hamming = energy::read_hamming(*e);
-    e->finish();
-  }
+  d.hamming = true;
+  p.common = read_common(r, d, [&p](ParamReader& e, const energy::Technology&) {
+    p.core_pj_per_cycle = e.non_negative("core_pj_per_cycle", p.core_pj_per_cycle);
+    p.wbuf_read_pj_per_bit = e.non_negative("wbuf_read_pj_per_bit", p.wbuf_read_pj_per_bit);
+    p.wbuf_write_pj_per_bit = e.non_negative("wbuf_write_pj_per_bit", p.wbuf_write_pj_per_bit);
+    p.ibuf_read_pj_per_bit = e.non_negative("ibuf_read_pj_per_bit", p.ibuf_read_pj_per_bit);
+    p.ibuf_write_pj_per_bit = e.non_negative("ibuf_write_pj_per_bit", p.ibuf_write_pj_per_bit);
+    p.obuf_read_pj_per_bit = e.non_negative("obuf_read_pj_per_bit", p.obuf_read_pj_per_bit);
+    p.obuf_write_pj_per_bit = e.non_negative("obuf_write_pj_per_bit", p.obuf_write_pj_per_bit);
+    p.dram_pj_per_bit = e.non_negative("dram_pj_per_bit", p.dram_pj_per_bit);
+  });
   return std::make_unique<BitFusionEngine>(p);
 }
 
@@ -151,8 +149,7 @@ nlohmann::json BitFusionEngine::resolved_config() const {
             {"ibuf_write_pj_per_bit", p_.ibuf_write_pj_per_bit},
             {"obuf_read_pj_per_bit", p_.obuf_read_pj_per_bit},
             {"obuf_write_pj_per_bit", p_.obuf_write_pj_per_bit},
-            {"dram_pj_per_bit", p_.dram_pj_per_bit},
-            {"hamming", energy::hamming_json(p_.hamming)}}}});
+            {"dram_pj_per_bit", p_.dram_pj_per_bit}}}});
 }
 
 namespace {

@@ -63,7 +63,6 @@ struct BitFusionParams {
   double ibuf_read_pj_per_bit = 0.059474, ibuf_write_pj_per_bit = 0.113704;
   double obuf_read_pj_per_bit = 0.033155, obuf_write_pj_per_bit = 0.073084;
   double dram_pj_per_bit = 15.0;
-  std::optional<energy::HammingOptions> hamming;  // energy.hamming: toggles beside the core energy
 
   static CommonParams default_common();
 };
@@ -114,7 +113,7 @@ class BitFusionEngine final : public EngineBase, public energy::OperandStreamSou
   EnergyBreakdown energy(const LayerWork& work, u64 cycles) const override;
   nlohmann::json resolved_config() const override;
   std::optional<energy::LayerStreams> operand_streams(const workloads::Operator& op) const override;
-  std::optional<energy::HammingOptions> hamming_in_simulate() const override { return p_.hamming; }
+  std::optional<energy::HammingOptions> hamming_in_simulate() const override { return common_.hamming; }
   bool hamming_replaces_mac_energy() const override { return false; }
   std::shared_ptr<const energy::Technology> technology() const override;
 

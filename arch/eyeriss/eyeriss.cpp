@@ -57,18 +57,16 @@ std::unique_ptr<Engine> EyerissEngine::create(ParamReader& r) {
   d.clock = "200 MHz";
   d.memory.bandwidth = "8 B/cycle";
   d.vector_lanes = static_cast<u64>(p.cols);
-  p.common = read_common(r, d);
+  d.hamming = true;
+  p.common = read_common(r, d, [&p](ParamReader& e, const energy::Technology&) {
+    p.unit_pj = e.non_negative("unit_pj", p.unit_pj);
+    p.mac_units = e.non_negative("mac_units", p.mac_units);
+    p.rf_units = e.non_negative("rf_units", p.rf_units);
+    p.array_units = e.non_negative("array_units", p.array_units);
+    p.glb_units = e.non_negative("glb_units", p.glb_units);
+    p.dram_units = e.non_negative("dram_units", p.dram_units);
+  });
   if (!p.common.area_mm2) p.common.area_mm2 = EyerissParams::default_common().area_mm2;
-  if (auto e = r.optional_child("energy")) {
-    p.unit_pj = e->non_negative("unit_pj", p.unit_pj);
-    p.mac_units = e->non_negative("mac_units", p.mac_units);
-    p.rf_units = e->non_negative("rf_units", p.rf_units);
-    p.array_units = e->non_negative("array_units", p.array_units);
-    p.glb_units = e->non_negative("glb_units", p.glb_units);
-    p.dram_units = e->non_negative("dram_units", p.dram_units);
-    p.hamming = energy::read_hamming(*e);
-    e->finish();
-  }
   return std::make_unique<EyerissEngine>(p);
 }
 
@@ -98,8 +96,7 @@ nlohmann::json EyerissEngine::resolved_config() const {
             {"rf_units", p_.rf_units},
             {"array_units", p_.array_units},
             {"glb_units", p_.glb_units},
-            {"dram_units", p_.dram_units},
-            {"hamming", energy::hamming_json(p_.hamming)}}}});
+            {"dram_units", p_.dram_units}}}});
 }
 
 LayerWork EyerissEngine::map(const workloads::Operator& op, const MapContext& context) const {

@@ -38,9 +38,6 @@ struct EyerissParams {
   // Bit Fusion artifact's Eyeriss baseline: 3.2 pJ per unit and DRAM at 0.15 × 200.
   double unit_pj = 3.2;
   double mac_units = 1, rf_units = 1, array_units = 2, glb_units = 6, dram_units = 30;
-  // energy.hamming makes `simulate` report the bit-toggle datapath energy (arch/energy/) in
-  // place of the flat MAC energy.
-  std::optional<energy::HammingOptions> hamming;
 
   static CommonParams default_common();
 };
@@ -61,7 +58,7 @@ class EyerissEngine final : public EngineBase, public energy::OperandStreamSourc
   // OperandStreamSource: the PE ports in row-stationary order.
   std::optional<energy::LayerStreams> operand_streams(const workloads::Operator& op) const override;
   std::shared_ptr<const energy::Technology> technology() const override { return common_.tech; }
-  std::optional<energy::HammingOptions> hamming_in_simulate() const override { return p_.hamming; }
+  std::optional<energy::HammingOptions> hamming_in_simulate() const override { return common_.hamming; }
 
   const EyerissParams& params() const { return p_; }
 

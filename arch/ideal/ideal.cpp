@@ -12,17 +12,15 @@ std::unique_ptr<Engine> IdealEngine::create(ParamReader& r) {
   CommonDefaults d;
   d.memory.bandwidth = "";  // required
   d.dram_required = true;
-  p.common = read_common(r, d);
-  p.peak_macs_per_cycle = r.positive("peak_macs_per_cycle");
-  if (auto energy = r.optional_child("energy")) {
-    p.mac_energy_pj = energy->optional_number("mac_pj");
-    p.dram_energy_pj_per_byte = energy->optional_number("dram_pj_per_byte");
+  p.common = read_common(r, d, [&p](ParamReader& energy, const energy::Technology& tech) {
+    p.mac_energy_pj = energy.optional_number("mac_pj");
+    p.dram_energy_pj_per_byte = energy.optional_number("dram_pj_per_byte");
     for (const char* k : {"mac_pj", "dram_pj_per_byte"})
-      if (energy->has(k)) energy->non_negative(k, 0);  // range check
-    p.dram_type = energy::read_dram_type(*energy, *p.common.tech, p.dram_type);
-    p.pe_precision = energy::read_pe_precision(*energy, *p.common.tech);
-    energy->finish();
-  }
+      if (energy.has(k)) energy.non_negative(k, 0);  // range check
+    p.dram_type = energy::read_dram_type(energy, tech, p.dram_type);
+    p.pe_precision = energy::read_pe_precision(energy, tech);
+  });
+  p.peak_macs_per_cycle = r.positive("peak_macs_per_cycle");
   return std::make_unique<IdealEngine>(p);
 }
 

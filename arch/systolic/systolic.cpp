@@ -107,23 +107,21 @@ std::unique_ptr<Engine> SystolicEngine::create(ParamReader& r) {
       "SCALE-Sim mode stalls the whole array on each operand's fetch, modelled as one shared "
       "channel: use \"shared\" or leave it out";
   d.vector_lanes = static_cast<u64>(p.cols);
-  p.common = read_common(r, d);
+  d.hamming = true;
+  p.common = read_common(r, d, [&p](ParamReader& energy, const energy::Technology& tech) {
+    p.mac_energy_pj = energy.optional_number("mac_pj");
+    p.sram_energy_pj_per_byte = energy.optional_number("sram_pj_per_byte");
+    p.dram_energy_pj_per_byte = energy.optional_number("dram_pj_per_byte");
+    for (const char* k : {"mac_pj", "sram_pj_per_byte", "dram_pj_per_byte"})
+      if (energy.has(k)) energy.non_negative(k, 0);  // range check
+    p.dram_type = energy::read_dram_type(energy, tech, p.dram_type);
+    p.pe_precision = energy::read_pe_precision(energy, tech);
+  });
   if (auto sram = r.optional_child("sram")) {
     p.ifmap_sram_bytes = sram->size_bytes("ifmap", "64 KiB");
     p.filter_sram_bytes = sram->size_bytes("filter", "64 KiB");
     p.ofmap_sram_bytes = sram->size_bytes("ofmap", "64 KiB");
     sram->finish();
-  }
-  if (auto energy = r.optional_child("energy")) {
-    p.mac_energy_pj = energy->optional_number("mac_pj");
-    p.sram_energy_pj_per_byte = energy->optional_number("sram_pj_per_byte");
-    p.dram_energy_pj_per_byte = energy->optional_number("dram_pj_per_byte");
-    for (const char* k : {"mac_pj", "sram_pj_per_byte", "dram_pj_per_byte"})
-      if (energy->has(k)) energy->non_negative(k, 0);  // range check
-    p.dram_type = energy::read_dram_type(*energy, *p.common.tech, p.dram_type);
-    p.pe_precision = energy::read_pe_precision(*energy, *p.common.tech);
-    p.hamming = energy::read_hamming(*energy);
-    energy->finish();
   }
   return std::make_unique<SystolicEngine>(p);
 }
@@ -140,9 +138,7 @@ double SystolicEngine::area_mm2() const {
 }
 
 nlohmann::json SystolicEngine::resolved_config() const {
-  nlohmann::json energy_config = {{"dram", p_.dram_type},
-                                  {"pe_precision", p_.pe_precision},
-                                  {"hamming", energy::hamming_json(p_.hamming)}};
+  nlohmann::json energy_config = {{"dram", p_.dram_type}, {"pe_precision", p_.pe_precision}};
   if (p_.mac_energy_pj) energy_config["mac_pj"] = *p_.mac_energy_pj;
   if (p_.sram_energy_pj_per_byte) energy_config["sram_pj_per_byte"] = *p_.sram_energy_pj_per_byte;
   if (p_.dram_energy_pj_per_byte) energy_config["dram_pj_per_byte"] = *p_.dram_energy_pj_per_byte;

@@ -49,7 +49,6 @@ struct SystolicParams {
   std::string pe_precision = "auto";            // MAC entry: "auto" = each layer's operand width
   // Flat overrides of the table (the config keys of the placeholder model); unset = table.
   std::optional<double> mac_energy_pj, sram_energy_pj_per_byte, dram_energy_pj_per_byte;
-  std::optional<energy::HammingOptions> hamming;  // energy.hamming: toggle-based MAC energy
 };
 
 class SystolicEngine final : public EngineBase, public energy::OperandStreamSource {
@@ -76,7 +75,7 @@ class SystolicEngine final : public EngineBase, public energy::OperandStreamSour
   // dataflow delivers them (docs/energy.md, "Systolic streams").
   std::optional<energy::LayerStreams> operand_streams(const workloads::Operator& op) const override;
   std::shared_ptr<const energy::Technology> technology() const override { return common_.tech; }
-  std::optional<energy::HammingOptions> hamming_in_simulate() const override { return p_.hamming; }
+  std::optional<energy::HammingOptions> hamming_in_simulate() const override { return common_.hamming; }
 
   const SystolicParams& params() const { return p_; }
 
