@@ -520,22 +520,26 @@ nlohmann::json to_json(const HammingReport& r) {
 }
 
 std::string format_table(const HammingReport& r) {
-  std::size_t w = 5;
-  for (const auto& l : r.layers) w = std::max(w, l.name.size());
-  w = std::min<std::size_t>(w, 32);
-  std::string out = fmt::format("{:<{}} {:>12} {:>10} {:>8} {:>12} {:>12}", "layer", w, "toggles",
-                                "+-ci95", "t/pair", "datapath uJ", "table uJ");
-  if (r.options.optimize_order) out += fmt::format(" {:>12} {:>7}", "reordered", "change");
-  out += "\n";
+  // The layer name comes last and whole, so rows of long ONNX names stay distinct and the
+  // figures line up whatever the names' lengths.
+  std::string out = fmt::format("{:>12} {:>10} {:>7} {:>12} {:>12}", "toggles", "+-ci95",
+                                "t/pair", "datapath uJ", "table uJ");
+  if (r.options.optimize_order) out += fmt::format(" {:>12} {:>8}", "reordered", "change");
+  out += "  layer\n";
   for (const auto& l : r.layers) {
     const auto& o = l.original;
-    out += fmt::format("{:<{}} {:>12.5g} {:>10.3g} {:>8.3f} {:>12.5g} {:>12.5g}", l.name.substr(0, w), w,
-                       o.toggles, o.ci95, o.transitions > 0 ? o.toggles / o.transitions : 0.0,
-                       o.energy_pj() * 1e-6, l.table_mac_pj * 1e-6);
-    if (l.optimized)
-      out += fmt::format(" {:>12.5g} {:>6.2f}%", l.optimized->toggles,
-                         o.toggles > 0 ? 100.0 * (l.optimized->toggles - o.toggles) / o.toggles : 0.0);
-    out += "\n";
+    out += fmt::format("{:>12.5g} {:>10.3g} {:>7.3f} {:>12.5g} {:>12.5g}", o.toggles, o.ci95,
+                       o.transitions > 0 ? o.toggles / o.transitions : 0.0, o.energy_pj() * 1e-6,
+                       l.table_mac_pj * 1e-6);
+    if (r.options.optimize_order) {
+      if (l.optimized)
+        out += fmt::format(" {:>12.5g} {:>7.2f}%", l.optimized->toggles,
+                           o.toggles > 0 ? 100.0 * (l.optimized->toggles - o.toggles) / o.toggles
+                                         : 0.0);
+      else
+        out += fmt::format(" {:>12} {:>8}", "-", "-");
+    }
+    out += "  " + l.name + "\n";
   }
   out += fmt::format("total: {:.6g} toggles, datapath {:.6g} uJ (flat table MAC energy {:.6g} uJ)",
                      r.toggles, r.energy_pj * 1e-6, r.table_mac_pj * 1e-6);
@@ -543,7 +547,14 @@ std::string format_table(const HammingReport& r) {
     out += fmt::format("; reordered {:.6g} toggles ({:+.2f}%), {:.6g} uJ", r.toggles_optimized,
                        r.toggles > 0 ? 100.0 * (r.toggles_optimized - r.toggles) / r.toggles : 0.0,
                        r.energy_optimized_pj * 1e-6);
-  out += "\n";
+  out += "\n"
+         "t/pair: bit toggles per consecutive pair of values on a datapath port (toggles / "
+         "transitions);\n"
+         "        uniformly random b-bit operands give b/2, correlated operands less.\n"
+         "datapath uJ: toggles x energy per toggle + MACs x base energy; table uJ: MACs x the "
+         "technology table's MAC energy.\n";
+  if (std::any_of(r.layers.begin(), r.layers.end(), [](const auto& l) { return !l.original.exact; }))
+    out += "+-ci95: half-width of the 95% confidence interval of sampled counts (0 when exact).\n";
   return out;
 }
 

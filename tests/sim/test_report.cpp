@@ -39,7 +39,7 @@ TEST_CASE("summary totals the layers", "[sim][report]") {
   CHECK(s.accesses.at("dram").write_bytes == 200704 + 200704);
   // Leakage of the MAC array (45 nm table: 256 int8 MACs x 687.6 um2 x 20 mW/mm2) over the run.
   const double leakage = 256 * 687.6e-6 * 20.0 * ((451584.0 + 25088.0) / 800e6) * 1e9;
-  CHECK(s.energy_by_component.at("leakage") == Approx(leakage));
+  CHECK(s.energy_by_component.at("leakage.pe_array") == Approx(leakage));
   const auto arch = arch::build_arch({"edge.json", {{"engine", "ideal"}, {"peak_macs_per_cycle", 256},
                                                     {"dram", {{"bandwidth", 16}}}}});
   const double vector = 200704 * arch.engine->vector_unit().energy_pj[2];  // compares
