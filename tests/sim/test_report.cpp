@@ -4,6 +4,7 @@
 #include "arch/config.hpp"
 #include "explorer/evaluator.hpp"
 #include "sim/report.hpp"
+#include "workloads/frontend.hpp"
 #include "test_support.hpp"
 
 using namespace tessera;
@@ -81,4 +82,26 @@ TEST_CASE("the workload hash names content, not labels", "[sim][report]") {
   CHECK(explorer::prepare_workload(g).hash == base);
   std::get<workloads::Conv>(g.op(0).shape).k = 32;
   CHECK(explorer::prepare_workload(g).hash != base);
+}
+
+TEST_CASE("utilisation counts each layer against its own precision's peak", "[sim][report]") {
+  // Bit Fusion: 2-bit layers have 16x the 8-bit peak. Against the 8-bit peak alone the WRPN
+  // network's total printed 585%.
+  const auto arch = arch::load_arch(test::source_path("configs/arch/bitfusion_isca2018.json"));
+  const auto r = explorer::evaluate(
+      arch, explorer::prepare_workload(workloads::load_workload(
+                test::source_path("configs/workloads/bitfusion/wrpn/cifar10.json"), {})),
+      {});
+  double capacity = 0;
+  for (const auto& l : r.layers) {
+    if (!l.fused_into.empty()) continue;
+    CHECK(l.peak_macs_per_cycle >= arch.engine->peak_macs_per_cycle());
+    CHECK(l.utilization <= 1.0);
+    capacity += static_cast<double>(l.timing.cycles) * l.peak_macs_per_cycle;
+  }
+  CHECK(r.summary.utilization <= 1.0);
+  CHECK(r.summary.utilization == Approx(static_cast<double>(r.summary.macs) / capacity));
+  CHECK(r.summary.utilization < static_cast<double>(r.summary.macs) /
+                                    (static_cast<double>(r.summary.cycles) *
+                                     arch.engine->peak_macs_per_cycle()));
 }
