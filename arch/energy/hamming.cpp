@@ -100,7 +100,7 @@ bool uses(StreamTensor t, GemmDim d) {
 // One port's loop nest, prepared for walking.
 class Walker {
  public:
-  Walker(const LayerStreams& s, const PortStream& p, const Operands& ops)
+  Walker(const LayerStreams& s, const PortStream& p, const Operands& ops, bool sign_magnitude)
       : p_(p), ops_(ops), size_{s.groups, s.m, s.n, s.k} {
     const std::size_t L = p.loops.size();
     stride_.assign(L, 1);
@@ -140,6 +140,7 @@ class Walker {
       if (p.tensor == StreamTensor::psum && p.loops[l].dim == GemmDim::k && l >= p.accumulate_from)
         acc_.push_back(l);
     mask_ = p.bits >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << p.bits) - 1;
+    sign_magnitude_ = sign_magnitude && p.tensor != StreamTensor::psum && p.bits < 64;
     distinct_count_ = 1;
     for (std::size_t l : distinct_) distinct_count_ *= p.loops[l].extent;
     steps_ = 1;
@@ -186,7 +187,7 @@ class Walker {
       case StreamTensor::weight: v = ops_.b(base[0], base[3], base[2]); break;
       case StreamTensor::psum: v = psum(idx, base); break;
     }
-    return static_cast<std::uint64_t>(v) & mask_;
+    return sign_magnitude_ ? encode_sign_magnitude(v, p_.bits) : static_cast<std::uint64_t>(v) & mask_;
   }
   // Running partial sum: the accumulated k loops' combinations up to the current one.
   std::int64_t psum(std::vector<i64>& idx, const i64 base[kDims]) const {
@@ -341,6 +342,7 @@ class Walker {
   std::vector<i64> shared_offsets_[kDims];
   bool has_shared_[kDims] = {};
   std::uint64_t mask_ = 0;
+  bool sign_magnitude_ = false;
   i64 distinct_count_ = 1, steps_ = 1;
   double acc_terms_ = 1;
   bool incremental_ = true;
@@ -354,12 +356,18 @@ std::uint64_t port_seed(const HammingOptions& o, const std::string& layer, const
 
 }  // namespace
 
+std::uint64_t encode_sign_magnitude(std::int64_t v, int bits) {
+  const std::uint64_t magnitude_mask = (std::uint64_t{1} << (bits - 1)) - 1;
+  const std::uint64_t magnitude = static_cast<std::uint64_t>(v < 0 ? -v : v) & magnitude_mask;
+  return v < 0 ? (std::uint64_t{1} << (bits - 1)) | magnitude : magnitude;
+}
+
 std::vector<PortCount> count_toggles(const LayerStreams& streams, const workloads::Operator& op,
                                      const LayerValues& values, const HammingOptions& options) {
   const Operands ops(op, values);
   std::vector<PortCount> out;
   for (const PortStream& p : streams.ports) {
-    const Walker w(streams, p, ops);
+    const Walker w(streams, p, ops, options.sign_magnitude);
     const double cost = w.positions() * w.cost_per_value();
     if (cost <= static_cast<double>(options.exact_limit)) {
       out.push_back(w.exact());
@@ -504,6 +512,7 @@ nlohmann::json to_json(const HammingReport& r) {
   }
   nlohmann::json j = {{"technology", r.technology},
                       {"data", r.options.data},
+                      {"encoding", r.options.sign_magnitude ? "sign-magnitude" : "twos-complement"},
                       {"seed", r.options.seed},
                       {"optimize_order", r.options.optimize_order},
                       {"exact_limit", r.options.exact_limit},

@@ -84,17 +84,21 @@ bool port_worse(const PortCount& before, const PortCount& after) {
   return after.toggles + std::hypot(before.ci95, after.ci95) >= before.toggles;
 }
 
-std::vector<i64> greedy_order(const std::vector<std::int32_t>& data, i64 rows, i64 row_len, int bits) {
+std::vector<i64> greedy_order(const std::vector<std::int32_t>& data, i64 rows, i64 row_len, int bits,
+                              bool sign_magnitude) {
   // Pack each row's bit patterns into 64-bit words.
   const i64 per_word = std::max(1, 64 / bits);
   const i64 words = (row_len + per_word - 1) / per_word;
   const std::uint64_t mask = bits >= 32 ? 0xffffffffull : (std::uint64_t{1} << bits) - 1;
   std::vector<std::uint64_t> packed(static_cast<std::size_t>(rows * words), 0);
   for (i64 r = 0; r < rows; ++r)
-    for (i64 i = 0; i < row_len; ++i)
-      packed[static_cast<std::size_t>(r * words + i / per_word)] |=
-          (static_cast<std::uint64_t>(static_cast<std::uint32_t>(data[static_cast<std::size_t>(r * row_len + i)])) & mask)
-          << ((i % per_word) * bits);
+    for (i64 i = 0; i < row_len; ++i) {
+      const std::int32_t v = data[static_cast<std::size_t>(r * row_len + i)];
+      const std::uint64_t pattern =
+          sign_magnitude && bits > 1 ? encode_sign_magnitude(v, std::min(bits, 32))
+                                     : static_cast<std::uint64_t>(static_cast<std::uint32_t>(v)) & mask;
+      packed[static_cast<std::size_t>(r * words + i / per_word)] |= pattern << ((i % per_word) * bits);
+    }
   std::vector<i64> order{0};
   std::vector<bool> used(static_cast<std::size_t>(rows), false);
   used[0] = true;
@@ -212,7 +216,7 @@ std::vector<bool> optimize_channel_order(const workloads::Graph& graph,
     {
       i64 rows = 0, len = 0;
       const auto data = output_rows(op, values[i], rows, len);
-      candidates.push_back(greedy_order(data, rows, len, op.precision.weight_bits));
+      candidates.push_back(greedy_order(data, rows, len, op.precision.weight_bits, options.sign_magnitude));
       std::vector<std::vector<std::int32_t>> slices(static_cast<std::size_t>(K));
       int bits = 1;
       for (std::size_t a : affected)
@@ -223,7 +227,8 @@ std::vector<bool> optimize_channel_order(const workloads::Graph& graph,
       if (!slices[0].empty()) {
         std::vector<std::int32_t> flat;
         for (const auto& r : slices) flat.insert(flat.end(), r.begin(), r.end());
-        candidates.push_back(greedy_order(flat, K, static_cast<i64>(slices[0].size()), bits));
+        candidates.push_back(
+            greedy_order(flat, K, static_cast<i64>(slices[0].size()), bits, options.sign_magnitude));
       }
     }
     for (const auto& perm : candidates) {

@@ -32,7 +32,9 @@ bool port_worse(const PortCount& before, const PortCount& after);
 // Greedy nearest-neighbour order of `rows` rows of `row_len` values each (row-major), by hamming
 // distance of their `bits`-bit two's-complement patterns, starting from row 0. order[i] is the
 // old row placed at position i.
-std::vector<i64> greedy_order(const std::vector<std::int32_t>& data, i64 rows, i64 row_len, int bits);
+// With `sign_magnitude`, the patterns are sign and magnitude (HammingOptions::sign_magnitude).
+std::vector<i64> greedy_order(const std::vector<std::int32_t>& data, i64 rows, i64 row_len, int bits,
+                              bool sign_magnitude = false);
 
 // New output channel i = old channel perm[i]: the operator's weights (and nothing else).
 void permute_outputs(const workloads::Operator& op, LayerValues& v, const std::vector<i64>& perm);
