@@ -1,5 +1,6 @@
 #include "arch/config.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <limits>
@@ -43,10 +44,36 @@ ArchConfig build_arch(const ArchDocument& doc) {
   return cfg;
 }
 
+std::string overridden_name(const std::string& base, const std::vector<std::string>& overrides) {
+  if (overrides.empty()) return base;
+  std::string name = base + "[";
+  for (std::size_t i = 0; i < overrides.size(); ++i) {
+    const std::string& o = overrides[i];
+    const std::size_t eq = o.find('=');
+    std::string key = o.substr(0, eq);
+    if (!key.empty() && key.front() == '/') {  // a JSON pointer reads as the dotted path
+      key.erase(0, 1);
+      std::replace(key.begin(), key.end(), '/', '.');
+    }
+    name += (i ? "," : "") + key + (eq == std::string::npos ? "" : o.substr(eq));
+  }
+  return name + "]";
+}
+
 ArchConfig load_arch(const std::string& path, const std::vector<std::string>& overrides) {
   ArchDocument doc = read_arch_document(path);
   for (const auto& o : overrides) apply_override(doc, o);
-  return build_arch(doc);
+  ArchConfig cfg = build_arch(doc);
+  // An override of "name" itself came through build_arch; any other makes a different design
+  // than the one the file names, so the label says what changed.
+  const bool named = std::any_of(overrides.begin(), overrides.end(), [](const std::string& o) {
+    return o.rfind("name=", 0) == 0 || o.rfind("/name=", 0) == 0;
+  });
+  if (!named && !overrides.empty()) {
+    cfg.name = overridden_name(cfg.name, overrides);
+    cfg.resolved["name"] = cfg.name;
+  }
+  return cfg;
 }
 
 }  // namespace tessera::arch

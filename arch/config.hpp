@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -36,7 +37,12 @@ struct ArchConfig {
 
 ArchConfig build_arch(const ArchDocument& doc);
 
-// read_arch_document + overrides + build_arch.
+// The label of `base` changed by `overrides`: "base[a.b=1,c=\"ws\"]" (the overrides as given,
+// JSON pointers in dots), or `base` without overrides.
+std::string overridden_name(const std::string& base, const std::vector<std::string>& overrides);
+
+// read_arch_document + overrides + build_arch. Overrides that do not set "name" relabel the
+// config with overridden_name(), so a report never shows a changed design under its file's name.
 ArchConfig load_arch(const std::string& path, const std::vector<std::string>& overrides = {});
 
 }  // namespace tessera::arch

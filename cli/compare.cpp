@@ -9,6 +9,7 @@
 #include "cli/command.hpp"
 #include "cli/files.hpp"
 #include "cli/workload_args.hpp"
+#include "common/error.hpp"
 #include "explorer/evaluator.hpp"
 #include "workloads/frontend.hpp"
 
@@ -17,7 +18,7 @@ namespace tessera::cli {
 namespace {
 
 struct CompareArgs {
-  std::vector<std::string> archs, overrides;
+  std::vector<std::string> archs, overrides, arch_sets;
   std::string workload_file, fidelity = "analytical", out_file;
   bool as_json = false;
   WorkloadArgs workload;
@@ -29,11 +30,30 @@ int compare(const CompareArgs& a, std::ostream& out) {
   const auto workload = explorer::prepare_workload(
       workloads::load_workload(a.workload_file, workload_settings(a.workload, workload_overrides)),
       a.workload_file);
+  // --arch-set N:path=value: overrides of the N-th --arch only, after the shared ones.
+  std::vector<std::vector<std::string>> per_arch(a.archs.size(), arch_overrides);
+  for (const auto& s : a.arch_sets) {
+    const std::size_t colon = s.find(':');
+    std::size_t index = 0;
+    try {
+      std::size_t used = 0;
+      if (colon != std::string::npos) index = std::stoul(s.substr(0, colon), &used);
+      if (used != colon) index = 0;
+    } catch (const std::exception&) {
+      index = 0;
+    }
+    if (index < 1 || index > a.archs.size() || colon + 1 >= s.size())
+      throw InputError(fmt::format("--arch-set {}: expected N:path.to.key=value with N from 1 to {} "
+                                   "(the position of its --arch)",
+                                   s, a.archs.size()));
+    per_arch[index - 1].push_back(s.substr(colon + 1));
+  }
   explorer::EvaluateOptions options;
   options.fidelity = sim::fidelity_from_string(a.fidelity);
   nlohmann::json rows = nlohmann::json::array();
-  for (const auto& file : a.archs) {
-    const arch::ArchConfig arch = arch::load_arch(file, arch_overrides);
+  for (std::size_t i = 0; i < a.archs.size(); ++i) {
+    const std::string& file = a.archs[i];
+    const arch::ArchConfig arch = arch::load_arch(file, per_arch[i]);
     options.arch_file = file;
     const sim::Report r = explorer::evaluate(arch, workload, options);
     rows.push_back({{"arch", arch.name},
@@ -106,6 +126,10 @@ Command add_compare(CLI::App& app) {
   cmd->add_option("--set", a->overrides,
                   "Override a value of every config: path.to.key=value (repeatable); "
                   "workload.KEY=value sets a workload setting");
+  cmd->add_option("--arch-set", a->arch_sets,
+                  "Override a value of one config: N:path.to.key=value, N the position of its "
+                  "--arch from 1 (repeatable), e.g. --arch a.json --arch a.json "
+                  "--arch-set 2:systolic.dataflow=ws");
   cmd->add_flag("--json", a->as_json, "Print JSON instead of a table");
   cmd->add_option("--out", a->out_file, "Also write the JSON here");
   add_workload_options(*cmd, a->workload);

@@ -29,9 +29,10 @@ struct EnergyArgs {
 };
 
 int energy(const EnergyArgs& a, std::ostream& out, std::ostream& err) {
-  if (a.options.data != "synthetic" && a.options.data != "onnx" &&
-      a.options.data.rfind("npy:", 0) != 0)
-    throw InputError("--data " + a.options.data + ": expected synthetic, onnx or npy:DIR");
+  if (a.options.data != "synthetic" && a.options.data != "trained-like" &&
+      a.options.data != "onnx" && a.options.data.rfind("npy:", 0) != 0)
+    throw InputError("--data " + a.options.data +
+                     ": expected synthetic, trained-like, onnx or npy:DIR");
   if (a.options.data.rfind("npy:", 0) == 0 &&
       !std::filesystem::is_directory(a.options.data.substr(4)))
     throw InputError("--data " + a.options.data + ": no such directory");
@@ -53,8 +54,9 @@ int energy(const EnergyArgs& a, std::ostream& out, std::ostream& err) {
       *arch.engine, graph, a.options,
       tty ? arch::energy::HammingProgress(progress) : arch::energy::HammingProgress());
   if (tty) err << "\n";
-  out << fmt::format("{} on {} ({}, technology {}, data {}, seed {})\n", graph.name(), arch.name,
-                     arch.engine->engine_name(), report.technology, a.options.data, a.options.seed)
+  out << fmt::format("{} on {} ({}, technology {}, data {}{}, seed {})\n", graph.name(), arch.name,
+                     arch.engine->engine_name(), report.technology, a.options.data,
+                     a.options.sign_magnitude ? ", sign-magnitude" : "", a.options.seed)
       << arch::energy::format_table(report);
   if (!a.json_file.empty()) {
     nlohmann::json j = arch::energy::to_json(report);
@@ -78,9 +80,11 @@ Command add_energy(CLI::App& app) {
   cmd->add_option("--workload", a->workload_file, "Workload file")->required();
   add_workload_options(*cmd, a->workload);
   cmd->add_option("--data", a->options.data,
-                  "Operand values: synthetic, onnx (the model's weights) or npy:DIR "
-                  "(activations from DIR/<layer>.npy)")
+                  "Operand values: synthetic, trained-like (clustered filters, docs/energy.md), "
+                  "onnx (the model's weights) or npy:DIR (activations from DIR/<layer>.npy)")
       ->capture_default_str();
+  cmd->add_flag("--sign-magnitude", a->options.sign_magnitude,
+                "Operands travel as sign and magnitude instead of two's complement");
   cmd->add_flag("--optimize-order", a->options.optimize_order,
                 "Reorder output channels to reduce toggles; report before and after");
   cmd->add_option("--seed", a->options.seed, "Seed of synthetic values and sampling")

@@ -4,10 +4,13 @@
   scripts/plot_pareto.py LOG --front FRONT.json [--objectives a:min,b:min] --out PREFIX
 
 Dominance is not computed here: the front is the one in FRONT.json. With more than two
-objectives, the plot is a grid of pairwise 2-D projections.
+objectives, the plot shows every pair of objectives, the front's points marked (a projection of a
+front is not a curve); axes spanning more than 10x are logarithmic.
 """
 import argparse
 import itertools
+
+from matplotlib import ticker
 
 import tessera_plot_common as common
 from tessera_plot_common import InputError, plt
@@ -18,6 +21,10 @@ def read_front(path):
     if not isinstance(doc, dict) or not isinstance(doc.get("front"), list) or "objectives" not in doc:
         raise InputError(f"{path}: not the output of `tessera pareto LOG --json` (no 'front' and 'objectives')")
     return doc
+
+
+def log_note(scale):
+    return " (log axis)" if scale == "log" else ""
 
 
 def main():
@@ -50,21 +57,34 @@ def main():
     front = [e for _, e in sorted(zip(first, front), key=lambda t: t[0])]  # in order of the first objective
     front_values = {n: [v * units[n][0] for v in common.metric(front, n, args.front)] for n in names}
 
+    # One panel per pair of objectives, in rows of at most three: no empty panels. With two
+    # objectives the front is a staircase and is drawn as one; with more, a 2-D projection of the
+    # front is not a curve, so its points are only marked.
     pairs = list(itertools.combinations(range(len(names)), 2))
-    k = len(names) - 1  # grid side: objective j (row j-1) against objective i (column i)
-    fig, axes = plt.subplots(k, k, figsize=(5.5 * k, 4.5 * k), squeeze=False)
-    for ax in axes.flat:
-        ax.set_visible(False)
-    for i, j in pairs:
-        ax = axes[j - 1][i]
-        ax.set_visible(True)
+    cols = min(3, len(pairs))
+    rows = (len(pairs) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 4.6 * rows), squeeze=False)
+    for ax in axes.flat[len(pairs):]:
+        fig.delaxes(ax)
+    sense = {"min": "lower is better", "max": "higher is better"}
+    for ax, (i, j) in zip(axes.flat, pairs):
         x, y = names[i], names[j]
-        ax.scatter(values[x], values[y], s=18, color="0.65", label=f"evaluated ({len(points)} ok)")
-        ax.plot(front_values[x], front_values[y], "o-", color="tab:red", markersize=6, linewidth=1.5,
-                label=f"Pareto front ({len(front)})")
-        ax.set_xlabel(f"{units[x][1]}, {objectives[i][1]}")
-        ax.set_ylabel(f"{units[y][1]}, {objectives[j][1]}")
-        ax.grid(True, alpha=0.3)
+        ax.scatter(values[x], values[y], s=16, color="0.7", label=f"evaluated ({len(points)} ok)")
+        if len(names) == 2:
+            pts = sorted(zip(front_values[x], front_values[y]))
+            ax.step([p[0] for p in pts], [p[1] for p in pts], where="post", color="tab:red", linewidth=1.2)
+        ax.scatter(front_values[x], front_values[y], s=36, color="tab:red", edgecolor="black", linewidth=0.5,
+                   zorder=3, label=f"Pareto front ({len(front)})")
+        for name, axis in ((x, ax.xaxis), (y, ax.yaxis)):
+            v = [a for a in values[name] if a > 0]
+            if v and len(v) == len(values[name]) and max(v) / min(v) > 10:  # a wide range: log axis
+                (ax.set_xscale if axis is ax.xaxis else ax.set_yscale)("log")
+                axis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+                axis.set_major_formatter(ticker.FuncFormatter(lambda t, _: f"{t:g}"))
+                axis.set_minor_formatter(ticker.NullFormatter())
+        ax.set_xlabel(f"{units[x][1]}, {sense[objectives[i][1]]}" + log_note(ax.get_xscale()))
+        ax.set_ylabel(f"{units[y][1]}, {sense[objectives[j][1]]}" + log_note(ax.get_yscale()))
+        ax.grid(True, which="both", alpha=0.25)
         ax.legend(fontsize=8)
     fig.suptitle(f"{args.log}: {len(front)} non-dominated of {len(points)} ok points, {failed} failed "
                  f"(not shown); hypervolume {doc.get('hypervolume', float('nan')):.4g}", fontsize=10)

@@ -29,11 +29,23 @@ def is_pow2(values):
     return all(float(v).is_integer() and v > 0 and int(v) & (int(v) - 1) == 0 for v in values)
 
 
+def tick_label(v):
+    """Exact and short: 2097152 -> '2 Mi' (binary prefixes for whole multiples of 1024, as sizes in
+    bytes are, when under 1024 of them), other integers in full with separators, other numbers with 4 significant digits."""
+    if isinstance(v, float) and not v.is_integer():
+        return f"{v:.4g}"
+    v = int(v)
+    for power, prefix in ((3, "Gi"), (2, "Mi"), (1, "Ki")):
+        if v and v % 1024 ** power == 0 and abs(v) // 1024 ** power < 1024:
+            return f"{v // 1024 ** power} {prefix}"
+    return f"{v:,}"
+
+
 def positions(values):
     """(x positions, tick positions, tick labels, axis scale) for one parameter's values."""
     if is_numeric(values):
         ticks = sorted(set(values))
-        return values, ticks, [f"{t:g}" for t in ticks], "log2" if is_pow2(values) and len(ticks) > 1 else "linear"
+        return values, ticks, [tick_label(t) for t in ticks], "log2" if is_pow2(values) and len(ticks) > 1 else "linear"
     categories = sorted({str(v) for v in values})
     slot = {c: i for i, c in enumerate(categories)}
     seen = {}  # spread the points of one category a little so that equal ones stay visible
@@ -80,7 +92,9 @@ def main():
         ax.xaxis.set_minor_locator(plt.NullLocator())
     if scale == "categorical":
         ax.set_xlim(-0.5, len(ticks) - 0.5)
-    ax.set_xlabel(args.param + (" (log2 axis)" if scale == "log2" else ""))
+    binary = any(label.endswith("i") for label in labels) if scale != "categorical" else False
+    ax.set_xlabel(args.param + (" (log2 axis)" if scale == "log2" else "")
+                  + ("; Ki, Mi, Gi = 2^10, 2^20, 2^30" if binary else ""))
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
     ax.set_title(f"{args.log}: {len(points)} ok points, {failed} failed (not shown)", fontsize=10)

@@ -11,7 +11,13 @@ namespace tessera::sim {
 Summary summarize(const std::vector<LayerResult>& layers, double clock_hz,
                   double peak_macs_per_cycle, double area_mm2) {
   Summary s;
+  // Capacity at each layer's own peak (a bit-composable engine does more MACs at fewer bits),
+  // so the whole run's utilisation stays a fraction of what the layers could have done.
+  double capacity = 0, compute_capacity = 0;
   for (const auto& l : layers) {
+    const double peak = l.peak_macs_per_cycle > 0 ? l.peak_macs_per_cycle : peak_macs_per_cycle;
+    capacity += static_cast<double>(l.timing.cycles) * peak;
+    compute_capacity += static_cast<double>(l.timing.compute_cycles) * peak;
     s.cycles += l.timing.cycles;
     s.roofline_cycles += l.roofline_cycles;
     for (const auto& w : l.warnings)
@@ -29,8 +35,8 @@ Summary summarize(const std::vector<LayerResult>& layers, double clock_hz,
     }
   }
   s.latency_s = static_cast<double>(s.cycles) / clock_hz;
-  s.utilization = utilization(s.macs, s.cycles, peak_macs_per_cycle);
-  s.compute_utilization = utilization(s.macs, s.compute_cycles, peak_macs_per_cycle);
+  s.utilization = capacity > 0 ? static_cast<double>(s.macs) / capacity : 0.0;
+  s.compute_utilization = compute_capacity > 0 ? static_cast<double>(s.macs) / compute_capacity : 0.0;
   s.area_mm2 = area_mm2;
   for (const auto& l : layers) {
     if (l.hamming.is_null()) continue;

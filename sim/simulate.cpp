@@ -209,7 +209,7 @@ std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::G
     }
     arch::LayerWork& w = work[i];
     r.macs = w.macs;
-    const double peak = engine.peak_macs_per_cycle(op);
+    const double peak = r.peak_macs_per_cycle = engine.peak_macs_per_cycle(op);
     r.utilization = utilization(r.macs, r.timing.cycles, peak);
     r.compute_utilization = utilization(r.macs, r.timing.compute_cycles, peak);
     if (r.timing.cycles > 0 && w.plan.units > 0)

@@ -18,6 +18,9 @@ struct LayerResult {
   std::string source;
   LayerTiming timing;
   u64 macs = 0;
+  // The engine's peak at this layer's precisions (Engine::peak_macs_per_cycle(op)); 0 when
+  // fused into another layer.
+  double peak_macs_per_cycle = 0;
   double utilization = 0;          // macs / (cycles * peak MACs per cycle)
   double compute_utilization = 0;  // macs / (compute_cycles * peak MACs per cycle)
   arch::AccessCounts accesses;

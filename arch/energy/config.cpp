@@ -15,8 +15,13 @@ std::optional<HammingOptions> read_hamming(ParamReader& e) {
         }
       }()) {
     o.data = h->string("data", o.data);
-    if (o.data != "synthetic" && o.data != "onnx" && o.data.rfind("npy:", 0) != 0)
-      throw h->error("data", "must be 'synthetic', 'onnx' or 'npy:DIR'");
+    if (o.data != "synthetic" && o.data != "trained-like" && o.data != "onnx" &&
+        o.data.rfind("npy:", 0) != 0)
+      throw h->error("data", "must be 'synthetic', 'trained-like', 'onnx' or 'npy:DIR'");
+    const std::string encoding = h->string("encoding", "twos-complement");
+    if (encoding != "twos-complement" && encoding != "sign-magnitude")
+      throw h->error("encoding", "must be 'twos-complement' or 'sign-magnitude'");
+    o.sign_magnitude = encoding == "sign-magnitude";
     o.seed = static_cast<std::uint64_t>(h->non_negative_integer("seed", 1));
     o.optimize_order = h->boolean("optimize_order", false);
     o.exact_limit = static_cast<std::uint64_t>(
@@ -33,6 +38,7 @@ std::optional<HammingOptions> read_hamming(ParamReader& e) {
 nlohmann::json hamming_json(const std::optional<HammingOptions>& h) {
   if (!h) return false;
   return {{"data", h->data},
+          {"encoding", h->sign_magnitude ? "sign-magnitude" : "twos-complement"},
           {"seed", h->seed},
           {"optimize_order", h->optimize_order},
           {"exact_limit", h->exact_limit},

@@ -100,7 +100,7 @@ bool uses(StreamTensor t, GemmDim d) {
 // One port's loop nest, prepared for walking.
 class Walker {
  public:
-  Walker(const LayerStreams& s, const PortStream& p, const Operands& ops)
+  Walker(const LayerStreams& s, const PortStream& p, const Operands& ops, bool sign_magnitude)
       : p_(p), ops_(ops), size_{s.groups, s.m, s.n, s.k} {
     const std::size_t L = p.loops.size();
     stride_.assign(L, 1);
@@ -140,6 +140,7 @@ class Walker {
       if (p.tensor == StreamTensor::psum && p.loops[l].dim == GemmDim::k && l >= p.accumulate_from)
         acc_.push_back(l);
     mask_ = p.bits >= 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << p.bits) - 1;
+    sign_magnitude_ = sign_magnitude && p.tensor != StreamTensor::psum && p.bits < 64;
     distinct_count_ = 1;
     for (std::size_t l : distinct_) distinct_count_ *= p.loops[l].extent;
     steps_ = 1;
@@ -186,7 +187,7 @@ class Walker {
       case StreamTensor::weight: v = ops_.b(base[0], base[3], base[2]); break;
       case StreamTensor::psum: v = psum(idx, base); break;
     }
-    return static_cast<std::uint64_t>(v) & mask_;
+    return sign_magnitude_ ? encode_sign_magnitude(v, p_.bits) : static_cast<std::uint64_t>(v) & mask_;
   }
   // Running partial sum: the accumulated k loops' combinations up to the current one.
   std::int64_t psum(std::vector<i64>& idx, const i64 base[kDims]) const {
@@ -341,6 +342,7 @@ class Walker {
   std::vector<i64> shared_offsets_[kDims];
   bool has_shared_[kDims] = {};
   std::uint64_t mask_ = 0;
+  bool sign_magnitude_ = false;
   i64 distinct_count_ = 1, steps_ = 1;
   double acc_terms_ = 1;
   bool incremental_ = true;
@@ -354,12 +356,18 @@ std::uint64_t port_seed(const HammingOptions& o, const std::string& layer, const
 
 }  // namespace
 
+std::uint64_t encode_sign_magnitude(std::int64_t v, int bits) {
+  const std::uint64_t magnitude_mask = (std::uint64_t{1} << (bits - 1)) - 1;
+  const std::uint64_t magnitude = static_cast<std::uint64_t>(v < 0 ? -v : v) & magnitude_mask;
+  return v < 0 ? (std::uint64_t{1} << (bits - 1)) | magnitude : magnitude;
+}
+
 std::vector<PortCount> count_toggles(const LayerStreams& streams, const workloads::Operator& op,
                                      const LayerValues& values, const HammingOptions& options) {
   const Operands ops(op, values);
   std::vector<PortCount> out;
   for (const PortStream& p : streams.ports) {
-    const Walker w(streams, p, ops);
+    const Walker w(streams, p, ops, options.sign_magnitude);
     const double cost = w.positions() * w.cost_per_value();
     if (cost <= static_cast<double>(options.exact_limit)) {
       out.push_back(w.exact());
@@ -504,6 +512,7 @@ nlohmann::json to_json(const HammingReport& r) {
   }
   nlohmann::json j = {{"technology", r.technology},
                       {"data", r.options.data},
+                      {"encoding", r.options.sign_magnitude ? "sign-magnitude" : "twos-complement"},
                       {"seed", r.options.seed},
                       {"optimize_order", r.options.optimize_order},
                       {"exact_limit", r.options.exact_limit},
@@ -520,22 +529,26 @@ nlohmann::json to_json(const HammingReport& r) {
 }
 
 std::string format_table(const HammingReport& r) {
-  std::size_t w = 5;
-  for (const auto& l : r.layers) w = std::max(w, l.name.size());
-  w = std::min<std::size_t>(w, 32);
-  std::string out = fmt::format("{:<{}} {:>12} {:>10} {:>8} {:>12} {:>12}", "layer", w, "toggles",
-                                "+-ci95", "t/pair", "datapath uJ", "table uJ");
-  if (r.options.optimize_order) out += fmt::format(" {:>12} {:>7}", "reordered", "change");
-  out += "\n";
+  // The layer name comes last and whole, so rows of long ONNX names stay distinct and the
+  // figures line up whatever the names' lengths.
+  std::string out = fmt::format("{:>12} {:>10} {:>7} {:>12} {:>12}", "toggles", "+-ci95",
+                                "t/pair", "datapath uJ", "table uJ");
+  if (r.options.optimize_order) out += fmt::format(" {:>12} {:>8}", "reordered", "change");
+  out += "  layer\n";
   for (const auto& l : r.layers) {
     const auto& o = l.original;
-    out += fmt::format("{:<{}} {:>12.5g} {:>10.3g} {:>8.3f} {:>12.5g} {:>12.5g}", l.name.substr(0, w), w,
-                       o.toggles, o.ci95, o.transitions > 0 ? o.toggles / o.transitions : 0.0,
-                       o.energy_pj() * 1e-6, l.table_mac_pj * 1e-6);
-    if (l.optimized)
-      out += fmt::format(" {:>12.5g} {:>6.2f}%", l.optimized->toggles,
-                         o.toggles > 0 ? 100.0 * (l.optimized->toggles - o.toggles) / o.toggles : 0.0);
-    out += "\n";
+    out += fmt::format("{:>12.5g} {:>10.3g} {:>7.3f} {:>12.5g} {:>12.5g}", o.toggles, o.ci95,
+                       o.transitions > 0 ? o.toggles / o.transitions : 0.0, o.energy_pj() * 1e-6,
+                       l.table_mac_pj * 1e-6);
+    if (r.options.optimize_order) {
+      if (l.optimized)
+        out += fmt::format(" {:>12.5g} {:>7.2f}%", l.optimized->toggles,
+                           o.toggles > 0 ? 100.0 * (l.optimized->toggles - o.toggles) / o.toggles
+                                         : 0.0);
+      else
+        out += fmt::format(" {:>12} {:>8}", "-", "-");
+    }
+    out += "  " + l.name + "\n";
   }
   out += fmt::format("total: {:.6g} toggles, datapath {:.6g} uJ (flat table MAC energy {:.6g} uJ)",
                      r.toggles, r.energy_pj * 1e-6, r.table_mac_pj * 1e-6);
@@ -543,7 +556,14 @@ std::string format_table(const HammingReport& r) {
     out += fmt::format("; reordered {:.6g} toggles ({:+.2f}%), {:.6g} uJ", r.toggles_optimized,
                        r.toggles > 0 ? 100.0 * (r.toggles_optimized - r.toggles) / r.toggles : 0.0,
                        r.energy_optimized_pj * 1e-6);
-  out += "\n";
+  out += "\n"
+         "t/pair: bit toggles per consecutive pair of values on a datapath port (toggles / "
+         "transitions);\n"
+         "        uniformly random b-bit operands give b/2, correlated operands less.\n"
+         "datapath uJ: toggles x energy per toggle + MACs x base energy; table uJ: MACs x the "
+         "technology table's MAC energy.\n";
+  if (std::any_of(r.layers.begin(), r.layers.end(), [](const auto& l) { return !l.original.exact; }))
+    out += "+-ci95: half-width of the 95% confidence interval of sampled counts (0 when exact).\n";
   return out;
 }
 

@@ -36,6 +36,10 @@ std::uint64_t stream_toggles(const std::uint64_t* v, std::size_t n);
 // The same over bytes (8-bit operands), eight pairs per 64-bit popcount.
 std::uint64_t stream_toggles_u8(const std::uint8_t* v, std::size_t n);
 
+// The `bits`-bit sign-and-magnitude pattern of v (sign in the top bit; magnitudes beyond
+// bits - 1 bits are cut like two's-complement patterns are masked).
+std::uint64_t encode_sign_magnitude(std::int64_t v, int bits);
+
 struct PortCount {
   std::string port;
   StreamTensor tensor = StreamTensor::activation;

@@ -1,6 +1,7 @@
 #include "arch/energy/reorder.hpp"
 
 #include <bit>
+#include <cmath>
 #include <map>
 #include <numeric>
 
@@ -76,17 +77,28 @@ void append_input_rows(const workloads::Operator& op, const LayerValues& v,
 
 }  // namespace
 
-std::vector<i64> greedy_order(const std::vector<std::int32_t>& data, i64 rows, i64 row_len, int bits) {
+bool port_worse(const PortCount& before, const PortCount& after) {
+  if (before.exact && after.exact) return after.toggles > before.toggles;
+  // Sampled counts are estimates (of the same seeded positions, so the noise is shared): a
+  // port counts as worse unless it improves by more than the two intervals together.
+  return after.toggles + std::hypot(before.ci95, after.ci95) >= before.toggles;
+}
+
+std::vector<i64> greedy_order(const std::vector<std::int32_t>& data, i64 rows, i64 row_len, int bits,
+                              bool sign_magnitude) {
   // Pack each row's bit patterns into 64-bit words.
   const i64 per_word = std::max(1, 64 / bits);
   const i64 words = (row_len + per_word - 1) / per_word;
   const std::uint64_t mask = bits >= 32 ? 0xffffffffull : (std::uint64_t{1} << bits) - 1;
   std::vector<std::uint64_t> packed(static_cast<std::size_t>(rows * words), 0);
   for (i64 r = 0; r < rows; ++r)
-    for (i64 i = 0; i < row_len; ++i)
-      packed[static_cast<std::size_t>(r * words + i / per_word)] |=
-          (static_cast<std::uint64_t>(static_cast<std::uint32_t>(data[static_cast<std::size_t>(r * row_len + i)])) & mask)
-          << ((i % per_word) * bits);
+    for (i64 i = 0; i < row_len; ++i) {
+      const std::int32_t v = data[static_cast<std::size_t>(r * row_len + i)];
+      const std::uint64_t pattern =
+          sign_magnitude && bits > 1 ? encode_sign_magnitude(v, std::min(bits, 32))
+                                     : static_cast<std::uint64_t>(static_cast<std::uint32_t>(v)) & mask;
+      packed[static_cast<std::size_t>(r * words + i / per_word)] |= pattern << ((i % per_word) * bits);
+    }
   std::vector<i64> order{0};
   std::vector<bool> used(static_cast<std::size_t>(rows), false);
   used[0] = true;
@@ -204,7 +216,7 @@ std::vector<bool> optimize_channel_order(const workloads::Graph& graph,
     {
       i64 rows = 0, len = 0;
       const auto data = output_rows(op, values[i], rows, len);
-      candidates.push_back(greedy_order(data, rows, len, op.precision.weight_bits));
+      candidates.push_back(greedy_order(data, rows, len, op.precision.weight_bits, options.sign_magnitude));
       std::vector<std::vector<std::int32_t>> slices(static_cast<std::size_t>(K));
       int bits = 1;
       for (std::size_t a : affected)
@@ -215,17 +227,15 @@ std::vector<bool> optimize_channel_order(const workloads::Graph& graph,
       if (!slices[0].empty()) {
         std::vector<std::int32_t> flat;
         for (const auto& r : slices) flat.insert(flat.end(), r.begin(), r.end());
-        candidates.push_back(greedy_order(flat, K, static_cast<i64>(slices[0].size()), bits));
+        candidates.push_back(
+            greedy_order(flat, K, static_cast<i64>(slices[0].size()), bits, options.sign_magnitude));
       }
     }
-    double before = total(counts[i]);
-    for (std::size_t a : affected) before += total(counts[a]);
     for (const auto& perm : candidates) {
       bool identity = true;
       for (i64 r = 0; r < K; ++r) identity = identity && perm[static_cast<std::size_t>(r)] == r;
       if (identity) continue;
-      // Trial: permute, recount the producer and the affected layers, keep if toggles drop.
-      double after = 0;
+      // Trial: permute, recount the producer and the affected layers.
       std::map<std::size_t, LayerValues> trial;
       trial[i] = values[i];
       permute_outputs(op, trial[i], perm);
@@ -234,17 +244,23 @@ std::vector<bool> optimize_channel_order(const workloads::Graph& graph,
         permute_inputs(*ops[a], trial[a], perm);
       }
       std::map<std::size_t, std::vector<PortCount>> recount;
+      double before = 0, after = 0;
+      bool no_port_worse = true;
       for (const auto& [j, v] : trial) {
         recount[j] = count_toggles(*streams[j], *ops[j], v, options);
+        before += total(counts[j]);
         after += total(recount[j]);
+        for (std::size_t p = 0; p < recount[j].size(); ++p)
+          no_port_worse = no_port_worse && !port_worse(counts[j][p], recount[j][p]);
       }
-      if (after < before) {
+      // Kept only when no port of any affected layer gets worse: a gain in the producer's
+      // weight stream must not be paid for by a consumer (which the network total would hide).
+      if (no_port_worse && after < before) {
         for (auto& [j, v] : trial) {
           values[j] = std::move(v);
           counts[j] = std::move(recount[j]);
         }
-        permuted[i] = true;
-        before = after;  // the next candidate must beat the one kept (applied on top of it)
+        permuted[i] = true;  // the next candidate must beat the one kept (applied on top of it)
       }
     }
   }

@@ -7,7 +7,8 @@
 // over the filters by hamming distance of their bit patterns (each next filter is the unvisited
 // one closest to the last), which puts similar filters next to each other. The permutation is
 // kept only when the counted toggles of the affected layers (the producer and its consumers)
-// drop, so toggles never increase.
+// drop and no port of any of them toggles more (port_worse), so toggles never increase, per
+// layer and per port; otherwise the identity order stays.
 //
 // A producer qualifies when it is a convolution with groups == 1 or a matmul with weights, and
 // every path from its output reaches, through channel-preserving operators (single-input
@@ -23,10 +24,17 @@
 
 namespace tessera::arch::energy {
 
+// Whether a port's count after a trial permutation is worse than before: exact counts when
+// higher; sampled counts unless lower by more than the combined 95% intervals (a sampled port
+// keeps its order unless the gain is clear).
+bool port_worse(const PortCount& before, const PortCount& after);
+
 // Greedy nearest-neighbour order of `rows` rows of `row_len` values each (row-major), by hamming
 // distance of their `bits`-bit two's-complement patterns, starting from row 0. order[i] is the
 // old row placed at position i.
-std::vector<i64> greedy_order(const std::vector<std::int32_t>& data, i64 rows, i64 row_len, int bits);
+// With `sign_magnitude`, the patterns are sign and magnitude (HammingOptions::sign_magnitude).
+std::vector<i64> greedy_order(const std::vector<std::int32_t>& data, i64 rows, i64 row_len, int bits,
+                              bool sign_magnitude = false);
 
 // New output channel i = old channel perm[i]: the operator's weights (and nothing else).
 void permute_outputs(const workloads::Operator& op, LayerValues& v, const std::vector<i64>& perm);

@@ -81,7 +81,11 @@ struct LayerStreams {
 
 // Where operand values come from and how toggles are counted (arch/energy/hamming.hpp).
 struct HammingOptions {
-  std::string data = "synthetic";  // "synthetic", "onnx" (Operator::weight_values), "npy:DIR"
+  // "synthetic", "trained-like" (values.hpp), "onnx" (Operator::weight_values), "npy:DIR"
+  std::string data = "synthetic";
+  // Operand ports (activations, weights) carry sign and magnitude instead of two's complement
+  // (a small negative value then toggles few bits); partial sums stay two's complement.
+  bool sign_magnitude = false;
   std::uint64_t seed = 1;
   bool optimize_order = false;     // permute output channels to reduce toggles (reorder.hpp)
   // Exact counting while a layer costs at most this many value evaluations; otherwise sampling.

@@ -46,6 +46,31 @@ std::vector<std::int32_t> synthetic_activations(std::size_t n, int bits, std::mt
   return a;
 }
 
+// Weights that look trained in the ways that matter to toggles: filters come in clusters of
+// near-copies (a prototype plus 30% noise, eight filters per cluster on average, clusters
+// interleaved in the stored order), with per-filter scales spread log-normally, quantised with
+// the max-abs scale (so most values are small, as in trained networks). Rows are output channels.
+std::vector<std::int32_t> trained_like_weights(i64 rows, i64 len, int bits, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::normal_distribution<double> g(0.0, 0.5);
+  const auto laplace = [&] {
+    const double e = -std::log(1.0 - u(rng));
+    return u(rng) < 0.5 ? -e : e;
+  };
+  const i64 clusters = std::max<i64>(2, rows / 8);
+  std::vector<double> prototypes(static_cast<std::size_t>(clusters * len));
+  for (auto& p : prototypes) p = laplace();
+  std::vector<double> x(static_cast<std::size_t>(rows * len));
+  for (i64 r = 0; r < rows; ++r) {
+    const i64 c = static_cast<i64>(rng() % static_cast<std::uint64_t>(clusters));
+    const double scale = std::exp(g(rng));
+    for (i64 i = 0; i < len; ++i)
+      x[static_cast<std::size_t>(r * len + i)] =
+          scale * (prototypes[static_cast<std::size_t>(c * len + i)] + 0.3 * laplace());
+  }
+  return quantize(x, bits, false);
+}
+
 }  // namespace
 
 std::size_t input_count(const workloads::Operator& op) {
@@ -153,7 +178,7 @@ LayerValues make_values(const workloads::Operator& op, const HammingOptions& o) 
   const std::size_t nin = input_count(op), nw = weight_count(op);
   const auto* mm = std::get_if<MatMul>(&op.shape);
   const bool weights_are_activations = mm && !mm->b_is_weight;
-  const bool real_weights = o.data != "synthetic" && op.weight_values && !weights_are_activations;
+  const bool real_weights = o.data != "synthetic" && o.data != "trained-like" && op.weight_values && !weights_are_activations;
   if (real_weights && op.weight_values->count == nw) {
     const auto& t = *op.weight_values;
     std::vector<double> x(t.count);
@@ -166,11 +191,22 @@ LayerValues make_values(const workloads::Operator& op, const HammingOptions& o) 
     }
     v.weight = quantize(x, wbits, false);
     v.weight_source = "onnx";
+  } else if (o.data == "trained-like" && !weights_are_activations) {
+    const i64 rows = mm ? mm->n : std::get<Conv>(op.shape).k;
+    const i64 len = static_cast<i64>(nw) / rows;
+    v.weight = trained_like_weights(rows, len, wbits, rng);
+    if (mm) {  // rows are output channels n: [n][k] -> [k][n]
+      std::vector<std::int32_t> t(v.weight.size());
+      for (i64 n = 0; n < rows; ++n)
+        for (i64 k = 0; k < len; ++k) t[static_cast<std::size_t>(k * rows + n)] = v.weight[static_cast<std::size_t>(n * len + k)];
+      v.weight.swap(t);
+    }
+    v.weight_source = "trained-like clusters";
   } else {
     v.weight = weights_are_activations ? synthetic_activations(nw, abits, rng)
                                        : synthetic_weights(nw, wbits, rng);
     v.weight_source = weights_are_activations ? "synthetic relu(normal)" : "synthetic laplace";
-    if (o.data != "synthetic" && !weights_are_activations)
+    if (o.data != "synthetic" && o.data != "trained-like" && !weights_are_activations)
       v.weight_source += op.weight_values ? " (ONNX payload size mismatch)" : " (no ONNX payload)";
   }
   if (o.data.rfind("npy:", 0) == 0) {

@@ -5,6 +5,9 @@
 //              drawn from a generator seeded by (seed, layer name) and quantised linearly:
 //              weights symmetric to [-(2^(b-1)-1), 2^(b-1)-1] with the clip at 6.9 (the 99.9th
 //              percentile of |Laplace|), activations unsigned to [0, 2^b - 1] with the clip at 4.
+//   trained-like  weights in clusters of near-copy filters with log-normal per-filter scales,
+//              interleaved, max-abs quantised (values.cpp); activations as synthetic. A stand-in
+//              for trained weights where none are at hand (the shipped ONNX models are untrained).
 //   onnx       weights from Operator::weight_values (floats quantised symmetric, max-abs scale;
 //              integer types used as stored); synthetic where a layer has no payload.
 //   npy:DIR    activations from DIR/<layer name>.npy (the layer's input tensor, any of

@@ -76,7 +76,7 @@ EnergyBreakdown IdealEngine::energy(const LayerWork& work, u64 cycles) const {
   return {{"mac", static_cast<double>(work.macs) * mac_pj},
           {"dram.read", static_cast<double>(dram.read_bytes) * dram_pj_per_byte},
           {"dram.write", static_cast<double>(dram.write_bytes) * dram_pj_per_byte},
-          {"leakage", logic_mm2 * t.leakage_logic_mw_per_mm2 * seconds * 1e9}};
+          {"leakage.pe_array", logic_mm2 * t.leakage_logic_mw_per_mm2 * seconds * 1e9}};
 }
 
 nlohmann::json IdealEngine::resolved_config() const {

@@ -483,20 +483,29 @@ EnergyBreakdown SystolicEngine::energy(const LayerWork& work, u64 cycles) const 
     e[level + ".read"] = static_cast<double>(a.read_bytes) * read_pj_per_byte;
     e[level + ".write"] = static_cast<double>(a.write_bytes) * write_pj_per_byte;
   }
-  e["leakage"] = leakage_pj_per_cycle() * static_cast<double>(cycles);
+  for (const auto& [component, pj] : leakage_pj_per_cycle_by_component())
+    e[component] = pj * static_cast<double>(cycles);
   return e;
 }
 
-double SystolicEngine::leakage_pj_per_cycle() const {
-  // Leakage of the PE array, the vector unit and the SRAMs (mW / Hz = 1e9 pJ per cycle).
+EnergyBreakdown SystolicEngine::leakage_pj_per_cycle_by_component() const {
+  // Leakage power of each component's area (mW / Hz = 1e9 pJ per cycle).
   const energy::Technology& t = *common_.tech;
   const std::string area_prec = p_.pe_precision == "auto" ? "int8" : p_.pe_precision;
-  const double logic_mm2 =
-      static_cast<double>(p_.rows * p_.cols) * t.mac_cost(area_prec).area_um2 * 1e-6 + vector_area_mm2();
+  const double pe_mm2 =
+      static_cast<double>(p_.rows * p_.cols) * t.mac_cost(area_prec).area_um2 * 1e-6;
   const double sram_mm2 =
       t.sram_area_mm2(p_.ifmap_sram_bytes + p_.filter_sram_bytes + p_.ofmap_sram_bytes);
-  return (logic_mm2 * t.leakage_logic_mw_per_mm2 + sram_mm2 * t.leakage_sram_mw_per_mm2) /
-         common_.clock_hz * 1e9;
+  const double per_cycle = 1e9 / common_.clock_hz;
+  return {{"leakage.pe_array", pe_mm2 * t.leakage_logic_mw_per_mm2 * per_cycle},
+          {"leakage.vector", vector_area_mm2() * t.leakage_logic_mw_per_mm2 * per_cycle},
+          {"leakage.sram", sram_mm2 * t.leakage_sram_mw_per_mm2 * per_cycle}};
+}
+
+double SystolicEngine::leakage_pj_per_cycle() const {
+  double sum = 0;
+  for (const auto& [component, pj] : leakage_pj_per_cycle_by_component()) sum += pj;
+  return sum;
 }
 
 std::optional<energy::LayerStreams> SystolicEngine::operand_streams(

@@ -88,6 +88,9 @@ class SystolicEngine final : public EngineBase, public energy::OperandStreamSour
   // The SRAM and mapping figures both native plans report.
   void add_sram_accesses(LayerWork& w, const workloads::Operator& op,
                          const dataflows::GemmView& g) const;
+  // Leakage per cycle by component ("leakage.pe_array", "leakage.vector", "leakage.sram") and
+  // its sum (the mapper's static cost).
+  EnergyBreakdown leakage_pj_per_cycle_by_component() const;
   double leakage_pj_per_cycle() const;
   SystolicParams p_;
 };

@@ -252,3 +252,18 @@ TEST_CASE("vector keys resolve and read back", "[arch][config]") {
   // Default: 64 lanes on the ideal engine.
   CHECK(arch::build_arch(doc(kIdeal)).engine->vector_unit().lanes == 64);
 }
+
+TEST_CASE("overrides relabel a config unless they set its name", "[arch][config]") {
+  const std::string file = test::source_path("configs/arch/systolic_edge_32x32.json");
+  CHECK(arch::load_arch(file).name == "systolic-edge-32x32-os");
+  // The demo's fastest design: a 128x64 ws array is not the file's 32x32 os design.
+  const auto changed = arch::load_arch(
+      file, {"systolic.rows=128", "/systolic/cols=64", R"(systolic.dataflow="ws")"});
+  CHECK(changed.name == R"(systolic-edge-32x32-os[systolic.rows=128,systolic.cols=64,systolic.dataflow="ws"])");
+  CHECK(changed.resolved["name"] == changed.name);
+  CHECK(changed.hash == arch::load_arch(file, {"systolic.rows=128", "systolic.cols=64",
+                                               "systolic.dataflow=ws"})
+                            .hash);  // the label is not part of the design point
+  CHECK(arch::load_arch(file, {"systolic.rows=128", "name=big"}).name == "big");
+  CHECK(arch::overridden_name("a", {}) == "a");
+}

@@ -74,6 +74,36 @@ TEST_CASE("set overrides reach the engine and the report config", "[cli]") {
   CHECK(j.at("summary").at("cycles") == 451584 / 2);
 }
 
+TEST_CASE("simulate labels a design changed by --set with what changed", "[cli]") {
+  const auto out = temp_path("relabel.json");
+  REQUIRE(run({"simulate", "--arch", data("ok_arch.json"), "--workload", data("ok_workload.json"),
+               "--set", "peak_macs_per_cycle=512", "--out", out, "--quiet"})
+              .code == 0);
+  const auto j = nlohmann::json::parse(std::ifstream(out));
+  CHECK(j.at("summary").at("arch") == "test-edge[peak_macs_per_cycle=512]");
+  CHECK(j.at("config").at("name") == "test-edge[peak_macs_per_cycle=512]");
+}
+
+TEST_CASE("compare takes overrides of one architecture", "[cli]") {
+  const auto arch = test::source_path("configs/arch/systolic_edge_32x32.json");
+  const auto wl = test::source_path("configs/workloads/lenet5.json");
+  const auto r = run({"compare", "--arch", arch, "--arch", arch, "--workload", wl, "--set",
+                      "systolic.rows=16", "--arch-set", "2:systolic.dataflow=ws", "--json"});
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(r.out)["architectures"];
+  REQUIRE(j.size() == 2);
+  CHECK(j[0]["arch"] == "systolic-edge-32x32-os[systolic.rows=16]");
+  CHECK(j[1]["arch"] == "systolic-edge-32x32-os[systolic.rows=16,systolic.dataflow=ws]");
+  CHECK(j[0]["config_hash"] != j[1]["config_hash"]);
+  CHECK(j[0]["cycles"] != j[1]["cycles"]);
+  for (const char* bad : {"3:systolic.rows=8", "0:systolic.rows=8", "systolic.rows=8", "2:", "x:a=1"}) {
+    const auto e = run({"compare", "--arch", arch, "--arch", arch, "--workload", wl, "--arch-set", bad});
+    CHECK(e.code == 1);
+    CHECK_THAT(e.err, Contains("--arch-set") && Contains("N from 1 to 2"));
+  }
+}
+
 TEST_CASE("inspect --json prints layers and totals", "[cli]") {
   const auto r = run({"inspect", data("ok_workload.json"), "--json"});
   REQUIRE(r.code == 0);

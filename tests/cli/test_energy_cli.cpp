@@ -131,3 +131,22 @@ TEST_CASE(".npy activations are read and quantised", "[cli][energy]") {
   CHECK(q[0] == 0);
   CHECK_THROWS_WITH(arch::energy::read_npy((dir / "missing.npy").string()), Contains("missing.npy"));
 }
+
+TEST_CASE("tessera energy on trained-like weights in sign-magnitude", "[cli][energy]") {
+  const auto out = temp("tessera_energy_sm.json");
+  const auto r = test::run_cli({"energy", "--arch", test::source_path("configs/arch/systolic_tiny_8x8.json"),
+                                "--workload", test::source_path("configs/workloads/lenet5.json"),
+                                "--data", "trained-like", "--sign-magnitude", "--json", out});
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Contains("data trained-like, sign-magnitude"));
+  const auto j = nlohmann::json::parse(std::ifstream(out));
+  CHECK(j["data"] == "trained-like");
+  CHECK(j["encoding"] == "sign-magnitude");
+  CHECK(j["layers"][0]["weight_source"] == "trained-like clusters");
+  const auto bad = test::run_cli({"energy", "--arch", test::source_path("configs/arch/systolic_tiny_8x8.json"),
+                                  "--workload", test::source_path("configs/workloads/lenet5.json"),
+                                  "--data", "trained"});
+  CHECK(bad.code == 1);
+  CHECK_THAT(bad.err, Contains("expected synthetic, trained-like, onnx or npy:DIR"));
+}

@@ -10,6 +10,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import json
+import re
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 
@@ -56,6 +58,41 @@ def plot_ok(name, prefix, script, *args):
     return check(name, not problems, "; ".join(problems))
 
 
+def png_size(path):
+    with open(path, "rb") as f:
+        head = f.read(24)
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def layers_readable(name, prefix, report):
+    """A 300-layer report plots at the same readable size as a small one (top-N, aggregates)."""
+    p = run("plot_layers.py", report, "--top", "12", "--out", prefix)
+    if p.returncode != 0:
+        return check(name, False, f"exit {p.returncode}: {p.stderr.strip()}")
+    w, h = png_size(prefix + ".png")
+    return check(name, w <= 2600 and h <= 1800, f"{prefix}.png is {w}x{h} px")
+
+
+def panels(name, prefix, count, script, *args):
+    """The figure has exactly `count` panels (axes groups in the SVG): none left empty."""
+    p = run(script, *args, "--out", prefix)
+    if p.returncode != 0:
+        return check(name, False, f"exit {p.returncode}: {p.stderr.strip()}")
+    with open(prefix + ".svg", encoding="utf-8") as f:
+        found = len(set(re.findall(r'id="axes_\d+"', f.read())))
+    return check(name, found == count, f"{found} panels, expected {count}")
+
+
+def tick_labels(name):
+    """Sizes read as sizes, not as 2.09715e+06."""
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import plot_scatter as s; "
+            "print([s.tick_label(v) for v in (2097152, 262144, 1536, 12800000, 0.25, 4)])")
+    p = subprocess.run([PYTHON, "-c", code, SCRIPTS], capture_output=True, text=True,
+                       env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    want = "['2 Mi', '256 Ki', '1,536', '12,800,000', '0.25', '4']"
+    return check(name, p.stdout.strip() == want, f"got {p.stdout.strip() or p.stderr.strip()}, want {want}")
+
+
 def fails_with(name, texts, script, *args):
     """The script exits non-zero and its stderr holds every one of texts."""
     p = run(script, *args)
@@ -80,6 +117,13 @@ def main():
             f.write("\n".join(log[:2] + [log[2][:40]] + log[3:]) + "\n")
         with open(out("bad_report.json"), "w", encoding="utf-8") as f:
             f.write('{"layers": [\n')
+        with open(REPORT, encoding="utf-8") as f:  # 300 layers with long names alike at the start
+            report = json.load(f)
+        base = report["layers"]
+        report["layers"] = [{**base[i % len(base)], "name": f"/encoder/layer.{i // 10}/block/op_{i}/MatMul"}
+                            for i in range(300)]
+        with open(out("big_report.json"), "w", encoding="utf-8") as f:
+            json.dump(report, f)
 
         submit(plot_ok, "pareto 2 objectives", out("pareto2"), "plot_pareto.py", LOG, "--front", FRONT)
         submit(plot_ok, "pareto 3 objectives (grid)", out("pareto3"), "plot_pareto.py", LOG, "--front", FRONT3)
@@ -94,6 +138,12 @@ def main():
         submit(plot_ok, "scatter numeric parameter", out("scatter_bw"), "plot_scatter.py", out("with_failed.jsonl"),
                "--param", "dram.bandwidth", "--metric", "throughput_macs_per_s")
         submit(plot_ok, "layers", out("layers"), "plot_layers.py", REPORT)
+        submit(layers_readable, "layers of a 300-layer report stay readable", out("big"), out("big_report.json"))
+        submit(panels, "pareto 3 objectives: three panels, none empty", out("pareto3p"), 3, "plot_pareto.py", LOG,
+               "--front", FRONT3)
+        submit(panels, "layers: four panels", out("layers4"), 4, "plot_layers.py", REPORT)
+        submit(tick_labels, "scatter tick labels: 2 Mi, not 2.09715e+06")
+        submit(fails_with, "layers --top 0", ["--top 0"], "plot_layers.py", REPORT, "--top", "0", "--out", out("x"))
 
         missing, corrupt, x = out("no_such.jsonl"), out("corrupt.jsonl"), ("--out", out("x"))
         submit(fails_with, "pareto missing log", [missing], "plot_pareto.py", missing, "--front", FRONT, *x)

@@ -4,6 +4,7 @@
 #include "arch/config.hpp"
 #include "explorer/evaluator.hpp"
 #include "sim/report.hpp"
+#include "workloads/frontend.hpp"
 #include "test_support.hpp"
 
 using namespace tessera;
@@ -39,7 +40,7 @@ TEST_CASE("summary totals the layers", "[sim][report]") {
   CHECK(s.accesses.at("dram").write_bytes == 200704 + 200704);
   // Leakage of the MAC array (45 nm table: 256 int8 MACs x 687.6 um2 x 20 mW/mm2) over the run.
   const double leakage = 256 * 687.6e-6 * 20.0 * ((451584.0 + 25088.0) / 800e6) * 1e9;
-  CHECK(s.energy_by_component.at("leakage") == Approx(leakage));
+  CHECK(s.energy_by_component.at("leakage.pe_array") == Approx(leakage));
   const auto arch = arch::build_arch({"edge.json", {{"engine", "ideal"}, {"peak_macs_per_cycle", 256},
                                                     {"dram", {{"bandwidth", 16}}}}});
   const double vector = 200704 * arch.engine->vector_unit().energy_pj[2];  // compares
@@ -81,4 +82,26 @@ TEST_CASE("the workload hash names content, not labels", "[sim][report]") {
   CHECK(explorer::prepare_workload(g).hash == base);
   std::get<workloads::Conv>(g.op(0).shape).k = 32;
   CHECK(explorer::prepare_workload(g).hash != base);
+}
+
+TEST_CASE("utilisation counts each layer against its own precision's peak", "[sim][report]") {
+  // Bit Fusion: 2-bit layers have 16x the 8-bit peak. Against the 8-bit peak alone the WRPN
+  // network's total printed 585%.
+  const auto arch = arch::load_arch(test::source_path("configs/arch/bitfusion_isca2018.json"));
+  const auto r = explorer::evaluate(
+      arch, explorer::prepare_workload(workloads::load_workload(
+                test::source_path("configs/workloads/bitfusion/wrpn/cifar10.json"), {})),
+      {});
+  double capacity = 0;
+  for (const auto& l : r.layers) {
+    if (!l.fused_into.empty()) continue;
+    CHECK(l.peak_macs_per_cycle >= arch.engine->peak_macs_per_cycle());
+    CHECK(l.utilization <= 1.0);
+    capacity += static_cast<double>(l.timing.cycles) * l.peak_macs_per_cycle;
+  }
+  CHECK(r.summary.utilization <= 1.0);
+  CHECK(r.summary.utilization == Approx(static_cast<double>(r.summary.macs) / capacity));
+  CHECK(r.summary.utilization < static_cast<double>(r.summary.macs) /
+                                    (static_cast<double>(r.summary.cycles) *
+                                     arch.engine->peak_macs_per_cycle()));
 }
