@@ -14,6 +14,9 @@ std::unique_ptr<Engine> IdealEngine::create(ParamReader& r) {
   d.dram_required = true;
   p.common = read_common(r, d);
   p.peak_macs_per_cycle = r.positive("peak_macs_per_cycle");
+  // The same reach as an array of kMaxArrayDimension^2 PEs; below 1e-3 a cycle count overflows.
+  if (p.peak_macs_per_cycle < 1e-3 || p.peak_macs_per_cycle > 4294967296.0)
+    throw r.error("peak_macs_per_cycle", "must be in [0.001, 2^32]");
   if (auto energy = r.optional_child("energy")) {
     p.mac_energy_pj = energy->optional_number("mac_pj");
     p.dram_energy_pj_per_byte = energy->optional_number("dram_pj_per_byte");
