@@ -221,15 +221,6 @@ void require(bool ok, const std::string& where, const std::string& what) {
   if (!ok) throw InputError(where + what);
 }
 
-// The product of `factors`, or nullopt when it exceeds kMaxCount (checked at every step, so no
-// intermediate product wraps).
-std::optional<i64> checked_product(std::initializer_list<i64> factors) {
-  i64 out = 1;
-  for (i64 f : factors)
-    if (__builtin_mul_overflow(out, f, &out) || out > kMaxCount) return std::nullopt;
-  return out;
-}
-
 }  // namespace
 
 void validate(const Operator& op, const std::string& where) {
@@ -271,7 +262,7 @@ void validate(const Operator& op, const std::string& where) {
   };
   // A count derived from several fields (MACs, elements) must not exceed the limit either.
   auto count = [&](std::initializer_list<i64> factors, const std::string& what) {
-    require(checked_product(factors).has_value(), at,
+    require(size_product(factors) <= kMaxCount, at,  // the factors are positive here
             what + " exceed " + limit + " (the largest count Tessera accepts)");
   };
   std::visit(Overloaded{
