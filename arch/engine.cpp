@@ -25,6 +25,23 @@ std::vector<std::string> Engine::supports(const workloads::Operator& op) const {
   return warnings;
 }
 
+std::int64_t array_dimension(ParamReader& r, const std::string& key,
+                             std::optional<std::int64_t> fallback) {
+  if (fallback && !r.has(key)) return *fallback;
+  const std::int64_t v = r.positive_integer(key);
+  if (v > kMaxArrayDimension)
+    throw r.error(key, "must be at most " + std::to_string(kMaxArrayDimension) + ", got " +
+                           std::to_string(v));
+  return v;
+}
+
+void check_plan_tiles(const workloads::Operator& op, double tiles, const std::string& what) {
+  if (tiles <= kMaxPlanTiles) return;
+  throw InputError((op.source.empty() ? "" : op.source + ": ") + "operator '" + op.name + "': " +
+                   what + " would make a plan of " + std::to_string(static_cast<long long>(tiles)) +
+                   " tiles, more than 2^20");
+}
+
 CommonParams read_common(ParamReader& r, const CommonDefaults& defaults,
                          const EnergyKeys& own_energy) {
   CommonParams c;

@@ -133,6 +133,19 @@ using EnergyKeys = std::function<void(ParamReader& energy, const energy::Technol
 CommonParams read_common(ParamReader& config, const CommonDefaults& defaults,
                          const EnergyKeys& own_energy = {});
 
+// PE array rows, columns and vector lanes are at most 2^16 each: far beyond any built array, and
+// the engines' products of them with tile sizes and bit widths stay within 64 bits.
+inline constexpr std::int64_t kMaxArrayDimension = 65536;
+// An array dimension in [1, kMaxArrayDimension]; required when `fallback` is absent.
+std::int64_t array_dimension(ParamReader& r, const std::string& key,
+                             std::optional<std::int64_t> fallback = std::nullopt);
+
+// Plans that keep a tile per fold, group or batch are bounded like the mapper's (2^20 tiles): a
+// layer beyond is an InputError naming its source and `what` made the plan large, rather than a
+// run of hours or a plan that exhausts memory.
+inline constexpr double kMaxPlanTiles = 1048576.0;
+void check_plan_tiles(const workloads::Operator& op, double tiles, const std::string& what);
+
 class EngineBase : public Engine {
  public:
   // Loads the technology table and the vector unit's energies when the params were built in code.

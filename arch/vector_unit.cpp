@@ -3,6 +3,8 @@
 #include <cmath>
 #include <variant>
 
+#include "arch/engine.hpp"
+
 namespace tessera::arch {
 
 namespace {
@@ -155,7 +157,8 @@ VectorUnit read_vector_unit(ParamReader& config, const energy::Technology& tech,
   v.lanes = default_lanes;
   std::optional<ParamReader> r = config.optional_child("vector");
   if (r) {
-    v.lanes = static_cast<u64>(r->positive_integer("lanes", static_cast<std::int64_t>(default_lanes)));
+    v.lanes = static_cast<u64>(
+        array_dimension(*r, "lanes", static_cast<std::int64_t>(default_lanes)));
     v.precision = r->string("precision", v.precision);
     v.buffer_bytes = r->size_bytes("buffer", "64 KiB");
     if (v.buffer_bytes < 2) throw r->error("buffer", "must be at least 2 bytes");

@@ -12,8 +12,14 @@ function(tessera_set_flags target)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
   if(TESSERA_SANITIZE)
-    target_compile_options(${target} PUBLIC -fsanitize=address,undefined -fno-omit-frame-pointer)
-    target_link_options(${target} PUBLIC -fsanitize=address,undefined)
+    # float-cast-overflow (a double beyond the integer it is cast to) is not part of "undefined";
+    # clang also checks unsigned wrap-around and lossy implicit conversions ("integer").
+    set(sanitizers address,undefined,float-cast-overflow)
+    if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+      string(APPEND sanitizers ",integer")
+    endif()
+    target_compile_options(${target} PUBLIC -fsanitize=${sanitizers} -fno-omit-frame-pointer)
+    target_link_options(${target} PUBLIC -fsanitize=${sanitizers})
   endif()
 endfunction()
 

@@ -24,6 +24,74 @@ std::string pointer_token(const std::string& key) {
   return out;
 }
 
+namespace {
+
+// Byte offset -> "line:column" (1-based) of `text`.
+std::string line_column(const std::string& text, std::size_t byte) {
+  std::size_t line = 1, col = 1;
+  for (std::size_t i = 0; i + 1 < byte && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+  }
+  return std::to_string(line) + ":" + std::to_string(col);
+}
+
+// Tracks where the parser is (a stack of objects and arrays, each with its current key or index)
+// so that a key repeated in one object is an error naming its JSON path: nlohmann would keep the
+// last value silently.
+class DuplicateKeyCheck {
+ public:
+  explicit DuplicateKeyCheck(const std::string& file) : file_(file) {}
+
+  bool operator()(int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    using E = nlohmann::json::parse_event_t;
+    switch (event) {
+      case E::object_start: stack_.push_back({false, {}, {}, 0}); break;
+      case E::array_start: stack_.push_back({true, {}, {}, 0}); break;
+      case E::key: {
+        Frame& top = stack_.back();
+        top.key = parsed.get<std::string>();
+        if (!top.keys.insert(top.key).second)
+          throw InputError(json_location(file_, path()) + "duplicate key '" + top.key + "'");
+        break;
+      }
+      case E::object_end:
+      case E::array_end:
+        stack_.pop_back();
+        element_done();
+        break;
+      case E::value: element_done(); break;
+    }
+    return true;
+  }
+
+ private:
+  struct Frame {
+    bool array;
+    std::set<std::string> keys;
+    std::string key;
+    std::size_t index;
+  };
+  void element_done() {
+    if (!stack_.empty() && stack_.back().array) ++stack_.back().index;
+  }
+  std::string path() const {
+    std::string out;
+    for (const Frame& f : stack_)
+      out += "/" + (f.array ? std::to_string(f.index) : pointer_token(f.key));
+    return out;
+  }
+
+  const std::string& file_;
+  std::vector<Frame> stack_;
+};
+
+}  // namespace
+
 nlohmann::json read_json_file(const std::string& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw InputError(file + ": cannot open file");
@@ -31,22 +99,16 @@ nlohmann::json read_json_file(const std::string& file) {
   buf << in.rdbuf();
   const std::string text = buf.str();
   try {
-    return nlohmann::json::parse(text);
+    return nlohmann::json::parse(text, DuplicateKeyCheck(file));
   } catch (const nlohmann::json::parse_error& e) {
-    // Convert the byte offset nlohmann reports into line and column.
-    std::size_t line = 1, col = 1;
-    for (std::size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        col = 1;
-      } else {
-        ++col;
-      }
-    }
     std::string what = e.what();
     if (auto pos = what.find("syntax error"); pos != std::string::npos) what = what.substr(pos);
-    throw InputError(file + ":" + std::to_string(line) + ":" + std::to_string(col) +
-                     ": malformed JSON: " + what);
+    throw InputError(file + ":" + line_column(text, e.byte) + ": malformed JSON: " + what);
+  } catch (const nlohmann::json::exception& e) {
+    // out_of_range: a number beyond a double (1e400); nlohmann does not say where.
+    std::string what = e.what();
+    if (const auto end = what.find("] "); end != std::string::npos) what = what.substr(end + 2);
+    throw InputError(file + ": malformed JSON: " + what);
   }
 }
 
@@ -76,11 +138,23 @@ bool split_quantity(const std::string& text, double& value, std::string& unit) {
 }
 
 // An integral JSON number (2 or 2.0) as an integer; `where` prefixes the error.
+// Integers beyond 2^53 in magnitude are refused: doubles (and so most JSON tools) cannot hold them
+// exactly, and sizes that large overflow the counts derived from them.
 std::int64_t to_integer(const nlohmann::json& v, const std::string& where) {
-  if (v.is_number_integer()) return v.get<std::int64_t>();
+  constexpr std::int64_t kMax = std::int64_t{1} << 53;
+  const auto bounded = [&](std::int64_t i) {
+    if (i > kMax || i < -kMax)
+      throw InputError(where + "integer " + v.dump() + " is beyond the accepted range +-2^53");
+    return i;
+  };
+  if (v.is_number_unsigned() && v.get<std::uint64_t>() > std::uint64_t(kMax)) bounded(kMax + 1);
+  if (v.is_number_integer()) return bounded(v.get<std::int64_t>());
   if (v.is_number_float()) {
     const double d = v.get<double>();
-    if (std::floor(d) == d && std::abs(d) < 9.0e15) return static_cast<std::int64_t>(d);
+    if (std::floor(d) == d && std::isfinite(d)) {
+      if (std::abs(d) > double(kMax)) bounded(kMax + 1);
+      return static_cast<std::int64_t>(d);
+    }
   }
   throw InputError(where + "expected an integer, got " + (v.is_number() ? v.dump() : type_name(v)));
 }
@@ -265,11 +339,32 @@ double read_quantity(ParamReader& r, const nlohmann::json* v, const std::string&
   throw r.error(key, "unknown unit '" + unit + "' in '" + text + "' (units: " + accepted + ")");
 }
 
+// The accepted ranges of quantities (docs/config-reference.md): far beyond any real design, yet
+// small enough that cycles, bytes and energies derived from them stay finite and exact enough.
+constexpr double kMinFrequencyHz = 1e3, kMaxFrequencyHz = 1e12;
+constexpr double kMinBytesPerCycle = 1e-3, kMaxBytesPerCycle = 1e9;
+constexpr double kMinBytesPerSecond = 1e3, kMaxBytesPerSecond = 1e16;
+constexpr double kMaxSizeBytes = 1125899906842624.0;  // 2^50 bytes, 1 PiB
+
+void check_range(ParamReader& r, const std::string& key, const char* what, double v, double min,
+                 double max, const char* unit) {
+  if (v >= min && v <= max) return;
+  const auto g = [](double d) {
+    std::ostringstream o;
+    o << d;
+    return o.str();
+  };
+  throw r.error(key, std::string(what) + " must be in [" + g(min) + ", " + g(max) + "] " + unit +
+                         ", got " + g(v) + " " + unit);
+}
+
 }  // namespace
 
 double ParamReader::frequency_hz(const std::string& key, const std::string& fallback) {
-  return read_quantity(*this, find(key), key, fallback, "frequency",
-                       {{"MHz", 1e6}, {"Hz", 1.0}, {"kHz", 1e3}, {"GHz", 1e9}});
+  const double hz = read_quantity(*this, find(key), key, fallback, "frequency",
+                                  {{"MHz", 1e6}, {"Hz", 1.0}, {"kHz", 1e3}, {"GHz", 1e9}});
+  check_range(*this, key, "frequency", hz, kMinFrequencyHz, kMaxFrequencyHz, "Hz");
+  return hz;
 }
 
 Bandwidth ParamReader::bandwidth(const std::string& key, const std::string& fallback) {
@@ -278,16 +373,23 @@ Bandwidth ParamReader::bandwidth(const std::string& key, const std::string& fall
       *this, find(key), key, fallback, "bandwidth",
       {{"B/cycle", 1.0}, {"MB/s", 1e6}, {"GB/s", 1e9}, {"GiB/s", 1073741824.0}, {"TB/s", 1e12}},
       &unit);
-  return Bandwidth{bytes, unit == "B/cycle"};
+  const bool per_cycle = unit == "B/cycle";
+  if (per_cycle)
+    check_range(*this, key, "bandwidth", bytes, kMinBytesPerCycle, kMaxBytesPerCycle, "B/cycle");
+  else
+    check_range(*this, key, "bandwidth", bytes, kMinBytesPerSecond, kMaxBytesPerSecond, "B/s");
+  return Bandwidth{bytes, per_cycle};
 }
 
 std::uint64_t ParamReader::size_bytes(const std::string& key, const std::string& fallback) {
   const double b =
       read_quantity(*this, find(key), key, fallback, "size",
                     {{"B", 1.0}, {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0}});
+  check_range(*this, key, "size", b, 1, kMaxSizeBytes, "B");
   if (std::floor(b) != b) throw error(key, "a size must be a whole number of bytes");
   return static_cast<std::uint64_t>(b);
 }
+
 
 bool ParamReader::is_string(const std::string& key) {
   known_.insert(key);

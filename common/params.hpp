@@ -77,6 +77,8 @@ class ParamReader {
   //   frequency: bare number in MHz; units Hz, kHz, MHz, GHz.             Returns Hz.
   //   bandwidth: bare number in bytes/cycle; units B/cycle, GB/s, GiB/s, MB/s, TB/s.
   //   size:      bare number in bytes; units B, KiB, MiB, GiB.            Returns bytes.
+  // Ranges: frequency [1 kHz, 1 THz]; bandwidth [1e-3, 1e9] B/cycle or [1e3, 1e16] B/s;
+  // size [1 B, 2^50 B]. Values outside are errors naming the key.
   double frequency_hz(const std::string& key, const std::string& fallback);
   Bandwidth bandwidth(const std::string& key, const std::string& fallback);
   std::uint64_t size_bytes(const std::string& key, const std::string& fallback);

@@ -208,7 +208,10 @@ std::optional<GemmMapping> map_gemm(const GemmView& g, const GemmArray& arr) {
         if (a_tile > arr.a_capacity || c_tile > arr.c_capacity) break;
         const std::array<i64, 3> count = {ceil_div(dim[0], mt), ceil_div(dim[1], nt),
                                           ceil_div(dim[2], kt)};
-        if (count[0] * count[1] * count[2] > (i64{1} << 20)) continue;  // plans stay small
+        // Plans stay small (in doubles: the product of counts may pass 64 bits).
+        if (static_cast<double>(count[0]) * static_cast<double>(count[1]) *
+                static_cast<double>(count[2]) > double(i64{1} << 20))
+          continue;
         // Compute: full and remainder blocks along each loop.
         double compute = 0;
         for (int mask = 0; mask < 8; ++mask) {

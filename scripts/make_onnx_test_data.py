@@ -143,6 +143,34 @@ def main():
         [helper.make_node("GatherND", ["x", "i"], ["y"], name="gather", batch_dims=-3)], "g", [x, i], [y]),
         opset_imports=[helper.make_opsetid("", 13)]), "gather_nd_batch_dims.onnx")
 
+    # A Conv whose weight has rank 2 (read as rank 4: a heap overflow), an LSTM with a direction
+    # ONNX does not define, and one whose unrolled sequence would take hours to build.
+    w2 = numpy_helper.from_array(np.ones((4, 4), dtype=np.float32), "w")
+    save(helper.make_model(helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["y"], name="conv")], "g", [x], [y], [w2]),
+        opset_imports=[helper.make_opsetid("", 13)]), "conv_rank2_weight.onnx")
+    for name, direction, seq in (("lstm_bad_direction.onnx", "sideways", 4),
+                                 ("lstm_long_sequence.onnx", "forward", 1 << 40)):
+        xs = helper.make_tensor_value_info("x", TensorProto.FLOAT, [seq, 1, 8])
+        lw = numpy_helper.from_array(np.ones((1, 32, 8), dtype=np.float32), "W")
+        lr = numpy_helper.from_array(np.ones((1, 32, 8), dtype=np.float32), "R")
+        save(helper.make_model(helper.make_graph(
+            [helper.make_node("LSTM", ["x", "W", "R"], ["y"], name="lstm", hidden_size=8,
+                              direction=direction)], "g", [xs], [y], [lw, lr]),
+            opset_imports=[helper.make_opsetid("", 13)]), name)
+
+    # Two nodes writing one tensor (ONNX graphs are single-assignment).
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+    nodes = [helper.make_node("Relu", ["x"], ["y"], name="first"),
+             helper.make_node("Sigmoid", ["x"], ["y"], name="second")]
+    save(helper.make_model(helper.make_graph(nodes, "g", [x], [y]),
+                           opset_imports=[helper.make_opsetid("", 13)]), "duplicate_output.onnx")
+
+    # A node name that is not UTF-8: the bytes of a placeholder name replaced, same length.
+    data = relu_model(name="NOT_UTF8").SerializeToString().replace(b"NOT_UTF8", b"NOT_\xff\xfe\xfd\xfc")
+    with open(os.path.join(OUT, "invalid_utf8.onnx"), "wb") as f:
+        f.write(data)
+
 
 if __name__ == "__main__":
     main()

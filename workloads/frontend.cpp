@@ -5,6 +5,7 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "common/error.hpp"
 #include "workloads/json_format.hpp"
@@ -17,6 +18,38 @@
 namespace tessera::workloads {
 
 namespace {
+
+// Sums over a whole workload: per-operator counts stay 16 times below the i64 range, which leaves
+// the engines room to scale them to cycles and bytes; exit probabilities (fractions of all inputs
+// leaving at each exit) add up to at most 1.
+void check_totals(const Graph& graph, const std::string& path) {
+  constexpr i64 kMaxTotal = kMaxCount << 4;
+  i64 macs = 0, elements = 0;
+  std::map<int, double> exits;  // exit index -> probability
+  double exiting = 0;
+  for (Graph::Node n = 0; n < graph.size(); ++n) {
+    const Operator& op = graph.op(n);
+    const std::string at = path + ": operator '" + op.name + "': ";
+    if (op.early_exit && op.early_exit->probability) {
+      const double p = *op.early_exit->probability;
+      const auto [it, added] = exits.emplace(op.early_exit->index, p);
+      if (!added && it->second != p)
+        throw InputError(at + "early_exit " + std::to_string(it->first) + " has probability " +
+                         std::to_string(p) + " here and " + std::to_string(it->second) +
+                         " on an earlier operator");
+      if (added) exiting += p;
+      if (exiting > 1 + 1e-9)
+        throw InputError(at + "early_exit probabilities sum to " + std::to_string(exiting) +
+                         ", more than 1 (each is the fraction of all inputs leaving there)");
+    }
+    macs += op.macs();  // each at most kMaxCount, checked against the total at every step
+    elements += op.input_elements() + op.output_elements();
+    if (macs > kMaxTotal || elements > kMaxTotal)
+      throw InputError(at + "the workload's total " +
+                       (macs > kMaxTotal ? "MACs" : "input and output elements") +
+                       " exceed 2^57 (the largest total Tessera accepts)");
+  }
+}
 
 bool has_extension(const std::string& path, const std::string& ext) {
   std::string e = std::filesystem::path(path).extension().string();
@@ -106,6 +139,7 @@ Graph load_workload(const std::string& path, const LoadOptions& options) {
   if (is_nasbench201_spec(path)) {
     check_options(path, "nasbench201", frontends().get("nasbench201"), options);
     Graph graph = load_nasbench201_spec(path, options);
+    check_totals(graph, path);
     if (options.fold_batch_norms) fold_batch_norms(graph);
     return graph;
   }
@@ -120,6 +154,7 @@ Graph load_workload(const std::string& path, const LoadOptions& options) {
     check_options(path, name, frontend, options);
     Graph graph = frontend.load(path, options);
     if (graph.empty()) throw InputError(path + ": workload has no operators");
+    check_totals(graph, path);
     try {
       graph.topological_order();
     } catch (const InputError& e) {

@@ -109,13 +109,13 @@ class Builder {
                            i64 c_in, i64 c_out, i64 hw, i64 kernel, i64 stride) {
     const i64 pad = kernel / 2;
     const Graph::Node relu =
-        add(name + ".relu", what + " ReLU", Elementwise{"relu", n_ * c_in * hw * hw, 1}, {in});
+        add(name + ".relu", what + " ReLU", Elementwise{"relu", size_product({n_, c_in, hw, hw}), 1}, {in});
     Conv conv{.n = n_, .c = c_in, .h = hw, .w = hw, .k = c_out, .r = kernel, .s = kernel};
     conv.stride_h = conv.stride_w = stride;
     conv.pad_top = conv.pad_left = conv.pad_bottom = conv.pad_right = pad;
     const i64 out = conv.p();
     const Graph::Node c = add(name + ".conv", what + " conv", conv, {relu});
-    return add(name + ".bn", what + " BN", Norm{NormType::batch, n_ * c_out * out * out, c_out},
+    return add(name + ".bn", what + " BN", Norm{NormType::batch, size_product({n_, c_out, out, out}), c_out},
                {c});
   }
 
@@ -156,7 +156,7 @@ class Builder {
                               {node[i]}));
       }
       const std::string nj = name + ".node" + std::to_string(j);
-      const i64 elements = n_ * c * hw * hw;
+      const i64 elements = size_product({n_, c, hw, hw});
       if (terms.empty())  // every input edge is `none`: the node is zeros (PyTorch: x.mul(0))
         node[j] =
             add(nj + ".zero", nj + " all inputs none", Elementwise{"zero", elements, 1}, {node[0]});
@@ -190,7 +190,7 @@ class Builder {
     const Graph::Node conv =
         add(name + ".downsample.conv", name + " downsample conv1x1",
             Conv{.n = n_, .c = c_in, .h = out, .w = out, .k = c_out, .r = 1, .s = 1}, {pool});
-    return add(name + ".add", name + " residual sum", Elementwise{"add", n_ * c_out * out * out, 2},
+    return add(name + ".add", name + " residual sum", Elementwise{"add", size_product({n_, c_out, out, out}), 2},
                {b, conv});
   }
 
@@ -217,7 +217,7 @@ Graph build_nasbench201(const std::string& arch, const std::string& dataset,
   Conv stem{.n = n, .c = 3, .h = hw, .w = hw, .k = c, .r = 3, .s = 3};
   stem.pad_top = stem.pad_left = stem.pad_bottom = stem.pad_right = 1;
   Graph::Node x = b.add("stem.conv", "stem conv3x3", stem, {});
-  x = b.add("stem.bn", "stem BN", Norm{NormType::batch, n * c * hw * hw, c}, {x});
+  x = b.add("stem.bn", "stem BN", Norm{NormType::batch, size_product({n, c, hw, hw}), c}, {x});
   // TinyNetwork's cell list: 5 cells, reduction, 5 cells, reduction, 5 cells (indices 0..16).
   int index = 0;
   for (int stage = 0; stage < 3; ++stage) {
@@ -228,8 +228,8 @@ Graph build_nasbench201(const std::string& arch, const std::string& dataset,
     }
     for (int k = 0; k < 5; ++k) x = b.cell(cell, "cells." + std::to_string(index++), x, c, hw);
   }
-  x = b.add("lastact.bn", "lastact BN", Norm{NormType::batch, n * c * hw * hw, c}, {x});
-  x = b.add("lastact.relu", "lastact ReLU", Elementwise{"relu", n * c * hw * hw, 1}, {x});
+  x = b.add("lastact.bn", "lastact BN", Norm{NormType::batch, size_product({n, c, hw, hw}), c}, {x});
+  x = b.add("lastact.relu", "lastact ReLU", Elementwise{"relu", size_product({n, c, hw, hw}), 1}, {x});
   x = b.add("global_pooling", "global average pooling",
             Pool{.type = PoolType::avg,
                  .global = true,

@@ -103,6 +103,14 @@ i64 Operator::output_elements() const {
                     shape);
 }
 
+i64 size_product(std::initializer_list<i64> factors) {
+  i64 out = 1;
+  for (i64 f : factors)
+    if (__builtin_mul_overflow(out, f, &out) || out > kMaxCount || out < -kMaxCount)
+      return out < 0 ? -(kMaxCount + 1) : kMaxCount + 1;
+  return out;
+}
+
 bool Operator::operator==(const Operator& o) const {
   return std::tie(name, source, shape, precision, density, early_exit) ==
          std::tie(o.name, o.source, o.shape, o.precision, o.density, o.early_exit);
@@ -239,11 +247,23 @@ void validate(const Operator& op, const std::string& where) {
       require(*op.early_exit->probability >= 0 && *op.early_exit->probability <= 1, at,
               "early_exit probability must be in [0, 1]");
   }
+  const std::string limit = "2^" + std::to_string(std::countr_zero(std::uint64_t(kMaxCount)));
+  auto at_most_limit = [&](i64 v, const char* name) {
+    require(v <= kMaxCount, at,
+            std::string(name) + " must be at most " + limit + ", got " + std::to_string(v));
+  };
   auto positive = [&](i64 v, const char* name) {
     require(v > 0, at, std::string(name) + " must be > 0, got " + std::to_string(v));
+    at_most_limit(v, name);
   };
   auto non_negative = [&](i64 v, const char* name) {
     require(v >= 0, at, std::string(name) + " must be >= 0, got " + std::to_string(v));
+    at_most_limit(v, name);
+  };
+  // A count derived from several fields (MACs, elements) must not exceed the limit either.
+  auto count = [&](std::initializer_list<i64> factors, const std::string& what) {
+    require(size_product(factors) <= kMaxCount, at,  // the factors are positive here
+            what + " exceed " + limit + " (the largest count Tessera accepts)");
   };
   std::visit(Overloaded{
                  [&](const Conv& c) {
@@ -267,6 +287,14 @@ void validate(const Operator& op, const std::string& where) {
                      non_negative(v, n);
                    non_negative(c.output_pad_h, "output_pad_h");
                    non_negative(c.output_pad_w, "output_pad_w");
+                   // p() and q() multiply dilation by the window and, transposed, the input by
+                   // the stride.
+                   count({c.dilation_h, c.r}, "dilation_h x r");
+                   count({c.dilation_w, c.s}, "dilation_w x s");
+                   if (c.transposed) {
+                     count({c.h, c.stride_h}, "h x stride_h");
+                     count({c.w, c.stride_w}, "w x stride_w");
+                   }
                    require(c.c % c.groups == 0 && c.k % c.groups == 0, at,
                            "channels c=" + std::to_string(c.c) +
                                " and filters k=" + std::to_string(c.k) +
@@ -274,17 +302,31 @@ void validate(const Operator& op, const std::string& where) {
                    require(c.p() > 0 && c.q() > 0, at,
                            "the filter does not fit the padded input (output would be " +
                                std::to_string(c.p()) + "x" + std::to_string(c.q()) + ")");
+                   count({c.n, c.c, c.h, c.w}, "input elements (n x c x h x w)");
+                   count({c.n, c.k, c.p(), c.q()}, "output elements (n x k x p x q)");
+                   count({c.k, c.c / c.groups, c.r, c.s}, "weights (k x c/groups x r x s)");
+                   if (c.transposed)
+                     count({c.n, c.c, c.h, c.w, c.k / c.groups, c.r, c.s},
+                           "MACs (n x c x h x w x k/groups x r x s)");
+                   else
+                     count({c.n, c.k, c.p(), c.q(), c.c / c.groups, c.r, c.s},
+                           "MACs (n x k x p x q x c/groups x r x s)");
                  },
                  [&](const MatMul& m) {
                    positive(m.batch, "batch");
                    positive(m.m, "m");
                    positive(m.n, "n");
                    positive(m.k, "k");
+                   count({m.batch, m.m, m.n, m.k}, "MACs (batch x m x n x k)");
+                   // Inputs are batch x (m x k + k x n): each term is at most the MACs, and
+                   // their sum at most twice the limit, which an i64 holds.
+                   count({m.k, m.n}, "weights (k x n)");
                  },
                  [&](const Elementwise& e) {
                    require(!e.function.empty(), at, "function must not be empty");
                    positive(e.elements, "elements");
                    positive(e.inputs, "inputs");
+                   count({e.elements, e.inputs}, "input elements (elements x inputs)");
                  },
                  [&](const Pool& p) {
                    for (auto [v, n] : {std::pair{p.n, "n"},
@@ -302,10 +344,14 @@ void validate(const Operator& op, const std::string& where) {
                                        {p.pad_right, "pad_right"}})
                      non_negative(v, n);
                    require(p.p() > 0 && p.q() > 0, at, "the window does not fit the padded input");
+                   count({p.n, p.c, p.h, p.w}, "input elements (n x c x h x w)");
+                   count({p.n, p.c, p.p(), p.q(), p.r, p.s},
+                         "window operations (n x c x p x q x r x s)");
                  },
                  [&](const Softmax& s) {
                    positive(s.rows, "rows");
                    positive(s.cols, "cols");
+                   count({s.rows, s.cols}, "elements (rows x cols)");
                  },
                  [&](const Norm& n) {
                    positive(n.elements, "elements");
@@ -315,6 +361,8 @@ void validate(const Operator& op, const std::string& where) {
                    positive(e.tokens, "tokens");
                    positive(e.vocab, "vocab");
                    positive(e.dim, "dim");
+                   count({e.tokens, e.dim}, "output elements (tokens x dim)");
+                   count({e.vocab, e.dim}, "weights (vocab x dim)");
                  },
                  [&](const DataMovement& d) {
                    positive(d.input_elements, "input_elements");

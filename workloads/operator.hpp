@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -203,8 +204,18 @@ std::optional<PoolType> pool_type_from_string(std::string_view text);
 std::optional<NormType> norm_type_from_string(std::string_view text);
 std::optional<MoveType> move_type_from_string(std::string_view text);
 
+// The largest loop bound or derived count (MACs, elements, parameters) an operator may have: 2^53.
+// Counts stay exact as doubles (reports, energy), and engines multiply them by bit widths, tile
+// sizes and layer counts without leaving 64 bits.
+inline constexpr i64 kMaxCount = i64{1} << 53;
+
+// The product of sizes read from a file, saturated at kMaxCount + 1 so that a front-end building
+// shapes from untrusted sizes never wraps; validate() then rejects the saturated field.
+i64 size_product(std::initializer_list<i64> factors);
+
 // Checks loop bounds, precisions and densities; throws InputError prefixed by `where` naming the
-// field and the expected range (e.g. output size <= 0, channels not divisible by groups).
+// field and the expected range (e.g. output size <= 0, channels not divisible by groups, a count
+// above kMaxCount).
 void validate(const Operator& op, const std::string& where);
 
 }  // namespace tessera::workloads

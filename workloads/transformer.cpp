@@ -109,7 +109,7 @@ TransformerConfig transformer_config_from_json(const json& config, const std::st
       t.hidden = c.size("n_embd");
       t.layers = c.size("n_layer");
       t.heads = c.size("n_head");
-      t.intermediate = c.size("n_inner", 4 * t.hidden);
+      t.intermediate = c.size("n_inner", size_product({4, t.hidden}));
       t.vocab = c.size("vocab_size");
       t.max_positions = c.size("n_positions");
       t.tied_embeddings = c.flag("tie_word_embeddings", true);
@@ -204,7 +204,8 @@ Graph build_transformer(const TransformerConfig& t, const std::string& file,
     if (S < 1) throw fail("seq_len must be >= 1, got " + std::to_string(S));
     if (decode) {
       L = options.kv_len.value_or(S);
-      if (L < 1) throw fail("kv_len must be >= 1, got " + std::to_string(L));
+      if (L < 1 || L >= kMaxCount)
+        throw fail("kv_len must be in [1, 2^53), got " + std::to_string(L));
       S_q = 1;
       T = L + 1;
     } else {
@@ -216,7 +217,7 @@ Graph build_transformer(const TransformerConfig& t, const std::string& file,
   }
 
   const i64 d = t.hidden, dq = t.q_dim(), dkv = t.kv_dim(), hd = t.head_dim;
-  const i64 rows = B * S_q;  // token rows through the layer stack
+  const i64 rows = size_product({B, S_q});  // token rows through the layer stack
 
   std::string stem = std::filesystem::path(file).stem().string();
   Graph g(stem + "-" + options.phase + "-b" + std::to_string(B) +
@@ -226,7 +227,7 @@ Graph build_transformer(const TransformerConfig& t, const std::string& file,
   Builder b(g, file, t.bits);
   const NormType norm_type = t.rms_norm ? NormType::rms : NormType::layer;
   auto norm = [&](const std::string& name, const std::string& where, i64 tokens, Graph::Node in) {
-    return b.add(name, where, Norm{norm_type, tokens * d, d}, {in});
+    return b.add(name, where, Norm{norm_type, size_product({tokens, d}), d}, {in});
   };
   auto linear = [&](const std::string& name, const std::string& where, i64 m, i64 k, i64 n,
                     bool bias, std::vector<Graph::Node> in) {
@@ -254,17 +255,18 @@ Graph build_transformer(const TransformerConfig& t, const std::string& file,
         b.add("embed.cls_token", "embeddings cls_token", Embedding{B, 1, d}, {});
     const Graph::Node cat =
         b.add("embed.concat", "embeddings concat",
-              DataMovement{MoveType::concat, B * (grid * grid + 1) * d, B * S * d}, {patch, cls});
+              DataMovement{MoveType::concat, size_product({B, size_product({grid, grid}) + 1, d}),
+                                   size_product({B, S, d})}, {patch, cls});
     const Graph::Node pos =
-        b.add("embed.positions", "embeddings position_embeddings", Embedding{B * S, S, d}, {});
-    x = b.add("embed.add", "embeddings add", Elementwise{"add", B * S * d, 2}, {cat, pos});
+        b.add("embed.positions", "embeddings position_embeddings", Embedding{size_product({B, S}), S, d}, {});
+    x = b.add("embed.add", "embeddings add", Elementwise{"add", size_product({B, S, d}), 2}, {cat, pos});
   } else {
     std::vector<Graph::Node> parts;
     // A tied table is counted once, as the LM head's weight: the lookup is then a gather of
     // `rows` rows from it (docs/transformers.md, "Tied embeddings").
     if (t.tied_embeddings)
       parts.push_back(b.add("embed.tokens", "embeddings tokens (table tied with lm_head)",
-                            DataMovement{MoveType::gather, rows * d, rows * d}, {}));
+                            DataMovement{MoveType::gather, size_product({rows, d}), size_product({rows, d})}, {}));
     else
       parts.push_back(b.add("embed.tokens", "embeddings tokens", Embedding{rows, t.vocab, d}, {}));
     if (t.family != TransformerFamily::llama)
@@ -276,7 +278,7 @@ Graph build_transformer(const TransformerConfig& t, const std::string& file,
     x = parts.size() == 1
             ? parts[0]
             : b.add("embed.add", "embeddings add",
-                    Elementwise{"add", rows * d, static_cast<i64>(parts.size())}, parts);
+                    Elementwise{"add", size_product({rows, d}), static_cast<i64>(parts.size())}, parts);
     if (t.family == TransformerFamily::bert)
       x = norm("embed.norm", "embeddings LayerNorm", rows, x);
   }
@@ -298,30 +300,30 @@ Graph build_transformer(const TransformerConfig& t, const std::string& file,
     const Graph::Node v = lin("attn.v_proj", d, dkv, t.qkv_bias, h);
     if (t.family == TransformerFamily::llama) {
       // Rotary position embedding of the new queries and keys (no parameters).
-      q = k = add("attn.rope", Elementwise{"rope", rows * (dq + dkv), 1}, {q, k});
+      q = k = add("attn.rope", Elementwise{"rope", size_product({rows, dq + dkv}), 1}, {q, k});
     }
     std::vector<Graph::Node> k_in{q, k}, v_in{v};
     if (t.decoder()) {
-      add("attn.k_cache_write", DataMovement{MoveType::cache_write, rows * dkv, rows * dkv}, {k});
-      add("attn.v_cache_write", DataMovement{MoveType::cache_write, rows * dkv, rows * dkv}, {v});
+      add("attn.k_cache_write", DataMovement{MoveType::cache_write, size_product({rows, dkv}), size_product({rows, dkv})}, {k});
+      add("attn.v_cache_write", DataMovement{MoveType::cache_write, size_product({rows, dkv}), size_product({rows, dkv})}, {v});
       if (decode) {
         k_in.push_back(add("attn.k_cache_read",
-                           DataMovement{MoveType::cache_read, B * L * dkv, B * L * dkv}, {}));
+                           DataMovement{MoveType::cache_read, size_product({B, L, dkv}), size_product({B, L, dkv})}, {}));
         v_in.push_back(add("attn.v_cache_read",
-                           DataMovement{MoveType::cache_read, B * L * dkv, B * L * dkv}, {}));
+                           DataMovement{MoveType::cache_read, size_product({B, L, dkv}), size_product({B, L, dkv})}, {}));
       }
     }
     // Each query head reads its group's keys and values: batch = B * heads for GQA too.
     const Graph::Node scores =
         add("attn.scores",
-            MatMul{.batch = B * t.heads, .m = S_q, .n = T, .k = hd, .b_is_weight = false}, k_in);
-    const Graph::Node sm = add("attn.softmax", Softmax{B * t.heads * S_q, T}, {scores});
+            MatMul{.batch = size_product({B, t.heads}), .m = S_q, .n = T, .k = hd, .b_is_weight = false}, k_in);
+    const Graph::Node sm = add("attn.softmax", Softmax{size_product({B, t.heads, S_q}), T}, {scores});
     v_in.insert(v_in.begin(), sm);
     const Graph::Node ctx =
         add("attn.context",
-            MatMul{.batch = B * t.heads, .m = S_q, .n = hd, .k = T, .b_is_weight = false}, v_in);
+            MatMul{.batch = size_product({B, t.heads}), .m = S_q, .n = hd, .k = T, .b_is_weight = false}, v_in);
     const Graph::Node o = lin("attn.o_proj", dq, d, t.out_bias, ctx);
-    Graph::Node r1 = add("attn_residual", Elementwise{"add", rows * d, 2}, {o, x});
+    Graph::Node r1 = add("attn_residual", Elementwise{"add", size_product({rows, d}), 2}, {o, x});
     if (!t.pre_norm) r1 = norm(p + "attn_norm", where + "attn_norm (post)", rows, r1);
 
     const Graph::Node h2 = t.pre_norm ? norm(p + "mlp_norm", where + "mlp_norm", rows, r1) : r1;
@@ -330,14 +332,14 @@ Graph build_transformer(const TransformerConfig& t, const std::string& file,
       const Graph::Node gate = lin("mlp.gate_proj", d, t.intermediate, t.mlp_bias, h2);
       const Graph::Node up = lin("mlp.up_proj", d, t.intermediate, t.mlp_bias, h2);
       const Graph::Node a =
-          add("mlp.act", Elementwise{t.activation, rows * t.intermediate, 1}, {gate});
-      act = add("mlp.mul", Elementwise{"mul", rows * t.intermediate, 2}, {a, up});
+          add("mlp.act", Elementwise{t.activation, size_product({rows, t.intermediate}), 1}, {gate});
+      act = add("mlp.mul", Elementwise{"mul", size_product({rows, t.intermediate}), 2}, {a, up});
     } else {
       const Graph::Node up = lin("mlp.up_proj", d, t.intermediate, t.mlp_bias, h2);
-      act = add("mlp.act", Elementwise{t.activation, rows * t.intermediate, 1}, {up});
+      act = add("mlp.act", Elementwise{t.activation, size_product({rows, t.intermediate}), 1}, {up});
     }
     const Graph::Node down = lin("mlp.down_proj", t.intermediate, d, t.mlp_bias, act);
-    x = add("mlp_residual", Elementwise{"add", rows * d, 2}, {down, r1});
+    x = add("mlp_residual", Elementwise{"add", size_product({rows, d}), 2}, {down, r1});
     if (!t.pre_norm) x = norm(p + "mlp_norm", where + "mlp_norm (post)", rows, x);
   }
 
@@ -352,7 +354,7 @@ Graph build_transformer(const TransformerConfig& t, const std::string& file,
     const Graph::Node dense =
         linear("pooler.dense", "pooler dense (first token)", B, d, d, true, {x});
     const Graph::Node tanh =
-        b.add("pooler.act", "pooler tanh", Elementwise{"tanh", B * d, 1}, {dense});
+        b.add("pooler.act", "pooler tanh", Elementwise{"tanh", size_product({B, d}), 1}, {dense});
     if (t.num_labels > 0) linear("classifier", "classifier", B, d, t.num_labels, true, {tanh});
   }
   return g;

@@ -40,10 +40,12 @@ struct TransformerConfig {
   bool decoder() const {
     return family == TransformerFamily::gpt2 || family == TransformerFamily::llama;
   }
-  i64 q_dim() const { return heads * head_dim; }
-  i64 kv_dim() const { return kv_heads * head_dim; }
+  i64 q_dim() const { return size_product({heads, head_dim}); }
+  i64 kv_dim() const { return size_product({kv_heads, head_dim}); }
   // Tokens per sequence of a vit image: (image_size / patch_size)^2 + 1 class token.
-  i64 vit_tokens() const { return (image_size / patch_size) * (image_size / patch_size) + 1; }
+  i64 vit_tokens() const {
+    return size_product({image_size / patch_size, image_size / patch_size}) + 1;
+  }
 };
 
 // Default prompt length for bert, gpt2 and llama when LoadOptions::seq_len is absent.

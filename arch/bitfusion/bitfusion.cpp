@@ -42,8 +42,8 @@ u64 interface_cycles(u64 bits, double bits_per_cycle) {
 std::unique_ptr<Engine> BitFusionEngine::create(ParamReader& r) {
   BitFusionParams p;
   if (auto b = r.optional_child("bitfusion")) {
-    p.rows = b->positive_integer("rows", p.rows);
-    p.cols = b->positive_integer("cols", p.cols);
+    p.rows = array_dimension(*b, "rows", p.rows);
+    p.cols = array_dimension(*b, "cols", p.cols);
     p.brick_bits = static_cast<int>(b->positive_integer("brick_bits", p.brick_bits));
     p.fused_bits = static_cast<int>(b->positive_integer("fused_bits", p.fused_bits));
     if (p.fused_bits < p.brick_bits || p.fused_bits % p.brick_bits != 0)
@@ -418,6 +418,7 @@ LayerWork BitFusionEngine::map(const workloads::Operator& op, const MapContext& 
     body.busy_units = w.plan.units;
     body.bytes[out] = bytes_of(m.dram_write_bits - m.last_store_bits);
     store.bytes[out] = bytes_of(m.last_store_bits);
+    check_plan_tiles(op, 3.0 * static_cast<double>(rep), "one repeat per group or batch");
     for (u64 r = 0; r < rep; ++r)
       for (const Tile* t : {&load, &body, &store}) w.plan.tiles.push_back(*t);
   } else {
@@ -453,6 +454,8 @@ LayerWork BitFusionEngine::map(const workloads::Operator& op, const MapContext& 
       t.bytes[out] = bytes_of(wbits);
       append_tile(tiles, t);
     }
+    check_plan_tiles(op, static_cast<double>(rep) * static_cast<double>(tiles.size()),
+                     "one repeat per group or batch");
     for (u64 r = 0; r < rep; ++r)
       for (const auto& t : tiles) append_tile(w.plan.tiles, t);
   }

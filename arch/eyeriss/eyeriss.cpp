@@ -12,7 +12,11 @@ namespace tessera::arch {
 namespace {
 
 i64 ceil_div(i64 a, i64 b) { return (a + b - 1) / b; }
-u64 share(u64 total, u64 i, u64 n) { return total * (i + 1) / n - total * i / n; }
+// In 128 bits: a layer's cycles or bytes times the tile index may pass 64 bits.
+u64 share(u64 total, u64 i, u64 n) {
+  __extension__ typedef unsigned __int128 u128;  // -Wpedantic: a GCC and Clang extension
+  return static_cast<u64>(u128{total} * (i + 1) / n - u128{total} * i / n);
+}
 
 // One group of a layer as row-stationary planes.
 struct RsLayer {
@@ -41,8 +45,8 @@ std::optional<RsLayer> rs_layer(const workloads::Operator& op) {
 std::unique_ptr<Engine> EyerissEngine::create(ParamReader& r) {
   EyerissParams p;
   if (auto e = r.optional_child("eyeriss")) {
-    p.rows = e->positive_integer("rows", p.rows);
-    p.cols = e->positive_integer("cols", p.cols);
+    p.rows = array_dimension(*e, "rows", p.rows);
+    p.cols = array_dimension(*e, "cols", p.cols);
     p.word_bits = static_cast<int>(e->positive_integer("word_bits", p.word_bits));
     p.ifmap_spad_words = e->positive_integer("ifmap_spad_words", p.ifmap_spad_words);
     p.filter_spad_words = e->positive_integer("filter_spad_words", p.filter_spad_words);

@@ -21,6 +21,9 @@ std::unique_ptr<Engine> IdealEngine::create(ParamReader& r) {
     p.pe_precision = energy::read_pe_precision(energy, tech);
   });
   p.peak_macs_per_cycle = r.positive("peak_macs_per_cycle");
+  // The same reach as an array of kMaxArrayDimension^2 PEs; below 1e-3 a cycle count overflows.
+  if (p.peak_macs_per_cycle < 1e-3 || p.peak_macs_per_cycle > 4294967296.0)
+    throw r.error("peak_macs_per_cycle", "must be in [0.001, 2^32]");
   return std::make_unique<IdealEngine>(p);
 }
 

@@ -21,7 +21,17 @@ u64 bytes(i64 words, int bits) { return static_cast<u64>((words * bits + 7) / 8)
 // The part of `total` that falls on [begin, end) of `whole`, so that consecutive parts add up
 // to `total` exactly.
 i64 share(i64 total, i64 begin, i64 end, i64 whole) {
-  return total * end / whole - total * begin / whole;
+  // In 128 bits: total and end may each approach 2^53.
+  __extension__ typedef __int128 i128;  // -Wpedantic: a GCC and Clang extension
+  return static_cast<i64>(i128{total} * end / whole - i128{total} * begin / whole);
+}
+
+// The fixed fold plans visit every fold, per streamed chunk and per GEMM, keeping a tile for each.
+void check_fold_visits(const workloads::Operator& op, double visits, i64 R, i64 C) {
+  check_plan_tiles(op, visits,
+                   "one fold at a time on the " + std::to_string(R) + "x" + std::to_string(C) +
+                       " array (a larger array, or mapping \"mapper\" with larger buffers, "
+                       "keeps the plan small)");
 }
 
 // One fold: its index along array rows (i) and columns (j), and the rows/columns it uses.
@@ -87,8 +97,8 @@ void depthwise_across_columns(const workloads::Operator& op, GemmView& g) {
 std::unique_ptr<Engine> SystolicEngine::create(ParamReader& r) {
   SystolicParams p;
   ParamReader s = r.child("systolic");
-  p.rows = s.positive_integer("rows");
-  p.cols = s.positive_integer("cols");
+  p.rows = array_dimension(s, "rows");
+  p.cols = array_dimension(s, "cols");
   p.dataflow = *dataflows::dataflow_from_string(s.choice("dataflow", {"ws", "os", "is"}, "ws"));
   p.scalesim_mode = s.choice("mode", {"native", "scalesim"}, "native") == "scalesim";
   p.os_paper_fold = s.choice("os_fold_cycles", {"v2", "paper"}, "v2") == "paper";
@@ -240,6 +250,7 @@ LayerWork SystolicEngine::map_scalesim(const workloads::Operator& op, const Gemm
                     wt = w.plan.port(dataflows::port::weight);
   std::vector<Tile> one;  // the tiles of one GEMM
   const i64 folds = fm.folds();
+  check_fold_visits(op, static_cast<double>(folds) * static_cast<double>(g.count), R, C);
   i64 index = 0;
   for_each_fold(fm, R, C, false, [&](const Fold& f) {
     Tile t;
@@ -329,6 +340,9 @@ LayerWork SystolicEngine::map_native(const workloads::Operator& op, GemmView g,
   const std::size_t in = plan.port(port::input), wt = plan.port(port::weight),
                     pin = plan.port(port::psum_in), out = plan.port(port::output, Direction::write),
                     pout = plan.port(port::psum_out, Direction::write);
+  const double chunks =
+      p_.dataflow == Dataflow::os ? 1 : std::ceil(static_cast<double>(T) / static_cast<double>(chunk));
+  check_fold_visits(op, chunks * static_cast<double>(fm.folds()) * static_cast<double>(g.count), R, C);
   std::vector<Tile> one;
   for (i64 begin = 0; begin < T; begin += chunk) {
     const i64 tq = std::min(chunk, T - begin), end = begin + tq;

@@ -40,3 +40,47 @@ add_test(NAME cli.process.convert_roundtrip
          COMMAND tessera convert ${PROJECT_SOURCE_DIR}/configs/models/gpt2.json --seq-len 16 --to json)
 set_tests_properties(cli.process.convert_roundtrip PROPERTIES LABELS "cli"
                      PASS_REGULAR_EXPRESSION "\"format\": \"tessera.workload\"")
+
+# Sizes and quantities beyond what the counters and the models hold: one line naming the file and
+# the JSON path or operator, never a wrapped count, a crash or a run of hours.
+set(a ${PROJECT_SOURCE_DIR}/configs/arch)
+tessera_cli_failure_test(huge_softmax
+                         "huge_softmax.json: /operators/0: operator 'sm': elements \\(rows x cols\\) exceed 2\\^53"
+                         inspect ${d}/huge_softmax.json)
+tessera_cli_failure_test(rows_2p63
+                         "rows_2p63.json: /operators/0/shape/rows: integer 9223372036854775808 is beyond the accepted range"
+                         inspect ${d}/rows_2p63.json)
+tessera_cli_failure_test(batch_2p62 "/batch: integer 4611686018427387904 is beyond the accepted range"
+                         inspect ${PROJECT_SOURCE_DIR}/configs/models/bert-base-uncased.json --batch 4611686018427387904)
+tessera_cli_failure_test(batch_2p40 "bert-base-uncased.json: operator '[^']+': [a-z ()x]+ (exceed|must be at most) 2\\^53"
+                         inspect ${PROJECT_SOURCE_DIR}/configs/models/bert-base-uncased.json --batch 1099511627776)
+tessera_cli_failure_test(exits_over_one
+                         "exits_over_one.json: operator 'b': early_exit probabilities sum to 1.3"
+                         inspect ${d}/exits_over_one.json)
+tessera_cli_failure_test(array_rows_2p63 "rows_2p63_arch.json: /systolic/rows: integer 9223372036854775807 is beyond"
+                         simulate --arch ${d}/rows_2p63_arch.json --workload ${d}/ok_workload.json)
+tessera_cli_failure_test(array_cols_wide "wide_arch.json: /systolic/cols: must be at most 65536, got 100000"
+                         simulate --arch ${d}/wide_arch.json --workload ${d}/ok_workload.json)
+tessera_cli_failure_test(fold_plan_bound
+                         "long_gemm.json: /operators/0: operator 'gemm': one fold at a time on the 1x1 array .* more than 2\\^20"
+                         simulate --arch ${d}/one_pe_arch.json --workload ${d}/long_gemm.json)
+tessera_cli_failure_test(clock_1e300 "clock_1e300.json: /clock: frequency must be in \\[1000, 1e\\+12\\] Hz"
+                         simulate --arch ${d}/clock_1e300.json --workload ${d}/ok_workload.json)
+tessera_cli_failure_test(bandwidth_1e-300 "bandwidth_1e-300.json: /dram/bandwidth: bandwidth must be in"
+                         simulate --arch ${d}/bandwidth_1e-300.json --workload ${d}/ok_workload.json)
+tessera_cli_failure_test(sram_1e30 "sram_1e30.json: /sram/ifmap: size must be in \\[1, 1.1259e\\+15\\] B"
+                         simulate --arch ${d}/sram_1e30.json --workload ${d}/ok_workload.json)
+tessera_cli_failure_test(number_1e400 "number_1e400.json: malformed JSON: number overflow parsing '1e400'"
+                         simulate --arch ${d}/number_1e400.json --workload ${d}/ok_workload.json)
+tessera_cli_failure_test(duplicate_key "duplicate_key.json: /dram/bandwidth: duplicate key 'bandwidth'"
+                         simulate --arch ${d}/duplicate_key.json --workload ${d}/ok_workload.json)
+tessera_cli_failure_test(onnx_conv_rank2_weight "conv_rank2_weight.onnx: .*node 'conv'.*weight shape \\[4, 4\\] must have the rank"
+                         inspect ${o}/conv_rank2_weight.onnx)
+tessera_cli_failure_test(onnx_lstm_direction "lstm_bad_direction.onnx: .*node 'lstm'.*direction must be forward, reverse or bidirectional, got 'sideways'"
+                         inspect ${o}/lstm_bad_direction.onnx)
+tessera_cli_failure_test(onnx_lstm_long_sequence "lstm_long_sequence.onnx: .*node 'lstm'.*sequence length 1099511627776 must be in \\[1, 65536\\]"
+                         inspect ${o}/lstm_long_sequence.onnx)
+tessera_cli_failure_test(onnx_duplicate_output "duplicate_output.onnx: node 'second' \\(Sigmoid\\): output 'y' is also produced by node 'first'"
+                         inspect ${o}/duplicate_output.onnx)
+tessera_cli_failure_test(onnx_invalid_utf8 "invalid_utf8.onnx: node 0: the name is not valid UTF-8"
+                         inspect ${o}/invalid_utf8.onnx)

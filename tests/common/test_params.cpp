@@ -207,3 +207,53 @@ TEST_CASE("CSV tables: header keys, CRLF, blank lines, and a missing file", "[co
   CHECK_THROWS_WITH(tessera::read_csv_table(path + ".missing"),
                     Catch::Matchers::Contains("cannot open"));
 }
+
+TEST_CASE("out-of-range quantities and integers name file, path and bounds", "[common][params]") {
+  // The inputs that gave impossible results: a 1e-300 bandwidth, a 1e30-byte SRAM (it became 0
+  // bytes), a 1e300 GHz clock; integers beyond 2^53 (2^63 - 1 array rows, 2^64 - 1).
+  const json doc = json::parse(R"({"engine": {
+      "bw": 1e-300, "bw_s": "1e-300 GB/s", "bw_hi": "1e300 TB/s", "sram": 1e30,
+      "sram_s": "1e20 GiB", "clock": "1e300 GHz", "slow": "0.001 Hz",
+      "rows": 9223372036854775807, "u": 18446744073709551615, "neg": -9007199254740993,
+      "big": 9007199254740992, "f": 1e17}})");
+  auto r = engine(doc);
+  CHECK_THROWS_WITH(r.bandwidth("bw", "1 B/cycle"),
+                    Contains("p.json: /engine/bw: bandwidth must be in [0.001, 1e+09] B/cycle"));
+  CHECK_THROWS_WITH(r.bandwidth("bw_s", "1 B/cycle"),
+                    Contains("p.json: /engine/bw_s: bandwidth must be in [1000, 1e+16] B/s"));
+  CHECK_THROWS_WITH(r.bandwidth("bw_hi", "1 B/cycle"), Contains("/engine/bw_hi: bandwidth"));
+  CHECK_THROWS_WITH(r.size_bytes("sram", "1 KiB"),
+                    Contains("p.json: /engine/sram: size must be in [1, 1.1259e+15] B, got 1e+30"));
+  CHECK_THROWS_WITH(r.size_bytes("sram_s", "1 KiB"), Contains("/engine/sram_s: size must be in"));
+  CHECK_THROWS_WITH(r.frequency_hz("clock", "1 GHz"),
+                    Contains("p.json: /engine/clock: frequency must be in [1000, 1e+12] Hz"));
+  CHECK_THROWS_WITH(r.frequency_hz("slow", "1 GHz"), Contains("/engine/slow: frequency"));
+  CHECK_THROWS_WITH(r.positive_integer("rows"),
+                    Contains("p.json: /engine/rows: integer 9223372036854775807 is beyond the "
+                             "accepted range +-2^53"));
+  CHECK_THROWS_WITH(r.integer("u"), Contains("/engine/u: integer 18446744073709551615 is beyond"));
+  CHECK_THROWS_WITH(r.integer("neg"), Contains("/engine/neg: integer -9007199254740993 is beyond"));
+  CHECK(r.integer("big") == (std::int64_t{1} << 53));  // the bound itself is accepted
+  CHECK_THROWS_WITH(r.integer("f"), Contains("/engine/f: integer 1e+17 is beyond"));
+}
+
+TEST_CASE("read_json_file: numbers beyond a double and duplicate keys", "[common][params]") {
+  const auto dir = std::filesystem::temp_directory_path() / "tessera_params_json";
+  std::filesystem::create_directories(dir);
+  auto write = [&](const std::string& name, const std::string& text) {
+    const auto p = (dir / name).string();
+    std::ofstream(p) << text;
+    return p;
+  };
+  const auto huge = write("huge.json", R"({"engine": {"clock": 1e400}})");
+  CHECK_THROWS_WITH(read_json_file(huge),
+                    Contains("huge.json: malformed JSON: number overflow parsing '1e400'"));
+  const auto dup = write("dup.json", R"({"a": [1, {"x": {"y": 1}}, {"b": 1, "c": 2, "b": 3}]})");
+  CHECK_THROWS_WITH(read_json_file(dup), Contains("dup.json: /a/2/b: duplicate key 'b'"));
+  const auto top = write("top.json", R"({"k": {"a": 1}, "k": 2})");
+  CHECK_THROWS_WITH(read_json_file(top), Contains("top.json: /k: duplicate key 'k'"));
+  // The same key in different objects, and nested arrays, are fine.
+  const auto ok = write("ok.json", R"({"a": {"x": 1}, "b": {"x": [[1, {"x": 2}], {"x": 3}]}})");
+  CHECK(read_json_file(ok)["b"]["x"][1]["x"] == 3);
+  std::filesystem::remove_all(dir);
+}

@@ -297,16 +297,18 @@ TEST_CASE("progress lines every few seconds when stderr is not a terminal", "[ex
   CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 18);
 }
 
-TEST_CASE("a point with a non-finite metric is logged as failed", "[explorer][sweep]") {
+TEST_CASE("a point whose clock is out of range is logged as failed", "[explorer][sweep]") {
   const auto dir = temp_dir("nonfinite");
   const auto space =
       write_space(dir, {{"parameters", {{"clock", {{"values", {"1e-300 MHz", "400 MHz"}}}}}}});
+  // The clock is refused when the point's config is read (frequency bounds), which fails the
+  // point the same way a non-finite metric would: logged as failed, the sweep goes on.
   const auto log = (dir / "r.jsonl").string();
   REQUIRE(test::run_cli({"sweep", space, "--log", log, "--quiet"}).code == 0);
   const auto entries = explorer::read_log(log);
   REQUIRE(entries.size() == 2);
   CHECK_FALSE(entries[0].ok);
-  CHECK_THAT(entries[0].error, Contains("is not finite"));
+  CHECK_THAT(entries[0].error, Contains("/clock: frequency must be in [1000, 1e+12] Hz"));
   CHECK(entries[1].ok);
 }
 
@@ -327,18 +329,22 @@ TEST_CASE("bad design spaces are errors, not loops, overflows or crashes",
   fails({{"parameters",
           {{"systolic.rows",
             {{"range", {{"min", -9223372036854775807LL - 1}, {"max", 9223372036854775807LL}}}}}}}},
-        "has 2^64 values");
+        "/range/min: integer -9223372036854775808 is beyond the accepted range +-2^53");
   fails({{"objectives", {"latency:min"}}}, "/objectives/0: unknown metric 'latency'");
   fails({{"objectives", {"latency_s:min", "latency_s:max"}}}, "is an objective twice");
-  // Bounds at the top of the 64-bit range: no overflow, no endless loop.
+  // Integers in any Tessera file are at most 2^53 in magnitude; bounds at that limit: no
+  // overflow, no endless loop.
+  fails({{"parameters", {{"a", {{"pow2", {{"min", 1}, {"max", 4611686018427387904LL}}}}}}}},
+        "/parameters/a/pow2/max: integer 4611686018427387904 is beyond the accepted range");
+  constexpr long long kTop = 1LL << 53;
   const auto top = write_space(
       dir, {{"parameters",
-             {{"a", {{"range", {{"min", 9223372036854775000LL}, {"max", 9223372036854775807LL}}}}},
-              {"b", {{"pow2", {{"min", 1}, {"max", 4611686018427387904LL}}}}}}}});
+             {{"a", {{"range", {{"min", kTop - 807}, {"max", kTop}}}}},
+              {"b", {{"pow2", {{"min", 1}, {"max", kTop}}}}}}}});
   const auto s = explorer::read_space(top);
   CHECK(s.parameters[0].values.size() == 808);
-  CHECK(s.parameters[0].values.back() == 9223372036854775807LL);
-  CHECK(s.parameters[1].values.size() == 63);
+  CHECK(s.parameters[0].values.back() == kTop);
+  CHECK(s.parameters[1].values.size() == 54);
 }
 
 TEST_CASE("a constraint that is not a number fails the point", "[explorer][space][errors]") {

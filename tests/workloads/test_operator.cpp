@@ -188,3 +188,48 @@ TEST_CASE("validate names the operator, the field and the bound", "[workloads][o
   unnamed.name.clear();
   CHECK_THAT(fails(unnamed), Contains("w.json: /operators/0: operator name must not be empty"));
 }
+
+TEST_CASE("validate refuses sizes and counts beyond 2^53", "[workloads][operator][errors]") {
+  const std::string where = "w.json: /operators/0: ";
+  auto fails = [&](const Operator& op) {
+    try {
+      validate(op, where);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  constexpr i64 big = i64{1} << 31;
+  // A 2^62-element softmax gave negative MACs downstream; 2^62 rows is beyond the field bound.
+  CHECK_THAT(fails(make(Softmax{.rows = big, .cols = big})),
+             Contains("w.json: /operators/0: operator 'op': elements (rows x cols) exceed 2^53"));
+  CHECK_THAT(fails(make(Softmax{.rows = i64{1} << 62, .cols = 1})),
+             Contains("rows must be at most 2^53, got 4611686018427387904"));
+  CHECK_THAT(fails(make(MatMul{.batch = i64{1} << 40, .m = 1 << 10, .n = 1 << 10, .k = 1})),
+             Contains("MACs (batch x m x n x k) exceed 2^53"));
+  // Each factor fits, the product wraps 64 bits: still refused, not wrapped.
+  CHECK_THAT(fails(make(MatMul{.batch = big, .m = big, .n = big, .k = big})),
+             Contains("MACs (batch x m x n x k) exceed 2^53"));
+  CHECK_THAT(fails(make(Conv{.n = big, .c = big, .h = 2, .w = 2, .k = 1, .r = 1, .s = 1})),
+             Contains("input elements (n x c x h x w) exceed 2^53"));
+  CHECK_THAT(fails(make(Conv{.c = 1, .h = 8, .w = 8, .k = 1, .r = 3, .s = 3,
+                             .dilation_h = i64{1} << 52})),
+             Contains("dilation_h x r exceed 2^53"));
+  CHECK_THAT(fails(make(Embedding{.tokens = 1, .vocab = big, .dim = big})),
+             Contains("weights (vocab x dim) exceed 2^53"));
+  CHECK_THAT(fails(make(Elementwise{.function = "add", .elements = i64{1} << 52, .inputs = 4})),
+             Contains("input elements (elements x inputs) exceed 2^53"));
+  // At the bound itself: accepted, and the derived counts are exact.
+  const Operator edge = make(MatMul{.batch = 1 << 13, .m = 1 << 20, .n = 1 << 20, .k = 1});
+  CHECK_NOTHROW(validate(edge, where));
+  CHECK(edge.macs() == kMaxCount);
+}
+
+TEST_CASE("size_product saturates instead of wrapping", "[workloads][operator]") {
+  CHECK(size_product({3, 5, 7}) == 105);
+  CHECK(size_product({}) == 1);
+  CHECK(size_product({i64{1} << 40, i64{1} << 13}) == kMaxCount);
+  CHECK(size_product({i64{1} << 40, i64{1} << 14}) == kMaxCount + 1);
+  CHECK(size_product({i64{1} << 62, 4, 4}) == kMaxCount + 1);  // 2^66 would wrap to 0
+  CHECK(size_product({-(i64{1} << 60), 2}) == -(kMaxCount + 1));
+}

@@ -10,8 +10,9 @@
 namespace tessera::workloads::onnx_import {
 
 i64 numel(const Dims& d) {
+  // Saturates like size_product(): a huge tensor's count is rejected, never wrapped.
   i64 n = 1;
-  for (i64 v : d) n *= v;
+  for (i64 v : d) n = size_product({n, v});
   return n;
 }
 

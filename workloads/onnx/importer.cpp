@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include <nlohmann/json.hpp>
 #include <onnx/defs/schema.h>
 #include <onnx/shape_inference/implementation.h>
 
@@ -102,10 +103,28 @@ class Importer {
     opset_ = *version;
   }
 
+  // Names end up in JSON reports, which must be valid UTF-8: a name that is not is an input error
+  // here, not a failure when the report is written.
+  void check_utf8(const std::string& text, const std::string& what) const {
+    try {
+      (void)nlohmann::json(text).dump();
+    } catch (const nlohmann::json::type_error&) {
+      fail(what + " is not valid UTF-8");
+    }
+  }
+
   void name_nodes() {
+    for (const auto& v : graph().input()) check_utf8(v.name(), "a graph input's name");
+    for (const auto& v : graph().output()) check_utf8(v.name(), "a graph output's name");
+    for (const auto& t : graph().initializer()) check_utf8(t.name(), "an initializer's name");
     std::set<std::string> used;
     for (int i = 0; i < graph().node_size(); ++i) {
       NodeProto& n = *graph().mutable_node(i);
+      const std::string node = "node " + std::to_string(i) + ": ";
+      check_utf8(n.name(), node + "the name");
+      check_utf8(n.op_type(), node + "the operator type");
+      for (const auto& t : n.input()) check_utf8(t, node + "an input's name");
+      for (const auto& t : n.output()) check_utf8(t, node + "an output's name");
       std::string base = n.name().empty() ? n.op_type() + "_" + std::to_string(i) : n.name();
       std::string name = base;
       for (int k = 2; used.count(name); ++k) name = base + "_" + std::to_string(k);
@@ -118,9 +137,19 @@ class Importer {
   void sort_nodes() {
     const int count = graph().node_size();
     std::unordered_map<std::string, int> producer;
+    std::set<std::string> given;  // graph inputs and initializers: no node may write them
+    for (const auto& t : graph().initializer()) given.insert(t.name());
+    for (const auto& v : graph().input()) given.insert(v.name());
     for (int i = 0; i < count; ++i)
-      for (const auto& o : graph().node(i).output())
-        if (!o.empty()) producer[o] = i;
+      for (const auto& o : graph().node(i).output()) {
+        if (o.empty()) continue;
+        // ONNX graphs are single-assignment: a second writer would silently replace the first.
+        if (given.count(o))
+          fail(graph().node(i), "output '" + o + "' is also a graph input or initializer");
+        if (const auto [it, added] = producer.emplace(o, i); !added)
+          fail(graph().node(i), "output '" + o + "' is also produced by node '" +
+                                    graph().node(it->second).name() + "'");
+      }
     std::vector<std::vector<int>> consumers(static_cast<std::size_t>(count));
     std::vector<int> pending(static_cast<std::size_t>(count), 0);
     for (int i = 0; i < count; ++i) {
@@ -577,6 +606,9 @@ class Importer {
     const Dims y = shape_of(n, n.output(0));
     if (x.size() != 4 && x.size() != 3)
       fail(n, "only 1-D and 2-D convolutions are supported (input shape " + dims_text(x) + ")");
+    if (w.size() != x.size())
+      fail(n, "weight shape " + dims_text(w) + " must have the rank of the input shape " +
+                  dims_text(x));
     const bool one_d = x.size() == 3;
     auto pair = [&](const std::string& name, i64 fallback) {
       Dims v = attr_ints(n, name).value_or(Dims(one_d ? 1 : 2, fallback));
@@ -588,7 +620,7 @@ class Importer {
     c.h = one_d ? 1 : x[2];
     c.w = one_d ? x[2] : x[3];
     c.groups = attr_int(n, "group", 1);
-    c.k = transposed ? w[1] * c.groups : w[0];
+    c.k = transposed ? size_product({w[1], c.groups}) : w[0];
     c.r = one_d ? 1 : w[2];
     c.s = one_d ? w[2] : w[3];
     std::tie(c.stride_h, c.stride_w) = pair("strides", 1);
@@ -604,12 +636,12 @@ class Importer {
     const auto output_shape = attr_ints(n, "output_shape");
     if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER" || (transposed && output_shape)) {
       for (std::size_t i = 0; i < 2; ++i) {
-        const i64 span = (kernel[i] - 1) * dil[i] + 1;
+        const i64 span = size_product({kernel[i] - 1, dil[i]}) + 1;
         i64 total;
         if (transposed)
-          total = std::max<i64>(0, stride[i] * (in_spatial[i] - 1) + opad[i] + span - out_spatial[i]);
+          total = std::max<i64>(0, size_product({stride[i], in_spatial[i] - 1}) + opad[i] + span - out_spatial[i]);
         else
-          total = std::max<i64>(0, (out_spatial[i] - 1) * stride[i] + span - in_spatial[i]);
+          total = std::max<i64>(0, size_product({out_spatial[i] - 1, stride[i]}) + span - in_spatial[i]);
         const bool upper = auto_pad != "SAME_LOWER";
         begin[i] = upper ? total / 2 : total - total / 2;
         end[i] = total - begin[i];
@@ -661,7 +693,7 @@ class Importer {
       // A weight shared by the batch: fold the batch into M when the weight has no batch dims.
       mm.b_is_weight = true;
       mm.batch = numel(batch_b) == 1 ? 1 : numel(*batch);
-      mm.m = numel(batch_b) == 1 ? numel(batch_a) * m : m;
+      mm.m = numel(batch_b) == 1 ? size_product({numel(batch_a), m}) : m;
       mm.k = k;
       mm.n = n_;
       op.weight_values = weight_values(b_name);
@@ -670,7 +702,7 @@ class Importer {
       // W x: computed as (x^T W^T), the weight is the right operand.
       mm.b_is_weight = true;
       mm.batch = numel(batch_a) == 1 ? 1 : numel(*batch);
-      mm.m = numel(batch_a) == 1 ? numel(batch_b) * n_ : n_;
+      mm.m = numel(batch_a) == 1 ? size_product({numel(batch_b), n_}) : n_;
       mm.k = k;
       mm.n = m;
       op.precision = precision_for(a_name, b_name);
@@ -717,7 +749,7 @@ class Importer {
       const Dims in = {p.h, p.w}, k = {p.r, p.s}, s = {p.stride_h, p.stride_w};
       i64 b[2], e[2];
       for (std::size_t i = 0; i < 2; ++i) {
-        const i64 total = std::max<i64>(0, (out[i] - 1) * s[i] + k[i] - in[i]);
+        const i64 total = std::max<i64>(0, size_product({out[i] - 1, s[i]}) + k[i] - in[i]);
         b[i] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
         e[i] = total - b[i];
       }
@@ -781,7 +813,15 @@ class Importer {
     const i64 seq = batch_first ? x.at(1) : x.at(0), batch = batch_first ? x.at(0) : x.at(1);
     const i64 in = x.at(2), hidden = attr_int(n, "hidden_size", w.at(1) / gates);
     const std::string direction = attr_string(n, "direction", "forward");
+    if (direction != "forward" && direction != "reverse" && direction != "bidirectional")
+      fail(n, "direction must be forward, reverse or bidirectional, got '" + direction + "'");
     const i64 dirs = direction == "bidirectional" ? 2 : 1;
+    // Unrolled: two operators per direction and step, so the graph grows with the sequence.
+    constexpr i64 kMaxSteps = i64{1} << 16;
+    if (seq < 1 || seq > kMaxSteps / dirs)
+      fail(n, "sequence length " + std::to_string(seq) + " must be in [1, " +
+                  std::to_string(kMaxSteps / dirs) + "] (" + std::to_string(dirs) +
+                  " direction(s) unrolled step by step)");
     const bool bias = !input(n, 3).empty();
     std::vector<Graph::Node> last;
     for (i64 d = 0; d < dirs; ++d) {
@@ -790,13 +830,13 @@ class Importer {
       for (i64 t = 0; t < seq; ++t) {
         const std::string step = std::string(reverse ? "/bw" : "/fw") + "/t" + std::to_string(t);
         Operator mm = base_op(n, step + "/gates");
-        mm.shape = MatMul{.batch = 1, .m = batch, .n = gates * hidden, .k = in + hidden,
+        mm.shape = MatMul{.batch = 1, .m = batch, .n = size_product({gates, hidden}), .k = in + hidden,
                           .b_is_weight = t == 0, .bias = bias};
         const Graph::Node a = add(g, std::move(mm));
         add_edges(g, a, input(n, 0));
         if (prev) g.connect(*prev, a);
         Operator cell = base_op(n, step + "/cell");
-        cell.shape = Elementwise{.function = lower(type) + "_cell", .elements = batch * hidden,
+        cell.shape = Elementwise{.function = lower(type) + "_cell", .elements = size_product({batch, hidden}),
                                  .inputs = gates};
         const Graph::Node b = add(g, std::move(cell));
         g.connect(a, b);
@@ -1092,12 +1132,12 @@ class Importer {
       if (past.size() != 4) fail(n, "past_key must be 4-D, not " + dims_text(past));
       total += past[2];
     }
-    const i64 batch = q[0] * hq;
+    const i64 batch = size_product({q[0], hq});
     Operator qk = base_op(n, "/qk");
     qk.shape = MatMul{.batch = batch, .m = s, .n = total, .k = d, .b_is_weight = false};
     qk.precision = precision_for(input(n, 1), input(n, 0));
     Operator sm = base_op(n, "/softmax");
-    sm.shape = Softmax{.rows = batch * s, .cols = total};
+    sm.shape = Softmax{.rows = size_product({batch, s}), .cols = total};
     Operator av = base_op(n, "/av");
     av.shape = MatMul{.batch = batch, .m = s, .n = dv, .k = total, .b_is_weight = false};
     av.precision = precision_for(input(n, 2), input(n, 0));
