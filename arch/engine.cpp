@@ -6,22 +6,26 @@
 #include "arch/energy/config.hpp"
 #include "common/error.hpp"
 
+#include <fmt/format.h>
+
 namespace tessera::arch {
 
 std::vector<std::string> Engine::supports(const workloads::Operator& op) const {
   std::vector<std::string> warnings;
+  // Messages name no layer: a report lists them per layer and counts the layers in its summary.
   const auto& d = op.density;
   if (d.weight_pattern)
-    warnings.push_back(engine_name() + " runs '" + op.name + "' densely: its " +
-                       std::to_string(d.weight_pattern->n) + ":" +
-                       std::to_string(d.weight_pattern->m) +
-                       " weight pattern is ignored (no sparse datapath)");
+    warnings.push_back(fmt::format("{} runs densely: {}:{} weight patterns are ignored (no sparse "
+                                   "datapath)",
+                                   engine_name(), d.weight_pattern->n, d.weight_pattern->m));
   else if (d.weight < 1.0)
-    warnings.push_back(engine_name() + " runs '" + op.name + "' densely: its weight density " +
-                       std::to_string(d.weight) + " is ignored (no sparse datapath)");
+    warnings.push_back(fmt::format("{} runs densely: weight density {:g} is ignored (no sparse "
+                                   "datapath)",
+                                   engine_name(), d.weight));
   if (d.activation < 1.0)
-    warnings.push_back(engine_name() + " runs '" + op.name + "' densely: its activation density " +
-                       std::to_string(d.activation) + " is ignored (no sparse datapath)");
+    warnings.push_back(fmt::format("{} runs densely: activation density {:g} is ignored (no "
+                                   "sparse datapath)",
+                                   engine_name(), d.activation));
   return warnings;
 }
 

@@ -1,6 +1,7 @@
 #include "sim/report.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include <cmath>
 
@@ -10,6 +11,7 @@ namespace tessera::sim {
 
 Summary summarize(const std::vector<LayerResult>& layers, double clock_hz,
                   double peak_macs_per_cycle, double area_mm2) {
+  std::map<std::string, std::size_t> warning_layers;  // distinct warning -> layers
   Summary s;
   // Capacity at each layer's own peak (a bit-composable engine does more MACs at fewer bits),
   // so the whole run's utilisation stays a fraction of what the layers could have done.
@@ -20,10 +22,7 @@ Summary summarize(const std::vector<LayerResult>& layers, double clock_hz,
     compute_capacity += static_cast<double>(l.timing.compute_cycles) * peak;
     s.cycles += l.timing.cycles;
     s.roofline_cycles += l.roofline_cycles;
-    for (const auto& w : l.warnings)
-      if (std::find(s.warnings.begin(), s.warnings.end(), w) == s.warnings.end() &&
-          s.warnings.size() < 50)
-        s.warnings.push_back(w);
+    for (const auto& w : l.warnings) ++warning_layers[w];
     s.compute_cycles += l.timing.compute_cycles;
     s.stall_cycles += l.timing.stall_cycles;
     s.macs += l.macs;
@@ -52,6 +51,8 @@ Summary summarize(const std::vector<LayerResult>& layers, double clock_hz,
                                        l.hamming["table_mac_energy_pj"].get<double>();
     s.hamming["layers"] = s.hamming["layers"].get<int>() + 1;
   }
+  for (const auto& [w, n] : warning_layers)
+    s.warnings.push_back(fmt::format("{} ({} layer{})", w, n, n == 1 ? "" : "s"));
   return s;
 }
 

@@ -29,7 +29,7 @@ struct Summary {
   arch::AccessCounts accesses;
   double area_mm2 = 0;
   u64 roofline_cycles = 0;  // sum of the layers' physical lower bounds (LayerResult)
-  // Distinct warnings of the layers (what the engine ignored), at most 50.
+  // Distinct warnings of the layers (what the engine ignored), each with the number of layers.
   std::vector<std::string> warnings;
   // With energy.hamming: totals of the layers' hamming figures (toggles, energies); null otherwise.
   nlohmann::json hamming;

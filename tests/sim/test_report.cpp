@@ -105,3 +105,18 @@ TEST_CASE("utilisation counts each layer against its own precision's peak", "[si
                                     (static_cast<double>(r.summary.cycles) *
                                      arch.engine->peak_macs_per_cycle()));
 }
+
+TEST_CASE("the summary lists each distinct warning once with the layers it concerns",
+          "[sim][report]") {
+  auto g = test::conv_relu_graph();
+  for (const auto n : g.topological_order()) g.op(n).density.weight = 0.5;
+  const auto arch = arch::build_arch(
+      {"w.json", {{"engine", "ideal"}, {"peak_macs_per_cycle", 256}, {"dram", {{"bandwidth", 16}}},
+                  {"fusion", false}}});
+  const auto r = explorer::evaluate(arch, explorer::prepare_workload(g), {});
+  REQUIRE(r.summary.warnings.size() == 1);
+  CHECK_THAT(r.summary.warnings[0],
+             Catch::Matchers::Contains("weight density 0.5") && Catch::Matchers::Contains("(2 layers)"));
+  for (const auto& l : r.layers) CHECK(l.warnings.size() == 1);
+  CHECK_THAT(sim::format_table(r), Catch::Matchers::Contains("warning: ideal runs densely"));
+}
