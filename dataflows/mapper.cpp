@@ -238,10 +238,10 @@ std::optional<GemmMapping> map_gemm(const GemmView& g, const GemmArray& arr) {
         const std::array<u64, kMaxLoops> cnt = {static_cast<u64>(count[0]), static_cast<u64>(count[1]),
                                                 static_cast<u64>(count[2])};
         const i64 tiles = count[0] * count[1] * count[2] * g.count;
+        // The plan's input depth (prefetch_buffering), less the tile being computed.
         const double depth = static_cast<double>(
-            std::clamp<u64>(std::min(arr.a_capacity / std::max<u64>(a_tile, 1),
-                                     arr.b_capacity / std::max<u64>(b_tile, 1)),
-                            2, kMaxPrefetch) - 1);
+            std::min(prefetch_depth(arr.a_capacity, a_tile), prefetch_depth(arr.b_capacity, b_tile)) -
+            1);
         for (const LoopOrder& order : loop_orders(3)) {
           ++evaluated;
           const Reuse r = analyse_reuse(problem, order, cnt, {a_tile, b_tile, c_tile});

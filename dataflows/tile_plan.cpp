@@ -56,14 +56,16 @@ void append_split(std::vector<Tile>& tiles, const Tile& total, u64 n) {
   append_tile(tiles, last);
 }
 
+unsigned prefetch_depth(u64 room, u64 tile) {
+  return static_cast<unsigned>(std::clamp<u64>(tile ? room / tile : kMaxPrefetch, 2, kMaxPrefetch));
+}
+
 Buffering prefetch_buffering(const TilePlan& plan, u64 input_half, u64 weight_half,
                              u64 output_half) {
   std::array<u64, kMaxPorts> largest{};
   for (const Tile& t : plan.tiles)
     for (std::size_t p = 0; p < plan.ports.size(); ++p) largest[p] = std::max(largest[p], t.bytes[p]);
-  const auto depth = [](u64 room, u64 tile) {
-    return static_cast<unsigned>(std::clamp<u64>(tile ? room / tile : kMaxPrefetch, 2, kMaxPrefetch));
-  };
+  const auto depth = prefetch_depth;
   Buffering b;
   b.input = kMaxPrefetch, b.output = kMaxPrefetch;
   for (std::size_t p = 0; p < plan.ports.size(); ++p) {

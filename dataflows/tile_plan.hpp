@@ -89,6 +89,8 @@ inline constexpr unsigned kMaxPrefetch = 16;
 // sums) ports.
 Buffering prefetch_buffering(const TilePlan& plan, u64 input_half, u64 weight_half,
                              u64 output_half);
+// The depth one port gets: `room` over its largest `tile`, from 2 to kMaxPrefetch.
+unsigned prefetch_depth(u64 room, u64 tile);
 
 struct TilePlan {
   std::vector<Port> ports;
