@@ -24,6 +24,11 @@ if(TESSERA_WITH_MPI)
   find_package(MPI REQUIRED COMPONENTS CXX)
 endif()
 
+# libtorch-dev: autograd for the co-design search algorithms (explorer/torch), optional.
+if(TESSERA_WITH_TORCH)
+  find_package(Torch REQUIRED)
+endif()
+
 if(TESSERA_BUILD_TESTS)
   find_package(Catch2 2 REQUIRED)
   include(Catch)

@@ -185,8 +185,8 @@ void random_search(Evaluations& ev, const SearchOptions& o) {
 
 }  // namespace
 
-const Registry<SearchAlgorithm>& search_algorithms() {
-  static const Registry<SearchAlgorithm> registry = [] {
+Registry<SearchAlgorithm>& search_algorithms() {
+  static Registry<SearchAlgorithm> registry = [] {
     Registry<SearchAlgorithm> r("search algorithm");
     r.add("nsga2", "NSGA-II (pagmo2), multi-objective genetic algorithm", nsga2);
     r.add("moead", "MOEA/D-DE (pagmo2), decomposition-based multi-objective evolution", moead);

@@ -59,6 +59,8 @@ class Evaluations {
 
 using SearchAlgorithm = std::function<void(Evaluations&, const SearchOptions&)>;
 
-const Registry<SearchAlgorithm>& search_algorithms();
+// Built-in algorithms; optional libraries (explorer/torch: BOSHCODE, NASAIC) add theirs when the
+// CLI registers them.
+Registry<SearchAlgorithm>& search_algorithms();
 
 }  // namespace tessera::explorer
