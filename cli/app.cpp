@@ -7,19 +7,12 @@
 #include "cli/command.hpp"
 #include "common/error.hpp"
 #include "common/version.hpp"
-#include "explorer/search.hpp"
 #include "sim/systemc/tile_sim.hpp"
-#ifdef TESSERA_WITH_TORCH
-#include "explorer/torch/register.hpp"
-#endif
 
 namespace tessera::cli {
 
 int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   sim::systemc::register_fidelity();  // the SystemC fidelity is linked in this program
-#ifdef TESSERA_WITH_TORCH
-  explorer::add_torch_search_algorithms(explorer::search_algorithms());
-#endif
   CLI::App app{"Tessera: simulator and design-space explorer for DNN and transformer accelerators",
                "tessera"};
   app.set_version_flag("--version", fmt::format("tessera {} ({})", kVersion, kGitRevision));

@@ -1,0 +1,2 @@
+// NASAIC's RNN controller in libtorch (explorer/controller.hpp).
+#include <torch/torch.h>

@@ -1,0 +1,2 @@
+// BOSHCODE's surrogate in libtorch (explorer/surrogate.hpp).
+#include <torch/torch.h>
