@@ -70,14 +70,14 @@ TEST_CASE("the NASAIC controller learns a sequence bandit", "[explorer][nasaic][
   const auto a = controller->sample(16, 3), b = controller->sample(16, 3);
   CHECK(a.choices == b.choices);
   CHECK(a.log_probs[0] == Approx(controller->log_prob(a.choices[0])).margin(1e-5));
-  for (std::uint64_t step = 0; step < 100; ++step) {
+  for (std::uint64_t step = 0; step < 50; ++step) {
     const auto sample = controller->sample(16, 1000 + step);
     std::vector<double> rewards;
     for (const auto& row : sample.choices) rewards.push_back(bandit_reward(row));
     controller->reinforce(sample.choices, rewards);
   }
   const double after = std::exp(controller->log_prob(kBest));
-  INFO("P(best) before " << before << ", after 100 updates of 16 samples " << after);
+  INFO("P(best) before " << before << ", after 50 updates of 16 samples " << after);
   CHECK(after > 0.5);
   CHECK(controller->baseline() > 0.5);  // the mean reward followed the policy up
 
@@ -114,22 +114,36 @@ TEST_CASE("NASAIC's reward: penalties graded by the broken spec, feasible points
 
 TEST_CASE("NASAIC meets the specs more often than random sampling with the same budget",
           "[explorer][nasaic][torch]") {
-  // 7,776 points of LeNet-5 on a small systolic array; the specs (area and latency) leave
-  // SHARE of them feasible (from the full grid: tessera sweep).
+  // 7,776 points of LeNet-5 on a small systolic array; the specs (area and latency) leave 404
+  // of them (5.2%) feasible (from the full grid: tessera sweep). Measured on seeds 1-4: NASAIC's
+  // spec satisfaction 0.019-0.28 (mean 0.15), random's 0.025-0.07 (mean 0.05); mean best
+  // feasible energy 8.48e6 pJ against 8.72e6 pJ (the grid's best is 8.27e6 pJ).
   const auto space = explorer::read_space(test::data_path("spaces/nasaic_spec.json"));
   const explorer::WorkloadCache workloads(space);
   constexpr std::uint64_t kBudget = 160;
-  double nasaic_rate = 0, random_rate = 0;
+  double nasaic_rate = 0, random_rate = 0, nasaic_best = 0, random_best = 0;
+  std::uint64_t nasaic_feasible = 0, random_feasible = 0;
   for (unsigned seed = 1; seed <= 4; ++seed) {
     const auto n = search(space, workloads, "nasaic", kBudget, seed);
     const auto r = search(space, workloads, "random", kBudget, seed);
-    WARN("seed " << seed << ": nasaic " << n.feasible << "/" << n.evaluated << " feasible, best "
+    INFO("seed " << seed << ": nasaic " << n.feasible << "/" << n.evaluated << " feasible, best "
                  << n.best_energy << " pJ; random " << r.feasible << "/" << r.evaluated
                  << ", best " << r.best_energy << " pJ");
-    nasaic_rate += static_cast<double>(n.feasible) / static_cast<double>(n.evaluated);
-    random_rate += static_cast<double>(r.feasible) / static_cast<double>(r.evaluated);
+    REQUIRE(n.feasible > 0);
+    REQUIRE(r.feasible > 0);
+    nasaic_rate += static_cast<double>(n.feasible) / static_cast<double>(n.evaluated) / 4;
+    random_rate += static_cast<double>(r.feasible) / static_cast<double>(r.evaluated) / 4;
+    nasaic_feasible += n.feasible;
+    random_feasible += r.feasible;
+    nasaic_best += n.best_energy / 4;
+    random_best += r.best_energy / 4;
   }
-  CHECK(nasaic_rate > random_rate);
+  INFO("spec satisfaction nasaic " << nasaic_rate << ", random " << random_rate
+                                   << "; mean best feasible energy nasaic " << nasaic_best
+                                   << " pJ, random " << random_best << " pJ");
+  CHECK(nasaic_rate > 2 * random_rate);
+  CHECK(nasaic_feasible > random_feasible);  // more distinct feasible designs, not just fewer tries
+  CHECK(nasaic_best < random_best);
 }
 
 TEST_CASE("a killed NASAIC search resumes to the same log", "[explorer][nasaic][torch]") {
