@@ -32,15 +32,7 @@ struct Run {
 
 Run run(const DesignSpace& space, const WorkloadCache& workloads, const std::string& algo,
         std::uint64_t budget, unsigned seed, unsigned jobs) {
-  PoolRegistry pools("evaluator pool");
-  add_builtin_pools(pools);
-  PoolSettings settings;
-  settings.fidelity = space.fidelity;
-  settings.jobs = jobs;
-  settings.evaluate = [&](std::uint64_t index, const nlohmann::json& point) {
-    return evaluate_point(space, workloads, index, point);
-  };
-  const auto pool = pools.get(default_pool(space.fidelity, jobs))(settings);
+  const auto pool = make_default_pool(space, workloads, jobs);
   Run r;
   Evaluations ev(space, *pool, {}, [&](const LogEntry& e) { r.entries.push_back(e); });
   SearchOptions o;

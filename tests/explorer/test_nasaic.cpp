@@ -35,13 +35,7 @@ struct Outcome {
 
 Outcome search(const explorer::DesignSpace& space, const explorer::WorkloadCache& workloads,
                const std::string& algo, std::uint64_t budget, unsigned seed) {
-  explorer::PoolRegistry pools("evaluator pool");
-  explorer::add_builtin_pools(pools);
-  explorer::PoolSettings settings;
-  settings.evaluate = [&](std::uint64_t index, const nlohmann::json& point) {
-    return explorer::evaluate_point(space, workloads, index, point);
-  };
-  const auto pool = pools.get("inline")(settings);
+  const auto pool = explorer::make_default_pool(space, workloads, 1);  // inline
   Outcome out;
   explorer::Evaluations ev(space, *pool, {}, [&](const explorer::LogEntry& e) {
     ++out.evaluated;
