@@ -119,8 +119,9 @@ int nasaic_bench(int argc, char* argv[]) {
         }
         for (; c < checkpoints.size(); ++c)
           if (!std::isnan(so_far)) best[c].push_back(so_far);
-        rate.push_back(r.entries.empty() ? 0.0 : static_cast<double>(feasible) /
-                                                      static_cast<double>(r.entries.size()));
+        rate.push_back(r.entries.empty()
+                           ? 0.0
+                           : static_cast<double>(feasible) / static_cast<double>(r.entries.size()));
         evaluated.push_back(static_cast<double>(r.entries.size()));
         seconds.push_back(r.seconds);
       }
@@ -131,9 +132,9 @@ int nasaic_bench(int argc, char* argv[]) {
     std::cout << fmt::format("{:<8} {:>26} {:>22}", algo, spread(rate, "{:.3f}"),
                              spread(evaluated, "{:.0f}"));
     for (const auto& b : best)
-      std::cout << fmt::format(" {:>30}", b.size() == seeds ? spread(b, "{:.4g}")
-                                                            : fmt::format("{} of {} feasible",
-                                                                          b.size(), seeds));
+      std::cout << fmt::format(" {:>30}", b.size() == seeds
+                                              ? spread(b, "{:.4g}")
+                                              : fmt::format("{} of {} feasible", b.size(), seeds));
     double total = 0;
     for (double x : seconds) total += x;
     std::cout << fmt::format(" {:>9.2f}\n", total / static_cast<double>(seconds.size()));

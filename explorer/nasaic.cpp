@@ -24,8 +24,7 @@ std::unique_ptr<Controller> make_controller(const ControllerSettings& settings) 
 namespace {
 
 bool accuracy_like(const std::string& metric) {
-  return metric.find("accuracy") != std::string::npos ||
-         metric.find("error") != std::string::npos;
+  return metric.find("accuracy") != std::string::npos || metric.find("error") != std::string::npos;
 }
 
 }  // namespace
@@ -43,8 +42,7 @@ std::optional<double> spec_violation(const LogEntry& e) {
   // check_constraints writes "infeasible: TEXT violated (LEFT > RIGHT)" or "... (LEFT < RIGHT)".
   if (e.ok || e.error.rfind("infeasible: ", 0) != 0) return std::nullopt;
   const auto open = e.error.rfind('('), close = e.error.rfind(')');
-  if (open == std::string::npos || close == std::string::npos || close < open)
-    return std::nullopt;
+  if (open == std::string::npos || close == std::string::npos || close < open) return std::nullopt;
   const std::string inside = e.error.substr(open + 1, close - open - 1);
   auto op = inside.find(" > ");
   if (op == std::string::npos) op = inside.find(" < ");

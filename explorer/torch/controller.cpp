@@ -3,11 +3,11 @@
 // decision has its own softmax head. Weights start uniform in [-0.1, 0.1] (as ENAS's controller)
 // from a generator of the seed's own, sampling uses a generator seeded per call, and torch runs
 // on one thread, so a seed fixes every choice and every update.
-#include <torch/torch.h>
+#include "explorer/controller.hpp"
 
 #include <string>
 
-#include "explorer/controller.hpp"
+#include <torch/torch.h>
 
 namespace {
 
@@ -35,9 +35,9 @@ struct Policy : torch::nn::Module {
   }
 
   struct Pass {
-    torch::Tensor choices;    // [batch, decisions], int64
-    torch::Tensor log_prob;   // [batch]
-    torch::Tensor entropy;    // [batch]
+    torch::Tensor choices;   // [batch, decisions], int64
+    torch::Tensor log_prob;  // [batch]
+    torch::Tensor entropy;   // [batch]
   };
 
   // Samples with `generator` when `given` is undefined, else scores the given choices.
@@ -100,11 +100,10 @@ class TorchController final : public tessera::explorer::Controller {
     if (!has_baseline_) baseline_ = mean, has_baseline_ = true;
     std::vector<float> advantage;
     for (double r : rewards) advantage.push_back(static_cast<float>(r - baseline_));
-    const Pass pass = policy_->run(static_cast<std::int64_t>(choices.size()), tensor(choices),
-                                   nullptr);
-    const torch::Tensor loss =
-        -(torch::tensor(advantage) * pass.log_prob).mean() -
-        settings_.entropy_weight * pass.entropy.mean();
+    const Pass pass =
+        policy_->run(static_cast<std::int64_t>(choices.size()), tensor(choices), nullptr);
+    const torch::Tensor loss = -(torch::tensor(advantage) * pass.log_prob).mean() -
+                               settings_.entropy_weight * pass.entropy.mean();
     adam_.zero_grad();
     loss.backward();
     adam_.step();
@@ -125,9 +124,8 @@ class TorchController final : public tessera::explorer::Controller {
     std::vector<std::int64_t> flat;
     for (const auto& row : choices)
       for (std::size_t c : row) flat.push_back(static_cast<std::int64_t>(c));
-    return torch::tensor(flat).reshape(
-        {static_cast<std::int64_t>(choices.size()),
-         static_cast<std::int64_t>(settings_.choices.size())});
+    return torch::tensor(flat).reshape({static_cast<std::int64_t>(choices.size()),
+                                        static_cast<std::int64_t>(settings_.choices.size())});
   }
 
   ControllerSettings settings_;

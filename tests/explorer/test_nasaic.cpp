@@ -121,8 +121,8 @@ TEST_CASE("NASAIC meets the specs more often than random sampling with the same 
     const auto n = search(space, workloads, "nasaic", kBudget, seed);
     const auto r = search(space, workloads, "random", kBudget, seed);
     INFO("seed " << seed << ": nasaic " << n.feasible << "/" << n.evaluated << " feasible, best "
-                 << n.best_energy << " pJ; random " << r.feasible << "/" << r.evaluated
-                 << ", best " << r.best_energy << " pJ");
+                 << n.best_energy << " pJ; random " << r.feasible << "/" << r.evaluated << ", best "
+                 << r.best_energy << " pJ");
     REQUIRE(n.feasible > 0);
     REQUIRE(r.feasible > 0);
     nasaic_rate += static_cast<double>(n.feasible) / static_cast<double>(n.evaluated) / 4;
@@ -145,8 +145,8 @@ TEST_CASE("a killed NASAIC search resumes to the same log", "[explorer][nasaic][
   const auto full = (dir / "tessera_nasaic_full.jsonl").string(),
              killed = (dir / "tessera_nasaic_killed.jsonl").string();
   std::filesystem::remove(full);
-  const std::vector<std::string> args = {"explore", test::data_path("spaces/nasaic_spec.json"),
-                                         "--algo",  "nasaic",
+  const std::vector<std::string> args = {"explore",  test::data_path("spaces/nasaic_spec.json"),
+                                         "--algo",   "nasaic",
                                          "--budget", "48",
                                          "--seed",   "3",
                                          "--quiet"};
