@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include <catch2/catch.hpp>
+#include <unistd.h>
 
 #include "cli_support.hpp"
 #include "explorer/controller.hpp"
@@ -142,8 +143,10 @@ TEST_CASE("NASAIC meets the specs more often than random sampling with the same 
 
 TEST_CASE("a killed NASAIC search resumes to the same log", "[explorer][nasaic][torch]") {
   const auto dir = std::filesystem::temp_directory_path();
-  const auto full = (dir / "tessera_nasaic_full.jsonl").string(),
-             killed = (dir / "tessera_nasaic_killed.jsonl").string();
+  // Named by process: other checkouts may run this suite at the same time.
+  const auto pid = std::to_string(::getpid());
+  const auto full = (dir / ("tessera_nasaic_full_" + pid + ".jsonl")).string(),
+             killed = (dir / ("tessera_nasaic_killed_" + pid + ".jsonl")).string();
   std::filesystem::remove(full);
   const std::vector<std::string> args = {"explore",  test::data_path("spaces/nasaic_spec.json"),
                                          "--algo",   "nasaic",
@@ -168,4 +171,6 @@ TEST_CASE("a killed NASAIC search resumes to the same log", "[explorer][nasaic][
   REQUIRE(run(killed, true) == 0);
   CHECK(test::log_by_index(killed) == test::log_by_index(full));
   CHECK(test::log_by_index(full).size() > 12);
+  std::filesystem::remove(full);
+  std::filesystem::remove(killed);
 }
