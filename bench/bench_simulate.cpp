@@ -7,6 +7,8 @@
 //   tessera_bench --energy [ARCH WORKLOAD]     (bit-toggle counter: bench_energy.cpp)
 //   tessera_bench --mapping                     (the systolic mapper: bench_mapping.cpp)
 //   tessera_bench --onnx [FILE...]             (ONNX import time: bench_onnx.cpp)
+//   tessera_bench --nasaic SPACE [--budget N] [--seeds K] [--jobs J]
+//                                              (NASAIC vs NSGA-II and random: bench_nasaic.cpp)
 //
 // Without ARCH WORKLOAD pairs: every shipped workload on the ideal edge roofline, and ResNet-50
 // on the TPUv1-like systolic array. --scalesim adds, for every row of
@@ -130,6 +132,7 @@ void sweep_section(const std::string& space_file, const std::vector<unsigned>& j
 int energy_bench(const std::string& arch_file, const std::string& workload_file);  // bench_energy.cpp
 int onnx_bench(const std::vector<std::string>& files, double seconds);  // bench_onnx.cpp
 int mapping_bench();  // bench_mapping.cpp
+int nasaic_bench(int argc, char* argv[]);  // bench_nasaic.cpp
 
 int sc_main(int argc, char* argv[]) {
   tessera::sim::systemc::register_fidelity();
@@ -139,6 +142,7 @@ int sc_main(int argc, char* argv[]) {
                         argc >= 4 ? argv[3] : root + "/configs/workloads/resnet18_scalesim.csv");
   }
   if (argc >= 2 && std::string(argv[1]) == "--mapping") return mapping_bench();
+  if (argc >= 2 && std::string(argv[1]) == "--nasaic") return nasaic_bench(argc - 2, argv + 2);
   if (argc >= 2 && std::string(argv[1]) == "--onnx") {  // ONNX import speed (bench_onnx.cpp)
     return onnx_bench(std::vector<std::string>(argv + 2, argv + argc), 2.0);
   }

@@ -14,6 +14,7 @@
 #include <pagmo/threading.hpp>
 
 #include "common/error.hpp"
+#include "explorer/nasaic.hpp"
 
 namespace tessera::explorer {
 
@@ -191,6 +192,9 @@ Registry<SearchAlgorithm>& search_algorithms() {
     r.add("nsga2", "NSGA-II (pagmo2), multi-objective genetic algorithm", nsga2);
     r.add("moead", "MOEA/D-DE (pagmo2), decomposition-based multi-objective evolution", moead);
     r.add("random", "uniform random points (baseline)", random_search);
+    r.add("nasaic",
+          "NASAIC: RNN controller trained by REINFORCE, penalty for broken specs (libtorch module)",
+          nasaic_search);
     return r;
   }();
   return registry;

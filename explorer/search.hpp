@@ -1,6 +1,5 @@
-// Multi-objective search over a design space: NSGA-II and MOEA/D from pagmo2, and random
-// sampling as the baseline, chosen by name from one registry (`tessera list` prints it; the
-// co-design algorithms join it later).
+// Search over a design space: NSGA-II and MOEA/D from pagmo2, NASAIC (explorer/nasaic.hpp), and
+// random sampling as the baseline, chosen by name from one registry (`tessera list` prints it).
 //
 // A search sees a point as one coordinate per parameter in [0, size): the value is the
 // coordinate's integer part. Objectives come from the space ("METRIC:min|max"); a point that
@@ -59,8 +58,9 @@ class Evaluations {
 
 using SearchAlgorithm = std::function<void(Evaluations&, const SearchOptions&)>;
 
-// Built-in algorithms; optional libraries (explorer/torch: BOSHCODE, NASAIC) add theirs when the
-// CLI registers them.
+// Built-in algorithms. NASAIC's controller lives in the libtorch models module, loaded when the
+// search starts (an UnsupportedError when it is not built); other optional libraries add theirs
+// when the CLI registers them.
 Registry<SearchAlgorithm>& search_algorithms();
 
 }  // namespace tessera::explorer

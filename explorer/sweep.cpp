@@ -155,20 +155,25 @@ void check_logged_entry(const DesignSpace& space, const WorkloadCache& workloads
   if (config_hash != e.config_hash) throw fail("its config_hash differs from this base config's");
 }
 
-void run_sweep(const DesignSpace& space, const WorkloadCache& workloads, const Sampler& sampler,
-               unsigned jobs, const std::vector<std::uint64_t>& indices,
-               const std::function<void(const LogEntry&)>& on_result) {
+std::unique_ptr<EvaluatorPool> make_default_pool(const DesignSpace& space,
+                                                 const WorkloadCache& workloads, unsigned jobs) {
   PoolRegistry pools("evaluator pool");
   add_builtin_pools(pools);
   PoolSettings settings;
   settings.fidelity = space.fidelity;
   settings.jobs = jobs;
-  settings.evaluate = [&](std::uint64_t index, const nlohmann::json& point) {
+  settings.evaluate = [&space, &workloads](std::uint64_t index, const nlohmann::json& point) {
     return evaluate_point(space, workloads, index, point);
   };
-  const auto pool = pools.get(default_pool(space.fidelity, jobs))(settings);
-  pool->run(
-      indices, [&](std::uint64_t i) { return sampler.point(i); }, on_result);
+  return pools.get(default_pool(space.fidelity, jobs))(settings);
+}
+
+void run_sweep(const DesignSpace& space, const WorkloadCache& workloads, const Sampler& sampler,
+               unsigned jobs, const std::vector<std::uint64_t>& indices,
+               const std::function<void(const LogEntry&)>& on_result) {
+  make_default_pool(space, workloads, jobs)
+      ->run(
+          indices, [&](std::uint64_t i) { return sampler.point(i); }, on_result);
 }
 
 }  // namespace tessera::explorer

@@ -78,8 +78,14 @@ LogEntry evaluate_point(const DesignSpace& space, const WorkloadCache& workloads
 void check_logged_entry(const DesignSpace& space, const WorkloadCache& workloads,
                         const LogEntry& entry, const std::string& log);
 
-// Evaluates `indices` in the default pool for the space's fidelity and `jobs`
-// (explorer/pool.hpp), calling `on_result` (one call at a time) as each completes.
+class EvaluatorPool;
+// The default pool for the space's fidelity and `jobs` (explorer/pool.hpp), evaluating with
+// evaluate_point; `space` and `workloads` must outlive it.
+std::unique_ptr<EvaluatorPool> make_default_pool(const DesignSpace& space,
+                                                 const WorkloadCache& workloads, unsigned jobs);
+
+// Evaluates `indices` in the default pool for the space's fidelity and `jobs`, calling
+// `on_result` (one call at a time) as each completes.
 void run_sweep(const DesignSpace& space, const WorkloadCache& workloads, const Sampler& sampler,
                unsigned jobs, const std::vector<std::uint64_t>& indices,
                const std::function<void(const LogEntry&)>& on_result);

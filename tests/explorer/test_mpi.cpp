@@ -104,16 +104,7 @@ std::size_t lines_in(const std::string& path) {
       std::count(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>(), '\n'));
 }
 
-// Entries by index without the wall time; REQUIREs that no index appears twice.
-std::map<std::uint64_t, nlohmann::json> by_index(const std::string& log) {
-  std::map<std::uint64_t, nlohmann::json> out;
-  for (const auto& e : explorer::read_log(log)) {
-    auto j = explorer::to_json(e);
-    j.erase("wall_s");
-    REQUIRE(out.emplace(e.index, j).second);
-  }
-  return out;
-}
+const auto by_index = test::log_by_index;
 
 }  // namespace
 
