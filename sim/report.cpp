@@ -196,8 +196,9 @@ std::string generation_table(const nlohmann::json& g) {
                      bytes(foot), bytes(kv["bytes_per_token"].get<double>()),
                      bytes(kv["weight_bytes"].get<double>()),
                      bytes(kv["dram_capacity_bytes"].get<double>()));
-  out += foot <= chip ? fmt::format("fits the {} on chip, simulated in DRAM\n", bytes(chip))
-                      : fmt::format("exceeds the {} on chip: it stays in DRAM\n", bytes(chip));
+  out += chip == 0      ? std::string("the engine models no on-chip buffers: it stays in DRAM\n")
+         : foot <= chip ? fmt::format("fits the {} on chip, simulated in DRAM\n", bytes(chip))
+                        : fmt::format("exceeds the {} on chip: it stays in DRAM\n", bytes(chip));
   if (g.contains("early_exit")) {
     const auto& e = g["early_exit"];
     out += fmt::format(
