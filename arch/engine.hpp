@@ -72,6 +72,9 @@ class Engine {
   virtual const MemorySystem& memory() const = 0;
   virtual const VectorUnit& vector_unit() const = 0;
   virtual double area_mm2() const = 0;
+  // Bytes of on-chip operand buffers (SRAM; register files and the vector unit's buffer aside):
+  // what could hold a tensor between steps, such as a KV cache. 0 when the engine models none.
+  virtual u64 on_chip_bytes() const { return 0; }
   // Whether epilogues (bias, batch norm, activations, residual adds) run on the output path of
   // the MAC layer that produces their input (config key "fusion", default true).
   virtual bool fuses_epilogues() const { return true; }

@@ -50,6 +50,7 @@ MemorySystem read_memory(ParamReader& dram, double clock_hz, const MemoryDefault
   if (channels == "per_operand" && !defaults.allow_per_operand)
     throw dram.error("channels", defaults.shared_only_reason);
   m.per_operand = channels == "per_operand";
+  m.capacity_bytes = dram.size_bytes("capacity", "16 GiB");
   if (!m.per_operand) {
     m.channels = {c};
   } else {
@@ -77,7 +78,8 @@ nlohmann::json memory_json(const MemorySystem& m) {
           {"latency_cycles", c.latency_cycles},
           {"outstanding", c.outstanding},
           {"burst_bytes", c.burst_bytes},
-          {"channels", m.per_operand ? "per_operand" : "shared"}};
+          {"channels", m.per_operand ? "per_operand" : "shared"},
+          {"capacity", m.capacity_bytes}};
 }
 
 }  // namespace tessera::arch

@@ -10,6 +10,8 @@
 //   burst_bytes     bytes per request (default 64)
 //   channels        "shared" (default: one channel carries every port) or "per_operand" (three
 //                   channels named in the config: input, weight, and output with partial sums)
+//   capacity        bytes the off-chip memory holds (default 16 GiB); generation runs check the
+//                   weights and the KV cache against it (sim/generation.hpp)
 //
 // A transfer of B bytes holds its channel for ceil(B / rate) cycles and lands latency_cycles
 // after it has left, where rate = min(bandwidth, outstanding * burst / (latency + burst /
@@ -46,9 +48,12 @@ struct MemoryChannel {
   bool operator==(const MemoryChannel&) const = default;
 };
 
+inline constexpr u64 kDefaultDramCapacity = u64{16} << 30;  // 16 GiB: an edge SoC's LPDDR
+
 struct MemorySystem {
   std::vector<MemoryChannel> channels{MemoryChannel{}};
   bool per_operand = false;  // how the config named them (resolved configs write it back)
+  u64 capacity_bytes = kDefaultDramCapacity;
 
   // The channel that carries a port: the one naming it, else the one naming none.
   std::size_t channel_for(std::string_view port) const;

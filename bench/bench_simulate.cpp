@@ -9,6 +9,7 @@
 //   tessera_bench --onnx [FILE...]             (ONNX import time: bench_onnx.cpp)
 //   tessera_bench --nasaic SPACE [--budget N] [--seeds K] [--jobs J]
 //                                              (NASAIC vs NSGA-II and random: bench_nasaic.cpp)
+//   tessera_bench --generate [ARCH [MODEL [N]]] (generation runs: bench_generation.cpp)
 //
 // Without ARCH WORKLOAD pairs: every shipped workload on the ideal edge roofline, and ResNet-50
 // on the TPUv1-like systolic array. --scalesim adds, for every row of
@@ -133,6 +134,8 @@ int energy_bench(const std::string& arch_file, const std::string& workload_file)
 int onnx_bench(const std::vector<std::string>& files, double seconds);  // bench_onnx.cpp
 int mapping_bench();  // bench_mapping.cpp
 int nasaic_bench(int argc, char* argv[]);  // bench_nasaic.cpp
+int generation_bench(const std::string& arch_file, const std::string& model_file,
+                     long steps);  // bench_generation.cpp
 
 int sc_main(int argc, char* argv[]) {
   tessera::sim::systemc::register_fidelity();
@@ -143,6 +146,12 @@ int sc_main(int argc, char* argv[]) {
   }
   if (argc >= 2 && std::string(argv[1]) == "--mapping") return mapping_bench();
   if (argc >= 2 && std::string(argv[1]) == "--nasaic") return nasaic_bench(argc - 2, argv + 2);
+  if (argc >= 2 && std::string(argv[1]) == "--generate") {  // generation runs (bench_generation.cpp)
+    const std::string root = TESSERA_SOURCE_DIR;
+    return generation_bench(argc >= 3 ? argv[2] : root + "/configs/arch/systolic_edge_32x32.json",
+                            argc >= 4 ? argv[3] : root + "/configs/models/llama-1b.json",
+                            argc >= 5 ? std::atol(argv[4]) : 256);
+  }
   if (argc >= 2 && std::string(argv[1]) == "--onnx") {  // ONNX import speed (bench_onnx.cpp)
     return onnx_bench(std::vector<std::string>(argv + 2, argv + argc), 2.0);
   }

@@ -1,9 +1,14 @@
 // tessera simulate: one workload on one architecture, a report table and optionally the JSON
 // report, a SystemC trace and SCALE-Sim's CSV reports.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
 #include "arch/config.hpp"
 #include "cli/command.hpp"
@@ -11,10 +16,12 @@
 #include "cli/workload_args.hpp"
 #include "common/error.hpp"
 #include "explorer/evaluator.hpp"
+#include "sim/generation.hpp"
 #include "sim/report.hpp"
 #include "sim/scalesim_report.hpp"
 #include "sim/trace.hpp"
 #include "workloads/frontend.hpp"
+#include "workloads/transformer.hpp"
 
 namespace tessera::cli {
 
@@ -25,10 +32,30 @@ struct SimulateArgs {
                                                               format = "json";
   std::vector<std::string> overrides;
   bool quiet = false;
+  workloads::i64 generate = 0, prompt = 0;
   WorkloadArgs workload;
 };
 
-int simulate(const SimulateArgs& a, std::ostream& out) {
+// A generation run's progress: one line rewritten on a terminal, a line every 10 s otherwise.
+sim::GenerationOptions progress_options(std::ostream& err, bool quiet) {
+  sim::GenerationOptions g;
+  if (quiet) return g;
+  const bool tty = ::isatty(::fileno(stderr));
+  const auto start = std::chrono::steady_clock::now();
+  auto last = std::make_shared<double>(0.0);
+  g.progress = [&err, tty, start, last](workloads::i64 done, workloads::i64 total) {
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (done < total && secs - *last < (tty ? 0.2 : 10.0)) return;
+    *last = secs;
+    err << fmt::format("{}[generate] {}/{} steps, {:.1f} s{}", tty ? "\r" : "", done, total, secs,
+                       tty ? (done == total ? "\n" : "   ") : "\n")
+        << std::flush;
+  };
+  return g;
+}
+
+int simulate(const SimulateArgs& a, std::ostream& out, std::ostream& err) {
   const bool scalesim_csv = a.format == "scalesim";
   if (scalesim_csv && a.out_file.empty())
     throw InputError(
@@ -37,18 +64,34 @@ int simulate(const SimulateArgs& a, std::ostream& out) {
   if (!a.trace_file.empty() && a.fidelity != "systemc")
     throw InputError("--trace " + a.trace_file +
                      ": traces come from the SystemC run; add --fidelity systemc");
-  const auto [workload_overrides, arch_overrides] =
-      workloads::split_workload_overrides(a.overrides);
+  auto [workload_overrides, arch_overrides] = workloads::split_workload_overrides(a.overrides);
   const arch::ArchConfig arch = arch::load_arch(a.arch_file, arch_overrides);
-  const auto workload = explorer::prepare_workload(
-      workloads::load_workload(a.workload_file, workload_settings(a.workload, workload_overrides)),
-      a.workload_file);
+  // The flags as the settings they stand for, winning over the file and --set.
+  if (a.generate) workload_overrides.push_back("generate=" + std::to_string(a.generate));
+  if (a.prompt) workload_overrides.push_back("seq_len=" + std::to_string(a.prompt));
+  const workloads::WorkloadSettings settings = workload_settings(a.workload, workload_overrides);
+  if (a.prompt && !settings.generation)
+    throw InputError("--prompt sets a generation run's prompt: add --generate N");
   explorer::EvaluateOptions options;
   options.fidelity = sim::fidelity_from_string(a.fidelity);
   options.arch_file = a.arch_file;
   sim::Trace trace;
   if (!a.trace_file.empty()) options.trace = &trace;
-  const sim::Report report = explorer::evaluate(arch, workload, options);
+  sim::Report report;
+  if (settings.generation) {
+    if (!workloads::looks_like_model_config(a.workload_file))
+      throw InputError(a.workload_file +
+                       ": a generation run needs a transformer config (a config.json with "
+                       "model_type, such as configs/models/llama-1b.json)");
+    if (!a.trace_file.empty())
+      throw InputError("--trace " + a.trace_file + ": traces record one simulation, not a generation run");
+    report = explorer::evaluate_generation(arch, a.workload_file, settings, options,
+                                           progress_options(err, a.quiet));
+  } else {
+    const auto workload = explorer::prepare_workload(
+        workloads::load_workload(a.workload_file, settings), a.workload_file);
+    report = explorer::evaluate(arch, workload, options);
+  }
   // Made before anything is written: an engine without per-operand accesses fails here.
   const sim::ScaleSimCsv csv = scalesim_csv ? sim::to_scalesim_csv(report) : sim::ScaleSimCsv{};
   if (!a.quiet) out << sim::format_table(report);
@@ -100,8 +143,14 @@ Command add_simulate(CLI::App& app) {
   cmd->add_option("--trace", a->trace_file,
                   "With --fidelity systemc: write a Chrome/Perfetto trace (trace-event JSON) of "
                   "compute and DRAM transfers per tile");
+  cmd->add_option("--generate", a->generate,
+                  "Transformer configs: prefill the prompt, then N decode steps (TTFT, TPOT, "
+                  "tokens/s; workload setting \"generate\")")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--prompt", a->prompt, "With --generate: prompt tokens (default: --seq-len or 128)")
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("--quiet", a->quiet, "Do not print the summary table");
-  return {cmd, [a](std::ostream& out, std::ostream&) { return simulate(*a, out); }};
+  return {cmd, [a](std::ostream& out, std::ostream& err) { return simulate(*a, out, err); }};
 }
 
 }  // namespace tessera::cli

@@ -4,7 +4,9 @@
 
 #include "common/hash.hpp"
 #include "common/version.hpp"
+#include "sim/generation.hpp"
 #include "workloads/json_format.hpp"
+#include "workloads/transformer.hpp"
 
 namespace tessera::explorer {
 
@@ -16,13 +18,15 @@ Workload prepare_workload(workloads::Graph graph, std::string file) {
   return {std::move(graph), std::move(hash), std::move(file)};
 }
 
-sim::Report evaluate(const arch::ArchConfig& arch, const Workload& workload,
-                     const EvaluateOptions& options) {
-  const auto start = std::chrono::steady_clock::now();
-  const arch::Engine& engine = *arch.engine;
+namespace {
 
+// The report of `layers`, simulated from `workload` since `start`.
+sim::Report make_report(const arch::ArchConfig& arch, const Workload& workload,
+                        const EvaluateOptions& options, std::vector<sim::LayerResult> layers,
+                        std::chrono::steady_clock::time_point start) {
+  const arch::Engine& engine = *arch.engine;
   sim::Report r;
-  r.layers = sim::simulate(engine, workload.graph, options.fidelity, options.trace);
+  r.layers = std::move(layers);
   r.summary =
       sim::summarize(r.layers, engine.clock_hz(), engine.peak_macs_per_cycle(), engine.area_mm2());
   r.arch_name = arch.name;
@@ -38,6 +42,31 @@ sim::Report evaluate(const arch::ArchConfig& arch, const Workload& workload,
   r.run.workload_file = workload.file;
   r.run.version = kVersion;
   r.run.git_revision = kGitRevision;
+  r.run.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+}  // namespace
+
+sim::Report evaluate(const arch::ArchConfig& arch, const Workload& workload,
+                     const EvaluateOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  auto layers = sim::simulate(*arch.engine, workload.graph, options.fidelity, options.trace);
+  return make_report(arch, workload, options, std::move(layers), start);
+}
+
+sim::Report evaluate_generation(const arch::ArchConfig& arch, const std::string& model_file,
+                                const workloads::WorkloadSettings& settings,
+                                const EvaluateOptions& options,
+                                const sim::GenerationOptions& generation) {
+  const auto start = std::chrono::steady_clock::now();
+  sim::GenerationOptions g = generation;
+  g.fidelity = options.fidelity;
+  sim::GenerationResult result = sim::simulate_generation(
+      *arch.engine, workloads::read_transformer_config(model_file), model_file, settings, g);
+  const Workload prefill = prepare_workload(std::move(result.prefill_graph), model_file);
+  sim::Report r = make_report(arch, prefill, options, std::move(result.prefill), start);
+  r.generation = sim::to_json(result);
   r.run.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
 }

@@ -9,6 +9,13 @@
 #include "sim/report.hpp"
 #include "workloads/graph.hpp"
 
+namespace tessera::workloads {
+struct WorkloadSettings;
+}
+namespace tessera::sim {
+struct GenerationOptions;
+}
+
 namespace tessera::explorer {
 
 // A workload ready for evaluation on many design points: its content hash is computed once
@@ -29,5 +36,13 @@ struct EvaluateOptions {
 
 sim::Report evaluate(const arch::ArchConfig& arch, const Workload& workload,
                      const EvaluateOptions& options);
+
+// A generation run (sim/generation.hpp) of the transformer config `model_file` with
+// settings.generation: the report's layers and summary are the prefill's, its "generation"
+// section the run's figures.
+sim::Report evaluate_generation(const arch::ArchConfig& arch, const std::string& model_file,
+                                const workloads::WorkloadSettings& settings,
+                                const EvaluateOptions& options,
+                                const sim::GenerationOptions& generation);
 
 }  // namespace tessera::explorer

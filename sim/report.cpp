@@ -137,6 +137,7 @@ nlohmann::json to_json(const Report& r) {
         {"simulated_cycles_per_s", cycles_per_s}}},
   };
   if (!s.hamming.is_null()) out["summary"]["hamming"] = s.hamming;
+  if (!r.generation.is_null()) out["generation"] = r.generation;
   return out;
 }
 
@@ -153,6 +154,63 @@ std::string si(double v) {
   return i == 0 ? fmt::format("{:.0f}", v) : fmt::format("{:.2f}{}", v, suffix[i]);
 }
 
+// 0.00123 -> "1.23 ms".
+std::string seconds(double s) {
+  if (s == 0) return "0 s";
+  if (s >= 1) return fmt::format("{:.3g} s", s);
+  if (s >= 1e-3) return fmt::format("{:.3g} ms", s * 1e3);
+  if (s >= 1e-6) return fmt::format("{:.3g} us", s * 1e6);
+  return fmt::format("{:.3g} ns", s * 1e9);
+}
+
+std::string bytes(double b) {
+  const char* suffix[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int i = 0;
+  while (b >= 1024.0 && i < 4) {
+    b /= 1024.0;
+    ++i;
+  }
+  return fmt::format("{:.4g} {}", b, suffix[i]);
+}
+
+std::string generation_table(const nlohmann::json& g) {
+  std::string out = fmt::format(
+      "generation: batch {}, prompt {} tokens, {} decode steps ({} tokens generated)\n",
+      g["batch"].get<long long>(), g["prompt_tokens"].get<long long>(),
+      g["decode_steps"].get<long long>(), g["generated_tokens"].get<long long>());
+  const auto& tpot = g["tpot_s"]["steps"];
+  out += fmt::format("  TTFT {} ({} cycles), TPOT mean {}", seconds(g["ttft_s"].get<double>()),
+                     g["prefill_cycles"].get<unsigned long long>(),
+                     seconds(g["tpot_s"]["mean"].get<double>()));
+  if (!tpot.empty())
+    out += fmt::format(" (first {}, last {})", seconds(tpot.front().get<double>()),
+                       seconds(tpot.back().get<double>()));
+  out += fmt::format(", total {} ({} decode cycles)\n", seconds(g["total_s"].get<double>()),
+                     g["decode_cycles"].get<unsigned long long>());
+  out += fmt::format("  {:.4g} tokens/s ({:.4g} in decode), {:.4g} uJ per token\n",
+                     g["tokens_per_s"].get<double>(), g["decode_tokens_per_s"].get<double>(),
+                     g["energy_per_token_pj"].get<double>() * 1e-6);
+  const auto& kv = g["kv"];
+  const double foot = kv["footprint_bytes"].get<double>(), chip = kv["on_chip_bytes"].get<double>();
+  out += fmt::format("  KV cache {} at the end ({} per token), weights {}, DRAM capacity {}; ",
+                     bytes(foot), bytes(kv["bytes_per_token"].get<double>()),
+                     bytes(kv["weight_bytes"].get<double>()),
+                     bytes(kv["dram_capacity_bytes"].get<double>()));
+  out += chip == 0      ? std::string("the engine models no on-chip buffers: it stays in DRAM\n")
+         : foot <= chip ? fmt::format("fits the {} on chip, simulated in DRAM\n", bytes(chip))
+                        : fmt::format("exceeds the {} on chip: it stays in DRAM\n", bytes(chip));
+  if (g.contains("early_exit")) {
+    const auto& e = g["early_exit"];
+    out += fmt::format(
+        "  early exit (draft {} with {} layers, acceptance {}): {:.3g} tokens per round, "
+        "{:.4g} tokens/s in decode, {:.3g}x plain decoding\n",
+        e["draft"].get<long long>(), e["layers"].get<long long>(), e["acceptance"].get<double>(),
+        e["tokens_per_round"].get<double>(), e["tokens_per_s"].get<double>(),
+        e["speedup"].get<double>());
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string format_table(const Report& r) {
@@ -161,27 +219,33 @@ std::string format_table(const Report& r) {
   name_w = std::min<std::size_t>(name_w, 40);
   std::string out;
   const auto row = [&](std::string_view name, std::string_view kind, const std::string& macs,
-                       const std::string& cycles, const std::string& stall, const std::string& util,
+                       const std::string& cycles, const std::string& time,
+                       const std::string& stall, const std::string& util,
                        const std::string& energy) {
-    out += fmt::format("{:<{}} {:<13} {:>9} {:>9} {:>9} {:>6} {:>10}\n", name.substr(0, name_w),
-                       name_w, kind, macs, cycles, stall, util, energy);
+    out += fmt::format("{:<{}} {:<13} {:>9} {:>9} {:>9} {:>9} {:>6} {:>10}\n",
+                       name.substr(0, name_w), name_w, kind, macs, cycles, time, stall, util,
+                       energy);
   };
   out += fmt::format("{} on {} ({}, {} fidelity)\n", r.workload_name, r.arch_name, r.engine,
                      r.run.fidelity);
-  row("layer", "kind", "MACs", "cycles", "stalls", "util", "energy");
+  row("layer", "kind", "MACs", "cycles", "time", "stalls", "util", "energy");
+  const auto time = [&](u64 cycles) { return seconds(static_cast<double>(cycles) / r.clock_hz); };
   for (const auto& l : r.layers)
-    row(l.name, l.fused_into.empty() ? l.kind : "+" + l.kind, si(static_cast<double>(l.macs)), si(static_cast<double>(l.timing.cycles)),
+    row(l.name, l.fused_into.empty() ? l.kind : "+" + l.kind, si(static_cast<double>(l.macs)),
+        si(static_cast<double>(l.timing.cycles)), time(l.timing.cycles),
         si(static_cast<double>(l.timing.stall_cycles)), fmt::format("{:.1f}%", 100 * l.utilization),
         fmt::format("{:.4g} uJ", l.energy_pj * 1e-6));
   const Summary& s = r.summary;
   row("total", "", si(static_cast<double>(s.macs)), si(static_cast<double>(s.cycles)),
-      si(static_cast<double>(s.stall_cycles)), fmt::format("{:.1f}%", 100 * s.utilization),
-      fmt::format("{:.4g} uJ", s.energy_pj * 1e-6));
+      time(s.cycles), si(static_cast<double>(s.stall_cycles)),
+      fmt::format("{:.1f}%", 100 * s.utilization), fmt::format("{:.4g} uJ", s.energy_pj * 1e-6));
   out += fmt::format("latency {:.6g} s at {:.6g} MHz, energy {:.6g} uJ, area {:.6g} mm2\n",
                      s.latency_s, r.clock_hz / 1e6, s.energy_pj * 1e-6, s.area_mm2);
   if (std::any_of(r.layers.begin(), r.layers.end(), [](const auto& l) { return !l.fused_into.empty(); }))
     out += "+kind: an epilogue fused into the layer above it (its time and energy are that layer's)\n";
   for (const auto& w : s.warnings) out += "warning: " + w + "\n";
+  if (!r.generation.is_null())
+    out += "(the layers above are the prefill's)\n" + generation_table(r.generation);
   return out;
 }
 

@@ -56,6 +56,9 @@ struct Report {
   Summary summary;
   std::vector<LayerResult> layers;
   RunInfo run;
+  // A generation run's section (sim/generation.hpp, to_json): the layers and summary above are
+  // then its prefill's. Null otherwise.
+  nlohmann::json generation;
 };
 
 // Totals over the layers (run back to back), with latency from the clock.

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <set>
-#include <unordered_map>
 
 #include "arch/energy/hamming.hpp"
 #include "common/error.hpp"
@@ -76,8 +75,46 @@ void spread(dataflows::TilePlan& plan, std::size_t port, u64 bytes) {
 
 }  // namespace
 
+namespace {
+
+std::uint64_t map_digest(const workloads::Operator& op, const arch::MapContext& context) {
+  return (static_cast<std::uint64_t>(op.macs()) * 1000003u) ^
+         (static_cast<std::uint64_t>(op.input_elements()) * 10007u) ^
+         (static_cast<std::uint64_t>(op.output_elements()) << 7) ^
+         (static_cast<std::uint64_t>(op.precision.weight_bits) << 48) ^
+         (static_cast<std::uint64_t>(op.precision.activation_bits) << 56) ^
+         (static_cast<std::uint64_t>(op.kind()) << 40) ^ (context.input_on_chip ? 1u : 0u) ^
+         (context.output_on_chip ? 2u : 0u);
+}
+
+}  // namespace
+
+const arch::LayerWork* MapCache::find(const workloads::Operator& op,
+                                      const arch::MapContext& context) const {
+  for (auto [it, end] = entries_.equal_range(map_digest(op, context)); it != end; ++it) {
+    const Entry& e = it->second;
+    if (e.shape == op.shape && e.precision == op.precision && e.density == op.density &&
+        e.context.input_on_chip == context.input_on_chip &&
+        e.context.output_on_chip == context.output_on_chip)
+      return &e.work;
+  }
+  return nullptr;
+}
+
+const arch::LayerWork& MapCache::map(const arch::Engine& engine, const workloads::Operator& op,
+                                     const arch::MapContext& context) {
+  if (const arch::LayerWork* w = find(op, context)) {
+    ++hits_;
+    return *w;
+  }
+  return entries_
+      .emplace(map_digest(op, context),
+               Entry{op.shape, op.precision, op.density, context, engine.map(op, context)})
+      ->second.work;
+}
+
 std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::Graph& graph,
-                                  Fidelity fidelity, Trace* trace) {
+                                  Fidelity fidelity, Trace* trace, MapCache* cache) {
   const Timer& timer = fidelities().get(std::string(to_string(fidelity)));
   const auto order = graph.topological_order();
   const std::size_t n = order.size();
@@ -115,41 +152,17 @@ std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::G
 
   // Operators of the same shape, precision and context map alike (a network's repeated blocks):
   // each distinct one is mapped once.
+  MapCache local;
+  MapCache& maps = cache ? *cache : local;
   std::vector<arch::LayerWork> work(n);
   std::vector<std::vector<std::string>> warnings(n);
-  std::unordered_multimap<std::uint64_t, std::size_t> mapped;  // digest -> index in `order`
-  std::vector<arch::MapContext> contexts(n);
   for (std::size_t h = 0; h < heads.size(); ++h) {
     const std::size_t i = heads[h];
     const auto& op = graph.op(order[i]);
     warnings[i] = engine.supports(op);
     const arch::MapContext context{.input_on_chip = h > 0 && kept[heads[h - 1]],
                                    .output_on_chip = kept[i]};
-    contexts[i] = context;
-    const std::uint64_t digest =
-        (static_cast<std::uint64_t>(op.macs()) * 1000003u) ^
-        (static_cast<std::uint64_t>(op.input_elements()) * 10007u) ^
-        (static_cast<std::uint64_t>(op.output_elements()) << 7) ^
-        (static_cast<std::uint64_t>(op.precision.weight_bits) << 48) ^
-        (static_cast<std::uint64_t>(op.precision.activation_bits) << 56) ^
-        (static_cast<std::uint64_t>(op.kind()) << 40) ^ (context.input_on_chip ? 1u : 0u) ^
-        (context.output_on_chip ? 2u : 0u);
-    bool reused = false;
-    for (auto [it, end] = mapped.equal_range(digest); it != end; ++it) {
-      const std::size_t j = it->second;
-      const auto& other = graph.op(order[j]);
-      if (other.shape == op.shape && other.precision == op.precision &&
-          other.density == op.density && contexts[j].input_on_chip == context.input_on_chip &&
-          contexts[j].output_on_chip == context.output_on_chip) {
-        work[i] = work[j];
-        reused = true;
-        break;
-      }
-    }
-    if (!reused) {
-      work[i] = engine.map(op, context);
-      mapped.emplace(digest, i);
-    }
+    work[i] = maps.map(engine, op, context);
   }
   for (std::size_t i = 0; i < n; ++i) {
     if (head[i] == i) continue;

@@ -2,7 +2,9 @@
 // topological order. Engines map operators; this file times the plans and adds energy.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "arch/engine.hpp"
@@ -42,15 +44,43 @@ struct LayerResult {
   nlohmann::json hamming;
 };
 
+// Mapped operators by what decides their mapping (shape, precisions, densities, the on-chip
+// context), so that an operator met again is not mapped again: a network's repeated blocks in
+// one run, and the steps of a generation run (sim/generation.hpp), which differ only in their
+// attention layers. Valid for one engine; not thread-safe.
+class MapCache {
+ public:
+  // The work of an operator mapped before in this context, or null.
+  const arch::LayerWork* find(const workloads::Operator& op, const arch::MapContext& context) const;
+  // Maps `op` unless found, and returns its work.
+  const arch::LayerWork& map(const arch::Engine& engine, const workloads::Operator& op,
+                             const arch::MapContext& context);
+  std::size_t size() const { return entries_.size(); }
+  std::uint64_t hits() const { return hits_; }
+
+ private:
+  struct Entry {
+    workloads::OpShape shape;
+    workloads::Precision precision;
+    workloads::Density density;
+    arch::MapContext context;
+    arch::LayerWork work;
+  };
+  std::unordered_multimap<std::uint64_t, Entry> entries_;
+  std::uint64_t hits_ = 0;
+};
+
 // Epilogues (elementwise operators and batch norms right after a convolution or matrix product
 // that is their input's only consumer) fuse into that layer when the engine fuses
 // (Engine::fuses_epilogues): their vector operations run on its output path, other inputs (the
 // residual of an add) stream in beside its tiles, and their own rows report no cycles.
 //
 // analytical: thread-safe. systemc: one call at a time per process (see systemc/tile_sim.hpp);
-// with `trace`, the SystemC run's compute spans and transfers are recorded into it.
+// with `trace`, the SystemC run's compute spans and transfers are recorded into it. With `cache`
+// (for `engine`), operators mapped by earlier calls are not mapped again; results are the same.
 std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::Graph& graph,
-                                  Fidelity fidelity, Trace* trace = nullptr);
+                                  Fidelity fidelity, Trace* trace = nullptr,
+                                  MapCache* cache = nullptr);
 
 std::string_view to_string(Fidelity f);
 // Throws InputError listing the fidelities for an unknown name.

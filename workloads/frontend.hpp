@@ -26,6 +26,9 @@ struct LoadOptions {
   // a KV cache holding kv_len earlier tokens).
   std::string phase = "prefill";
   std::optional<i64> kv_len;
+  // Transformers, decode: new tokens per sequence in the step (default 1); more verify a
+  // speculative draft in one pass (sim/generation.hpp). Not a workload setting.
+  std::optional<i64> decode_tokens;
   // Fold batch norms into the convolution or matrix product before them (workloads/passes.hpp),
   // as inference compilers do. Applies to every front-end.
   bool fold_batch_norms = true;

@@ -59,7 +59,84 @@ std::size_t literal_characters(const std::string& pattern) {
       std::count_if(pattern.begin(), pattern.end(), [](char c) { return c != '*' && c != '?'; }));
 }
 
+int read_bits(ParamReader& r, const std::string& key) {
+  const auto v = r.positive_integer(key);
+  if (v > 64) throw r.error(key, "must be at most 64 bits, got " + std::to_string(v));
+  return static_cast<int>(v);
+}
+
+void check_schedule(const std::vector<WeightPhase>& phases, const std::string& where) {
+  for (std::size_t i = 0; i < phases.size(); ++i) {
+    if (phases[i].bits < 1 || phases[i].bits > 64)
+      throw InputError(where + "weight bits must be in [1, 64], got " +
+                       std::to_string(phases[i].bits));
+    if (phases[i].steps && *phases[i].steps < 1)
+      throw InputError(where + "a phase's steps must be >= 1");
+    if (!phases[i].steps && i + 1 != phases.size())
+      throw InputError(where + "only the last phase may omit its steps");
+  }
+}
+
+GenerationSettings read_generation(ParamReader& r) {
+  GenerationSettings g;
+  g.tokens = r.positive_integer("generate");
+  if (r.has("prefill_weight_bits")) g.prefill_weight_bits = read_bits(r, "prefill_weight_bits");
+  if (r.is_string("decode_weight_bits")) {
+    g.decode_weights = parse_weight_schedule(r.string("decode_weight_bits"),
+                                             json_location(r.file(), r.path_of("decode_weight_bits")));
+  } else if (r.is_array("decode_weight_bits")) {
+    for (std::size_t i = 0, n = r.array_size("decode_weight_bits"); i < n; ++i) {
+      ParamReader p = r.item("decode_weight_bits", i);
+      WeightPhase w;
+      w.bits = read_bits(p, "bits");
+      if (p.has("steps")) w.steps = p.positive_integer("steps");
+      p.finish();
+      g.decode_weights.push_back(w);
+    }
+    check_schedule(g.decode_weights, json_location(r.file(), r.path_of("decode_weight_bits")));
+  } else if (r.has("decode_weight_bits")) {
+    g.decode_weights = {{read_bits(r, "decode_weight_bits"), std::nullopt}};
+  }
+  g.nested_weights = r.boolean("nested_weights", false);
+  if (auto e = r.optional_child("early_exit")) {
+    EarlyExitDecoding x;
+    x.layers = e->positive_integer("layers");
+    x.draft = e->positive_integer("draft");
+    x.acceptance = e->non_negative("acceptance", 0);
+    if (!e->has("acceptance")) throw e->error("acceptance", "is required (a probability in [0, 1])");
+    if (x.acceptance > 1)
+      throw e->error("acceptance", "must be in [0, 1], got " + std::to_string(x.acceptance));
+    e->finish();
+    g.early_exit = x;
+  }
+  return g;
+}
+
 }  // namespace
+
+std::vector<WeightPhase> parse_weight_schedule(const std::string& text, const std::string& where) {
+  std::vector<WeightPhase> out;
+  const std::string err = where + "expected a schedule like \"3:64,2\" (bits:steps, ..., bits), got '" +
+                          text + "'";
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', pos), text.size());
+    const std::string part = text.substr(pos, comma - pos);
+    const std::size_t colon = part.find(':');
+    auto number = [&](const std::string& s) -> i64 {
+      if (s.empty() || s.size() > 12 || s.find_first_not_of("0123456789") != std::string::npos)
+        throw InputError(err);
+      return std::stoll(s);
+    };
+    WeightPhase w;
+    w.bits = static_cast<int>(std::min<i64>(number(part.substr(0, colon)), 1000));
+    if (colon != std::string::npos) w.steps = number(part.substr(colon + 1));
+    out.push_back(w);
+    pos = comma + 1;
+  }
+  check_schedule(out, where);
+  return out;
+}
 
 bool glob_match(std::string_view pattern, std::string_view name) {
   // Iterative matcher with one backtrack point for the last '*'.
@@ -95,6 +172,12 @@ WorkloadSettings read_workload_settings(const nlohmann::json& doc, const std::st
   s.load.seq_len = size("seq_len");
   s.load.kv_len = size("kv_len");
   s.load.phase = r.choice("phase", {"prefill", "decode"}, "prefill");
+  if (r.has("generate")) {
+    s.generation = read_generation(r);
+  } else {
+    for (const char* key : {"prefill_weight_bits", "decode_weight_bits", "nested_weights", "early_exit"})
+      if (r.has(key)) throw r.error(key, "applies to generation runs: set \"generate\" too");
+  }
   s.load.allow_unsupported = r.boolean("allow_unsupported", false);
   s.load.fold_batch_norms = r.boolean("fold_batch_norms", true);
   if (auto shapes = r.optional_child("input_shapes")) {
@@ -176,6 +259,9 @@ void annotate(Graph& graph, const WorkloadSettings& settings) {
 }
 
 Graph load_workload(const std::string& path, const WorkloadSettings& settings) {
+  if (settings.generation)
+    throw InputError(path + ": \"generate\" asks for a generation run, which `tessera simulate` "
+                     "runs (sim/generation.hpp); this command takes one graph");
   Graph graph = load_workload(path, settings.load);
   try {
     annotate(graph, settings);

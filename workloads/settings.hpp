@@ -32,8 +32,40 @@ struct Annotation {
   std::string where;  // file and JSON path, for messages
 };
 
+// Precision of the weights over a run of decode steps (a phase of a PMPD schedule).
+struct WeightPhase {
+  int bits = 16;
+  std::optional<i64> steps;  // absent: every remaining step (the last phase)
+  bool operator==(const WeightPhase&) const = default;
+};
+
+// Self-speculative (LayerSkip) decoding: draft `draft` tokens with the first `layers` layers and
+// the LM head, verify them with the remaining layers in one pass; each drafted token is
+// accepted with probability `acceptance`.
+struct EarlyExitDecoding {
+  i64 layers = 0;
+  i64 draft = 0;
+  double acceptance = 0;
+};
+
+// A generation run (sim/generation.hpp): prefill of the prompt (seq_len) then `tokens` decode
+// steps. Keys: generate, prefill_weight_bits, decode_weight_bits, nested_weights, early_exit
+// (docs/transformers.md, "Generation").
+struct GenerationSettings {
+  i64 tokens = 0;
+  std::optional<int> prefill_weight_bits;    // absent: the operators' own
+  std::vector<WeightPhase> decode_weights;   // empty: the operators' own
+  bool nested_weights = false;               // bit-plane weights: switching precision is free
+  std::optional<EarlyExitDecoding> early_exit;
+};
+
+// "3:64,2": 3 bits for 64 steps, then 2 bits; "4": 4 bits throughout. Only the last phase may
+// omit its steps. Throws InputError prefixed with `where`.
+std::vector<WeightPhase> parse_weight_schedule(const std::string& text, const std::string& where);
+
 struct WorkloadSettings {
   LoadOptions load;
+  std::optional<GenerationSettings> generation;  // with the key "generate"
   // Applied in this order, later ones winning: `all`, then the entries of `kinds` for the
   // operator's kind, then every `layers` pattern that matches the operator's name (a glob with
   // * and ?), from the least to the most specific (fewest to most literal characters).
@@ -53,7 +85,8 @@ WorkloadSettings read_workload_settings(const nlohmann::json& doc, const std::st
 // matches no operator is an error (a typo would otherwise pass silently).
 void annotate(Graph& graph, const WorkloadSettings& settings);
 
-// load_workload() with the settings' load options, then annotate().
+// load_workload() with the settings' load options, then annotate(). Settings with `generate`
+// are an error: a generation run is many graphs (sim/generation.hpp).
 Graph load_workload(const std::string& path, const WorkloadSettings& settings);
 
 // The `--set` assignments addressed to workload settings: path "workload.KEY..." or

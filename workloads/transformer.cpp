@@ -206,8 +206,9 @@ Graph build_transformer(const TransformerConfig& t, const std::string& file,
       L = options.kv_len.value_or(S);
       if (L < 1 || L >= kMaxCount)
         throw fail("kv_len must be in [1, 2^53), got " + std::to_string(L));
-      S_q = 1;
-      T = L + 1;
+      S_q = options.decode_tokens.value_or(1);
+      if (S_q < 1) throw fail("decode_tokens must be >= 1, got " + std::to_string(S_q));
+      T = L + S_q;
     } else {
       S_q = T = S;
     }

@@ -108,6 +108,7 @@ class BitFusionEngine final : public EngineBase, public energy::OperandStreamSou
   // Reference mode says what it does not time (operators without MACs).
   std::vector<std::string> supports(const workloads::Operator& op) const override;
   double area_mm2() const override;
+  u64 on_chip_bytes() const override { return p_.wbuf_bytes + p_.ibuf_bytes + p_.obuf_bytes; }
   using Engine::map;
   LayerWork map(const workloads::Operator& op, const MapContext& context) const override;
   EnergyBreakdown energy(const LayerWork& work, u64 cycles) const override;

@@ -50,6 +50,7 @@ class EyerissEngine final : public EngineBase, public energy::OperandStreamSourc
   std::string engine_name() const override { return "eyeriss"; }
   double peak_macs_per_cycle() const override { return static_cast<double>(p_.rows * p_.cols); }
   double area_mm2() const override { return common_.area_mm2.value_or(0.0); }
+  u64 on_chip_bytes() const override { return p_.glb_bytes; }
   using Engine::map;
   LayerWork map(const workloads::Operator& op, const MapContext& context) const override;
   EnergyBreakdown energy(const LayerWork& work, u64 cycles) const override;

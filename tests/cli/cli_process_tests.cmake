@@ -84,3 +84,21 @@ tessera_cli_failure_test(onnx_duplicate_output "duplicate_output.onnx: node 'sec
                          inspect ${o}/duplicate_output.onnx)
 tessera_cli_failure_test(onnx_invalid_utf8 "invalid_utf8.onnx: node 0: the name is not valid UTF-8"
                          inspect ${o}/invalid_utf8.onnx)
+
+# Generation runs (--generate): a report with TTFT and TPOT; bad input named.
+add_test(NAME cli.process.simulate_generate
+         COMMAND tessera simulate --arch ${PROJECT_SOURCE_DIR}/configs/arch/ideal_edge.json
+                 --workload ${PROJECT_SOURCE_DIR}/configs/models/gpt2.json --generate 4 --prompt 16)
+set_tests_properties(cli.process.simulate_generate PROPERTIES LABELS "cli"
+                     PASS_REGULAR_EXPRESSION "TTFT [^\n]*TPOT mean")
+tessera_cli_failure_test(generate_not_transformer "lenet5.json: a generation run needs a transformer config"
+                         simulate --arch ${PROJECT_SOURCE_DIR}/configs/arch/ideal_edge.json
+                         --workload ${PROJECT_SOURCE_DIR}/configs/workloads/lenet5.json --generate 4)
+tessera_cli_failure_test(generate_capacity "exceed the DRAM capacity of 1.000 GiB \\(dram.capacity\\)"
+                         simulate --arch ${PROJECT_SOURCE_DIR}/configs/arch/ideal_edge.json
+                         --workload ${PROJECT_SOURCE_DIR}/configs/models/llama-1b.json --generate 4
+                         --set dram.capacity=1GiB)
+tessera_cli_failure_test(generate_schedule "/decode_weight_bits: expected a schedule like"
+                         simulate --arch ${PROJECT_SOURCE_DIR}/configs/arch/ideal_edge.json
+                         --workload ${PROJECT_SOURCE_DIR}/configs/models/gpt2.json --generate 4
+                         --set workload.decode_weight_bits=3:x)
