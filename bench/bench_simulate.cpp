@@ -7,6 +7,7 @@
 //   tessera_bench --energy [ARCH WORKLOAD]     (bit-toggle counter: bench_energy.cpp)
 //   tessera_bench --mapping                     (the systolic mapper: bench_mapping.cpp)
 //   tessera_bench --onnx [FILE...]             (ONNX import time: bench_onnx.cpp)
+//   tessera_bench --codesign [--seeds N] ...     (co-design searches: bench_codesign.cpp)
 //
 // Without ARCH WORKLOAD pairs: every shipped workload on the ideal edge roofline, and ResNet-50
 // on the TPUv1-like systolic array. --scalesim adds, for every row of
@@ -130,6 +131,8 @@ void sweep_section(const std::string& space_file, const std::vector<unsigned>& j
 int energy_bench(const std::string& arch_file, const std::string& workload_file);  // bench_energy.cpp
 int onnx_bench(const std::vector<std::string>& files, double seconds);  // bench_onnx.cpp
 int mapping_bench();  // bench_mapping.cpp
+int codesign_bench(const std::vector<std::string>& args,
+                   const std::string& root);  // bench_codesign.cpp
 
 int sc_main(int argc, char* argv[]) {
   tessera::sim::systemc::register_fidelity();
@@ -139,6 +142,9 @@ int sc_main(int argc, char* argv[]) {
                         argc >= 4 ? argv[3] : root + "/configs/workloads/resnet18_scalesim.csv");
   }
   if (argc >= 2 && std::string(argv[1]) == "--mapping") return mapping_bench();
+  if (argc >= 2 && (std::string(argv[1]) == "--codesign" ||
+                    std::string(argv[1]) == "--codesign-front"))  // bench_codesign.cpp
+    return codesign_bench(std::vector<std::string>(argv + 1, argv + argc), TESSERA_SOURCE_DIR);
   if (argc >= 2 && std::string(argv[1]) == "--onnx") {  // ONNX import speed (bench_onnx.cpp)
     return onnx_bench(std::vector<std::string>(argv + 2, argv + argc), 2.0);
   }
