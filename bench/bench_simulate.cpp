@@ -142,8 +142,7 @@ int sc_main(int argc, char* argv[]) {
                         argc >= 4 ? argv[3] : root + "/configs/workloads/resnet18_scalesim.csv");
   }
   if (argc >= 2 && std::string(argv[1]) == "--mapping") return mapping_bench();
-  if (argc >= 2 && (std::string(argv[1]) == "--codesign" ||
-                    std::string(argv[1]) == "--codesign-front"))  // bench_codesign.cpp
+  if (argc >= 2 && std::string(argv[1]).rfind("--codesign", 0) == 0)  // bench_codesign.cpp
     return codesign_bench(std::vector<std::string>(argv + 1, argv + argc), TESSERA_SOURCE_DIR);
   if (argc >= 2 && std::string(argv[1]) == "--onnx") {  // ONNX import speed (bench_onnx.cpp)
     return onnx_bench(std::vector<std::string>(argv + 2, argv + argc), 2.0);

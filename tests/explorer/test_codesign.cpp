@@ -15,6 +15,7 @@
 #include "test_support.hpp"
 #include "workloads/frontend.hpp"
 #include "workloads/nasbench201.hpp"
+#include "workloads/transformer.hpp"
 
 using namespace tessera;
 using Catch::Matchers::Contains;
@@ -502,4 +503,51 @@ TEST_CASE("tessera codesign: a search over a joint space, resumable",
   CHECK(r.code == 1);
   CHECK_THAT(r.err, Contains("systolic_resnet18.json: codesign needs a joint space"));
   CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+}
+
+TEST_CASE("transformer sizes as network parameters", "[explorer][codesign][network]") {
+  const auto dir = temp_dir("transformer");
+  const std::string config = test::source_path("configs/models/gpt2.json");
+  const auto space = explorer::read_space(write_space(
+      dir, kArch + R"("network": {"kind": "transformer", "config": ")" + config + R"("},
+      "workload_settings": {"seq_len": 16},
+      "parameters": {"network.layers": {"values": [1, 2]}, "network.hidden": {"values": [256, 250]},
+                     "network.heads": {"values": [4]}})"));
+  const explorer::WorkloadCache workloads(space);
+  for (std::uint64_t i = 0; i < space.grid_size(); ++i) {
+    const auto point = space.grid_point(i);
+    const auto e = explorer::evaluate_point(space, workloads, i, point);
+    if (point.at("network.hidden") == 250) {  // 250 is no multiple of 4 heads
+      CHECK_FALSE(e.ok);
+      CHECK_THAT(e.error, Contains("network.hidden 250 is not a multiple of network.heads 4"));
+      continue;
+    }
+    REQUIRE(e.ok);
+    auto c = workloads::read_transformer_config(config);
+    c.layers = point.at("network.layers").get<std::int64_t>();
+    c.hidden = 256;
+    c.heads = 4;
+    c.kv_heads = 4;
+    c.head_dim = 64;
+    workloads::LoadOptions options;
+    options.seq_len = 16;
+    CHECK(e.metrics.at("macs") ==
+          static_cast<double>(workloads::build_transformer(c, config, options).totals().macs));
+  }
+}
+
+TEST_CASE("tessera codesign: bad oracle input is one line and exit 1", "[explorer][codesign][cli]") {
+  const auto dir = temp_dir("cli_errors");
+  for (const auto& [accuracy, message] :
+       std::vector<std::pair<std::string, std::string>>{
+           {R"({"oracle": "oracle9"})", "unknown accuracy oracle 'oracle9'"},
+           {R"({"oracle": "nats", "csv": "nope.csv"})", "nope.csv: cannot open the NATS-Bench table"},
+           {nats("svhn"), "/accuracy/dataset: dataset 'svhn' is not in the NATS-Bench table"}}) {
+    const auto r = test::run_cli(
+        {"codesign", nb201_space(dir, accuracy), "--log", (dir / "x.jsonl").string()});
+    CHECK(r.code == 1);
+    CHECK_THAT(r.err, Contains(message));
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK_FALSE(std::filesystem::exists(dir / "x.jsonl"));
+  }
 }
