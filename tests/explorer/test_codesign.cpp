@@ -136,6 +136,25 @@ TEST_CASE("a network parameter builds the NAS-Bench-201 graph of its cell",
   }
 }
 
+TEST_CASE("network.arch chooses whole cells", "[explorer][codesign][network]") {
+  const auto dir = temp_dir("arch_param");
+  const std::string other = "|none~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|";
+  const auto space = explorer::read_space(write_space(
+      dir, kArch + R"("network": {"kind": "nasbench201", "dataset": "cifar100"}, "accuracy": )" +
+               R"({"oracle": "nats", "csv": ")" + kCsv + R"("}, "parameters": {"network.arch": {"values": [")" + kCell + R"(", ")" +
+               other + R"("]}})"));
+  const explorer::WorkloadCache workloads(space);
+  for (std::uint64_t i = 0; i < 2; ++i) {
+    const auto e = explorer::evaluate_point(space, workloads, i, space.grid_point(i));
+    REQUIRE(e.ok);
+    const std::string arch = i == 0 ? kCell : other;
+    CHECK(e.workload_hash ==
+          explorer::prepare_workload(workloads::load_workload("nasbench201:cifar100:" + arch)).hash);
+    // The space's dataset is the network's: CIFAR-100 accuracy.
+    CHECK(e.metrics.at("accuracy") == explorer::nats_accuracy(kCsv, arch, "cifar100"));
+  }
+}
+
 TEST_CASE("the workload cache keeps at most its capacity", "[explorer][codesign][network]") {
   const auto dir = temp_dir("lru");
   const auto space = explorer::read_space(nb201_space(dir, nats()));
