@@ -10,6 +10,7 @@
 //   tessera_bench --nasaic SPACE [--budget N] [--seeds K] [--jobs J]
 //                                              (NASAIC vs NSGA-II and random: bench_nasaic.cpp)
 //   tessera_bench --generate [ARCH [MODEL [N]]] (generation runs: bench_generation.cpp)
+//   tessera_bench --codesign [--seeds N] ...     (co-design searches: bench_codesign.cpp)
 //
 // Without ARCH WORKLOAD pairs: every shipped workload on the ideal edge roofline, and ResNet-50
 // on the TPUv1-like systolic array. --scalesim adds, for every row of
@@ -136,6 +137,8 @@ int mapping_bench();  // bench_mapping.cpp
 int nasaic_bench(int argc, char* argv[]);  // bench_nasaic.cpp
 int generation_bench(const std::string& arch_file, const std::string& model_file,
                      long steps);  // bench_generation.cpp
+int codesign_bench(const std::vector<std::string>& args,
+                   const std::string& root);  // bench_codesign.cpp
 
 int sc_main(int argc, char* argv[]) {
   tessera::sim::systemc::register_fidelity();
@@ -152,6 +155,8 @@ int sc_main(int argc, char* argv[]) {
                             argc >= 4 ? argv[3] : root + "/configs/models/llama-1b.json",
                             argc >= 5 ? std::atol(argv[4]) : 256);
   }
+  if (argc >= 2 && std::string(argv[1]).rfind("--codesign", 0) == 0)  // bench_codesign.cpp
+    return codesign_bench(std::vector<std::string>(argv + 1, argv + argc), TESSERA_SOURCE_DIR);
   if (argc >= 2 && std::string(argv[1]) == "--onnx") {  // ONNX import speed (bench_onnx.cpp)
     return onnx_bench(std::vector<std::string>(argv + 2, argv + argc), 2.0);
   }

@@ -24,6 +24,7 @@ Command add_convert(CLI::App& app);
 Command add_list(CLI::App& app);
 Command add_sweep(CLI::App& app);
 Command add_explore(CLI::App& app);
+Command add_codesign(CLI::App& app);
 Command add_check(CLI::App& app);
 Command add_pareto(CLI::App& app);
 Command add_merge(CLI::App& app);

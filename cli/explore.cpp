@@ -1,5 +1,7 @@
-// tessera explore: search a design space with a registered algorithm, evaluating its proposals
-// through an evaluator pool and appending each to the results log (docs/explorer.md).
+// tessera explore and tessera codesign: search a design space with a registered algorithm,
+// evaluating its proposals through an evaluator pool and appending each to the results log
+// (docs/explorer.md). codesign is the same search over a joint space (networks and
+// accelerators together, with an accuracy oracle), and refuses any other.
 #include <memory>
 
 #include <CLI/CLI.hpp>
@@ -16,9 +18,15 @@ namespace tessera::cli {
 
 namespace {
 
-int explore(const SweepArgs& a, std::ostream& out, std::ostream& err) {
+int explore(const std::string& command, const SweepArgs& a, std::ostream& out,
+            std::ostream& err) {
   const explorer::SearchAlgorithm& algorithm = explorer::search_algorithms().get(a.algo);
   const explorer::DesignSpace space = explorer::read_space(a.space);
+  if (command == "codesign" && (!space.joint() || !space.oracle))
+    throw InputError(a.space +
+                     ": codesign needs a joint space: network parameters (\"network\" or "
+                     "\"tasks\") and an accuracy oracle (\"accuracy\"); docs/explorer.md, "
+                     "\"Joint spaces\"");
   const explorer::WorkloadCache workloads(space);
   // Every rank gets here; MPI workers evaluate what rank 0 sends them and write nothing.
   const auto pool = make_pool(a, space, workloads);
@@ -28,7 +36,7 @@ int explore(const SweepArgs& a, std::ostream& out, std::ostream& err) {
   }
   const nlohmann::json run = {
       {"algo", a.algo}, {"seed", a.seed}, {"budget", a.budget}, {"population", a.population}};
-  const auto header = make_header("explore", a.space, space, workloads, run, a.budget, 0, 1);
+  const auto header = make_header(command, a.space, space, workloads, run, a.budget, 0, 1);
   ResultsFile file(a.log);
   const auto previous = open_run_log(file, a, header, space, workloads, err);
   ResultSink sink(file, a, space, a.budget, err);
@@ -42,12 +50,9 @@ int explore(const SweepArgs& a, std::ostream& out, std::ostream& err) {
   return sink.finish(space.name, previous, out);
 }
 
-}  // namespace
-
-Command add_explore(CLI::App& app) {
+Command add_search_command(CLI::App& app, const std::string& name, const std::string& help) {
   auto a = std::make_shared<SweepArgs>();
-  auto* cmd =
-      app.add_subcommand("explore", "Search a design space for the Pareto front of its objectives");
+  auto* cmd = app.add_subcommand(name, help);
   cmd->add_option("space", a->space, "Design space (JSON, docs/explorer.md)")->required();
   cmd->add_option("--log", a->log,
                   "Results log (JSON lines), appended as points complete; its folder is created")
@@ -63,7 +68,22 @@ Command add_explore(CLI::App& app) {
                 "Continue a log of this same search (same header): replay its points, evaluate "
                 "the rest");
   cmd->add_flag("--quiet", a->quiet, "No progress line and no summary");
-  return {cmd, [a](std::ostream& out, std::ostream& err) { return explore(*a, out, err); }};
+  return {cmd, [a, name](std::ostream& out, std::ostream& err) {
+            return explore(name, *a, out, err);
+          }};
+}
+
+}  // namespace
+
+Command add_explore(CLI::App& app) {
+  return add_search_command(app, "explore",
+                            "Search a design space for the Pareto front of its objectives");
+}
+
+Command add_codesign(CLI::App& app) {
+  return add_search_command(
+      app, "codesign",
+      "Search networks and accelerators together: a joint space with an accuracy oracle");
 }
 
 }  // namespace tessera::cli

@@ -1,5 +1,5 @@
 // tessera list: what is built in (engines, workload front-ends, fidelities, search algorithms,
-// evaluator pools).
+// accuracy oracles, accelerator templates, evaluator pools).
 #include <memory>
 
 #include <CLI/CLI.hpp>
@@ -28,6 +28,12 @@ int list(bool as_json, std::ostream& out) {
   doc["search_algorithms"] = nlohmann::json::object();
   for (const auto& [name, desc] : explorer::search_algorithms().list())
     doc["search_algorithms"][name] = desc;
+  doc["accuracy_oracles"] = nlohmann::json::object();
+  for (const auto& [name, desc] : explorer::accuracy_oracles().list())
+    doc["accuracy_oracles"][name] = desc;
+  doc["accelerator_templates"] = nlohmann::json::object();
+  for (const auto& [name, desc] : explorer::accelerator_templates().list())
+    doc["accelerator_templates"][name] = desc;
   if (as_json) {
     out << doc.dump(2) << "\n";
     return 0;
@@ -36,6 +42,8 @@ int list(bool as_json, std::ostream& out) {
                                        {"frontends", "workload front-ends"},
                                        {"fidelities", "fidelities"},
                                        {"search_algorithms", "search algorithms"},
+                                       {"accuracy_oracles", "accuracy oracles"},
+                                       {"accelerator_templates", "accelerator templates"},
                                        {"evaluator_pools", "evaluator pools"}}) {
     out << title << ":\n";
     if (doc[section].empty()) out << "  (none registered)\n";

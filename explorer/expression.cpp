@@ -146,12 +146,13 @@ class Parser {
     n->name = s_.substr(start, i_ - start);
     if (eat('(')) {
       static const std::vector<std::pair<std::string, std::size_t>> functions = {
-          {"min", 2}, {"max", 2}, {"ceil", 1}, {"floor", 1}, {"log2", 1}, {"sqrt", 1}};
+          {"min", 2},  {"max", 2}, {"ceil", 1}, {"floor", 1}, {"log2", 1},
+          {"log10", 1}, {"ln", 1},  {"exp", 1},  {"sqrt", 1}};
       const auto f = std::find_if(functions.begin(), functions.end(),
                                   [&](const auto& fn) { return fn.first == n->name; });
       if (f == functions.end()) {
         i_ = start;
-        fail("one of the functions min, max, ceil, floor, log2, sqrt");
+        fail("one of the functions min, max, ceil, floor, log2, log10, ln, exp, sqrt");
       }
       n->op = 'f';
       do n->args.push_back(sum());
@@ -209,6 +210,9 @@ double eval(const Expression::Node& n,
   if (n.name == "ceil") return std::ceil(arg(0));
   if (n.name == "floor") return std::floor(arg(0));
   if (n.name == "log2") return std::log2(arg(0));
+  if (n.name == "log10") return std::log10(arg(0));
+  if (n.name == "ln") return std::log(arg(0));
+  if (n.name == "exp") return std::exp(arg(0));
   return std::sqrt(arg(0));
 }
 

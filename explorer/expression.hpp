@@ -1,6 +1,6 @@
 // Arithmetic over named values, for a design space's derived parameters and constraints:
 // numbers, names (config paths such as systolic.rows, or metric names such as latency_s),
-// + - * / ^, parentheses, and min(a, b), max(a, b), ceil(x), floor(x), log2(x), sqrt(x).
+// + - * / ^, parentheses, and min(a, b), max(a, b), ceil(x), floor(x), log2(x), log10(x), ln(x), exp(x), sqrt(x).
 #pragma once
 
 #include <functional>

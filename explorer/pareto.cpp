@@ -198,6 +198,21 @@ std::vector<double> parse_reference_point(const std::string& spec,
   return ref;
 }
 
+namespace {
+
+// The volume dominated by `inside` (every point strictly better than `ref`) up to `ref`.
+double volume(const std::vector<pagmo::vector_double>& inside, const pagmo::vector_double& ref) {
+  if (inside.empty()) return 0;
+  if (ref.size() == 1) {  // pagmo's hypervolume needs two dimensions; in one it is a length
+    double best = inside[0][0];
+    for (const auto& p : inside) best = std::min(best, p[0]);
+    return ref[0] - best;
+  }
+  return pagmo::hypervolume(inside, true).compute(ref);
+}
+
+}  // namespace
+
 Hypervolume hypervolume(const std::vector<LogEntry>& entries, const std::vector<std::size_t>& front,
                         const std::vector<Objective>& objectives,
                         const std::vector<double>& reference) {
@@ -217,15 +232,54 @@ Hypervolume hypervolume(const std::vector<LogEntry>& entries, const std::vector<
     else
       ++hv.outside;  // bounds no volume; pagmo rejects points on or beyond the reference
   }
-  if (inside.empty()) return hv;
-  if (ref.size() == 1) {  // pagmo's hypervolume needs two dimensions; in one it is a length
-    double best = inside[0][0];
-    for (const auto& p : inside) best = std::min(best, p[0]);
-    hv.value = ref[0] - best;
-    return hv;
-  }
-  hv.value = pagmo::hypervolume(inside, true).compute(ref);
+  hv.value = volume(inside, ref);
   return hv;
+}
+
+double normalised_hypervolume(const std::vector<std::vector<double>>& values,
+                              const std::vector<double>& lo, const std::vector<double>& ref) {
+  if (lo.size() != ref.size())
+    throw std::logic_error("normalised_hypervolume: lo and ref differ in size");
+  std::vector<pagmo::vector_double> inside;
+  for (const auto& v : values) {
+    if (v.size() != lo.size())
+      throw std::logic_error("normalised_hypervolume: a point has the wrong dimension");
+    pagmo::vector_double f;
+    bool in = true;
+    for (std::size_t j = 0; j < v.size() && in; ++j) {
+      f.push_back(std::max(0.0, (v[j] - lo[j]) / (ref[j] - lo[j])));
+      in = f.back() < 1.0;
+    }
+    if (in) inside.push_back(std::move(f));
+  }
+  return volume(inside, pagmo::vector_double(lo.size(), 1.0));
+}
+
+double normalised_hypervolume(const std::vector<LogEntry>& entries,
+                              const std::vector<Objective>& objectives,
+                              const std::vector<double>& lo, const std::vector<double>& ref) {
+  std::vector<std::vector<double>> values;
+  for (const auto& e : entries)
+    if (e.ok) values.push_back(minimised(e, objectives));
+  return normalised_hypervolume(values, lo, ref);
+}
+
+bool ParetoArchive::add(const std::vector<double>& v) {
+  const auto dominates = [](const std::vector<double>& a, const std::vector<double>& b) {
+    bool better = false;
+    for (std::size_t j = 0; j < a.size(); ++j) {
+      if (a[j] > b[j]) return false;
+      better = better || a[j] < b[j];
+    }
+    return better;
+  };
+  for (const auto& p : points_)
+    if (dominates(p, v) || p == v) return false;
+  points_.erase(std::remove_if(points_.begin(), points_.end(),
+                               [&](const std::vector<double>& p) { return dominates(v, p); }),
+                points_.end());
+  points_.push_back(v);
+  return true;
 }
 
 ParetoResult analyse_pareto(const std::vector<LogEntry>& entries,

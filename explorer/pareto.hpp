@@ -67,6 +67,30 @@ Hypervolume hypervolume(const std::vector<LogEntry>& entries, const std::vector<
                         const std::vector<Objective>& objectives,
                         const std::vector<double>& reference);
 
+// The hypervolume of minimised objective vectors on a fixed scale, so that runs, seeds and
+// algorithms compare: each objective normalised as f = (v - lo) / (ref - lo) (f < 0 counted as
+// 0), the reference point 1 in every objective, so the unit box has volume 1. A point with some
+// f >= 1 bounds no volume.
+double normalised_hypervolume(const std::vector<std::vector<double>>& values,
+                              const std::vector<double>& lo, const std::vector<double>& ref);
+// Of the ok entries (maximised objectives negated, so lo and ref are in the negated values).
+double normalised_hypervolume(const std::vector<LogEntry>& entries,
+                              const std::vector<Objective>& objectives,
+                              const std::vector<double>& lo, const std::vector<double>& ref);
+
+// The non-dominated set of a stream of minimised objective vectors, kept as they come: for
+// fronts of logs too large to hold (a full enumeration), where sorting all points at once is
+// quadratic. Equal vectors are kept once.
+class ParetoArchive {
+ public:
+  // True when `v` joins the front (it is dominated by no point so far).
+  bool add(const std::vector<double>& v);
+  const std::vector<std::vector<double>>& points() const { return points_; }
+
+ private:
+  std::vector<std::vector<double>> points_;
+};
+
 // Everything `tessera pareto` reports.
 struct ParetoResult {
   std::vector<Objective> objectives;

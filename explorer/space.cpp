@@ -17,6 +17,10 @@ namespace tessera::explorer {
 
 namespace {
 
+constexpr const char* kWorkloadPrefix = "workload.";
+
+bool is_workload_path(const std::string& path) { return path.rfind(kWorkloadPrefix, 0) == 0; }
+
 // A parameter's values are held in memory: more than this is a mistake in the space file.
 constexpr std::uint64_t kMaxParameterValues = 1000000;
 
@@ -67,6 +71,140 @@ std::vector<nlohmann::json> parameter_values(ParamReader& r, const nlohmann::jso
 
 }  // namespace
 
+namespace {
+
+// Orders named expressions so that each comes after those it names (JSON objects keep no key
+// order, and dependencies are what matter); `r` and `key` name the object in errors.
+std::vector<Derived> order_by_dependencies(std::vector<Derived> items, ParamReader& r,
+                                           const std::string& key, const std::string& what) {
+  std::vector<Derived> ordered;
+  while (!items.empty()) {
+    const auto ready = std::find_if(items.begin(), items.end(), [&](const Derived& d) {
+      return std::none_of(items.begin(), items.end(), [&](const Derived& other) {
+        const auto& names = d.value.names();
+        return std::find(names.begin(), names.end(), other.path) != names.end();
+      });
+    });
+    if (ready == items.end())
+      throw r.error(key, what + " depend on each other in a cycle (" + items.front().path +
+                             " is in it or depends on it)");
+    ordered.push_back(std::move(*ready));
+    items.erase(ready);
+  }
+  return ordered;
+}
+
+bool has_prefix(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+
+// Hardware metrics of one sub-accelerator in a multi-task space ("latency_s.TASK") and the
+// accelerator's, combined over the tasks.
+const std::vector<std::string>& task_metric_names() {
+  static const std::vector<std::string> names = {"cycles", "latency_s", "energy_pj",
+                                                 "area_mm2", "utilization", "macs"};
+  return names;
+}
+const std::vector<std::string>& combined_metric_names() {
+  static const std::vector<std::string> names = {
+      "latency_s", "energy_pj", "area_mm2", "macs", "throughput_macs_per_s", "edp_pj_s",
+      "power_w"};
+  return names;
+}
+
+// Reads the "tasks" array and "templates" object of a multi-task space.
+void read_tasks(DesignSpace& s, ParamReader& r, const std::string& dir) {
+  const std::size_t n = r.array_size("tasks");
+  if (n == 0) throw r.error("tasks", "must list at least one task");
+  for (std::size_t i = 0; i < n; ++i) {
+    ParamReader t = r.item("tasks", i);
+    TaskSpec task;
+    task.name = t.string("name");
+    if (task.name.empty() || task.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
+                                                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
+                                 std::string::npos ||
+        task.name == "workload" || task.name == "network")
+      throw t.error("name", "a task name is letters, digits and '_' (not workload or network), got \"" +
+                                task.name + "\"");
+    for (const auto& other : s.tasks)
+      if (other.name == task.name) throw t.error("name", "task '" + task.name + "' is listed twice");
+    ParamReader net = t.child("network");
+    task.network = read_network(net, dir);
+    task.dataset = t.string("dataset", task.network.dataset);
+    task.weight = t.positive("weight", 1.0);
+    task.template_name = t.string("template", "");
+    t.finish();
+    s.tasks.push_back(std::move(task));
+  }
+  ParamReader templates = r.child("templates");
+  for (const auto& name : templates.keys()) {
+    if (!accelerator_templates().contains(name)) try {
+        (void)accelerator_templates().get(name);
+      } catch (const InputError& e) {
+        throw templates.error(name, e.what());
+      }
+    const std::string file = templates.string(name);
+    arch::ArchDocument doc = arch::read_arch_document(
+        std::filesystem::path(file).is_absolute()
+            ? file
+            : (std::filesystem::path(dir) / file).lexically_normal().string());
+    const std::string engine = doc.json.value("engine", "");
+    if (engine != accelerator_templates().get(name).engine)
+      throw templates.error(name, "template " + name + " needs a " +
+                                      accelerator_templates().get(name).engine +
+                                      " config, this one's engine is '" + engine + "'");
+    s.templates.emplace(name, std::move(doc));
+  }
+  templates.finish();
+  if (s.templates.empty()) throw r.error("templates", "must give at least one template's base config");
+}
+
+// Checks a multi-task space's parameter path ("TASK.rows", "TASK.network.op_1_0", ...).
+void check_task_parameter(const DesignSpace& s, const Parameter& p, const std::string& where) {
+  const auto dot = p.path.find('.');
+  const std::string name = p.path.substr(0, dot);
+  const auto task = std::find_if(s.tasks.begin(), s.tasks.end(),
+                                 [&](const TaskSpec& t) { return t.name == name; });
+  if (task == s.tasks.end() || dot == std::string::npos) {
+    std::string names;
+    for (const auto& t : s.tasks) names += (names.empty() ? "" : ", ") + t.name;
+    throw InputError(where + "a multi-task space's parameters are TASK.template, TASK.rows, "
+                             "TASK.cols, TASK.bandwidth_gbs, TASK.network.*, TASK.arch.* or "
+                             "workload.* (tasks: " + names + "), got '" + p.path + "'");
+  }
+  const std::string rest = p.path.substr(dot + 1);
+  if (rest == "template") {
+    for (const auto& v : p.values)
+      if (!v.is_string() || !s.templates.count(v.get<std::string>()))
+        throw InputError(where + "values must name templates given in \"templates\", got " +
+                         v.dump());
+  } else if (rest == "rows" || rest == "cols" || rest == "bandwidth_gbs") {
+    for (const auto& v : p.values)
+      if (!v.is_number() || v.get<double>() <= 0)
+        throw InputError(where + "values must be positive numbers, got " + v.dump());
+  } else if (has_prefix(rest, kNetworkPrefix)) {
+    check_network_parameter(task->network, rest.substr(std::string(kNetworkPrefix).size()),
+                            p.values, where);
+  } else if (!has_prefix(rest, "arch.")) {
+    throw InputError(where + "'" + rest + "' is not a task parameter (template, rows, cols, "
+                             "bandwidth_gbs, network.*, arch.*)");
+  }
+}
+
+}  // namespace
+
+const Registry<AcceleratorTemplate>& accelerator_templates() {
+  static const Registry<AcceleratorTemplate> registry = [] {
+    Registry<AcceleratorTemplate> r("accelerator template");
+    r.add("nvdla", "NVDLA-like: systolic engine, weight stationary; rows, cols = the array",
+          {"systolic", {"systolic.dataflow=\"ws\""}, "systolic.rows", "systolic.cols"});
+    r.add("shidiannao", "ShiDianNao-like: systolic engine, output stationary; rows, cols = the array",
+          {"systolic", {"systolic.dataflow=\"os\""}, "systolic.rows", "systolic.cols"});
+    r.add("eyeriss", "Eyeriss-like: eyeriss engine, row stationary; rows, cols = the PE array",
+          {"eyeriss", {}, "eyeriss.rows", "eyeriss.cols"});
+    return r;
+  }();
+  return registry;
+}
+
 DesignSpace read_space(const std::string& path) {
   const nlohmann::json doc = read_json_file(path);
   ParamReader r(doc, path);
@@ -82,9 +220,21 @@ DesignSpace read_space(const std::string& path) {
   const auto resolve = [&](const std::string& p) {
     return std::filesystem::path(p).is_absolute() ? p : (dir / p).lexically_normal().string();
   };
-  s.base = arch::read_arch_document(resolve(r.string("arch")));
-  const std::string workload = r.string("workload");
-  s.workload_file = workloads::is_nasbench201_spec(workload) ? workload : resolve(workload);
+  if (r.has("tasks")) {
+    read_tasks(s, r, dir.string());
+  } else {
+    s.base = arch::read_arch_document(resolve(r.string("arch")));
+    if (r.has("network")) {
+      if (r.has("workload"))
+        throw r.error("workload", "a space with a \"network\" builds its workload from it; remove "
+                                  "\"workload\"");
+      ParamReader net = r.child("network");
+      s.network = read_network(net, dir.string());
+    } else {
+      const std::string workload = r.string("workload");
+      s.workload_file = workloads::is_nasbench201_spec(workload) ? workload : resolve(workload);
+    }
+  }
   s.fidelity =
       sim::fidelity_from_string(r.choice("fidelity", {"analytical", "systemc"}, "analytical"));
 
@@ -93,10 +243,90 @@ DesignSpace read_space(const std::string& path) {
     ParamReader p = params.child(it.key());
     s.parameters.push_back({it.key(), parameter_values(p, it.value())});
     p.finish();
+    const Parameter& added = s.parameters.back();
+    const std::string where = json_location(path, params.path_of(it.key()));
+    if (!s.tasks.empty()) {
+      if (!is_workload_path(added.path)) check_task_parameter(s, added, where);
+    } else if (has_prefix(added.path, kNetworkPrefix)) {
+      if (!s.network)
+        throw InputError(where + "network parameters need a \"network\" object naming the kind "
+                                 "of network (docs/explorer.md, \"Joint spaces\")");
+      check_network_parameter(*s.network, added.path.substr(std::string(kNetworkPrefix).size()),
+                              added.values, where);
+    }
   }
   params.finish();
   if (s.parameters.empty())
     throw r.error("parameters", "a design space needs at least one parameter");
+  // Each network must be chosen whole by its parameters and its spec.
+  const auto network_parameters = [&](const std::string& prefix) {
+    std::vector<std::string> names;
+    for (const auto& p : s.parameters)
+      if (has_prefix(p.path, prefix)) names.push_back(p.path.substr(prefix.size()));
+    return names;
+  };
+  const std::string params_where = json_location(path, "/parameters");
+  if (s.network) check_network_complete(*s.network, network_parameters(kNetworkPrefix), params_where);
+  for (const auto& t : s.tasks) {
+    check_network_complete(t.network, network_parameters(t.name + "." + kNetworkPrefix),
+                           params_where);
+    const bool swept = std::any_of(s.parameters.begin(), s.parameters.end(),
+                                   [&](const Parameter& p) { return p.path == t.name + ".template"; });
+    if (!swept && !s.templates.count(t.template_name))
+      throw InputError(params_where + "task " + t.name +
+                       " needs a template: a parameter " + t.name +
+                       ".template, or a \"template\" given in \"templates\"");
+  }
+
+  // Metrics: the hardware's, the oracle's, then the expression metrics.
+  if (s.tasks.empty()) {
+    s.metrics = metric_names();
+  } else {
+    for (const auto& t : s.tasks)
+      for (const auto& m : task_metric_names()) s.metrics.push_back(m + "." + t.name);
+    for (const auto& m : combined_metric_names()) s.metrics.push_back(m);
+  }
+  if (auto acc = r.optional_child("accuracy")) {
+    s.dataset = acc->string("dataset", s.network ? s.network->dataset : "");
+    s.oracle = read_oracle(*acc, dir.string());
+    try {
+      if (s.network) s.oracle->check_dataset(s.dataset);
+    } catch (const InputError& e) {
+      throw acc->error("dataset", e.what());
+    }
+    acc->finish();
+    for (std::size_t i = 0; i < s.tasks.size(); ++i) try {
+        s.oracle->check_dataset(s.tasks[i].dataset);
+      } catch (const InputError& e) {
+        throw InputError(json_location(path, "/tasks/" + std::to_string(i) + "/dataset") +
+                         e.what());
+      }
+    std::vector<std::string> names = {"accuracy", "test_error"};
+    for (const auto& t : s.tasks) {
+      names.push_back("accuracy." + t.name);
+      names.push_back("test_error." + t.name);
+    }
+    for (const auto& n : names) {
+      s.metrics.push_back(n);
+      s.accuracy_metrics.insert(n);
+    }
+  }
+  if (auto exprs = r.optional_child("metrics")) {
+    std::vector<Derived> items;
+    for (const auto& key : exprs->keys()) {
+      if (std::count(s.metrics.begin(), s.metrics.end(), key))
+        throw exprs->error(key, "is already a metric of this space");
+      items.push_back({key, Expression::parse(exprs->string(key),
+                                              json_location(path, exprs->path_of(key)))});
+    }
+    exprs->finish();
+    s.metric_expressions = order_by_dependencies(std::move(items), r, "metrics", "metrics");
+    for (const auto& m : s.metric_expressions) {
+      s.metrics.push_back(m.path);
+      for (const auto& name : m.value.names())
+        if (s.accuracy_metrics.count(name)) s.accuracy_metrics.insert(m.path);
+    }
+  }
 
   const auto objectives = r.strings("objectives");
   for (std::size_t i = 0; i < objectives.size(); ++i) {
@@ -111,9 +341,9 @@ DesignSpace read_space(const std::string& path) {
   }
   for (std::size_t i = 0; i < s.objectives.size(); ++i) {
     const auto& name = s.objectives[i].first;
-    if (std::find(metric_names().begin(), metric_names().end(), name) == metric_names().end()) {
+    if (std::find(s.metrics.begin(), s.metrics.end(), name) == s.metrics.end()) {
       std::string known;
-      for (const auto& m : metric_names()) known += (known.empty() ? "" : ", ") + m;
+      for (const auto& m : s.metrics) known += (known.empty() ? "" : ", ") + m;
       throw InputError(json_location(path, "/objectives/" + std::to_string(i)) +
                        "unknown metric '" + name + "' (metrics: " + known + ")");
     }
@@ -123,33 +353,34 @@ DesignSpace read_space(const std::string& path) {
                          name + "' is an objective twice");
   }
   if (s.objectives.empty()) s.objectives = {{"latency_s", true}, {"energy_pj", true}};
+  if (auto hv = r.optional_child("hypervolume")) {
+    const std::size_t n = s.objectives.size();
+    for (auto [key, out] : {std::pair{"lo", &s.hv_lo}, {"ref", &s.hv_ref}}) {
+      if (hv->array_size(key) != n)
+        throw hv->error(key, "needs one number per objective (" + std::to_string(n) + ")");
+      for (std::size_t i = 0; i < n; ++i) {
+        const auto& v = doc.at("hypervolume").at(key).at(i);
+        if (!v.is_number()) throw hv->error(key, "must list numbers, got " + v.dump());
+        out->push_back(v.get<double>());
+      }
+    }
+    for (std::size_t i = 0; i < n; ++i)
+      if (!(s.hv_ref[i] > s.hv_lo[i]))
+        throw hv->error("ref", "each ref must be greater than its lo (objective " +
+                                   s.objectives[i].first + ")");
+    hv->finish();
+  }
   if (auto derived = r.optional_child("derived")) {
+    std::vector<Derived> items;
     for (const auto& key : derived->keys()) {
       if (std::any_of(s.parameters.begin(), s.parameters.end(),
                       [&](const Parameter& p) { return p.path == key; }))
         throw derived->error(key, "is also a swept parameter; a path is either swept or derived");
       const std::string text = derived->string(key);
-      s.derived.push_back(
-          {key, Expression::parse(text, json_location(path, derived->path_of(key)))});
+      items.push_back({key, Expression::parse(text, json_location(path, derived->path_of(key)))});
     }
     derived->finish();
-    // Evaluation order: each after the derived parameters it names (JSON objects keep no key
-    // order, and dependencies are what matter).
-    std::vector<Derived> ordered;
-    while (!s.derived.empty()) {
-      const auto ready = std::find_if(s.derived.begin(), s.derived.end(), [&](const Derived& d) {
-        return std::none_of(s.derived.begin(), s.derived.end(), [&](const Derived& other) {
-          const auto& names = d.value.names();
-          return std::find(names.begin(), names.end(), other.path) != names.end();
-        });
-      });
-      if (ready == s.derived.end())
-        throw r.error("derived", "derived parameters depend on each other in a cycle (" +
-                                     s.derived.front().path + " is in it or depends on it)");
-      ordered.push_back(std::move(*ready));
-      s.derived.erase(ready);
-    }
-    s.derived = std::move(ordered);
+    s.derived = order_by_dependencies(std::move(items), r, "derived", "derived parameters");
   }
   const auto constraints = r.strings("constraints");
   for (std::size_t i = 0; i < constraints.size(); ++i) {
@@ -163,10 +394,13 @@ DesignSpace read_space(const std::string& path) {
                        "\"area_mm2 <= 10\"), got \"" +
                        text + "\"");
     Constraint c{Expression::parse(text.substr(0, op), where),
-                 Expression::parse(text.substr(op + 2), where), text[op] == '<', false, text};
+                 Expression::parse(text.substr(op + 2), where), text[op] == '<', false, false,
+                 text};
     for (const auto* side : {&c.left, &c.right})
-      for (const auto& name : side->names())
-        if (std::count(metric_names().begin(), metric_names().end(), name)) c.on_metrics = true;
+      for (const auto& name : side->names()) {
+        if (std::count(s.metrics.begin(), s.metrics.end(), name)) c.on_metrics = true;
+        if (s.accuracy_metrics.count(name)) c.on_accuracy = true;
+      }
     s.constraints.push_back(std::move(c));
   }
   if (r.has("workload_settings")) {
@@ -178,7 +412,13 @@ DesignSpace read_space(const std::string& path) {
   r.finish();
   (void)s.grid_size();  // fails now, naming the file, if the grid cannot be numbered
   s.hash = json_hash(doc);
-  s.base_config_hash = json_hash(s.base.json);
+  if (s.tasks.empty()) {
+    s.base_config_hash = json_hash(s.base.json);
+  } else {
+    nlohmann::json bases = nlohmann::json::object();
+    for (const auto& [name, d] : s.templates) bases[name] = d.json;
+    s.base_config_hash = json_hash(bases);
+  }
   return s;
 }
 
@@ -236,9 +476,6 @@ const std::vector<std::string>& metric_names() {
 
 namespace {
 
-constexpr const char* kWorkloadPrefix = "workload.";
-
-bool is_workload_path(const std::string& path) { return path.rfind(kWorkloadPrefix, 0) == 0; }
 
 // The number at a dotted path of a JSON document, if there is one.
 std::optional<double> number_at(const nlohmann::json& doc, const std::string& dotted) {
@@ -294,13 +531,44 @@ void check(const Constraint& c, const std::function<std::optional<double>(const 
 ResolvedPoint resolve_point(const DesignSpace& space, const nlohmann::json& point) {
   ResolvedPoint p;
   p.workload_settings = space.workload_settings;
+  // Networks' parameter values (without "network."), per task (one for a single-task space);
+  // per task the size values and the user's own overrides, applied after the template's.
+  const std::size_t n = std::max<std::size_t>(space.tasks.size(), 1);
+  std::vector<nlohmann::json> networks(n, nlohmann::json::object());
+  std::vector<std::map<std::string, nlohmann::json>> sizes(n);
+  std::vector<std::vector<std::string>> task_overrides(n);
+  for (const auto& t : space.tasks) p.tasks.push_back({t.name, t.template_name, {}, {}});
   auto set = [&](const std::string& path, const nlohmann::json& value) {
     if (value.is_number()) p.values[path] = value.get<double>();
-    if (is_workload_path(path))
+    if (is_workload_path(path)) {
       apply_json_override(p.workload_settings, space.file,
                           path.substr(std::string(kWorkloadPrefix).size()) + "=" + value.dump());
-    else
+    } else if (!space.tasks.empty()) {
+      const auto dot = path.find('.');
+      const auto t = std::find_if(p.tasks.begin(), p.tasks.end(), [&](const auto& task) {
+        return task.name == path.substr(0, dot);
+      });
+      if (t == p.tasks.end() || dot == std::string::npos)
+        throw InputError("'" + path + "' is not a parameter of a task of " + space.file);
+      const auto k = static_cast<std::size_t>(t - p.tasks.begin());
+      const std::string rest = path.substr(dot + 1);
+      if (rest == "template")
+        t->template_name = value.get<std::string>();
+      else if (has_prefix(rest, kNetworkPrefix))
+        networks[k][rest.substr(std::string(kNetworkPrefix).size())] = value;
+      else if (rest == "rows" || rest == "cols")
+        sizes[k][rest] = value;
+      else if (rest == "bandwidth_gbs")
+        task_overrides[k].push_back("dram.bandwidth=\"" + value.dump() + " GB/s\"");
+      else if (has_prefix(rest, "arch."))
+        task_overrides[k].push_back(rest.substr(5) + "=" + value.dump());
+      else
+        throw InputError("'" + path + "' is not a task parameter of " + space.file);
+    } else if (has_prefix(path, kNetworkPrefix)) {
+      networks[0][path.substr(std::string(kNetworkPrefix).size())] = value;
+    } else {
       p.arch_overrides.push_back(path + "=" + value.dump());
+    }
   };
   for (auto it = point.begin(); it != point.end(); ++it) set(it.key(), it.value());
   for (const auto& d : space.derived) {
@@ -314,14 +582,47 @@ ResolvedPoint resolve_point(const DesignSpace& space, const nlohmann::json& poin
     p.derived[d.path] = value;
     set(d.path, value);
   }
+  if (space.network) p.network = resolve_network(*space.network, networks[0]);
+  for (std::size_t k = 0; k < p.tasks.size(); ++k) {
+    auto& task = p.tasks[k];
+    task.network = resolve_network(space.tasks[k].network, networks[k]);
+    if (!space.templates.count(task.template_name))
+      throw InputError("task " + task.name + ": template '" + task.template_name +
+                       "' has no base config in \"templates\" of " + space.file);
+    const AcceleratorTemplate& tmpl = accelerator_templates().get(task.template_name);
+    task.arch_overrides = tmpl.fixed;
+    for (const auto& [key, value] : sizes[k])
+      task.arch_overrides.push_back((key == "rows" ? tmpl.rows : tmpl.cols) + "=" + value.dump());
+    task.arch_overrides.insert(task.arch_overrides.end(), task_overrides[k].begin(),
+                               task_overrides[k].end());
+  }
   return p;
 }
 
 void check_constraints(const DesignSpace& space, const ResolvedPoint& point,
                        const nlohmann::json& resolved_config,
-                       const std::map<std::string, double>* metrics) {
+                       const std::map<std::string, double>* metrics, bool accuracy) {
   for (const auto& c : space.constraints)
-    if (c.on_metrics == (metrics != nullptr)) check(c, lookup(point, resolved_config, metrics));
+    if (c.on_metrics == (metrics != nullptr) && c.on_accuracy == accuracy)
+      check(c, lookup(point, resolved_config, metrics));
+}
+
+void add_expression_metrics(const DesignSpace& space, const ResolvedPoint& point,
+                            std::map<std::string, double>& metrics, bool accuracy) {
+  static const nlohmann::json no_config = nlohmann::json::object();
+  for (const auto& m : space.metric_expressions) {
+    if (space.accuracy_metrics.count(m.path) != static_cast<std::size_t>(accuracy)) continue;
+    const double v = m.value.evaluate(lookup(point, no_config, &metrics));
+    if (!std::isfinite(v))
+      throw InputError("metric " + m.path + " = " + m.value.text() + " is not finite here");
+    metrics[m.path] = v;
+  }
+}
+
+arch::ArchConfig task_config(const DesignSpace& space, const ResolvedPoint::Task& task) {
+  arch::ArchDocument doc = space.templates.at(task.template_name);
+  for (const auto& o : task.arch_overrides) arch::apply_override(doc, o);
+  return arch::build_arch(doc);
 }
 
 arch::ArchConfig point_config(const DesignSpace& space, const ResolvedPoint& point) {

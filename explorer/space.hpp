@@ -6,13 +6,19 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "arch/config.hpp"
+#include "common/registry.hpp"
 #include "explorer/expression.hpp"
+#include "explorer/network.hpp"
+#include "explorer/oracle.hpp"
 #include "sim/timing.hpp"
 
 namespace tessera::explorer {
@@ -22,8 +28,30 @@ struct Parameter {
   std::vector<nlohmann::json> values;  // every value it takes, in order
 };
 
-// The metrics every evaluated point has (results log, objectives, constraints).
+// The metrics every evaluated point of a single-accelerator space has (results log,
+// objectives, constraints). Spaces add their own: accuracy and test_error with an oracle,
+// per-task metrics in multi-task spaces, expression metrics (DesignSpace::metrics).
 const std::vector<std::string>& metric_names();
+
+// Multi-task spaces (NASAIC's setting): one network per task, each run on its own
+// sub-accelerator, built from a template, of one heterogeneous accelerator.
+struct TaskSpec {
+  std::string name;
+  NetworkSpec network;
+  std::string dataset;        // what the oracle scores it on (default: the network's)
+  double weight = 1;          // in the combined accuracy (weights are normalised)
+  std::string template_name;  // when "<task>.template" is not a parameter
+};
+
+// How a template makes a sub-accelerator from a base config of its engine: config values it
+// fixes, and the config paths of the task's size parameters "<task>.rows" and "<task>.cols"
+// ("<task>.bandwidth_gbs" sets dram.bandwidth for every template).
+struct AcceleratorTemplate {
+  std::string engine;
+  std::vector<std::string> fixed;  // overrides "path=value"
+  std::string rows, cols;
+};
+const Registry<AcceleratorTemplate>& accelerator_templates();
 
 // A bound every point must satisfy, "LEFT <= RIGHT" or "LEFT >= RIGHT", each side an expression
 // over parameters, derived parameters, the base config's values and metrics:
@@ -33,7 +61,8 @@ struct Constraint {
   Expression left, right;
   bool at_most = true;  // <=, else >=
   bool on_metrics = false;
-  std::string text;  // as written
+  bool on_accuracy = false;  // names a metric that needs the accuracy oracle
+  std::string text;          // as written
 };
 
 // A parameter computed from others: {"systolic.cols": "systolic.rows"}.
@@ -57,7 +86,24 @@ struct DesignSpace {
   std::vector<Derived> derived;                          // each after those it names
   std::vector<Constraint> constraints;
   std::string hash;              // of the space document
-  std::string base_config_hash;  // of the base architecture document
+  std::string base_config_hash;  // of the base architecture document (multi-task: templates)
+
+  // Joint spaces: the network as a parameter ("network.*" paths), or several tasks.
+  std::optional<NetworkSpec> network;
+  std::vector<TaskSpec> tasks;                           // multi-task when not empty
+  std::map<std::string, arch::ArchDocument> templates;   // multi-task: template -> base config
+  std::shared_ptr<const AccuracyOracle> oracle;          // "accuracy"; null without one
+  std::string dataset;                                   // single-task: the oracle's dataset
+  // Named metrics computed from others: {"log10_latency_s": "log10(latency_s)"}, each after
+  // those it names.
+  std::vector<Derived> metric_expressions;
+  std::vector<std::string> metrics;        // every metric of this space's points
+  std::set<std::string> accuracy_metrics;  // those that need the oracle
+  // "hypervolume": fixed normalisation per objective, f = (v - lo) / (ref - lo), for
+  // normalised_hypervolume (explorer/pareto.hpp); empty when absent.
+  std::vector<double> hv_lo, hv_ref;
+
+  bool joint() const { return network.has_value() || !tasks.empty(); }
 
   // Number of grid points (the product of the parameters' sizes); InputError if it does not fit
   // in 64 bits.
@@ -82,15 +128,32 @@ struct ResolvedPoint {
   nlohmann::json derived = nlohmann::json::object();  // derived parameters' values by path
   std::vector<std::string> arch_overrides;
   nlohmann::json workload_settings;  // the space's base settings with the point's applied
+  nlohmann::json network;            // single-task joint spaces: resolve_network()'s description
+  struct Task {
+    std::string name, template_name;
+    nlohmann::json network;
+    std::vector<std::string> arch_overrides;  // on the template's base config
+  };
+  std::vector<Task> tasks;  // multi-task spaces
 };
 ResolvedPoint resolve_point(const DesignSpace& space, const nlohmann::json& point);
 
 // Checks the constraints without metrics (metrics null: before simulating, against the point's
-// resolved architecture config) or those with metrics (after). Throws InputError
-// "infeasible: ..." naming the first one broken.
+// resolved architecture config), those with hardware metrics only (after simulating, before the
+// accuracy oracle is consulted: a point that breaks them is never scored) or, with `accuracy`,
+// those naming accuracy metrics. Throws InputError "infeasible: ..." naming the first one broken.
 void check_constraints(const DesignSpace& space, const ResolvedPoint& point,
                        const nlohmann::json& resolved_config,
-                       const std::map<std::string, double>* metrics = nullptr);
+                       const std::map<std::string, double>* metrics = nullptr,
+                       bool accuracy = false);
+
+// Adds the expression metrics of one stage (hardware, or with `accuracy` those needing the
+// oracle) to `metrics`. InputError when one is not finite.
+void add_expression_metrics(const DesignSpace& space, const ResolvedPoint& point,
+                            std::map<std::string, double>& metrics, bool accuracy);
+
+// A sub-accelerator's config in a multi-task space.
+arch::ArchConfig task_config(const DesignSpace& space, const ResolvedPoint::Task& task);
 
 // The architecture config of a point: the base document with each parameter set.
 arch::ArchConfig point_config(const DesignSpace& space, const ResolvedPoint& point);

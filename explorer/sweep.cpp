@@ -7,10 +7,14 @@
 #include <numeric>
 #include <random>
 #include <stdexcept>
+#include <tuple>
 
 #include <pagmo/utils/discrepancy.hpp>
 
 #include "common/error.hpp"
+#include "common/hash.hpp"
+#include "explorer/network.hpp"
+#include "workloads/nasbench201.hpp"
 #include "explorer/pool.hpp"
 #include "workloads/settings.hpp"
 
@@ -65,27 +69,139 @@ std::vector<std::uint64_t> sweep_indices(const Sampler& sampler, const SweepOpti
   return out;
 }
 
-WorkloadCache::WorkloadCache(const DesignSpace& space)
-    : space_(space), base_(build(space.workload_settings)) {
-  built_.emplace(space.workload_settings.dump(), base_);
+WorkloadCache::WorkloadCache(const DesignSpace& space, std::size_t capacity)
+    : space_(space), capacity_(std::max<std::size_t>(capacity, 1)) {
+  nlohmann::json network;
+  if (space.joint()) {
+    const ResolvedPoint first = resolve_point(space, space.grid_point(0));
+    network = space.network ? first.network : first.tasks.front().network;
+  }
+  base_ = get(network, space.workload_settings);
 }
 
-std::shared_ptr<const Workload> WorkloadCache::build(const nlohmann::json& settings) const {
+std::shared_ptr<const Workload> WorkloadCache::build(const nlohmann::json& network,
+                                                     const nlohmann::json& settings) const {
   const auto read = workloads::read_workload_settings(settings, space_.file, "/workload_settings");
-  return std::make_shared<const Workload>(
-      prepare_workload(workloads::load_workload(space_.workload_file, read), space_.workload_file));
+  if (network.is_null())
+    return std::make_shared<const Workload>(prepare_workload(
+        workloads::load_workload(space_.workload_file, read), space_.workload_file));
+  const std::string label = network.value("kind", "") == "nasbench201"
+                                ? std::string(workloads::kNasBench201Prefix) +
+                                      network.at("dataset").get<std::string>() + ":" +
+                                      network.at("arch").get<std::string>()
+                                : network.at("file").get<std::string>();
+  return std::make_shared<const Workload>(prepare_workload(build_network(network, read), label));
 }
 
-std::shared_ptr<const Workload> WorkloadCache::get(const nlohmann::json& settings) const {
-  const std::string key = settings.dump();
+std::shared_ptr<const Workload> WorkloadCache::get(const nlohmann::json& network,
+                                                   const nlohmann::json& settings) const {
+  const std::string key = network.dump() + "\n" + settings.dump();
   {
     const std::lock_guard<std::mutex> lock(mutex_);
-    if (auto it = built_.find(key); it != built_.end()) return it->second;
+    if (auto it = built_.find(key); it != built_.end()) {
+      lru_.splice(lru_.begin(), lru_, it->second);
+      return it->second->second;
+    }
   }
-  auto w = build(settings);  // outside the lock: other threads may build other settings
+  auto w = build(network, settings);  // outside the lock: other threads may build others
   const std::lock_guard<std::mutex> lock(mutex_);
-  return built_.emplace(key, std::move(w)).first->second;  // the first one built wins
+  ++builds_;
+  if (auto it = built_.find(key); it != built_.end()) return it->second->second;  // first wins
+  lru_.emplace_front(key, std::move(w));
+  built_.emplace(key, lru_.begin());
+  if (lru_.size() > capacity_) {
+    built_.erase(lru_.back().first);
+    lru_.pop_back();
+  }
+  return lru_.front().second;
 }
+
+std::uint64_t WorkloadCache::builds() const {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  return builds_;
+}
+
+namespace {
+
+// One network on one accelerator: the whole point of a single-accelerator space, one task of a
+// multi-task space.
+struct TaskRun {
+  std::string name;  // "" in a single-accelerator space
+  arch::ArchConfig arch;
+  std::shared_ptr<const Workload> workload;
+  nlohmann::json network;
+  std::string dataset;
+  double weight = 1;
+};
+
+// Builds the configs and workloads of a point, checking the constraints on parameters first.
+std::vector<TaskRun> task_runs(const DesignSpace& space, const WorkloadCache& workloads,
+                               const ResolvedPoint& resolved) {
+  std::vector<TaskRun> runs;
+  if (space.tasks.empty()) {
+    TaskRun run;
+    run.arch = point_config(space, resolved);
+    check_constraints(space, resolved, run.arch.resolved);
+    run.network = resolved.network;
+    run.workload = workloads.get(resolved.network, resolved.workload_settings);
+    run.dataset = space.dataset;
+    runs.push_back(std::move(run));
+    return runs;
+  }
+  check_constraints(space, resolved, nlohmann::json::object());
+  for (std::size_t k = 0; k < space.tasks.size(); ++k) {
+    const auto& task = resolved.tasks[k];
+    TaskRun run;
+    run.name = task.name;
+    try {
+      run.arch = task_config(space, task);
+    } catch (const InputError& e) {
+      throw InputError("task " + task.name + ": " + e.what());
+    }
+    run.network = task.network;
+    run.workload = workloads.get(task.network, resolved.workload_settings);
+    run.dataset = space.tasks[k].dataset;
+    run.weight = space.tasks[k].weight;
+    runs.push_back(std::move(run));
+  }
+  return runs;
+}
+
+// The config and workload hashes an entry records: the task's own, or for several tasks a hash
+// of theirs.
+std::pair<std::string, std::string> run_hashes(const std::vector<TaskRun>& runs) {
+  if (runs.size() == 1 && runs.front().name.empty())
+    return {runs.front().arch.hash, runs.front().workload->hash};
+  nlohmann::json configs = nlohmann::json::array(), workloads = nlohmann::json::array();
+  for (const auto& r : runs) {
+    configs.push_back({r.name, r.arch.hash});
+    workloads.push_back({r.name, r.workload->hash});
+  }
+  return {json_hash(configs), json_hash(workloads)};
+}
+
+std::map<std::string, double> hardware_metrics(const sim::Summary& s) {
+  return {{"cycles", static_cast<double>(s.cycles)},
+          {"latency_s", s.latency_s},
+          {"energy_pj", s.energy_pj},
+          {"area_mm2", s.area_mm2},
+          {"utilization", s.utilization},
+          {"macs", static_cast<double>(s.macs)},
+          {"throughput_macs_per_s",
+           s.latency_s > 0 ? static_cast<double>(s.macs) / s.latency_s : 0.0},
+          {"edp_pj_s", s.energy_pj * s.latency_s},
+          {"power_w", s.latency_s > 0 ? s.energy_pj * 1e-12 / s.latency_s : 0.0}};
+}
+
+// JSON has no NaN or infinity, and an impossible result is no result: the point fails.
+void check_finite(const std::map<std::string, double>& metrics) {
+  for (const auto& [name, value] : metrics)
+    if (!std::isfinite(value))
+      throw InputError("metric " + name + " is not finite (" + std::to_string(value) +
+                       "): the model cannot evaluate this point");
+}
+
+}  // namespace
 
 LogEntry evaluate_point(const DesignSpace& space, const WorkloadCache& workloads,
                         std::uint64_t index, const nlohmann::json& point) {
@@ -97,31 +213,52 @@ LogEntry evaluate_point(const DesignSpace& space, const WorkloadCache& workloads
   try {
     const ResolvedPoint resolved = resolve_point(space, point);
     e.derived = resolved.derived;
-    const arch::ArchConfig arch = point_config(space, resolved);
-    e.config_hash = arch.hash;
-    check_constraints(space, resolved, arch.resolved);
-    const auto workload = workloads.get(resolved.workload_settings);
-    e.workload_hash = workload->hash;
+    const std::vector<TaskRun> runs = task_runs(space, workloads, resolved);
+    std::tie(e.config_hash, e.workload_hash) = run_hashes(runs);
     EvaluateOptions options;
     options.fidelity = space.fidelity;
-    const sim::Report r = evaluate(arch, *workload, options);
-    const auto& s = r.summary;
-    e.metrics = {{"cycles", static_cast<double>(s.cycles)},
-                 {"latency_s", s.latency_s},
-                 {"energy_pj", s.energy_pj},
-                 {"area_mm2", s.area_mm2},
-                 {"utilization", s.utilization},
-                 {"macs", static_cast<double>(s.macs)},
-                 {"throughput_macs_per_s",
-                  s.latency_s > 0 ? static_cast<double>(s.macs) / s.latency_s : 0.0},
-                 {"edp_pj_s", s.energy_pj * s.latency_s},
-                 {"power_w", s.latency_s > 0 ? s.energy_pj * 1e-12 / s.latency_s : 0.0}};
-    // JSON has no NaN or infinity, and an impossible result is no result: the point fails.
-    for (const auto& [name, value] : e.metrics)
-      if (!std::isfinite(value))
-        throw InputError("metric " + name + " is not finite (" + std::to_string(value) +
-                         "): the model cannot evaluate this point");
-    check_constraints(space, resolved, arch.resolved, &e.metrics);
+    if (space.tasks.empty()) {
+      e.metrics = hardware_metrics(evaluate(runs.front().arch, *runs.front().workload, options).summary);
+    } else {  // one heterogeneous accelerator: its sub-accelerators run their tasks in parallel
+      double latency = 0, energy = 0, area = 0, macs = 0;
+      for (const auto& run : runs) {
+        const auto m = hardware_metrics(evaluate(run.arch, *run.workload, options).summary);
+        for (const auto& name : {"cycles", "latency_s", "energy_pj", "area_mm2", "utilization",
+                                 "macs"})
+          e.metrics[std::string(name) + "." + run.name] = m.at(name);
+        latency = std::max(latency, m.at("latency_s"));
+        energy += m.at("energy_pj");
+        area += m.at("area_mm2");
+        macs += m.at("macs");
+      }
+      e.metrics["latency_s"] = latency;
+      e.metrics["energy_pj"] = energy;
+      e.metrics["area_mm2"] = area;
+      e.metrics["macs"] = macs;
+      e.metrics["throughput_macs_per_s"] = latency > 0 ? macs / latency : 0.0;
+      e.metrics["edp_pj_s"] = energy * latency;
+      e.metrics["power_w"] = latency > 0 ? energy * 1e-12 / latency : 0.0;
+    }
+    check_finite(e.metrics);
+    add_expression_metrics(space, resolved, e.metrics, false);
+    check_constraints(space, resolved, runs.front().arch.resolved, &e.metrics);
+    if (space.oracle) {  // only for a point that meets every hardware spec (early pruning)
+      double weighted = 0, weights = 0;
+      for (const auto& run : runs) {
+        const double acc = space.oracle->accuracy({point, run.network, run.dataset, run.name});
+        if (!run.name.empty()) {
+          e.metrics["accuracy." + run.name] = acc;
+          e.metrics["test_error." + run.name] = 100.0 - acc;
+        }
+        weighted += run.weight * acc;
+        weights += run.weight;
+      }
+      e.metrics["accuracy"] = weighted / weights;
+      e.metrics["test_error"] = 100.0 - weighted / weights;
+      add_expression_metrics(space, resolved, e.metrics, true);
+      check_finite(e.metrics);
+      check_constraints(space, resolved, runs.front().arch.resolved, &e.metrics, true);
+    }
   } catch (const std::exception& ex) {  // a bad point is logged as failed; the sweep goes on
     e.ok = false;
     e.error = ex.what();
@@ -144,15 +281,14 @@ void check_logged_entry(const DesignSpace& space, const WorkloadCache& workloads
   } catch (const InputError& error) {
     throw fail(std::string("not a point of this space (") + error.what() + ")");
   }
-  if (workloads.get(resolved.workload_settings)->hash != e.workload_hash)
-    throw fail("its workload_hash differs from this workload's");
-  std::string config_hash;
+  std::pair<std::string, std::string> hashes;
   try {
-    config_hash = point_config(space, resolved).hash;
+    hashes = run_hashes(task_runs(space, workloads, resolved));
   } catch (const std::exception& error) {
     throw fail(std::string("its config does not build now (") + error.what() + ")");
   }
-  if (config_hash != e.config_hash) throw fail("its config_hash differs from this base config's");
+  if (hashes.second != e.workload_hash) throw fail("its workload_hash differs from this workload's");
+  if (hashes.first != e.config_hash) throw fail("its config_hash differs from this base config's");
 }
 
 std::unique_ptr<EvaluatorPool> make_default_pool(const DesignSpace& space,

@@ -6,12 +6,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 
 #include "explorer/evaluator.hpp"
 #include "explorer/results_log.hpp"
@@ -19,22 +21,36 @@
 
 namespace tessera::explorer {
 
-// The workloads of a design space's points: its workload file built with each point's workload
-// settings, once per distinct settings (thread-safe). The base settings' workload is built by
-// the constructor, so a bad workload fails before any point runs.
+// The workloads of a design space's points: its workload file, or the network a point chooses
+// (explorer/network.hpp), built with each point's workload settings, once per distinct network
+// and settings (thread-safe). At most `capacity` are kept, the least recently used dropped
+// first, so a space of many networks (15,625 NAS-Bench-201 cells) stays within bounded memory.
+// The base workload (the workload file, or the network of grid point 0, with the base settings)
+// is built by the constructor, so a bad workload fails before any point runs.
 class WorkloadCache {
  public:
-  explicit WorkloadCache(const DesignSpace& space);
-  std::shared_ptr<const Workload> get(const nlohmann::json& settings) const;
+  explicit WorkloadCache(const DesignSpace& space, std::size_t capacity = 512);
+  // `network`: a point's network description, or null for the space's workload file.
+  std::shared_ptr<const Workload> get(const nlohmann::json& network,
+                                      const nlohmann::json& settings) const;
+  std::shared_ptr<const Workload> get(const nlohmann::json& settings) const {
+    return get(nullptr, settings);
+  }
   const Workload& base() const { return *base_; }
+  std::uint64_t builds() const;  // workloads built so far (a measure of the cache's hit rate)
 
  private:
-  std::shared_ptr<const Workload> build(const nlohmann::json& settings) const;
+  std::shared_ptr<const Workload> build(const nlohmann::json& network,
+                                        const nlohmann::json& settings) const;
 
   const DesignSpace& space_;
+  std::size_t capacity_;
   std::shared_ptr<const Workload> base_;
   mutable std::mutex mutex_;
-  mutable std::map<std::string, std::shared_ptr<const Workload>> built_;  // by settings text
+  using Lru = std::list<std::pair<std::string, std::shared_ptr<const Workload>>>;
+  mutable Lru lru_;  // most recently used first
+  mutable std::unordered_map<std::string, Lru::iterator> built_;  // by network and settings text
+  mutable std::uint64_t builds_ = 0;
 };
 
 struct SweepOptions {
@@ -68,7 +84,11 @@ class Sampler {
 // The indices this run evaluates, in order.
 std::vector<std::uint64_t> sweep_indices(const Sampler& sampler, const SweepOptions& options);
 
-// Evaluates one point; never throws for a bad point (the entry says why it failed).
+// Evaluates one point; never throws for a bad point (the entry says why it failed). In this
+// order: constraints on parameters, the hardware (every task's sub-accelerator), hardware
+// metrics, expression metrics and constraints on them; only then the accuracy oracle, so a
+// point that breaks a hardware spec is recorded infeasible without an accuracy (early
+// pruning); then accuracy metrics and their constraints.
 LogEntry evaluate_point(const DesignSpace& space, const WorkloadCache& workloads,
                         std::uint64_t index, const nlohmann::json& point);
 

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 SOURCE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", ".."))
 SCRIPTS, DATA = os.path.join(SOURCE, "scripts"), os.path.join(SOURCE, "tests", "data", "plots")
 LOG, REPORT = os.path.join(DATA, "small.jsonl"), os.path.join(DATA, "lenet5_report.json")
+CONVERGENCE = os.path.join(DATA, "codesign_bench.csv")  # tessera_bench --codesign, 4 seeds
 FRONT, FRONT3 = os.path.join(DATA, "small_front.json"), os.path.join(DATA, "small_front3.json")
 
 
@@ -138,6 +139,11 @@ def main():
         submit(plot_ok, "scatter numeric parameter", out("scatter_bw"), "plot_scatter.py", out("with_failed.jsonl"),
                "--param", "dram.bandwidth", "--metric", "throughput_macs_per_s")
         submit(plot_ok, "layers", out("layers"), "plot_layers.py", REPORT)
+        submit(plot_ok, "convergence", out("convergence"), "plot_convergence.py", CONVERGENCE)
+        submit(fails_with, "convergence: a log is not the bench's CSV", ["no column 'algo'"],
+               "plot_convergence.py", LOG, "--out", out("x"))
+        submit(fails_with, "convergence: no runs of that budget", ["no runs with budget 7"],
+               "plot_convergence.py", CONVERGENCE, "--budget", "7", "--out", out("x"))
         submit(layers_readable, "layers of a 300-layer report stay readable", out("big"), out("big_report.json"))
         submit(panels, "pareto 3 objectives: three panels, none empty", out("pareto3p"), 3, "plot_pareto.py", LOG,
                "--front", FRONT3)

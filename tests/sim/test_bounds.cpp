@@ -13,6 +13,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <functional>
 
 #include "arch/config.hpp"
 #include "explorer/space.hpp"
@@ -144,16 +145,27 @@ TEST_CASE("bounds: configs drawn from the shipped design spaces, both fidelities
     for (std::uint64_t i = 0; i < 6; ++i) {
       const auto point = space.random_point(7, i);
       const auto resolved = explorer::resolve_point(space, point);
-      arch::ArchConfig arch;
-      try {
-        arch = explorer::point_config(space, resolved);
-      } catch (const InputError&) {
-        continue;  // infeasible by the space's own rules
-      }
       const auto settings =
           workloads::read_workload_settings(resolved.workload_settings, space.file, "/workload");
-      const auto graph = workloads::load_workload(space.workload_file, settings);
-      check({sf + " point " + point.dump(), arch, &graph});
+      // (config, network) per accelerator: one, or one per task of a multi-task space.
+      std::vector<std::pair<std::function<arch::ArchConfig()>, nlohmann::json>> runs;
+      if (space.tasks.empty())
+        runs.emplace_back([&] { return explorer::point_config(space, resolved); },
+                          resolved.network);
+      for (const auto& task : resolved.tasks)
+        runs.emplace_back([&] { return explorer::task_config(space, task); }, task.network);
+      for (const auto& [config, network] : runs) {
+        arch::ArchConfig arch;
+        try {
+          arch = config();
+        } catch (const InputError&) {
+          continue;  // infeasible by the space's own rules
+        }
+        const auto graph = network.is_null()
+                               ? workloads::load_workload(space.workload_file, settings)
+                               : explorer::build_network(network, settings);
+        check({sf + " point " + point.dump(), arch, &graph});
+      }
     }
   }
 }
