@@ -223,8 +223,10 @@ Graph build_transformer(const TransformerConfig& t, const std::string& file,
     throw fail("phase must be \"prefill\" or \"decode\", got \"" + options.phase + "\"");
   const bool decode = options.phase == "decode";
   if (decode && !t.decoder())
-    throw fail("phase \"decode\" needs a decoder model (gpt2, llama); model_type '" + t.model_type +
-               "' is an encoder");
+    throw fail(
+        "phase \"decode\" needs a decoder model (gpt2 or a llama-style model); "
+        "model_type '" +
+        t.model_type + "' is an encoder");
   if (options.kv_len && !decode) options.warning(file + ": kv_len is ignored in the prefill phase");
   if (options.kv_read != "per_group" && options.kv_read != "per_query_head")
     throw fail("kv_read must be \"per_group\" or \"per_query_head\", got \"" + options.kv_read +
@@ -344,10 +346,10 @@ Graph build_transformer(const TransformerConfig& t, const std::string& file,
     const i64 k = t.experts_per_token, most = std::min(t.experts, size_product({rows, k}));
     touched = options.experts_touched.value_or(expected_experts_touched(t.experts, k, rows));
     if (touched < k || touched > most)
-      throw fail("experts_touched must be in [" + std::to_string(k) + ", " +
-                 std::to_string(most) + "] (top-" + std::to_string(k) + " of " +
-                 std::to_string(t.experts) + " experts for " + std::to_string(rows) +
-                 " tokens), got " + std::to_string(touched));
+      throw fail("experts_touched must be in [" + std::to_string(k) + ", " + std::to_string(most) +
+                 "] (top-" + std::to_string(k) + " of " + std::to_string(t.experts) +
+                 " experts for " + std::to_string(rows) + " tokens), got " +
+                 std::to_string(touched));
   }
 
   // Layers.
@@ -389,26 +391,34 @@ Graph build_transformer(const TransformerConfig& t, const std::string& file,
     std::vector<Graph::Node> k_in{q}, v_in;
     if (t.decoder()) {
       const i64 n = size_product({rows, dkv});
-      const Graph::Node kw = at_kv_bits(add("attn.k_cache_write", DataMovement{MoveType::cache_write, n, n}, {k}));
-      const Graph::Node vw = at_kv_bits(add("attn.v_cache_write", DataMovement{MoveType::cache_write, n, n}, {v}));
+      const Graph::Node kw =
+          at_kv_bits(add("attn.k_cache_write", DataMovement{MoveType::cache_write, n, n}, {k}));
+      const Graph::Node vw =
+          at_kv_bits(add("attn.v_cache_write", DataMovement{MoveType::cache_write, n, n}, {v}));
       k_in.push_back(decode ? kw : k);
       v_in.push_back(decode ? vw : v);
     } else {
       k_in.push_back(k);
       v_in.push_back(v);
     }
-    const Graph::Node scores = at_kv_bits(
-        add("attn.scores",
-            MatMul{.batch = attn_batch, .m = attn_rows, .n = T, .k = hd, .b_is_weight = false,
-                   .b_is_cache = decode},
-            k_in));
+    const Graph::Node scores = at_kv_bits(add("attn.scores",
+                                              MatMul{.batch = attn_batch,
+                                                     .m = attn_rows,
+                                                     .n = T,
+                                                     .k = hd,
+                                                     .b_is_weight = false,
+                                                     .b_is_cache = decode},
+                                              k_in));
     const Graph::Node sm = add("attn.softmax", Softmax{size_product({B, t.heads, S_q}), T}, {scores});
     v_in.insert(v_in.begin(), sm);
-    const Graph::Node ctx = at_kv_bits(
-        add("attn.context",
-            MatMul{.batch = attn_batch, .m = attn_rows, .n = hd, .k = T, .b_is_weight = false,
-                   .b_is_cache = decode},
-            v_in));
+    const Graph::Node ctx = at_kv_bits(add("attn.context",
+                                           MatMul{.batch = attn_batch,
+                                                  .m = attn_rows,
+                                                  .n = hd,
+                                                  .k = T,
+                                                  .b_is_weight = false,
+                                                  .b_is_cache = decode},
+                                           v_in));
     const Graph::Node o = lin("attn.o_proj", dq, d, t.out_bias, ctx);
     Graph::Node r1 = add("attn_residual", Elementwise{"add", size_product({rows, d}), 2}, {o, x});
     if (!t.pre_norm) r1 = norm(p + "attn_norm", where + "attn_norm (post)", rows, r1);

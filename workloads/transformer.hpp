@@ -40,11 +40,11 @@ struct TransformerConfig {
   bool pre_norm = true;   // norm before attention/MLP (all but bert)
   std::string activation = "gelu";
   int bits = 16;  // weight and activation precision, from torch_dtype (default 16)
-  i64 sliding_window = 0;      // keys a query attends at most (mistral); 0 = all
-  bool fused_qkv = false;      // one qkv_proj and one gate_up_proj weight (phi3)
+  i64 sliding_window = 0;         // keys a query attends at most (mistral); 0 = all
+  bool fused_qkv = false;         // one qkv_proj and one gate_up_proj weight (phi3)
   bool scaled_embedding = false;  // embeddings multiplied by sqrt(hidden) (gemma)
-  i64 experts = 0;             // mixture of experts (mixtral): E experts per layer; 0 = dense MLP
-  i64 experts_per_token = 0;   // top-k experts each token uses
+  i64 experts = 0;            // mixture of experts (mixtral): E experts per layer; 0 = dense MLP
+  i64 experts_per_token = 0;  // top-k experts each token uses
 
   bool decoder() const {
     return family == TransformerFamily::gpt2 || family == TransformerFamily::llama;

@@ -203,8 +203,8 @@ bool SystolicEngine::keeps_on_chip(const workloads::Operator& producer,
   // Independent entries both run over (a batched product and the softmax over its rows, or the
   // product over those): the pair can run entry by entry, as a fused attention kernel does, so
   // one entry's share of the tensor is what has to fit.
-  const u64 entries = static_cast<u64>(std::gcd(independent_entries(producer),
-                                                independent_entries(consumer)));
+  const u64 entries =
+      static_cast<u64>(std::gcd(independent_entries(producer), independent_entries(consumer)));
   const u64 share = (out + entries - 1) / entries;
   return share <= p_.ofmap_sram_bytes / 2 && share <= p_.ifmap_sram_bytes / 2 &&
          bytes(p_.cols, p_.accumulator_bits) <= p_.ofmap_sram_bytes / 2;
@@ -321,8 +321,7 @@ LayerWork SystolicEngine::map_native(const workloads::Operator& op, GemmView g,
   depthwise_across_columns(op, g);
   const i64 R = p_.rows, C = p_.cols;
   const FoldMapping fm = dataflows::map_folds(g.m, g.n, g.k, p_.dataflow, R, C);
-  const int abits = op.precision.activation_bits, wbits = op.b_bits(),
-            pbits = p_.accumulator_bits;
+  const int abits = op.precision.activation_bits, wbits = op.b_bits(), pbits = p_.accumulator_bits;
   const bool b_shared = g.count > 1 && g.b_distinct == g.k * g.n;
   const i64 a_per = g.a_distinct / g.count,
             b_per = b_shared ? g.b_distinct : g.b_distinct / g.count;
@@ -438,8 +437,7 @@ LayerWork SystolicEngine::map_native(const workloads::Operator& op, GemmView g,
 void SystolicEngine::add_sram_accesses(LayerWork& w, const workloads::Operator& op,
                                        const GemmView& g) const {
   const i64 R = p_.rows, C = p_.cols;
-  const int abits = op.precision.activation_bits, wbits = op.b_bits(),
-            pbits = p_.accumulator_bits;
+  const int abits = op.precision.activation_bits, wbits = op.b_bits(), pbits = p_.accumulator_bits;
   const SramWords s = sram_words(g, p_.dataflow, R, C);
   w.accesses["sram.ifmap"] = {bytes(s.ifmap_reads * g.count, abits),
                               w.accesses["dram.ifmap"].read_bytes};

@@ -4,10 +4,10 @@
 // bandwidth), at both fidelities. Also the KV bytes per step against the closed form
 // 2 · layers · B · T · kv_heads · head_dim · kv_bits/8 (T = L + 1: the new token's K and V are
 // appended before the attention reads the cache). Tagged [decode]; about 10 s.
-#include <catch2/catch.hpp>
-
 #include <cstdio>
 #include <string>
+
+#include <catch2/catch.hpp>
 
 #include "arch/config.hpp"
 #include "common/params.hpp"
@@ -26,11 +26,16 @@ double si_value(const std::string& text) {
   char prefix = 0;
   REQUIRE(std::sscanf(text.c_str(), "%lf %c", &v, &prefix) == 2);
   switch (prefix) {
-    case 'k': return v * 1e3;
-    case 'M': return v * 1e6;
-    case 'G': return v * 1e9;
-    case 'T': return v * 1e12;
-    default: return v;
+    case 'k':
+      return v * 1e3;
+    case 'M':
+      return v * 1e6;
+    case 'G':
+      return v * 1e9;
+    case 'T':
+      return v * 1e12;
+    default:
+      return v;
   }
 }
 
@@ -41,8 +46,8 @@ struct Llama {
 
 Llama llama_sizes(const nlohmann::json& c) {
   const i64 heads = c.at("num_attention_heads");
-  return {c.at("hidden_size"),         c.at("num_hidden_layers"), heads,
-          c.at("num_key_value_heads"), c.at("head_dim"),          c.at("intermediate_size"),
+  return {c.at("hidden_size"),         c.at("num_hidden_layers"),  heads,
+          c.at("num_key_value_heads"), c.at("head_dim"),           c.at("intermediate_size"),
           c.at("vocab_size"),          c.at("tie_word_embeddings")};
 }
 
@@ -67,8 +72,7 @@ i64 graph_kv_read(const workloads::Graph& g) {
 
 }  // namespace
 
-TEST_CASE("decode: Llama-3.2-1B at kv_len 4096 within 3% of the bandwidth bound",
-          "[sim][decode]") {
+TEST_CASE("decode: Llama-3.2-1B at kv_len 4096 within 3% of the bandwidth bound", "[sim][decode]") {
   const std::string model_file = test::source_path("configs/models/llama-1b.json");
   const std::string arch_file = test::source_path("configs/arch/systolic_tpuv1_128x128_ws.json");
   const nlohmann::json model = read_json_file(model_file);

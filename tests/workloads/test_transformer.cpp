@@ -9,6 +9,7 @@
 #include "common/error.hpp"
 #include "common/params.hpp"
 #include "workloads/frontend.hpp"
+#include "workloads/json_format.hpp"
 #include "workloads/transformer.hpp"
 
 using namespace tessera;
@@ -259,8 +260,8 @@ TEST_CASE("transformer: grouped-query attention", "[transformer]") {
   // Each KV head's 101 keys read once per step: B * h_kv * T * d_head * 2 bytes.
   CHECK(scores_op.cache_bytes() == 2 * 8 * 101 * 64 * 2);
   const auto& context = std::get<MatMul>(gqa.op(*gqa.find("layers.3.attn.context")).shape);
-  CHECK(context == MatMul{.batch = 16, .m = 4, .n = 64, .k = 101, .b_is_weight = false,
-                          .b_is_cache = true});
+  CHECK(context ==
+        MatMul{.batch = 16, .m = 4, .n = 64, .k = 101, .b_is_weight = false, .b_is_cache = true});
 
   // per_query_head: every query head reads its group's K and V, 4x the cache bytes, the same
   // MACs.
@@ -286,7 +287,8 @@ TEST_CASE("transformer: grouped-query attention", "[transformer]") {
 
   // Prefill groups the same way (the new K and V are activations there, not the cache).
   const Graph prefill = read_transformer(kModels + "llama-1b.json", opts(2, 64));
-  CHECK(std::get<MatMul>(prefill.op(*prefill.find("layers.3.attn.scores")).shape) == MatMul{.batch = 16, .m = 4 * 64, .n = 64, .k = 64, .b_is_weight = false});
+  CHECK(std::get<MatMul>(prefill.op(*prefill.find("layers.3.attn.scores")).shape) ==
+        MatMul{.batch = 16, .m = 4 * 64, .n = 64, .k = 64, .b_is_weight = false});
 }
 
 TEST_CASE("transformer: KV-cache precision", "[transformer]") {
@@ -304,8 +306,14 @@ TEST_CASE("transformer: KV-cache precision", "[transformer]") {
   CHECK(s.input_bytes() == 3 * 2048 * 2 + 3 * 8 * 201 * 64 * 1);
   CHECK(s.b_bits() == 8);
   CHECK(int8.totals().weight_bytes == base.totals().weight_bytes);
+  // The cache operand and its precision survive the workload JSON format.
+  const json written = workload_to_json(int8);
+  CHECK(workload_from_json(written, "w.json") == int8);
+  CHECK(written["operators"].dump().find("\"b_is_cache\":true") != std::string::npos);
+  CHECK(written["operators"].dump().find("\"cache_bits\":8") != std::string::npos);
   o.kv_bits = 0;
-  CHECK_THROWS_WITH(read_transformer(kModels + "llama-1b.json", o), Contains("kv_bits must be in [1, 64]"));
+  CHECK_THROWS_WITH(read_transformer(kModels + "llama-1b.json", o),
+                    Contains("kv_bits must be in [1, 64]"));
   o.kv_bits.reset();
   o.kv_read = "per_token";
   CHECK_THROWS_WITH(read_transformer(kModels + "llama-1b.json", o),
@@ -421,16 +429,16 @@ struct Decoder {
   std::string file;
   i64 d, layers, heads, kv_heads, head_dim, ffn, vocab;
   bool tied, qkv_bias;
-  i64 window = 0;               // sliding window; 0 = none
-  i64 experts = 0, top_k = 0;   // mixture of experts
+  i64 window = 0;              // sliding window; 0 = none
+  i64 experts = 0, top_k = 0;  // mixture of experts
 };
 
 const Decoder kMistral{"mistral-7b.json", 4096, 32, 32, 8, 128, 14336, 32000, false, false, 4096};
 const Decoder kQwen2{"qwen2-0.5b.json", 896, 24, 14, 2, 64, 4864, 151936, true, true};
 const Decoder kPhi3{"phi-3-mini.json", 3072, 32, 32, 32, 96, 8192, 32064, false, false, 2047};
 const Decoder kGemma{"gemma-2b.json", 2048, 18, 8, 1, 256, 16384, 256000, true, false};
-const Decoder kMixtral{"mixtral-8x7b.json", 4096, 32, 32, 8, 128, 14336, 32000, false, false, 0,
-                       8, 2};
+const Decoder kMixtral{
+    "mixtral-8x7b.json", 4096, 32, 32, 8, 128, 14336, 32000, false, false, 0, 8, 2};
 
 // Parameters with `experts_used` experts per layer (all E for the checkpoint): embeddings (once
 // if tied), per layer Q, K, V (+ biases), O, router, 3·d·F per expert or the dense gated MLP,
@@ -446,10 +454,10 @@ i64 decoder_params(const Decoder& m, i64 experts_used) {
 // each token's k experts (or the dense MLP) and the router, the LM head on the last token.
 i64 decoder_macs(const Decoder& m, i64 b, i64 s_q, i64 t) {
   const i64 dq = m.heads * m.head_dim, dkv = m.kv_heads * m.head_dim, rows = b * s_q;
-  const i64 mlp = m.experts ? rows * (m.top_k * 3 * m.d * m.ffn + m.d * m.experts)
-                            : rows * 3 * m.d * m.ffn;
-  return m.layers * (rows * (2 * m.d * dq + 2 * m.d * dkv) + 2 * b * m.heads * s_q * t * m.head_dim +
-                     mlp) +
+  const i64 mlp =
+      m.experts ? rows * (m.top_k * 3 * m.d * m.ffn + m.d * m.experts) : rows * 3 * m.d * m.ffn;
+  return m.layers * (rows * (2 * m.d * dq + 2 * m.d * dkv) +
+                     2 * b * m.heads * s_q * t * m.head_dim + mlp) +
          b * m.d * m.vocab;
 }
 
