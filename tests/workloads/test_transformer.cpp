@@ -336,7 +336,7 @@ TEST_CASE("transformer: graph structure, names and sources", "[transformer]") {
   CHECK(g.producers(scores) == std::vector{rope, kw});
   CHECK(g.producers(kw) == std::vector{rope});  // the cache holds rotated keys
   CHECK(g.consumers(kw) == std::vector{scores});
-  CHECK(g.producers(context) == std::vector{*g.find("layers.2.attn.softmax"), vw});
+  CHECK(g.producers(context) == std::vector{vw, *g.find("layers.2.attn.softmax")});
   CHECK(g.op(scores).cache_bytes() == 8 * 33 * 64 * 2);
   CHECK(std::get<DataMovement>(g.op(kw).shape).output_elements == 512);
   CHECK(g.op(*g.find("layers.2.attn.q_proj")).source == file + ": layer 2 attn.q_proj");
