@@ -155,7 +155,7 @@ TransformerConfig transformer_config_from_json(const json& config, const std::st
                          : c.text("hidden_act", "silu");
     t.gated_mlp = true;
     t.rms_norm = true;
-    t.fused_qkv = type == "phi3";
+    t.fused_projections = type == "phi3";
     t.scaled_embedding = gemma;
     // Mistral, Mixtral and Phi-3 attend a sliding window when the config gives one; Qwen2 only
     // with use_sliding_window.
@@ -374,7 +374,7 @@ Graph build_transformer(const TransformerConfig& t, const std::string& file,
 
     const Graph::Node h = t.pre_norm ? norm(p + "attn_norm", where + "attn_norm", rows, x) : x;
     Graph::Node q, k, v;
-    if (t.fused_qkv) {
+    if (t.fused_projections) {
       q = k = v = lin("attn.qkv_proj", d, dq + 2 * dkv, t.qkv_bias, h);
     } else {
       q = lin("attn.q_proj", d, dq, t.qkv_bias, h);
@@ -428,7 +428,7 @@ Graph build_transformer(const TransformerConfig& t, const std::string& file,
     auto mlp = [&](const std::string& prefix, i64 m, std::vector<Graph::Node> in) {
       const i64 F = t.intermediate, mf = size_product({m, F});
       Graph::Node act;
-      if (t.gated_mlp && t.fused_qkv) {
+      if (t.gated_mlp && t.fused_projections) {
         const Graph::Node gu = lin_m(prefix + "gate_up_proj", m, d, 2 * F, t.mlp_bias, in);
         const Graph::Node a = add(prefix + "act", Elementwise{t.activation, mf, 1}, {gu});
         act = add(prefix + "mul", Elementwise{"mul", mf, 2}, {a, gu});

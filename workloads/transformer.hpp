@@ -34,15 +34,15 @@ struct TransformerConfig {
   i64 image_size = 0, patch_size = 0, channels = 0;  // vit
   i64 num_labels = 0;            // classifier outputs; 0 = no classifier (see docs/transformers.md)
   bool tied_embeddings = false;  // LM head shares the token-embedding table (gpt2, llama)
-  bool gated_mlp = false;        // gate/up/down with SiLU (llama)
+  bool gated_mlp = false;        // gate/up/down (llama-style: SiLU, GeGLU for gemma)
   bool qkv_bias = true, out_bias = true, mlp_bias = true;
   bool rms_norm = false;  // RMSNorm (llama) instead of LayerNorm
   bool pre_norm = true;   // norm before attention/MLP (all but bert)
   std::string activation = "gelu";
   int bits = 16;  // weight and activation precision, from torch_dtype (default 16)
-  i64 sliding_window = 0;         // keys a query attends at most (mistral); 0 = all
-  bool fused_qkv = false;         // one qkv_proj and one gate_up_proj weight (phi3)
-  bool scaled_embedding = false;  // embeddings multiplied by sqrt(hidden) (gemma)
+  i64 sliding_window = 0;          // keys a query attends at most (mistral); 0 = all
+  bool fused_projections = false;  // one qkv_proj and one gate_up_proj weight (phi3)
+  bool scaled_embedding = false;   // embeddings multiplied by sqrt(hidden) (gemma)
   i64 experts = 0;            // mixture of experts (mixtral): E experts per layer; 0 = dense MLP
   i64 experts_per_token = 0;  // top-k experts each token uses
 
