@@ -39,8 +39,20 @@ bool is_mac(const workloads::Operator& op) {
   return op.kind() == workloads::OpKind::conv || op.kind() == workloads::OpKind::matmul;
 }
 
+// True when `producer` writes a cache that `consumer` reads as its cache operand.
+bool feeds_cache_operand(const workloads::Graph& graph, workloads::Graph::Node producer,
+                         workloads::Graph::Node consumer) {
+  const auto* move = std::get_if<workloads::DataMovement>(&graph.op(producer).shape);
+  return move && move->type == workloads::MoveType::cache_write &&
+         graph.op(consumer).cache_bytes() > 0;
+}
+
+// Operators that can run on a MAC layer's output path as its outputs come out: elementwise
+// functions, batch norms, and softmax (online, over the running row maximum and sum, as fused
+// attention kernels compute it while the scores stream out).
 bool is_epilogue(const workloads::Operator& op) {
-  if (op.kind() == workloads::OpKind::elementwise) return true;
+  if (op.kind() == workloads::OpKind::elementwise || op.kind() == workloads::OpKind::softmax)
+    return true;
   const auto* n = std::get_if<workloads::Norm>(&op.shape);
   return n && n->type == workloads::NormType::batch;
 }
@@ -140,13 +152,16 @@ std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::G
     if (head[i] == i) heads.push_back(i);
 
   // A group's output stays on chip for the next group when it is that group's only input, the
-  // next group is its only consumer, and the engine has room for it.
+  // next group is its only consumer, and the engine has room for it. A cache write feeding an
+  // operator that reads the cache as an operand is not an input in this sense: the operator
+  // streams the cache from DRAM.
   std::vector<bool> kept(n, false);
   for (std::size_t h = 0; h + 1 < heads.size(); ++h) {
     const auto last = order[tail[heads[h]]], next = order[heads[h + 1]];
     const auto consumers = graph.consumers(last);
-    const auto producers = graph.producers(next);
-    kept[heads[h]] = consumers.size() == 1 && consumers[0] == next && producers.size() == 1 &&
+    std::size_t inputs = 0;
+    for (const auto p : graph.producers(next)) inputs += !feeds_cache_operand(graph, p, next);
+    kept[heads[h]] = consumers.size() == 1 && consumers[0] == next && inputs == 1 &&
                      engine.keeps_on_chip(graph.op(last), graph.op(next));
   }
 

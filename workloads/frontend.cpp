@@ -76,13 +76,14 @@ Registry<FrontEnd> make_frontends() {
          [](const std::string& p, const LoadOptions& o) { return read_onnx(p, o); },
          {"batch", "image_size", "seq_len", "input_shapes"}});
   r.add("transformer",
-        "Hugging Face config.json with a model_type: bert, roberta, gpt2, llama, vit "
+        "Hugging Face config.json with a model_type: bert, roberta, gpt2, llama, mistral, mixtral, "
+        "qwen2, phi3, gemma, vit "
         "(docs/transformers.md)",
         {[](const std::string& p) {
            return has_extension(p, ".json") && looks_like_model_config(p);
          },
          [](const std::string& p, const LoadOptions& o) { return read_transformer(p, o); },
-         {"batch", "seq_len", "phase", "kv_len"}});
+         {"batch", "seq_len", "phase", "kv_len", "kv_read", "kv_bits", "experts_touched"}});
   r.add("nasbench201",
         "NAS-Bench-201 cell network, nasbench201:[DATASET:]|op~0|+|op~0|op~1|+|...| "
         "(docs/transformers.md)",
@@ -105,6 +106,9 @@ std::vector<std::string> LoadOptions::given() const {
   if (!input_shapes.empty()) out.push_back("input_shapes");
   if (phase != "prefill") out.push_back("phase");
   if (kv_len) out.push_back("kv_len");
+  if (kv_read != "per_group") out.push_back("kv_read");
+  if (kv_bits) out.push_back("kv_bits");
+  if (experts_touched) out.push_back("experts_touched");
   return out;
 }
 

@@ -29,6 +29,15 @@ struct LoadOptions {
   // Transformers, decode: new tokens per sequence in the step (default 1); more verify a
   // speculative draft in one pass (sim/generation.hpp). Not a workload setting.
   std::optional<i64> decode_tokens;
+  // Transformers with grouped- or multi-query attention: "per_group" reads each key/value head
+  // once for its group of query heads (FlashDecoding, vLLM); "per_query_head" once per query
+  // head. docs/transformers.md.
+  std::string kv_read = "per_group";
+  // Transformers: stored precision of the KV cache in bits; absent = the activation precision.
+  std::optional<int> kv_bits;
+  // Mixture-of-experts transformers: distinct experts the step's tokens use per layer; absent =
+  // the expected number when every token picks its top-k of E experts uniformly.
+  std::optional<i64> experts_touched;
   // Fold batch norms into the convolution or matrix product before them (workloads/passes.hpp),
   // as inference compilers do. Applies to every front-end.
   bool fold_batch_norms = true;

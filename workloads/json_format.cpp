@@ -122,6 +122,7 @@ void describe(Io& io, MatMul& m) {
   io.size("k", m.k);
   io.flag("b_is_weight", m.b_is_weight, true);
   io.flag("bias", m.bias, false);
+  io.flag("b_is_cache", m.b_is_cache, false, true);
 }
 
 template <class Io>
@@ -225,6 +226,7 @@ void read_precision_density(ParamReader& r, Precision& precision, Density& densi
   if (auto p = r.optional_child("precision")) {
     precision.weight_bits = bits(*p, "weight_bits", precision.weight_bits);
     precision.activation_bits = bits(*p, "activation_bits", precision.activation_bits);
+    if (p->has("cache_bits")) precision.cache_bits = bits(*p, "cache_bits", 0);
     p->finish();
   }
   if (auto d = r.optional_child("density")) {
@@ -346,6 +348,7 @@ json workload_to_json(const Graph& graph) {
                 {"activation_bits", op.precision.activation_bits}}},
               {"density", {{"weight", op.density.weight}, {"activation", op.density.activation}}},
               {"source", op.source}};
+    if (op.precision.cache_bits > 0) o["precision"]["cache_bits"] = op.precision.cache_bits;
     if (const auto& nm = op.density.weight_pattern)
       o["density"]["weight_pattern"] = std::to_string(nm->n) + ":" + std::to_string(nm->m);
     if (op.early_exit) {

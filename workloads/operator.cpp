@@ -170,9 +170,37 @@ double TensorValues::at(std::size_t i) const {
   return 0;
 }
 
+namespace {
+const DataMovement* cache_move(const Operator& op, MoveType type) {
+  const auto* d = std::get_if<DataMovement>(&op.shape);
+  return d && d->type == type ? d : nullptr;
+}
+}  // namespace
+
 i64 Operator::weight_bytes() const { return bytes(params(), precision.weight_bits); }
-i64 Operator::input_bytes() const { return bytes(input_elements(), precision.activation_bits); }
-i64 Operator::output_bytes() const { return bytes(output_elements(), precision.activation_bits); }
+i64 Operator::cache_bytes() const {
+  const auto* m = std::get_if<MatMul>(&shape);
+  return m && m->b_is_cache && !m->b_is_weight ? bytes(m->batch * m->k * m->n, precision.cache())
+                                               : 0;
+}
+i64 Operator::input_bytes() const {
+  if (cache_move(*this, MoveType::cache_read)) return bytes(input_elements(), precision.cache());
+  if (const i64 cache = cache_bytes()) {
+    const auto& m = std::get<MatMul>(shape);
+    return bytes(m.batch * m.m * m.k, precision.activation_bits) + cache;
+  }
+  return bytes(input_elements(), precision.activation_bits);
+}
+i64 Operator::output_bytes() const {
+  return bytes(output_elements(), cache_move(*this, MoveType::cache_write)
+                                      ? precision.cache()
+                                      : precision.activation_bits);
+}
+int Operator::b_bits() const {
+  const auto* m = std::get_if<MatMul>(&shape);
+  if (!m || m->b_is_weight) return precision.weight_bits;
+  return m->b_is_cache ? precision.cache() : precision.activation_bits;
+}
 
 namespace {
 
@@ -231,6 +259,9 @@ void validate(const Operator& op, const std::string& where) {
   require(
       op.precision.activation_bits >= 1 && op.precision.activation_bits <= 64, at,
       "activation_bits must be in [1, 64], got " + std::to_string(op.precision.activation_bits));
+  require(op.precision.cache_bits >= 0 && op.precision.cache_bits <= 64, at,
+          "cache_bits must be in [1, 64] (0 = activation_bits), got " +
+              std::to_string(op.precision.cache_bits));
   require(op.density.weight > 0 && op.density.weight <= 1, at, "weight density must be in (0, 1]");
   require(op.density.activation > 0 && op.density.activation <= 1, at,
           "activation density must be in (0, 1]");
@@ -321,6 +352,8 @@ void validate(const Operator& op, const std::string& where) {
                    // Inputs are batch x (m x k + k x n): each term is at most the MACs, and
                    // their sum at most twice the limit, which an i64 holds.
                    count({m.k, m.n}, "weights (k x n)");
+                   require(!(m.b_is_cache && m.b_is_weight), at,
+                           "b_is_cache needs b_is_weight false (a cache is not a parameter)");
                  },
                  [&](const Elementwise& e) {
                    require(!e.function.empty(), at, "function must not be empty");

@@ -41,10 +41,14 @@ struct Conv {
 
 // batch × (M×K · K×N). With b_is_weight the K×N operand is a parameter shared by the batch
 // (fully connected layers, projections); otherwise both operands are activations (attention).
+// With b_is_cache (and not b_is_weight) the K×N operand is a persistent cache tensor (a
+// transformer's KV cache): it lives in DRAM, no operator of the graph produces it, each batch
+// entry reads its own, and it is stored at Precision::cache().
 struct MatMul {
   i64 batch = 1, m = 1, n = 1, k = 1;
   bool b_is_weight = true;
   bool bias = false;
+  bool b_is_cache = false;
   bool operator==(const MatMul&) const = default;
 };
 
@@ -124,6 +128,9 @@ enum class OpKind { conv, matmul, elementwise, pool, softmax, norm, embedding, d
 struct Precision {
   int weight_bits = 8;
   int activation_bits = 8;
+  // A persistent cache's stored precision (KV cache operands, cache writes); 0 = activation_bits.
+  int cache_bits = 0;
+  int cache() const { return cache_bits > 0 ? cache_bits : activation_bits; }
   bool operator==(const Precision&) const = default;
 };
 
@@ -187,10 +194,17 @@ struct Operator {
   i64 input_elements() const;   // activation elements read (all activation operands)
   i64 output_elements() const;  // activation elements written
 
-  // Dense storage sizes at the operator's precision, rounded up to whole bytes.
+  // Dense storage sizes at the operator's precision, rounded up to whole bytes. A cache operand
+  // (MatMul::b_is_cache) counts in input_bytes() at the cache precision; a cache write's output
+  // and a cache read's input are stored at the cache precision too.
   i64 weight_bytes() const;
   i64 input_bytes() const;
   i64 output_bytes() const;
+  // Bytes read from a cache operand (MatMul::b_is_cache): batch·k·n at the cache precision.
+  i64 cache_bytes() const;
+  // Bits of the second operand a MAC engine streams (a MatMul's K×N, a convolution's filters):
+  // the weight, cache or activation precision.
+  int b_bits() const;
 
   bool operator==(const Operator& other) const;
 };

@@ -178,6 +178,13 @@ WorkloadSettings read_workload_settings(const nlohmann::json& doc, const std::st
     for (const char* key : {"prefill_weight_bits", "decode_weight_bits", "nested_weights", "early_exit"})
       if (r.has(key)) throw r.error(key, "applies to generation runs: set \"generate\" too");
   }
+  s.load.kv_read = r.choice("kv_read", {"per_group", "per_query_head"}, "per_group");
+  if (r.has("kv_bits")) {
+    const i64 v = r.positive_integer("kv_bits");
+    if (v > 64) throw r.error("kv_bits", "must be at most 64 bits, got " + std::to_string(v));
+    s.load.kv_bits = static_cast<int>(v);
+  }
+  s.load.experts_touched = size("experts_touched");
   s.load.allow_unsupported = r.boolean("allow_unsupported", false);
   s.load.fold_batch_norms = r.boolean("fold_batch_norms", true);
   if (auto shapes = r.optional_child("input_shapes")) {

@@ -2,7 +2,8 @@
 // and the precision and sparsity annotations applied to its operators afterwards, whatever
 // front-end read it. One JSON object holds both (docs/workload-format.md, "Workload settings"):
 //
-//   {"batch": 4, "seq_len": 512, "phase": "decode", "kv_len": 1024,
+//   {"batch": 4, "seq_len": 512, "phase": "decode", "kv_len": 1024, "kv_read": "per_group",
+//    "kv_bits": 8, "experts_touched": 6,
 //    "input_shapes": {"input": [1, 3, 299, 299]}, "allow_unsupported": false,
 //    "default": {"weight_bits": 8, "activation_bits": 8},
 //    "kinds":   {"matmul": {"weight_bits": 4}},

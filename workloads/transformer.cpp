@@ -1,5 +1,6 @@
 #include "workloads/transformer.hpp"
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <utility>
@@ -96,13 +97,15 @@ TransformerConfig transformer_config_from_json(const json& config, const std::st
     t.family = TransformerFamily::bert;
   else if (t.model_type == "gpt2")
     t.family = TransformerFamily::gpt2;
-  else if (t.model_type == "llama")
+  else if (t.model_type == "llama" || t.model_type == "mistral" || t.model_type == "mixtral" ||
+           t.model_type == "qwen2" || t.model_type == "phi3" || t.model_type == "gemma")
     t.family = TransformerFamily::llama;
   else if (t.model_type == "vit")
     t.family = TransformerFamily::vit;
   else
     throw c.error("model_type", "unsupported model_type '" + t.model_type +
-                                    "' (supported: bert, roberta, gpt2, llama, vit)");
+                                    "' (supported: bert, roberta, gpt2, llama, mistral, "
+                                    "mixtral, qwen2, phi3, gemma, vit)");
 
   switch (t.family) {
     case TransformerFamily::gpt2:
@@ -136,12 +139,37 @@ TransformerConfig transformer_config_from_json(const json& config, const std::st
     t.vocab = c.size("vocab_size");
     t.max_positions = c.size("max_position_embeddings");
     t.kv_heads = c.size("num_key_value_heads", t.heads);
-    t.tied_embeddings = c.flag("tie_word_embeddings", false);
-    t.qkv_bias = t.out_bias = c.flag("attention_bias", false);
-    t.mlp_bias = c.flag("mlp_bias", false);
-    t.activation = c.text("hidden_act", "silu");
+    const std::string& type = t.model_type;
+    const bool gemma = type == "gemma";
+    t.tied_embeddings = c.flag("tie_word_embeddings", gemma);
+    if (type == "llama") {
+      t.qkv_bias = t.out_bias = c.flag("attention_bias", false);
+      t.mlp_bias = c.flag("mlp_bias", false);
+    } else {
+      // Qwen2 always has q/k/v biases (and no output bias); the others have none.
+      t.qkv_bias = type == "qwen2";
+      t.out_bias = t.mlp_bias = false;
+    }
+    // Gemma names its activation hidden_activation (hidden_act in older files): GeGLU.
+    t.activation = gemma ? c.text("hidden_activation", c.text("hidden_act", "gelu_pytorch_tanh"))
+                         : c.text("hidden_act", "silu");
     t.gated_mlp = true;
     t.rms_norm = true;
+    t.fused_projections = type == "phi3";
+    t.scaled_embedding = gemma;
+    // Mistral, Mixtral and Phi-3 attend a sliding window when the config gives one; Qwen2 only
+    // with use_sliding_window.
+    if ((type == "mistral" || type == "mixtral" || type == "phi3" ||
+         (type == "qwen2" && c.flag("use_sliding_window", false))))
+      t.sliding_window = c.size("sliding_window", 0);
+    if (type == "mixtral") {
+      t.experts = c.size("num_local_experts");
+      t.experts_per_token = c.size("num_experts_per_tok");
+      if (t.experts_per_token > t.experts)
+        throw c.error("num_experts_per_tok", std::to_string(t.experts_per_token) +
+                                                 " experts per token exceed the " +
+                                                 std::to_string(t.experts) + " experts");
+    }
   } else if (t.family == TransformerFamily::vit) {
     t.image_size = c.size("image_size");
     t.patch_size = c.size("patch_size");
@@ -158,6 +186,8 @@ TransformerConfig transformer_config_from_json(const json& config, const std::st
       t.family == TransformerFamily::gpt2 ? "n_head" : "num_attention_heads";
   if (c.present("head_dim") && t.family == TransformerFamily::llama) {
     t.head_dim = c.size("head_dim");
+  } else if (t.model_type == "gemma") {
+    t.head_dim = 256;  // GemmaConfig's default
   } else {
     if (t.hidden % t.heads != 0)
       throw c.error(heads_key, "hidden size " + std::to_string(t.hidden) + " is not divisible by " +
@@ -170,6 +200,13 @@ TransformerConfig transformer_config_from_json(const json& config, const std::st
                                              std::to_string(t.heads) + " attention heads");
   t.bits = dtype_bits(c);
   return t;
+}
+
+i64 expected_experts_touched(i64 experts, i64 k, i64 tokens) {
+  const double E = static_cast<double>(experts);
+  const double expected =
+      E * (1 - std::pow(1 - static_cast<double>(k) / E, static_cast<double>(tokens)));
+  return std::clamp<i64>(std::llround(expected), k, std::min(experts, size_product({tokens, k})));
 }
 
 TransformerConfig read_transformer_config(const std::string& path) {
@@ -186,9 +223,20 @@ Graph build_transformer(const TransformerConfig& t, const std::string& file,
     throw fail("phase must be \"prefill\" or \"decode\", got \"" + options.phase + "\"");
   const bool decode = options.phase == "decode";
   if (decode && !t.decoder())
-    throw fail("phase \"decode\" needs a decoder model (gpt2, llama); model_type '" + t.model_type +
-               "' is an encoder");
+    throw fail(
+        "phase \"decode\" needs a decoder model (gpt2 or a llama-style model); "
+        "model_type '" +
+        t.model_type + "' is an encoder");
   if (options.kv_len && !decode) options.warning(file + ": kv_len is ignored in the prefill phase");
+  if (options.kv_read != "per_group" && options.kv_read != "per_query_head")
+    throw fail("kv_read must be \"per_group\" or \"per_query_head\", got \"" + options.kv_read +
+               "\"");
+  if (options.kv_bits && (*options.kv_bits < 1 || *options.kv_bits > 64))
+    throw fail("kv_bits must be in [1, 64], got " + std::to_string(*options.kv_bits));
+  const int kv_bits = options.kv_bits.value_or(0);  // 0: the activation precision
+  if (options.experts_touched && t.experts == 0)
+    options.warning(file + ": experts_touched is ignored (model_type '" + t.model_type +
+                    "' has no experts)");
 
   // Query tokens per sequence (S_q) and key tokens each query attends to (T).
   i64 S = 0, S_q = 0, T = 0, L = 0;
@@ -208,12 +256,13 @@ Graph build_transformer(const TransformerConfig& t, const std::string& file,
         throw fail("kv_len must be in [1, 2^53), got " + std::to_string(L));
       S_q = options.decode_tokens.value_or(1);
       if (S_q < 1) throw fail("decode_tokens must be >= 1, got " + std::to_string(S_q));
-      T = L + S_q;
+      T = t.attended(L + S_q - 1);  // the cache, the step's new tokens, capped by the window
     } else {
       S_q = T = S;
     }
-    if (T > t.max_positions)
-      throw fail(std::string(decode ? "kv_len + 1 = " : "seq_len ") + std::to_string(T) +
+    const i64 position = decode ? L + 1 : S;
+    if (position > t.max_positions)
+      throw fail(std::string(decode ? "kv_len + 1 = " : "seq_len ") + std::to_string(position) +
                  " exceeds the model's " + std::to_string(t.max_positions) + " positions");
   }
 
@@ -280,8 +329,28 @@ Graph build_transformer(const TransformerConfig& t, const std::string& file,
             ? parts[0]
             : b.add("embed.add", "embeddings add",
                     Elementwise{"add", size_product({rows, d}), static_cast<i64>(parts.size())}, parts);
+    if (t.scaled_embedding)
+      x = b.add("embed.scale", "embeddings scale (sqrt(hidden_size))",
+                Elementwise{"mul", size_product({rows, d}), 1}, {x});
     if (t.family == TransformerFamily::bert)
       x = norm("embed.norm", "embeddings LayerNorm", rows, x);
+  }
+
+  // Attention products run per (sequence, KV head read): each reads its K and V once for the
+  // query heads of its group (per_group) or once per query head (per_query_head).
+  const i64 kv_reads = options.kv_read == "per_group" ? t.kv_heads : t.heads;
+  const i64 attn_batch = size_product({B, kv_reads});
+  const i64 attn_rows = size_product({t.heads / kv_reads, S_q});
+  // Mixture of experts: the distinct experts this step's tokens use per layer.
+  i64 touched = 0;
+  if (t.experts > 0) {
+    const i64 k = t.experts_per_token, most = std::min(t.experts, size_product({rows, k}));
+    touched = options.experts_touched.value_or(expected_experts_touched(t.experts, k, rows));
+    if (touched < k || touched > most)
+      throw fail("experts_touched must be in [" + std::to_string(k) + ", " + std::to_string(most) +
+                 "] (top-" + std::to_string(k) + " of " + std::to_string(t.experts) +
+                 " experts for " + std::to_string(rows) + " tokens), got " +
+                 std::to_string(touched));
   }
 
   // Layers.
@@ -291,55 +360,107 @@ Graph build_transformer(const TransformerConfig& t, const std::string& file,
     auto add = [&](const std::string& part, OpShape shape, std::vector<Graph::Node> in) {
       return b.add(p + part, where + part, std::move(shape), in);
     };
+    auto lin_m = [&](const std::string& part, i64 m, i64 k, i64 n, bool bias,
+                     std::vector<Graph::Node> in) {
+      return linear(p + part, where + part, m, k, n, bias, std::move(in));
+    };
     auto lin = [&](const std::string& part, i64 k, i64 n, bool bias, Graph::Node in) {
-      return linear(p + part, where + part, rows, k, n, bias, {in});
+      return lin_m(part, rows, k, n, bias, {in});
+    };
+    // The KV cache is stored at kv_bits (default: the activation precision).
+    auto at_kv_bits = [&](Graph::Node n) {
+      g.op(n).precision.cache_bits = kv_bits;
+      return n;
     };
 
     const Graph::Node h = t.pre_norm ? norm(p + "attn_norm", where + "attn_norm", rows, x) : x;
-    Graph::Node q = lin("attn.q_proj", d, dq, t.qkv_bias, h);
-    Graph::Node k = lin("attn.k_proj", d, dkv, t.qkv_bias, h);
-    const Graph::Node v = lin("attn.v_proj", d, dkv, t.qkv_bias, h);
+    Graph::Node q, k, v;
+    if (t.fused_projections) {
+      q = k = v = lin("attn.qkv_proj", d, dq + 2 * dkv, t.qkv_bias, h);
+    } else {
+      q = lin("attn.q_proj", d, dq, t.qkv_bias, h);
+      k = lin("attn.k_proj", d, dkv, t.qkv_bias, h);
+      v = lin("attn.v_proj", d, dkv, t.qkv_bias, h);
+    }
     if (t.family == TransformerFamily::llama) {
       // Rotary position embedding of the new queries and keys (no parameters).
       q = k = add("attn.rope", Elementwise{"rope", size_product({rows, dq + dkv}), 1}, {q, k});
     }
-    std::vector<Graph::Node> k_in{q, k}, v_in{v};
+    // Decoders append the new tokens' K and V to the cache. In decode the attention products
+    // then read all T keys and values from the cache, in place (their K×N operand is the cache:
+    // no copy); in prefill they use the new K and V directly.
+    std::vector<Graph::Node> k_in{q}, v_in;
     if (t.decoder()) {
-      add("attn.k_cache_write", DataMovement{MoveType::cache_write, size_product({rows, dkv}), size_product({rows, dkv})}, {k});
-      add("attn.v_cache_write", DataMovement{MoveType::cache_write, size_product({rows, dkv}), size_product({rows, dkv})}, {v});
-      if (decode) {
-        k_in.push_back(add("attn.k_cache_read",
-                           DataMovement{MoveType::cache_read, size_product({B, L, dkv}), size_product({B, L, dkv})}, {}));
-        v_in.push_back(add("attn.v_cache_read",
-                           DataMovement{MoveType::cache_read, size_product({B, L, dkv}), size_product({B, L, dkv})}, {}));
-      }
+      const i64 n = size_product({rows, dkv});
+      const Graph::Node kw =
+          at_kv_bits(add("attn.k_cache_write", DataMovement{MoveType::cache_write, n, n}, {k}));
+      const Graph::Node vw =
+          at_kv_bits(add("attn.v_cache_write", DataMovement{MoveType::cache_write, n, n}, {v}));
+      k_in.push_back(decode ? kw : k);
+      v_in.push_back(decode ? vw : v);
+    } else {
+      k_in.push_back(k);
+      v_in.push_back(v);
     }
-    // Each query head reads its group's keys and values: batch = B * heads for GQA too.
-    const Graph::Node scores =
-        add("attn.scores",
-            MatMul{.batch = size_product({B, t.heads}), .m = S_q, .n = T, .k = hd, .b_is_weight = false}, k_in);
+    const Graph::Node scores = at_kv_bits(add("attn.scores",
+                                              MatMul{.batch = attn_batch,
+                                                     .m = attn_rows,
+                                                     .n = T,
+                                                     .k = hd,
+                                                     .b_is_weight = false,
+                                                     .b_is_cache = decode},
+                                              k_in));
     const Graph::Node sm = add("attn.softmax", Softmax{size_product({B, t.heads, S_q}), T}, {scores});
     v_in.insert(v_in.begin(), sm);
-    const Graph::Node ctx =
-        add("attn.context",
-            MatMul{.batch = size_product({B, t.heads}), .m = S_q, .n = hd, .k = T, .b_is_weight = false}, v_in);
+    const Graph::Node ctx = at_kv_bits(add("attn.context",
+                                           MatMul{.batch = attn_batch,
+                                                  .m = attn_rows,
+                                                  .n = hd,
+                                                  .k = T,
+                                                  .b_is_weight = false,
+                                                  .b_is_cache = decode},
+                                           v_in));
     const Graph::Node o = lin("attn.o_proj", dq, d, t.out_bias, ctx);
     Graph::Node r1 = add("attn_residual", Elementwise{"add", size_product({rows, d}), 2}, {o, x});
     if (!t.pre_norm) r1 = norm(p + "attn_norm", where + "attn_norm (post)", rows, r1);
 
     const Graph::Node h2 = t.pre_norm ? norm(p + "mlp_norm", where + "mlp_norm", rows, r1) : r1;
-    Graph::Node act;
-    if (t.gated_mlp) {
-      const Graph::Node gate = lin("mlp.gate_proj", d, t.intermediate, t.mlp_bias, h2);
-      const Graph::Node up = lin("mlp.up_proj", d, t.intermediate, t.mlp_bias, h2);
-      const Graph::Node a =
-          add("mlp.act", Elementwise{t.activation, size_product({rows, t.intermediate}), 1}, {gate});
-      act = add("mlp.mul", Elementwise{"mul", size_product({rows, t.intermediate}), 2}, {a, up});
+    // One MLP over `m` token rows, its operators named `prefix`*.
+    auto mlp = [&](const std::string& prefix, i64 m, std::vector<Graph::Node> in) {
+      const i64 F = t.intermediate, mf = size_product({m, F});
+      Graph::Node act;
+      if (t.gated_mlp && t.fused_projections) {
+        const Graph::Node gu = lin_m(prefix + "gate_up_proj", m, d, 2 * F, t.mlp_bias, in);
+        const Graph::Node a = add(prefix + "act", Elementwise{t.activation, mf, 1}, {gu});
+        act = add(prefix + "mul", Elementwise{"mul", mf, 2}, {a, gu});
+      } else if (t.gated_mlp) {
+        const Graph::Node gate = lin_m(prefix + "gate_proj", m, d, F, t.mlp_bias, in);
+        const Graph::Node up = lin_m(prefix + "up_proj", m, d, F, t.mlp_bias, in);
+        const Graph::Node a = add(prefix + "act", Elementwise{t.activation, mf, 1}, {gate});
+        act = add(prefix + "mul", Elementwise{"mul", mf, 2}, {a, up});
+      } else {
+        const Graph::Node up = lin_m(prefix + "up_proj", m, d, F, t.mlp_bias, in);
+        act = add(prefix + "act", Elementwise{t.activation, mf, 1}, {up});
+      }
+      return lin_m(prefix + "down_proj", m, F, d, t.mlp_bias, {act});
+    };
+    Graph::Node down;
+    if (t.experts > 0) {
+      // Router logits and top-k choice, then the experts the tokens use, each over the tokens
+      // routed to it (the rows * k choices spread evenly), and the weighted sum of each token's
+      // k expert outputs.
+      const i64 kk = t.experts_per_token, choices = size_product({rows, kk});
+      const Graph::Node logits = lin("mlp.router", d, t.experts, false, h2);
+      const Graph::Node route = add("mlp.router_topk", Softmax{rows, t.experts}, {logits});
+      std::vector<Graph::Node> outs;
+      for (i64 e = 0; e < touched; ++e) {
+        const i64 m = choices / touched + (e < choices % touched ? 1 : 0);
+        outs.push_back(mlp("mlp.experts." + std::to_string(e) + ".", m, {h2, route}));
+      }
+      down = add("mlp.combine", Elementwise{"moe_combine", size_product({rows, d}), kk}, outs);
     } else {
-      const Graph::Node up = lin("mlp.up_proj", d, t.intermediate, t.mlp_bias, h2);
-      act = add("mlp.act", Elementwise{t.activation, size_product({rows, t.intermediate}), 1}, {up});
+      down = mlp("mlp.", rows, {h2});
     }
-    const Graph::Node down = lin("mlp.down_proj", t.intermediate, d, t.mlp_bias, act);
     x = add("mlp_residual", Elementwise{"add", size_product({rows, d}), 2}, {down, r1});
     if (!t.pre_norm) x = norm(p + "mlp_norm", where + "mlp_norm (post)", rows, x);
   }

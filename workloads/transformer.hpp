@@ -1,9 +1,11 @@
 // Transformer graphs from a Hugging Face-style config.json (model_type bert, roberta, gpt2,
-// llama, vit): embeddings, every layer's attention and MLP, the final norm and the head,
-// for a prefill (whole prompt) or decode (one new token against a KV cache) step. Formulas,
-// defaults and modelling choices: docs/transformers.md.
+// llama, mistral, mixtral, qwen2, phi3, gemma, vit): embeddings, every layer's attention (with
+// the KV cache as an operand of the attention products) and MLP or mixture of experts, the final
+// norm and the head, for a prefill (whole prompt) or decode (one new token against a KV cache)
+// step. Formulas, defaults and modelling choices: docs/transformers.md.
 #pragma once
 
+#include <algorithm>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -12,6 +14,8 @@
 
 namespace tessera::workloads {
 
+// llama covers the Llama-style decoders (RoPE, RMSNorm, gated MLP): llama, mistral, mixtral,
+// qwen2, phi3 and gemma, whose differences are the fields below.
 enum class TransformerFamily { bert, gpt2, llama, vit };
 
 // The sizes a config describes, with each family's key names and defaults resolved.
@@ -30,18 +34,28 @@ struct TransformerConfig {
   i64 image_size = 0, patch_size = 0, channels = 0;  // vit
   i64 num_labels = 0;            // classifier outputs; 0 = no classifier (see docs/transformers.md)
   bool tied_embeddings = false;  // LM head shares the token-embedding table (gpt2, llama)
-  bool gated_mlp = false;        // gate/up/down with SiLU (llama)
+  bool gated_mlp = false;        // gate/up/down (llama-style: SiLU, GeGLU for gemma)
   bool qkv_bias = true, out_bias = true, mlp_bias = true;
   bool rms_norm = false;  // RMSNorm (llama) instead of LayerNorm
   bool pre_norm = true;   // norm before attention/MLP (all but bert)
   std::string activation = "gelu";
   int bits = 16;  // weight and activation precision, from torch_dtype (default 16)
+  i64 sliding_window = 0;          // keys a query attends at most (mistral); 0 = all
+  bool fused_projections = false;  // one qkv_proj and one gate_up_proj weight (phi3)
+  bool scaled_embedding = false;   // embeddings multiplied by sqrt(hidden) (gemma)
+  i64 experts = 0;            // mixture of experts (mixtral): E experts per layer; 0 = dense MLP
+  i64 experts_per_token = 0;  // top-k experts each token uses
 
   bool decoder() const {
     return family == TransformerFamily::gpt2 || family == TransformerFamily::llama;
   }
   i64 q_dim() const { return size_product({heads, head_dim}); }
   i64 kv_dim() const { return size_product({kv_heads, head_dim}); }
+  // Keys a decode step attends with `cached` tokens in the cache: the cache plus the new token,
+  // capped by the sliding window.
+  i64 attended(i64 cached) const {
+    return sliding_window > 0 ? std::min(cached + 1, sliding_window) : cached + 1;
+  }
   // Tokens per sequence of a vit image: (image_size / patch_size)^2 + 1 class token.
   i64 vit_tokens() const {
     return size_product({image_size / patch_size, image_size / patch_size}) + 1;
@@ -55,6 +69,10 @@ inline constexpr i64 kDefaultSeqLen = 128;
 TransformerConfig transformer_config_from_json(const nlohmann::json& config,
                                                const std::string& file);
 TransformerConfig read_transformer_config(const std::string& path);
+
+// Expected number of distinct experts `tokens` tokens use when each picks `k` of `experts`
+// uniformly at random: E·(1 − (1 − k/E)^tokens), rounded to the nearest integer and at least k.
+i64 expected_experts_touched(i64 experts, i64 k, i64 tokens);
 
 // Builds the graph of one forward step; `file` prefixes every operator's source.
 Graph build_transformer(const TransformerConfig& config, const std::string& file,

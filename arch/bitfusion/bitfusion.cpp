@@ -192,7 +192,7 @@ std::optional<BitFusionLayer> BitFusionEngine::layer_of(const workloads::Operato
     return std::nullopt;
   }
   l.activation_bits = p_.activation_bits > 0 ? p_.activation_bits : op.precision.activation_bits;
-  l.weight_bits = p_.weight_bits > 0 ? p_.weight_bits : op.precision.weight_bits;
+  l.weight_bits = p_.weight_bits > 0 ? p_.weight_bits : op.b_bits();
   return l;
 }
 

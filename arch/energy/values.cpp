@@ -174,7 +174,7 @@ NpyArray read_npy(const std::string& path) {
 LayerValues make_values(const workloads::Operator& op, const HammingOptions& o) {
   LayerValues v;
   std::mt19937_64 rng(mix(o.seed, op.name));
-  const int wbits = op.precision.weight_bits, abits = op.precision.activation_bits;
+  const int wbits = op.b_bits(), abits = op.precision.activation_bits;
   const std::size_t nin = input_count(op), nw = weight_count(op);
   const auto* mm = std::get_if<MatMul>(&op.shape);
   const bool weights_are_activations = mm && !mm->b_is_weight;

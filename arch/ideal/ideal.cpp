@@ -46,10 +46,11 @@ LayerWork IdealEngine::map(const workloads::Operator& op, const MapContext& cont
         static_cast<u64>(std::ceil(static_cast<double>(w.macs) / p_.peak_macs_per_cycle));
     t.busy_units = static_cast<u64>(std::ceil(p_.peak_macs_per_cycle));
     // A product of two activations streams its second operand where a weight would go (the
-    // weight port), as the array engines do, so a per-operand memory serves both in parallel.
+    // weight port), as the array engines do, so a per-operand memory serves both in parallel; a
+    // KV cache operand streams there too, at its own precision.
     u64 input = static_cast<u64>(op.input_bytes()), weight = static_cast<u64>(op.weight_bytes());
     if (const auto* m = std::get_if<workloads::MatMul>(&op.shape); m && !m->b_is_weight) {
-      weight = static_cast<u64>((m->batch * m->k * m->n * op.precision.activation_bits + 7) / 8);
+      weight = static_cast<u64>((m->batch * m->k * m->n * op.b_bits() + 7) / 8);
       input -= std::min(input, weight);
     }
     t.bytes[w.plan.port(port::input)] = input;

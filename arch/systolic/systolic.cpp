@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 
 #include "arch/energy/config.hpp"
 
@@ -183,12 +184,29 @@ std::vector<std::string> SystolicEngine::supports(const workloads::Operator& op)
   return w;
 }
 
+namespace {
+// Independent slices of an operator's output, in order: a batched product's entries, a
+// softmax's rows; 1 for the others.
+i64 independent_entries(const workloads::Operator& op) {
+  if (const auto* m = std::get_if<workloads::MatMul>(&op.shape)) return m->batch;
+  if (const auto* s = std::get_if<workloads::Softmax>(&op.shape)) return s->rows;
+  return 1;
+}
+}  // namespace
+
 bool SystolicEngine::keeps_on_chip(const workloads::Operator& producer,
                                    const workloads::Operator& consumer) const {
   if (p_.scalesim_mode) return false;  // SCALE-Sim runs every layer from DRAM
+  // The consumer's activation input, not the cache operand it streams from DRAM.
   const auto out = static_cast<u64>(producer.output_bytes());
-  return out == static_cast<u64>(consumer.input_bytes()) && out <= p_.ofmap_sram_bytes / 2 &&
-         out <= p_.ifmap_sram_bytes / 2 &&
+  if (out != static_cast<u64>(consumer.input_bytes() - consumer.cache_bytes())) return false;
+  // Independent entries both run over (a batched product and the softmax over its rows, or the
+  // product over those): the pair can run entry by entry, as a fused attention kernel does, so
+  // one entry's share of the tensor is what has to fit.
+  const u64 entries =
+      static_cast<u64>(std::gcd(independent_entries(producer), independent_entries(consumer)));
+  const u64 share = (out + entries - 1) / entries;
+  return share <= p_.ofmap_sram_bytes / 2 && share <= p_.ifmap_sram_bytes / 2 &&
          bytes(p_.cols, p_.accumulator_bits) <= p_.ofmap_sram_bytes / 2;
 }
 
@@ -231,7 +249,7 @@ LayerWork SystolicEngine::map_scalesim(const workloads::Operator& op, const Gemm
   const i64 T = fm.streamed;
   const i64 per_fold =
       p_.dataflow == Dataflow::os && !p_.os_paper_fold ? T + R + C - 2 : 2 * R + C + T - 2;
-  const int abits = op.precision.activation_bits, wbits = op.precision.weight_bits;
+  const int abits = op.precision.activation_bits, wbits = op.b_bits();
   const bool b_shared = g.count > 1 && g.b_distinct == g.k * g.n;
   const i64 a_per = g.a_distinct / g.count,
             b_per = b_shared ? g.b_distinct : g.b_distinct / g.count;
@@ -303,8 +321,7 @@ LayerWork SystolicEngine::map_native(const workloads::Operator& op, GemmView g,
   depthwise_across_columns(op, g);
   const i64 R = p_.rows, C = p_.cols;
   const FoldMapping fm = dataflows::map_folds(g.m, g.n, g.k, p_.dataflow, R, C);
-  const int abits = op.precision.activation_bits, wbits = op.precision.weight_bits,
-            pbits = p_.accumulator_bits;
+  const int abits = op.precision.activation_bits, wbits = op.b_bits(), pbits = p_.accumulator_bits;
   const bool b_shared = g.count > 1 && g.b_distinct == g.k * g.n;
   const i64 a_per = g.a_distinct / g.count,
             b_per = b_shared ? g.b_distinct : g.b_distinct / g.count;
@@ -420,8 +437,7 @@ LayerWork SystolicEngine::map_native(const workloads::Operator& op, GemmView g,
 void SystolicEngine::add_sram_accesses(LayerWork& w, const workloads::Operator& op,
                                        const GemmView& g) const {
   const i64 R = p_.rows, C = p_.cols;
-  const int abits = op.precision.activation_bits, wbits = op.precision.weight_bits,
-            pbits = p_.accumulator_bits;
+  const int abits = op.precision.activation_bits, wbits = op.b_bits(), pbits = p_.accumulator_bits;
   const SramWords s = sram_words(g, p_.dataflow, R, C);
   w.accesses["sram.ifmap"] = {bytes(s.ifmap_reads * g.count, abits),
                               w.accesses["dram.ifmap"].read_bytes};
@@ -446,7 +462,7 @@ LayerWork SystolicEngine::map_searched(const workloads::Operator& op, GemmView g
   a.rows = p_.rows, a.cols = p_.cols, a.dataflow = p_.dataflow;
   a.a_capacity = p_.ifmap_sram_bytes / 2, a.b_capacity = p_.filter_sram_bytes / 2,
   a.c_capacity = p_.ofmap_sram_bytes / 2;
-  a.a_bits = op.precision.activation_bits, a.b_bits = op.precision.weight_bits,
+  a.a_bits = op.precision.activation_bits, a.b_bits = op.b_bits(),
   a.c_bits = op.precision.activation_bits, a.psum_bits = p_.accumulator_bits;
   double rate = 0;
   for (const auto& ch : common_.memory.channels) rate += ch.rate();
@@ -542,7 +558,7 @@ std::optional<energy::LayerStreams> SystolicEngine::operand_streams(
   }
   energy::LayerStreams s;
   s.groups = g->count, s.m = g->m, s.n = g->n, s.k = g->k;
-  const int abits = op.precision.activation_bits, wbits = op.precision.weight_bits;
+  const int abits = op.precision.activation_bits, wbits = op.b_bits();
   std::vector<energy::StreamLoop> loops;
   std::size_t acc = 0;
   const auto L = [](GemmDim d, i64 extent, bool spatial) { return energy::StreamLoop{d, extent, spatial}; };

@@ -68,6 +68,16 @@ TEST_CASE("load options and --set-style assignments", "[workloads][settings]") {
   CHECK(s.load.phase == "decode");
   CHECK(s.load.kv_len == 100);
   CHECK(s.load.input_shapes.at("x") == std::vector<i64>{1, 3, 8, 8});
+  CHECK(s.load.kv_read == "per_group");  // the defaults
+  CHECK_FALSE(s.load.kv_bits);
+  CHECK_FALSE(s.load.experts_touched);
+  const auto kv = read_workload_settings(nlohmann::json::object(), "s.json",
+                                         {"kv_read=per_query_head", "kv_bits=8",
+                                          "experts_touched=3"});
+  CHECK(kv.load.kv_read == "per_query_head");
+  CHECK(kv.load.kv_bits == 8);
+  CHECK(kv.load.experts_touched == 3);
+  CHECK(kv.load.given() == std::vector<std::string>{"kv_read", "kv_bits", "experts_touched"});
   REQUIRE(s.layers.size() == 1);
   CHECK(s.layers[0].first == "a.b*");
   CHECK(s.layers[0].second.weight_bits == 4);
@@ -94,4 +104,8 @@ TEST_CASE("bad workload settings name the file and JSON path", "[workloads][sett
   fails({{"layers", {{"conv9*", {{"weight_bits", 4}}}}}},
         "lenet5.json: s.json: /layers/conv9*: pattern 'conv9*' matches no operator");
   fails({{"layers", {{"conv1", {{"bits", 4}}}}}}, "/layers/conv1/bits: unknown key 'bits'");
+  fails({{"kv_read", "per_token"}}, "/kv_read");
+  fails({{"kv_bits", 65}}, "/kv_bits: must be at most 64 bits");
+  // A transformer setting given to a front-end that does not take it.
+  fails({{"kv_bits", 8}}, "does not take the setting 'kv_bits'");
 }
