@@ -1,6 +1,7 @@
 // tessera simulate: one workload on one architecture, a report table and optionally the JSON
 // report, a SystemC trace and SCALE-Sim's CSV reports.
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 #include <CLI/CLI.hpp>
@@ -8,6 +9,7 @@
 #include "arch/config.hpp"
 #include "cli/command.hpp"
 #include "cli/files.hpp"
+#include "cli/progress.hpp"
 #include "cli/workload_args.hpp"
 #include "common/error.hpp"
 #include "explorer/evaluator.hpp"
@@ -28,7 +30,7 @@ struct SimulateArgs {
   WorkloadArgs workload;
 };
 
-int simulate(const SimulateArgs& a, std::ostream& out) {
+int simulate(const SimulateArgs& a, std::ostream& out, std::ostream& err) {
   const bool scalesim_csv = a.format == "scalesim";
   if (scalesim_csv && a.out_file.empty())
     throw InputError(
@@ -48,7 +50,10 @@ int simulate(const SimulateArgs& a, std::ostream& out) {
   options.arch_file = a.arch_file;
   sim::Trace trace;
   if (!a.trace_file.empty()) options.trace = &trace;
+  ProgressLine progress(err, "simulate: bit toggles");  // only energy.hamming reports any
+  options.progress = std::ref(progress);
   const sim::Report report = explorer::evaluate(arch, workload, options);
+  progress.finish();
   // Made before anything is written: an engine without per-operand accesses fails here.
   const sim::ScaleSimCsv csv = scalesim_csv ? sim::to_scalesim_csv(report) : sim::ScaleSimCsv{};
   if (!a.quiet) out << sim::format_table(report);
@@ -101,7 +106,7 @@ Command add_simulate(CLI::App& app) {
                   "With --fidelity systemc: write a Chrome/Perfetto trace (trace-event JSON) of "
                   "compute and DRAM transfers per tile");
   cmd->add_flag("--quiet", a->quiet, "Do not print the summary table");
-  return {cmd, [a](std::ostream& out, std::ostream&) { return simulate(*a, out); }};
+  return {cmd, [a](std::ostream& out, std::ostream& err) { return simulate(*a, out, err); }};
 }
 
 }  // namespace tessera::cli

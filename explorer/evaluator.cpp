@@ -22,7 +22,7 @@ sim::Report evaluate(const arch::ArchConfig& arch, const Workload& workload,
   const arch::Engine& engine = *arch.engine;
 
   sim::Report r;
-  r.layers = sim::simulate(engine, workload.graph, options.fidelity, options.trace);
+  r.layers = sim::simulate(engine, workload.graph, options.fidelity, options.trace, options.progress);
   r.summary =
       sim::summarize(r.layers, engine.clock_hz(), engine.peak_macs_per_cycle(), engine.area_mm2());
   r.arch_name = arch.name;

@@ -2,6 +2,7 @@
 // topological order. Engines map operators; this file times the plans and adds energy.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -49,8 +50,12 @@ struct LayerResult {
 //
 // analytical: thread-safe. systemc: one call at a time per process (see systemc/tile_sim.hpp);
 // with `trace`, the SystemC run's compute spans and transfers are recorded into it.
+// Told how the bit-toggle count progresses (energy.hamming): stage, layers done, layers in all.
+using Progress = std::function<void(const std::string& stage, std::size_t done, std::size_t total)>;
+
 std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::Graph& graph,
-                                  Fidelity fidelity, Trace* trace = nullptr);
+                                  Fidelity fidelity, Trace* trace = nullptr,
+                                  const Progress& progress = {});
 
 std::string_view to_string(Fidelity f);
 // Throws InputError listing the fidelities for an unknown name.

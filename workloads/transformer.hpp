@@ -36,6 +36,9 @@ struct TransformerConfig {
   bool pre_norm = true;   // norm before attention/MLP (all but bert)
   std::string activation = "gelu";
   int bits = 16;  // weight and activation precision, from torch_dtype (default 16)
+  // Their arithmetic, from torch_dtype: fp16 (default), bf16, fp32; float64 stays integer 64
+  // (the technology tables have no fp64 MAC).
+  NumberFormat format = NumberFormat::fp16;
 
   bool decoder() const {
     return family == TransformerFamily::gpt2 || family == TransformerFamily::llama;

@@ -113,6 +113,7 @@ TEST_CASE("transformer: config keys of each family", "[transformer]") {
   CHECK(gpt2.intermediate == 4 * 768);  // n_inner: null means 4 * n_embd
   CHECK(gpt2.tied_embeddings);
   CHECK(gpt2.bits == 16);  // no torch_dtype: 16-bit
+  CHECK(gpt2.format == NumberFormat::fp16);
   CHECK(gpt2.max_positions == 1024);
 
   const auto llama = read_transformer_config(kModels + "llama-1b.json");
@@ -124,6 +125,7 @@ TEST_CASE("transformer: config keys of each family", "[transformer]") {
   CHECK(llama.tied_embeddings);
   CHECK_FALSE(llama.qkv_bias);
   CHECK(llama.bits == 16);  // bfloat16
+  CHECK(llama.format == NumberFormat::bf16);
 
   const auto bert = read_transformer_config(kModels + "bert-base-uncased.json");
   CHECK_FALSE(bert.pre_norm);
@@ -137,6 +139,7 @@ TEST_CASE("transformer: config keys of each family", "[transformer]") {
   json f32 = gpt2_json();
   f32["torch_dtype"] = "float32";
   CHECK(transformer_config_from_json(f32, "x.json").bits == 32);
+  CHECK(transformer_config_from_json(f32, "x.json").format == NumberFormat::fp32);
   json labels = llama_json();
   labels["model_type"] = "vit";
   labels["image_size"] = 32;
