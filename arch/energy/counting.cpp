@@ -178,6 +178,7 @@ class DenseOperands {
   // Row pointers along k: A[g][m][.] and B[g][.][n].
   const std::int32_t* a_row(i64 g, i64 m) const { return a_ + (g * m_ + m) * k_; }
   const std::int32_t* bt_row(i64 g, i64 n) const { return bt_.data() + (bg(g) * n_ + n) * k_; }
+  const std::int32_t* b_data() const { return b_; }
   // B shared by every group (a matmul with weights): its group stride is 0.
   i64 b_groups() const { return b_groups_; }
   i64 bg(i64 g) const { return b_groups_ == 1 ? 0 : g; }
@@ -256,14 +257,34 @@ struct Encoded {
 
 std::size_t width_for(int bits) { return bits <= 8 ? 1 : bits <= 16 ? 2 : bits <= 32 ? 4 : 8; }
 
-std::uint64_t load(const std::uint8_t* p, std::size_t i, std::size_t width) {
-  std::uint64_t v = 0;
-  std::memcpy(&v, p + i * width, width);  // little-endian: the low bytes
+// Fixed-size copies per width (plain moves; a variable-size memcpy is a library call per value).
+template <class T>
+std::uint64_t load_as(const std::uint8_t* p, std::size_t i) {
+  T v;
+  std::memcpy(&v, p + i * sizeof(T), sizeof(T));
   return v;
 }
+std::uint64_t load(const std::uint8_t* p, std::size_t i, std::size_t width) {
+  switch (width) {
+    case 1: return p[i];
+    case 2: return load_as<std::uint16_t>(p, i);
+    case 4: return load_as<std::uint32_t>(p, i);
+    default: return load_as<std::uint64_t>(p, i);
+  }
+}
 
+template <class T>
+void store_as(std::uint8_t* p, std::size_t i, std::uint64_t v) {
+  const auto t = static_cast<T>(v);  // values are masked to the port's width
+  std::memcpy(p + i * sizeof(T), &t, sizeof(T));
+}
 void store(std::uint8_t* p, std::size_t i, std::size_t width, std::uint64_t v) {
-  std::memcpy(p + i * width, &v, width);
+  switch (width) {
+    case 1: p[i] = static_cast<std::uint8_t>(v); return;
+    case 2: store_as<std::uint16_t>(p, i, v); return;
+    case 4: store_as<std::uint32_t>(p, i, v); return;
+    default: store_as<std::uint64_t>(p, i, v); return;
+  }
 }
 
 // One port's loop nest, prepared for walking; Ops supplies the operand values.
@@ -601,17 +622,19 @@ class Walker {
     enc_.stride[inner] = 1;
     enc_.stride[other] = size_[inner];
     enc_.stride[G] = groups == 1 ? 0 : size_[other] * size_[inner];
+    // Where the laid-out operands keep each dimension (DenseOperands: A [g][m][k], B [g][k][n]).
+    i64 src_stride[kDims] = {0, 0, 0, 0};
+    if (act) src_stride[G] = size_[M] * size_[K], src_stride[M] = size_[K], src_stride[K] = 1;
+    else src_stride[G] = size_[K] * size_[N], src_stride[K] = size_[N], src_stride[N] = 1;
+    const std::int32_t* src = act ? ops_.a_row(0, 0) : ops_.b_data();
     std::uint8_t* out = enc_.bytes.data();
     std::size_t i = 0;
     for (i64 g = 0; g < groups; ++g)
-      for (i64 o = 0; o < size_[other]; ++o)
-        for (i64 x = 0; x < size_[inner]; ++x, ++i) {
-          i64 at[kDims] = {g, 0, 0, 0};
-          at[other] = o;
-          at[inner] = x;
-          const std::int64_t v = act ? ops_.a(g, at[M], at[K]) : ops_.b(g, at[K], at[N]);
-          store(out, i, enc_.width, encode(v));
-        }
+      for (i64 o = 0; o < size_[other]; ++o) {
+        const std::int32_t* row = src + g * src_stride[G] + o * src_stride[other];
+        const i64 step = src_stride[inner];
+        for (i64 x = 0; x < size_[inner]; ++x, ++i) store(out, i, enc_.width, encode(row[x * step]));
+      }
   }
 
   // The summary of the temporal levels j.. with the outer digits giving `base`.

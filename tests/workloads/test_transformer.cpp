@@ -284,7 +284,7 @@ TEST_CASE("transformer: graph structure, names and sources", "[transformer]") {
   CHECK(std::get<DataMovement>(g.op(kr).shape).input_elements == 32 * 512);
   CHECK(std::get<DataMovement>(g.op(kw).shape).output_elements == 512);
   CHECK(g.op(*g.find("layers.2.attn.q_proj")).source == file + ": layer 2 attn.q_proj");
-  CHECK(g.op(*g.find("layers.15.mlp.down_proj")).precision == Precision{16, 16});
+  CHECK(g.op(*g.find("layers.15.mlp.down_proj")).precision == Precision{16, 16, NumberFormat::bf16});  // bfloat16
   // Tied embeddings: the lookup is a gather, the table is the head's weight.
   CHECK(g.op(*g.find("embed.tokens")).kind() == OpKind::data_movement);
   CHECK(g.op(*g.find("lm_head")).params() == i64{128256} * 2048);
