@@ -7,7 +7,8 @@ Every figure in the output names its source. docs/energy.md explains the choices
   * MAC energy/area: the Bit Fusion artefact's synthesised fixed-precision MAC PEs (int2, int8,
     int16; one design family, operand registers included), int4 by geometric interpolation
     between int2 and int8, int32 from Horowitz (32b multiply + 32b add), fp16 from Horowitz (fp16
-    multiply + fp16 add), fp32 from Horowitz (fp32 multiply + fp32 add), bf16 derived from fp16 (multiplier scaled by mantissa width squared).
+    multiply + fp16 add), fp32 from Horowitz (fp32 multiply + fp32 add), bf16 derived from fp16
+    (multiplier scaled by mantissa width squared).
   * SRAM: read energy per bit as a power law in capacity, fitted (least squares in log-log) to the
     CSV's SRAM rows (Horowitz 8 KB/32 KB/1 MB per 64-bit access, Bit Fusion CACTI banks); energy
     per access is linear in width. Writes = reads x the mean write/read ratio of the CACTI rows.
