@@ -45,6 +45,7 @@ struct LayerWork {
   AccessCounts accesses;
   u64 macs = 0;  // useful MACs
   int mac_bits = 0;  // widest operand precision of the MACs (picks the technology table's MAC entry)
+  workloads::NumberFormat mac_format = workloads::NumberFormat::integer;  // their arithmetic
   VectorWork vector;  // vector-unit operations: the operator's own, or its fused epilogues'
   // Engine-specific figures with their names, reported per layer (e.g. "mapping_efficiency").
   std::map<std::string, double> metrics;

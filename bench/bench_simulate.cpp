@@ -145,7 +145,7 @@ int sc_main(int argc, char* argv[]) {
   if (argc >= 2 && std::string(argv[1]) == "--energy") {  // bit-toggle counter (bench_energy.cpp)
     const std::string root = TESSERA_SOURCE_DIR;
     return energy_bench(argc >= 4 ? argv[2] : root + "/configs/arch/systolic_edge_32x32.json",
-                        argc >= 4 ? argv[3] : root + "/configs/workloads/resnet18_scalesim.csv");
+                        argc >= 4 ? argv[3] : root + "/workloads/models/resnet18.onnx");
   }
   if (argc >= 2 && std::string(argv[1]) == "--mapping") return mapping_bench();
   if (argc >= 2 && std::string(argv[1]) == "--nasaic") return nasaic_bench(argc - 2, argv + 2);

@@ -1,18 +1,17 @@
 // tessera energy: datapath bit toggles of a workload on an engine and their energy
 // (arch/energy/hamming.hpp, docs/energy.md).
-#include <chrono>
-#include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include "arch/config.hpp"
 #include "arch/energy/hamming.hpp"
 #include "cli/command.hpp"
 #include "cli/files.hpp"
+#include "cli/progress.hpp"
 #include "cli/workload_args.hpp"
 #include "common/error.hpp"
 #include "workloads/frontend.hpp"
@@ -41,19 +40,10 @@ int energy(const EnergyArgs& a, std::ostream& out, std::ostream& err) {
   const arch::ArchConfig arch = arch::load_arch(a.arch_file, arch_overrides);
   const workloads::Graph graph =
       workloads::load_workload(a.workload_file, workload_settings(a.workload, workload_overrides));
-  // Long runs (large networks, --optimize-order) show progress on a terminal.
-  const bool tty = ::isatty(::fileno(stderr));
-  const auto start = std::chrono::steady_clock::now();
-  const auto progress = [&](const std::string& stage, std::size_t done, std::size_t total) {
-    const double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    err << fmt::format("\r[energy] {}: {}/{} layers, {:.0f} s   ", stage, done, total, secs)
-        << std::flush;
-  };
-  const auto report = arch::energy::analyse_hamming(
-      *arch.engine, graph, a.options,
-      tty ? arch::energy::HammingProgress(progress) : arch::energy::HammingProgress());
-  if (tty) err << "\n";
+  // Long runs (large networks, --optimize-order) show progress.
+  ProgressLine progress(err, "energy");
+  const auto report = arch::energy::analyse_hamming(*arch.engine, graph, a.options, std::ref(progress));
+  progress.finish();
   out << fmt::format("{} on {} ({}, technology {}, data {}{}, seed {})\n", graph.name(), arch.name,
                      arch.engine->engine_name(), report.technology, a.options.data,
                      a.options.sign_magnitude ? ", sign-magnitude" : "", a.options.seed)

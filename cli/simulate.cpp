@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 #include <CLI/CLI.hpp>
@@ -13,6 +14,7 @@
 #include "arch/config.hpp"
 #include "cli/command.hpp"
 #include "cli/files.hpp"
+#include "cli/progress.hpp"
 #include "cli/workload_args.hpp"
 #include "common/error.hpp"
 #include "explorer/evaluator.hpp"
@@ -90,7 +92,10 @@ int simulate(const SimulateArgs& a, std::ostream& out, std::ostream& err) {
   } else {
     const auto workload = explorer::prepare_workload(
         workloads::load_workload(a.workload_file, settings), a.workload_file);
+    ProgressLine progress(err, "simulate: bit toggles");  // only energy.hamming reports any
+    options.progress = std::ref(progress);
     report = explorer::evaluate(arch, workload, options);
+    progress.finish();
   }
   // Made before anything is written: an engine without per-operand accesses fails here.
   const sim::ScaleSimCsv csv = scalesim_csv ? sim::to_scalesim_csv(report) : sim::ScaleSimCsv{};

@@ -51,7 +51,8 @@ sim::Report make_report(const arch::ArchConfig& arch, const Workload& workload,
 sim::Report evaluate(const arch::ArchConfig& arch, const Workload& workload,
                      const EvaluateOptions& options) {
   const auto start = std::chrono::steady_clock::now();
-  auto layers = sim::simulate(*arch.engine, workload.graph, options.fidelity, options.trace);
+  auto layers = sim::simulate(*arch.engine, workload.graph, options.fidelity, options.trace,
+                              nullptr, options.progress);
   return make_report(arch, workload, options, std::move(layers), start);
 }
 

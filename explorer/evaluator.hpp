@@ -32,6 +32,7 @@ struct EvaluateOptions {
   sim::Fidelity fidelity = sim::Fidelity::analytical;
   std::string arch_file;        // provenance, recorded in the report
   sim::Trace* trace = nullptr;  // SystemC fidelity: record the run's trace here
+  sim::Progress progress;       // bit-toggle counting progress (energy.hamming)
 };
 
 sim::Report evaluate(const arch::ArchConfig& arch, const Workload& workload,

@@ -126,7 +126,8 @@ const arch::LayerWork& MapCache::map(const arch::Engine& engine, const workloads
 }
 
 std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::Graph& graph,
-                                  Fidelity fidelity, Trace* trace, MapCache* cache) {
+                                  Fidelity fidelity, Trace* trace, MapCache* cache,
+                                  const Progress& progress) {
   const Timer& timer = fidelities().get(std::string(to_string(fidelity)));
   const auto order = graph.topological_order();
   const std::size_t n = order.size();
@@ -253,7 +254,7 @@ std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::G
   // Hamming-distance datapath energy in place of the flat MAC energy, when the config asks.
   const auto* streams = dynamic_cast<const arch::energy::OperandStreamSource*>(&engine);
   if (const auto options = streams ? streams->hamming_in_simulate() : std::nullopt) {
-    const auto report = arch::energy::analyse_hamming(engine, graph, *options);
+    const auto report = arch::energy::analyse_hamming(engine, graph, *options, progress);
     const bool replace = streams->hamming_replaces_mac_energy();
     const nlohmann::json j = arch::energy::to_json(report);
     std::map<std::string, std::size_t> by_name;

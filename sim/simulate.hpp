@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -78,9 +79,13 @@ class MapCache {
 // analytical: thread-safe. systemc: one call at a time per process (see systemc/tile_sim.hpp);
 // with `trace`, the SystemC run's compute spans and transfers are recorded into it. With `cache`
 // (for `engine`), operators mapped by earlier calls are not mapped again; results are the same.
+// `progress` is told how the bit-toggle count progresses (energy.hamming): stage, layers done,
+// layers in all.
+using Progress = std::function<void(const std::string& stage, std::size_t done, std::size_t total)>;
+
 std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::Graph& graph,
                                   Fidelity fidelity, Trace* trace = nullptr,
-                                  MapCache* cache = nullptr);
+                                  MapCache* cache = nullptr, const Progress& progress = {});
 
 std::string_view to_string(Fidelity f);
 // Throws InputError listing the fidelities for an unknown name.

@@ -227,6 +227,9 @@ void read_precision_density(ParamReader& r, Precision& precision, Density& densi
     precision.weight_bits = bits(*p, "weight_bits", precision.weight_bits);
     precision.activation_bits = bits(*p, "activation_bits", precision.activation_bits);
     if (p->has("cache_bits")) precision.cache_bits = bits(*p, "cache_bits", 0);
+    if (p->has("format"))
+      precision.format = *number_format_from_string(
+          p->choice("format", {"integer", "fp16", "bf16", "fp32"}, "integer"));
     p->finish();
   }
   if (auto d = r.optional_child("density")) {
@@ -351,6 +354,8 @@ json workload_to_json(const Graph& graph) {
     if (op.precision.cache_bits > 0) o["precision"]["cache_bits"] = op.precision.cache_bits;
     if (const auto& nm = op.density.weight_pattern)
       o["density"]["weight_pattern"] = std::to_string(nm->n) + ":" + std::to_string(nm->m);
+    if (op.precision.format != NumberFormat::integer)  // integer: absent, as files without it
+      o["precision"]["format"] = std::string(to_string(op.precision.format));
     if (op.early_exit) {
       o["early_exit"] = {{"index", op.early_exit->index}};
       if (op.early_exit->probability) o["early_exit"]["probability"] = *op.early_exit->probability;

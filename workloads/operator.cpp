@@ -214,6 +214,8 @@ constexpr std::array<std::string_view, 10> kMoveNames = {
 constexpr std::array<std::string_view, 10> kElementNames = {"f32", "f64", "f16", "bf16", "i8",
                                                             "u8",  "i16", "u16", "i32",  "i64"};
 
+constexpr std::array<std::string_view, 4> kFormatNames = {"integer", "fp16", "bf16", "fp32"};
+
 template <class E, std::size_t N>
 std::optional<E> lookup(const std::array<std::string_view, N>& names, std::string_view text) {
   for (std::size_t i = 0; i < N; ++i)
@@ -229,6 +231,10 @@ std::string_view to_string(NormType t) { return kNormNames.at(static_cast<std::s
 std::string_view to_string(MoveType t) { return kMoveNames.at(static_cast<std::size_t>(t)); }
 std::string_view to_string(ElementType t) {
   return kElementNames.at(static_cast<std::size_t>(t));
+}
+std::string_view to_string(NumberFormat f) { return kFormatNames.at(static_cast<std::size_t>(f)); }
+std::optional<NumberFormat> number_format_from_string(std::string_view t) {
+  return lookup<NumberFormat>(kFormatNames, t);
 }
 std::optional<OpKind> op_kind_from_string(std::string_view t) {
   return lookup<OpKind>(kKindNames, t);

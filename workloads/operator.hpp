@@ -125,14 +125,23 @@ using OpShape =
 
 enum class OpKind { conv, matmul, elementwise, pool, softmax, norm, embedding, data_movement };
 
+// The arithmetic of a layer's MACs: integers of the widths below, or a floating-point format
+// (operands then 16 bits for fp16 and bf16, 32 for fp32). Float32 models keep the IR default,
+// integer 8/8: they are taken as quantised for deployment (docs/energy.md).
+enum class NumberFormat { integer, fp16, bf16, fp32 };
+
 struct Precision {
   int weight_bits = 8;
   int activation_bits = 8;
   // A persistent cache's stored precision (KV cache operands, cache writes); 0 = activation_bits.
   int cache_bits = 0;
   int cache() const { return cache_bits > 0 ? cache_bits : activation_bits; }
+  NumberFormat format = NumberFormat::integer;
   bool operator==(const Precision&) const = default;
 };
+
+std::string_view to_string(NumberFormat f);
+std::optional<NumberFormat> number_format_from_string(std::string_view text);
 
 // N:M structured sparsity: at most n non-zero values in every group of m consecutive weights
 // (along the reduction dimension), e.g. 2:4.

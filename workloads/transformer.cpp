@@ -54,19 +54,22 @@ class ConfigReader {
   ParamReader r_;
 };
 
-int dtype_bits(ConfigReader& c) {
+Precision dtype_precision(ConfigReader& c) {
   const std::string key = c.present("torch_dtype") ? "torch_dtype" : "dtype";
-  if (!c.present(key)) return 16;
+  if (!c.present(key)) return {16, 16, NumberFormat::fp16};
   const std::string t =
       c.params().choice(key, {"float16", "bfloat16", "float32", "float64"}, "float16");
-  return t == "float32" ? 32 : t == "float64" ? 64 : 16;
+  if (t == "float32") return {32, 32, NumberFormat::fp32};
+  if (t == "float64") return {64, 64, NumberFormat::integer};
+  return {16, 16, t == "bfloat16" ? NumberFormat::bf16 : NumberFormat::fp16};
 }
 
 // Builds the graph: every operator gets the config's precision and a source naming the file and
 // the layer; edges follow the tensors.
 class Builder {
  public:
-  Builder(Graph& g, std::string file, int bits) : g_(g), file_(std::move(file)), bits_(bits) {}
+  Builder(Graph& g, std::string file, Precision precision)
+      : g_(g), file_(std::move(file)), precision_(precision) {}
 
   Graph::Node add(const std::string& name, const std::string& where, OpShape shape,
                   const std::vector<Graph::Node>& inputs) {
@@ -74,7 +77,7 @@ class Builder {
     op.name = name;
     op.source = file_ + ": " + where;
     op.shape = std::move(shape);
-    op.precision = Precision{bits_, bits_};
+    op.precision = precision_;
     validate(op, file_ + ": ");
     const Graph::Node n = g_.add(std::move(op));
     for (Graph::Node in : inputs) g_.connect(in, n);
@@ -84,7 +87,7 @@ class Builder {
  private:
   Graph& g_;
   std::string file_;
-  int bits_;
+  Precision precision_;
 };
 
 }  // namespace
@@ -198,7 +201,9 @@ TransformerConfig transformer_config_from_json(const json& config, const std::st
     throw c.error("num_key_value_heads", std::to_string(t.kv_heads) +
                                              " key/value heads must divide the " +
                                              std::to_string(t.heads) + " attention heads");
-  t.bits = dtype_bits(c);
+  const Precision p = dtype_precision(c);
+  t.bits = p.weight_bits;
+  t.format = p.format;
   return t;
 }
 
@@ -274,7 +279,7 @@ Graph build_transformer(const TransformerConfig& t, const std::string& file,
           (t.family == TransformerFamily::vit ? ""
            : decode                           ? "-kv" + std::to_string(L)
                                               : "-s" + std::to_string(S)));
-  Builder b(g, file, t.bits);
+  Builder b(g, file, Precision{t.bits, t.bits, t.format});
   const NormType norm_type = t.rms_norm ? NormType::rms : NormType::layer;
   auto norm = [&](const std::string& name, const std::string& where, i64 tokens, Graph::Node in) {
     return b.add(name, where, Norm{norm_type, size_product({tokens, d}), d}, {in});

@@ -45,6 +45,9 @@ struct TransformerConfig {
   bool scaled_embedding = false;   // embeddings multiplied by sqrt(hidden) (gemma)
   i64 experts = 0;            // mixture of experts (mixtral): E experts per layer; 0 = dense MLP
   i64 experts_per_token = 0;  // top-k experts each token uses
+  // Their arithmetic, from torch_dtype: fp16 (default), bf16, fp32; float64 stays integer 64
+  // (the technology tables have no fp64 MAC).
+  NumberFormat format = NumberFormat::fp16;
 
   bool decoder() const {
     return family == TransformerFamily::gpt2 || family == TransformerFamily::llama;

@@ -1,5 +1,7 @@
 #include "arch/energy/config.hpp"
 
+#include <algorithm>
+
 #include "common/error.hpp"
 
 namespace tessera::arch::energy {
@@ -67,6 +69,44 @@ std::string read_pe_precision(ParamReader& e, const Technology& tech) {
   std::string known = "auto";
   for (const auto& [k, v] : tech.mac) known += ", " + k;
   throw e.error("pe_precision", "unknown precision '" + p + "' (known: " + known + ")");
+}
+
+std::string OperandStreamSource::mac_precision(const workloads::Operator& op) const {
+  return layer_mac_precision(std::max(op.precision.weight_bits, op.precision.activation_bits),
+                             op.precision.format);
+}
+
+std::string layer_mac_precision(int bits, workloads::NumberFormat format) {
+  if (format != workloads::NumberFormat::integer) return std::string(workloads::to_string(format));
+  return Technology::int_precision(bits > 0 ? bits : 8);
+}
+
+bool pe_supports(const std::string& pe, const std::string& layer) {
+  if (pe == "auto" || pe == layer) return true;
+  const auto int_bits = [](const std::string& p) { return p.rfind("int", 0) == 0 ? std::stoi(p.substr(3)) : 0; };
+  if (int_bits(pe) > 0) return int_bits(layer) > 0 && int_bits(layer) <= int_bits(pe);
+  return pe == "fp32" && int_bits(layer) == 0;  // fp32 PEs run fp16 and bf16 exactly
+}
+
+std::string priced_mac_precision(const std::string& pe, int bits, workloads::NumberFormat format) {
+  const std::string layer = layer_mac_precision(bits, format);
+  return pe != "auto" && pe_supports(pe, layer) ? pe : layer;
+}
+
+std::string area_mac_precision(const std::string& pe) { return pe == "auto" ? "int8" : pe; }
+
+std::optional<std::string> mac_warning(const std::string& pe, const workloads::Operator& op) {
+  if (op.macs() == 0) return std::nullopt;
+  const std::string layer = layer_mac_precision(
+      std::max(op.precision.weight_bits, op.precision.activation_bits), op.precision.format);
+  if (pe == "auto") {
+    if (pe_supports("int8", layer)) return std::nullopt;
+    return layer + " MACs on PEs whose area is sized for int8 (energy.pe_precision auto): priced as " +
+           layer + "; set energy.pe_precision to size the PEs for them";
+  }
+  if (pe_supports(pe, layer)) return std::nullopt;
+  return layer + " MACs exceed the " + pe + " PEs (energy.pe_precision): priced as " + layer +
+         " MACs and timed as one pass";
 }
 
 }  // namespace tessera::arch::energy

@@ -30,4 +30,23 @@ std::string read_dram_type(ParamReader& energy, const Technology& tech,
 // The PE precision key: "auto" or a MAC entry of the table; the error lists them.
 std::string read_pe_precision(ParamReader& energy, const Technology& tech);
 
+// The PE datatype (energy.pe_precision) sizes the PEs (area) and prices the MACs:
+//   a layer's own MAC entry: fp16/bf16/fp32 for float formats, else int2..int32 covering the
+//   widest operand;
+//   an explicit PE precision supports integer layers up to its width (integer PEs) and float
+//   layers of its format (fp32 PEs: every float format); supported MACs cost the PE's entry (the
+//   hardware is that wide). A layer the PEs do not support is a warning (mac_warning): its MACs
+//   are priced at its own entry and timed as one pass;
+//   "auto" prices each layer at its own entry and sizes the PEs as int8; a layer needing more
+//   than int8 gets a warning that the area does not cover it.
+std::string layer_mac_precision(int bits, workloads::NumberFormat format);
+bool pe_supports(const std::string& pe_precision, const std::string& layer_precision);
+std::string priced_mac_precision(const std::string& pe_precision, int bits,
+                                 workloads::NumberFormat format);
+// The PE precision the area is computed for ("auto": int8).
+std::string area_mac_precision(const std::string& pe_precision);
+// The warning for an operator whose MACs the PEs do not support (nullopt when they do or it has
+// no MACs), for the engines' supports().
+std::optional<std::string> mac_warning(const std::string& pe_precision, const workloads::Operator& op);
+
 }  // namespace tessera::arch::energy

@@ -12,7 +12,9 @@
 //
 // Counting is exact while a port costs at most HammingOptions::exact_limit value evaluations;
 // beyond that, transitions are sampled uniformly over (stream, step) positions and the total is
-// reported with a 95% confidence interval (normal approximation).
+// reported with a 95% confidence interval (normal approximation). Exact counts are produced by
+// rows of laid-out operands (counting.cpp); the position-by-position walk of the loop nest that
+// defines them is kept as count_toggles_reference.
 #pragma once
 
 #include <functional>
@@ -35,6 +37,8 @@ namespace tessera::arch::energy {
 std::uint64_t stream_toggles(const std::uint64_t* v, std::size_t n);
 // The same over bytes (8-bit operands), eight pairs per 64-bit popcount.
 std::uint64_t stream_toggles_u8(const std::uint8_t* v, std::size_t n);
+// The same over n values of `width` bytes each (1, 2, 4 or 8; little-endian), packed.
+std::uint64_t stream_toggles_bytes(const std::uint8_t* v, std::size_t n, std::size_t width);
 
 // The `bits`-bit sign-and-magnitude pattern of v (sign in the top bit; magnitudes beyond
 // bits - 1 bits are cut like two's-complement patterns are masked).
@@ -55,6 +59,12 @@ struct PortCount {
 // Counts every port of `streams` with the layer's operand values.
 std::vector<PortCount> count_toggles(const LayerStreams& streams, const workloads::Operator& op,
                                      const LayerValues& values, const HammingOptions& options);
+// Exact counts of every port by walking each loop nest one position at a time, whatever the
+// exact limit: the definition count_toggles' exact counts must equal (tests, bench baseline).
+std::vector<PortCount> count_toggles_reference(const LayerStreams& streams,
+                                               const workloads::Operator& op,
+                                               const LayerValues& values,
+                                               const HammingOptions& options);
 
 struct ToggleResult {
   std::vector<PortCount> ports;

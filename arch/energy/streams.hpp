@@ -102,6 +102,9 @@ class OperandStreamSource {
   virtual std::optional<LayerStreams> operand_streams(const workloads::Operator& op) const = 0;
   // The technology table the engine's energy comes from (MAC energy calibrates toggles).
   virtual std::shared_ptr<const Technology> technology() const = 0;
+  // The table's MAC entry the engine prices the operator's MACs at (config.hpp's rules with
+  // "auto" PEs unless the engine has a PE precision).
+  virtual std::string mac_precision(const workloads::Operator& op) const;
   // Set when the engine's config enables energy.hamming: `tessera simulate` then reports
   // hamming-distance datapath energy in place of the table's flat MAC energy.
   virtual std::optional<HammingOptions> hamming_in_simulate() const { return std::nullopt; }

@@ -83,7 +83,7 @@ std::shared_ptr<const Technology> parse_technology(const nlohmann::json& json,
   }
   {
     ParamReader m = r.child("mac");
-    for (const char* p : {"int2", "int4", "int8", "int16", "int32", "fp16", "bf16"}) {
+    for (const char* p : {"int2", "int4", "int8", "int16", "int32", "fp16", "bf16", "fp32"}) {
       if (auto e = m.optional_child(p)) {
         MacCost c;
         c.energy_pj = e->positive("energy_pj");

@@ -2,7 +2,7 @@
 // JSON file users can replace (configs/tech/*.json; format and sources in docs/energy.md).
 //
 //   mac.<precision>        energy_pj per MAC and area_um2 per MAC unit, precisions int2, int4,
-//                          int8, int16, int32, fp16, bf16
+//                          int8, int16, int32, fp16, bf16, fp32
 //   mac_data_fraction      share of the MAC energy that is data-dependent switching (hamming model)
 //   register               energy_pj_per_bit per access, area_um2_per_bit
 //   sram                   read energy per bit = coefficient * (capacity / 1 KiB)^exponent

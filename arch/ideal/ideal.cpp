@@ -29,8 +29,14 @@ std::unique_ptr<Engine> IdealEngine::create(ParamReader& r) {
 
 double IdealEngine::area_mm2() const {
   if (common_.area_mm2) return *common_.area_mm2;
-  const std::string prec = p_.pe_precision == "auto" ? "int8" : p_.pe_precision;
+  const std::string prec = energy::area_mac_precision(p_.pe_precision);
   return p_.peak_macs_per_cycle * common_.tech->mac_cost(prec).area_um2 * 1e-6 + vector_area_mm2();
+}
+
+std::vector<std::string> IdealEngine::supports(const workloads::Operator& op) const {
+  std::vector<std::string> w = Engine::supports(op);
+  if (auto m = energy::mac_warning(p_.pe_precision, op)) w.push_back(*m);
+  return w;
 }
 
 LayerWork IdealEngine::map(const workloads::Operator& op, const MapContext& context) const {
@@ -41,6 +47,7 @@ LayerWork IdealEngine::map(const workloads::Operator& op, const MapContext& cont
   } else {
     w.macs = static_cast<u64>(op.macs());
     w.mac_bits = std::max(op.precision.weight_bits, op.precision.activation_bits);
+    w.mac_format = op.precision.format;
     Tile t;
     t.compute_cycles =
         static_cast<u64>(std::ceil(static_cast<double>(w.macs) / p_.peak_macs_per_cycle));
@@ -68,13 +75,11 @@ LayerWork IdealEngine::map(const workloads::Operator& op, const MapContext& cont
 EnergyBreakdown IdealEngine::energy(const LayerWork& work, u64 cycles) const {
   const energy::Technology& t = *common_.tech;
   const auto& dram = work.accesses.at("dram");
-  const std::string prec = p_.pe_precision != "auto" ? p_.pe_precision
-                                                      : energy::Technology::int_precision(
-                                                            work.mac_bits > 0 ? work.mac_bits : 8);
+  const std::string prec = energy::priced_mac_precision(p_.pe_precision, work.mac_bits, work.mac_format);
   const double mac_pj = p_.mac_energy_pj.value_or(t.mac_cost(prec).energy_pj);
   const double dram_pj_per_byte = p_.dram_energy_pj_per_byte.value_or(8 * t.dram(p_.dram_type));
   // Leakage of the MAC array (no buffers in a roofline) over the layer's cycles.
-  const std::string area_prec = p_.pe_precision == "auto" ? "int8" : p_.pe_precision;
+  const std::string area_prec = energy::area_mac_precision(p_.pe_precision);
   const double logic_mm2 = p_.peak_macs_per_cycle * t.mac_cost(area_prec).area_um2 * 1e-6;
   const double seconds = static_cast<double>(cycles) / common_.clock_hz;
   return {{"mac", static_cast<double>(work.macs) * mac_pj},

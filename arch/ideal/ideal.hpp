@@ -32,6 +32,8 @@ class IdealEngine final : public EngineBase {
   std::string engine_name() const override { return "ideal"; }
   double peak_macs_per_cycle() const override { return p_.peak_macs_per_cycle; }
   double area_mm2() const override;
+  // Layers whose MACs the PEs do not support (energy.pe_precision) are a warning.
+  std::vector<std::string> supports(const workloads::Operator& op) const override;
   using Engine::map;
   LayerWork map(const workloads::Operator& op, const MapContext& context) const override;
   EnergyBreakdown energy(const LayerWork& work, u64 cycles) const override;

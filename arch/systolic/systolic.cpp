@@ -141,7 +141,7 @@ SystolicEngine::SystolicEngine(const SystolicParams& p) : EngineBase(p.common), 
 
 double SystolicEngine::area_mm2() const {
   if (common_.area_mm2) return *common_.area_mm2;
-  const std::string prec = p_.pe_precision == "auto" ? "int8" : p_.pe_precision;
+  const std::string prec = energy::area_mac_precision(p_.pe_precision);
   const auto& tech = *common_.tech;
   const double pes = static_cast<double>(p_.rows * p_.cols) * tech.mac_cost(prec).area_um2 * 1e-6;
   return pes + tech.sram_area_mm2(p_.ifmap_sram_bytes + p_.filter_sram_bytes + p_.ofmap_sram_bytes) +
@@ -172,6 +172,7 @@ nlohmann::json SystolicEngine::resolved_config() const {
 
 std::vector<std::string> SystolicEngine::supports(const workloads::Operator& op) const {
   std::vector<std::string> w = Engine::supports(op);
+  if (auto m = energy::mac_warning(p_.pe_precision, op)) w.push_back(*m);
   if (p_.scalesim_mode) {
     if (op.macs() == 0)
       w.push_back("systolic scalesim mode: operators without MACs take no time or traffic "
@@ -309,6 +310,7 @@ LayerWork SystolicEngine::map_scalesim(const workloads::Operator& op, const Gemm
   w.accesses["sram.ofmap"] = {0, bytes((s.ofmap_writes + artefact) * g.count, abits)};
   w.macs = static_cast<u64>(g.macs());
   w.mac_bits = std::max(abits, wbits);
+  w.mac_format = op.precision.format;
   w.metrics["mapping_efficiency"] = fm.mapping_efficiency(R, C);
   w.metrics["folds"] = static_cast<double>(folds * g.count);
   if (artefact)
@@ -447,6 +449,7 @@ void SystolicEngine::add_sram_accesses(LayerWork& w, const workloads::Operator& 
                               bytes(s.ofmap_writes * g.count, pbits)};
   w.macs = static_cast<u64>(g.macs());
   w.mac_bits = std::max(abits, wbits);
+  w.mac_format = op.precision.format;
 }
 
 LayerWork SystolicEngine::map_searched(const workloads::Operator& op, GemmView g,
@@ -490,9 +493,7 @@ LayerWork SystolicEngine::map_searched(const workloads::Operator& op, GemmView g
 EnergyBreakdown SystolicEngine::energy(const LayerWork& work, u64 cycles) const {
   const energy::Technology& t = *common_.tech;
   EnergyBreakdown e;
-  const std::string prec = p_.pe_precision != "auto" ? p_.pe_precision
-                                                      : energy::Technology::int_precision(
-                                                            work.mac_bits > 0 ? work.mac_bits : 8);
+  const std::string prec = energy::priced_mac_precision(p_.pe_precision, work.mac_bits, work.mac_format);
   e["mac"] = static_cast<double>(work.macs) * p_.mac_energy_pj.value_or(t.mac_cost(prec).energy_pj);
   const auto capacity = [&](const std::string& level) {
     return level == "sram.ifmap"    ? p_.ifmap_sram_bytes
@@ -521,7 +522,7 @@ EnergyBreakdown SystolicEngine::energy(const LayerWork& work, u64 cycles) const 
 EnergyBreakdown SystolicEngine::leakage_pj_per_cycle_by_component() const {
   // Leakage power of each component's area (mW / Hz = 1e9 pJ per cycle).
   const energy::Technology& t = *common_.tech;
-  const std::string area_prec = p_.pe_precision == "auto" ? "int8" : p_.pe_precision;
+  const std::string area_prec = energy::area_mac_precision(p_.pe_precision);
   const double pe_mm2 =
       static_cast<double>(p_.rows * p_.cols) * t.mac_cost(area_prec).area_um2 * 1e-6;
   const double sram_mm2 =
@@ -536,6 +537,11 @@ double SystolicEngine::leakage_pj_per_cycle() const {
   double sum = 0;
   for (const auto& [component, pj] : leakage_pj_per_cycle_by_component()) sum += pj;
   return sum;
+}
+
+std::string SystolicEngine::mac_precision(const workloads::Operator& op) const {
+  return energy::priced_mac_precision(
+      p_.pe_precision, std::max(op.precision.weight_bits, op.precision.activation_bits), op.precision.format);
 }
 
 std::optional<energy::LayerStreams> SystolicEngine::operand_streams(

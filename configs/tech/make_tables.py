@@ -7,7 +7,8 @@ Every figure in the output names its source. docs/energy.md explains the choices
   * MAC energy/area: the Bit Fusion artefact's synthesised fixed-precision MAC PEs (int2, int8,
     int16; one design family, operand registers included), int4 by geometric interpolation
     between int2 and int8, int32 from Horowitz (32b multiply + 32b add), fp16 from Horowitz (fp16
-    multiply + fp16 add), bf16 derived from fp16 (multiplier scaled by mantissa width squared).
+    multiply + fp16 add), fp32 from Horowitz (fp32 multiply + fp32 add), bf16 derived from fp16
+    (multiplier scaled by mantissa width squared).
   * SRAM: read energy per bit as a power law in capacity, fitted (least squares in log-log) to the
     CSV's SRAM rows (Horowitz 8 KB/32 KB/1 MB per 64-bit access, Bit Fusion CACTI banks); energy
     per access is linear in width. Writes = reads x the mean write/read ratio of the CACTI rows.
@@ -49,6 +50,7 @@ e2, e8, e16 = (float(r["energy_pJ"]) for r in (pe2, pe8, pe16))
 a2, a8, a16 = (float(r["area_um2"]) for r in (pe2, pe8, pe16))
 m32 = row("int multiplier", "mult", "32b"); ad32 = row("int adder", "add", "32b")
 fm16 = row("FP multiplier", "mult", "16b"); fa16 = row("FP adder", "add", "16b")
+fm32 = row("FP multiplier", "mult", "32b"); fa32 = row("FP adder", "add", "32b")
 mac = {
     "int2": {"energy_pj": e2, "area_um2": a2, "source": cite(pe2)},
     "int4": {"energy_pj": round(math.sqrt(e2 * e8), 5), "area_um2": round(math.sqrt(a2 * a8), 2),
@@ -61,6 +63,9 @@ mac = {
     "fp16": {"energy_pj": float(fm16["energy_pJ"]) + float(fa16["energy_pJ"]),
              "area_um2": float(fm16["area_um2"]) + float(fa16["area_um2"]),
              "source": cite(fm16) + " + " + cite(fa16)},
+    "fp32": {"energy_pj": float(fm32["energy_pJ"]) + float(fa32["energy_pJ"]),
+             "area_um2": float(fm32["area_um2"]) + float(fa32["area_um2"]),
+             "source": cite(fm32) + " + " + cite(fa32)},
 }
 shrink = (8 / 11) ** 2  # bf16 vs fp16 significand (8 vs 11 bits incl. hidden), multiplier ~ width^2
 mac["bf16"] = {"energy_pj": round(float(fm16["energy_pJ"]) * shrink + float(fa16["energy_pJ"]), 4),

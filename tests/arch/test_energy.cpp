@@ -9,10 +9,12 @@
 #include <fstream>
 #include <random>
 
+#include "arch/config.hpp"
 #include "arch/energy/hamming.hpp"
 #include "arch/energy/reorder.hpp"
 #include "arch/energy/technology.hpp"
 #include "arch/systolic/systolic.hpp"
+#include "test_support.hpp"
 
 using namespace tessera;
 using namespace tessera::arch::energy;
@@ -109,6 +111,78 @@ TEST_CASE("systolic os ports on a tiny GEMM match hand-computed toggles", "[ener
   CHECK(counts[1].toggles == 6);
   CHECK(counts[2].toggles == 6);
   for (const auto& c : counts) CHECK(c.exact);
+}
+
+TEST_CASE("row counting equals the loop-nest walk on every port", "[energy][streams]") {
+  // count_toggles' exact counts (rows of laid-out operands, repeats summarised) against
+  // count_toggles_reference (each position of each loop nest in turn): equal, not close.
+  std::vector<workloads::Operator> ops;
+  ops.push_back(conv("c3x3", 6, 10, 9));  // odd sizes: partial folds on every dimension
+  {
+    auto op = conv("strided", 5, 7, 11);
+    auto& c = std::get<workloads::Conv>(op.shape);
+    c.stride_h = c.stride_w = 2;
+    c.dilation_w = 2;
+    c.n = 2;
+    ops.push_back(op);
+  }
+  {
+    auto op = conv("depthwise", 12, 12, 7);
+    std::get<workloads::Conv>(op.shape).groups = 12;
+    ops.push_back(op);
+  }
+  {
+    auto op = conv("narrow_16bit", 3, 9, 8);
+    op.precision = {.weight_bits = 12, .activation_bits = 16};
+    ops.push_back(op);
+  }
+  {
+    workloads::Operator op;
+    op.name = "attention";  // activation x activation, one B per batch entry
+    op.shape = workloads::MatMul{.batch = 3, .m = 13, .n = 9, .k = 21, .b_is_weight = false};
+    ops.push_back(op);
+  }
+  {
+    workloads::Operator op;
+    op.name = "fc";
+    op.shape = workloads::MatMul{.batch = 2, .m = 5, .n = 37, .k = 70};
+    ops.push_back(op);
+  }
+  std::vector<std::pair<std::string, std::shared_ptr<const arch::Engine>>> engines;
+  for (auto d : {dataflows::Dataflow::ws, dataflows::Dataflow::os, dataflows::Dataflow::is})
+    for (arch::i64 rows : {4, 5})
+      engines.emplace_back(std::string(dataflows::to_string(d)) + std::to_string(rows),
+                           std::make_shared<arch::SystolicEngine>(systolic(d, rows, 3)));
+  for (const char* f : {"configs/arch/eyeriss.json", "configs/arch/bitfusion_isca2018.json"})
+    engines.emplace_back(f, arch::load_arch(test::source_path(f)).engine);
+  HammingOptions exact;
+  exact.exact_limit = std::uint64_t{1} << 40;
+  int compared = 0;
+  for (bool sign_magnitude : {false, true}) {
+    exact.sign_magnitude = sign_magnitude;
+    for (const auto& op : ops) {
+      const LayerValues v = make_values(op, exact);
+      for (const auto& [name, engine] : engines) {
+        const auto* src = dynamic_cast<const OperandStreamSource*>(engine.get());
+        REQUIRE(src);
+        const auto streams = src->operand_streams(op);
+        if (!streams) continue;
+        const auto fast = count_toggles(*streams, op, v, exact);
+        const auto ref = count_toggles_reference(*streams, op, v, exact);
+        REQUIRE(fast.size() == ref.size());
+        for (std::size_t p = 0; p < ref.size(); ++p) {
+          INFO(op.name << " on " << name << ", port " << ref[p].port << ", sign-magnitude "
+                       << sign_magnitude);
+          CHECK(fast[p].exact);
+          CHECK(fast[p].toggles == ref[p].toggles);
+          CHECK(fast[p].transitions == ref[p].transitions);
+          CHECK(fast[p].values == ref[p].values);
+          ++compared;
+        }
+      }
+    }
+  }
+  CHECK(compared >= 150);
 }
 
 TEST_CASE("weight-stationary weights cost no toggles while held", "[energy][streams]") {
@@ -216,6 +290,61 @@ TEST_CASE("engines take energy and area from the technology table", "[energy][te
   CHECK(e.area_mm2() > 64 * 687.6e-6);  // PEs plus the SRAMs
   op.precision = {.weight_bits = 16, .activation_bits = 16};
   CHECK(e.energy(e.map(op), 1000).at("mac") == Approx(static_cast<double>(w.macs) * 0.9474));
+}
+
+TEST_CASE("PEs are sized and MACs priced by the precision the design supports", "[energy][tech]") {
+  // Figures from the 45 nm table itself (configs/tech/45nm.json, generated from the reference CSV).
+  const auto t = load_technology("45nm");
+  CHECK(t->mac_cost("fp32").energy_pj == Approx(3.7 + 0.9));  // Horowitz fp32 mult + add rows
+  const auto sized = [](const char* pe) {
+    arch::SystolicParams p;
+    p.rows = p.cols = 8;
+    p.dataflow = dataflows::Dataflow::ws;
+    p.pe_precision = pe;
+    return arch::SystolicEngine(p);
+  };
+  workloads::Operator int8 = conv("c", 8, 8, 6), int16 = int8, bf16 = int8, fp16 = int8;
+  int16.precision = {.weight_bits = 16, .activation_bits = 16};
+  bf16.precision = {.weight_bits = 16, .activation_bits = 16, .format = workloads::NumberFormat::bf16};
+  fp16.precision = {.weight_bits = 16, .activation_bits = 16, .format = workloads::NumberFormat::fp16};
+  const auto mac_pj = [](const arch::SystolicEngine& e, const workloads::Operator& op) {
+    const auto w = e.map(op);
+    return e.energy(w, 1000).at("mac") / static_cast<double>(w.macs);
+  };
+  const auto area = [&](const char* entry) {
+    const auto e = sized(entry);
+    return e.area_mm2() - 64 * t->mac_cost(entry).area_um2 * 1e-6;  // SRAMs and vector unit
+  };
+  // Area: the PE datatype's MAC area; everything else is the same whatever the datatype.
+  for (const char* pe : {"int16", "bf16", "fp16", "fp32"}) CHECK(area(pe) == Approx(area("int8")));
+  CHECK(sized("bf16").area_mm2() > sized("int8").area_mm2());
+  // auto: each layer at its own arithmetic, float formats at the float entries.
+  const auto a = sized("auto");
+  CHECK(mac_pj(a, int8) == Approx(t->mac_cost("int8").energy_pj));
+  CHECK(mac_pj(a, int16) == Approx(t->mac_cost("int16").energy_pj));
+  CHECK(mac_pj(a, bf16) == Approx(t->mac_cost("bf16").energy_pj));
+  CHECK(mac_pj(a, fp16) == Approx(t->mac_cost("fp16").energy_pj));
+  CHECK(a.supports(int8).empty());
+  CHECK_THAT(a.supports(bf16).at(0), Contains("sized for int8") && Contains("energy.pe_precision"));
+  // Explicit PEs price what they run at their own entry: int8 layers on int16 PEs cost int16
+  // MACs, bf16 and fp16 layers on fp32 PEs cost fp32 MACs.
+  CHECK(mac_pj(sized("int16"), int8) == Approx(t->mac_cost("int16").energy_pj));
+  CHECK(sized("int16").supports(int8).empty());
+  CHECK(mac_pj(sized("fp32"), bf16) == Approx(t->mac_cost("fp32").energy_pj));
+  CHECK(mac_pj(sized("bf16"), bf16) == Approx(t->mac_cost("bf16").energy_pj));
+  // Layers the PEs cannot run: a warning, priced at their own entry.
+  const auto i8 = sized("int8");
+  CHECK(mac_pj(i8, int16) == Approx(t->mac_cost("int16").energy_pj));
+  CHECK_THAT(i8.supports(int16).at(0), Contains("int16 MACs exceed the int8 PEs"));
+  CHECK_THAT(i8.supports(bf16).at(0), Contains("bf16 MACs exceed the int8 PEs"));
+  CHECK_THAT(sized("bf16").supports(int8).at(0), Contains("int8 MACs exceed the bf16 PEs"));
+  CHECK_THAT(sized("fp16").supports(bf16).at(0), Contains("bf16 MACs exceed the fp16 PEs"));
+  // The bit-toggle model calibrates to the same entry.
+  workloads::Graph g("one");
+  g.add(bf16);
+  const auto r = analyse_hamming(sized("fp32"), g, HammingOptions{});
+  CHECK(r.layers.at(0).precision == "fp32");
+  CHECK(r.layers.at(0).table_mac_pj == Approx(static_cast<double>(r.layers[0].macs) * t->mac_cost("fp32").energy_pj));
 }
 
 TEST_CASE("channel reordering keeps the network's function", "[energy][reorder]") {

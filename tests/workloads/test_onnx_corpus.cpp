@@ -119,6 +119,18 @@ TEST_CASE("quantized and half-precision exports set operator precision from tens
   // Half precision: every product reads 16-bit operands.
   CHECK(bits("convnext_atto_fp16.onnx") == S{{16, 16}});
   CHECK(bits("qwen2_bf16.onnx") == S{{16, 16}});
+  // ... and their arithmetic is the float format (the MACs are priced as such, docs/energy.md).
+  auto formats = [](const std::string& file) {
+    std::set<NumberFormat> seen;
+    const Graph g = load_workload(kCorpus + file);
+    for (Graph::Node n = 0; n < g.size(); ++n)
+      if (g.op(n).kind() == OpKind::conv || g.op(n).kind() == OpKind::matmul)
+        seen.insert(g.op(n).precision.format);
+    return seen;
+  };
+  CHECK(formats("convnext_atto_fp16.onnx") == std::set{NumberFormat::fp16});
+  CHECK(formats("qwen2_bf16.onnx") == std::set{NumberFormat::bf16});
+  CHECK(formats("resnet18_qdq.onnx") == std::set{NumberFormat::integer});
   // Dynamic quantization: the projections are MatMulInteger at 8/8; the attention products stay
   // in float (the IR default, 8/8, as for a float32 model).
   const Graph bert = load_workload(kCorpus + "bert_dynamic_int8.onnx");

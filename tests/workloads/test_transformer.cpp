@@ -117,6 +117,7 @@ TEST_CASE("transformer: config keys of each family", "[transformer]") {
   CHECK(gpt2.intermediate == 4 * 768);  // n_inner: null means 4 * n_embd
   CHECK(gpt2.tied_embeddings);
   CHECK(gpt2.bits == 16);  // no torch_dtype: 16-bit
+  CHECK(gpt2.format == NumberFormat::fp16);
   CHECK(gpt2.max_positions == 1024);
 
   const auto llama = read_transformer_config(kModels + "llama-1b.json");
@@ -128,6 +129,7 @@ TEST_CASE("transformer: config keys of each family", "[transformer]") {
   CHECK(llama.tied_embeddings);
   CHECK_FALSE(llama.qkv_bias);
   CHECK(llama.bits == 16);  // bfloat16
+  CHECK(llama.format == NumberFormat::bf16);
 
   const auto bert = read_transformer_config(kModels + "bert-base-uncased.json");
   CHECK_FALSE(bert.pre_norm);
@@ -141,6 +143,7 @@ TEST_CASE("transformer: config keys of each family", "[transformer]") {
   json f32 = gpt2_json();
   f32["torch_dtype"] = "float32";
   CHECK(transformer_config_from_json(f32, "x.json").bits == 32);
+  CHECK(transformer_config_from_json(f32, "x.json").format == NumberFormat::fp32);
   json labels = llama_json();
   labels["model_type"] = "vit";
   labels["image_size"] = 32;
@@ -340,7 +343,7 @@ TEST_CASE("transformer: graph structure, names and sources", "[transformer]") {
   CHECK(g.op(scores).cache_bytes() == 8 * 33 * 64 * 2);
   CHECK(std::get<DataMovement>(g.op(kw).shape).output_elements == 512);
   CHECK(g.op(*g.find("layers.2.attn.q_proj")).source == file + ": layer 2 attn.q_proj");
-  CHECK(g.op(*g.find("layers.15.mlp.down_proj")).precision == Precision{16, 16});
+  CHECK(g.op(*g.find("layers.15.mlp.down_proj")).precision == Precision{16, 16, NumberFormat::bf16});  // bfloat16
   // Tied embeddings: the lookup is a gather, the table is the head's weight.
   CHECK(g.op(*g.find("embed.tokens")).kind() == OpKind::data_movement);
   CHECK(g.op(*g.find("lm_head")).params() == i64{128256} * 2048);

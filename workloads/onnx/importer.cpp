@@ -586,10 +586,18 @@ class Importer {
   }
   // Precision from the operands' element types: quantized (QDQ, QOperator, integer ops) and
   // half-precision operands set the bits; float32 ones keep the IR default (8/8).
+  // fp16 and bf16 operands make the MACs floating point (float32 ones keep the integer default).
   Precision precision_for(const std::string& weight, const std::string& activation) const {
     Precision p;
     if (auto b = stored_bits(weight)) p.weight_bits = *b;
     if (auto b = stored_bits(activation)) p.activation_bits = *b;
+    for (const auto& t : {activation, weight}) {
+      if (quant_bits_.count(t)) continue;
+      const auto it = info_.find(t);
+      if (it == info_.end()) continue;
+      if (it->second.dtype == TensorProto::FLOAT16) p.format = NumberFormat::fp16;
+      if (it->second.dtype == TensorProto::BFLOAT16) p.format = NumberFormat::bf16;
+    }
     return p;
   }
 
