@@ -1,10 +1,17 @@
 # Bad input through the real `tessera` executable: the process exits non-zero and stderr names
 # the problem. Each test runs tests/cli/expect_failure.cmake, which checks both.
-function(tessera_cli_failure_test name regex)
+function(tessera_cli_expect_failure name regex one_line)
   add_test(NAME cli.process.${name}
            COMMAND ${CMAKE_COMMAND} -DTESSERA=$<TARGET_FILE:tessera> "-DARGS=${ARGN}" "-DEXPECT=${regex}"
-                   -P ${CMAKE_CURRENT_SOURCE_DIR}/cli/expect_failure.cmake)
+                   -DONE_LINE=${one_line} -P ${CMAKE_CURRENT_SOURCE_DIR}/cli/expect_failure.cmake)
   set_tests_properties(cli.process.${name} PROPERTIES LABELS "cli")
+endfunction()
+function(tessera_cli_failure_test name regex)
+  tessera_cli_expect_failure(${name} "${regex}" 0 ${ARGN})
+endfunction()
+# The same, and the exit status is 1 (bad input) and stderr one line.
+function(tessera_cli_input_error_test name regex)
+  tessera_cli_expect_failure(${name} "${regex}" 1 ${ARGN})
 endfunction()
 
 set(d ${CMAKE_CURRENT_SOURCE_DIR}/data/cli)
@@ -84,3 +91,30 @@ tessera_cli_failure_test(onnx_duplicate_output "duplicate_output.onnx: node 'sec
                          inspect ${o}/duplicate_output.onnx)
 tessera_cli_failure_test(onnx_invalid_utf8 "invalid_utf8.onnx: node 0: the name is not valid UTF-8"
                          inspect ${o}/invalid_utf8.onnx)
+
+# ONNX models that are wrong in ways ONNX's own inference lets through: one line naming the file
+# and node (tests/data/onnx, written by scripts/make_onnx_test_data.py).
+foreach(opset 13 21)
+  tessera_cli_input_error_test(onnx_reshape_count_${opset}
+    "reshape_wrong_count_${opset}.onnx: node 'reshape' \\(Reshape\\): reshapes \\[1, 4, 8, 8\\] \\(256 elements\\) to \\[1, 100\\] \\(100 elements\\)"
+    inspect ${o}/reshape_wrong_count_${opset}.onnx)
+endforeach()
+foreach(scale negative zero nan inf)
+  foreach(opset 13 19)
+    tessera_cli_input_error_test(onnx_resize_${scale}_scale_${opset}
+      "resize_${scale}_scale_${opset}.onnx: node 'resize' \\(Resize\\): scale [-a-z0-9.]+ for axis 2 \\(scales must be finite and positive\\)"
+      inspect ${o}/resize_${scale}_scale_${opset}.onnx)
+  endforeach()
+endforeach()
+tessera_cli_input_error_test(onnx_unknown_input_type
+  "unknown_input_type.onnx: input 'x' has element type 99, which ONNX does not define"
+  inspect ${o}/unknown_input_type.onnx)
+tessera_cli_input_error_test(onnx_unknown_initializer_type
+  "unknown_initializer_type.onnx: initializer 'b' has element type 0, which ONNX does not define"
+  inspect ${o}/unknown_initializer_type.onnx)
+# Kept under --allow-unsupported, a node whose output shape is unknown is said to have an
+# unknown cost, not counted as one element in silence.
+add_test(NAME cli.process.onnx_unknown_shape_cost
+         COMMAND tessera inspect ${o}/unknown_shape_unsupported.onnx --allow-unsupported)
+set_tests_properties(cli.process.onnx_unknown_shape_cost PROPERTIES LABELS "cli"
+  PASS_REGULAR_EXPRESSION "node 'mystery' \\(Mystery\\): operator of domain 'com.example' is not supported; kept as a zero-cost data-movement node; its cost is unknown: the shape of 'y' is not known")
