@@ -82,7 +82,12 @@ DesignSpace read_space(const std::string& path) {
   const auto resolve = [&](const std::string& p) {
     return std::filesystem::path(p).is_absolute() ? p : (dir / p).lexically_normal().string();
   };
-  s.base = arch::read_arch_document(resolve(r.string("arch")));
+  const std::string arch_file = resolve(r.string("arch"));
+  try {  // a missing or broken architecture file is named with the key that points to it
+    s.base = arch::read_arch_document(arch_file);
+  } catch (const InputError& e) {
+    throw r.error("arch", e.what());
+  }
   const std::string workload = r.string("workload");
   s.workload_file = workloads::is_nasbench201_spec(workload) ? workload : resolve(workload);
   s.fidelity =

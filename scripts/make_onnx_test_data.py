@@ -217,6 +217,13 @@ def main():
                                           helper.make_opsetid("com.example", 1)]),
          "unknown_shape_unsupported.onnx")
 
+    # A graph input whose name holds a line break (found by fuzz_onnx): messages and tables
+    # would split over lines.
+    save(helper.make_model(helper.make_graph(
+        [helper.make_node("Relu", ["x\ny"], ["y"], name="relu")], "g",
+        [helper.make_tensor_value_info("x\ny", TensorProto.FLOAT, [1, 4])], [y]),
+        opset_imports=[helper.make_opsetid("", 13)]), "name_line_break.onnx")
+
 
 if __name__ == "__main__":
     main()

@@ -106,6 +106,9 @@ foreach(scale negative zero nan inf)
       inspect ${o}/resize_${scale}_scale_${opset}.onnx)
   endforeach()
 endforeach()
+tessera_cli_input_error_test(onnx_name_line_break
+  "name_line_break.onnx: a graph input's name contains a control character"
+  inspect ${o}/name_line_break.onnx)
 tessera_cli_input_error_test(onnx_unknown_input_type
   "unknown_input_type.onnx: input 'x' has element type 99, which ONNX does not define"
   inspect ${o}/unknown_input_type.onnx)

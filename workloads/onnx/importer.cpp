@@ -103,14 +103,18 @@ class Importer {
     opset_ = *version;
   }
 
-  // Names end up in JSON reports, which must be valid UTF-8: a name that is not is an input error
-  // here, not a failure when the report is written.
+  // Names end up in JSON reports, which must be valid UTF-8, and in one-line messages and
+  // tables: a name that is not UTF-8 or holds a control character (a line break) is an input
+  // error here, not a failure when the report is written or a message split over lines.
   void check_utf8(const std::string& text, const std::string& what) const {
     try {
       (void)nlohmann::json(text).dump();
     } catch (const nlohmann::json::type_error&) {
       fail(what + " is not valid UTF-8");
     }
+    if (std::any_of(text.begin(), text.end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+      fail(what + " contains a control character");
   }
 
   void name_nodes() {
