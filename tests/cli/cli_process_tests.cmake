@@ -81,6 +81,10 @@ tessera_cli_failure_test(number_1e400 "number_1e400.json: malformed JSON: number
                          simulate --arch ${d}/number_1e400.json --workload ${d}/ok_workload.json)
 tessera_cli_failure_test(duplicate_key "duplicate_key.json: /dram/bandwidth: duplicate key 'bandwidth'"
                          simulate --arch ${d}/duplicate_key.json --workload ${d}/ok_workload.json)
+# Found by fuzz_arch_config (an ASan stack-use-after-scope): an engine without a "dram" object
+# read its defaults through a reader of a destroyed temporary.
+tessera_cli_input_error_test(arch_without_dram "eyeriss_no_dram.json: /drLam: unknown key 'drLam'"
+                             check ${d}/eyeriss_no_dram.json)
 tessera_cli_failure_test(onnx_conv_rank2_weight "conv_rank2_weight.onnx: .*node 'conv'.*weight shape \\[4, 4\\] must have the rank"
                          inspect ${o}/conv_rank2_weight.onnx)
 tessera_cli_failure_test(onnx_lstm_direction "lstm_bad_direction.onnx: .*node 'lstm'.*direction must be forward, reverse or bidirectional, got 'sideways'"
