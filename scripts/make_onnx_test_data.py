@@ -224,6 +224,13 @@ def main():
         [helper.make_tensor_value_info("x\ny", TensorProto.FLOAT, [1, 4])], [y]),
         opset_imports=[helper.make_opsetid("", 13)]), "name_line_break.onnx")
 
+    # A node without outputs (found by fuzz_onnx: the mapping read its first output).
+    save(helper.make_model(helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"], name="relu"),
+         helper.make_node("Sigmoid", ["y"], [], name="sink")], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])], [y]),
+        opset_imports=[helper.make_opsetid("", 13)]), "node_without_outputs.onnx")
+
 
 if __name__ == "__main__":
     main()

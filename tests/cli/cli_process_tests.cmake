@@ -113,6 +113,9 @@ endforeach()
 tessera_cli_input_error_test(onnx_name_line_break
   "name_line_break.onnx: a graph input's name contains a control character"
   inspect ${o}/name_line_break.onnx)
+tessera_cli_input_error_test(onnx_node_without_outputs
+  "node_without_outputs.onnx: node 1: 'sink' \\(Sigmoid\\) has no outputs"
+  inspect ${o}/node_without_outputs.onnx)
 tessera_cli_input_error_test(onnx_unknown_input_type
   "unknown_input_type.onnx: input 'x' has element type 99, which ONNX does not define"
   inspect ${o}/unknown_input_type.onnx)

@@ -129,6 +129,9 @@ class Importer {
       check_utf8(n.op_type(), node + "the operator type");
       for (const auto& t : n.input()) check_utf8(t, node + "an input's name");
       for (const auto& t : n.output()) check_utf8(t, node + "an output's name");
+      // Every operator has an output; the mapping reads the first (found by fuzz_onnx).
+      if (n.output_size() == 0)
+        fail(node + "'" + n.name() + "' (" + n.op_type() + ") has no outputs");
       std::string base = n.name().empty() ? n.op_type() + "_" + std::to_string(i) : n.name();
       std::string name = base;
       for (int k = 2; used.count(name); ++k) name = base + "_" + std::to_string(k);
