@@ -55,7 +55,8 @@ CommonParams read_common(ParamReader& r, const CommonDefaults& defaults,
     c.memory = read_memory(dram, c.clock_hz, defaults.memory);
     dram.finish();
   } else {
-    ParamReader empty(nlohmann::json::object(), r.file(), r.path_of("dram"));
+    static const nlohmann::json none = nlohmann::json::object();  // outlives the reader
+    ParamReader empty(none, r.file(), r.path_of("dram"));
     c.memory = read_memory(empty, c.clock_hz, defaults.memory);
   }
   c.tech = energy::read_technology(r, c.technology);

@@ -2,7 +2,11 @@
 # tessera:: alias, includes rooted at the repository and the project's warning flags.
 function(tessera_set_flags target)
   target_compile_features(${target} PUBLIC cxx_std_20)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor)
+  set(shadow -Wshadow=local)
+  if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")  # the fuzz preset; clang spells it differently
+    set(shadow -Wshadow-uncaptured-local)
+  endif()
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic ${shadow} -Wnon-virtual-dtor)
   # GCC 12 reports -Wrestrict false positives inside std::string concatenation at -O2 and above
   # (GCC bug 105329); with -Werror they would break optimised builds.
   if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
@@ -20,6 +24,13 @@ function(tessera_set_flags target)
     endif()
     target_compile_options(${target} PUBLIC -fsanitize=${sanitizers} -fno-omit-frame-pointer)
     target_link_options(${target} PUBLIC -fsanitize=${sanitizers})
+  endif()
+  if(TESSERA_FUZZ)
+    # Coverage for libFuzzer in every library (fuzz/ links -fsanitize=fuzzer), and ASan and
+    # UBSan that stop at the first report so each one is a finding.
+    target_compile_options(${target} PUBLIC -fsanitize=fuzzer-no-link,address,undefined,float-cast-overflow
+                           -fno-sanitize-recover=all -fno-omit-frame-pointer)
+    target_link_options(${target} PUBLIC -fsanitize=address,undefined)
   endif()
 endfunction()
 

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdlib>
 
+#include <nlohmann/json.hpp>
+
 #include "common/error.hpp"
 
 namespace tessera::explorer {
@@ -22,6 +24,12 @@ struct Expression::Node {
 namespace {
 
 using NodePtr = std::shared_ptr<const Expression::Node>;
+
+// The text in double quotes, escaped as the JSON string it came from (control characters as
+// \n, \u0001, ..., bytes that are not UTF-8 replaced), so a message stays one line.
+std::string quoted(const std::string& text) {
+  return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 // Recursive descent: sum := product (('+'|'-') product)*; product := power (('*'|'/') power)*;
 // power := unary ('^' power)?; unary := '-' unary | atom; atom := number | name | name '(' args ')'
@@ -56,7 +64,7 @@ class Parser {
   }
   [[noreturn]] void fail(const std::string& expected) const {
     throw InputError(where_ + "expected " + expected + " at character " + std::to_string(i_ + 1) +
-                     " of \"" + s_ + "\"");
+                     " of " + quoted(s_));
   }
   static NodePtr make(char op, std::vector<NodePtr> args) {
     auto n = std::make_shared<Expression::Node>();
@@ -184,7 +192,7 @@ double eval(const Expression::Node& n,
       return n.number;
     case 'v': {
       const auto v = lookup(n.name);
-      if (!v) throw InputError("\"" + text + "\": unknown name '" + n.name + "'");
+      if (!v) throw InputError(quoted(text) + ": unknown name '" + n.name + "'");
       return *v;
     }
     case '+': {

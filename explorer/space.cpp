@@ -223,7 +223,12 @@ DesignSpace read_space(const std::string& path) {
   if (r.has("tasks")) {
     read_tasks(s, r, dir.string());
   } else {
-    s.base = arch::read_arch_document(resolve(r.string("arch")));
+    const std::string arch_file = resolve(r.string("arch"));
+    try {  // a missing or broken architecture file is named with the key that points to it
+      s.base = arch::read_arch_document(arch_file);
+    } catch (const InputError& e) {
+      throw r.error("arch", e.what());
+    }
     if (r.has("network")) {
       if (r.has("workload"))
         throw r.error("workload", "a space with a \"network\" builds its workload from it; remove "

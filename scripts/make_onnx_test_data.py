@@ -171,6 +171,66 @@ def main():
     with open(os.path.join(OUT, "invalid_utf8.onnx"), "wb") as f:
         f.write(data)
 
+    # Reshapes to a shape of another element count (256 elements to 100), through ONNX's
+    # inference (opset 13) and Tessera's rules (opset 21).
+    for opset in (13, 21):
+        x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8, 8])
+        shape = numpy_helper.from_array(np.array([1, 100], dtype=np.int64), "shape")
+        save(helper.make_model(helper.make_graph(
+            [helper.make_node("Reshape", ["x", "shape"], ["y"], name="reshape")], "g", [x], [y],
+            [shape]), opset_imports=[helper.make_opsetid("", opset)]),
+            "reshape_wrong_count_%d.onnx" % opset)
+
+    # Resize scales that give no output (negative, zero, not a number, infinite), through ONNX's
+    # inference (opset 13) and Tessera's rules (opset 19).
+    for label, scale in (("negative", -2.0), ("zero", 0.0), ("nan", float("nan")),
+                         ("inf", float("inf"))):
+        for opset in (13, 19):
+            x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8, 8])
+            scales = numpy_helper.from_array(np.array([1, 1, scale, 2], dtype=np.float32),
+                                             "scales")
+            save(helper.make_model(helper.make_graph(
+                [helper.make_node("Resize", ["x", "", "scales"], ["y"], name="resize")], "g",
+                [x], [y], [scales]), opset_imports=[helper.make_opsetid("", opset)]),
+                "resize_%s_scale_%d.onnx" % (label, opset))
+
+    # Element types ONNX does not define: a graph input's (99) and an initializer's (0,
+    # UNDEFINED).
+    x = helper.make_tensor_value_info("x", 99, [1, 4])
+    save(helper.make_model(helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"], name="relu")], "g", [x], [y]),
+        opset_imports=[helper.make_opsetid("", 13)]), "unknown_input_type.onnx")
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+    b = helper.make_tensor("b", TensorProto.FLOAT, [4], [1.0, 2.0, 3.0, 4.0])
+    b.data_type = 0
+    save(helper.make_model(helper.make_graph(
+        [helper.make_node("Add", ["x", "b"], ["y"], name="add")], "g", [x], [y], [b]),
+        opset_imports=[helper.make_opsetid("", 13)]), "unknown_initializer_type.onnx")
+
+    # An operator of an unknown domain whose output shape nothing infers: kept under
+    # --allow-unsupported, its cost is unknown.
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8, 8])
+    nodes = [helper.make_node("Relu", ["x"], ["r"], name="relu"),
+             helper.make_node("Mystery", ["r"], ["y"], name="mystery", domain="com.example")]
+    save(helper.make_model(helper.make_graph(nodes, "g", [x], [y]),
+                           opset_imports=[helper.make_opsetid("", 13),
+                                          helper.make_opsetid("com.example", 1)]),
+         "unknown_shape_unsupported.onnx")
+
+    # A graph input whose name holds a line break (found by fuzz_onnx): messages and tables
+    # would split over lines.
+    save(helper.make_model(helper.make_graph(
+        [helper.make_node("Relu", ["x\ny"], ["y"], name="relu")], "g",
+        [helper.make_tensor_value_info("x\ny", TensorProto.FLOAT, [1, 4])], [y]),
+        opset_imports=[helper.make_opsetid("", 13)]), "name_line_break.onnx")
+
+    # A node without outputs (found by fuzz_onnx: the mapping read its first output).
+    save(helper.make_model(helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"], name="relu"),
+         helper.make_node("Sigmoid", ["y"], [], name="sink")], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])], [y]),
+        opset_imports=[helper.make_opsetid("", 13)]), "node_without_outputs.onnx")
+
 
 if __name__ == "__main__":
     main()

@@ -14,6 +14,8 @@ preset="${TESSERA_PRESET:-ci}"
 packages=(
   # toolchain
   build-essential cmake ninja-build ccache pkg-config git
+  # fuzz targets: clang and its libFuzzer and sanitizer runtimes
+  clang libclang-rt-14-dev
   # simulation, graphs, JSON, tests, threads, CLI, logging
   libsystemc-dev libboost-graph-dev nlohmann-json3-dev catch2 libtbb-dev
   libcli11-dev libspdlog-dev libfmt-dev

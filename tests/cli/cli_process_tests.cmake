@@ -1,10 +1,17 @@
 # Bad input through the real `tessera` executable: the process exits non-zero and stderr names
 # the problem. Each test runs tests/cli/expect_failure.cmake, which checks both.
-function(tessera_cli_failure_test name regex)
+function(tessera_cli_expect_failure name regex one_line)
   add_test(NAME cli.process.${name}
            COMMAND ${CMAKE_COMMAND} -DTESSERA=$<TARGET_FILE:tessera> "-DARGS=${ARGN}" "-DEXPECT=${regex}"
-                   -P ${CMAKE_CURRENT_SOURCE_DIR}/cli/expect_failure.cmake)
+                   -DONE_LINE=${one_line} -P ${CMAKE_CURRENT_SOURCE_DIR}/cli/expect_failure.cmake)
   set_tests_properties(cli.process.${name} PROPERTIES LABELS "cli")
+endfunction()
+function(tessera_cli_failure_test name regex)
+  tessera_cli_expect_failure(${name} "${regex}" 0 ${ARGN})
+endfunction()
+# The same, and the exit status is 1 (bad input) and stderr one line.
+function(tessera_cli_input_error_test name regex)
+  tessera_cli_expect_failure(${name} "${regex}" 1 ${ARGN})
 endfunction()
 
 set(d ${CMAKE_CURRENT_SOURCE_DIR}/data/cli)
@@ -74,6 +81,10 @@ tessera_cli_failure_test(number_1e400 "number_1e400.json: malformed JSON: number
                          simulate --arch ${d}/number_1e400.json --workload ${d}/ok_workload.json)
 tessera_cli_failure_test(duplicate_key "duplicate_key.json: /dram/bandwidth: duplicate key 'bandwidth'"
                          simulate --arch ${d}/duplicate_key.json --workload ${d}/ok_workload.json)
+# Found by fuzz_arch_config (an ASan stack-use-after-scope): an engine without a "dram" object
+# read its defaults through a reader of a destroyed temporary.
+tessera_cli_input_error_test(arch_without_dram "eyeriss_no_dram.json: /drLam: unknown key 'drLam'"
+                             check ${d}/eyeriss_no_dram.json)
 tessera_cli_failure_test(onnx_conv_rank2_weight "conv_rank2_weight.onnx: .*node 'conv'.*weight shape \\[4, 4\\] must have the rank"
                          inspect ${o}/conv_rank2_weight.onnx)
 tessera_cli_failure_test(onnx_lstm_direction "lstm_bad_direction.onnx: .*node 'lstm'.*direction must be forward, reverse or bidirectional, got 'sideways'"
@@ -102,3 +113,35 @@ tessera_cli_failure_test(generate_schedule "/decode_weight_bits: expected a sche
                          simulate --arch ${PROJECT_SOURCE_DIR}/configs/arch/ideal_edge.json
                          --workload ${PROJECT_SOURCE_DIR}/configs/models/gpt2.json --generate 4
                          --set workload.decode_weight_bits=3:x)
+# ONNX models that are wrong in ways ONNX's own inference lets through: one line naming the file
+# and node (tests/data/onnx, written by scripts/make_onnx_test_data.py).
+foreach(opset 13 21)
+  tessera_cli_input_error_test(onnx_reshape_count_${opset}
+    "reshape_wrong_count_${opset}.onnx: node 'reshape' \\(Reshape\\): reshapes \\[1, 4, 8, 8\\] \\(256 elements\\) to \\[1, 100\\] \\(100 elements\\)"
+    inspect ${o}/reshape_wrong_count_${opset}.onnx)
+endforeach()
+foreach(scale negative zero nan inf)
+  foreach(opset 13 19)
+    tessera_cli_input_error_test(onnx_resize_${scale}_scale_${opset}
+      "resize_${scale}_scale_${opset}.onnx: node 'resize' \\(Resize\\): scale [-a-z0-9.]+ for axis 2 \\(scales must be finite and positive\\)"
+      inspect ${o}/resize_${scale}_scale_${opset}.onnx)
+  endforeach()
+endforeach()
+tessera_cli_input_error_test(onnx_name_line_break
+  "name_line_break.onnx: a graph input's name contains a control character"
+  inspect ${o}/name_line_break.onnx)
+tessera_cli_input_error_test(onnx_node_without_outputs
+  "node_without_outputs.onnx: node 1: 'sink' \\(Sigmoid\\) has no outputs"
+  inspect ${o}/node_without_outputs.onnx)
+tessera_cli_input_error_test(onnx_unknown_input_type
+  "unknown_input_type.onnx: input 'x' has element type 99, which ONNX does not define"
+  inspect ${o}/unknown_input_type.onnx)
+tessera_cli_input_error_test(onnx_unknown_initializer_type
+  "unknown_initializer_type.onnx: initializer 'b' has element type 0, which ONNX does not define"
+  inspect ${o}/unknown_initializer_type.onnx)
+# Kept under --allow-unsupported, a node whose output shape is unknown is said to have an
+# unknown cost, not counted as one element in silence.
+add_test(NAME cli.process.onnx_unknown_shape_cost
+         COMMAND tessera inspect ${o}/unknown_shape_unsupported.onnx --allow-unsupported)
+set_tests_properties(cli.process.onnx_unknown_shape_cost PROPERTIES LABELS "cli"
+  PASS_REGULAR_EXPRESSION "node 'mystery' \\(Mystery\\): operator of domain 'com.example' is not supported; kept as a zero-cost data-movement node; its cost is unknown: the shape of 'y' is not known")

@@ -1,10 +1,21 @@
-# cmake -DTESSERA=<exe> -DARGS=<;-list> -DEXPECT=<regex> -P expect_failure.cmake
-# Passes when the command exits non-zero and its stderr matches EXPECT.
+# cmake -DTESSERA=<exe> -DARGS=<;-list> -DEXPECT=<regex> [-DONE_LINE=1] -P expect_failure.cmake
+# Passes when the command exits non-zero and its stderr matches EXPECT; with ONE_LINE, the exit
+# status must be 1 (bad input) and stderr exactly one line.
 execute_process(COMMAND ${TESSERA} ${ARGS} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(rc EQUAL 0)
   message(FATAL_ERROR "expected a non-zero exit, got 0\nstdout: ${out}\nstderr: ${err}")
 endif()
 if(NOT err MATCHES "${EXPECT}")
   message(FATAL_ERROR "stderr does not match '${EXPECT}'\nstderr: ${err}")
+endif()
+if(ONE_LINE)
+  if(NOT rc EQUAL 1)
+    message(FATAL_ERROR "expected exit status 1 (bad input), got ${rc}\nstderr: ${err}")
+  endif()
+  string(REGEX MATCHALL "\n" newlines "${err}")
+  list(LENGTH newlines lines)
+  if(NOT lines EQUAL 1)
+    message(FATAL_ERROR "expected one line on stderr, got ${lines}\nstderr: ${err}")
+  endif()
 endif()
 message(STATUS "exit ${rc}: ${err}")

@@ -1,6 +1,7 @@
 // Sweeps that cannot fail quietly, and results logs that cannot be damaged: the log header and
 // what it guards (--resume, merge completeness, pareto's objectives), exit status and failure
 // summary, the lock, and bad design spaces and expressions that must be errors, not crashes.
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -19,6 +20,7 @@
 
 using namespace tessera;
 using Catch::Matchers::Contains;
+using Catch::Matchers::Equals;
 
 namespace {
 
@@ -312,6 +314,29 @@ TEST_CASE("a point whose clock is out of range is logged as failed", "[explorer]
   CHECK(entries[1].ok);
 }
 
+TEST_CASE("a point with a non-finite metric is logged as failed and the sweep goes on",
+          "[explorer][sweep][errors]") {
+  const auto dir = temp_dir("nonfinite_metric");
+  // A technology table whose MAC energy is a valid number (1e307 pJ) but whose product with
+  // LeNet-5's 416,520 MACs overflows: the energy of the run is infinite, a metric JSON cannot
+  // hold.
+  auto tech = nlohmann::json::parse(std::ifstream(test::source_path("configs/tech/45nm.json")));
+  for (auto& [precision, mac] : tech.at("mac").items()) mac["energy_pj"] = 1e307;
+  const auto tech_file = (dir / "huge_mac_energy.json").string();
+  std::ofstream(tech_file) << tech.dump(1);
+  const auto space = write_space(
+      dir, {{"parameters", {{"technology", {{"values", {tech_file, "45nm"}}}}}}});
+  const auto log = (dir / "r.jsonl").string();
+  REQUIRE(test::run_cli({"sweep", space, "--log", log, "--quiet"}).code == 0);
+  const auto entries = explorer::read_log(log);
+  REQUIRE(entries.size() == 2);
+  CHECK_FALSE(entries[0].ok);
+  CHECK_THAT(entries[0].error, Contains("is not finite (inf): the model cannot evaluate this point"));
+  CHECK(entries[0].metrics.empty());
+  CHECK(entries[1].ok);
+  CHECK(std::isfinite(entries[1].metrics.at("energy_pj")));
+}
+
 TEST_CASE("bad design spaces are errors, not loops, overflows or crashes",
           "[explorer][space][errors]") {
   const auto dir = temp_dir("bad_spaces");
@@ -321,6 +346,10 @@ TEST_CASE("bad design spaces are errors, not loops, overflows or crashes",
   };
   fails({{"derived", {{"systolic.rows", "2 * 8"}}}},
         "/derived/systolic.rows: is also a swept parameter");
+  // Found by fuzz_design_space: the space file and key that name a missing architecture file.
+  fails({{"arch", "no_such_arch.json"}}, "space.json: /arch: " +
+                                             (dir / "no_such_arch.json").string() +
+                                             ": cannot open file");
   nlohmann::json many = nlohmann::json::object();
   for (int i = 0; i < 65; ++i) many["p" + std::to_string(100 + i)] = {{"values", {1, 2}}};
   fails({{"parameters", many}}, "the grid has more than 2^64 points");
@@ -368,6 +397,11 @@ TEST_CASE("expressions: deep nesting is an error, long sums are fine", "[explore
   std::string power = "2";
   for (int i = 0; i < 100000; ++i) power += "^1";
   CHECK_THROWS_WITH(explorer::Expression::parse(power, ""), Contains("nested more than"));
+  // Found by fuzz_expression (fuzz/regressions/expression/): the text is quoted as the JSON
+  // string it came from, so a newline or a control character in it leaves the message one line.
+  CHECK_THROWS_WITH(explorer::Expression::parse("(1 +\n\x01", "f.json: /derived/x: "),
+                    Equals("f.json: /derived/x: expected a number, a name or '(' at character 6 "
+                           "of \"(1 +\\n\\u0001\""));
   std::string sum = "1";
   for (int i = 1; i < 300000; ++i) sum += i % 2 ? "+2" : "-1";
   CHECK(explorer::Expression::parse(sum, "").evaluate(none) == 1 + 150000 * 2 - 149999);

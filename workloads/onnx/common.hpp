@@ -53,6 +53,8 @@ std::string attr_string(const NodeProto& n, const std::string& name, const std::
 
 // -- constant values
 bool is_float_type(int t);
+// True for the element types ONNX defines up to opset 23 (FLOAT = 1 to FLOAT4E2M1 = 23).
+bool is_onnx_data_type(i64 t);
 
 struct Value {
   int dtype = TensorProto::INT64;

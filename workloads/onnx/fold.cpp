@@ -57,6 +57,8 @@ bool is_float_type(int t) {
          t == TensorProto::BFLOAT16;
 }
 
+bool is_onnx_data_type(i64 t) { return t >= 1 && t <= 23; }
+
 // Elements of src rearranged: output i takes source element index(i).
 Value remap(const Value& src, Dims dims, const std::function<i64(i64)>& index) {
   Value v;

@@ -103,14 +103,18 @@ class Importer {
     opset_ = *version;
   }
 
-  // Names end up in JSON reports, which must be valid UTF-8: a name that is not is an input error
-  // here, not a failure when the report is written.
+  // Names end up in JSON reports, which must be valid UTF-8, and in one-line messages and
+  // tables: a name that is not UTF-8 or holds a control character (a line break) is an input
+  // error here, not a failure when the report is written or a message split over lines.
   void check_utf8(const std::string& text, const std::string& what) const {
     try {
       (void)nlohmann::json(text).dump();
     } catch (const nlohmann::json::type_error&) {
       fail(what + " is not valid UTF-8");
     }
+    if (std::any_of(text.begin(), text.end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+      fail(what + " contains a control character");
   }
 
   void name_nodes() {
@@ -125,6 +129,9 @@ class Importer {
       check_utf8(n.op_type(), node + "the operator type");
       for (const auto& t : n.input()) check_utf8(t, node + "an input's name");
       for (const auto& t : n.output()) check_utf8(t, node + "an output's name");
+      // Every operator has an output; the mapping reads the first (found by fuzz_onnx).
+      if (n.output_size() == 0)
+        fail(node + "'" + n.name() + "' (" + n.op_type() + ") has no outputs");
       std::string base = n.name().empty() ? n.op_type() + "_" + std::to_string(i) : n.name();
       std::string name = base;
       for (int k = 2; used.count(name); ++k) name = base + "_" + std::to_string(k);
@@ -307,6 +314,7 @@ class Importer {
       if (!vi.type().has_tensor_type()) continue;
       TensorInfo t;
       t.dtype = vi.type().tensor_type().elem_type();
+      check_data_type(t.dtype, "input '" + vi.name() + "'");
       if (vi.type().tensor_type().has_shape()) {
         Dims d;
         for (const auto& dim : vi.type().tensor_type().shape().dim())
@@ -316,9 +324,17 @@ class Importer {
       info_[vi.name()] = t;
     }
     for (const auto& t : graph().initializer()) {
+      check_data_type(t.data_type(), "initializer '" + t.name() + "'");
       info_[t.name()] = TensorInfo{Dims(t.dims().begin(), t.dims().end()), t.data_type()};
       if (auto v = read_tensor(t, *holder_)) values_[t.name()] = std::move(*v);
     }
+  }
+
+  // An element type ONNX does not define would otherwise pass as some default precision.
+  void check_data_type(int type, const std::string& what) const {
+    if (!is_onnx_data_type(type))
+      fail(what + " has element type " + std::to_string(type) +
+           ", which ONNX does not define (1 to 23)");
   }
 
   // One pass in topological order: fold the nodes computing from constants, propagate the
@@ -339,6 +355,7 @@ class Importer {
         continue;
       }
       infer(n);
+      check_reshape(n);
     }
     google::protobuf::RepeatedPtrField<NodeProto> kept;
     for (int i = 0; i < graph().node_size(); ++i) {
@@ -352,6 +369,18 @@ class Importer {
         if (!o.empty()) write_tensor(values_.at(o), o, *graph().add_initializer());
     }
     graph().mutable_node()->Swap(&kept);
+  }
+
+  // ONNX's inference takes a Reshape's target shape as given; one with another element count
+  // than the input is a broken model.
+  void check_reshape(const NodeProto& n) const {
+    if (n.op_type() != "Reshape" || !(n.domain().empty() || n.domain() == "ai.onnx") ||
+        n.input_size() < 1 || n.output_size() < 1)
+      return;
+    const auto x = static_shape(n.input(0)), y = static_shape(n.output(0));
+    if (x && y && numel(*x) != numel(*y))
+      fail(n, "reshapes " + dims_text(*x) + " (" + std::to_string(numel(*x)) + " elements) to " +
+                  dims_text(*y) + " (" + std::to_string(numel(*y)) + " elements)");
   }
 
   std::vector<TensorInfo> input_infos(const NodeProto& n) const {
@@ -376,6 +405,15 @@ class Importer {
           if (x <= 0)
             fail(n, std::string("attribute '") + name + "' has a value " + std::to_string(x) +
                         " (must be positive)");
+    // Attributes that name an element type (Cast, EyeLike, the generators; QuantizeLinear's
+    // output_dtype, where 0 means "from the zero point").
+    for (const char* name : {"to", "dtype", "output_dtype"}) {
+      const i64 type = attr_int(n, name, 0);
+      if (find_attr(n, name) && !is_onnx_data_type(type) &&
+          !(type == 0 && std::string(name) == "output_dtype"))
+        fail(n, std::string("attribute '") + name + "' is element type " + std::to_string(type) +
+                    ", which ONNX does not define (1 to 23)");
+    }
     const std::string& op = n.op_type();
     const bool standard = n.domain().empty() || n.domain() == "ai.onnx";
     const auto changed = standard ? schema_change_after_17(op, opset_) : std::nullopt;
@@ -859,15 +897,27 @@ class Importer {
   void map_unsupported(Graph& g, const NodeProto& n, const std::string& why) {
     if (!options_.allow_unsupported)
       fail(n, why + " (--allow-unsupported keeps it as a zero-cost node)");
-    options_.warning(where(n) + ": " + why + "; kept as a zero-cost data-movement node");
+    // Its tensors are counted as a copy; a tensor whose shape is unknown cannot be, and the
+    // warning says that the node's cost is unknown rather than count it as one element.
+    i64 in = 0, out = 0;
+    std::string unknown;
+    const auto count = [&](const std::string& name, i64& total) {
+      if (auto d = static_shape(name))
+        total = std::min(total + numel(*d), kMaxCount + 1);  // saturated as numel is
+      else
+        unknown += (unknown.empty() ? "'" : ", '") + name + "'";
+    };
+    for (const auto& name : n.input())
+      if (!name.empty() && !is_const(name)) count(name, in);
+    for (const auto& name : n.output())
+      if (!name.empty()) count(name, out);
+    options_.warning(where(n) + ": " + why + "; kept as a zero-cost data-movement node" +
+                     (unknown.empty() ? ""
+                                      : "; its cost is unknown: the shape of " + unknown +
+                                            " is not known, so the copy it models counts "
+                                            "only its other tensors"));
     note(n, "unsupported");
     Operator op = base_op(n);
-    i64 in = 0, out = 0;
-    for (const auto& name : n.input())
-      if (!name.empty() && !is_const(name))
-        if (auto d = static_shape(name)) in += numel(*d);
-    for (const auto& name : n.output())
-      if (auto d = static_shape(name)) out += numel(*d);
     op.shape = DataMovement{MoveType::copy, std::max<i64>(1, in), std::max<i64>(1, out)};
     const Graph::Node node = add(g, std::move(op));
     for (const auto& name : n.input()) add_edges(g, node, name);

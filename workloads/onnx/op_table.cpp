@@ -48,7 +48,7 @@ std::optional<int> schema_change_after_17(const std::string& op, i64 opset) {
 }
 
 bool tessera_rule_at_every_opset(const std::string& op) {
-  return op == "Einsum" || op == "GatherND";
+  return op == "Einsum" || op == "GatherND" || op == "Resize";
 }
 
 std::optional<OpMapping> generic_mapping(const std::string& domain, const std::string& op) {

@@ -17,7 +17,8 @@ namespace tessera::workloads::onnx_import {
 std::optional<int> schema_change_after_17(const std::string& op, i64 opset);
 
 // ai.onnx operators whose Tessera shape rule is used at every opset: Einsum (ONNX 1.12 infers
-// only its rank) and GatherND (1.12's inference reads out of bounds for a bad batch_dims).
+// only its rank), GatherND (1.12's inference reads out of bounds for a bad batch_dims) and
+// Resize (1.12 turns scales <= 0 or not finite into sizes <= 0 or an overflowing cast).
 bool tessera_rule_at_every_opset(const std::string& op);
 
 enum class Mapping {

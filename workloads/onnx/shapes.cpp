@@ -185,6 +185,14 @@ std::vector<TensorInfo> pad(const NodeProto& n, i64 opset, const std::vector<Ten
   return {TensorInfo{out, t.dtype}};
 }
 
+// A resized dimension: at least 1 and small enough that element counts stay exact.
+i64 resized_dim(double size, const std::string& from) {
+  if (!(size >= 1 && size <= 0x1p52))
+    throw ShapeError(from + " gives an output dimension of " + std::to_string(size) +
+                     " (must be in [1, 2^52])");
+  return i64(size);
+}
+
 std::vector<TensorInfo> resize(const NodeProto& n, i64 opset, const std::vector<TensorInfo>& in,
                                const std::vector<const Value*>& values) {
   TensorInfo t{std::nullopt, arg(in, 0).dtype};
@@ -204,16 +212,23 @@ std::vector<TensorInfo> resize(const NodeProto& n, i64 opset, const std::vector<
       throw ShapeError(std::to_string(sizes->size()) + " sizes for " +
                        std::to_string(axes.size()) + " axes");
     const std::string policy = attr_string(n, "keep_aspect_ratio_policy", "stretch");
+    for (std::size_t i = 0; i < axes.size(); ++i)
+      if (sizes->integer(i) < 1)
+        throw ShapeError("size " + std::to_string(sizes->integer(i)) + " for axis " +
+                         std::to_string(axes[i]) + " (sizes must be at least 1)");
     if (policy == "stretch") {
       for (std::size_t i = 0; i < axes.size(); ++i) out[std::size_t(axes[i])] = sizes->integer(i);
     } else {
       double scale = policy == "not_larger" ? 1e300 : 0;
       for (std::size_t i = 0; i < axes.size(); ++i) {
-        if (x[std::size_t(axes[i])] <= 0) throw ShapeError("resizing an empty axis");
+        if (x[std::size_t(axes[i])] < 0) return {t};  // a dim not known: nor is the scale
+        if (x[std::size_t(axes[i])] == 0) throw ShapeError("resizing an empty axis");
         const double s = double(sizes->integer(i)) / double(x[std::size_t(axes[i])]);
         scale = policy == "not_larger" ? std::min(scale, s) : std::max(scale, s);
       }
-      for (i64 a : axes) out[std::size_t(a)] = i64(std::floor(scale * double(x[std::size_t(a)]) + 0.5));
+      for (i64 a : axes)
+        out[std::size_t(a)] = resized_dim(std::floor(scale * double(x[std::size_t(a)]) + 0.5),
+                                          "keep_aspect_ratio_policy " + policy);
     }
   } else if (scales && scales->size() > 0) {
     if (scales->size() != axes.size())
@@ -221,7 +236,11 @@ std::vector<TensorInfo> resize(const NodeProto& n, i64 opset, const std::vector<
                        std::to_string(axes.size()) + " axes");
     for (std::size_t i = 0; i < axes.size(); ++i) {
       const std::size_t a = std::size_t(axes[i]);
-      out[a] = i64(std::floor(double(x[a]) * scales->real(i)));
+      const double scale = scales->real(i);
+      const std::string what = "scale " + std::to_string(scale) + " for axis " + std::to_string(a);
+      if (!(scale > 0) || !std::isfinite(scale))
+        throw ShapeError(what + " (scales must be finite and positive)");
+      out[a] = x[a] < 0 ? -1 : resized_dim(std::floor(double(x[a]) * scale), what);
     }
   } else {
     return {t};
