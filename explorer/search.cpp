@@ -14,6 +14,7 @@
 #include <pagmo/threading.hpp>
 
 #include "common/error.hpp"
+#include "explorer/boshcode.hpp"
 
 namespace tessera::explorer {
 
@@ -77,6 +78,11 @@ std::vector<const LogEntry*> Evaluations::get_batch(const std::vector<nlohmann::
     out.push_back(&it->second);
   }
   return out;
+}
+
+const nlohmann::json* Evaluations::previous_point(std::uint64_t index) const {
+  const auto it = previous_points_.find(index);
+  return it == previous_points_.end() ? nullptr : &by_point_.at(it->second).point;
 }
 
 std::vector<double> Evaluations::objectives(const LogEntry& e) const {
@@ -191,6 +197,10 @@ Registry<SearchAlgorithm>& search_algorithms() {
     r.add("nsga2", "NSGA-II (pagmo2), multi-objective genetic algorithm", nsga2);
     r.add("moead", "MOEA/D-DE (pagmo2), decomposition-based multi-objective evolution", moead);
     r.add("random", "uniform random points (baseline)", random_search);
+    r.add("boshcode",
+          "BOSHCODE: neural surrogate with epistemic and aleatoric uncertainty, second-order "
+          "gradient optimisation of the acquisition (GOBI), random scalarisations (libtorch)",
+          boshcode);
     return r;
   }();
   return registry;
