@@ -111,6 +111,10 @@ constexpr std::uint64_t kAleatoricQueries = 10;  // ... this many GOBI queries w
 // diversity candidates, the fallback when every GOBI result is known), default batch.
 constexpr std::size_t kStarts = 8, kBestStarts = 2, kPool = 256, kUnlabelled = 128;
 constexpr unsigned kDefaultBatch = 4;
+// Ours: the teacher's dropout. The reference's 0.3 (with a sigmoid output) gives a linear-output
+// teacher an MC spread that swamps the normalised targets' differences, and the search explores
+// like random search; 0.1 keeps sigma at the scale of the teacher's error.
+constexpr double kDropout = 0.1;
 
 std::mt19937_64 generator(unsigned seed, std::uint64_t iteration, std::uint64_t purpose) {
   std::seed_seq seq{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(iteration),
@@ -171,6 +175,7 @@ class Boshcode {
     so.accelerator_dim = enc_.dim() - enc_.network_dim();
     so.outputs = outputs_;
     so.seed = o_.seed;
+    so.dropout = kDropout;
     surrogate_ = make_surrogate(so);
 
     for (std::uint64_t iteration = 1; designs_.size() < budget_; ++iteration) {

@@ -196,10 +196,14 @@ class TorchSurrogate final : public Surrogate {
       for (unsigned i = 0; i < std::max(2u, o_.mc_samples); ++i)
         samples.push_back(teacher_->forward(U));
       spread = torch::stack(samples).std(0);
+      // The student learns the spread relative to its mean per output: at its own scale the
+      // loss's gradients vanish and the student collapses to zero.
+      sigma_scale_ = spread.mean(0, true).clamp_min(1e-12);
     }
     student_->train();
     train(*student_opt_, U.size(0), epochs, [&](const torch::Tensor& r) {
-      return torch::mse_loss(student_->forward(U.index_select(0, r)), spread.index_select(0, r));
+      return torch::mse_loss(student_->forward(U.index_select(0, r)),
+                             spread.index_select(0, r) / sigma_scale_);
     });
 
     npn_->train();
@@ -215,7 +219,7 @@ class TorchSurrogate final : public Surrogate {
     torch::NoGradGuard no_grad;
     eval();
     const auto X = to_tensor(x, dim());
-    const auto mean = teacher_->forward(X), ep = student_->forward(X);
+    const auto mean = teacher_->forward(X), ep = epistemic(X);
     const auto al = torch::sqrt(npn_->forward(X).second);
     std::vector<Prediction> out;
     for (std::int64_t i = 0; i < X.size(0); ++i)
@@ -301,6 +305,8 @@ class TorchSurrogate final : public Surrogate {
     npn_opt_ = adamw(*npn_, kNpnLearningRate);
   }
 
+  torch::Tensor epistemic(const torch::Tensor& x) { return student_->forward(x) * sigma_scale_; }
+
   void eval() {
     teacher_->eval();
     student_->eval();
@@ -308,7 +314,7 @@ class TorchSurrogate final : public Surrogate {
   }
 
   torch::Tensor acquire(const torch::Tensor& x, const Acquisition& a) {
-    auto sigma = student_->forward(x);
+    auto sigma = epistemic(x);
     if (a.aleatoric) sigma = sigma + torch::sqrt(npn_->forward(x).second);
     const auto lcb = teacher_->forward(x) - a.k * sigma;
     const auto w = to_tensor(a.weights, o_.outputs);
@@ -322,6 +328,7 @@ class TorchSurrogate final : public Surrogate {
   std::uint64_t fits_ = 0, gobi_runs_ = 0, inits_ = 0;
   TwoBranch teacher_{nullptr}, student_{nullptr};
   Npn npn_{nullptr};
+  torch::Tensor sigma_scale_ = torch::ones({1}, torch::kDouble);  // the student's unit
   std::unique_ptr<torch::optim::AdamW> teacher_opt_, student_opt_, npn_opt_;
 };
 
