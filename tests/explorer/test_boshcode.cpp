@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <optional>
 #include <random>
@@ -268,18 +269,26 @@ TEST_CASE("a resumed boshcode run gives the same log", "[explorer][torch][boshco
   constexpr std::uint64_t kBudget = 32;
   const auto whole = search("boshcode", kBudget, 3);
   REQUIRE(whole.size() == kBudget);
-  // Killed during the batch of indices 20-23: 20 and 22 were lost.
-  std::vector<explorer::LogEntry> previous;
-  for (const auto& e : whole)
-    if (e.index < 24 && e.index != 20 && e.index != 22) previous.push_back(e);
-  std::uint64_t now = 0;
-  const auto resumed = search("boshcode", kBudget, 3, previous, &now);
-  CHECK(now == kBudget - previous.size());
-  REQUIRE(resumed.size() == kBudget);
-  for (std::size_t i = 0; i < kBudget; ++i) {
-    CHECK(resumed[i].index == whole[i].index);
-    CHECK(resumed[i].point == whole[i].point);
+  // Killed during the initial random batch (indices 0-7; 2, 6 and 7 lost) and during the batch
+  // of indices 20-23 (20 and 22 lost).
+  using Keep = std::function<bool(std::uint64_t)>;
+  for (const auto& [keep, name] :
+       {std::pair{Keep([](std::uint64_t i) { return i < 6 && i != 2; }), "initial"},
+        std::pair{Keep([](std::uint64_t i) { return i < 24 && i != 20 && i != 22; }), "later"}}) {
+    INFO("killed in the " << name << " batch");
+    std::vector<explorer::LogEntry> previous;
+    for (const auto& e : whole)
+      if (keep(e.index)) previous.push_back(e);
+    std::uint64_t now = 0;
+    const auto resumed = search("boshcode", kBudget, 3, previous, &now);
+    CHECK(now == kBudget - previous.size());
+    REQUIRE(resumed.size() == kBudget);
+    for (std::size_t i = 0; i < kBudget; ++i) {
+      CHECK(resumed[i].index == whole[i].index);
+      CHECK(resumed[i].point == whole[i].point);
+    }
   }
+}
 }
 
 TEST_CASE("the surrogate fits a smooth function of both branches", "[explorer][torch][boshcode]") {
