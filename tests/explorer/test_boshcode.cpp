@@ -289,7 +289,6 @@ TEST_CASE("a resumed boshcode run gives the same log", "[explorer][torch][boshco
     }
   }
 }
-}
 
 TEST_CASE("the surrogate fits a smooth function of both branches", "[explorer][torch][boshcode]") {
   std::mt19937_64 rng(7);
