@@ -15,6 +15,7 @@
 
 #include "common/error.hpp"
 #include "explorer/nasaic.hpp"
+#include "explorer/boshcode.hpp"
 
 namespace tessera::explorer {
 
@@ -78,6 +79,11 @@ std::vector<const LogEntry*> Evaluations::get_batch(const std::vector<nlohmann::
     out.push_back(&it->second);
   }
   return out;
+}
+
+const nlohmann::json* Evaluations::previous_point(std::uint64_t index) const {
+  const auto it = previous_points_.find(index);
+  return it == previous_points_.end() ? nullptr : &by_point_.at(it->second).point;
 }
 
 std::vector<double> Evaluations::objectives(const LogEntry& e) const {
@@ -195,6 +201,10 @@ Registry<SearchAlgorithm>& search_algorithms() {
     r.add("nasaic",
           "NASAIC: RNN controller trained by REINFORCE, penalty for broken specs (libtorch module)",
           nasaic_search);
+    r.add("boshcode",
+          "BOSHCODE: neural surrogate with epistemic and aleatoric uncertainty, second-order "
+          "gradient optimisation of the acquisition (GOBI), random scalarisations (libtorch)",
+          boshcode);
     return r;
   }();
   return registry;

@@ -42,6 +42,12 @@ class Evaluations {
   const LogEntry& get(const nlohmann::json& point) { return *get_batch({point}).front(); }
   // Objective values to minimise.
   std::vector<double> objectives(const LogEntry& e) const;
+  // The point a previous run logged at `index`, or null. A search whose proposals come out of
+  // floating-point training (boshcode) proposes the logged point there instead of its own, so a
+  // log resumes even where the training would not repeat bit for bit.
+  const nlohmann::json* previous_point(std::uint64_t index) const;
+  // Whether `point` is evaluated or in a previous run's log.
+  bool known(const nlohmann::json& point) const { return by_point_.count(point.dump()) > 0; }
 
   const DesignSpace& space() const { return space_; }
   std::uint64_t distinct() const { return next_index_; }

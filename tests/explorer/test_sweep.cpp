@@ -251,7 +251,7 @@ TEST_CASE("explore: deterministic, resumable, and NSGA-II finds the known front"
   CHECK(
       run_cli({"explore", space_path("small.json"), "--log", temp_log("x"), "--algo", "annealing"},
               &err) == cli::kExitInputError);
-  CHECK_THAT(err, Contains("known: moead, nasaic, nsga2, random"));
+  CHECK_THAT(err, Contains("known: boshcode, moead, nasaic, nsga2, random"));
 }
 
 TEST_CASE("constraints turn points that break them into failed entries with the reason",
