@@ -133,10 +133,10 @@ enum class NumberFormat { integer, fp16, bf16, fp32 };
 struct Precision {
   int weight_bits = 8;
   int activation_bits = 8;
+  NumberFormat format = NumberFormat::integer;
   // A persistent cache's stored precision (KV cache operands, cache writes); 0 = activation_bits.
   int cache_bits = 0;
   int cache() const { return cache_bits > 0 ? cache_bits : activation_bits; }
-  NumberFormat format = NumberFormat::integer;
   bool operator==(const Precision&) const = default;
 };
 

@@ -92,15 +92,16 @@ TEST_CASE("generation: the KV cache grows a token per step (closed form)") {
   const auto s = settings({{"seq_len", P}, {"batch", B}});
   for (i64 i = 0; i < N; ++i) {
     CHECK(r.decode[static_cast<std::size_t>(i)].kv_len == P + i);
-    // The step reads the whole cache so far and writes one token per sequence.
+    // The step appends one token per sequence, then its attention products read the whole
+    // cache in place: the P + i earlier tokens and the new one.
     const auto g = sim::decode_graph(config, kLlama, s, P + i, 0);
     sim::u64 read = 0, written = 0;
     for (workloads::Graph::Node n = 0; n < g.size(); ++n) {
+      read += static_cast<sim::u64>(g.op(n).cache_bytes());
       const auto* m = std::get_if<workloads::DataMovement>(&g.op(n).shape);
-      if (m && m->type == workloads::MoveType::cache_read) read += g.op(n).input_bytes();
       if (m && m->type == workloads::MoveType::cache_write) written += g.op(n).output_bytes();
     }
-    CHECK(read == per_token * B * (P + i));
+    CHECK(read == per_token * B * (P + i + 1));
     CHECK(written == per_token * B);
   }
   // Longer caches cost more: each step at least as long as the one before.

@@ -305,7 +305,7 @@ TEST_CASE("transformer: KV-cache precision", "[transformer]") {
   CHECK(2 * kv_bytes(int8).read == kv_bytes(base).read);
   // Only the cache changes: the query operand and the weights keep their precision.
   const Operator& s = int8.op(*int8.find("layers.0.attn.scores"));
-  CHECK(s.precision == Precision{16, 16, 8});
+  CHECK(s.precision == Precision{16, 16, NumberFormat::bf16, 8});  // llama-1b is bfloat16
   CHECK(s.input_bytes() == 3 * 2048 * 2 + 3 * 8 * 201 * 64 * 1);
   CHECK(s.b_bits() == 8);
   CHECK(int8.totals().weight_bytes == base.totals().weight_bytes);
