@@ -6,7 +6,7 @@
 // time, and writes every run (and its convergence, the hypervolume after each 5 evaluations) to a
 // CSV for the plot (docs/validation.md).
 //
-//   tessera_bench --codesign [--space FILE] [--seeds N] [--budgets 25,50,100] [--algos a,b]
+//   tessera_bench --codesign [--space FILE] [--seeds N] [--first-seed S] [--budgets 25,50,100] [--algos a,b]
 //                            [--jobs N] [--csv FILE]
 //   tessera_bench --codesign-front LOG [--space FILE]
 //   tessera_bench --codesign-enumerate [--jobs N] [--limit N] [--space FILE]
@@ -141,13 +141,14 @@ int codesign_bench(const std::vector<std::string>& args, const std::string& root
   std::string space_file = root + "/configs/spaces/codesign_nb201_systolic_edge.json";
   std::string csv = "codesign_bench.csv", front_log, algo_filter;
   std::vector<std::uint64_t> budgets = {25, 50, 100};
-  unsigned seeds = 20, jobs = 1;
+  unsigned seeds = 20, first_seed = 1, jobs = 1;  // seeds first_seed ... first_seed + seeds - 1
   std::uint64_t limit = 0;
   bool enumerate = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const auto next = [&] { return i + 1 < args.size() ? args[++i] : std::string(); };
     if (args[i] == "--space") space_file = next();
     else if (args[i] == "--seeds") seeds = static_cast<unsigned>(std::stoul(next()));
+    else if (args[i] == "--first-seed") first_seed = static_cast<unsigned>(std::stoul(next()));
     else if (args[i] == "--jobs") jobs = static_cast<unsigned>(std::stoul(next()));
     else if (args[i] == "--csv") csv = next();
     else if (args[i] == "--algos") algo_filter = next();
@@ -193,7 +194,7 @@ int codesign_bench(const std::vector<std::string>& args, const std::string& root
     for (const auto budget : budgets) {
       std::vector<double> hv, wall;
       std::string skipped;
-      for (unsigned seed = 1; seed <= seeds && skipped.empty(); ++seed) {
+      for (unsigned seed = first_seed; seed < first_seed + seeds && skipped.empty(); ++seed) {
         std::vector<explorer::LogEntry> entries;
         explorer::Evaluations ev(space, *pool, {}, [&](const explorer::LogEntry& e) {
           entries.push_back(e);

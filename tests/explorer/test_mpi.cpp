@@ -23,8 +23,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Named by process: several checkouts may run their suites at once on one machine.
 std::string temp_log(const std::string& name) {
-  const auto p = (fs::temp_directory_path() / ("tessera_mpi_" + name + ".jsonl")).string();
+  const auto p = (fs::temp_directory_path() /
+                  ("tessera_mpi_" + std::to_string(::getpid()) + "_" + name + ".jsonl"))
+                     .string();
   fs::remove(p);
   return p;
 }
@@ -42,7 +45,9 @@ pid_t start_mpi(int ranks, const std::vector<std::string>& args) {
   c.push_back(nullptr);
   posix_spawn_file_actions_t files;
   posix_spawn_file_actions_init(&files);
-  const auto out = (fs::temp_directory_path() / "tessera_mpi_output.txt").string();
+  const auto out =
+      (fs::temp_directory_path() / ("tessera_mpi_output_" + std::to_string(::getpid()) + ".txt"))
+          .string();
   posix_spawn_file_actions_addopen(&files, 1, out.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&files, 1, 2);
   pid_t pid = -1;
