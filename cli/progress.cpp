@@ -7,9 +7,10 @@
 
 namespace tessera::cli {
 
-ProgressLine::ProgressLine(std::ostream& err, std::string label, double every_s)
+ProgressLine::ProgressLine(std::ostream& err, std::string label, std::string unit, double every_s)
     : err_(err),
       label_(std::move(label)),
+      unit_(std::move(unit)),
       tty_(::isatty(::fileno(stderr))),
       every_s_(tty_ ? 0.2 : every_s),
       start_(std::chrono::steady_clock::now()),
@@ -23,7 +24,7 @@ void ProgressLine::operator()(const std::string& stage, std::size_t done, std::s
   last_ = now;
   shown_ = true;
   const double secs = std::chrono::duration<double>(now - start_).count();
-  const std::string line = fmt::format("[{}] {}: {}/{} layers, {:.0f} s", label_, stage, done, total, secs);
+  const std::string line = fmt::format("[{}] {}: {}/{} {}, {:.0f} s", label_, stage, done, total, unit_, secs);
   if (tty_)
     err_ << "\r" << line << "   " << std::flush;
   else

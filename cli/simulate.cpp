@@ -1,9 +1,6 @@
 // tessera simulate: one workload on one architecture, a report table and optionally the JSON
 // report, a SystemC trace and SCALE-Sim's CSV reports.
-#include <unistd.h>
 
-#include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -38,25 +35,6 @@ struct SimulateArgs {
   WorkloadArgs workload;
 };
 
-// A generation run's progress: one line rewritten on a terminal, a line every 10 s otherwise.
-sim::GenerationOptions progress_options(std::ostream& err, bool quiet) {
-  sim::GenerationOptions g;
-  if (quiet) return g;
-  const bool tty = ::isatty(::fileno(stderr));
-  const auto start = std::chrono::steady_clock::now();
-  auto last = std::make_shared<double>(0.0);
-  g.progress = [&err, tty, start, last](workloads::i64 done, workloads::i64 total) {
-    const double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (done < total && secs - *last < (tty ? 0.2 : 10.0)) return;
-    *last = secs;
-    err << fmt::format("{}[generate] {}/{} steps, {:.1f} s{}", tty ? "\r" : "", done, total, secs,
-                       tty ? (done == total ? "\n" : "   ") : "\n")
-        << std::flush;
-  };
-  return g;
-}
-
 int simulate(const SimulateArgs& a, std::ostream& out, std::ostream& err) {
   const bool scalesim_csv = a.format == "scalesim";
   if (scalesim_csv && a.out_file.empty())
@@ -87,8 +65,14 @@ int simulate(const SimulateArgs& a, std::ostream& out, std::ostream& err) {
                        "model_type, such as configs/models/llama-1b.json)");
     if (!a.trace_file.empty())
       throw InputError("--trace " + a.trace_file + ": traces record one simulation, not a generation run");
-    report = explorer::evaluate_generation(arch, a.workload_file, settings, options,
-                                           progress_options(err, a.quiet));
+    ProgressLine progress(err, "simulate: generation", "steps");
+    sim::GenerationOptions generation;
+    if (!a.quiet)
+      generation.progress = [&](workloads::i64 done, workloads::i64 total) {
+        progress("decode", static_cast<std::size_t>(done), static_cast<std::size_t>(total));
+      };
+    report = explorer::evaluate_generation(arch, a.workload_file, settings, options, generation);
+    progress.finish();
   } else {
     const auto workload = explorer::prepare_workload(
         workloads::load_workload(a.workload_file, settings), a.workload_file);
