@@ -1,6 +1,7 @@
 #include "common/params.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -11,9 +12,23 @@ std::string json_location(const std::string& file, const std::string& path) {
   return file + ": " + (path.empty() ? std::string("/") : path) + ": ";
 }
 
+std::string printable(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      char code[8];
+      std::snprintf(code, sizeof code, "\\u%04x", u);
+      out += code;
+    } else
+      out += c;
+  }
+  return out;
+}
+
 std::string pointer_token(const std::string& key) {
   std::string out;
-  for (char c : key) {
+  for (char c : printable(key)) {
     if (c == '~')
       out += "~0";
     else if (c == '/')
@@ -449,7 +464,7 @@ void ParamReader::finish() const {
     if (read_.count(it.key())) continue;
     std::string known;
     for (const auto& k : known_) known += (known.empty() ? "" : ", ") + k;
-    throw InputError(json_location(file_, path_of(it.key())) + "unknown key '" + it.key() + "'" +
+    throw InputError(json_location(file_, path_of(it.key())) + "unknown key '" + printable(it.key()) + "'" +
                      (known.empty() ? "" : " (accepted here: " + known + ")"));
   }
 }

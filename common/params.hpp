@@ -29,8 +29,11 @@ struct Bandwidth {
 // "FILE: PATH: " prefix for messages about a place in a JSON file (path may be empty = whole file).
 std::string json_location(const std::string& file, const std::string& path);
 
-// Escapes a key for use in a JSON pointer (RFC 6901: ~ becomes ~0, / becomes ~1).
+// Escapes a key for use in a JSON pointer (RFC 6901: ~ becomes ~0, / becomes ~1) in a message:
+// control characters are written as by printable().
 std::string pointer_token(const std::string& key);
+// `text` with control characters written as \uXXXX, so that a message quoting it stays one line.
+std::string printable(const std::string& text);
 
 // Reads and parses a JSON file. Errors name the file, and the line and column of a syntax error.
 nlohmann::json read_json_file(const std::string& file);

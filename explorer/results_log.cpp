@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "common/error.hpp"
+#include "common/params.hpp"
 
 namespace tessera::explorer {
 
@@ -80,7 +81,8 @@ std::string to_line(const LogEntry& e) { return ordered(e).dump(); }
 
 LogEntry log_entry_from_json(const nlohmann::json& j, const std::string& where) {
   const auto fail = [&](const std::string& key, const std::string& what) {
-    return InputError(where + ": " + (key.empty() ? std::string() : "/" + key + ": ") + what);
+    return InputError(where + ": " + (key.empty() ? std::string() : "/" + pointer_token(key) + ": ") +
+                      what);
   };
   if (!j.is_object())
     throw fail("", "expected a results log entry (an object), got " + type_name(j));
@@ -172,7 +174,8 @@ constexpr const char* kHeaderKeys[] = {"command",       "space",      "base_conf
 
 LogHeader header_from_json(const nlohmann::json& j, const std::string& where) {
   const auto fail = [&](const std::string& key, const std::string& what) {
-    return InputError(where + ": /header" + (key.empty() ? "" : "/" + key) + ": " + what);
+    return InputError(where + ": /header" + (key.empty() ? "" : "/" + pointer_token(key)) + ": " +
+                      what);
   };
   if (!j.is_object()) throw fail("", "expected an object, got " + type_name(j));
   for (const auto& [key, value] : j.items())
@@ -307,7 +310,7 @@ ResultsLog parse_results_log(const std::string& text, const std::string& path) {
                          "concatenated? use tessera merge)");
       for (const auto& [key, value] : j.items())
         if (key != "log" && key != "version" && key != "header")
-          throw InputError(where + ": /" + key + ": unknown key in a header line");
+          throw InputError(where + ": /" + pointer_token(key) + ": unknown key in a header line");
       if (!j.contains("log") || j["log"] != kResultsLog)
         throw InputError(where + ": /log: expected \"" + kResultsLog +
                          "\" (not a Tessera results log)");

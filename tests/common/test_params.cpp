@@ -125,6 +125,9 @@ TEST_CASE("bad quantities name file, path and the accepted units", "[common][par
 
 TEST_CASE("JSON pointers, locations and files", "[common][params]") {
   CHECK(pointer_token("a/b~c") == "a~1b~0c");
+  // Control characters never split a message's one line (a fuzz finding).
+  CHECK(pointer_token("lat\ncy") == "lat\\u000acy");
+  CHECK(printable(std::string("a\tb\x7f")) == "a\\u0009b\\u007f");
   CHECK(json_location("f.json", "") == "f.json: /: ");
   CHECK(json_location("f.json", "/a/0") == "f.json: /a/0: ");
 

@@ -163,3 +163,16 @@ TEST_CASE("bad entries are errors naming FILE:LINE and the key", "[explorer]") {
   failed["metrics"] = {{"latency_s", 1}};
   CHECK_THAT(where(failed.dump()), Contains("f.jsonl:7: /metrics: must be null"));
 }
+
+TEST_CASE("an unknown key with a line break is named on one line", "[explorer]") {
+  // A fuzz finding (fuzz/regressions/results_log): the key was quoted raw.
+  const nlohmann::json entry = {{"lat\ncy", 1}};
+  try {
+    explorer::log_entry_from_json(entry, "r.jsonl:1");
+    FAIL("accepted an unknown key");
+  } catch (const InputError& e) {
+    const std::string what = e.what();
+    CHECK(what.find('\n') == std::string::npos);
+    CHECK(what.find("r.jsonl:1: /lat\\u000acy: unknown key") == 0);
+  }
+}
