@@ -81,7 +81,7 @@ std::string to_line(const LogEntry& e) { return ordered(e).dump(); }
 
 LogEntry log_entry_from_json(const nlohmann::json& j, const std::string& where) {
   const auto fail = [&](const std::string& key, const std::string& what) {
-    return InputError(where + ": " + (key.empty() ? std::string() : "/" + pointer_token(key) + ": ") +
+    return InputError(where + ": " + (key.empty() ? std::string() : "/" + printable(key) + ": ") +
                       what);
   };
   if (!j.is_object())
@@ -174,7 +174,7 @@ constexpr const char* kHeaderKeys[] = {"command",       "space",      "base_conf
 
 LogHeader header_from_json(const nlohmann::json& j, const std::string& where) {
   const auto fail = [&](const std::string& key, const std::string& what) {
-    return InputError(where + ": /header" + (key.empty() ? "" : "/" + pointer_token(key)) + ": " +
+    return InputError(where + ": /header" + (key.empty() ? "" : "/" + printable(key)) + ": " +
                       what);
   };
   if (!j.is_object()) throw fail("", "expected an object, got " + type_name(j));
@@ -310,7 +310,7 @@ ResultsLog parse_results_log(const std::string& text, const std::string& path) {
                          "concatenated? use tessera merge)");
       for (const auto& [key, value] : j.items())
         if (key != "log" && key != "version" && key != "header")
-          throw InputError(where + ": /" + pointer_token(key) + ": unknown key in a header line");
+          throw InputError(where + ": /" + printable(key) + ": unknown key in a header line");
       if (!j.contains("log") || j["log"] != kResultsLog)
         throw InputError(where + ": /log: expected \"" + kResultsLog +
                          "\" (not a Tessera results log)");
