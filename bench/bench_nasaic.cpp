@@ -98,8 +98,8 @@ int nasaic_bench(int argc, char* argv[]) {
   };
   const std::vector<std::uint64_t> checkpoints = {budget / 8, budget / 4, budget / 2, budget};
   std::cout << fmt::format(
-      "{}: {} parameters, {} constraints; budget {} proposals, seeds 1..{}; best feasible {} ({}), "
-      "mean (min-max) over seeds\n",
+      "{}: {} parameters, {} constraints; budget {} proposals, seeds 1..{}\n"
+      "best feasible {} ({}), mean (min-max) over seeds\n",
       space.name, space.parameters.size(), space.constraints.size(), budget, seeds, label,
       minimize ? "lower is better" : "higher is better");
   // Means only at the early checkpoints, so that the table fits a terminal.
