@@ -1,6 +1,7 @@
 #include "dataflows/tile_plan.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <stdexcept>
 
 namespace tessera::dataflows {
@@ -133,6 +134,25 @@ u64 TilePlan::write_bytes() const {
   for (std::size_t p = 0; p < ports.size(); ++p)
     if (ports[p].direction == Direction::write) s += port_bytes(p);
   return s;
+}
+
+u64 digest(const TilePlan& plan) {
+  u64 h = 0xcbf29ce484222325ull;
+  const auto mix = [&h](u64 v) { h = (h ^ v) * 0x100000001b3ull; };
+  for (const auto& p : plan.ports) {
+    mix(std::hash<std::string>{}(p.name));
+    mix(static_cast<u64>(p.direction) | p.channel << 1);
+  }
+  mix(plan.buffering.input | static_cast<u64>(plan.buffering.output) << 20 |
+      static_cast<u64>(plan.buffering.streaming) << 40);
+  mix(plan.units);
+  for (const auto& t : plan.tiles) {
+    mix(t.compute_cycles);
+    mix(t.busy_units);
+    mix(t.count);
+    for (std::size_t p = 0; p < plan.ports.size(); ++p) mix(t.bytes[p]);
+  }
+  return h;
 }
 
 }  // namespace tessera::dataflows

@@ -111,6 +111,12 @@ struct TilePlan {
   u64 port_bytes(std::string_view name) const;  // 0 for a port the plan does not have
   u64 read_bytes() const;   // all read ports
   u64 write_bytes() const;  // all write ports
+
+  bool operator==(const TilePlan&) const = default;
 };
+
+// A digest of everything a plan's timing depends on (ports with their channels, buffering,
+// units, tiles), for finding equal plans.
+u64 digest(const TilePlan& plan);
 
 }  // namespace tessera::dataflows

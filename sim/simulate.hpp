@@ -48,7 +48,9 @@ struct LayerResult {
 // Mapped operators by what decides their mapping (shape, precisions, densities, the on-chip
 // context), so that an operator met again is not mapped again: a network's repeated blocks in
 // one run, and the steps of a generation run (sim/generation.hpp), which differ only in their
-// attention layers. Valid for one engine; not thread-safe.
+// attention layers. Also the analytical timings of the plans met (a layer's analytical timing
+// depends on its plan and the engine's memory alone), so that an equal plan is not timed
+// again. Valid for one engine; not thread-safe.
 class MapCache {
  public:
   // The work of an operator mapped before in this context, or null.
@@ -59,6 +61,10 @@ class MapCache {
   std::size_t size() const { return entries_.size(); }
   std::uint64_t hits() const { return hits_; }
 
+  // The analytical timing of a plan equal to `plan` timed before, or null; and recording one.
+  const LayerTiming* find_timing(const dataflows::TilePlan& plan, std::uint64_t digest) const;
+  void add_timing(const dataflows::TilePlan& plan, std::uint64_t digest, const LayerTiming& t);
+
  private:
   struct Entry {
     workloads::OpShape shape;
@@ -68,6 +74,7 @@ class MapCache {
     arch::LayerWork work;
   };
   std::unordered_multimap<std::uint64_t, Entry> entries_;
+  std::unordered_multimap<std::uint64_t, std::pair<dataflows::TilePlan, LayerTiming>> timings_;
   std::uint64_t hits_ = 0;
 };
 

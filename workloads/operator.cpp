@@ -249,166 +249,161 @@ std::optional<MoveType> move_type_from_string(std::string_view t) {
   return lookup<MoveType>(kMoveNames, t);
 }
 
-namespace {
-
-void require(bool ok, const std::string& where, const std::string& what) {
-  if (!ok) throw InputError(where + what);
-}
-
-}  // namespace
-
 void validate(const Operator& op, const std::string& where) {
-  require(!op.name.empty(), where, "operator name must not be empty");
-  const std::string at = where + "operator '" + op.name + "': ";
-  require(op.precision.weight_bits >= 1 && op.precision.weight_bits <= 64, at,
-          "weight_bits must be in [1, 64], got " + std::to_string(op.precision.weight_bits));
-  require(
-      op.precision.activation_bits >= 1 && op.precision.activation_bits <= 64, at,
-      "activation_bits must be in [1, 64], got " + std::to_string(op.precision.activation_bits));
-  require(op.precision.cache_bits >= 0 && op.precision.cache_bits <= 64, at,
-          "cache_bits must be in [1, 64] (0 = activation_bits), got " +
-              std::to_string(op.precision.cache_bits));
-  require(op.density.weight > 0 && op.density.weight <= 1, at, "weight density must be in (0, 1]");
-  require(op.density.activation > 0 && op.density.activation <= 1, at,
-          "activation density must be in (0, 1]");
+  if (op.name.empty()) throw InputError(where + "operator name must not be empty");
+  // Messages are built only on failure: validation runs for every operator a front-end builds.
+  const auto fail = [&](const std::string& what) {
+    throw InputError(where + "operator '" + op.name + "': " + what);
+  };
+  if (!(op.precision.weight_bits >= 1 && op.precision.weight_bits <= 64))
+    fail("weight_bits must be in [1, 64], got " + std::to_string(op.precision.weight_bits));
+  if (!(op.precision.activation_bits >= 1 && op.precision.activation_bits <= 64))
+    fail("activation_bits must be in [1, 64], got " + std::to_string(op.precision.activation_bits));
+  if (!(op.precision.cache_bits >= 0 && op.precision.cache_bits <= 64))
+    fail("cache_bits must be in [1, 64] (0 = activation_bits), got " +
+         std::to_string(op.precision.cache_bits));
+  if (!(op.density.weight > 0 && op.density.weight <= 1)) fail("weight density must be in (0, 1]");
+  if (!(op.density.activation > 0 && op.density.activation <= 1))
+    fail("activation density must be in (0, 1]");
   if (const auto& nm = op.density.weight_pattern) {
-    require(nm->m >= 1 && nm->n >= 1 && nm->n <= nm->m, at,
-            "weight pattern N:M needs 1 <= N <= M, got " + std::to_string(nm->n) + ":" +
-                std::to_string(nm->m));
-    require(std::abs(op.density.weight - double(nm->n) / nm->m) < 1e-9, at,
-            "weight density must equal N/M of its N:M pattern");
+    if (!(nm->m >= 1 && nm->n >= 1 && nm->n <= nm->m))
+      fail("weight pattern N:M needs 1 <= N <= M, got " + std::to_string(nm->n) + ":" +
+           std::to_string(nm->m));
+    if (!(std::abs(op.density.weight - double(nm->n) / nm->m) < 1e-9))
+      fail("weight density must equal N/M of its N:M pattern");
   }
   if (op.early_exit) {
-    require(op.early_exit->index >= 0, at, "early_exit index must be >= 0");
-    if (op.early_exit->probability)
-      require(*op.early_exit->probability >= 0 && *op.early_exit->probability <= 1, at,
-              "early_exit probability must be in [0, 1]");
+    if (!(op.early_exit->index >= 0)) fail("early_exit index must be >= 0");
+    if (op.early_exit->probability &&
+        !(*op.early_exit->probability >= 0 && *op.early_exit->probability <= 1))
+      fail("early_exit probability must be in [0, 1]");
   }
-  const std::string limit = "2^" + std::to_string(std::countr_zero(std::uint64_t(kMaxCount)));
+  const auto limit = [] {
+    return "2^" + std::to_string(std::countr_zero(std::uint64_t(kMaxCount)));
+  };
   auto at_most_limit = [&](i64 v, const char* name) {
-    require(v <= kMaxCount, at,
-            std::string(name) + " must be at most " + limit + ", got " + std::to_string(v));
+    if (!(v <= kMaxCount))
+      fail(std::string(name) + " must be at most " + limit() + ", got " + std::to_string(v));
   };
   auto positive = [&](i64 v, const char* name) {
-    require(v > 0, at, std::string(name) + " must be > 0, got " + std::to_string(v));
+    if (!(v > 0)) fail(std::string(name) + " must be > 0, got " + std::to_string(v));
     at_most_limit(v, name);
   };
   auto non_negative = [&](i64 v, const char* name) {
-    require(v >= 0, at, std::string(name) + " must be >= 0, got " + std::to_string(v));
+    if (!(v >= 0)) fail(std::string(name) + " must be >= 0, got " + std::to_string(v));
     at_most_limit(v, name);
   };
   // A count derived from several fields (MACs, elements) must not exceed the limit either.
-  auto count = [&](std::initializer_list<i64> factors, const std::string& what) {
-    require(size_product(factors) <= kMaxCount, at,  // the factors are positive here
-            what + " exceed " + limit + " (the largest count Tessera accepts)");
+  auto count = [&](std::initializer_list<i64> factors, const char* what) {
+    if (size_product(factors) > kMaxCount)  // the factors are positive here
+      fail(what + std::string(" exceed ") + limit() + " (the largest count Tessera accepts)");
   };
-  std::visit(Overloaded{
-                 [&](const Conv& c) {
-                   for (auto [v, n] : {std::pair{c.n, "n"},
-                                       {c.c, "c"},
-                                       {c.h, "h"},
-                                       {c.w, "w"},
-                                       {c.k, "k"},
-                                       {c.r, "r"},
-                                       {c.s, "s"},
-                                       {c.stride_h, "stride_h"},
-                                       {c.stride_w, "stride_w"},
-                                       {c.dilation_h, "dilation_h"},
-                                       {c.dilation_w, "dilation_w"},
-                                       {c.groups, "groups"}})
-                     positive(v, n);
-                   for (auto [v, n] : {std::pair{c.pad_top, "pad_top"},
-                                       {c.pad_left, "pad_left"},
-                                       {c.pad_bottom, "pad_bottom"},
-                                       {c.pad_right, "pad_right"}})
-                     non_negative(v, n);
-                   non_negative(c.output_pad_h, "output_pad_h");
-                   non_negative(c.output_pad_w, "output_pad_w");
-                   // p() and q() multiply dilation by the window and, transposed, the input by
-                   // the stride.
-                   count({c.dilation_h, c.r}, "dilation_h x r");
-                   count({c.dilation_w, c.s}, "dilation_w x s");
-                   if (c.transposed) {
-                     count({c.h, c.stride_h}, "h x stride_h");
-                     count({c.w, c.stride_w}, "w x stride_w");
-                   }
-                   require(c.c % c.groups == 0 && c.k % c.groups == 0, at,
-                           "channels c=" + std::to_string(c.c) +
-                               " and filters k=" + std::to_string(c.k) +
-                               " must both be divisible by groups=" + std::to_string(c.groups));
-                   require(c.p() > 0 && c.q() > 0, at,
-                           "the filter does not fit the padded input (output would be " +
-                               std::to_string(c.p()) + "x" + std::to_string(c.q()) + ")");
-                   count({c.n, c.c, c.h, c.w}, "input elements (n x c x h x w)");
-                   count({c.n, c.k, c.p(), c.q()}, "output elements (n x k x p x q)");
-                   count({c.k, c.c / c.groups, c.r, c.s}, "weights (k x c/groups x r x s)");
-                   if (c.transposed)
-                     count({c.n, c.c, c.h, c.w, c.k / c.groups, c.r, c.s},
-                           "MACs (n x c x h x w x k/groups x r x s)");
-                   else
-                     count({c.n, c.k, c.p(), c.q(), c.c / c.groups, c.r, c.s},
-                           "MACs (n x k x p x q x c/groups x r x s)");
-                 },
-                 [&](const MatMul& m) {
-                   positive(m.batch, "batch");
-                   positive(m.m, "m");
-                   positive(m.n, "n");
-                   positive(m.k, "k");
-                   count({m.batch, m.m, m.n, m.k}, "MACs (batch x m x n x k)");
-                   // Inputs are batch x (m x k + k x n): each term is at most the MACs, and
-                   // their sum at most twice the limit, which an i64 holds.
-                   count({m.k, m.n}, "weights (k x n)");
-                   require(!(m.b_is_cache && m.b_is_weight), at,
-                           "b_is_cache needs b_is_weight false (a cache is not a parameter)");
-                 },
-                 [&](const Elementwise& e) {
-                   require(!e.function.empty(), at, "function must not be empty");
-                   positive(e.elements, "elements");
-                   positive(e.inputs, "inputs");
-                   count({e.elements, e.inputs}, "input elements (elements x inputs)");
-                 },
-                 [&](const Pool& p) {
-                   for (auto [v, n] : {std::pair{p.n, "n"},
-                                       {p.c, "c"},
-                                       {p.h, "h"},
-                                       {p.w, "w"},
-                                       {p.r, "r"},
-                                       {p.s, "s"},
-                                       {p.stride_h, "stride_h"},
-                                       {p.stride_w, "stride_w"}})
-                     positive(v, n);
-                   for (auto [v, n] : {std::pair{p.pad_top, "pad_top"},
-                                       {p.pad_left, "pad_left"},
-                                       {p.pad_bottom, "pad_bottom"},
-                                       {p.pad_right, "pad_right"}})
-                     non_negative(v, n);
-                   require(p.p() > 0 && p.q() > 0, at, "the window does not fit the padded input");
-                   count({p.n, p.c, p.h, p.w}, "input elements (n x c x h x w)");
-                   count({p.n, p.c, p.p(), p.q(), p.r, p.s},
-                         "window operations (n x c x p x q x r x s)");
-                 },
-                 [&](const Softmax& s) {
-                   positive(s.rows, "rows");
-                   positive(s.cols, "cols");
-                   count({s.rows, s.cols}, "elements (rows x cols)");
-                 },
-                 [&](const Norm& n) {
-                   positive(n.elements, "elements");
-                   positive(n.channels, "channels");
-                 },
-                 [&](const Embedding& e) {
-                   positive(e.tokens, "tokens");
-                   positive(e.vocab, "vocab");
-                   positive(e.dim, "dim");
-                   count({e.tokens, e.dim}, "output elements (tokens x dim)");
-                   count({e.vocab, e.dim}, "weights (vocab x dim)");
-                 },
-                 [&](const DataMovement& d) {
-                   positive(d.input_elements, "input_elements");
-                   positive(d.output_elements, "output_elements");
-                 },
-             },
-             op.shape);
+  std::visit(
+      Overloaded{
+          [&](const Conv& c) {
+            for (auto [v, n] : {std::pair{c.n, "n"},
+                                {c.c, "c"},
+                                {c.h, "h"},
+                                {c.w, "w"},
+                                {c.k, "k"},
+                                {c.r, "r"},
+                                {c.s, "s"},
+                                {c.stride_h, "stride_h"},
+                                {c.stride_w, "stride_w"},
+                                {c.dilation_h, "dilation_h"},
+                                {c.dilation_w, "dilation_w"},
+                                {c.groups, "groups"}})
+              positive(v, n);
+            for (auto [v, n] : {std::pair{c.pad_top, "pad_top"},
+                                {c.pad_left, "pad_left"},
+                                {c.pad_bottom, "pad_bottom"},
+                                {c.pad_right, "pad_right"}})
+              non_negative(v, n);
+            non_negative(c.output_pad_h, "output_pad_h");
+            non_negative(c.output_pad_w, "output_pad_w");
+            // p() and q() multiply dilation by the window and, transposed, the input by
+            // the stride.
+            count({c.dilation_h, c.r}, "dilation_h x r");
+            count({c.dilation_w, c.s}, "dilation_w x s");
+            if (c.transposed) {
+              count({c.h, c.stride_h}, "h x stride_h");
+              count({c.w, c.stride_w}, "w x stride_w");
+            }
+            if (!(c.c % c.groups == 0 && c.k % c.groups == 0))
+              fail("channels c=" + std::to_string(c.c) + " and filters k=" + std::to_string(c.k) +
+                   " must both be divisible by groups=" + std::to_string(c.groups));
+            if (!(c.p() > 0 && c.q() > 0))
+              fail("the filter does not fit the padded input (output would be " +
+                   std::to_string(c.p()) + "x" + std::to_string(c.q()) + ")");
+            count({c.n, c.c, c.h, c.w}, "input elements (n x c x h x w)");
+            count({c.n, c.k, c.p(), c.q()}, "output elements (n x k x p x q)");
+            count({c.k, c.c / c.groups, c.r, c.s}, "weights (k x c/groups x r x s)");
+            if (c.transposed)
+              count({c.n, c.c, c.h, c.w, c.k / c.groups, c.r, c.s},
+                    "MACs (n x c x h x w x k/groups x r x s)");
+            else
+              count({c.n, c.k, c.p(), c.q(), c.c / c.groups, c.r, c.s},
+                    "MACs (n x k x p x q x c/groups x r x s)");
+          },
+          [&](const MatMul& m) {
+            positive(m.batch, "batch");
+            positive(m.m, "m");
+            positive(m.n, "n");
+            positive(m.k, "k");
+            count({m.batch, m.m, m.n, m.k}, "MACs (batch x m x n x k)");
+            // Inputs are batch x (m x k + k x n): each term is at most the MACs, and
+            // their sum at most twice the limit, which an i64 holds.
+            count({m.k, m.n}, "weights (k x n)");
+            if (!(!(m.b_is_cache && m.b_is_weight)))
+              fail("b_is_cache needs b_is_weight false (a cache is not a parameter)");
+          },
+          [&](const Elementwise& e) {
+            if (!(!e.function.empty())) fail("function must not be empty");
+            positive(e.elements, "elements");
+            positive(e.inputs, "inputs");
+            count({e.elements, e.inputs}, "input elements (elements x inputs)");
+          },
+          [&](const Pool& p) {
+            for (auto [v, n] : {std::pair{p.n, "n"},
+                                {p.c, "c"},
+                                {p.h, "h"},
+                                {p.w, "w"},
+                                {p.r, "r"},
+                                {p.s, "s"},
+                                {p.stride_h, "stride_h"},
+                                {p.stride_w, "stride_w"}})
+              positive(v, n);
+            for (auto [v, n] : {std::pair{p.pad_top, "pad_top"},
+                                {p.pad_left, "pad_left"},
+                                {p.pad_bottom, "pad_bottom"},
+                                {p.pad_right, "pad_right"}})
+              non_negative(v, n);
+            if (!(p.p() > 0 && p.q() > 0)) fail("the window does not fit the padded input");
+            count({p.n, p.c, p.h, p.w}, "input elements (n x c x h x w)");
+            count({p.n, p.c, p.p(), p.q(), p.r, p.s}, "window operations (n x c x p x q x r x s)");
+          },
+          [&](const Softmax& s) {
+            positive(s.rows, "rows");
+            positive(s.cols, "cols");
+            count({s.rows, s.cols}, "elements (rows x cols)");
+          },
+          [&](const Norm& n) {
+            positive(n.elements, "elements");
+            positive(n.channels, "channels");
+          },
+          [&](const Embedding& e) {
+            positive(e.tokens, "tokens");
+            positive(e.vocab, "vocab");
+            positive(e.dim, "dim");
+            count({e.tokens, e.dim}, "output elements (tokens x dim)");
+            count({e.vocab, e.dim}, "weights (vocab x dim)");
+          },
+          [&](const DataMovement& d) {
+            positive(d.input_elements, "input_elements");
+            positive(d.output_elements, "output_elements");
+          },
+      },
+      op.shape);
 }
 
 }  // namespace tessera::workloads

@@ -137,7 +137,19 @@ std::unique_ptr<Engine> SystolicEngine::create(ParamReader& r) {
   return std::make_unique<SystolicEngine>(p);
 }
 
-SystolicEngine::SystolicEngine(const SystolicParams& p) : EngineBase(p.common), p_(p) {}
+SystolicEngine::SystolicEngine(const SystolicParams& p) : EngineBase(p.common), p_(p) {
+  // Leakage power of each component's area (mW / Hz = 1e9 pJ per cycle).
+  const energy::Technology& t = *common_.tech;
+  const std::string area_prec = energy::area_mac_precision(p_.pe_precision);
+  const double pe_mm2 =
+      static_cast<double>(p_.rows * p_.cols) * t.mac_cost(area_prec).area_um2 * 1e-6;
+  const double sram_mm2 = t.sram_area_mm2(on_chip_bytes());
+  const double per_cycle = 1e9 / common_.clock_hz;
+  leakage_ = {{"leakage.pe_array", pe_mm2 * t.leakage_logic_mw_per_mm2 * per_cycle},
+              {"leakage.vector", vector_area_mm2() * t.leakage_logic_mw_per_mm2 * per_cycle},
+              {"leakage.sram", sram_mm2 * t.leakage_sram_mw_per_mm2 * per_cycle}};
+  for (const auto& [component, pj] : leakage_) leakage_sum_ += pj;
+}
 
 double SystolicEngine::area_mm2() const {
   if (common_.area_mm2) return *common_.area_mm2;
@@ -514,29 +526,8 @@ EnergyBreakdown SystolicEngine::energy(const LayerWork& work, u64 cycles) const 
     e[level + ".read"] = static_cast<double>(a.read_bytes) * read_pj_per_byte;
     e[level + ".write"] = static_cast<double>(a.write_bytes) * write_pj_per_byte;
   }
-  for (const auto& [component, pj] : leakage_pj_per_cycle_by_component())
-    e[component] = pj * static_cast<double>(cycles);
+  for (const auto& [component, pj] : leakage_) e[component] = pj * static_cast<double>(cycles);
   return e;
-}
-
-EnergyBreakdown SystolicEngine::leakage_pj_per_cycle_by_component() const {
-  // Leakage power of each component's area (mW / Hz = 1e9 pJ per cycle).
-  const energy::Technology& t = *common_.tech;
-  const std::string area_prec = energy::area_mac_precision(p_.pe_precision);
-  const double pe_mm2 =
-      static_cast<double>(p_.rows * p_.cols) * t.mac_cost(area_prec).area_um2 * 1e-6;
-  const double sram_mm2 =
-      t.sram_area_mm2(p_.ifmap_sram_bytes + p_.filter_sram_bytes + p_.ofmap_sram_bytes);
-  const double per_cycle = 1e9 / common_.clock_hz;
-  return {{"leakage.pe_array", pe_mm2 * t.leakage_logic_mw_per_mm2 * per_cycle},
-          {"leakage.vector", vector_area_mm2() * t.leakage_logic_mw_per_mm2 * per_cycle},
-          {"leakage.sram", sram_mm2 * t.leakage_sram_mw_per_mm2 * per_cycle}};
-}
-
-double SystolicEngine::leakage_pj_per_cycle() const {
-  double sum = 0;
-  for (const auto& [component, pj] : leakage_pj_per_cycle_by_component()) sum += pj;
-  return sum;
 }
 
 std::string SystolicEngine::mac_precision(const workloads::Operator& op) const {

@@ -92,11 +92,12 @@ class SystolicEngine final : public EngineBase, public energy::OperandStreamSour
   // The SRAM and mapping figures both native plans report.
   void add_sram_accesses(LayerWork& w, const workloads::Operator& op,
                          const dataflows::GemmView& g) const;
-  // Leakage per cycle by component ("leakage.pe_array", "leakage.vector", "leakage.sram") and
-  // its sum (the mapper's static cost).
-  EnergyBreakdown leakage_pj_per_cycle_by_component() const;
-  double leakage_pj_per_cycle() const;
+  double leakage_pj_per_cycle() const { return leakage_sum_; }  // the mapper's static cost
   SystolicParams p_;
+  // Leakage per cycle by component ("leakage.pe_array", "leakage.vector", "leakage.sram") and
+  // its sum, from p_ and the technology table once (energy() runs for every layer simulated).
+  EnergyBreakdown leakage_;
+  double leakage_sum_ = 0;
 };
 
 }  // namespace tessera::arch
