@@ -16,6 +16,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <random>
 
 #include "arch/energy/hamming.hpp"
@@ -98,6 +99,7 @@ class Operands {
     if (h < 0 || h >= c_.h || w < 0 || w >= c_.w) return 0;
     return v_.input[static_cast<std::size_t>(((nb * c_.c + g * cg_ + ch) * c_.h + h) * c_.w + w)];
   }
+  void prepare(bool, bool, bool) const {}  // computes every value at its call
   std::int64_t b(i64 g, i64 k, i64 n) const {
     if (!conv_) {
       const i64 base = mm_.b_is_weight ? 0 : g * mm_.k * mm_.n;
@@ -115,9 +117,11 @@ class Operands {
   i64 cg_ = 1, kg_ = 1, p_ = 1, q_ = 1;
 };
 
-// The same operands laid out once: A as [g][m][k] (the im2col matrix for a convolution, the
-// input itself for a matmul) and B as [g][k][n] and [g][n][k], so values are loads and the
-// reductions of partial sums run over contiguous memory.
+// The same operands laid out, each part on first use: A as [g][m][k] (the im2col matrix for a
+// convolution, the input itself for a matmul) and B as [g][k][n] and [g][n][k], so values are
+// loads and the reductions of partial sums run over contiguous memory. Ports counted by rows
+// encode their operand straight from the operator's own tensors (for_each_a, for_each_b) and
+// need none of it. Lazily built parts make it one port's (one thread's) at a time.
 class DenseOperands {
  public:
   static constexpr bool kDense = true;
@@ -130,65 +134,132 @@ class DenseOperands {
   }
 
   DenseOperands(const workloads::Operator& op, const LayerValues& v, const LayerStreams& s)
-      : m_(s.m), n_(s.n), k_(s.k) {
-    const Operands slow(op, v);
-    const i64 G = s.groups;
+      : v_(v), m_(s.m), n_(s.n), k_(s.k), groups_(s.groups) {
     if (const auto* c = std::get_if<Conv>(&op.shape)) {
-      // im2col, input channel innermost in k (as Operands::a), one strided read per element.
-      const i64 cg = c->c / c->groups, P = c->p(), Q = c->q();
-      a_own_.assign(static_cast<std::size_t>(G * m_ * k_), 0);
-      for (i64 g = 0; g < G; ++g)
-        for (i64 m = 0; m < m_; ++m) {
-          const i64 q = m % Q, p = (m / Q) % P, nb = m / (P * Q);
-          std::int32_t* row = &a_own_[static_cast<std::size_t>((g * m_ + m) * k_)];
-          for (i64 r = 0; r < c->r; ++r) {
-            const i64 h = p * c->stride_h - c->pad_top + r * c->dilation_h;
-            if (h < 0 || h >= c->h) continue;
-            for (i64 t = 0; t < c->s; ++t) {
-              const i64 w = q * c->stride_w - c->pad_left + t * c->dilation_w;
-              if (w < 0 || w >= c->w) continue;
-              const std::int32_t* in = &v.input[static_cast<std::size_t>(((nb * c->c + g * cg) * c->h + h) * c->w + w)];
-              std::int32_t* out = row + (r * c->s + t) * cg;
-              for (i64 ch = 0; ch < cg; ++ch) out[ch] = in[ch * c->h * c->w];
-            }
-          }
-        }
-      a_ = a_own_.data();
-      b_own_.resize(static_cast<std::size_t>(G * k_ * n_));
-      for (i64 g = 0; g < G; ++g)
-        for (i64 k = 0; k < k_; ++k)
-          for (i64 n = 0; n < n_; ++n)
-            b_own_[static_cast<std::size_t>((g * k_ + k) * n_ + n)] = static_cast<std::int32_t>(slow.b(g, k, n));
-      b_ = b_own_.data();
-      b_groups_ = G;
+      conv_ = *c;
+      b_groups_ = groups_;
     } else {
       const auto& mm = std::get<MatMul>(op.shape);
       a_ = v.input.data();
       b_ = v.weight.data();
-      b_groups_ = mm.b_is_weight ? 1 : G;
+      b_groups_ = mm.b_is_weight ? 1 : groups_;
     }
-    bt_.resize(static_cast<std::size_t>(b_groups_ * k_ * n_));
-    for (i64 g = 0; g < b_groups_; ++g)
-      for (i64 k = 0; k < k_; ++k)
-        for (i64 n = 0; n < n_; ++n)
-          bt_[static_cast<std::size_t>((g * n_ + n) * k_ + k)] = b_[(g * k_ + k) * n_ + n];
   }
+
+  // Builds the laid-out parts the walks below read: A and B (a(), b()) and B transposed (bt_row).
+  void prepare(bool need_a, bool need_b, bool need_bt) const {
+    if (need_a && !a_) {
+      a_own_.assign(static_cast<std::size_t>(groups_ * m_ * k_), 0);
+      for_each_a(m_ * k_, k_, 1, [&](i64 i, std::int32_t x) { a_own_[static_cast<std::size_t>(i)] = x; });
+      a_ = a_own_.data();
+    }
+    if ((need_b || need_bt) && !b_) {
+      b_own_.resize(static_cast<std::size_t>(b_groups_ * k_ * n_));
+      for_each_b(k_ * n_, n_, 1, [&](i64 i, std::int32_t x) { b_own_[static_cast<std::size_t>(i)] = x; });
+      b_ = b_own_.data();
+    }
+    if (need_bt && bt_.empty()) {
+      bt_.resize(static_cast<std::size_t>(b_groups_ * k_ * n_));
+      for (i64 g = 0; g < b_groups_; ++g)
+        for (i64 k = 0; k < k_; ++k)
+          for (i64 n = 0; n < n_; ++n)
+            bt_[static_cast<std::size_t>((g * n_ + n) * k_ + k)] = b_[(g * k_ + k) * n_ + n];
+    }
+  }
+
+  // put(g * sg + m * sm + k * sk, A[g][m][k]) for every element of A but a convolution's
+  // padding (zeros), read from the input tensor in the order that writes the smaller stride
+  // innermost.
+  template <class F>
+  void for_each_a(i64 sg, i64 sm, i64 sk, F&& put) const {
+    if (!conv_) {
+      const std::int32_t* in = v_.input.data();
+      for (i64 g = 0; g < groups_; ++g)
+        for (i64 m = 0; m < m_; ++m)
+          for (i64 k = 0; k < k_; ++k) put(g * sg + m * sm + k * sk, *in++);
+      return;
+    }
+    const Conv& c = *conv_;
+    const i64 cg = c.c / c.groups, P = c.p(), Q = c.q(), HW = c.h * c.w;
+    const i64 N = m_ / (P * Q);
+    // k = (r * s + t) * cg + ch (input channel innermost, as Operands::a).
+    if (sk <= sm) {
+      for (i64 g = 0; g < groups_; ++g)
+        for (i64 m = 0; m < m_; ++m) {
+          const i64 q = m % Q, p = (m / Q) % P, nb = m / (P * Q);
+          const i64 at = g * sg + m * sm;
+          for (i64 r = 0; r < c.r; ++r) {
+            const i64 h = p * c.stride_h - c.pad_top + r * c.dilation_h;
+            if (h < 0 || h >= c.h) continue;
+            for (i64 t = 0; t < c.s; ++t) {
+              const i64 w = q * c.stride_w - c.pad_left + t * c.dilation_w;
+              if (w < 0 || w >= c.w) continue;
+              const std::int32_t* in = &v_.input[static_cast<std::size_t>(((nb * c.c + g * cg) * c.h + h) * c.w + w)];
+              const i64 k0 = (r * c.s + t) * cg;
+              for (i64 ch = 0; ch < cg; ++ch) put(at + (k0 + ch) * sk, in[ch * HW]);
+            }
+          }
+        }
+      return;
+    }
+    for (i64 g = 0; g < groups_; ++g)
+      for (i64 r = 0; r < c.r; ++r)
+        for (i64 t = 0; t < c.s; ++t)
+          for (i64 ch = 0; ch < cg; ++ch) {
+            const i64 at = g * sg + ((r * c.s + t) * cg + ch) * sk;
+            for (i64 nb = 0; nb < N; ++nb) {
+              const std::int32_t* plane = &v_.input[static_cast<std::size_t>((nb * c.c + g * cg + ch) * HW)];
+              for (i64 p = 0; p < P; ++p) {
+                const i64 h = p * c.stride_h - c.pad_top + r * c.dilation_h;
+                if (h < 0 || h >= c.h) continue;
+                const i64 m0 = (nb * P + p) * Q;
+                for (i64 q = 0; q < Q; ++q) {
+                  const i64 w = q * c.stride_w - c.pad_left + t * c.dilation_w;
+                  if (w >= 0 && w < c.w) put(at + (m0 + q) * sm, plane[h * c.w + w]);
+                }
+              }
+            }
+          }
+  }
+
+  // put(g * sg + k * sk + n * sn, B[g][k][n]) for every element of B (g < b_groups()), read
+  // in the weight tensor's order.
+  template <class F>
+  void for_each_b(i64 sg, i64 sk, i64 sn, F&& put) const {
+    const std::int32_t* w = v_.weight.data();
+    if (!conv_) {
+      for (i64 g = 0; g < b_groups_; ++g)
+        for (i64 k = 0; k < k_; ++k)
+          for (i64 n = 0; n < n_; ++n) put(g * sg + k * sk + n * sn, *w++);
+      return;
+    }
+    // Weights [g * kg + n][ch][r][s]; k = (r * s + t) * cg + ch.
+    const Conv& c = *conv_;
+    const i64 cg = c.c / c.groups;
+    for (i64 g = 0; g < b_groups_; ++g)
+      for (i64 n = 0; n < n_; ++n)
+        for (i64 ch = 0; ch < cg; ++ch)
+          for (i64 r = 0; r < c.r; ++r)
+            for (i64 t = 0; t < c.s; ++t) put(g * sg + ((r * c.s + t) * cg + ch) * sk + n * sn, *w++);
+  }
+
   std::int64_t a(i64 g, i64 m, i64 k) const { return a_[(g * m_ + m) * k_ + k]; }
   std::int64_t b(i64 g, i64 k, i64 n) const { return b_[(bg(g) * k_ + k) * n_ + n]; }
   // Row pointers along k: A[g][m][.] and B[g][.][n].
   const std::int32_t* a_row(i64 g, i64 m) const { return a_ + (g * m_ + m) * k_; }
   const std::int32_t* bt_row(i64 g, i64 n) const { return bt_.data() + (bg(g) * n_ + n) * k_; }
-  const std::int32_t* b_data() const { return b_; }
   // B shared by every group (a matmul with weights): its group stride is 0.
   i64 b_groups() const { return b_groups_; }
   i64 bg(i64 g) const { return b_groups_ == 1 ? 0 : g; }
 
  private:
-  i64 m_, n_, k_;
-  std::vector<std::int32_t> a_own_, b_own_, bt_;
-  const std::int32_t* a_ = nullptr;
-  const std::int32_t* b_ = nullptr;
+  const LayerValues& v_;
+  std::optional<Conv> conv_;
+  i64 m_, n_, k_, groups_;
   i64 b_groups_ = 1;
+  mutable std::vector<std::int32_t> a_own_, b_own_, bt_;
+  mutable const std::int32_t* a_ = nullptr;
+  mutable const std::int32_t* b_ = nullptr;
 };
 
 constexpr int kDims = 4;
@@ -427,6 +498,7 @@ class Walker {
 
   // Exact count over every stream and step, one position at a time (the reference).
   PortCount exact() const {
+    ops_.prepare(true, true, true);
     PortCount r = header();
     std::vector<i64> idx(p_.loops.size(), 0);
     std::vector<std::uint64_t> vals;
@@ -522,6 +594,7 @@ class Walker {
       repeat_[j] = !uses(p_.tensor, d) && !deeper;
     }
     if (p_.tensor != StreamTensor::psum) encode_tensor();
+    else ops_.prepare(true, false, true);  // running sums over rows of A and B transposed
     width_ = p_.tensor == StreamTensor::psum ? width_for(p_.bits) : enc_.width;
     scratch_.resize(static_cast<std::size_t>(row_extent_) * width_);
     std::vector<i64> idx(p_.loops.size(), 0);
@@ -541,6 +614,7 @@ class Walker {
 
   // Uniform samples over (stream, step) positions; estimates with a 95% CI.
   PortCount sampled(std::uint64_t samples, std::uint64_t seed) const {
+    ops_.prepare(true, true, true);
     PortCount r = header();
     r.exact = false;
     std::mt19937_64 rng(seed);
@@ -609,7 +683,8 @@ class Walker {
   }
 
  private:
-  // The operand tensor in the port's encoding, [g][other][row dimension].
+  // The operand tensor in the port's encoding, [g][other][row dimension], straight from the
+  // operator's tensors (padding stays 0, which encodes as 0).
   void encode_tensor() const {
     const bool act = p_.tensor == StreamTensor::activation;
     const int G = 0, M = 1, N = 2, K = 3;
@@ -622,19 +697,19 @@ class Walker {
     enc_.stride[inner] = 1;
     enc_.stride[other] = size_[inner];
     enc_.stride[G] = groups == 1 ? 0 : size_[other] * size_[inner];
-    // Where the laid-out operands keep each dimension (DenseOperands: A [g][m][k], B [g][k][n]).
-    i64 src_stride[kDims] = {0, 0, 0, 0};
-    if (act) src_stride[G] = size_[M] * size_[K], src_stride[M] = size_[K], src_stride[K] = 1;
-    else src_stride[G] = size_[K] * size_[N], src_stride[K] = size_[N], src_stride[N] = 1;
-    const std::int32_t* src = act ? ops_.a_row(0, 0) : ops_.b_data();
+    const i64* st = enc_.stride;
     std::uint8_t* out = enc_.bytes.data();
-    std::size_t i = 0;
-    for (i64 g = 0; g < groups; ++g)
-      for (i64 o = 0; o < size_[other]; ++o) {
-        const std::int32_t* row = src + g * src_stride[G] + o * src_stride[other];
-        const i64 step = src_stride[inner];
-        for (i64 x = 0; x < size_[inner]; ++x, ++i) store(out, i, enc_.width, encode(row[x * step]));
-      }
+    const auto fill = [&]<class T>(T) {
+      const auto put = [&](i64 i, std::int32_t v) { store_as<T>(out, static_cast<std::size_t>(i), encode(v)); };
+      if (act) ops_.for_each_a(st[G], st[M], st[K], put);
+      else ops_.for_each_b(st[G], st[K], st[N], put);
+    };
+    switch (enc_.width) {
+      case 1: fill(std::uint8_t{}); break;
+      case 2: fill(std::uint16_t{}); break;
+      case 4: fill(std::uint32_t{}); break;
+      default: fill(std::uint64_t{}); break;
+    }
   }
 
   // The summary of the temporal levels j.. with the outer digits giving `base`.
