@@ -163,9 +163,10 @@ class Boshcode {
   }
 
   void run() {
-    // Initial designs: the random search's first distinct points for this seed.
+    // Initial designs: the random search's first distinct points for this seed, a tenth of the
+    // budget (docs/explorer.md, "Schedule").
     const std::uint64_t initial =
-        std::min<std::uint64_t>(budget_, std::clamp<std::uint64_t>(budget_ / 5, 8, 32));
+        std::min<std::uint64_t>(budget_, std::clamp<std::uint64_t>(budget_ / 10, 8, 32));
     std::vector<Design> first;
     std::set<std::string> chosen;
     for (std::uint64_t i = 0; first.size() < initial && i < 1000 * initial; ++i) {

@@ -313,8 +313,15 @@ std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::G
       if (replace && r.hamming.is_null() && r.energy.count("mac") && r.energy.at("mac") == 0)
         r.energy.erase("mac");
   }
-  for (auto& r : out)
+  for (auto& r : out) {
     for (const auto& [component, pj] : r.energy) r.energy_pj += pj;
+    // Finite figures whose product overflows (a technology table's 1e307 pJ): no result.
+    if (!std::isfinite(r.energy_pj))
+      throw InputError((r.source.empty() ? "" : r.source + ": ") + "operator '" + r.name +
+                       "': its energy is not finite (" + std::to_string(r.energy_pj) +
+                       " pJ): the architecture's energy figures (technology table, energy "
+                       "keys) are too large");
+  }
   return out;
 }
 

@@ -4,8 +4,9 @@
 //   the loop-nest walk (Walker::exact): every (stream, step) position in turn, its value computed
 //     from its GEMM indices. About 1e7 values/s; kept as the reference the tests compare against
 //     (count_toggles_reference) and for partial sums accumulated over several loops.
-//   row counting (Walker::exact_rows): the operand tensor is laid out once per port, in the port's
-//     encoding, so that the innermost temporal loop reads contiguous memory; toggles are counted
+//   row counting (Walker::exact_rows): the operand is encoded once per port straight from the
+//     operator's tensor into a layout where the innermost temporal loop reads contiguous memory
+//     (DenseOperands::for_each_a, for_each_b: im2col on the fly); toggles are counted
 //     over whole rows by the XOR+popcount kernel, and the sequence under a temporal loop over a
 //     dimension the tensor does not use (the same values again) is summarised once and repeated
 //     arithmetically, its boundary transitions added. Incremental partial sums (one accumulated

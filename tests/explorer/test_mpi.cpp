@@ -144,6 +144,31 @@ TEST_CASE("MPI sweeps and searches log what a single process logs", "[explorer][
   CHECK(by_index(many) == by_index(one));
 }
 
+TEST_CASE("MPI co-design searches log what a single process logs", "[explorer][mpi][codesign]") {
+  // A joint network x accelerator space with the NATS accuracy oracle, and a two-task space
+  // (NASAIC's templates, shared budgets, specs): the same evaluate_point path as sweeps, here
+  // with accuracy lookups and multi-task points carried through the pool.
+  for (const char* file : {"configs/spaces/codesign_nb201_systolic_edge.json",
+                           "configs/spaces/nasaic_nb201_two_tasks.json"}) {
+    const auto one = temp_log("codesign_single"), many = temp_log("codesign_ranks");
+    const std::vector<std::string> args = {"codesign", test::source_path(file), "--algo", "nsga2",
+                                           "--budget", "24", "--seed", "2", "--quiet"};
+    auto single = args, ranks = args;
+    single.insert(single.end(), {"--log", one});
+    ranks.insert(ranks.end(), {"--log", many, "--mpi"});
+    REQUIRE(test::run_cli(single).code == 0);
+    REQUIRE(run_mpi(3, ranks) == 0);
+    INFO(file);
+    const auto logged = by_index(many);
+    CHECK(logged.size() >= 12);  // NSGA-II's budget counts proposals; repeats are not logged
+    CHECK(logged.size() <= 24);
+    CHECK(logged == by_index(one));
+    std::size_t with_accuracy = 0;
+    for (const auto& e : explorer::read_log(many)) with_accuracy += e.ok && !e.metrics.empty();
+    CHECK(with_accuracy > 0);
+  }
+}
+
 TEST_CASE("an MPI sweep resumes after any rank is killed", "[explorer][mpi]") {
   const auto space = test::data_path("spaces/small_systemc.json");
   // OpenMPI takes about a second to take the job down after a rank dies, and the surviving

@@ -1,6 +1,7 @@
 // Sweeps that cannot fail quietly, and results logs that cannot be damaged: the log header and
 // what it guards (--resume, merge completeness, pareto's objectives), exit status and failure
 // summary, the lock, and bad design spaces and expressions that must be errors, not crashes.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -331,10 +332,22 @@ TEST_CASE("a point with a non-finite metric is logged as failed and the sweep go
   const auto entries = explorer::read_log(log);
   REQUIRE(entries.size() == 2);
   CHECK_FALSE(entries[0].ok);
-  CHECK_THAT(entries[0].error, Contains("is not finite (inf): the model cannot evaluate this point"));
+  CHECK_THAT(entries[0].error, Contains("energy is not finite (inf pJ)") &&
+                                   Contains("technology table"));
   CHECK(entries[0].metrics.empty());
   CHECK(entries[1].ok);
   CHECK(std::isfinite(entries[1].metrics.at("energy_pj")));
+
+  // simulate refuses to report it: one line, exit 1, no report written.
+  const auto out = (dir / "report.json").string();
+  const auto r = test::run_cli({"simulate", "--arch",
+                                test::source_path("configs/arch/systolic_tiny_8x8.json"),
+                                "--workload", test::source_path("configs/workloads/lenet5.json"),
+                                "--set", "technology=" + tech_file, "--out", out, "--quiet"});
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Contains("lenet5.json") && Contains("energy is not finite"));
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK_FALSE(fs::exists(out));
 }
 
 TEST_CASE("bad design spaces are errors, not loops, overflows or crashes",
