@@ -83,7 +83,26 @@ CommonParams EyerissParams::default_common() {
   return c;
 }
 
-EyerissEngine::EyerissEngine(const EyerissParams& p) : EngineBase(p.common), p_(p) {}
+namespace {
+
+// The technology table's area of an Eyeriss array (a MAC unit of the word width and its
+// scratchpads as registers per PE) and global buffer, mm^2: what the chip's area is scaled by.
+double estimated_area_mm2(const EyerissParams& p, const energy::Technology& t) {
+  const double spad_bits =
+      static_cast<double>((p.ifmap_spad_words + p.filter_spad_words + p.psum_spad_words) * p.word_bits);
+  const double pe_um2 = t.mac_cost(energy::Technology::int_precision(p.word_bits)).area_um2 +
+                        spad_bits * t.register_area_um2_per_bit;
+  return static_cast<double>(p.rows * p.cols) * pe_um2 * 1e-6 + t.sram_area_mm2(p.glb_bytes);
+}
+
+}  // namespace
+
+EyerissEngine::EyerissEngine(const EyerissParams& p) : EngineBase(p.common), p_(p) {
+  const double chip = common_.area_mm2.value_or(0.0);
+  EyerissParams reference;  // the chip's array and buffers
+  const double scale = estimated_area_mm2(p_, *common_.tech) / estimated_area_mm2(reference, *common_.tech);
+  area_mm2_ = chip * scale;
+}
 
 nlohmann::json EyerissEngine::resolved_config() const {
   return with_common({{"eyeriss",

@@ -49,7 +49,9 @@ class EyerissEngine final : public EngineBase, public energy::OperandStreamSourc
 
   std::string engine_name() const override { return "eyeriss"; }
   double peak_macs_per_cycle() const override { return static_cast<double>(p_.rows * p_.cols); }
-  double area_mm2() const override { return common_.area_mm2.value_or(0.0); }
+  // area_mm2 is the chip's (12 x 14 PEs of 16-bit words with the default scratchpads, a 108 KiB
+  // global buffer); another size scales it by the technology table's estimate of both.
+  double area_mm2() const override { return area_mm2_; }
   u64 on_chip_bytes() const override { return p_.glb_bytes; }
   using Engine::map;
   LayerWork map(const workloads::Operator& op, const MapContext& context) const override;
@@ -65,6 +67,7 @@ class EyerissEngine final : public EngineBase, public energy::OperandStreamSourc
 
  private:
   EyerissParams p_;
+  double area_mm2_ = 0;
 };
 
 }  // namespace tessera::arch

@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include "arch/config.hpp"
+#include "arch/energy/technology.hpp"
 #include "arch/eyeriss/eyeriss.hpp"
 #include "test_support.hpp"
 #include "workloads/frontend.hpp"
@@ -68,4 +69,27 @@ TEST_CASE("eyeriss: cycles and accesses worked by hand") {
   workloads::Operator fc;
   fc.shape = workloads::MatMul{.batch = 1, .m = 16, .n = 100, .k = 100};
   CHECK(e.map(fc).plan.compute_cycles() == (16 * 100 * 100 + 167) / 168);
+}
+
+TEST_CASE("eyeriss: area is the chip's at its size and scales with the array and buffer") {
+  // The chip (configs/arch/eyeriss.json): 12 x 14 PEs, 108 KiB global buffer, 12.25 mm^2. Other
+  // sizes scale it by the technology table's area of a 16-bit MAC unit with its 260 words of
+  // scratchpad registers per PE and of the global buffer, computed here from the table.
+  const auto path = test::source_path("configs/arch/eyeriss.json");
+  const auto area = [&](std::vector<std::string> set) { return arch::load_arch(path, set).engine->area_mm2(); };
+  CHECK(area({}) == Approx(12.25));
+  const auto tech = arch::energy::load_technology("45nm");
+  const double pe = tech->mac_cost("int16").area_um2 * 1e-6 +
+                    (12 + 224 + 24) * 16 * tech->register_area_um2_per_bit * 1e-6;
+  const auto estimate = [&](double pes, std::uint64_t glb) { return pes * pe + tech->sram_area_mm2(glb); };
+  const double chip = estimate(12 * 14, 108 * 1024);
+  CHECK(area({"eyeriss.rows=24", "eyeriss.cols=28"}) ==
+        Approx(12.25 * estimate(24 * 28, 108 * 1024) / chip));
+  CHECK(area({"eyeriss.rows=6", "eyeriss.cols=7"}) < area({}));
+  CHECK(area({"sram.global_buffer=432 KiB"}) ==
+        Approx(12.25 * estimate(12 * 14, 432 * 1024) / chip));
+  CHECK(area({"sram.global_buffer=432 KiB"}) > area({}));
+  // An explicit area is the chip's at its own size: it scales the same way.
+  CHECK(area({"area_mm2=5.871", "eyeriss.rows=24", "eyeriss.cols=28"}) ==
+        Approx(5.871 * estimate(24 * 28, 108 * 1024) / chip));
 }
