@@ -119,6 +119,10 @@ HammingReport analyse_hamming(const Engine& engine, const workloads::Graph& grap
     report.toggles_optimized += after.toggles;
     report.energy_optimized_pj += after.energy_pj();
   }
+  // Finite figures whose products overflow (a technology table's 1e307 pJ): no result.
+  if (!std::isfinite(report.energy_pj) || !std::isfinite(report.table_mac_pj))
+    throw InputError(tech->origin + ": the datapath energy of " + graph.name() +
+                     " is not finite: the table's MAC energies are too large");
   return report;
 }
 

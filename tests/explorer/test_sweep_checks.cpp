@@ -348,6 +348,14 @@ TEST_CASE("a point with a non-finite metric is logged as failed and the sweep go
   CHECK_THAT(r.err, Contains("lenet5.json") && Contains("energy is not finite"));
   CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   CHECK_FALSE(fs::exists(out));
+  // Nor does energy (toggles priced by the same table).
+  const auto e = test::run_cli({"energy", "--arch",
+                                test::source_path("configs/arch/systolic_tiny_8x8.json"),
+                                "--workload", test::source_path("configs/workloads/lenet5.json"),
+                                "--set", "technology=" + tech_file});
+  CHECK(e.code == 1);
+  CHECK_THAT(e.err, Contains("huge_mac_energy.json") && Contains("energy of lenet5 is not finite"));
+  CHECK(std::count(e.err.begin(), e.err.end(), '\n') == 1);
 }
 
 TEST_CASE("bad design spaces are errors, not loops, overflows or crashes",
