@@ -132,9 +132,9 @@ const LayerTiming* MapCache::find_timing(const dataflows::TilePlan& plan,
   return nullptr;
 }
 
-void MapCache::add_timing(const dataflows::TilePlan& plan, std::uint64_t digest,
-                          const LayerTiming& t) {
-  timings_.emplace(digest, std::pair{plan, t});
+const LayerTiming& MapCache::add_timing(const dataflows::TilePlan& plan, std::uint64_t digest,
+                                        const LayerTiming& t) {
+  return timings_.emplace(digest, std::pair{plan, t})->second.second;
 }
 
 std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::Graph& graph,
@@ -227,38 +227,22 @@ std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::G
   }
 
   for (std::size_t i : heads) engine.memory().assign(work[i].plan);
-  // Analytical layers time independently: only plans not timed before go to the timer (a
-  // network's repeated blocks, generation steps). SystemC runs the layers as one simulation.
-  const bool memo = fidelity == Fidelity::analytical;
-  std::vector<LayerTiming> timings(heads.size());
-  std::vector<const dataflows::TilePlan*> plans;
-  std::vector<std::uint64_t> digests;
-  std::vector<std::size_t> timed(heads.size());  // each head's index in `plans`
-  std::unordered_multimap<std::uint64_t, std::size_t> first;  // this call's plans by digest
-  for (std::size_t h = 0; h < heads.size(); ++h) {
-    const auto& plan = work[heads[h]].plan;
-    const std::uint64_t d = memo ? dataflows::digest(plan) : 0;
-    if (memo) {
-      if (const LayerTiming* t = maps.find_timing(plan, d)) {
-        timed[h] = SIZE_MAX;  // from the cache
-        timings[h] = *t;
-        continue;
-      }
-      bool again = false;
-      for (auto [it, end] = first.equal_range(d); it != end && !again; ++it)
-        if (*plans[it->second] == plan) timed[h] = it->second, again = true;
-      if (again) continue;
-      first.emplace(d, plans.size());
+  std::vector<LayerTiming> timings;
+  if (fidelity == Fidelity::analytical) {
+    // Layers time independently: a plan timed before (a network's repeated blocks, the steps of
+    // a generation run) is looked up, not timed again.
+    for (std::size_t i : heads) {
+      const auto& plan = work[i].plan;
+      const std::uint64_t d = dataflows::digest(plan);
+      const LayerTiming* t = maps.find_timing(plan, d);
+      if (!t) t = &maps.add_timing(plan, d, timer({&plan}, engine.memory(), trace).front());
+      timings.push_back(*t);
     }
-    timed[h] = plans.size();
-    plans.push_back(&plan);
-    digests.push_back(d);
+  } else {  // SystemC runs the layers as one simulation
+    std::vector<const dataflows::TilePlan*> plans;
+    for (std::size_t i : heads) plans.push_back(&work[i].plan);
+    timings = timer(plans, engine.memory(), trace);
   }
-  const std::vector<LayerTiming> fresh = timer(plans, engine.memory(), trace);
-  for (std::size_t h = 0; h < heads.size(); ++h)
-    if (timed[h] < plans.size()) timings[h] = fresh[timed[h]];
-  if (memo)
-    for (std::size_t k = 0; k < plans.size(); ++k) maps.add_timing(*plans[k], digests[k], fresh[k]);
 
   std::vector<LayerResult> out(n);
   for (std::size_t h = 0; h < heads.size(); ++h) out[heads[h]].timing = timings[h];

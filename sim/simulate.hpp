@@ -61,9 +61,11 @@ class MapCache {
   std::size_t size() const { return entries_.size(); }
   std::uint64_t hits() const { return hits_; }
 
-  // The analytical timing of a plan equal to `plan` timed before, or null; and recording one.
+  // The analytical timing of a plan equal to `plan` timed before, or null; and recording one
+  // (`digest`: dataflows::digest(plan)).
   const LayerTiming* find_timing(const dataflows::TilePlan& plan, std::uint64_t digest) const;
-  void add_timing(const dataflows::TilePlan& plan, std::uint64_t digest, const LayerTiming& t);
+  const LayerTiming& add_timing(const dataflows::TilePlan& plan, std::uint64_t digest,
+                                const LayerTiming& t);
 
  private:
   struct Entry {
