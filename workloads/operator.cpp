@@ -273,7 +273,7 @@ void validate(const Operator& op, const std::string& where) {
       fail("weight density must equal N/M of its N:M pattern");
   }
   if (op.early_exit) {
-    if (!(op.early_exit->index >= 0)) fail("early_exit index must be >= 0");
+    if (op.early_exit->index < 0) fail("early_exit index must be >= 0");
     if (op.early_exit->probability &&
         !(*op.early_exit->probability >= 0 && *op.early_exit->probability <= 1))
       fail("early_exit probability must be in [0, 1]");
@@ -282,15 +282,15 @@ void validate(const Operator& op, const std::string& where) {
     return "2^" + std::to_string(std::countr_zero(std::uint64_t(kMaxCount)));
   };
   auto at_most_limit = [&](i64 v, const char* name) {
-    if (!(v <= kMaxCount))
+    if (v > kMaxCount)
       fail(std::string(name) + " must be at most " + limit() + ", got " + std::to_string(v));
   };
   auto positive = [&](i64 v, const char* name) {
-    if (!(v > 0)) fail(std::string(name) + " must be > 0, got " + std::to_string(v));
+    if (v <= 0) fail(std::string(name) + " must be > 0, got " + std::to_string(v));
     at_most_limit(v, name);
   };
   auto non_negative = [&](i64 v, const char* name) {
-    if (!(v >= 0)) fail(std::string(name) + " must be >= 0, got " + std::to_string(v));
+    if (v < 0) fail(std::string(name) + " must be >= 0, got " + std::to_string(v));
     at_most_limit(v, name);
   };
   // A count derived from several fields (MACs, elements) must not exceed the limit either.
