@@ -107,14 +107,7 @@ std::string gib(u64 bytes) { return fmt::format("{:.3f} GiB", static_cast<double
 Graph decode_graph(const workloads::TransformerConfig& config, const std::string& file,
                    const workloads::WorkloadSettings& settings, i64 kv_len, int weight_bits,
                    i64 decode_tokens) {
-  Graph g = build(config, file, step_settings(settings, "decode", kv_len, decode_tokens),
-                  weight_bits);
-  if (decode_tokens > 1) {  // verification needs the logits of every drafted token
-    for (Graph::Node n = 0; n < g.size(); ++n)
-      if (auto* m = std::get_if<workloads::MatMul>(&g.op(n).shape); m && g.op(n).name == "lm_head")
-        m->m *= decode_tokens;
-  }
-  return g;
+  return build(config, file, step_settings(settings, "decode", kv_len, decode_tokens), weight_bits);
 }
 
 u64 GenerationResult::decode_cycles() const {
@@ -187,7 +180,15 @@ GenerationResult simulate_generation(const arch::Engine& engine,
 
   // Prefill.
   r.prefill_weight_bits = gen.prefill_weight_bits.value_or(0);
-  r.prefill_graph = build(config, file, step_settings(settings, "prefill", 0, 1), r.prefill_weight_bits);
+  r.prefill_graph = build(config, file, step_settings(settings, "prefill", 0, 1), 0);
+  // The weights' own precision (the model's, after the workload settings), which a step
+  // without a scheduled precision runs at.
+  const int own_bits = [&] {
+    for (Graph::Node n = 0; n < r.prefill_graph.size(); ++n)
+      if (is_weight_op(r.prefill_graph.op(n))) return r.prefill_graph.op(n).precision.weight_bits;
+    return 0;
+  }();
+  set_weight_bits(r.prefill_graph, r.prefill_weight_bits);
 
   // KV bytes per token from the prefill's cache writes (their precision is the cache's).
   u64 kv_written = 0;
@@ -201,13 +202,8 @@ GenerationResult simulate_generation(const arch::Engine& engine,
   r.kv_bytes = r.kv_bytes_per_token * static_cast<u64>(r.batch * (r.prompt + r.steps));
 
   // The weights resident at the largest precision used; with the KV cache they must fit DRAM.
-  const int own_bits = [&] {
-    for (Graph::Node n = 0; n < r.prefill_graph.size(); ++n)
-      if (is_weight_op(r.prefill_graph.op(n))) return r.prefill_graph.op(n).precision.weight_bits;
-    return 0;
-  }();
   const auto resolved = [&](int bits) { return bits ? bits : own_bits; };
-  int max_bits = resolved(r.prefill_weight_bits);
+  int max_bits = std::max(resolved(r.prefill_weight_bits), resolved(bits_at(gen.decode_weights, 0)));
   for (const auto& p : gen.decode_weights) max_bits = std::max(max_bits, p.bits);
   r.weight_bytes = weight_set_bytes(r.prefill_graph, max_bits);
   if (r.weight_bytes + r.kv_bytes > r.dram_capacity_bytes)
@@ -243,14 +239,15 @@ GenerationResult simulate_generation(const arch::Engine& engine,
     return reload(resolved(to));
   };
 
+  // Early-exit rounds: `draft` drafted tokens, of which the expected accepted ones plus the
+  // verifier's own advance the sequence.
+  const double tokens_per_round = [&] {
+    if (!gen.early_exit) return 0.0;
+    const double a = gen.early_exit->acceptance, d = static_cast<double>(gen.early_exit->draft);
+    return a >= 1 ? d + 1 : (1 - std::pow(a, d + 1)) / (1 - a);
+  }();
   const i64 ee_rounds =
-      gen.early_exit ? [&] {
-        const double a = gen.early_exit->acceptance;
-        const double t = a >= 1 ? gen.early_exit->draft + 1.0
-                                : (1 - std::pow(a, gen.early_exit->draft + 1.0)) / (1 - a);
-        return static_cast<i64>(std::ceil(static_cast<double>(r.steps) / t));
-      }()
-                     : 0;
+      gen.early_exit ? static_cast<i64>(std::ceil(static_cast<double>(r.steps) / tokens_per_round)) : 0;
   const i64 work = r.steps + ee_rounds * (draft + 1);
   i64 done = 0;
 
@@ -276,9 +273,8 @@ GenerationResult simulate_generation(const arch::Engine& engine,
   if (gen.early_exit) {
     EarlyExitResult e;
     e.params = *gen.early_exit;
-    const double a = e.params.acceptance;
     const i64 d = e.params.draft;
-    e.tokens_per_round = a >= 1 ? static_cast<double>(d + 1) : (1 - std::pow(a, d + 1.0)) / (1 - a);
+    e.tokens_per_round = tokens_per_round;
     e.rounds = ee_rounds;
     workloads::TransformerConfig head = config, tail = config;
     head.layers = e.params.layers;

@@ -53,9 +53,7 @@ struct LayerResult {
 // again. Valid for one engine; not thread-safe.
 class MapCache {
  public:
-  // The work of an operator mapped before in this context, or null.
-  const arch::LayerWork* find(const workloads::Operator& op, const arch::MapContext& context) const;
-  // Maps `op` unless found, and returns its work.
+  // Maps `op` unless mapped before in this context, and returns its work.
   const arch::LayerWork& map(const arch::Engine& engine, const workloads::Operator& op,
                              const arch::MapContext& context);
   std::size_t size() const { return entries_.size(); }
@@ -68,6 +66,9 @@ class MapCache {
                                 const LayerTiming& t);
 
  private:
+  // The work of an operator mapped before in this context, or null.
+  const arch::LayerWork* find(const workloads::Operator& op, const arch::MapContext& context) const;
+
   struct Entry {
     workloads::OpShape shape;
     workloads::Precision precision;

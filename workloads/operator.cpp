@@ -354,11 +354,11 @@ void validate(const Operator& op, const std::string& where) {
             // Inputs are batch x (m x k + k x n): each term is at most the MACs, and
             // their sum at most twice the limit, which an i64 holds.
             count({m.k, m.n}, "weights (k x n)");
-            if (!(!(m.b_is_cache && m.b_is_weight)))
+            if (m.b_is_cache && m.b_is_weight)
               fail("b_is_cache needs b_is_weight false (a cache is not a parameter)");
           },
           [&](const Elementwise& e) {
-            if (!(!e.function.empty())) fail("function must not be empty");
+            if (e.function.empty()) fail("function must not be empty");
             positive(e.elements, "elements");
             positive(e.inputs, "inputs");
             count({e.elements, e.inputs}, "input elements (elements x inputs)");

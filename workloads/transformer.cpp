@@ -474,7 +474,11 @@ Graph build_transformer(const TransformerConfig& t, const std::string& file,
   // (bert pooler, vit classifier on the class token).
   if (t.pre_norm) x = norm("final_norm", "final_norm", rows, x);
   if (t.decoder()) {
-    linear("lm_head", "lm_head (logits of the last token)", B, d, t.vocab, false, {x});
+    // A decode step of several tokens (self-speculative verification) needs each one's logits.
+    const bool each = decode && S_q > 1;
+    linear("lm_head", each ? "lm_head (logits of each of the step's tokens)"
+                           : "lm_head (logits of the last token)",
+           each ? B * S_q : B, d, t.vocab, false, {x});
   } else if (t.family == TransformerFamily::vit && t.num_labels > 0) {
     linear("classifier", "classifier (class token)", B, d, t.num_labels, true, {x});
   } else {

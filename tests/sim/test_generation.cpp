@@ -181,6 +181,18 @@ TEST_CASE("generation: a PMPD schedule sets each step's precision; switching rel
   CHECK(plain.prefill_weight_bits == 4);
 }
 
+TEST_CASE("generation: a low-precision prefill then decode at the model's own precision") {
+  // No decode schedule: the steps run at the weights' own 16 bits, so the first one reloads
+  // them (4 -> 16 bits) and the resident weights are the 16-bit set.
+  const auto arch = arch_from("ideal_edge.json");
+  const auto r = generate(arch, {{"seq_len", 16}, {"generate", 3}, {"prefill_weight_bits", 4}});
+  CHECK(r.decode[0].switch_cycles > 0);
+  CHECK(r.decode[1].switch_cycles == 0);
+  const auto own = generate(arch, {{"seq_len", 16}, {"generate", 3}});
+  CHECK(r.weight_bytes == own.weight_bytes);
+  CHECK(r.decode[1].cycles == own.decode[1].cycles);
+}
+
 TEST_CASE("generation: Bit Fusion's compute rate follows the weight precision") {
   const auto arch = arch_from("bitfusion_isca2018.json");
   const auto config = workloads::read_transformer_config(kLlama);
