@@ -72,13 +72,17 @@ std::string read_pe_precision(ParamReader& e, const Technology& tech) {
 }
 
 std::string OperandStreamSource::mac_precision(const workloads::Operator& op) const {
-  return layer_mac_precision(std::max(op.precision.weight_bits, op.precision.activation_bits),
-                             op.precision.format);
+  return layer_mac_precision(op);
 }
 
 std::string layer_mac_precision(int bits, workloads::NumberFormat format) {
   if (format != workloads::NumberFormat::integer) return std::string(workloads::to_string(format));
   return Technology::int_precision(bits > 0 ? bits : 8);
+}
+
+std::string layer_mac_precision(const workloads::Operator& op) {
+  return layer_mac_precision(std::max(op.precision.weight_bits, op.precision.activation_bits),
+                             op.precision.format);
 }
 
 bool pe_supports(const std::string& pe, const std::string& layer) {
@@ -97,10 +101,9 @@ std::string area_mac_precision(const std::string& pe) { return pe == "auto" ? "i
 
 std::optional<std::string> mac_warning(const std::string& pe, const workloads::Operator& op) {
   if (op.macs() == 0) return std::nullopt;
-  const std::string layer = layer_mac_precision(
-      std::max(op.precision.weight_bits, op.precision.activation_bits), op.precision.format);
+  const std::string layer = layer_mac_precision(op);
   if (pe == "auto") {
-    if (pe_supports("int8", layer)) return std::nullopt;
+    if (pe_supports(area_mac_precision(pe), layer)) return std::nullopt;
     return layer + " MACs on PEs whose area is sized for int8 (energy.pe_precision auto): priced as " +
            layer + "; set energy.pe_precision to size the PEs for them";
   }

@@ -40,6 +40,8 @@ std::string read_pe_precision(ParamReader& energy, const Technology& tech);
 //   "auto" prices each layer at its own entry and sizes the PEs as int8; a layer needing more
 //   than int8 gets a warning that the area does not cover it.
 std::string layer_mac_precision(int bits, workloads::NumberFormat format);
+// Of an operator: its wider operand's bits and its format.
+std::string layer_mac_precision(const workloads::Operator& op);
 bool pe_supports(const std::string& pe_precision, const std::string& layer_precision);
 std::string priced_mac_precision(const std::string& pe_precision, int bits,
                                  workloads::NumberFormat format);

@@ -51,10 +51,6 @@ __attribute__((target_clones("popcnt", "default"))) std::uint64_t stream_toggles
   return t;
 }
 
-std::uint64_t stream_toggles_u8(const std::uint8_t* v, std::size_t n) {
-  return stream_toggles_bytes(v, n, 1);
-}
-
 std::uint64_t encode_sign_magnitude(std::int64_t v, int bits) {
   const std::uint64_t magnitude_mask = (std::uint64_t{1} << (bits - 1)) - 1;
   const std::uint64_t magnitude = static_cast<std::uint64_t>(v < 0 ? -v : v) & magnitude_mask;
@@ -615,7 +611,9 @@ class Walker {
 
   // Uniform samples over (stream, step) positions; estimates with a 95% CI.
   PortCount sampled(std::uint64_t samples, std::uint64_t seed) const {
-    ops_.prepare(true, true, true);
+    const bool sums = p_.tensor == StreamTensor::psum;  // running sums read A and B
+    ops_.prepare(sums || p_.tensor == StreamTensor::activation,
+                 sums || p_.tensor == StreamTensor::weight, sums);
     PortCount r = header();
     r.exact = false;
     std::mt19937_64 rng(seed);

@@ -35,9 +35,8 @@ namespace tessera::arch::energy {
 
 // Sum over i of popcount(v[i] ^ v[i-1]): toggles along one stream (vectorised popcount).
 std::uint64_t stream_toggles(const std::uint64_t* v, std::size_t n);
-// The same over bytes (8-bit operands), eight pairs per 64-bit popcount.
-std::uint64_t stream_toggles_u8(const std::uint8_t* v, std::size_t n);
-// The same over n values of `width` bytes each (1, 2, 4 or 8; little-endian), packed.
+// The same over n values of `width` bytes each (1, 2, 4 or 8; little-endian), packed: 8 / width
+// pairs per 64-bit popcount.
 std::uint64_t stream_toggles_bytes(const std::uint8_t* v, std::size_t n, std::size_t width);
 
 // The `bits`-bit sign-and-magnitude pattern of v (sign in the top bit; magnitudes beyond

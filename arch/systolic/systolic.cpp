@@ -140,24 +140,18 @@ std::unique_ptr<Engine> SystolicEngine::create(ParamReader& r) {
 SystolicEngine::SystolicEngine(const SystolicParams& p) : EngineBase(p.common), p_(p) {
   // Leakage power of each component's area (mW / Hz = 1e9 pJ per cycle).
   const energy::Technology& t = *common_.tech;
-  const std::string area_prec = energy::area_mac_precision(p_.pe_precision);
-  const double pe_mm2 =
-      static_cast<double>(p_.rows * p_.cols) * t.mac_cost(area_prec).area_um2 * 1e-6;
-  const double sram_mm2 = t.sram_area_mm2(on_chip_bytes());
+  pe_mm2_ = static_cast<double>(p_.rows * p_.cols) *
+            t.mac_cost(energy::area_mac_precision(p_.pe_precision)).area_um2 * 1e-6;
+  sram_mm2_ = t.sram_area_mm2(on_chip_bytes());
   const double per_cycle = 1e9 / common_.clock_hz;
-  leakage_ = {{"leakage.pe_array", pe_mm2 * t.leakage_logic_mw_per_mm2 * per_cycle},
+  leakage_ = {{"leakage.pe_array", pe_mm2_ * t.leakage_logic_mw_per_mm2 * per_cycle},
               {"leakage.vector", vector_area_mm2() * t.leakage_logic_mw_per_mm2 * per_cycle},
-              {"leakage.sram", sram_mm2 * t.leakage_sram_mw_per_mm2 * per_cycle}};
+              {"leakage.sram", sram_mm2_ * t.leakage_sram_mw_per_mm2 * per_cycle}};
   for (const auto& [component, pj] : leakage_) leakage_sum_ += pj;
 }
 
 double SystolicEngine::area_mm2() const {
-  if (common_.area_mm2) return *common_.area_mm2;
-  const std::string prec = energy::area_mac_precision(p_.pe_precision);
-  const auto& tech = *common_.tech;
-  const double pes = static_cast<double>(p_.rows * p_.cols) * tech.mac_cost(prec).area_um2 * 1e-6;
-  return pes + tech.sram_area_mm2(p_.ifmap_sram_bytes + p_.filter_sram_bytes + p_.ofmap_sram_bytes) +
-         vector_area_mm2();
+  return common_.area_mm2 ? *common_.area_mm2 : pe_mm2_ + sram_mm2_ + vector_area_mm2();
 }
 
 nlohmann::json SystolicEngine::resolved_config() const {

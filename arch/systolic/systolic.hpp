@@ -94,8 +94,10 @@ class SystolicEngine final : public EngineBase, public energy::OperandStreamSour
                          const dataflows::GemmView& g) const;
   double leakage_pj_per_cycle() const { return leakage_sum_; }  // the mapper's static cost
   SystolicParams p_;
-  // Leakage per cycle by component ("leakage.pe_array", "leakage.vector", "leakage.sram") and
-  // its sum, from p_ and the technology table once (energy() runs for every layer simulated).
+  // From p_ and the technology table once (energy() runs for every layer simulated): the PE
+  // array's and the SRAMs' area, and leakage per cycle by component ("leakage.pe_array",
+  // "leakage.vector", "leakage.sram") and its sum.
+  double pe_mm2_ = 0, sram_mm2_ = 0;
   EnergyBreakdown leakage_;
   double leakage_sum_ = 0;
 };

@@ -85,7 +85,7 @@ TEST_CASE("toggle kernels: constant streams, hand-computed sequences, packed byt
   std::vector<std::uint8_t> bytes(1003);
   for (auto& b : bytes) b = static_cast<std::uint8_t>(rng());
   std::vector<std::uint64_t> wide(bytes.begin(), bytes.end());
-  CHECK(stream_toggles_u8(bytes.data(), bytes.size()) == stream_toggles(wide.data(), wide.size()));
+  CHECK(stream_toggles_bytes(bytes.data(), bytes.size(), 1) == stream_toggles(wide.data(), wide.size()));
   CHECK(stream_toggles(seq.data(), 1) == 0);
 }
 
