@@ -80,10 +80,7 @@ int front_of_log(const explorer::DesignSpace& space, const std::string& log) {
       continue;
     }
     ++ok;
-    std::vector<double> v;
-    for (const auto& o : objectives)
-      v.push_back(o.minimize ? e.metrics.at(o.metric) : -e.metrics.at(o.metric));
-    archive.add(v);
+    archive.add(explorer::minimised(e, objectives));
   }
   std::cout << fmt::format(
       "{}: {} ok points, {} failed; Pareto front {} points; normalised hypervolume {:.4f} "
@@ -112,10 +109,7 @@ int enumerate_front(const explorer::DesignSpace& space, unsigned jobs, std::uint
     if (!e.ok) {
       ++failed;
     } else {
-      std::vector<double> v;
-      for (const auto& ob : objectives)
-        v.push_back(ob.minimize ? e.metrics.at(ob.metric) : -e.metrics.at(ob.metric));
-      archive.add(v);
+      archive.add(explorer::minimised(e, objectives));
     }
     const auto now = std::chrono::steady_clock::now();
     if (now - last > std::chrono::seconds(10)) {
@@ -170,15 +164,7 @@ int codesign_bench(const std::vector<std::string>& args, const std::string& root
 
   const auto objectives = objectives_of(space);
   const explorer::WorkloadCache workloads(space, 4096);
-  explorer::PoolRegistry pools("evaluator pool");
-  explorer::add_builtin_pools(pools);
-  explorer::PoolSettings settings;
-  settings.fidelity = space.fidelity;
-  settings.jobs = jobs;
-  settings.evaluate = [&](std::uint64_t index, const nlohmann::json& point) {
-    return explorer::evaluate_point(space, workloads, index, point);
-  };
-  const auto pool = pools.get(explorer::default_pool(space.fidelity, jobs))(settings);
+  const auto pool = explorer::make_default_pool(space, workloads, jobs);
 
   const auto wanted = split(algo_filter);
   std::vector<std::string> algos;

@@ -13,6 +13,7 @@
 #include <set>
 
 #include "common/error.hpp"
+#include "explorer/pareto.hpp"
 #include "explorer/surrogate.hpp"
 #include "explorer/torch_models.hpp"
 
@@ -127,16 +128,6 @@ std::mt19937_64 generator(unsigned seed, std::uint64_t iteration, std::uint64_t 
   return std::mt19937_64(seq);
 }
 
-// a is no worse in every objective and better in one.
-bool dominates(const std::vector<double>& a, const std::vector<double>& b) {
-  bool better = false;
-  for (std::size_t j = 0; j < a.size(); ++j) {
-    if (a[j] > b[j]) return false;
-    better = better || a[j] < b[j];
-  }
-  return better;
-}
-
 double chebyshev(const std::vector<double>& w, const std::vector<double>& y, double rho) {
   double most = -std::numeric_limits<double>::infinity(), sum = 0;
   for (std::size_t j = 0; j < y.size(); ++j) {
@@ -153,11 +144,7 @@ class Boshcode {
     if (enc_.dim() == 0)
       throw InputError(ev.space().file + ": boshcode needs a parameter with two or more values");
     if (outputs_ == 0) throw InputError(ev.space().file + ": boshcode needs an objective");
-    try {
-      space_size_ = ev.space().grid_size();
-    } catch (const InputError&) {
-      space_size_ = std::numeric_limits<std::uint64_t>::max();
-    }
+    space_size_ = ev.space().grid_size();  // read_space has checked that it can be numbered
     budget_ = std::min<std::uint64_t>(o.budget, space_size_);
     batch_ = o.population ? o.population : kDefaultBatch;
   }
@@ -229,18 +216,18 @@ class Boshcode {
     rows.clear();
     for (std::size_t i = 0; i < designs_.size(); ++i)
       if (ok_[i]) rows.push_back(i);
-    if (logs_.empty()) {
+    if (logs_.empty() && !rows.empty()) {  // decided on the first ok points
       for (std::size_t j = 0; j < outputs_; ++j) {
         double lo = std::numeric_limits<double>::infinity(), hi = 0;
         bool one_sign = true;
-        const double sign = rows.empty() ? 1 : (objectives_[rows[0]][j] < 0 ? -1 : 1);
+        const double sign = objectives_[rows[0]][j] < 0 ? -1 : 1;
         for (const auto i : rows) {
           const double v = objectives_[i][j] * sign;
           one_sign = one_sign && v > 0;
           lo = std::min(lo, v);
           hi = std::max(hi, v);
         }
-        logs_.push_back(one_sign && !rows.empty() && hi > kLogSpan * lo ? sign : 0);
+        logs_.push_back(one_sign && hi > kLogSpan * lo ? sign : 0);
       }
     }
     Rows y;

@@ -152,13 +152,17 @@ nlohmann::json resolve_network(const NetworkSpec& spec, const nlohmann::json& va
   return d;
 }
 
+std::string network_source(const nlohmann::json& network) {
+  if (network.at("kind") == "nasbench201")
+    return std::string(workloads::kNasBench201Prefix) + network.at("dataset").get<std::string>() +
+           ":" + network.at("arch").get<std::string>();
+  return network.at("file").get<std::string>();
+}
+
 workloads::Graph build_network(const nlohmann::json& network,
                                const workloads::WorkloadSettings& settings) {
   if (network.at("kind") == "nasbench201")  // as --workload nasbench201:DATASET:ARCH builds it
-    return workloads::load_workload(std::string(workloads::kNasBench201Prefix) +
-                                        network.at("dataset").get<std::string>() + ":" +
-                                        network.at("arch").get<std::string>(),
-                                    settings);
+    return workloads::load_workload(network_source(network), settings);
   const std::string file = network.at("file").get<std::string>();
   auto c = workloads::transformer_config_from_json(network.at("config"), file);
   const bool head_dim_follows = c.head_dim * c.heads == c.hidden;

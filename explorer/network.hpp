@@ -53,6 +53,10 @@ void check_network_complete(const NetworkSpec& spec, const std::vector<std::stri
 // hidden size that heads do not divide).
 nlohmann::json resolve_network(const NetworkSpec& spec, const nlohmann::json& values);
 
+// Where a described network comes from, as a workload name: "nasbench201:DATASET:ARCH" (what
+// --workload takes) or the transformer config's file.
+std::string network_source(const nlohmann::json& network);
+
 // Builds a described network with the workload settings (batch, precision annotations).
 workloads::Graph build_network(const nlohmann::json& network,
                                const workloads::WorkloadSettings& settings);

@@ -129,14 +129,23 @@ std::size_t nats_dataset_index(const std::string& dataset) {
   return static_cast<std::size_t>(it - names.begin());
 }
 
+double lookup(const NatsTable& table, const std::string& csv, const std::string& arch,
+              const std::string& dataset) {
+  const std::size_t k = nats_dataset_index(dataset);
+  const auto it = table.find(arch);
+  if (it == table.end()) throw InputError("architecture " + arch + " is not in " + csv);
+  return it->second[k];
+}
+
 class NatsOracle : public AccuracyOracle {
  public:
-  explicit NatsOracle(std::string csv) : csv_(std::move(csv)) { (void)nats_table(csv_); }
+  // The table is looked up once: queries from every evaluator thread then read it unlocked.
+  explicit NatsOracle(std::string csv) : csv_(std::move(csv)), table_(nats_table(csv_)) {}
   double accuracy(const OracleQuery& q) const override {
     if (!q.network.is_object() || q.network.value("kind", "") != "nasbench201")
       throw InputError("the nats oracle scores NAS-Bench-201 cells; this point's network is " +
                        (q.network.is_null() ? std::string("not a parameter") : q.network.dump()));
-    return nats_accuracy(csv_, q.network.at("arch").get<std::string>(), q.dataset);
+    return lookup(table_, csv_, q.network.at("arch").get<std::string>(), q.dataset);
   }
   void check_dataset(const std::string& dataset) const override {
     (void)nats_dataset_index(dataset);
@@ -144,6 +153,7 @@ class NatsOracle : public AccuracyOracle {
 
  private:
   std::string csv_;
+  const NatsTable& table_;  // owned by nats_table's cache for the process's lifetime
 };
 
 // ---- command -------------------------------------------------------------------------------
@@ -305,12 +315,7 @@ const std::vector<std::string>& nats_datasets() {
 
 double nats_accuracy(const std::string& csv, const std::string& arch,
                      const std::string& dataset) {
-  const std::size_t k = nats_dataset_index(dataset);
-  const auto& table = nats_table(csv);
-  const auto it = table.find(arch);
-  if (it == table.end())
-    throw InputError("architecture " + arch + " is not in " + csv);
-  return it->second[k];
+  return lookup(nats_table(csv), csv, arch, dataset);
 }
 
 Registry<OracleFactory>& accuracy_oracles() {

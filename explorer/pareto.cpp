@@ -32,16 +32,6 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
-// The objective values of an ok entry, negated where maximised so that smaller is better.
-pagmo::vector_double minimised(const LogEntry& e, const std::vector<Objective>& objectives) {
-  pagmo::vector_double v;
-  v.reserve(objectives.size());
-  for (const auto& o : objectives) {
-    const double x = e.metrics.at(o.metric);
-    v.push_back(o.minimize ? x : -x);
-  }
-  return v;
-}
 
 // Points per pagmo sorting call in pareto_front(); a power of two only for neatness.
 constexpr std::size_t kFrontChunk = 1024;
@@ -53,6 +43,25 @@ std::string point_value(const nlohmann::json& v) {
 }
 
 }  // namespace
+
+std::vector<double> minimised(const LogEntry& e, const std::vector<Objective>& objectives) {
+  std::vector<double> v;
+  v.reserve(objectives.size());
+  for (const auto& o : objectives) {
+    const double x = e.metrics.at(o.metric);
+    v.push_back(o.minimize ? x : -x);
+  }
+  return v;
+}
+
+bool dominates(const std::vector<double>& a, const std::vector<double>& b) {
+  bool better = false;
+  for (std::size_t j = 0; j < a.size(); ++j) {
+    if (a[j] > b[j]) return false;
+    better = better || a[j] < b[j];
+  }
+  return better;
+}
 
 std::vector<Objective> parse_objectives(const std::string& spec) {
   const std::string where = "--objectives " + spec + ": ";
@@ -265,14 +274,6 @@ double normalised_hypervolume(const std::vector<LogEntry>& entries,
 }
 
 bool ParetoArchive::add(const std::vector<double>& v) {
-  const auto dominates = [](const std::vector<double>& a, const std::vector<double>& b) {
-    bool better = false;
-    for (std::size_t j = 0; j < a.size(); ++j) {
-      if (a[j] > b[j]) return false;
-      better = better || a[j] < b[j];
-    }
-    return better;
-  };
   for (const auto& p : points_)
     if (dominates(p, v) || p == v) return false;
   points_.erase(std::remove_if(points_.begin(), points_.end(),

@@ -78,6 +78,11 @@ double normalised_hypervolume(const std::vector<LogEntry>& entries,
                               const std::vector<Objective>& objectives,
                               const std::vector<double>& lo, const std::vector<double>& ref);
 
+// The objective values of an ok entry, negated where maximised so that smaller is better.
+std::vector<double> minimised(const LogEntry& e, const std::vector<Objective>& objectives);
+// Minimised vectors: `a` is no worse than `b` in every objective and better in one.
+bool dominates(const std::vector<double>& a, const std::vector<double>& b);
+
 // The non-dominated set of a stream of minimised objective vectors, kept as they come: for
 // fronts of logs too large to hold (a full enumeration), where sorting all points at once is
 // quadratic. Equal vectors are kept once.

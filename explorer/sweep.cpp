@@ -85,12 +85,8 @@ std::shared_ptr<const Workload> WorkloadCache::build(const nlohmann::json& netwo
   if (network.is_null())
     return std::make_shared<const Workload>(prepare_workload(
         workloads::load_workload(space_.workload_file, read), space_.workload_file));
-  const std::string label = network.value("kind", "") == "nasbench201"
-                                ? std::string(workloads::kNasBench201Prefix) +
-                                      network.at("dataset").get<std::string>() + ":" +
-                                      network.at("arch").get<std::string>()
-                                : network.at("file").get<std::string>();
-  return std::make_shared<const Workload>(prepare_workload(build_network(network, read), label));
+  return std::make_shared<const Workload>(
+      prepare_workload(build_network(network, read), network_source(network)));
 }
 
 std::shared_ptr<const Workload> WorkloadCache::get(const nlohmann::json& network,
