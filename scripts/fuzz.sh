@@ -12,12 +12,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 seconds="${1:-300}"
 shift || true
 targets=("$@")
-if ((${#targets[@]} == 0)); then
-  targets=(onnx workload_json scalesim_topology arch_config scalesim_cfg design_space results_log expression)
-fi
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz
 out=build/fuzz/fuzz
+if ((${#targets[@]} == 0)); then  # every target fuzz/CMakeLists.txt builds
+  for exe in "$out"/fuzz_*; do
+    [[ -f "$exe" && -x "$exe" ]] && targets+=("${exe##*/fuzz_}")
+  done
+fi
 status=0
 for t in "${targets[@]}"; do
   mkdir -p "$out/found/$t" "$out/artifacts"
