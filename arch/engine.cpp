@@ -39,13 +39,6 @@ std::int64_t array_dimension(ParamReader& r, const std::string& key,
   return v;
 }
 
-void check_plan_tiles(const workloads::Operator& op, double tiles, const std::string& what) {
-  if (tiles <= kMaxPlanTiles) return;
-  throw InputError((op.source.empty() ? "" : op.source + ": ") + "operator '" + op.name + "': " +
-                   what + " would make a plan of " + std::to_string(static_cast<long long>(tiles)) +
-                   " tiles, more than 2^20");
-}
-
 CommonParams read_common(ParamReader& r, const CommonDefaults& defaults,
                          const EnergyKeys& own_energy) {
   CommonParams c;
@@ -120,7 +113,7 @@ LayerWork EngineBase::map_vector(const workloads::Operator& op, const MapContext
   const auto up = [](u64 v, u64 d) { return (v + d - 1) / d; };
   u64 n = std::max<u64>({1, up(input + params, half), up(output, half)});
   while (up(input, n) + up(params, n) > half) ++n;  // per-port rounding (append_split)
-  append_split(w.plan.tiles, total, split ? n : 1);
+  append_split(w.plan, total, split ? n : 1);
   w.accesses["dram.ifmap"] = {input, 0};
   if (params) w.accesses["dram.filter"] = {params, 0};
   w.accesses["dram.ofmap"] = {0, output};

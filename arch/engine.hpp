@@ -144,11 +144,6 @@ inline constexpr std::int64_t kMaxArrayDimension = 65536;
 std::int64_t array_dimension(ParamReader& r, const std::string& key,
                              std::optional<std::int64_t> fallback = std::nullopt);
 
-// Plans that keep a tile per fold, group or batch are bounded like the mapper's (2^20 tiles): a
-// layer beyond is an InputError naming its source and `what` made the plan large, rather than a
-// run of hours or a plan that exhausts memory.
-inline constexpr double kMaxPlanTiles = 1048576.0;
-void check_plan_tiles(const workloads::Operator& op, double tiles, const std::string& what);
 
 class EngineBase : public Engine {
  public:

@@ -355,9 +355,8 @@ TilePlan gemm_plan(const GemmView& g, const GemmArray& arr, const GemmMapping& m
     }
     append_tile(one, t);
   }
-  for (i64 c = 0; c < g.count; ++c)
-    for (const Tile& t : one) append_tile(plan.tiles, t);
-  add_fill_drain(plan.tiles, arr.dataflow == Dataflow::os ? 0 : static_cast<u64>(R),
+  plan.append(TileSeq{std::move(one), {}}, static_cast<u64>(g.count));
+  add_fill_drain(plan, arr.dataflow == Dataflow::os ? 0 : static_cast<u64>(R),
                  static_cast<u64>(R + C - 2));
   plan.buffering = prefetch_buffering(plan, arr.a_capacity, arr.b_capacity, arr.c_capacity);
   return plan;

@@ -18,27 +18,163 @@ void append_tile(std::vector<Tile>& tiles, const Tile& t) {
   tiles.push_back(t);
 }
 
-void add_fill_drain(std::vector<Tile>& tiles, u64 fill, u64 drain) {
-  if (tiles.empty()) return;
-  if (tiles.front().count > 1) {
-    Tile first = tiles.front();
-    first.count = 1;
-    tiles.front().count -= 1;
-    tiles.insert(tiles.begin(), first);
-  }
-  tiles.front().compute_cycles += fill;
-  if (tiles.back().count > 1) {
-    Tile last = tiles.back();
-    last.count = 1;
-    tiles.back().count -= 1;
-    tiles.push_back(last);
-  }
-  tiles.back().compute_cycles += drain;
+namespace {
+
+bool same_but_count(const Tile& a, const Tile& b) {
+  return a.compute_cycles == b.compute_cycles && a.busy_units == b.busy_units &&
+         a.bytes == b.bytes;
 }
 
-void append_split(std::vector<Tile>& tiles, const Tile& total, u64 n) {
+// Blocks by first run, outer (longer) first.
+void sort_repeats(std::vector<Repeat>& r) {
+  std::sort(r.begin(), r.end(), [](const Repeat& x, const Repeat& y) {
+    return x.begin != y.begin ? x.begin < y.begin : x.end > y.end;
+  });
+}
+
+// Runs [begin, end) of `seq` with the blocks inside them other than `except`, as a sequence.
+TileSeq slice(const TileSeq& seq, std::size_t begin, std::size_t end, std::size_t except) {
+  TileSeq out;
+  out.tiles.assign(seq.tiles.begin() + static_cast<std::ptrdiff_t>(begin),
+                   seq.tiles.begin() + static_cast<std::ptrdiff_t>(end));
+  for (std::size_t i = 0; i < seq.repeats.size(); ++i) {
+    const Repeat& r = seq.repeats[i];
+    if (i != except && r.begin >= begin && r.end <= end)
+      out.repeats.push_back({r.begin - begin, r.end - begin, r.times});
+  }
+  return out;
+}
+
+// Inserts `part` before run `at` of `seq`.
+void insert(TileSeq& seq, std::size_t at, const TileSeq& part) {
+  const std::size_t n = part.tiles.size();
+  for (Repeat& r : seq.repeats) {
+    if (r.begin >= at) r.begin += n;
+    if (r.end > at) r.end += n;
+  }
+  seq.tiles.insert(seq.tiles.begin() + static_cast<std::ptrdiff_t>(at), part.tiles.begin(),
+                   part.tiles.end());
+  for (const Repeat& r : part.repeats) seq.repeats.push_back({r.begin + at, r.end + at, r.times});
+  sort_repeats(seq.repeats);
+}
+
+// One less iteration of block `i`, dropped when one is left.
+void drop_iteration(TileSeq& seq, std::size_t i) {
+  if (--seq.repeats[i].times == 1)
+    seq.repeats.erase(seq.repeats.begin() + static_cast<std::ptrdiff_t>(i));
+}
+
+}  // namespace
+
+void TileSeq::append(const Tile& t) {
+  const bool closes_block = std::any_of(repeats.begin(), repeats.end(),
+                                        [&](const Repeat& r) { return r.end == tiles.size(); });
+  if (!tiles.empty() && !closes_block && same_but_count(tiles.back(), t)) {
+    tiles.back().count += t.count;
+    return;
+  }
+  tiles.push_back(t);
+}
+
+void TileSeq::append(const TileSeq& body, u64 times) {
+  if (times == 0 || body.tiles.empty()) return;
+  if (body.repeats.empty() && (times == 1 || body.tiles.size() == 1)) {
+    for (Tile t : body.tiles) {
+      t.count *= times;
+      append(t);
+    }
+    return;
+  }
+  const std::size_t at = tiles.size();
+  tiles.insert(tiles.end(), body.tiles.begin(), body.tiles.end());
+  std::size_t first = 0;
+  if (times > 1) {
+    // A body that is one block already: that block, repeated times times as often.
+    const bool one_block = !body.repeats.empty() && body.repeats[0].begin == 0 &&
+                           body.repeats[0].end == body.tiles.size();
+    repeats.push_back({at, tiles.size(), one_block ? times * body.repeats[0].times : times});
+    first = one_block ? 1 : 0;
+  }
+  for (std::size_t i = first; i < body.repeats.size(); ++i)
+    if (body.repeats[i].times > 1)
+      repeats.push_back({body.repeats[i].begin + at, body.repeats[i].end + at, body.repeats[i].times});
+}
+
+std::vector<u64> TileSeq::multiplicities() const {
+  std::vector<u64> m(tiles.size(), 1);
+  for (const Repeat& r : repeats)
+    for (std::size_t i = r.begin; i < r.end; ++i) m[i] *= r.times;
+  return m;
+}
+
+u64 TileSeq::iteration_tiles(std::size_t repeat) const {
+  const Repeat& block = repeats[repeat];
+  u64 n = 0;
+  for (std::size_t i = block.begin; i < block.end; ++i) {
+    u64 m = tiles[i].count;
+    for (std::size_t k = 0; k < repeats.size(); ++k) {
+      const Repeat& r = repeats[k];
+      if (k != repeat && r.begin <= i && i < r.end && r.begin >= block.begin && r.end <= block.end)
+        m *= r.times;
+    }
+    n += m;
+  }
+  return n;
+}
+
+void peel_first(TileSeq& seq) {
+  if (seq.tiles.empty()) return;
+  // The outermost block around run 0 is listed first; unroll its first iteration until run 0
+  // is in no block.
+  while (!seq.repeats.empty() && seq.repeats[0].begin == 0) {
+    const TileSeq first = slice(seq, 0, seq.repeats[0].end, 0);
+    drop_iteration(seq, 0);
+    insert(seq, 0, first);
+  }
+  if (seq.tiles[0].count > 1) {
+    TileSeq one;
+    one.tiles = {seq.tiles[0]};
+    one.tiles[0].count = 1;
+    seq.tiles[0].count -= 1;
+    insert(seq, 0, one);
+  }
+}
+
+void peel_last(TileSeq& seq) {
+  if (seq.tiles.empty()) return;
+  const auto outermost_at_end = [&seq] {
+    std::size_t best = seq.repeats.size();
+    for (std::size_t i = 0; i < seq.repeats.size(); ++i)
+      if (seq.repeats[i].end == seq.tiles.size() &&
+          (best == seq.repeats.size() || seq.repeats[i].begin < seq.repeats[best].begin))
+        best = i;
+    return best;
+  };
+  for (std::size_t i; (i = outermost_at_end()) < seq.repeats.size();) {
+    const Repeat r = seq.repeats[i];
+    const TileSeq last = slice(seq, r.begin, r.end, i);
+    drop_iteration(seq, i);
+    insert(seq, seq.tiles.size(), last);
+  }
+  if (seq.tiles.back().count > 1) {
+    Tile one = seq.tiles.back();
+    one.count = 1;
+    seq.tiles.back().count -= 1;
+    seq.tiles.push_back(one);
+  }
+}
+
+void add_fill_drain(TileSeq& seq, u64 fill, u64 drain) {
+  if (seq.tiles.empty()) return;
+  peel_first(seq);
+  seq.tiles.front().compute_cycles += fill;
+  peel_last(seq);
+  seq.tiles.back().compute_cycles += drain;
+}
+
+void append_split(TileSeq& seq, const Tile& total, u64 n) {
   if (n <= 1) {
-    append_tile(tiles, total);
+    seq.append(total);
     return;
   }
   // Parts of ceil(total / n), so no tile exceeds the n-th of the total by more than a unit (the
@@ -53,8 +189,48 @@ void append_split(std::vector<Tile>& tiles, const Tile& total, u64 n) {
     part.bytes[p] = split(total.bytes[p]);
     last.bytes[p] = total.bytes[p] - (n - 1) * part.bytes[p];
   }
-  append_tile(tiles, part);
-  append_tile(tiles, last);
+  seq.append(part);
+  seq.append(last);
+}
+
+TileCursor::TileCursor(const TileSeq& seq) : seq_(&seq), starts_(seq.tiles.size()) {
+  for (std::size_t i = 0; i < seq.repeats.size(); ++i) starts_[seq.repeats[i].begin].push_back(i);
+  if (!done()) enter(0);
+}
+
+void TileCursor::enter(std::size_t from) {
+  const auto& list = starts_[run_];
+  for (std::size_t k = from; k < list.size(); ++k) frames_.push_back({list[k], 0});
+}
+
+TileCursor::Step TileCursor::advance(u64 n) {
+  Step step;
+  offset_ += n;
+  if (offset_ < seq_->tiles[run_].count) return step;
+  offset_ = 0;
+  ++run_;
+  while (!frames_.empty() && seq_->repeats[frames_.back().repeat].end == run_) {
+    Frame& f = frames_.back();
+    const Repeat& r = seq_->repeats[f.repeat];
+    if (f.iteration + 1 < r.times) {
+      ++f.iteration;
+      run_ = r.begin;
+      step.restarted = frames_.size() - 1;
+      // The blocks inside this one that start where it does begin again.
+      const auto& list = starts_[run_];
+      const std::size_t before = frames_.size();
+      enter(static_cast<std::size_t>(std::find(list.begin(), list.end(), f.repeat) - list.begin()) + 1);
+      if (frames_.size() > before) step.entered = before;
+      return step;
+    }
+    frames_.pop_back();
+  }
+  if (!done()) {
+    const std::size_t before = frames_.size();
+    enter(0);
+    if (frames_.size() > before) step.entered = before;
+  }
+  return step;
 }
 
 unsigned prefetch_depth(u64 room, u64 tile) {
@@ -100,24 +276,29 @@ std::size_t TilePlan::find_port(std::string_view name) const {
 
 namespace {
 template <class F>
-u64 sum(const std::vector<Tile>& tiles, F field) {
+u64 sum(const TileSeq& seq, F field) {
   u64 s = 0;
-  for (const Tile& t : tiles) s += t.count * field(t);
+  if (seq.repeats.empty()) {
+    for (const Tile& t : seq.tiles) s += t.count * field(t);
+    return s;
+  }
+  const std::vector<u64> m = seq.multiplicities();
+  for (std::size_t i = 0; i < seq.tiles.size(); ++i) s += m[i] * seq.tiles[i].count * field(seq.tiles[i]);
   return s;
 }
 }  // namespace
 
 u64 TilePlan::tile_count() const {
-  return sum(tiles, [](const Tile&) { return u64{1}; });
+  return sum(*this, [](const Tile&) { return u64{1}; });
 }
 u64 TilePlan::compute_cycles() const {
-  return sum(tiles, [](const Tile& t) { return t.compute_cycles; });
+  return sum(*this, [](const Tile& t) { return t.compute_cycles; });
 }
 u64 TilePlan::busy_unit_cycles() const {
-  return sum(tiles, [](const Tile& t) { return t.busy_units * t.compute_cycles; });
+  return sum(*this, [](const Tile& t) { return t.busy_units * t.compute_cycles; });
 }
 u64 TilePlan::port_bytes(std::size_t p) const {
-  return sum(tiles, [p](const Tile& t) { return t.bytes[p]; });
+  return sum(*this, [p](const Tile& t) { return t.bytes[p]; });
 }
 u64 TilePlan::port_bytes(std::string_view name) const {
   const std::size_t p = find_port(name);
@@ -151,6 +332,10 @@ u64 digest(const TilePlan& plan) {
     mix(t.busy_units);
     mix(t.count);
     for (std::size_t p = 0; p < plan.ports.size(); ++p) mix(t.bytes[p]);
+  }
+  for (const auto& r : plan.repeats) {
+    mix(r.begin | static_cast<u64>(r.end) << 32);
+    mix(r.times);
   }
   return h;
 }

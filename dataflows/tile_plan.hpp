@@ -52,12 +52,84 @@ struct Tile {
 // Appends `t` to `tiles`, merged into the last tile when they differ only in count (plans stay
 // run-length encoded, so their size follows the distinct tiles, not the folds).
 void append_tile(std::vector<Tile>& tiles, const Tile& t);
-// Adds `fill` cycles to the first tile and `drain` to the last, splitting them out of their runs
-// (a pipeline's start-up and wind-down, paid once per plan).
-void add_fill_drain(std::vector<Tile>& tiles, u64 fill, u64 drain);
+
+// A block of runs executed `times` times in a row: runs [begin, end) of a sequence.
+struct Repeat {
+  std::size_t begin = 0, end = 0;
+  u64 times = 1;
+  bool operator==(const Repeat&) const = default;
+};
+
+// Tiles as runs with repeated blocks of runs, so that a plan's size follows its distinct tiles
+// and the shape of its loops, not the layer's size: a GEMM's folds are a first row of folds,
+// a block of middle rows repeated, a last row; a batch of GEMMs repeats that block. Blocks
+// nest or are disjoint, never share all their runs, and are listed by first run, outer first.
+struct TileSeq {
+  std::vector<Tile> tiles;      // runs
+  std::vector<Repeat> repeats;  // blocks of runs
+
+  // Appends a run, merged into the last run when equal but for count and not closing a block.
+  void append(const Tile& t);
+  // Appends `body` executed `times` times (a block of it when it has more than one run).
+  void append(const TileSeq& body, u64 times = 1);
+
+  // How many times each run is executed per run of the sequence: the product of its blocks'
+  // times.
+  std::vector<u64> multiplicities() const;
+  // Tiles of one iteration of block `repeat`, its inner blocks expanded.
+  u64 iteration_tiles(std::size_t repeat) const;
+
+  bool operator==(const TileSeq&) const = default;
+};
+
+// Makes the first (last) tile of the expanded sequence its own run of count 1 outside every
+// block, unrolling one iteration of the blocks around it; what it executes is unchanged.
+void peel_first(TileSeq& seq);
+void peel_last(TileSeq& seq);
+// Adds `fill` cycles to the first tile and `drain` to the last, split out of their runs and
+// blocks (a pipeline's start-up and wind-down, paid once per plan).
+void add_fill_drain(TileSeq& seq, u64 fill, u64 drain);
 // Appends `total` (count 1) split into `n` tiles: n-1 equal tiles of ceil(total / n) and a last
 // one with the rest, so the split costs two runs whatever n is.
-void append_split(std::vector<Tile>& tiles, const Tile& total, u64 n);
+void append_split(TileSeq& seq, const Tile& total, u64 n);
+
+// Walks a sequence tile by tile with its blocks expanded, knowing where it stands in each block
+// around the current run (its frames, outer first), so that a walker can jump whole
+// iterations of a block.
+class TileCursor {
+ public:
+  struct Frame {
+    std::size_t repeat;  // index into TileSeq::repeats
+    u64 iteration;
+    bool operator==(const Frame&) const = default;
+  };
+  // What a move crossed: the depth of the frame whose next iteration starts at the new position
+  // and the depth from which frames were entered there (kNone when neither).
+  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+  struct Step {
+    std::size_t restarted = kNone, entered = kNone;
+  };
+
+  explicit TileCursor(const TileSeq& seq);
+  bool done() const { return run_ >= seq_->tiles.size(); }
+  std::size_t run() const { return run_; }
+  const Tile& tile() const { return seq_->tiles[run_]; }
+  u64 left_in_run() const { return seq_->tiles[run_].count - offset_; }
+  const std::vector<Frame>& frames() const { return frames_; }
+  // Moves `n` tiles on, at most left_in_run().
+  Step advance(u64 n = 1);
+  // Moves `k` iterations on in the block of frame `depth`, staying at the same place inside it
+  // (the frame must have k more iterations).
+  void skip(std::size_t depth, u64 k) { frames_[depth].iteration += k; }
+
+ private:
+  void enter(std::size_t from);  // enters the blocks starting at run_ after list position `from`
+  const TileSeq* seq_;
+  std::vector<std::vector<std::size_t>> starts_;  // per run: the blocks starting there, outer first
+  std::vector<Frame> frames_;
+  std::size_t run_ = 0;
+  u64 offset_ = 0;
+};
 
 // How tiles overlap with their transfers.
 //   input: tiles whose reads may be issued ahead of compute (the reads of tile j are issued when
@@ -92,11 +164,10 @@ Buffering prefetch_buffering(const TilePlan& plan, u64 input_half, u64 weight_ha
 // The depth one port gets: `room` over its largest `tile`, from 2 to kMaxPrefetch.
 unsigned prefetch_depth(u64 room, u64 tile);
 
-struct TilePlan {
+struct TilePlan : TileSeq {
   std::vector<Port> ports;
   Buffering buffering;
   u64 units = 1;  // compute units of the unit running the plan (PEs, lanes)
-  std::vector<Tile> tiles;
 
   // The index of the port with this name and direction, added when missing. Throws
   // std::length_error beyond kMaxPorts.
@@ -104,6 +175,7 @@ struct TilePlan {
   // The index of the named port, or kMaxPorts when the plan has none.
   std::size_t find_port(std::string_view name) const;
 
+  // Totals over the expanded tiles (runs times their blocks' repeats).
   u64 tile_count() const;
   u64 compute_cycles() const;
   u64 busy_unit_cycles() const;  // sum of busy_units * compute_cycles
@@ -116,7 +188,7 @@ struct TilePlan {
 };
 
 // A digest of everything a plan's timing depends on (ports with their channels, buffering,
-// units, tiles), for finding equal plans.
+// units, tiles and blocks), for finding equal plans.
 u64 digest(const TilePlan& plan);
 
 }  // namespace tessera::dataflows

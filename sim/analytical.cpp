@@ -28,18 +28,24 @@ using i64 = std::int64_t;
 
 LayerTiming streaming(const dataflows::TilePlan& plan, const arch::MemorySystem& memory) {
   LayerTiming t;
-  for (const auto& tile : plan.tiles) {
+  const std::vector<u64> times = plan.multiplicities();
+  for (std::size_t r = 0; r < plan.tiles.size(); ++r) {
+    const auto& tile = plan.tiles[r];
     const TileTransfers tr = tile_transfers(plan, tile, memory);
     u64 need = tile.compute_cycles;
     for (std::size_t ch = 0; ch < memory.channels.size(); ++ch)
       if (tr.any_read[ch] || tr.any_write[ch])
         need = std::max(need, tr.reads[ch] + tr.writes[ch] + memory.channels[ch].latency_cycles);
-    t.cycles += tile.count * need;
+    t.cycles += times[r] * tile.count * need;
   }
   return t;
 }
 
-// The buffered schedule of one layer (analytical.hpp), tile by tile with periodic runs skipped.
+// The buffered schedule of one layer (analytical.hpp), tile by tile with periodic stretches
+// skipped: within a run (a period of one or two tiles) and whole iterations of a repeated block
+// (a period of up to kPeriods iterations). A stretch is skipped when the schedule's state
+// relative to the last compute end repeats while both the computing tile and the tile whose
+// reads are issued stay inside it, so the skip is exact.
 class Schedule {
  public:
   Schedule(const dataflows::TilePlan& plan, const arch::MemorySystem& memory)
@@ -50,90 +56,134 @@ class Schedule {
   }
 
   u64 run() {
-    u64 n = 0;
-    for (const auto& t : plan_.tiles) n += t.count;
+    using dataflows::TileCursor;
+    const u64 n = plan_.tile_count();
     if (n == 0) return 0;
     // Reads of the first di tiles at the start.
-    Cursor ahead;
+    TileCursor ahead(plan_);
     for (u64 j = 0; j < di_ && j < n; ++j) {
-      read_landed_[j % di_] = read(ahead.run, 0);
-      advance(ahead, 1);
+      read_landed_[j % di_] = read(ahead.run(), 0);
+      ahead.advance();
     }
-    Cursor at;
-    History history;
+    TileCursor at(plan_);
+    forget_blocks(0, 0, at);
+    History<2> history;
     for (u64 j = 0; j < n;) {
-      const auto& tile = plan_.tiles[at.run];
+      const std::size_t run = at.run();
       u64 start = std::max(compute_end_, read_landed_[j % di_]);
       if (j >= do_) start = std::max(start, write_landed_[(j - do_) % do_]);
-      compute_end_ = start + tile.compute_cycles;
-      const auto [sent, landed] = write(at.run, compute_end_);
+      compute_end_ = start + plan_.tiles[run].compute_cycles;
+      const auto [sent, landed] = write(run, compute_end_);
       write_landed_[j % do_] = sent;  // the result buffer is free once its data has left
       last_landed_ = std::max(last_landed_, landed);
       const bool ahead_valid = j + di_ < n;
       if (ahead_valid) {
-        read_landed_[(j + di_) % di_] = read(ahead.run, compute_end_);
-        advance(ahead, 1);
+        read_landed_[(j + di_) % di_] = read(ahead.run(), compute_end_);
+        ahead.advance();
       }
       ++j;
-      advance(at, 1);
-      // Periodic skip: the next tiles and the tiles whose reads they issue are all of this run.
-      if (!ahead_valid || at.done(plan_) || ahead.done(plan_) || ahead.run != at.run) {
+      const TileCursor::Step step = at.advance();
+      if (at.done()) continue;
+      if (step.restarted != TileCursor::kNone || step.entered != TileCursor::kNone) {
+        history.size = 0;
+        if (skip_block(j, at, ahead, step)) continue;
+      }
+      // Periodic run: the next tiles and the tiles whose reads they issue are all of this run.
+      if (!ahead_valid || ahead.done() || ahead.run() != at.run() || ahead.frames() != at.frames()) {
         history.size = 0;
         continue;
       }
       state(j, current_);
-      const State& s = current_;
       u64 period = 0;
-      if (history.size >= 1 && history.state[0] == s) period = 1;
-      else if (history.size >= 2 && history.state[1] == s) period = 2;
+      if (history.size >= 1 && history.state[0] == current_) period = 1;
+      else if (history.size >= 2 && history.state[1] == current_) period = 2;
       if (period) {
         const u64 delta = compute_end_ - history.end[period - 1];
-        const u64 left = std::min(plan_.tiles[at.run].count - at.offset,
-                                  plan_.tiles[ahead.run].count - ahead.offset);
+        // Both cursors stay inside the run: its end may close a block (skip_block's part).
+        const u64 left = std::min(at.left_in_run(), ahead.left_in_run()) - 1;
         const u64 periods = left / period;
         if (periods > 0) {
           shift(j, periods * period, periods * delta);
           j += periods * period;
-          advance(at, periods * period);
-          advance(ahead, periods * period);
+          at.advance(periods * period);
+          ahead.advance(periods * period);
           history.size = 0;
           continue;
         }
       }
-      history.push(current_, compute_end_);
+      history.push(current_, compute_end_, 0);
     }
     return std::max(compute_end_, last_landed_);
   }
 
  private:
-  struct Cursor {
-    std::size_t run = 0;
-    u64 offset = 0;
-    bool done(const dataflows::TilePlan& p) const { return run >= p.tiles.size(); }
-  };
-  void advance(Cursor& c, u64 by) const {
-    c.offset += by;
-    while (c.run < plan_.tiles.size() && c.offset >= plan_.tiles[c.run].count) {
-      c.offset -= plan_.tiles[c.run].count;
-      ++c.run;
-    }
-  }
-
   // Offsets from the last compute end (clamped at 0: earlier times no longer matter) of every
   // time the next tiles depend on.
   using State = std::vector<i64>;
+  // The states last seen, newest first, with the compute end and iteration at each.
+  template <std::size_t N>
   struct History {
-    std::array<State, 2> state;
-    std::array<u64, 2> end{};
-    int size = 0;
+    std::array<State, N> state;
+    std::array<u64, N> end{}, iteration{};
+    std::size_t size = 0;
     // Takes `s` by swapping (buffers are reused, so the steady state allocates nothing).
-    void push(State& s, u64 e) {
-      std::swap(state[1], state[0]);
+    void push(State& s, u64 e, u64 it) {
+      for (std::size_t k = N - 1; k > 0; --k) {
+        std::swap(state[k], state[k - 1]);
+        end[k] = end[k - 1], iteration[k] = iteration[k - 1];
+      }
       std::swap(state[0], s);
-      end[1] = end[0], end[0] = e;
-      size = std::min(size + 1, 2);
+      end[0] = e, iteration[0] = it;
+      size = std::min(size + 1, N);
     }
   };
+  static constexpr std::size_t kPeriods = 4;
+
+  // Starts the histories of the frames of `at` from `depth` on (blocks entered, or jumped in)
+  // with the state before tile `next`.
+  void forget_blocks(std::size_t depth, u64 next, const dataflows::TileCursor& at) {
+    const auto& frames = at.frames();
+    if (blocks_.size() < frames.size()) blocks_.resize(frames.size());
+    for (std::size_t d = depth; d < frames.size(); ++d) {
+      state(next, current_);
+      blocks_[d].size = 0;
+      blocks_[d].push(current_, compute_end_, frames[d].iteration);
+    }
+  }
+
+  // At the start of a block's iteration (`step`, tile `j`): when the state repeats one seen at
+  // an earlier iteration of the restarted block, jumps as many whole periods as keep the tile
+  // whose reads are issued next inside that block. Returns whether it jumped.
+  bool skip_block(u64& j, dataflows::TileCursor& at, dataflows::TileCursor& ahead,
+                  const dataflows::TileCursor::Step& step) {
+    const std::size_t d = step.restarted;
+    forget_blocks(d != dataflows::TileCursor::kNone ? d + 1 : step.entered, j, at);
+    if (d == dataflows::TileCursor::kNone) return false;
+    const auto& frames = at.frames();
+    const auto& af = ahead.frames();
+    const u64 it = frames[d].iteration;
+    auto& h = blocks_[d];
+    state(j, current_);
+    const bool ahead_inside =
+        !ahead.done() && af.size() > d && af[d].repeat == frames[d].repeat &&
+        std::equal(frames.begin(), frames.begin() + static_cast<std::ptrdiff_t>(d), af.begin());
+    for (std::size_t k = 0; ahead_inside && k < h.size; ++k) {
+      if (h.state[k] != current_) continue;
+      const u64 period = it - h.iteration[k];
+      const u64 periods = (plan_.repeats[frames[d].repeat].times - 1 - af[d].iteration) / period;
+      if (periods == 0) break;
+      const u64 tiles = periods * period * plan_.iteration_tiles(frames[d].repeat);
+      shift(j, tiles, periods * (compute_end_ - h.end[k]));
+      j += tiles;
+      at.skip(d, periods * period);
+      ahead.skip(d, periods * period);
+      forget_blocks(d, j, at);
+      return true;
+    }
+    h.push(current_, compute_end_, it);
+    return false;
+  }
+
   i64 offset(u64 t) const {
     return t > compute_end_ ? static_cast<i64>(t - compute_end_) : 0;
   }
@@ -190,6 +240,7 @@ class Schedule {
   std::array<u64, kMaxChannels> free_{};
   u64 compute_end_ = 0, last_landed_ = 0;
   State current_;  // scratch for state()
+  std::vector<History<kPeriods>> blocks_;  // per frame depth: states at its iterations' starts
 };
 
 }  // namespace

@@ -35,6 +35,9 @@ u64 roofline_cycles(const arch::Engine& engine, const workloads::Operator& op,
 
 namespace {
 
+// The SystemC fidelity executes tiles one by one: at most this many per layer (seconds).
+constexpr std::uint64_t kMaxSystemcTiles = std::uint64_t{1} << 20;
+
 bool is_mac(const workloads::Operator& op) {
   return op.kind() == workloads::OpKind::conv || op.kind() == workloads::OpKind::matmul;
 }
@@ -57,32 +60,83 @@ bool is_epilogue(const workloads::Operator& op) {
   return n && n->type == workloads::NormType::batch;
 }
 
-// Spreads `bytes` over the plan's tiles on `port`, in proportion to each run's compute cycles
-// (an epilogue's extra input streams in as the outputs it meets are produced).
-void spread(dataflows::TilePlan& plan, std::size_t port, u64 bytes) {
-  const u64 total = plan.compute_cycles();
-  std::vector<dataflows::Tile> out;
+// Cycles of runs [begin, end) of `seq` executed once, the blocks inside them other than
+// `parent` (the block they are the body of) expanded.
+u64 range_cycles(const dataflows::TileSeq& seq, std::size_t begin, std::size_t end,
+                 std::size_t parent);
+
+// Calls f(block index or kNone, first run, end run) for each element of runs [begin, end): a
+// run, or the outermost block inside the range other than `parent`.
+template <class F>
+void for_each_element(const dataflows::TileSeq& seq, std::size_t begin, std::size_t end,
+                      std::size_t parent, F&& f) {
+  constexpr std::size_t kNone = dataflows::TileCursor::kNone;
+  for (std::size_t i = begin; i < end;) {
+    std::size_t block = kNone;
+    for (std::size_t k = 0; k < seq.repeats.size() && block == kNone; ++k)
+      if (k != parent && seq.repeats[k].begin == i && seq.repeats[k].end <= end) block = k;
+    const std::size_t next = block == kNone ? i + 1 : seq.repeats[block].end;
+    f(block, i, next);
+    i = next;
+  }
+}
+
+u64 range_cycles(const dataflows::TileSeq& seq, std::size_t begin, std::size_t end,
+                 std::size_t parent) {
+  u64 c = 0;
+  for_each_element(seq, begin, end, parent, [&](std::size_t block, std::size_t b, std::size_t e) {
+    c += block == dataflows::TileCursor::kNone
+             ? seq.tiles[b].count * seq.tiles[b].compute_cycles
+             : seq.repeats[block].times * range_cycles(seq, b, e, block);
+  });
+  return c;
+}
+
+// Appends runs [begin, end) of `in` (the body of block `parent`) to `out` with `bytes` more on
+// `port`, in proportion to each element's compute cycles (an epilogue's extra input streams in
+// as the outputs it meets are produced). A run's share is split over its tiles; a block's over
+// its iterations, the first ones taking a byte more where it does not divide.
+void spread(const dataflows::TileSeq& in, std::size_t begin, std::size_t end, std::size_t parent,
+            std::size_t port, u64 bytes, dataflows::TileSeq& out) {
+  const u64 total = range_cycles(in, begin, end, parent);
   u64 given = 0, cycles_before = 0;
-  for (std::size_t r = 0; r < plan.tiles.size(); ++r) {
-    dataflows::Tile t = plan.tiles[r];
-    const u64 run_cycles = t.count * t.compute_cycles;
-    const bool last = r + 1 == plan.tiles.size();
-    const u64 upto = last ? bytes
-                     : total ? static_cast<u64>(static_cast<long double>(bytes) *
-                                                (cycles_before + run_cycles) / total)
-                             : 0;
+  for_each_element(in, begin, end, parent, [&](std::size_t block, std::size_t b, std::size_t e) {
+    const bool run = block == dataflows::TileCursor::kNone;
+    const u64 cycles = run ? in.tiles[b].count * in.tiles[b].compute_cycles
+                           : in.repeats[block].times * range_cycles(in, b, e, block);
+    const u64 upto = e == end ? bytes
+                     : total  ? static_cast<u64>(static_cast<long double>(bytes) *
+                                                (cycles_before + cycles) / total)
+                              : 0;
     const u64 share = upto - given;
     given = upto;
-    cycles_before += run_cycles;
-    dataflows::Tile run_total = t;
-    run_total.count = 1;
-    run_total.compute_cycles *= t.count;
-    for (auto& b : run_total.bytes) b *= t.count;
-    run_total.bytes[port] += share;
-    run_total.busy_units = t.busy_units;
-    dataflows::append_split(out, run_total, t.count);
-  }
-  plan.tiles = std::move(out);
+    cycles_before += cycles;
+    if (run) {
+      const dataflows::Tile& t = in.tiles[b];
+      dataflows::Tile run_total = t;
+      run_total.count = 1;
+      run_total.compute_cycles *= t.count;
+      for (auto& v : run_total.bytes) v *= t.count;
+      run_total.bytes[port] += share;
+      dataflows::append_split(out, run_total, t.count);
+      return;
+    }
+    const u64 times = in.repeats[block].times;
+    for (const u64 part : {share / times + 1, share / times}) {
+      const u64 iterations = part > share / times ? share % times : times - share % times;
+      if (iterations == 0) continue;
+      dataflows::TileSeq body;
+      spread(in, b, e, block, port, part, body);
+      out.append(body, iterations);
+    }
+  });
+}
+
+// Spreads `bytes` over the plan's tiles on `port` (spread above).
+void spread(dataflows::TilePlan& plan, std::size_t port, u64 bytes) {
+  dataflows::TileSeq out;
+  spread(plan, 0, plan.tiles.size(), dataflows::TileCursor::kNone, port, bytes, out);
+  static_cast<dataflows::TileSeq&>(plan) = std::move(out);
 }
 
 }  // namespace
@@ -216,12 +270,7 @@ std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::G
     const u64 epilogue = engine.vector_unit().compute_cycles(w.vector);
     const u64 compute = w.plan.compute_cycles();
     if (epilogue > compute) {
-      dataflows::Tile last = w.plan.tiles.back();
-      if (last.count > 1) {
-        w.plan.tiles.back().count -= 1;
-        last.count = 1;
-        w.plan.tiles.push_back(last);
-      }
+      dataflows::peel_last(w.plan);
       w.plan.tiles.back().compute_cycles += epilogue - compute;
     }
   }
@@ -238,9 +287,18 @@ std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::G
       if (!t) t = &maps.add_timing(plan, d, timer({&plan}, engine.memory(), trace).front());
       timings.push_back(*t);
     }
-  } else {  // SystemC runs the layers as one simulation
+  } else {  // SystemC runs the layers as one simulation, tile by tile
     std::vector<const dataflows::TilePlan*> plans;
-    for (std::size_t i : heads) plans.push_back(&work[i].plan);
+    for (std::size_t i : heads) {
+      const std::uint64_t tiles = work[i].plan.tile_count();
+      const auto& op = graph.op(order[i]);
+      if (tiles > kMaxSystemcTiles)
+        throw InputError((op.source.empty() ? "" : op.source + ": ") + "operator '" + op.name +
+                         "': the systemc fidelity executes its " + std::to_string(tiles) +
+                         " tiles one by one, more than 2^20 (the analytical fidelity times "
+                         "repeated tiles in closed form)");
+      plans.push_back(&work[i].plan);
+    }
     timings = timer(plans, engine.memory(), trace);
   }
 

@@ -418,9 +418,7 @@ LayerWork BitFusionEngine::map(const workloads::Operator& op, const MapContext& 
     body.busy_units = w.plan.units;
     body.bytes[out] = bytes_of(m.dram_write_bits - m.last_store_bits);
     store.bytes[out] = bytes_of(m.last_store_bits);
-    check_plan_tiles(op, 3.0 * static_cast<double>(rep), "one repeat per group or batch");
-    for (u64 r = 0; r < rep; ++r)
-      for (const Tile* t : {&load, &body, &store}) w.plan.tiles.push_back(*t);
+    w.plan.append(dataflows::TileSeq{{load, body, store}, {}}, rep);
   } else {
     // A tensor is fetched at the first iteration of each of its reuse periods (its block, at
     // most half its buffer), outputs written at the last. A plan tile is one period of the
@@ -454,10 +452,7 @@ LayerWork BitFusionEngine::map(const workloads::Operator& op, const MapContext& 
       t.bytes[out] = bytes_of(wbits);
       append_tile(tiles, t);
     }
-    check_plan_tiles(op, static_cast<double>(rep) * static_cast<double>(tiles.size()),
-                     "one repeat per group or batch");
-    for (u64 r = 0; r < rep; ++r)
-      for (const auto& t : tiles) append_tile(w.plan.tiles, t);
+    w.plan.append(dataflows::TileSeq{std::move(tiles), {}}, rep);
   }
 
   const auto bits = [rep](u64 b) { return static_cast<double>(b * rep); };

@@ -4,6 +4,9 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include "arch/energy/config.hpp"
 
@@ -27,39 +30,68 @@ i64 share(i64 total, i64 begin, i64 end, i64 whole) {
   return static_cast<i64>(i128{total} * end / whole - i128{total} * begin / whole);
 }
 
-// The fixed fold plans visit every fold, per streamed chunk and per GEMM, keeping a tile for each.
-void check_fold_visits(const workloads::Operator& op, double visits, i64 R, i64 C) {
-  check_plan_tiles(op, visits,
-                   "one fold at a time on the " + std::to_string(R) + "x" + std::to_string(C) +
-                       " array (a larger array, or mapping \"mapper\" with larger buffers, "
-                       "keeps the plan small)");
-}
-
 // One fold: its index along array rows (i) and columns (j), and the rows/columns it uses.
 struct Fold {
-  i64 i, j, rows, cols, row_begin, col_begin;
+  i64 i, j, rows, cols;
   bool first_row, last_row, first_col, last_col;
 };
 
-// Folds in order: row folds outer, column folds inner (os, and is/ws with `cols_outer` false),
-// or column folds outer.
-template <class F>
-void for_each_fold(const FoldMapping& fm, i64 R, i64 C, bool cols_outer, F&& f) {
-  const i64 outer_n = cols_outer ? fm.col_folds : fm.row_folds;
-  const i64 inner_n = cols_outer ? fm.row_folds : fm.col_folds;
-  for (i64 a = 0; a < outer_n; ++a) {
-    for (i64 b = 0; b < inner_n; ++b) {
-      const i64 i = cols_outer ? b : a, j = cols_outer ? a : b;
-      Fold fold;
-      fold.i = i, fold.j = j;
-      fold.rows = i + 1 == fm.row_folds ? fm.last_fold_rows : R;
-      fold.cols = j + 1 == fm.col_folds ? fm.last_fold_cols : C;
-      fold.row_begin = i * R, fold.col_begin = j * C;
-      fold.first_row = i == 0, fold.last_row = i + 1 == fm.row_folds;
-      fold.first_col = j == 0, fold.last_col = j + 1 == fm.col_folds;
-      f(fold);
-    }
+Fold make_fold(const FoldMapping& fm, i64 R, i64 C, i64 i, i64 j) {
+  Fold f;
+  f.i = i, f.j = j;
+  f.rows = i + 1 == fm.row_folds ? fm.last_fold_rows : R;
+  f.cols = j + 1 == fm.col_folds ? fm.last_fold_cols : C;
+  f.first_row = i == 0, f.last_row = i + 1 == fm.row_folds;
+  f.first_col = j == 0, f.last_col = j + 1 == fm.col_folds;
+  return f;
+}
+
+// The words of `total` (spread over a dimension of `whole` elements) that each of `n` folds of
+// `size` elements takes, the last fold the rest: the last fold its exact share, the others equal
+// parts of what is left, the first `extra` of them a word more. A fold's words thus depend on its
+// index only through which side of `extra` it is on, so plans stay closed-form in the fold count.
+struct FoldShare {
+  i64 part = 0, extra = 0, last = 0;
+  FoldShare(i64 total, i64 whole, i64 size, i64 n) {
+    const i64 full = share(total, 0, std::min((n - 1) * size, whole), whole);
+    last = total - full;
+    if (n > 1) part = full / (n - 1), extra = full % (n - 1);
   }
+  i64 at(i64 index, i64 n) const { return index + 1 == n ? last : part + (index < extra ? 1 : 0); }
+};
+
+// Ranges [begin, end) of the indices of a loop of `n` iterations cut at 0, 1, n - 1 and `cuts`: a
+// tile depending on its index through first/last flags and FoldShares cut there is the same
+// over each range.
+std::vector<std::pair<i64, i64>> index_classes(i64 n, std::vector<i64> cuts) {
+  cuts.insert(cuts.end(), {0, 1, n - 1, n});
+  std::sort(cuts.begin(), cuts.end());
+  cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+  std::vector<std::pair<i64, i64>> out;
+  for (std::size_t k = 0; k + 1 < cuts.size(); ++k)
+    if (cuts[k] >= 0 && cuts[k + 1] <= n && cuts[k] < cuts[k + 1]) out.emplace_back(cuts[k], cuts[k + 1]);
+  return out;
+}
+
+// The tiles of one pass over a fold loop nest (outer index a, inner b), closed-form: one tile
+// per pair of index classes, each outer class a block of its inner tiles repeated. `tile(a, b)`
+// must be constant over each pair of classes (checked at their corners).
+template <class F>
+dataflows::TileSeq fold_nest(i64 outer_n, const std::vector<i64>& outer_cuts, i64 inner_n,
+                             const std::vector<i64>& inner_cuts, F&& tile) {
+  dataflows::TileSeq nest;
+  for (const auto& [a0, a1] : index_classes(outer_n, outer_cuts)) {
+    dataflows::TileSeq row;
+    for (const auto& [b0, b1] : index_classes(inner_n, inner_cuts)) {
+      Tile t = tile(a0, b0);
+      if (!(t == tile(a1 - 1, b1 - 1) && t == tile(a0, b1 - 1) && t == tile(a1 - 1, b0)))
+        throw std::logic_error("systolic fold plan: folds of one class differ");
+      t.count = static_cast<u64>(b1 - b0);
+      row.append(t);
+    }
+    nest.append(row, static_cast<u64>(a1 - a0));
+  }
+  return nest;
 }
 
 std::string dataflow_name(Dataflow d) { return std::string(dataflows::to_string(d)); }
@@ -273,15 +305,15 @@ LayerWork SystolicEngine::map_scalesim(const workloads::Operator& op, const Gemm
   w.plan.units = static_cast<u64>(R * C);
   const std::size_t in = w.plan.port(dataflows::port::input),
                     wt = w.plan.port(dataflows::port::weight);
-  std::vector<Tile> one;  // the tiles of one GEMM
   const i64 folds = fm.folds();
-  check_fold_visits(op, static_cast<double>(folds) * static_cast<double>(g.count), R, C);
-  i64 index = 0;
-  for_each_fold(fm, R, C, false, [&](const Fold& f) {
+  // Folds in order, row folds outer: the first fetches nothing (its blocks are loaded before
+  // cycle 0) and the last ends a cycle early.
+  const auto tile = [&](i64 i, i64 j) {
+    const Fold f = make_fold(fm, R, C, i, j);
     Tile t;
-    t.compute_cycles = static_cast<u64>(++index == folds ? per_fold - 1 : per_fold);
+    t.compute_cycles = static_cast<u64>(f.last_row && f.last_col ? per_fold - 1 : per_fold);
     t.busy_units = static_cast<u64>(f.rows * f.cols);
-    if (index > 1) {
+    if (!(f.first_row && f.first_col)) {
       // The blocks a fold streams: os A[M_i, :], B[:, N_j]; ws A[:, K_i] (whole M), B[K_i, N_j];
       // is A[K_i, M_j], B[K_i, :] (whole N).
       const i64 a = p_.dataflow == Dataflow::os   ? f.rows * g.k
@@ -293,10 +325,9 @@ LayerWork SystolicEngine::map_scalesim(const workloads::Operator& op, const Gemm
       t.bytes[in] = a_fits ? 0 : bytes(a, abits);
       t.bytes[wt] = b_fits ? 0 : bytes(b, wbits);
     }
-    append_tile(one, t);
-  });
-  for (i64 c = 0; c < g.count; ++c)
-    for (const Tile& t : one) append_tile(w.plan.tiles, t);
+    return t;
+  };
+  w.plan.append(fold_nest(fm.row_folds, {}, fm.col_folds, {}, tile), static_cast<u64>(g.count));
 
   // DRAM counts: a fitting operand once (distinct words; a strided 1x1 convolution touches only
   // part of its input), else the demand stream: as many words as the array reads from SRAM.
@@ -345,7 +376,6 @@ LayerWork SystolicEngine::map_native(const workloads::Operator& op, GemmView g,
   // last fold's skew and drain (R + C - 2) are paid once per layer.
   const i64 fill = p_.dataflow == Dataflow::os ? 0 : R;
   const i64 drain = R + C - 2;
-  const bool cols_outer = p_.dataflow != Dataflow::os;  // ws/is: accumulate over K (rows) inner
 
   // ws and is accumulate a block of (streamed × columns) partial sums over the row folds. The
   // streamed dimension (ws: M, is: N) is split into chunks whose block fits half the ofmap
@@ -365,75 +395,100 @@ LayerWork SystolicEngine::map_native(const workloads::Operator& op, GemmView g,
   const std::size_t in = plan.port(port::input), wt = plan.port(port::weight),
                     pin = plan.port(port::psum_in), out = plan.port(port::output, Direction::write),
                     pout = plan.port(port::psum_out, Direction::write);
-  const double chunks =
-      p_.dataflow == Dataflow::os ? 1 : std::ceil(static_cast<double>(T) / static_cast<double>(chunk));
-  check_fold_visits(op, chunks * static_cast<double>(fm.folds()) * static_cast<double>(g.count), R, C);
-  std::vector<Tile> one;
-  for (i64 begin = 0; begin < T; begin += chunk) {
-    const i64 tq = std::min(chunk, T - begin), end = begin + tq;
-    const bool first_chunk = begin == 0;
-    for_each_fold(fm, R, C, cols_outer, [&](const Fold& f) {
-      Tile t;
-      t.compute_cycles = static_cast<u64>(std::max(tq, R));
-      t.busy_units = static_cast<u64>(f.rows * f.cols);
-      switch (p_.dataflow) {
-        case Dataflow::os: {  // rows <- M (outer), cols <- N (inner): outputs final after K
-          const i64 a = share(a_per, f.row_begin, f.row_begin + f.rows, g.m);
-          t.bytes[in] = f.first_col ? bytes(a, abits) : 0;
-          const i64 b = share(b_per, f.col_begin, f.col_begin + f.cols, g.n);
-          t.bytes[wt] = (f.first_row || !b_fits) ? bytes(b, wbits) : 0;
-          t.bytes[out] = bytes(f.rows * f.cols, abits);
-          break;
-        }
-        case Dataflow::ws: {  // rows <- K (inner), cols <- N (outer), streamed M in chunks
-          // Each chunk streams its own rows of A: fetched once if they fit, else per column fold.
-          const i64 a_chunk = share(a_per, begin, end, g.m);
-          const i64 a = share(a_chunk, f.row_begin, f.row_begin + f.rows, g.k);
-          t.bytes[in] =
-              f.first_col || bytes(a_chunk, abits) > ifmap_half ? bytes(a, abits) : 0;
-          t.bytes[wt] =
-              (first_chunk || !b_fits) ? bytes(f.rows * f.cols, wbits) : 0;
-          break;
-        }
-        case Dataflow::is: {  // rows <- K (inner), cols <- M (outer), streamed N in chunks
-          const i64 row_part = share(a_per, f.row_begin, f.row_begin + f.rows, g.k);
-          t.bytes[in] =
-              (first_chunk || !a_fits)
-                  ? bytes(share(row_part, f.col_begin, f.col_begin + f.cols, g.m), abits)
-                  : 0;
-          // Each chunk streams its own columns of B: fetched once if they fit, else per column
-          // fold.
-          const i64 b_chunk = share(b_per, begin, end, g.n);
-          const i64 b = share(b_chunk, f.row_begin, f.row_begin + f.rows, g.k);
-          t.bytes[wt] =
-              f.first_col || bytes(b_chunk, wbits) > filter_half ? bytes(b, wbits) : 0;
-          break;
-        }
+  // The streamed dimension in chunks (ws, is; os streams K inside the PEs: one chunk), each a
+  // pass over the folds. Operand words are spread over chunks and folds by FoldShare.
+  const i64 chunks = p_.dataflow == Dataflow::os ? 1 : ceil_div(T, chunk);
+  const i64 rf = fm.row_folds, cf = fm.col_folds;
+  const bool is = p_.dataflow == Dataflow::is;
+  // The words each chunk streams: ws A's rows (M), is B's columns (N).
+  const FoldShare chunk_words(is ? b_per : a_per, is ? g.n : g.m, chunk, chunks);
+  const FoldShare a_rows(a_per, g.m, R, rf), b_cols(b_per, g.n, C, cf);  // os
+  const FoldShare a_k(a_per, g.k, R, rf);                                 // is: A's rows by K
+  // `later` marks the GEMMs after the first of a batch sharing B.
+  const auto tile = [&](i64 ci, const Fold& f, bool later) {
+    const i64 tq = ci + 1 == chunks ? T - (chunks - 1) * chunk : chunk;
+    const bool first_chunk = ci == 0;
+    Tile t;
+    t.compute_cycles = static_cast<u64>(std::max(tq, R));
+    t.busy_units = static_cast<u64>(f.rows * f.cols);
+    switch (p_.dataflow) {
+      case Dataflow::os: {  // rows <- M (outer), cols <- N (inner): outputs final after K
+        t.bytes[in] = f.first_col ? bytes(a_rows.at(f.i, rf), abits) : 0;
+        t.bytes[wt] = (f.first_row || !b_fits) ? bytes(b_cols.at(f.j, cf), wbits) : 0;
+        t.bytes[out] = bytes(f.rows * f.cols, abits);
+        break;
       }
-      if (p_.dataflow != Dataflow::os) {
-        const i64 psum_words = tq * f.cols;
-        if (!spill) {
-          t.bytes[out] = f.last_row ? bytes(psum_words, abits) : 0;
-        } else {  // partial sums go to DRAM at accumulator precision and come back
-          t.bytes[pin] = f.first_row ? 0 : bytes(psum_words, pbits);
-          t.bytes[f.last_row ? out : pout] = bytes(psum_words, f.last_row ? abits : pbits);
-        }
+      case Dataflow::ws: {  // rows <- K (inner), cols <- N (outer), streamed M in chunks
+        // Each chunk streams its own rows of A: fetched once if they fit, else per column fold.
+        const i64 a_chunk = chunk_words.at(ci, chunks);
+        const i64 a = FoldShare(a_chunk, g.k, R, rf).at(f.i, rf);
+        t.bytes[in] = f.first_col || bytes(a_chunk, abits) > ifmap_half ? bytes(a, abits) : 0;
+        t.bytes[wt] = (first_chunk || !b_fits) ? bytes(f.rows * f.cols, wbits) : 0;
+        break;
       }
-      append_tile(one, t);
-    });
-    if (p_.dataflow == Dataflow::os) break;  // os streams K inside the PEs: no chunks
-  }
-
-  for (i64 c = 0; c < g.count; ++c) {
-    for (Tile t : one) {
-      if (c > 0 && b_shared && b_fits) t.bytes[wt] = 0;
-      // Inter-layer reuse: the input is already in the buffers, the output stays there.
-      if (context.input_on_chip) t.bytes[in] = 0;
-      if (context.output_on_chip) t.bytes[out] = 0;
-      append_tile(plan.tiles, t);
+      case Dataflow::is: {  // rows <- K (inner), cols <- M (outer), streamed N in chunks
+        const i64 row_part = a_k.at(f.i, rf);
+        t.bytes[in] = (first_chunk || !a_fits)
+                          ? bytes(FoldShare(row_part, g.m, C, cf).at(f.j, cf), abits)
+                          : 0;
+        // Each chunk streams its own columns of B: fetched once if they fit, else per column
+        // fold.
+        const i64 b_chunk = chunk_words.at(ci, chunks);
+        const i64 b = FoldShare(b_chunk, g.k, R, rf).at(f.i, rf);
+        t.bytes[wt] = f.first_col || bytes(b_chunk, wbits) > filter_half ? bytes(b, wbits) : 0;
+        break;
+      }
     }
+    if (p_.dataflow != Dataflow::os) {
+      const i64 psum_words = tq * f.cols;
+      if (!spill) {
+        t.bytes[out] = f.last_row ? bytes(psum_words, abits) : 0;
+      } else {  // partial sums go to DRAM at accumulator precision and come back
+        t.bytes[pin] = f.first_row ? 0 : bytes(psum_words, pbits);
+        t.bytes[f.last_row ? out : pout] = bytes(psum_words, f.last_row ? abits : pbits);
+      }
+    }
+    if (later && b_shared && b_fits) t.bytes[wt] = 0;
+    // Inter-layer reuse: the input is already in the buffers, the output stays there.
+    if (context.input_on_chip) t.bytes[in] = 0;
+    if (context.output_on_chip) t.bytes[out] = 0;
+    return t;
+  };
+  // Where the FoldShares cut the loops: chunks, row folds, column folds.
+  std::vector<i64> row_cuts, col_cuts;
+  if (p_.dataflow == Dataflow::os) {
+    row_cuts = {a_rows.extra};
+    col_cuts = {b_cols.extra};
+  } else if (is) {
+    row_cuts = {a_k.extra};
+    for (const i64 part : {a_k.part, a_k.part + 1, a_k.last})  // A's row parts by M
+      col_cuts.push_back(FoldShare(part, g.m, C, cf).extra);
   }
-  add_fill_drain(plan.tiles, static_cast<u64>(fill), static_cast<u64>(drain));
+  const auto gemm = [&](bool later) {
+    TileSeq seq;
+    for (const auto& [c0, c1] : index_classes(chunks, {chunk_words.extra})) {
+      std::vector<i64> rows = row_cuts;  // ws/is: the chunk's words by K
+      if (p_.dataflow != Dataflow::os)
+        rows.push_back(FoldShare(chunk_words.at(c0, chunks), g.k, R, rf).extra);
+      const auto pass = [&](i64 ci) {
+        if (p_.dataflow == Dataflow::os)
+          return fold_nest(rf, rows, cf, col_cuts, [&](i64 i, i64 j) {
+            return tile(ci, make_fold(fm, R, C, i, j), later);
+          });
+        return fold_nest(cf, col_cuts, rf, rows, [&](i64 j, i64 i) {  // ws/is: K (rows) inner
+          return tile(ci, make_fold(fm, R, C, i, j), later);
+        });
+      };
+      const TileSeq first = pass(c0);
+      if (!(first == pass(c1 - 1)))
+        throw std::logic_error("systolic fold plan: chunks of one class differ");
+      seq.append(first, static_cast<u64>(c1 - c0));
+    }
+    return seq;
+  };
+  plan.append(gemm(false));
+  if (g.count > 1) plan.append(gemm(true), static_cast<u64>(g.count - 1));
+  add_fill_drain(plan, static_cast<u64>(fill), static_cast<u64>(drain));
   plan.buffering = dataflows::prefetch_buffering(plan, ifmap_half, filter_half, ofmap_half);
   add_dram_accesses(w);
   add_sram_accesses(w, op, g);

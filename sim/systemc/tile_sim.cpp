@@ -60,21 +60,10 @@ struct Job {
   u64 id;
 };
 
-// Walks one plan's tiles, counts expanded.
-struct Cursor {
-  const dataflows::TilePlan* plan;
-  std::size_t run = 0;
-  u64 index = 0;
-  explicit Cursor(const dataflows::TilePlan* p) : plan(p) { skip(); }
-  bool done() const { return run >= plan->tiles.size(); }
-  const dataflows::Tile& tile() const { return plan->tiles[run]; }
-  void next() {
-    ++index;
-    skip();
-  }
-  void skip() {
-    while (run < plan->tiles.size() && index >= plan->tiles[run].count) index = 0, ++run;
-  }
+// Walks one plan's tiles, runs and blocks expanded.
+struct Cursor : dataflows::TileCursor {
+  explicit Cursor(const dataflows::TilePlan* p) : TileCursor(*p) {}
+  void next() { advance(); }
 };
 
 struct Shared {
