@@ -134,6 +134,7 @@ void sweep_section(const std::string& space_file, const std::vector<unsigned>& j
 int energy_bench(const std::string& arch_file, const std::string& workload_file);  // bench_energy.cpp
 int onnx_bench(const std::vector<std::string>& files, double seconds);  // bench_onnx.cpp
 int mapping_bench();  // bench_mapping.cpp
+int layer_size_bench();  // bench_layer_size.cpp
 int nasaic_bench(int argc, char* argv[]);  // bench_nasaic.cpp
 int generation_bench(const std::string& arch_file, const std::string& model_file,
                      long steps);  // bench_generation.cpp
@@ -148,6 +149,7 @@ int sc_main(int argc, char* argv[]) {
                         argc >= 4 ? argv[3] : root + "/workloads/models/resnet18.onnx");
   }
   if (argc >= 2 && std::string(argv[1]) == "--mapping") return mapping_bench();
+  if (argc >= 2 && std::string(argv[1]) == "--layer-size") return layer_size_bench();
   if (argc >= 2 && std::string(argv[1]) == "--nasaic") return nasaic_bench(argc - 2, argv + 2);
   if (argc >= 2 && std::string(argv[1]) == "--generate") {  // generation runs (bench_generation.cpp)
     const std::string root = TESSERA_SOURCE_DIR;
