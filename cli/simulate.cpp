@@ -91,8 +91,11 @@ int simulate(const SimulateArgs& a, std::ostream& out, std::ostream& err) {
   if (!a.trace_file.empty()) {
     std::vector<std::string> names;
     for (const auto& l : report.layers) names.push_back(l.name);
-    write_file(a.trace_file, sim::chrome_trace(trace, names, report.clock_hz).dump() + "\n");
+    write_file(a.trace_file, sim::chrome_trace(trace, names, report.clock_hz));
     if (!a.quiet) out << "trace written to " << a.trace_file << " (open in ui.perfetto.dev)\n";
+    if (trace.dropped)
+      err << "tessera: warning: " << a.trace_file << ": the first " << trace.spans.size()
+          << " spans kept, " << trace.dropped << " later ones left out\n";
   }
   if (scalesim_csv) {  // SCALE-Sim's own file names, beside the JSON report
     const std::filesystem::path dir = std::filesystem::path(a.out_file).parent_path();

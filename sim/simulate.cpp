@@ -35,8 +35,9 @@ u64 roofline_cycles(const arch::Engine& engine, const workloads::Operator& op,
 
 namespace {
 
-// The SystemC fidelity executes tiles one by one: at most this many per layer (seconds).
-constexpr std::uint64_t kMaxSystemcTiles = std::uint64_t{1} << 20;
+// The SystemC fidelity executes tiles one by one (about 0.4 us each): at most this many per
+// layer, a few seconds.
+constexpr std::uint64_t kMaxSystemcTiles = std::uint64_t{1} << 22;
 
 bool is_mac(const workloads::Operator& op) {
   return op.kind() == workloads::OpKind::conv || op.kind() == workloads::OpKind::matmul;
@@ -295,7 +296,7 @@ std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::G
       if (tiles > kMaxSystemcTiles)
         throw InputError((op.source.empty() ? "" : op.source + ": ") + "operator '" + op.name +
                          "': the systemc fidelity executes its " + std::to_string(tiles) +
-                         " tiles one by one, more than 2^20 (the analytical fidelity times "
+                         " tiles one by one, more than 2^22 (the analytical fidelity times "
                          "repeated tiles in closed form)");
       plans.push_back(&work[i].plan);
     }

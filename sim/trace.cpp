@@ -2,10 +2,13 @@
 
 #include <map>
 
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
 namespace tessera::sim {
 
-nlohmann::json chrome_trace(const Trace& trace, const std::vector<std::string>& layer_names,
-                            double clock_hz) {
+std::string chrome_trace(const Trace& trace, const std::vector<std::string>& layer_names,
+                         double clock_hz) {
   const double us_per_cycle = 1e6 / clock_hz;
   std::map<std::string, int> tids;  // compute first, then the DRAM channels in name order
   tids["compute"] = 1;
@@ -14,38 +17,38 @@ nlohmann::json chrome_trace(const Trace& trace, const std::vector<std::string>& 
   int next = 2;
   for (auto& [track, tid] : tids)
     if (tid == 0) tid = next++;
+  const auto quoted = [](const std::string& s) { return nlohmann::json(s).dump(); };
+  std::vector<std::string> layers;  // names as JSON strings, quoted once
+  for (const auto& n : layer_names) layers.push_back(quoted(n));
+  const auto layer = [&](std::size_t i) {
+    return i < layers.size() ? layers[i] : quoted(std::to_string(i));
+  };
 
-  nlohmann::json events = nlohmann::json::array();
-  events.push_back(
-      {{"name", "process_name"}, {"ph", "M"}, {"pid", 1}, {"args", {{"name", "accelerator"}}}});
+  std::string out = R"({"displayTimeUnit":"ns",)";
+  if (trace.dropped)
+    out += fmt::format(R"("otherData":{{"note":"spans after the first {} left out","dropped_spans":{}}},)",
+                       trace.spans.size(), trace.dropped);
+  out += R"("traceEvents":[{"name":"process_name","ph":"M","pid":1,"args":{"name":"accelerator"}})";
   for (const auto& [track, tid] : tids)
-    events.push_back({{"name", "thread_name"},
-                      {"ph", "M"},
-                      {"pid", 1},
-                      {"tid", tid},
-                      {"args", {{"name", track}}}});
+    out += fmt::format(R"(,{{"name":"thread_name","ph":"M","pid":1,"tid":{},"args":{{"name":{}}}}})",
+                       tid, quoted(track));
   for (const auto& s : trace.spans) {
-    const std::string layer =
-        s.layer < layer_names.size() ? layer_names[s.layer] : std::to_string(s.layer);
-    nlohmann::json args = {{"layer", layer},
-                           {"tile", s.tile},
-                           {"start_cycle", s.start_cycle},
-                           {"cycles", s.end_cycle - s.start_cycle}};
-    std::string name = layer;
-    if (s.track != "compute") {
-      args["bytes"] = s.bytes;
-      name = (s.write ? "write " : "read ") + layer;
-    }
-    events.push_back({{"name", name},
-                      {"cat", s.track == "compute" ? "compute" : "dram"},
-                      {"ph", "X"},
-                      {"pid", 1},
-                      {"tid", tids.at(s.track)},
-                      {"ts", static_cast<double>(s.start_cycle) * us_per_cycle},
-                      {"dur", static_cast<double>(s.end_cycle - s.start_cycle) * us_per_cycle},
-                      {"args", std::move(args)}});
+    const bool compute = s.track == "compute";
+    const std::string& name = layer(s.layer);
+    const std::string bytes = compute ? "" : fmt::format(R"(,"bytes":{})", s.bytes);
+    // The name of a transfer: "read LAYER" or "write LAYER", inside the layer's quotes.
+    const std::string event =
+        compute ? name : "\"" + std::string(s.write ? "write " : "read ") + name.substr(1);
+    out += fmt::format(
+        R"(,{{"name":{},"cat":"{}","ph":"X","pid":1,"tid":{},"ts":{},"dur":{},)"
+        R"("args":{{"layer":{},"tile":{},"start_cycle":{},"cycles":{}{}}}}})",
+        event, compute ? "compute" : "dram", tids.at(s.track),
+        static_cast<double>(s.start_cycle) * us_per_cycle,
+        static_cast<double>(s.end_cycle - s.start_cycle) * us_per_cycle, name, s.tile,
+        s.start_cycle, s.end_cycle - s.start_cycle, bytes);
   }
-  return {{"traceEvents", std::move(events)}, {"displayTimeUnit", "ns"}};
+  out += "]}\n";
+  return out;
 }
 
 }  // namespace tessera::sim

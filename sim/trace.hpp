@@ -7,8 +7,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 namespace tessera::sim {
 
 struct TraceSpan {
@@ -20,12 +18,22 @@ struct TraceSpan {
   bool write = false;
 };
 
+// The spans a trace keeps: about 200 MB of JSON, more than trace viewers open comfortably.
+inline constexpr std::size_t kMaxTraceSpans = std::size_t{1} << 20;
+
 struct Trace {
-  std::vector<TraceSpan> spans;
+  std::vector<TraceSpan> spans;  // the first `limit` spans of the run
+  std::size_t limit = kMaxTraceSpans;
+  std::uint64_t dropped = 0;  // spans after the first `limit`, counted only
+  void add(TraceSpan s) {
+    if (spans.size() < limit) spans.push_back(std::move(s));
+    else ++dropped;
+  }
 };
 
-// Trace-event JSON; times in microseconds of simulated time at `clock_hz`.
-nlohmann::json chrome_trace(const Trace& trace, const std::vector<std::string>& layer_names,
-                            double clock_hz);
+// Trace-event JSON, written event by event; times in microseconds of simulated time at
+// `clock_hz`. A trace that dropped spans says how many in "otherData".
+std::string chrome_trace(const Trace& trace, const std::vector<std::string>& layer_names,
+                         double clock_hz);
 
 }  // namespace tessera::sim

@@ -102,8 +102,8 @@ struct Unit : sc_core::sc_module {
   void record(const std::string& track, u64 tile, const sc_time& start, const sc_time& end,
               u64 bytes, bool write) {
     if (shared.trace)
-      shared.trace->spans.push_back({track, static_cast<std::size_t>(job_id), tile,
-                                     to_cycles(start), to_cycles(end), bytes, write});
+      shared.trace->add({track, static_cast<std::size_t>(job_id), tile, to_cycles(start),
+                         to_cycles(end), bytes, write});
   }
 
   // Issues one transfer without waiting; returns when it lands.

@@ -69,9 +69,9 @@ tessera_cli_failure_test(array_rows_2p63 "rows_2p63_arch.json: /systolic/rows: i
 tessera_cli_failure_test(array_cols_wide "wide_arch.json: /systolic/cols: must be at most 65536, got 100000"
                          simulate --arch ${d}/wide_arch.json --workload ${d}/ok_workload.json)
 # 2^40 folds: the analytical fidelity times them in closed form (tests/arch/test_systolic.cpp);
-# the SystemC fidelity executes tiles one by one and refuses more than 2^20 per layer.
+# the SystemC fidelity executes tiles one by one and refuses more than 2^22 per layer.
 tessera_cli_input_error_test(systemc_tile_bound
-                             "long_gemm.json: /operators/0: operator 'gemm': the systemc fidelity executes its 1099511627776 tiles one by one, more than 2\\^20"
+                             "long_gemm.json: /operators/0: operator 'gemm': the systemc fidelity executes its 1099511627776 tiles one by one, more than 2\\^22"
                              simulate --arch ${d}/one_pe_arch.json --workload ${d}/long_gemm.json --fidelity systemc)
 tessera_cli_failure_test(clock_1e300 "clock_1e300.json: /clock: frequency must be in \\[1000, 1e\\+12\\] Hz"
                          simulate --arch ${d}/clock_1e300.json --workload ${d}/ok_workload.json)

@@ -204,9 +204,9 @@ TEST_CASE("bounds: layers of a trillion folds on the fixed fold plans, analytica
         const auto a = sim::simulate(*arch.engine, g, sim::Fidelity::analytical);
         REQUIRE(a[0].timing.compute_cycles > (arch::u64{1} << 36));
         for (const auto& l : a) CHECK(l.timing.cycles >= l.roofline_cycles);
-        // SystemC walks tiles: it refuses layers of more than 2^20 (ws in SCALE-Sim mode streams
+        // SystemC walks tiles: it refuses layers of more than 2^22 (ws in SCALE-Sim mode streams
         // the whole batch through each of its 54 folds).
-        if (arch.engine->map(conv).plan.tile_count() > (arch::u64{1} << 20))
+        if (arch.engine->map(conv).plan.tile_count() > (arch::u64{1} << 22))
           CHECK_THROWS_AS(sim::simulate(*arch.engine, g, sim::Fidelity::systemc), InputError);
         else
           CHECK(sim::simulate(*arch.engine, g, sim::Fidelity::systemc)[0].timing == a[0].timing);

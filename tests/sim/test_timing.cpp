@@ -339,10 +339,24 @@ TEST_CASE("a SystemC trace shows every tile's compute and transfers", "[sim][sys
     for (const auto& [level, a] : l.accesses)
       if (level.rfind("dram", 0) == 0) expected_reads += a.read_bytes;
   CHECK(reads == expected_reads);
-  const auto json = sim::chrome_trace(trace, {"conv", "relu"}, 1e9);
+  const auto json = nlohmann::json::parse(sim::chrome_trace(trace, {"conv \"3x3\"", "relu"}, 1e9));
   const auto& events = json.at("traceEvents");
   REQUIRE(events.size() > trace.spans.size());  // plus track names
   CHECK(events.back().at("ph") == "X");
+  CHECK(events.back().at("args").at("layer") == "relu");
+  CHECK(events[4].at("args").at("layer") == "conv \"3x3\"");  // names escaped
+  CHECK_FALSE(json.contains("otherData"));
+
+  // A trace keeps its first `limit` spans and counts the rest.
+  sim::Trace short_trace;
+  short_trace.limit = 40;
+  sim::simulate(*arch.engine, graph, sim::Fidelity::systemc, &short_trace);
+  REQUIRE(trace.spans.size() > 40);
+  CHECK(short_trace.spans.size() == 40);
+  CHECK(short_trace.dropped == trace.spans.size() - 40);
+  const auto cut = nlohmann::json::parse(sim::chrome_trace(short_trace, {"conv", "relu"}, 1e9));
+  CHECK(cut.at("otherData").at("dropped_spans") == short_trace.dropped);
+  CHECK(cut.at("traceEvents").size() < events.size());
 }
 
 TEST_CASE("ideal engine: hand-computed cycles and the roofline", "[sim][ideal]") {
