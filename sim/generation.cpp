@@ -89,10 +89,10 @@ workloads::WorkloadSettings step_settings(const workloads::WorkloadSettings& set
 }
 
 Graph build(const workloads::TransformerConfig& config, const std::string& file,
-            const workloads::WorkloadSettings& s, int weight_bits) {
+            const workloads::WorkloadSettings& s, int weight_bits, bool whole_model) {
   Graph g = workloads::build_transformer(config, file, s.load);
   try {
-    workloads::annotate(g, s);
+    workloads::annotate(g, s, whole_model);
   } catch (const InputError& e) {
     throw InputError(file + ": " + e.what());
   }
@@ -106,8 +106,9 @@ std::string gib(u64 bytes) { return fmt::format("{:.3f} GiB", static_cast<double
 
 Graph decode_graph(const workloads::TransformerConfig& config, const std::string& file,
                    const workloads::WorkloadSettings& settings, i64 kv_len, int weight_bits,
-                   i64 decode_tokens) {
-  return build(config, file, step_settings(settings, "decode", kv_len, decode_tokens), weight_bits);
+                   i64 decode_tokens, bool whole_model) {
+  return build(config, file, step_settings(settings, "decode", kv_len, decode_tokens), weight_bits,
+               whole_model);
 }
 
 u64 GenerationResult::decode_cycles() const {
@@ -180,7 +181,7 @@ GenerationResult simulate_generation(const arch::Engine& engine,
 
   // Prefill.
   r.prefill_weight_bits = gen.prefill_weight_bits.value_or(0);
-  r.prefill_graph = build(config, file, step_settings(settings, "prefill", 0, 1), 0);
+  r.prefill_graph = build(config, file, step_settings(settings, "prefill", 0, 1), 0, true);
   // The weights' own precision (the model's, after the workload settings), which a step
   // without a scheduled precision runs at.
   const int own_bits = [&] {
@@ -279,17 +280,18 @@ GenerationResult simulate_generation(const arch::Engine& engine,
     workloads::TransformerConfig head = config, tail = config;
     head.layers = e.params.layers;
     tail.layers = config.layers - e.params.layers;
+    tail.first_layer = e.params.layers;
     for (i64 round = 0; round < e.rounds; ++round) {
       const i64 produced = static_cast<i64>(std::floor(static_cast<double>(round) * e.tokens_per_round));
       const i64 kv = r.prompt + produced;
       const int bits = bits_at(gen.decode_weights, produced);
       for (i64 j = 0; j < d; ++j) {
-        const Cost c = total(run(decode_graph(head, file, settings, kv + j, bits)));
+        const Cost c = total(run(decode_graph(head, file, settings, kv + j, bits, 1, false)));
         e.draft_cycles += c.cycles;
         e.energy_pj += c.energy_pj;
         if (options.progress) options.progress(++done, work);
       }
-      const Cost v = total(run(decode_graph(tail, file, settings, kv, bits, d)));
+      const Cost v = total(run(decode_graph(tail, file, settings, kv, bits, d, false)));
       e.verify_cycles += v.cycles;
       e.energy_pj += v.energy_pj;
       if (options.progress) options.progress(++done, work);

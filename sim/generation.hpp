@@ -97,10 +97,11 @@ GenerationResult simulate_generation(const arch::Engine& engine,
 // The graph of one decode step of `config` as a generation builds it: `decode_tokens` new tokens
 // per sequence against `kv_len` cached ones, settings' annotations applied, weight operators at
 // `weight_bits` (0: as annotated); with decode_tokens > 1 the LM head computes every new token's
-// logits (a verify pass).
+// logits (a verify pass). `whole_model` false: `config` is the part of the model before or after an
+// early exit, and per-layer settings for the other part's layers are not errors.
 workloads::Graph decode_graph(const workloads::TransformerConfig& config, const std::string& file,
                               const workloads::WorkloadSettings& settings, i64 kv_len,
-                              int weight_bits, i64 decode_tokens = 1);
+                              int weight_bits, i64 decode_tokens = 1, bool whole_model = true);
 
 // The report's "generation" section (docs/report-schema.md).
 nlohmann::json to_json(const GenerationResult& result);

@@ -244,7 +244,7 @@ WorkloadSettings read_workload_settings(nlohmann::json doc, const std::string& f
   return read_workload_settings(doc, file);
 }
 
-void annotate(Graph& graph, const WorkloadSettings& settings) {
+void annotate(Graph& graph, const WorkloadSettings& settings, bool whole_model) {
   if (!settings.has_annotations()) return;
   std::vector<bool> used(settings.layers.size(), false);
   for (Graph::Node n = 0; n < graph.size(); ++n) {
@@ -258,7 +258,7 @@ void annotate(Graph& graph, const WorkloadSettings& settings) {
       used[i] = true;
     }
   }
-  for (std::size_t i = 0; i < settings.layers.size(); ++i)
+  for (std::size_t i = 0; i < settings.layers.size() && whole_model; ++i)
     if (!used[i])
       throw InputError(settings.layers[i].second.where + "pattern '" + settings.layers[i].first +
                        "' matches no operator of workload '" + graph.name() + "'");

@@ -83,8 +83,9 @@ WorkloadSettings read_workload_settings(const nlohmann::json& doc, const std::st
                                         const std::string& path = "");
 
 // Applies the annotations to every operator; the result is validated. A `layers` pattern that
-// matches no operator is an error (a typo would otherwise pass silently).
-void annotate(Graph& graph, const WorkloadSettings& settings);
+// matches no operator is an error (a typo would otherwise pass silently), unless the graph is a
+// part of the model the settings describe (`whole_model` false: an early exit's head or tail).
+void annotate(Graph& graph, const WorkloadSettings& settings, bool whole_model = true);
 
 // load_workload() with the settings' load options, then annotate(). Settings with `generate`
 // are an error: a generation run is many graphs (sim/generation.hpp).

@@ -360,8 +360,8 @@ Graph build_transformer(const TransformerConfig& t, const std::string& file,
 
   // Layers.
   for (i64 i = 0; i < t.layers; ++i) {
-    const std::string p = "layers." + std::to_string(i) + ".";
-    const std::string where = "layer " + std::to_string(i) + " ";
+    const std::string p = "layers." + std::to_string(t.first_layer + i) + ".";
+    const std::string where = "layer " + std::to_string(t.first_layer + i) + " ";
     auto add = [&](const std::string& part, OpShape shape, std::vector<Graph::Node> in) {
       return b.add(p + part, where + part, std::move(shape), in);
     };

@@ -24,6 +24,9 @@ struct TransformerConfig {
   TransformerFamily family = TransformerFamily::llama;
   i64 hidden = 0;  // d
   i64 layers = 0;
+  // The index of the first layer built: the layers past an early exit (the model's tail) keep
+  // their names (layers.E, ...), so per-layer settings meet the layers they name.
+  i64 first_layer = 0;
   i64 heads = 0;          // query heads h
   i64 kv_heads = 0;       // key/value heads (grouped-query attention when < heads)
   i64 head_dim = 0;       // d_head (default hidden / heads)

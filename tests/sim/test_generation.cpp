@@ -222,6 +222,7 @@ TEST_CASE("generation: early-exit speed-up against draft and verify passes simul
   auto head = config, tail = config;
   head.layers = E;
   tail.layers = config.layers - E;
+  tail.first_layer = E;
   const auto s = settings({{"seq_len", P}});
   sim::u64 draft = 0, verify = 0;
   for (i64 round = 0; round < e.rounds; ++round) {
@@ -243,6 +244,33 @@ TEST_CASE("generation: early-exit speed-up against draft and verify passes simul
   // Memory bound: a draft step reads a quarter of the layers, the verify pass the rest once for
   // d tokens, so a round of 2.2 tokens costs about 1.75 steps of the full model.
   CHECK(e.speedup > 1.0);
+}
+
+TEST_CASE("generation: per-layer settings meet the layers they name on both sides of an early exit") {
+  const auto arch = arch_from("ideal_edge.json");
+  const nlohmann::json exit = {{"layers", 4}, {"draft", 2}, {"acceptance", 0.5}};
+  const auto plain = generate(arch, {{"seq_len", 16}, {"generate", 3}, {"early_exit", exit}});
+  // 4-bit weights in layer 10 (past the exit): the verify pass is cheaper, the draft unchanged.
+  const auto tail = generate(arch, {{"seq_len", 16}, {"generate", 3}, {"early_exit", exit},
+                                    {"layers", {{"layers.10.*", {{"weight_bits", 4}}}}}});
+  CHECK(tail.early_exit->draft_cycles == plain.early_exit->draft_cycles);
+  CHECK(tail.early_exit->verify_cycles < plain.early_exit->verify_cycles);
+  // In layer 2 (before it): the draft is cheaper, the verify pass unchanged.
+  const auto head = generate(arch, {{"seq_len", 16}, {"generate", 3}, {"early_exit", exit},
+                                    {"layers", {{"layers.2.*", {{"weight_bits", 4}}}}}});
+  CHECK(head.early_exit->draft_cycles < plain.early_exit->draft_cycles);
+  CHECK(head.early_exit->verify_cycles == plain.early_exit->verify_cycles);
+  // The tail's layers keep their names; a pattern naming no layer of the model is still an error.
+  auto config = workloads::read_transformer_config(kLlama);
+  config.first_layer = 4;
+  config.layers = 12;
+  const auto g = sim::decode_graph(config, kLlama, settings({{"seq_len", 16}}), 16, 0);
+  CHECK(g.find("layers.4.mlp.up_proj"));
+  CHECK(g.find("layers.15.mlp.up_proj"));
+  CHECK_FALSE(g.find("layers.0.mlp.up_proj"));
+  CHECK_THROWS_WITH(generate(arch, {{"seq_len", 16}, {"generate", 3}, {"early_exit", exit},
+                                    {"layers", {{"layers.16.*", {{"weight_bits", 4}}}}}}),
+                    Catch::Matchers::Contains("pattern 'layers.16.*' matches no operator"));
 }
 
 TEST_CASE("generation: the KV cache and weights must fit dram.capacity") {
