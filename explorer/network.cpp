@@ -173,10 +173,10 @@ workloads::Graph build_network(const nlohmann::json& network,
   c.intermediate = network.value("intermediate", c.intermediate);
   if (head_dim_follows) c.head_dim = c.hidden / c.heads;
   if (kv_follows) c.kv_heads = c.heads;
-  workloads::Graph graph = workloads::build_transformer(c, file, settings.load);
-  if (settings.load.fold_batch_norms) workloads::fold_batch_norms(graph);
-  workloads::annotate(graph, settings);
-  return graph;
+  return workloads::load_workload(file, settings, [&](const workloads::LoadOptions& o) {
+    return workloads::load_workload(file, "transformer", o,
+                                    [&] { return workloads::build_transformer(c, file, o); });
+  });
 }
 
 }  // namespace tessera::explorer

@@ -139,14 +139,25 @@ void LoadOptions::warning(const std::string& text) const {
     std::fprintf(stderr, "warning: %s\n", text.c_str());
 }
 
-Graph load_workload(const std::string& path, const LoadOptions& options) {
-  if (is_nasbench201_spec(path)) {
-    check_options(path, "nasbench201", frontends().get("nasbench201"), options);
-    Graph graph = load_nasbench201_spec(path, options);
-    check_totals(graph, path);
-    if (options.fold_batch_norms) fold_batch_norms(graph);
-    return graph;
+Graph load_workload(const std::string& path, const std::string& frontend,
+                    const LoadOptions& options, const std::function<Graph()>& build) {
+  check_options(path, frontend, frontends().get(frontend), options);
+  Graph graph = build();
+  if (graph.empty()) throw InputError(path + ": workload has no operators");
+  check_totals(graph, path);
+  try {
+    graph.topological_order();
+  } catch (const InputError& e) {
+    throw InputError(path + ": " + e.what());
   }
+  if (options.fold_batch_norms) fold_batch_norms(graph);
+  return graph;
+}
+
+Graph load_workload(const std::string& path, const LoadOptions& options) {
+  if (is_nasbench201_spec(path))
+    return load_workload(path, "nasbench201", options,
+                         [&] { return load_nasbench201_spec(path, options); });
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
     throw InputError(path + ": is a directory, expected a workload file");
@@ -154,18 +165,8 @@ Graph load_workload(const std::string& path, const LoadOptions& options) {
 
   for (const auto& [name, description] : frontends().list()) {
     const FrontEnd& frontend = frontends().get(name);
-    if (!frontend.accepts(path)) continue;
-    check_options(path, name, frontend, options);
-    Graph graph = frontend.load(path, options);
-    if (graph.empty()) throw InputError(path + ": workload has no operators");
-    check_totals(graph, path);
-    try {
-      graph.topological_order();
-    } catch (const InputError& e) {
-      throw InputError(path + ": " + e.what());
-    }
-    if (options.fold_batch_norms) fold_batch_norms(graph);
-    return graph;
+    if (frontend.accepts(path))
+      return load_workload(path, name, options, [&] { return frontend.load(path, options); });
   }
   std::string known;
   for (const auto& [name, description] : frontends().list())

@@ -74,5 +74,10 @@ const Registry<FrontEnd>& frontends();
 // Loads a workload with the first front-end that accepts it. Throws InputError for a missing
 // file, a file no front-end accepts, or an empty workload; the graph is checked to be acyclic.
 Graph load_workload(const std::string& path, const LoadOptions& options = {});
+// The same for a graph `build` makes from `path`'s model instead of front-end `frontend`'s reader
+// (a co-design point's transformer with other sizes): the options that front-end does not take
+// are refused, and the graph is checked and finished as a loaded one.
+Graph load_workload(const std::string& path, const std::string& frontend,
+                    const LoadOptions& options, const std::function<Graph()>& build);
 
 }  // namespace tessera::workloads

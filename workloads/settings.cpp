@@ -266,10 +266,16 @@ void annotate(Graph& graph, const WorkloadSettings& settings, bool whole_model) 
 }
 
 Graph load_workload(const std::string& path, const WorkloadSettings& settings) {
+  return load_workload(path, settings,
+                       [&path](const LoadOptions& o) { return load_workload(path, o); });
+}
+
+Graph load_workload(const std::string& path, const WorkloadSettings& settings,
+                    const std::function<Graph(const LoadOptions&)>& load) {
   if (settings.generation)
     throw InputError(path + ": \"generate\" asks for a generation run, which `tessera simulate` "
                      "runs (sim/generation.hpp); this command takes one graph");
-  Graph graph = load_workload(path, settings.load);
+  Graph graph = load(settings.load);
   try {
     annotate(graph, settings);
   } catch (const InputError& e) {

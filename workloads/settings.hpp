@@ -14,6 +14,7 @@
 // `--set workload.KEY=VALUE`, and from a design space's workload parameters.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -90,6 +91,9 @@ void annotate(Graph& graph, const WorkloadSettings& settings, bool whole_model =
 // load_workload() with the settings' load options, then annotate(). Settings with `generate`
 // are an error: a generation run is many graphs (sim/generation.hpp).
 Graph load_workload(const std::string& path, const WorkloadSettings& settings);
+// The same with the graph `load` makes for the settings' load options.
+Graph load_workload(const std::string& path, const WorkloadSettings& settings,
+                    const std::function<Graph(const LoadOptions&)>& load);
 
 // The `--set` assignments addressed to workload settings: path "workload.KEY..." or
 // "/workload/KEY...", returned without that prefix (in `first`); the others in `second`.

@@ -553,6 +553,14 @@ TEST_CASE("transformer sizes as network parameters", "[explorer][codesign][netwo
     CHECK(e.metrics.at("macs") ==
           static_cast<double>(workloads::build_transformer(c, config, options).totals().macs));
   }
+  // Settings the transformer front-end does not take are refused before the search starts, as
+  // `tessera simulate` refuses them.
+  const auto image = explorer::read_space(write_space(
+      dir, kArch + R"("network": {"kind": "transformer", "config": ")" + config + R"("},
+      "workload_settings": {"seq_len": 16, "image_size": 64},
+      "parameters": {"network.layers": {"values": [1, 2]}})"));
+  CHECK_THROWS_WITH(explorer::WorkloadCache(image),
+      Contains("gpt2.json: the transformer front-end does not take the setting 'image_size'"));
 }
 
 TEST_CASE("tessera codesign: bad oracle input is one line and exit 1", "[explorer][codesign][cli]") {
