@@ -42,10 +42,12 @@ LayerTiming streaming(const dataflows::TilePlan& plan, const arch::MemorySystem&
 }
 
 // The buffered schedule of one layer (analytical.hpp), tile by tile with periodic stretches
-// skipped: within a run (a period of one or two tiles) and whole iterations of a repeated block
-// (a period of up to kPeriods iterations). A stretch is skipped when the schedule's state
-// relative to the last compute end repeats while both the computing tile and the tile whose
-// reads are issued stay inside it, so the skip is exact.
+// skipped: within a run (a period of up to kHistory tiles) and whole iterations of a repeated
+// block (up to kHistory iterations). A stretch is skipped when the schedule's state relative to
+// the last compute end repeats while both the computing tile and the tile whose reads are issued
+// stay inside it, so the skip is exact. Periods longer than a tile or an iteration come from
+// latency: with deep prefetch and a long DRAM latency, tiles compute in bursts of the prefetch
+// depth.
 class Schedule {
  public:
   Schedule(const dataflows::TilePlan& plan, const arch::MemorySystem& memory)
@@ -67,7 +69,7 @@ class Schedule {
     }
     TileCursor at(plan_);
     forget_blocks(0, 0, at);
-    History<2> history;
+    History history;  // of the current run
     for (u64 j = 0; j < n;) {
       const std::size_t run = at.run();
       u64 start = std::max(compute_end_, read_landed_[j % di_]);
@@ -85,33 +87,30 @@ class Schedule {
       const TileCursor::Step step = at.advance();
       if (at.done()) continue;
       if (step.restarted != TileCursor::kNone || step.entered != TileCursor::kNone) {
-        history.size = 0;
+        history.clear();
         if (skip_block(j, at, ahead, step)) continue;
       }
       // Periodic run: the next tiles and the tiles whose reads they issue are all of this run.
       if (!ahead_valid || ahead.done() || ahead.run() != at.run() || ahead.frames() != at.frames()) {
-        history.size = 0;
+        history.clear();
         continue;
       }
-      state(j, current_);
-      u64 period = 0;
-      if (history.size >= 1 && history.state[0] == current_) period = 1;
-      else if (history.size >= 2 && history.state[1] == current_) period = 2;
-      if (period) {
-        const u64 delta = compute_end_ - history.end[period - 1];
+      const std::size_t hash = state(j, current_);
+      if (const auto* seen = history.find(current_, hash)) {
+        const u64 period = j - seen->at;
         // Both cursors stay inside the run: its end may close a block (skip_block's part).
         const u64 left = std::min(at.left_in_run(), ahead.left_in_run()) - 1;
         const u64 periods = left / period;
         if (periods > 0) {
-          shift(j, periods * period, periods * delta);
+          shift(j, periods * period, periods * (compute_end_ - seen->end));
           j += periods * period;
           at.advance(periods * period);
           ahead.advance(periods * period);
-          history.size = 0;
+          history.clear();
           continue;
         }
       }
-      history.push(current_, compute_end_, 0);
+      history.push(current_, hash, compute_end_, j);
     }
     return std::max(compute_end_, last_landed_);
   }
@@ -120,24 +119,35 @@ class Schedule {
   // Offsets from the last compute end (clamped at 0: earlier times no longer matter) of every
   // time the next tiles depend on.
   using State = std::vector<i64>;
-  // The states last seen, newest first, with the compute end and iteration at each.
-  template <std::size_t N>
+  static constexpr std::size_t kHistory = 64;
+  // The last kHistory states seen, with their hash, the compute end and the position (tile or
+  // iteration) at each.
   struct History {
-    std::array<State, N> state;
-    std::array<u64, N> end{}, iteration{};
-    std::size_t size = 0;
+    struct Entry {
+      State state;
+      std::size_t hash = 0;
+      u64 end = 0, at = 0;
+    };
+    std::array<Entry, kHistory> entries;
+    std::size_t size = 0, next = 0;
+    void clear() { size = next = 0; }
     // Takes `s` by swapping (buffers are reused, so the steady state allocates nothing).
-    void push(State& s, u64 e, u64 it) {
-      for (std::size_t k = N - 1; k > 0; --k) {
-        std::swap(state[k], state[k - 1]);
-        end[k] = end[k - 1], iteration[k] = iteration[k - 1];
+    void push(State& s, std::size_t hash, u64 end, u64 at) {
+      Entry& e = entries[next];
+      std::swap(e.state, s);
+      e.hash = hash, e.end = end, e.at = at;
+      next = (next + 1) % kHistory;
+      size = std::min(size + 1, kHistory);
+    }
+    // The newest entry with this state (the shortest period), or null.
+    const Entry* find(const State& s, std::size_t hash) const {
+      for (std::size_t k = 1; k <= size; ++k) {
+        const Entry& e = entries[(next + kHistory - k) % kHistory];
+        if (e.hash == hash && e.state == s) return &e;
       }
-      std::swap(state[0], s);
-      end[0] = e, iteration[0] = it;
-      size = std::min(size + 1, N);
+      return nullptr;
     }
   };
-  static constexpr std::size_t kPeriods = 4;
 
   // Starts the histories of the frames of `at` from `depth` on (blocks entered, or jumped in)
   // with the state before tile `next`.
@@ -145,9 +155,9 @@ class Schedule {
     const auto& frames = at.frames();
     if (blocks_.size() < frames.size()) blocks_.resize(frames.size());
     for (std::size_t d = depth; d < frames.size(); ++d) {
-      state(next, current_);
-      blocks_[d].size = 0;
-      blocks_[d].push(current_, compute_end_, frames[d].iteration);
+      const std::size_t hash = state(next, current_);
+      blocks_[d].clear();
+      blocks_[d].push(current_, hash, compute_end_, frames[d].iteration);
     }
   }
 
@@ -163,36 +173,40 @@ class Schedule {
     const auto& af = ahead.frames();
     const u64 it = frames[d].iteration;
     auto& h = blocks_[d];
-    state(j, current_);
+    const std::size_t hash = state(j, current_);
     const bool ahead_inside =
         !ahead.done() && af.size() > d && af[d].repeat == frames[d].repeat &&
         std::equal(frames.begin(), frames.begin() + static_cast<std::ptrdiff_t>(d), af.begin());
-    for (std::size_t k = 0; ahead_inside && k < h.size; ++k) {
-      if (h.state[k] != current_) continue;
-      const u64 period = it - h.iteration[k];
+    if (const auto* seen = ahead_inside ? h.find(current_, hash) : nullptr) {
+      const u64 period = it - seen->at;
       const u64 periods = (plan_.repeats[frames[d].repeat].times - 1 - af[d].iteration) / period;
-      if (periods == 0) break;
-      const u64 tiles = periods * period * plan_.iteration_tiles(frames[d].repeat);
-      shift(j, tiles, periods * (compute_end_ - h.end[k]));
-      j += tiles;
-      at.skip(d, periods * period);
-      ahead.skip(d, periods * period);
-      forget_blocks(d, j, at);
-      return true;
+      if (periods > 0) {
+        const u64 tiles = periods * period * plan_.iteration_tiles(frames[d].repeat);
+        shift(j, tiles, periods * (compute_end_ - seen->end));
+        j += tiles;
+        at.skip(d, periods * period);
+        ahead.skip(d, periods * period);
+        forget_blocks(d, j, at);
+        return true;
+      }
     }
-    h.push(current_, compute_end_, it);
+    h.push(current_, hash, compute_end_, it);
     return false;
   }
 
   i64 offset(u64 t) const {
     return t > compute_end_ ? static_cast<i64>(t - compute_end_) : 0;
   }
-  void state(u64 next, State& s) const {
+  // The state before tile `next` into `s`; returns its hash.
+  std::size_t state(u64 next, State& s) const {
     s.clear();
     for (u64 k = 0; k < di_; ++k) s.push_back(offset(read_landed_[(next + k) % di_]));
     for (u64 k = 0; k < do_; ++k) s.push_back(offset(write_landed_[(next + k) % do_]));
     for (std::size_t ch = 0; ch < channels_; ++ch) s.push_back(offset(free_[ch]));
     s.push_back(offset(last_landed_));
+    std::size_t h = 0xcbf29ce484222325ull;
+    for (const i64 v : s) h = (h ^ static_cast<std::size_t>(v)) * 0x100000001b3ull;
+    return h;
   }
   // Moves the schedule `tiles` tiles and `by` cycles on: every time shifts by `by`, ring slots by
   // `tiles` (slot of tile t becomes the slot of tile t + tiles).
@@ -240,7 +254,7 @@ class Schedule {
   std::array<u64, kMaxChannels> free_{};
   u64 compute_end_ = 0, last_landed_ = 0;
   State current_;  // scratch for state()
-  std::vector<History<kPeriods>> blocks_;  // per frame depth: states at its iterations' starts
+  std::vector<History> blocks_;  // per frame depth: states at its iterations' starts
 };
 
 }  // namespace
