@@ -61,11 +61,6 @@ bool is_epilogue(const workloads::Operator& op) {
   return n && n->type == workloads::NormType::batch;
 }
 
-// Cycles of runs [begin, end) of `seq` executed once, the blocks inside them other than
-// `parent` (the block they are the body of) expanded.
-u64 range_cycles(const dataflows::TileSeq& seq, std::size_t begin, std::size_t end,
-                 std::size_t parent);
-
 // Calls f(block index or kNone, first run, end run) for each element of runs [begin, end): a
 // run, or the outermost block inside the range other than `parent`.
 template <class F>
@@ -82,6 +77,8 @@ void for_each_element(const dataflows::TileSeq& seq, std::size_t begin, std::siz
   }
 }
 
+// Cycles of runs [begin, end) of `seq` executed once, the blocks inside them other than
+// `parent` (the block they are the body of) expanded.
 u64 range_cycles(const dataflows::TileSeq& seq, std::size_t begin, std::size_t end,
                  std::size_t parent) {
   u64 c = 0;
