@@ -39,6 +39,8 @@ i64 numel(const Dims& d);
 std::string dims_text(const Dims& d);
 std::string lower(std::string s);
 i64 normalize_axis(i64 axis, i64 rank);
+// An axis in [-rank, rank) as an index, or nullopt when out of range.
+std::optional<i64> axis_index(i64 axis, i64 rank);
 Dims strides_of(const Dims& d);
 // numpy broadcasting of two shapes; nullopt when they do not broadcast.
 std::optional<Dims> broadcast(const Dims& a, const Dims& b);

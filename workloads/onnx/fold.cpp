@@ -107,6 +107,11 @@ i64 broadcast_source(i64 i, const Dims& out, const Dims& in) {
 
 i64 normalize_axis(i64 axis, i64 rank) { return axis < 0 ? axis + rank : axis; }
 
+std::optional<i64> axis_index(i64 axis, i64 rank) {
+  if (axis < -rank || axis >= rank) return std::nullopt;
+  return normalize_axis(axis, rank);
+}
+
 // Evaluates `node` on constant inputs (nullptr: an absent optional input). Returns nullopt when
 // the operator is not one the folder knows or the values do not fit.
 std::optional<std::vector<Value>> evaluate(const NodeProto& node,
@@ -159,7 +164,11 @@ std::optional<std::vector<Value>> evaluate(const NodeProto& node,
       Dims out;
       std::set<i64> drop;
       if (axes)
-        for (i64 a : *axes) drop.insert(normalize_axis(a, rank));
+        for (i64 a : *axes) {
+          const auto axis = axis_index(a, rank);
+          if (!axis) return std::nullopt;
+          drop.insert(*axis);
+        }
       for (i64 i = 0; i < rank; ++i)
         if (!(axes ? drop.count(i) > 0 : d[std::size_t(i)] == 1)) out.push_back(d[std::size_t(i)]);
       d = out;
@@ -167,7 +176,12 @@ std::optional<std::vector<Value>> evaluate(const NodeProto& node,
       if (!axes) return std::nullopt;
       const i64 out_rank = rank + i64(axes->size());
       std::set<i64> add;
-      for (i64 a : *axes) add.insert(normalize_axis(a, out_rank));
+      for (i64 a : *axes) {
+        const auto axis = axis_index(a, out_rank);
+        if (!axis) return std::nullopt;
+        add.insert(*axis);
+      }
+      if (add.size() != axes->size()) return std::nullopt;  // an axis given twice
       Dims out;
       std::size_t k = 0;
       for (i64 i = 0; i < out_rank; ++i) out.push_back(add.count(i) ? 1 : d.at(k++));
@@ -196,7 +210,10 @@ std::optional<std::vector<Value>> evaluate(const NodeProto& node,
     return one(v);
   }
   if (op == "Flatten") {
-    const i64 axis = normalize_axis(attr_int(node, "axis", 1), rank);
+    // Flatten's axis may also be the rank (everything in the first dimension).
+    const i64 a = attr_int(node, "axis", 1);
+    if (a < -rank || a > rank) return std::nullopt;
+    const i64 axis = a < 0 ? a + rank : a;
     Dims d(x->dims.begin(), x->dims.begin() + axis);
     Value v = *x;
     v.dims = {numel(d), numel(x->dims) / std::max<i64>(1, numel(d))};
@@ -205,8 +222,9 @@ std::optional<std::vector<Value>> evaluate(const NodeProto& node,
   if (op == "Shape" || op == "Size") return std::nullopt;  // handled by the caller (needs shapes)
   if (op == "Gather") {
     const Value* idx = input(1);
-    if (!idx) return std::nullopt;
-    const i64 axis = normalize_axis(attr_int(node, "axis", 0), rank);
+    const auto given = axis_index(attr_int(node, "axis", 0), rank);
+    if (!idx || !given) return std::nullopt;
+    const i64 axis = *given;
     Dims out(x->dims.begin(), x->dims.begin() + axis);
     out.insert(out.end(), idx->dims.begin(), idx->dims.end());
     out.insert(out.end(), x->dims.begin() + axis + 1, x->dims.end());
@@ -222,7 +240,9 @@ std::optional<std::vector<Value>> evaluate(const NodeProto& node,
     }));
   }
   if (op == "Concat") {
-    const i64 axis = normalize_axis(attr_int(node, "axis", 0), rank);
+    const auto given = axis_index(attr_int(node, "axis", 0), rank);
+    if (!given) return std::nullopt;
+    const i64 axis = *given;
     Dims out = x->dims;
     out[std::size_t(axis)] = 0;
     for (const Value* v : in) {
@@ -265,7 +285,9 @@ std::optional<std::vector<Value>> evaluate(const NodeProto& node,
     if (ends.size() != starts.size() || axes.size() != starts.size()) return std::nullopt;
     Dims begin(x->dims.size(), 0), step(x->dims.size(), 1), out = x->dims;
     for (std::size_t j = 0; j < starts.size(); ++j) {
-      const std::size_t a = std::size_t(normalize_axis(axes[j], rank));
+      const auto given = axis_index(axes[j], rank);
+      if (!given) return std::nullopt;
+      const std::size_t a = std::size_t(*given);
       const i64 len = x->dims.at(a), st = steps[j];
       if (st == 0) return std::nullopt;
       auto clamp = [&](i64 v) {

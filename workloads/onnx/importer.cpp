@@ -1112,8 +1112,11 @@ class Importer {
     const Dims x = shape_of(n, input(n, 0));
     const i64 rank = i64(x.size());
     const bool last_axis = opset_ >= 13 || n.domain() == "com.microsoft";
-    const i64 axis = normalize_axis(attr_int(n, "axis", last_axis ? -1 : 1), rank);
-    const i64 cols = last_axis ? x.at(std::size_t(axis)) : numel(Dims(x.begin() + axis, x.end()));
+    const i64 given = attr_int(n, "axis", last_axis ? -1 : 1);
+    const auto axis = axis_index(given, rank);
+    if (!axis)
+      fail(n, "axis " + std::to_string(given) + " is out of range for " + dims_text(x));
+    const i64 cols = last_axis ? x[std::size_t(*axis)] : numel(Dims(x.begin() + *axis, x.end()));
     op.shape = Softmax{.rows = numel(x) / std::max<i64>(1, cols), .cols = cols};
   }
 
