@@ -17,8 +17,9 @@ namespace tessera::sim {
 // their channels. A channel serves transfers in issue order, each for its occupancy, the data
 // landing the channel's latency later. Tile j computes when its reads have landed, tile j-1 has
 // finished and tile j-Do's writes have left their channels (its result buffer is free then; the
-// layer ends when the last write has landed). Runs of identical tiles are extrapolated once the
-// schedule is periodic, so the cost follows the distinct tiles, not the tile count.
+// layer ends when the last write has landed). Runs of identical tiles and iterations of repeated
+// blocks are extrapolated once the schedule is periodic, so the cost follows the distinct tiles
+// and the plan's loops, not the tile count.
 LayerTiming time_layer(const dataflows::TilePlan& plan, const arch::MemorySystem& memory);
 
 // Every layer of a run, back to back.
