@@ -6,18 +6,6 @@
 
 namespace tessera::dataflows {
 
-void append_tile(std::vector<Tile>& tiles, const Tile& t) {
-  if (!tiles.empty()) {
-    Tile& last = tiles.back();
-    if (last.compute_cycles == t.compute_cycles && last.busy_units == t.busy_units &&
-        last.bytes == t.bytes) {
-      last.count += t.count;
-      return;
-    }
-  }
-  tiles.push_back(t);
-}
-
 namespace {
 
 bool same_but_count(const Tile& a, const Tile& b) {
@@ -65,6 +53,13 @@ void drop_iteration(TileSeq& seq, std::size_t i) {
 }
 
 }  // namespace
+
+void append_tile(std::vector<Tile>& tiles, const Tile& t) {
+  if (!tiles.empty() && same_but_count(tiles.back(), t))
+    tiles.back().count += t.count;
+  else
+    tiles.push_back(t);
+}
 
 void TileSeq::append(const Tile& t) {
   const bool closes_block = std::any_of(repeats.begin(), repeats.end(),

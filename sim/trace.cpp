@@ -18,11 +18,11 @@ std::string chrome_trace(const Trace& trace, const std::vector<std::string>& lay
   for (auto& [track, tid] : tids)
     if (tid == 0) tid = next++;
   const auto quoted = [](const std::string& s) { return nlohmann::json(s).dump(); };
-  std::vector<std::string> layers;  // names as JSON strings, quoted once
+  // Layer names as JSON strings, quoted once; a layer without a name by its index.
+  std::vector<std::string> layers;
   for (const auto& n : layer_names) layers.push_back(quoted(n));
-  const auto layer = [&](std::size_t i) {
-    return i < layers.size() ? layers[i] : quoted(std::to_string(i));
-  };
+  for (const auto& s : trace.spans)
+    while (layers.size() <= s.layer) layers.push_back(quoted(std::to_string(layers.size())));
 
   std::string out = R"({"displayTimeUnit":"ns",)";
   if (trace.dropped)
@@ -34,7 +34,7 @@ std::string chrome_trace(const Trace& trace, const std::vector<std::string>& lay
                        tid, quoted(track));
   for (const auto& s : trace.spans) {
     const bool compute = s.track == "compute";
-    const std::string& name = layer(s.layer);
+    const std::string& name = layers[s.layer];
     const std::string bytes = compute ? "" : fmt::format(R"(,"bytes":{})", s.bytes);
     // The name of a transfer: "read LAYER" or "write LAYER", inside the layer's quotes.
     const std::string event =

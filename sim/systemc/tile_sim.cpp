@@ -60,12 +60,6 @@ struct Job {
   u64 id;
 };
 
-// Walks one plan's tiles, runs and blocks expanded.
-struct Cursor : dataflows::TileCursor {
-  explicit Cursor(const dataflows::TilePlan* p) : TileCursor(*p) {}
-  void next() { advance(); }
-};
-
 struct Shared {
   std::vector<Completion> completions;
   u64 pending = 0;  // submitted and not completed
@@ -180,7 +174,7 @@ struct Unit : sc_core::sc_module {
       const u64 compute_total = plan->compute_cycles();
       if (plan->buffering.streaming) {
         u64 j = 0;
-        for (Cursor c(plan); !c.done(); c.next(), ++j) {
+        for (dataflows::TileCursor c(*plan); !c.done(); c.advance(), ++j) {
           const sc_time t0 = sc_core::sc_time_stamp();
           sc_time done = transfers(c.tile(), Direction::read, j);
           done = std::max(done, transfers(c.tile(), Direction::write, j));
@@ -195,13 +189,13 @@ struct Unit : sc_core::sc_module {
       read_landed.assign(di, sc_core::SC_ZERO_TIME);
       write_landed.assign(dout, sc_core::SC_ZERO_TIME);
       reads_issued = computed = writes_issued = 0;
-      Cursor ahead(plan), at(plan);
-      for (u64 j = 0; j < di && !ahead.done(); ++j, ahead.next())
+      dataflows::TileCursor ahead(*plan), at(*plan);
+      for (u64 j = 0; j < di && !ahead.done(); ++j, ahead.advance())
         read_landed[reads_issued % di] = transfers(ahead.tile(), Direction::read, j), ++reads_issued;
       job_event.notify(sc_core::SC_ZERO_TIME);
       reads_event.notify(sc_core::SC_ZERO_TIME);
       sc_time last = sc_core::sc_time_stamp();
-      for (u64 j = 0; j < tiles; ++j, at.next()) {
+      for (u64 j = 0; j < tiles; ++j, at.advance()) {
         while (computed <= j) sc_core::wait(computed_event);
         sc_time sent;
         const sc_time w = transfers(at.tile(), Direction::write, j, &sent);
@@ -212,7 +206,7 @@ struct Unit : sc_core::sc_module {
         if (!ahead.done()) {
           read_landed[(j + di) % di] = transfers(ahead.tile(), Direction::read, j + di);
           ++reads_issued;
-          ahead.next();
+          ahead.advance();
           reads_event.notify(sc_core::SC_ZERO_TIME);
         }
       }
@@ -226,7 +220,7 @@ struct Unit : sc_core::sc_module {
       sc_core::wait(job_event);
       const u64 di = read_landed.size(), dout = write_landed.size();
       u64 j = 0;
-      for (Cursor c(plan); !c.done(); c.next(), ++j) {
+      for (dataflows::TileCursor c(*plan); !c.done(); c.advance(), ++j) {
         while (reads_issued <= j) sc_core::wait(reads_event);
         wait_until(read_landed[j % di]);
         if (j >= dout) {
