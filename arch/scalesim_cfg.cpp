@@ -5,13 +5,14 @@
 #include <charconv>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string_view>
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/input_file.hpp"
 
 namespace tessera::arch {
 
@@ -351,8 +352,7 @@ nlohmann::json scalesim_cfg_to_config(std::istream& in, const std::string& file)
 }
 
 nlohmann::json read_scalesim_cfg(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot open file");
+  std::istringstream in(read_input_file(path, kTextFileLimit));
   return scalesim_cfg_to_config(in, path);
 }
 

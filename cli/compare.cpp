@@ -25,6 +25,10 @@ struct CompareArgs {
 };
 
 int compare(const CompareArgs& a, std::ostream& out) {
+  std::vector<NamedPath> inputs = {{"--workload", a.workload_file},
+                                   {"--workload-settings", a.workload.settings_file}};
+  for (const auto& f : a.archs) inputs.push_back({"--arch", f});
+  check_run_paths(inputs, {{"--out", a.out_file}});
   const auto [workload_overrides, arch_overrides] =
       workloads::split_workload_overrides(a.overrides);
   const auto workload = explorer::prepare_workload(
@@ -131,7 +135,7 @@ Command add_compare(CLI::App& app) {
                   "--arch from 1 (repeatable), e.g. --arch a.json --arch a.json "
                   "--arch-set 2:systolic.dataflow=ws");
   cmd->add_flag("--json", a->as_json, "Print JSON instead of a table");
-  cmd->add_option("--out", a->out_file, "Also write the JSON here");
+  cmd->add_option("--out", a->out_file, "Also write the JSON here")->check(output_path());
   add_workload_options(*cmd, a->workload);
   return {cmd, [a](std::ostream& out, std::ostream&) { return compare(*a, out); }};
 }

@@ -19,6 +19,8 @@ struct ConvertArgs {
 };
 
 int convert(const ConvertArgs& a, std::ostream& out, std::ostream& err) {
+  check_run_paths({{"workload", a.workload_file}, {"--workload-settings", a.workload.settings_file}},
+                  {{"--out", a.out_file}});
   const workloads::Graph graph = load_workload_only(a.workload_file, a.workload, a.overrides);
   const std::string text = workloads::workload_to_json(graph).dump(2) + "\n";
   if (a.out_file.empty()) {
@@ -41,7 +43,8 @@ Command add_convert(CLI::App& app) {
   cmd->add_option("--to", a->to, "Output format: json (Tessera workload JSON)")
       ->check(CLI::IsMember({"json"}))
       ->capture_default_str();
-  cmd->add_option("--out", a->out_file, "Output file (default: standard output)");
+  cmd->add_option("--out", a->out_file, "Output file (default: standard output)")
+      ->check(output_path());
   cmd->add_option("--set", a->overrides, "Workload setting: workload.KEY=value (repeatable)");
   add_workload_options(*cmd, a->workload);
   return {cmd, [a](std::ostream& out, std::ostream& err) { return convert(*a, out, err); }};

@@ -35,6 +35,10 @@ int energy(const EnergyArgs& a, std::ostream& out, std::ostream& err) {
   if (a.options.data.rfind("npy:", 0) == 0 &&
       !std::filesystem::is_directory(a.options.data.substr(4)))
     throw InputError("--data " + a.options.data + ": no such directory");
+  check_run_paths({{"--arch", a.arch_file},
+                   {"--workload", a.workload_file},
+                   {"--workload-settings", a.workload.settings_file}},
+                  {{"--json", a.json_file}});
   const auto [workload_overrides, arch_overrides] =
       workloads::split_workload_overrides(a.overrides);
   const arch::ArchConfig arch = arch::load_arch(a.arch_file, arch_overrides);
@@ -85,7 +89,7 @@ Command add_energy(CLI::App& app) {
   cmd->add_option("--samples", a->options.samples, "Sampled transitions per port")
       ->capture_default_str();
   cmd->add_option("--set", a->overrides, "Override a config value: path.to.key=value");
-  cmd->add_option("--json", a->json_file, "Write the JSON report here");
+  cmd->add_option("--json", a->json_file, "Write the JSON report here")->check(output_path());
   return {cmd, [a](std::ostream& out, std::ostream& err) { return energy(*a, out, err); }};
 }
 

@@ -8,6 +8,7 @@
 
 #include "cli/app.hpp"
 #include "cli/command.hpp"
+#include "cli/files.hpp"
 #include "cli/results_file.hpp"
 #include "cli/run_log.hpp"
 #include "common/error.hpp"
@@ -37,6 +38,7 @@ int explore(const std::string& command, const SweepArgs& a, std::ostream& out,
   const nlohmann::json run = {
       {"algo", a.algo}, {"seed", a.seed}, {"budget", a.budget}, {"population", a.population}};
   const auto header = make_header(command, a.space, space, workloads, run, a.budget, 0, 1);
+  check_log_path(a, space);
   ResultsFile file(a.log);
   const auto previous = open_run_log(file, a, header, space, workloads, err);
   ResultSink sink(file, a, space, a.budget, err);
@@ -56,7 +58,8 @@ Command add_search_command(CLI::App& app, const std::string& name, const std::st
   cmd->add_option("space", a->space, "Design space (JSON, docs/explorer.md)")->required();
   cmd->add_option("--log", a->log,
                   "Results log (JSON lines), appended as points complete; its folder is created")
-      ->required();
+      ->required()
+      ->check(output_path());
   cmd->add_option("--algo", a->algo, "Search algorithm (tessera list)")->capture_default_str();
   cmd->add_option("--budget", a->budget, "Points to propose (whole generations)")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100000000}))

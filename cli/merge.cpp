@@ -24,6 +24,9 @@ struct MergeArgs {
 };
 
 int merge(const MergeArgs& a, std::ostream& out, std::ostream& err) {
+  std::vector<NamedPath> inputs;
+  for (const auto& f : a.logs) inputs.push_back({"log", f});
+  check_run_paths(inputs, {{"--out", a.out_file}});
   std::vector<explorer::Shard> shards;
   std::size_t read = 0;
   for (const auto& f : a.logs) {
@@ -86,7 +89,9 @@ Command add_merge(CLI::App& app) {
   auto* cmd =
       app.add_subcommand("merge", "Merge results logs (shards of one sweep) into one, by index");
   cmd->add_option("logs", a->logs, "Results logs (JSON lines)")->required();
-  cmd->add_option("--out", a->out_file, "Write the merged log here")->required();
+  cmd->add_option("--out", a->out_file, "Write the merged log here")
+      ->required()
+      ->check(output_path());
   cmd->add_flag("--allow-incomplete", a->allow_incomplete,
                 "Write the merged log even when points are missing (they are listed)");
   return {cmd, [a](std::ostream& out, std::ostream& err) { return merge(*a, out, err); }};

@@ -2,29 +2,48 @@
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/files.hpp"
 #include "common/error.hpp"
+#include "common/input_file.hpp"
 
 namespace tessera::cli {
 
 ResultsFile::ResultsFile(const std::string& path) : path_(path) {
-  namespace fs = std::filesystem;
-  const fs::path dir = fs::path(path).parent_path();
-  std::error_code ec;
-  if (!dir.empty() && !fs::is_directory(dir)) {
-    fs::create_directories(dir, ec);
-    if (ec)
-      throw InputError(path + ": cannot create the log's folder " + dir.string() + ": " +
-                       ec.message());
+  // A log is locked, read back and continued by --resume: only a regular file (through symbolic
+  // links) or a new one will do. stat before open, which would wait on a pipe.
+  const auto refuse = [&](mode_t mode) {
+    return InputError(path + ": is " + file_type_name(mode) +
+                      "; a results log must be a regular file (it is locked, read back and "
+                      "continued by --resume)");
+  };
+  struct stat st {};
+  if (path.empty()) throw InputError("--log: the path is empty");
+  if (::stat(path.c_str(), &st) == 0) {
+    if (!S_ISREG(st.st_mode)) throw refuse(st.st_mode);
+  } else {
+    create_parent_folder(path);
   }
-  if (fs::is_directory(path)) throw InputError(path + ": is a directory, not a results log");
-  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0644);
   if (fd_ < 0) throw InputError(path + ": cannot open results log: " + std::strerror(errno));
+  if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+    const mode_t mode = st.st_mode;
+    ::close(fd_);
+    fd_ = -1;
+    throw refuse(mode);
+  }
+  if (static_cast<std::uint64_t>(st.st_size) > kResultsLogLimit) {
+    ::close(fd_);
+    fd_ = -1;
+    throw InputError(path + ": is " + byte_size_text(static_cast<std::uint64_t>(st.st_size)) +
+                     ", larger than the " + byte_size_text(kResultsLogLimit) +
+                     " limit for this kind of file");
+  }
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     const int error = errno;
     ::close(fd_);
@@ -39,7 +58,12 @@ ResultsFile::ResultsFile(const std::string& path) : path_(path) {
   for (;;) {
     const ssize_t n = ::pread(fd_, buffer, sizeof buffer, static_cast<off_t>(content_.size()));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw InputError(path + ": read failed: " + std::strerror(errno));
+    if (n < 0) {
+      const int error = errno;
+      ::close(fd_);
+      fd_ = -1;
+      throw InputError(path + ": read failed: " + std::strerror(error));
+    }
     if (n == 0) break;
     content_.append(buffer, static_cast<std::size_t>(n));
   }

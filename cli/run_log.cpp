@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/app.hpp"
+#include "cli/files.hpp"
 #include "cli/pools.hpp"
 #include "common/error.hpp"
 #include "common/version.hpp"
@@ -70,6 +71,13 @@ explorer::LogHeader make_header(const std::string& command, const std::string& s
   h.tool_version = kVersion;
   h.tool_revision = kGitRevision;
   return h;
+}
+
+void check_log_path(const SweepArgs& a, const explorer::DesignSpace& space) {
+  check_run_paths({{"space", a.space},
+                   {"the space's architecture", space.base.file},
+                   {"the space's workload", space.workload_file}},
+                  {{"--log", a.log}});
 }
 
 std::vector<explorer::LogEntry> open_run_log(ResultsFile& file, const SweepArgs& a,

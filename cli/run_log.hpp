@@ -45,6 +45,10 @@ explorer::LogHeader make_header(const std::string& command, const std::string& s
                                 const explorer::WorkloadCache& workloads, nlohmann::json run,
                                 std::uint64_t size, std::uint64_t shard, std::uint64_t shards);
 
+// Checks that --log is neither the space file nor a file the space names (its base architecture,
+// its workload), before the run starts.
+void check_log_path(const SweepArgs& a, const explorer::DesignSpace& space);
+
 // Opens the run's log. A new or empty log gets the header. An existing one is continued only
 // with --resume and only when it is this run's (its header is `header`, its entries' hashes are
 // this space's); its entries are returned. Nothing in an existing file is changed before it

@@ -44,6 +44,20 @@ int simulate(const SimulateArgs& a, std::ostream& out, std::ostream& err) {
   if (!a.trace_file.empty() && a.fidelity != "systemc")
     throw InputError("--trace " + a.trace_file +
                      ": traces come from the SystemC run; add --fidelity systemc");
+  std::vector<NamedPath> outputs = {{"--out", a.out_file}, {"--trace", a.trace_file}};
+  if (scalesim_csv) {  // SCALE-Sim's own file names, beside the JSON report
+    if (!is_replaced_file(a.out_file))
+      throw InputError("--format scalesim writes its CSV reports in the folder of the --out file; " +
+                       a.out_file + " is written in place (a pipe or a device), not a file in a folder");
+    const std::filesystem::path dir = std::filesystem::path(a.out_file).parent_path();
+    for (const std::string_view name : {sim::kScaleSimComputeReport, sim::kScaleSimBandwidthReport,
+                             sim::kScaleSimDetailedAccessReport})
+      outputs.push_back({"--format scalesim", (dir / name).string()});
+  }
+  check_run_paths({{"--arch", a.arch_file},
+                   {"--workload", a.workload_file},
+                   {"--workload-settings", a.workload.settings_file}},
+                  outputs);
   auto [workload_overrides, arch_overrides] = workloads::split_workload_overrides(a.overrides);
   const arch::ArchConfig arch = arch::load_arch(a.arch_file, arch_overrides);
   // The flags as the settings they stand for, winning over the file and --set.
@@ -97,13 +111,11 @@ int simulate(const SimulateArgs& a, std::ostream& out, std::ostream& err) {
       err << "tessera: warning: " << a.trace_file << ": the first " << trace.spans.size()
           << " spans kept, " << trace.dropped << " later ones left out\n";
   }
-  if (scalesim_csv) {  // SCALE-Sim's own file names, beside the JSON report
-    const std::filesystem::path dir = std::filesystem::path(a.out_file).parent_path();
-    for (const auto& [name, text] : {std::pair{sim::kScaleSimComputeReport, &csv.compute},
-                                     {sim::kScaleSimBandwidthReport, &csv.bandwidth},
-                                     {sim::kScaleSimDetailedAccessReport, &csv.detailed_access}}) {
-      const std::string path = (dir / name).string();
-      write_file(path, *text);
+  if (scalesim_csv) {
+    const std::string* texts[] = {&csv.compute, &csv.bandwidth, &csv.detailed_access};
+    for (std::size_t i = 0; i < 3; ++i) {
+      const std::string& path = outputs[2 + i].path;  // in the order of the names above
+      write_file(path, *texts[i]);
       if (!a.quiet) out << "SCALE-Sim report written to " << path << "\n";
     }
   }
@@ -126,7 +138,10 @@ Command add_simulate(CLI::App& app) {
   cmd->add_option("--set", a->overrides,
                   "Override a config value: path.to.key=value (repeatable); "
                   "workload.KEY=value sets a workload setting");
-  cmd->add_option("--out", a->out_file, "Write the full JSON report here");
+  cmd->add_option("--out", a->out_file,
+                  "Write the full JSON report here (a file, replaced whole; or a pipe or "
+                  "device, such as /dev/stdout, written in place)")
+      ->check(output_path());
   cmd->add_option("--format", a->format,
                   "json, or scalesim: also write SCALE-Sim's COMPUTE_REPORT.csv, "
                   "BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv in the --out directory")
@@ -134,7 +149,8 @@ Command add_simulate(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--trace", a->trace_file,
                   "With --fidelity systemc: write a Chrome/Perfetto trace (trace-event JSON) of "
-                  "compute and DRAM transfers per tile");
+                  "compute and DRAM transfers per tile")
+      ->check(output_path());
   cmd->add_option("--generate", a->generate,
                   "Transformer configs: prefill the prompt, then N decode steps (TTFT, TPOT, "
                   "tokens/s; workload setting \"generate\")")

@@ -9,6 +9,7 @@
 
 #include "cli/app.hpp"
 #include "cli/command.hpp"
+#include "cli/files.hpp"
 #include "cli/results_file.hpp"
 #include "cli/run_log.hpp"
 #include "common/error.hpp"
@@ -48,6 +49,7 @@ int sweep(const SweepArgs& a, std::ostream& out, std::ostream& err) {
     run["seed"] = o.seed;
   const auto header =
       make_header("sweep", a.space, space, workloads, run, sampler.size(), o.shard, o.shards);
+  check_log_path(a, space);
   ResultsFile file(a.log);
   const auto previous = open_run_log(file, a, header, space, workloads, err);
   for (const auto& e : previous) {
@@ -75,7 +77,8 @@ Command add_sweep(CLI::App& app) {
   cmd->add_option("space", a->space, "Design space (JSON, docs/explorer.md)")->required();
   cmd->add_option("--log", a->log,
                   "Results log (JSON lines), appended as points complete; its folder is created")
-      ->required();
+      ->required()
+      ->check(output_path());
   cmd->add_option("--method", a->method,
                   "grid: every point; random, halton (low-discrepancy) or lhs (Latin hypercube): "
                   "--samples points")

@@ -1,15 +1,14 @@
 #include "common/csv.hpp"
 
-#include <fstream>
 #include <sstream>
 
 #include "common/error.hpp"
+#include "common/input_file.hpp"
 
 namespace tessera {
 
 std::vector<std::map<std::string, std::string>> read_csv_table(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(path + ": cannot open file");
+  std::istringstream in(read_input_file(path, kTextFileLimit));
   const auto split = [](std::string line) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     std::vector<std::string> out;

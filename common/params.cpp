@@ -2,9 +2,10 @@
 
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <limits>
 #include <sstream>
+
+#include "common/input_file.hpp"
 
 namespace tessera {
 
@@ -108,11 +109,7 @@ class DuplicateKeyCheck {
 }  // namespace
 
 nlohmann::json read_json_file(const std::string& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw InputError(file + ": cannot open file");
-  std::stringstream buf;
-  buf << in.rdbuf();
-  const std::string text = buf.str();
+  const std::string text = read_input_file(file, kTextFileLimit);
   try {
     return nlohmann::json::parse(text, DuplicateKeyCheck(file));
   } catch (const nlohmann::json::parse_error& e) {

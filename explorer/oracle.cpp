@@ -18,14 +18,15 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <unordered_map>
 
 #include "common/error.hpp"
 #include "common/hash.hpp"
+#include "common/input_file.hpp"
 
 extern char** environ;
 
@@ -60,8 +61,7 @@ std::vector<std::string> split_commas(const std::string& line) {
 }
 
 NatsTable parse_nats(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(path + ": cannot open the NATS-Bench table");
+  std::istringstream in(read_input_file(path, kTextFileLimit, "the NATS-Bench table"));
   std::string line;
   std::size_t number = 0;
   const auto at = [&](std::size_t n) { return path + ":" + std::to_string(n) + ": "; };

@@ -3,15 +3,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <set>
 #include <sstream>
 #include <stdexcept>
 
 #include "common/error.hpp"
+#include "common/input_file.hpp"
 #include "common/params.hpp"
 
 namespace tessera::explorer {
@@ -330,13 +328,7 @@ ResultsLog parse_results_log(const std::string& text, const std::string& path) {
 }
 
 ResultsLog read_results_log(const std::string& path) {
-  if (std::filesystem::is_directory(path))
-    throw InputError(path + ": is a directory, not a results log");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot open results log");
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw InputError(path + ": read failed");
-  return parse_results_log(text, path);
+  return parse_results_log(read_input_file(path, kResultsLogLimit, "results log"), path);
 }
 
 std::vector<LogEntry> read_log(const std::string& path) { return read_results_log(path).entries; }

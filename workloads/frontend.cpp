@@ -4,10 +4,10 @@
 #include <cstdio>
 #include <cctype>
 #include <filesystem>
-#include <fstream>
 #include <map>
 
 #include "common/error.hpp"
+#include "common/input_file.hpp"
 #include "workloads/json_format.hpp"
 #include "workloads/passes.hpp"
 #include "workloads/nasbench201.hpp"
@@ -158,10 +158,9 @@ Graph load_workload(const std::string& path, const LoadOptions& options) {
   if (is_nasbench201_spec(path))
     return load_workload(path, "nasbench201", options,
                          [&] { return load_nasbench201_spec(path, options); });
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw InputError(path + ": is a directory, expected a workload file");
-  if (!std::ifstream(path)) throw InputError(path + ": cannot open file");
+  // Each front-end reads under its own size limit; this checks the path names a regular file
+  // before any front-end looks at it.
+  check_input_file(path, kOnnxModelLimit);
 
   for (const auto& [name, description] : frontends().list()) {
     const FrontEnd& frontend = frontends().get(name);

@@ -6,9 +6,11 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <sstream>
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/input_file.hpp"
 
 namespace tessera::workloads {
 
@@ -141,12 +143,17 @@ Graph read_scalesim_topology(std::istream& in, const std::string& file) {
 }
 
 Graph read_scalesim_topology(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot open file");
+  std::istringstream in(read_input_file(path, kTextFileLimit));
   return read_scalesim_topology(in, path);
 }
 
 bool looks_like_scalesim_topology(const std::string& path) {
+  // Only the first line is needed; the type check keeps the open from waiting on a pipe.
+  try {
+    check_input_file(path, kTextFileLimit);
+  } catch (const InputError&) {
+    return false;
+  }
   std::ifstream in(path, std::ios::binary);
   std::string line;
   return in && Lines(in).next(line) && header_format(split(line)).has_value();

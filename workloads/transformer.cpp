@@ -2,11 +2,11 @@
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <utility>
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/input_file.hpp"
 #include "common/params.hpp"
 
 namespace tessera::workloads {
@@ -496,9 +496,13 @@ Graph read_transformer(const std::string& path, const LoadOptions& options) {
 }
 
 bool looks_like_model_config(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  const json j = json::parse(in, nullptr, /*allow_exceptions=*/false);
+  std::string text;
+  try {
+    text = read_input_file(path, kTextFileLimit);
+  } catch (const InputError&) {
+    return false;  // the reader of the file says why
+  }
+  const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   return !j.is_discarded() && j.is_object() && j.contains("model_type");
 }
 

@@ -95,6 +95,14 @@ HammingReport analyse_hamming(const Engine& engine, const workloads::Graph& grap
       progress("counting", ++counted, items.size());
     }
   });
+  // A folder that matches no layer is a wrong folder or names exported under other names, not
+  // a run on synthetic activations.
+  if (options.data.rfind("npy:", 0) == 0 && !items.empty() &&
+      std::none_of(values.begin(), values.end(),
+                   [](const LayerValues& v) { return v.input_source == "npy"; }))
+    throw InputError(options.data.substr(4) + ": no .npy file matches a layer of " + graph.name() +
+                     " (the first, '" + graph.op(items.front().node).name + "', would read " +
+                     npy_path(options.data, graph.op(items.front().node).name) + ")");
   if (options.optimize_order) {
     if (progress) progress("reordering", 0, items.size());
     std::vector<const workloads::Operator*> ops;

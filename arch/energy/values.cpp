@@ -2,9 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <random>
 
 #include "common/error.hpp"
@@ -73,6 +71,12 @@ std::vector<std::int32_t> trained_like_weights(i64 rows, i64 len, int bits, std:
 
 }  // namespace
 
+std::string npy_path(const std::string& data, const std::string& layer) {
+  std::string name = layer;
+  std::replace(name.begin(), name.end(), '/', '_');
+  return (std::filesystem::path(data.substr(4)) / (name + ".npy")).string();
+}
+
 std::size_t input_count(const workloads::Operator& op) {
   if (const auto* c = std::get_if<Conv>(&op.shape))
     return static_cast<std::size_t>(c->n * c->c * c->h * c->w);
@@ -98,77 +102,6 @@ std::vector<std::int32_t> quantize(const std::vector<double>& x, int bits, bool 
   std::vector<std::int32_t> q(x.size());
   for (std::size_t i = 0; i < x.size(); ++i) q[i] = clamp_round(x[i] / scale, lo, hi);
   return q;
-}
-
-NpyArray read_npy(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw InputError(path + ": cannot open");
-  char magic[8];
-  if (!f.read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0)
-    throw InputError(path + ": not a .npy file (bad magic)");
-  const int major = static_cast<unsigned char>(magic[6]);
-  std::uint32_t header_len = 0;
-  if (major == 1) {
-    unsigned char b[2];
-    f.read(reinterpret_cast<char*>(b), 2);
-    header_len = b[0] | (b[1] << 8);
-  } else if (major == 2 || major == 3) {
-    unsigned char b[4];
-    f.read(reinterpret_cast<char*>(b), 4);
-    header_len = b[0] | (b[1] << 8) | (b[2] << 16) | (static_cast<std::uint32_t>(b[3]) << 24);
-  } else {
-    throw InputError(path + ": unsupported .npy version " + std::to_string(major));
-  }
-  std::string header(header_len, '\0');
-  if (!f.read(header.data(), header_len)) throw InputError(path + ": truncated header");
-  const auto field = [&](const std::string& key) {
-    const auto at = header.find("'" + key + "'");
-    if (at == std::string::npos) throw InputError(path + ": header has no '" + key + "'");
-    return header.substr(header.find(':', at) + 1);
-  };
-  std::string descr = field("descr");
-  descr = descr.substr(descr.find('\'') + 1);
-  descr = descr.substr(0, descr.find('\''));
-  if (field("fortran_order").find("True") < field("fortran_order").find(','))
-    throw InputError(path + ": Fortran-order arrays are not supported");
-  NpyArray a;
-  std::string shape = field("shape");
-  shape = shape.substr(shape.find('(') + 1, shape.find(')') - shape.find('(') - 1);
-  std::size_t count = 1;
-  for (std::size_t i = 0; i < shape.size();) {
-    while (i < shape.size() && !std::isdigit(static_cast<unsigned char>(shape[i]))) ++i;
-    if (i >= shape.size()) break;
-    std::size_t j = i;
-    while (j < shape.size() && std::isdigit(static_cast<unsigned char>(shape[j]))) ++j;
-    a.shape.push_back(std::stoll(shape.substr(i, j - i)));
-    count *= static_cast<std::size_t>(a.shape.back());
-    i = j;
-  }
-  if (descr.size() < 3 || descr[0] == '>')
-    throw InputError(path + ": unsupported dtype '" + descr + "' (little-endian f4, f8, i1-i8, u1-u8)");
-  const char kind = descr[1];
-  const int size = std::stoi(descr.substr(2));
-  std::vector<char> raw(count * static_cast<std::size_t>(size));
-  if (!f.read(raw.data(), static_cast<std::streamsize>(raw.size())))
-    throw InputError(path + ": truncated data (" + std::to_string(count) + " values of " + descr + ")");
-  a.values.resize(count);
-  for (std::size_t i = 0; i < count; ++i) {
-    const char* p = raw.data() + i * static_cast<std::size_t>(size);
-    double v = 0;
-    if (kind == 'f' && size == 4) { float x; std::memcpy(&x, p, 4); v = x; }
-    else if (kind == 'f' && size == 8) { std::memcpy(&v, p, 8); }
-    else if (kind == 'i' && size == 1) { v = static_cast<std::int8_t>(*p); }
-    else if (kind == 'u' && size == 1) { v = static_cast<std::uint8_t>(*p); }
-    else if (kind == 'i' && size == 2) { std::int16_t x; std::memcpy(&x, p, 2); v = x; }
-    else if (kind == 'u' && size == 2) { std::uint16_t x; std::memcpy(&x, p, 2); v = x; }
-    else if (kind == 'i' && size == 4) { std::int32_t x; std::memcpy(&x, p, 4); v = x; }
-    else if (kind == 'u' && size == 4) { std::uint32_t x; std::memcpy(&x, p, 4); v = x; }
-    else if (kind == 'i' && size == 8) { std::int64_t x; std::memcpy(&x, p, 8); v = static_cast<double>(x); }
-    else if (kind == 'u' && size == 8) { std::uint64_t x; std::memcpy(&x, p, 8); v = static_cast<double>(x); }
-    else throw InputError(path + ": unsupported dtype '" + descr + "'");
-    a.values[i] = v;
-  }
-  return a;
 }
 
 LayerValues make_values(const workloads::Operator& op, const HammingOptions& o) {
@@ -210,14 +143,10 @@ LayerValues make_values(const workloads::Operator& op, const HammingOptions& o) 
       v.weight_source += op.weight_values ? " (ONNX payload size mismatch)" : " (no ONNX payload)";
   }
   if (o.data.rfind("npy:", 0) == 0) {
-    std::string name = op.name;
-    std::replace(name.begin(), name.end(), '/', '_');
-    const auto path = (std::filesystem::path(o.data.substr(4)) / (name + ".npy")).string();
-    if (std::filesystem::exists(path)) {
-      const NpyArray a = read_npy(path);
-      if (a.values.size() != nin)
-        throw InputError(path + ": " + std::to_string(a.values.size()) + " values, layer '" +
-                         op.name + "' has " + std::to_string(nin) + " input elements");
+    const auto path = npy_path(o.data, op.name);
+    std::error_code ec;
+    if (std::filesystem::symlink_status(path, ec).type() != std::filesystem::file_type::not_found) {
+      const NpyArray a = read_npy(path, nin, "the input of layer '" + op.name + "'");
       const bool nonneg = std::all_of(a.values.begin(), a.values.end(), [](double x) { return x >= 0; });
       v.input = quantize(a.values, abits, nonneg);
       v.input_source = "npy";

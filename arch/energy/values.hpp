@@ -11,8 +11,10 @@
 //   onnx       weights from Operator::weight_values (floats quantised symmetric, max-abs scale;
 //              integer types used as stored); synthetic where a layer has no payload.
 //   npy:DIR    activations from DIR/<layer name>.npy (the layer's input tensor, any of
-//              f4/f8/i1/u1/i2/u2/i4/i8; '/' in names becomes '_'), floats quantised (unsigned
-//              when all >= 0, else symmetric, max-abs scale); weights as for onnx.
+//              f4/f8/i1-i8/u1-u8, checked by arch/energy/npy.hpp against the layer's input
+//              count; '/' in names becomes '_'), floats quantised (unsigned when all >= 0, else
+//              symmetric, max-abs scale); synthetic for a layer without a file, and an error
+//              when no layer has one (analyse_hamming); weights as for onnx.
 // Layouts: conv input [n][c][h][w], weights [k][c/groups][r][s] (ONNX); matmul input
 // [batch][m][k], weights [k][n] (a [n][k] payload, as ONNX Gemm with transB, is transposed), or
 // for activation x activation products the second operand [batch][k][n].
@@ -22,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "arch/energy/npy.hpp"
 #include "arch/energy/streams.hpp"
 #include "workloads/operator.hpp"
 
@@ -33,12 +36,8 @@ struct LayerValues {
   std::string input_source, weight_source;
 };
 
-// A minimal .npy reader (format versions 1-3, little-endian, C order): shape and values as double.
-struct NpyArray {
-  std::vector<std::int64_t> shape;
-  std::vector<double> values;
-};
-NpyArray read_npy(const std::string& path);
+// `DIR/<layer>.npy` for data "npy:DIR" ('/' in the layer name becomes '_').
+std::string npy_path(const std::string& data, const std::string& layer);
 
 // Quantises to `bits`: symmetric signed (max-abs scale) or, with `unsigned_range`, [0, 2^b - 1].
 std::vector<std::int32_t> quantize(const std::vector<double>& x, int bits, bool unsigned_range);

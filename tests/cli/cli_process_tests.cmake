@@ -147,3 +147,28 @@ add_test(NAME cli.process.onnx_unknown_shape_cost
          COMMAND tessera inspect ${o}/unknown_shape_unsupported.onnx --allow-unsupported)
 set_tests_properties(cli.process.onnx_unknown_shape_cost PROPERTIES LABELS "cli"
   PASS_REGULAR_EXPRESSION "node 'mystery' \\(Mystery\\): operator of domain 'com.example' is not supported; kept as a zero-cost data-movement node; its cost is unknown: the shape of 'y' is not known")
+
+# Output paths and inputs that are not files (cli/files.hpp, common/input_file.hpp). Nothing here
+# writes to a device: /dev/zero is only examined, /dev/stdout is this process's own descriptor,
+# pipes are made with mkfifo in the build folder.
+set(p ${CMAKE_CURRENT_BINARY_DIR}/cli_paths)
+file(MAKE_DIRECTORY ${p})
+configure_file(${d}/ok_arch.json ${p}/arch.json COPYONLY)  # a copy: the test that it is kept
+set(sim simulate --arch ${d}/ok_arch.json --workload ${d}/ok_workload.json --quiet)
+tessera_cli_input_error_test(out_directory
+  "--out ${p}: is a directory, not a file an output can be written to" ${sim} --out ${p})
+tessera_cli_input_error_test(out_is_input "--out ${p}/./arch.json: is also the run's input --arch"
+  simulate --arch ${p}/arch.json --workload ${d}/ok_workload.json --out ${p}/./arch.json)
+tessera_cli_input_error_test(trace_is_out "--trace ${p}/same.json: is also the output of --out"
+  ${sim} --fidelity systemc --out ${p}/same.json --trace ${p}/same.json)
+tessera_cli_input_error_test(arch_dev_zero "/dev/zero: is a character device, not a regular file"
+  simulate --arch /dev/zero --workload ${d}/ok_workload.json)
+tessera_cli_input_error_test(workload_directory "${d}: is a directory, not a regular file"
+  simulate --arch ${d}/ok_arch.json --workload ${d})
+add_test(NAME cli.process.out_stdout COMMAND tessera ${sim} --out /dev/stdout)
+set_tests_properties(cli.process.out_stdout PROPERTIES LABELS "cli"
+                     PASS_REGULAR_EXPRESSION "\"cycles\": 451584")
+add_test(NAME cli.process.out_pipe
+         COMMAND ${CMAKE_COMMAND} -DTESSERA=$<TARGET_FILE:tessera> "-DARGS=${sim}" -DWORK=${p}/pipe
+                 -P ${CMAKE_CURRENT_SOURCE_DIR}/cli/output_onto_pipe.cmake)
+set_tests_properties(cli.process.out_pipe PROPERTIES LABELS "cli")

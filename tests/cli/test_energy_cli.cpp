@@ -4,6 +4,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
+
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -149,4 +152,55 @@ TEST_CASE("tessera energy on trained-like weights in sign-magnitude", "[cli][ene
                                   "--data", "trained"});
   CHECK(bad.code == 1);
   CHECK_THAT(bad.err, Contains("expected synthetic, trained-like, onnx or npy:DIR"));
+}
+
+TEST_CASE("an npy: folder is checked against the workload's layers", "[cli][energy][npy][errors]") {
+  const auto dir = std::filesystem::temp_directory_path() / ("tessera_npy_layers_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const auto arch = test::source_path("configs/arch/systolic_tiny_8x8.json");
+  const auto lenet = test::source_path("configs/workloads/lenet5.json");
+  const std::vector<std::string> args = {"energy", "--arch", arch, "--workload", lenet, "--data",
+                                         "npy:" + dir.string()};
+  // No file for any layer: a wrong folder, not a run on synthetic activations.
+  auto r = test::run_cli(args);
+  CHECK(r.code == 1);
+  CHECK(r.err == "tessera: error: " + dir.string() + ": no .npy file matches a layer of lenet5 (the "
+                 "first, 'conv1', would read " + (dir / "conv1.npy").string() + ")\n");
+  // conv1's input is 1 x 1 x 32 x 32.
+  const auto conv1 = [&](std::size_t count, float last) {
+    std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" +
+                         std::to_string(count) + ",), }";
+    header.resize(128 - 10 - 1, ' ');
+    header += '\n';
+    std::ofstream f(dir / "conv1.npy", std::ios::binary | std::ios::trunc);
+    f.write("\x93NUMPY\x01\x00", 8);
+    const char len[2] = {static_cast<char>(header.size()), 0};
+    f.write(len, 2);
+    f << header;
+    for (std::size_t i = 0; i < count; ++i) {
+      const float v = i + 1 == count ? last : static_cast<float>(i % 7);
+      f.write(reinterpret_cast<const char*>(&v), 4);
+    }
+  };
+  conv1(1024, 1);
+  auto with_json = args;
+  with_json.insert(with_json.end(), {"--json", (dir / "energy.json").string()});
+  r = test::run_cli(with_json);
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(std::ifstream(dir / "energy.json"));
+  CHECK(j["layers"][0]["name"] == "conv1");
+  CHECK(j["layers"][0]["input_source"] == "npy");
+  CHECK(j["layers"][1]["input_source"] == "synthetic relu(normal)");
+  conv1(1000, 1);
+  r = test::run_cli(args);
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Contains("conv1.npy: 1000 values (shape (1000,)), but the input of layer "
+                             "'conv1' has 1024"));
+  conv1(1024, std::numeric_limits<float>::quiet_NaN());
+  r = test::run_cli(args);
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Contains("conv1.npy: value 1023 is NaN"));
+  std::filesystem::remove_all(dir);
 }

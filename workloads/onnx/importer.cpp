@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <deque>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <sstream>
 #include <unordered_map>
@@ -23,6 +22,7 @@
 #include <onnx/shape_inference/implementation.h>
 
 #include "common/error.hpp"
+#include "common/input_file.hpp"
 #include "workloads/onnx/common.hpp"
 #include "workloads/onnx/op_table.hpp"
 
@@ -79,11 +79,7 @@ class Importer {
   // -- 1. parse, opset, names, order ------------------------------------------------------------
 
   void parse() {
-    std::ifstream in(path_, std::ios::binary);
-    if (!in) fail("cannot open file");
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    const std::string bytes = buffer.str();
+    const std::string bytes = read_input_file(path_, kOnnxModelLimit, "ONNX model");
     if (bytes.empty()) fail("not an ONNX model: the file is empty");
     if (!holder_->model.ParseFromString(bytes))
       fail("not a valid ONNX model: the protobuf does not parse (truncated or corrupt file)");
@@ -220,13 +216,12 @@ class Importer {
         fail("initializer '" + t.name() + "': external data location '" + location +
              "' must be a relative path inside the model's directory");
       if (!holder_->external_files.count(location)) {
-        std::ifstream in(dir / rel, std::ios::binary);
-        if (!in)
-          fail("initializer '" + t.name() + "': cannot read its external data file '" +
-               (dir / rel).string() + "'");
-        std::ostringstream buffer;
-        buffer << in.rdbuf();
-        holder_->external_files[location] = buffer.str();
+        try {
+          holder_->external_files[location] =
+              read_input_file((dir / rel).string(), kOnnxExternalDataLimit, "ONNX external data file");
+        } catch (const InputError& e) {
+          fail("initializer '" + t.name() + "': cannot read its external data file: " + e.what());
+        }
       }
       const std::string& file = holder_->external_files[location];
       const std::string off = external_key(t, "offset"), len = external_key(t, "length");
