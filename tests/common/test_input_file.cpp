@@ -12,6 +12,8 @@
 #include "common/error.hpp"
 #include "common/input_file.hpp"
 #include "common/params.hpp"
+#include "workloads/frontend.hpp"
+#include "workloads/onnx_import.hpp"
 
 using namespace tessera;
 using Catch::Matchers::Contains;
@@ -97,4 +99,23 @@ TEST_CASE("input files: a file over its kind's limit is refused before it is rea
   CHECK(byte_size_text(kTextFileLimit) == "256 MiB");
   CHECK(byte_size_text(kResultsLogLimit) == "4 GiB");
   CHECK(byte_size_text(1023) == "1023 bytes");
+}
+
+TEST_CASE("input files: the readers refuse pipes where files should be", "[files][errors]") {
+  const TempDir d;
+  // A workload that is a pipe: refused before any front-end looks at it.
+  const auto fifo = (d.path / "workload.json").string();
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK(error_of([&] { (void)workloads::load_workload(fifo); }) ==
+        fifo + ": is a pipe (FIFO), not a regular file");
+  CHECK(error_of([&] { (void)workloads::load_workload("/dev/zero"); }) ==
+        "/dev/zero: is a character device, not a regular file");
+  // An ONNX model whose external data file is a pipe.
+  fs::copy_file(std::string(TESSERA_SOURCE_DIR) + "/workloads/models/tiny_external.onnx",
+                d.path / "tiny_external.onnx");
+  const auto data = (d.path / "tiny_external.onnx.data").string();
+  REQUIRE(::mkfifo(data.c_str(), 0600) == 0);
+  CHECK_THAT(error_of([&] { (void)workloads::read_onnx((d.path / "tiny_external.onnx").string()); }),
+             Contains("tiny_external.onnx: initializer '") &&
+                 Contains("': external data: " + data + ": is a pipe (FIFO), not a regular file"));
 }

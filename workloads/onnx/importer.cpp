@@ -79,7 +79,7 @@ class Importer {
   // -- 1. parse, opset, names, order ------------------------------------------------------------
 
   void parse() {
-    const std::string bytes = read_input_file(path_, kOnnxModelLimit, "ONNX model");
+    const std::string bytes = read_input_file(path_, kOnnxModelLimit);
     if (bytes.empty()) fail("not an ONNX model: the file is empty");
     if (!holder_->model.ParseFromString(bytes))
       fail("not a valid ONNX model: the protobuf does not parse (truncated or corrupt file)");
@@ -218,9 +218,9 @@ class Importer {
       if (!holder_->external_files.count(location)) {
         try {
           holder_->external_files[location] =
-              read_input_file((dir / rel).string(), kOnnxExternalDataLimit, "ONNX external data file");
-        } catch (const InputError& e) {
-          fail("initializer '" + t.name() + "': cannot read its external data file: " + e.what());
+              read_input_file((dir / rel).string(), kOnnxExternalDataLimit);
+        } catch (const InputError& e) {  // names the data file; this adds the initializer
+          fail("initializer '" + t.name() + "': external data: " + e.what());
         }
       }
       const std::string& file = holder_->external_files[location];
