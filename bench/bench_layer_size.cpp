@@ -55,11 +55,11 @@ int layer_size_bench() {
         const auto plan = arch.engine->map(conv).plan;
         std::uint64_t cycles = 0;
         const double a = per_call([&] {
-          cycles = sim::simulate(*arch.engine, g, sim::Fidelity::analytical)[0].timing.cycles;
+          cycles = sim::simulate(*arch.engine, g, "analytical")[0].timing.cycles;
         });
         std::string sc = "-", ratio = "-";
         if (plan.tile_count() <= (std::uint64_t{1} << 20)) {
-          const double s = per_call([&] { sim::simulate(*arch.engine, g, sim::Fidelity::systemc); });
+          const double s = per_call([&] { sim::simulate(*arch.engine, g, "systemc"); });
           sc = fmt::format("{:.3f}", s * 1e3);
           ratio = fmt::format("{:.0f}x", s / a);
         }

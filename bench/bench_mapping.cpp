@@ -22,7 +22,7 @@ struct Run {
 
 Run run(const arch::ArchConfig& a, const workloads::Graph& g) {
   Run r;
-  for (const auto& l : sim::simulate(*a.engine, g, sim::Fidelity::analytical)) {
+  for (const auto& l : sim::simulate(*a.engine, g, "analytical")) {
     r.cycles += l.timing.cycles;
     for (const auto& [level, acc] : l.accesses)
       if (level.rfind("dram", 0) == 0) r.dram_bytes += acc.read_bytes + acc.write_bytes;

@@ -40,7 +40,6 @@
 
 namespace {
 
-using tessera::sim::Fidelity;
 
 struct Measurement {
   double s_per_run = 0;  // wall seconds per evaluation
@@ -50,7 +49,7 @@ struct Measurement {
 
 // Repeats the evaluation for at least `seconds` (and at least 3 times).
 Measurement measure(const tessera::arch::ArchConfig& arch,
-                    const tessera::explorer::Workload& workload, Fidelity fidelity,
+                    const tessera::explorer::Workload& workload, const std::string& fidelity,
                     double seconds) {
   tessera::explorer::EvaluateOptions opt;
   opt.fidelity = fidelity;
@@ -86,8 +85,8 @@ void scalesim_section(const std::string& dir, double seconds) {
   for (const auto& row : tessera::read_csv_table(dir + "results.csv")) {
     const auto arch = tessera::arch::load_arch(dir + "configs/" + row.at("config") + ".cfg");
     const auto workload = load(dir + "topologies/" + row.at("layer") + ".csv");
-    const auto a = measure(arch, workload, Fidelity::analytical, seconds);
-    const auto s = measure(arch, workload, Fidelity::systemc, seconds);
+    const auto a = measure(arch, workload, "analytical", seconds);
+    const auto s = measure(arch, workload, "systemc", seconds);
     const double ref = std::stod(row.at("sim_wall_s"));
     std::cout << fmt::format(
         "{:<26} {:<18} {:>9} {:>9} {:>13.1f} {:>13.1f} {:>11.2f} {:>11.3g} {:>10.3g}\n",
@@ -204,8 +203,8 @@ int sc_main(int argc, char* argv[]) {
     const auto arch = tessera::arch::load_arch(arch_file);
     const auto workload = load(workload_file);
     const auto& graph = workload.graph;
-    const auto a = measure(arch, workload, Fidelity::analytical, seconds);
-    const auto s = measure(arch, workload, Fidelity::systemc, seconds);
+    const auto a = measure(arch, workload, "analytical", seconds);
+    const auto s = measure(arch, workload, "systemc", seconds);
     std::cout << fmt::format(
         "{:<18} {:<26} {:>6} {:>10} {:>11.1f} {:>9.2f} {:>9.3g} {:>10} {:>11.3f} {:>9.3g} "
         "{:>6.1f}x\n",

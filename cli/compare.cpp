@@ -11,6 +11,7 @@
 #include "cli/workload_args.hpp"
 #include "common/error.hpp"
 #include "explorer/evaluator.hpp"
+#include "sim/executor.hpp"
 #include "workloads/frontend.hpp"
 
 namespace tessera::cli {
@@ -53,7 +54,7 @@ int compare(const CompareArgs& a, std::ostream& out) {
     per_arch[index - 1].push_back(s.substr(colon + 1));
   }
   explorer::EvaluateOptions options;
-  options.fidelity = sim::fidelity_from_string(a.fidelity);
+  options.fidelity = a.fidelity;
   nlohmann::json rows = nlohmann::json::array();
   for (std::size_t i = 0; i < a.archs.size(); ++i) {
     const std::string& file = a.archs[i];
@@ -124,8 +125,8 @@ Command add_compare(CLI::App& app) {
       "compare", "Run one workload on several architectures and compare them with the first");
   cmd->add_option("--arch", a->archs, "Architecture config (repeat; first = baseline)")->required();
   cmd->add_option("--workload", a->workload_file, "Workload file")->required();
-  cmd->add_option("--fidelity", a->fidelity, "analytical or systemc")
-      ->check(CLI::IsMember({"analytical", "systemc"}))
+  cmd->add_option("--fidelity", a->fidelity, "A fidelity (tessera list)")
+      ->check(CLI::IsMember(sim::fidelity_names()))
       ->capture_default_str();
   cmd->add_option("--set", a->overrides,
                   "Override a value of every config: path.to.key=value (repeatable); "

@@ -9,6 +9,7 @@
 #include "cli/command.hpp"
 #include "cli/pools.hpp"
 #include "explorer/search.hpp"
+#include "sim/executor.hpp"
 #include "workloads/frontend.hpp"
 
 namespace tessera::cli {
@@ -21,8 +22,8 @@ int list(bool as_json, std::ostream& out) {
   for (const auto& [name, desc] : arch::engines().list()) doc["engines"][name] = desc;
   doc["frontends"] = nlohmann::json::object();
   for (const auto& [name, desc] : workloads::frontends().list()) doc["frontends"][name] = desc;
-  doc["fidelities"] = {{"analytical", "closed form over the tile plan; thread-safe"},
-                       {"systemc", "tile-level SystemC/TLM simulation; one per process at a time"}};
+  doc["fidelities"] = nlohmann::json::object();
+  for (const auto& [name, desc] : sim::fidelities().list()) doc["fidelities"][name] = desc;
   doc["evaluator_pools"] = nlohmann::json::object();
   for (const auto& [name, desc] : evaluator_pools().list()) doc["evaluator_pools"][name] = desc;
   doc["search_algorithms"] = nlohmann::json::object();

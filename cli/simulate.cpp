@@ -15,6 +15,7 @@
 #include "cli/workload_args.hpp"
 #include "common/error.hpp"
 #include "explorer/evaluator.hpp"
+#include "sim/executor.hpp"
 #include "sim/generation.hpp"
 #include "sim/report.hpp"
 #include "sim/scalesim_report.hpp"
@@ -67,7 +68,7 @@ int simulate(const SimulateArgs& a, std::ostream& out, std::ostream& err) {
   if (a.prompt && !settings.generation)
     throw InputError("--prompt sets a generation run's prompt: add --generate N");
   explorer::EvaluateOptions options;
-  options.fidelity = sim::fidelity_from_string(a.fidelity);
+  options.fidelity = a.fidelity;
   options.arch_file = a.arch_file;
   sim::Trace trace;
   if (!a.trace_file.empty()) options.trace = &trace;
@@ -132,8 +133,8 @@ Command add_simulate(CLI::App& app) {
                   "Workload: a file any front-end reads (tessera list), or nasbench201:ARCH")
       ->required();
   add_workload_options(*cmd, a->workload);
-  cmd->add_option("--fidelity", a->fidelity, "analytical or systemc")
-      ->check(CLI::IsMember({"analytical", "systemc"}))
+  cmd->add_option("--fidelity", a->fidelity, "A fidelity (tessera list)")
+      ->check(CLI::IsMember(sim::fidelity_names()))
       ->capture_default_str();
   cmd->add_option("--set", a->overrides,
                   "Override a config value: path.to.key=value (repeatable); "

@@ -37,7 +37,7 @@ sim::Report make_report(const arch::ArchConfig& arch, const Workload& workload,
   r.workload_hash = workload.hash;
   r.clock_hz = engine.clock_hz();
   r.peak_macs_per_cycle = engine.peak_macs_per_cycle();
-  r.run.fidelity = std::string(sim::to_string(options.fidelity));
+  r.run.fidelity = options.fidelity;
   r.run.arch_file = options.arch_file;
   r.run.workload_file = workload.file;
   r.run.version = kVersion;

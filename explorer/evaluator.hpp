@@ -29,7 +29,7 @@ struct Workload {
 Workload prepare_workload(workloads::Graph graph, std::string file = "");
 
 struct EvaluateOptions {
-  sim::Fidelity fidelity = sim::Fidelity::analytical;
+  std::string fidelity = "analytical";  // a sim::fidelities() name
   std::string arch_file;        // provenance, recorded in the report
   sim::Trace* trace = nullptr;  // SystemC fidelity: record the run's trace here
   sim::Progress progress;       // bit-toggle counting progress (energy.hamming)

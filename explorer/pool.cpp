@@ -33,10 +33,10 @@ class InlinePool : public EvaluatorPool {
 class ThreadPool : public EvaluatorPool {
  public:
   explicit ThreadPool(PoolSettings s) : s_(std::move(s)) {
-    if (s_.fidelity == sim::Fidelity::systemc)
-      throw InputError(
-          "--pool threads: SystemC points run one per process (its kernel is process-global); "
-          "use --pool processes or mpi");
+    if (!sim::fidelities().get(s_.fidelity).thread_safe)
+      throw InputError("--pool threads: " + s_.fidelity +
+                       " points run one per process (the fidelity is not thread-safe); use "
+                       "--pool processes or mpi");
   }
   void run(const std::vector<std::uint64_t>& indices, const PointOf& point,
            const ResultHandler& on_result) override {
@@ -153,9 +153,9 @@ void add_builtin_pools(PoolRegistry& r) {
         [](const PoolSettings& s) { return std::make_unique<ProcessPool>(s); });
 }
 
-std::string default_pool(sim::Fidelity fidelity, unsigned jobs) {
+std::string default_pool(const std::string& fidelity, unsigned jobs) {
   if (jobs <= 1) return "inline";
-  return fidelity == sim::Fidelity::systemc ? "processes" : "threads";
+  return sim::fidelities().get(fidelity).thread_safe ? "threads" : "processes";
 }
 
 }  // namespace tessera::explorer

@@ -15,7 +15,7 @@
 
 #include "common/registry.hpp"
 #include "explorer/results_log.hpp"
-#include "sim/timing.hpp"
+#include "sim/executor.hpp"
 
 namespace tessera::explorer {
 
@@ -40,7 +40,7 @@ class EvaluatorPool {
 };
 
 struct PoolSettings {
-  sim::Fidelity fidelity = sim::Fidelity::analytical;
+  std::string fidelity = "analytical";  // a sim::fidelities() name
   unsigned jobs = 1;  // threads or worker processes (per process for mpi)
   PointEvaluator evaluate;
 };
@@ -51,8 +51,8 @@ using PoolRegistry = Registry<PoolFactory>;
 // Adds inline, threads and processes.
 void add_builtin_pools(PoolRegistry& registry);
 
-// The pool a run uses when none is named: threads for analytical points and processes for
-// SystemC points when jobs > 1, inline otherwise.
-std::string default_pool(sim::Fidelity fidelity, unsigned jobs);
+// The pool a run uses when none is named: when jobs > 1, threads for a thread-safe fidelity
+// (analytical) and processes for one that runs once per process (SystemC); inline otherwise.
+std::string default_pool(const std::string& fidelity, unsigned jobs);
 
 }  // namespace tessera::explorer

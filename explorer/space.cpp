@@ -9,6 +9,7 @@
 #include "common/error.hpp"
 #include "common/hash.hpp"
 #include "common/params.hpp"
+#include "sim/executor.hpp"
 #include "sim/simulate.hpp"
 #include "workloads/nasbench201.hpp"
 #include "workloads/settings.hpp"
@@ -240,8 +241,7 @@ DesignSpace read_space(const std::string& path) {
       s.workload_file = workloads::is_nasbench201_spec(workload) ? workload : resolve(workload);
     }
   }
-  s.fidelity =
-      sim::fidelity_from_string(r.choice("fidelity", {"analytical", "systemc"}, "analytical"));
+  s.fidelity = r.choice("fidelity", sim::fidelity_names(), "analytical");
 
   ParamReader params = r.child("parameters");
   for (auto it = doc.at("parameters").begin(); it != doc.at("parameters").end(); ++it) {

@@ -80,7 +80,7 @@ struct DesignSpace {
   // path starts with "workload." set keys in it per point (e.g. workload.batch,
   // workload.default.weight_bits).
   nlohmann::json workload_settings = nlohmann::json::object();
-  sim::Fidelity fidelity = sim::Fidelity::analytical;
+  std::string fidelity = "analytical";  // a sim::fidelities() name
   std::vector<Parameter> parameters;                     // in the file's key order (sorted)
   std::vector<std::pair<std::string, bool>> objectives;  // metric, minimise; in the file's order
   std::vector<Derived> derived;                          // each after those it names

@@ -5,9 +5,11 @@
 // starts with empty buffers and ends when its last write has landed (the same per-layer rule
 // as sim/analytical.hpp, which it matches exactly for one unit).
 //
-// The timing registry (fidelities()) maps a fidelity name to a function timing a run of layers
-// on one unit. The analytical fidelity is built in; the SystemC one is in its own library and
-// registered explicitly by the programs that link it (cli, tests, bench).
+// The fidelity registry (fidelities()) is the one place a fidelity is named: per name, a timer
+// for a run of layers on one unit, a factory of executors for several units, and whether it may
+// run on several threads at once. The analytical fidelity is built in; the SystemC one is in its
+// own library and registered explicitly by the programs that link it (cli, tests, bench).
+// `tessera list`, the evaluator pools and the CLI's --fidelity read this registry.
 #pragma once
 
 #include <functional>
@@ -49,7 +51,30 @@ using Timer = std::function<std::vector<LayerTiming>(
     const std::vector<const dataflows::TilePlan*>& plans, const arch::MemorySystem& memory,
     Trace* trace)>;
 
-// Fidelity name -> timer. "analytical" is always there.
-Registry<Timer>& fidelities();
+// A fresh executor of `units` compute units sharing `memory` (with `trace`, where the fidelity
+// records one, its spans and transfers go there).
+using ExecutorFactory = std::function<std::unique_ptr<PlanExecutor>(
+    std::size_t units, const arch::MemorySystem& memory, Trace* trace)>;
+
+struct Fidelity {
+  Timer timer;
+  ExecutorFactory executor;  // null where the fidelity has no multi-unit executor
+  // True: any number of calls may run at once on threads of one process (the TBB pool). False:
+  // one simulation per process at a time (worker processes).
+  bool thread_safe = false;
+  // Each layer is timed on its own and an equal plan's timing is looked up (sim::MapCache)
+  // instead of timed again; false: the run's layers go to the timer together (one simulation,
+  // one trace).
+  bool memoizes_layers = false;
+  // Layers of more tiles than this are refused with one line naming the operator (a fidelity
+  // executing tiles one by one); 0: no limit.
+  u64 max_layer_tiles = 0;
+};
+
+// Fidelity name -> entry. "analytical" is always there.
+Registry<Fidelity>& fidelities();
+
+// The registered fidelity names, in name order.
+std::vector<std::string> fidelity_names();
 
 }  // namespace tessera::sim

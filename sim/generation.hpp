@@ -78,7 +78,7 @@ struct GenerationResult {
 };
 
 struct GenerationOptions {
-  Fidelity fidelity = Fidelity::analytical;
+  std::string fidelity = "analytical";  // a sim::fidelities() name
   // false: a fresh map cache for every step (the baseline plan sharing is measured against).
   bool share_plans = true;
   std::function<void(i64 done, i64 total)> progress;  // after each simulated step

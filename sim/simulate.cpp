@@ -1,6 +1,7 @@
 #include "sim/simulate.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <set>
 
@@ -9,16 +10,6 @@
 #include "sim/executor.hpp"
 
 namespace tessera::sim {
-
-std::string_view to_string(Fidelity f) {
-  return f == Fidelity::analytical ? "analytical" : "systemc";
-}
-
-Fidelity fidelity_from_string(const std::string& text) {
-  if (text == "analytical") return Fidelity::analytical;
-  if (text == "systemc") return Fidelity::systemc;
-  throw InputError("unknown fidelity '" + text + "' (known: analytical, systemc)");
-}
 
 u64 roofline_cycles(const arch::Engine& engine, const workloads::Operator& op,
                     const arch::LayerWork& work) {
@@ -34,10 +25,6 @@ u64 roofline_cycles(const arch::Engine& engine, const workloads::Operator& op,
 }
 
 namespace {
-
-// The SystemC fidelity executes tiles one by one (about 0.4 us each): at most this many per
-// layer, a few seconds.
-constexpr std::uint64_t kMaxSystemcTiles = std::uint64_t{1} << 22;
 
 bool is_mac(const workloads::Operator& op) {
   return op.kind() == workloads::OpKind::conv || op.kind() == workloads::OpKind::matmul;
@@ -190,9 +177,10 @@ const LayerTiming& MapCache::add_timing(const dataflows::TilePlan& plan, std::ui
 }
 
 std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::Graph& graph,
-                                  Fidelity fidelity, Trace* trace, MapCache* cache,
+                                  const std::string& fidelity, Trace* trace, MapCache* cache,
                                   const Progress& progress) {
-  const Timer& timer = fidelities().get(std::string(to_string(fidelity)));
+  const Fidelity& timing = fidelities().get(fidelity);
+  const Timer& timer = timing.timer;
   const auto order = graph.topological_order();
   const std::size_t n = order.size();
 
@@ -275,7 +263,7 @@ std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::G
 
   for (std::size_t i : heads) engine.memory().assign(work[i].plan);
   std::vector<LayerTiming> timings;
-  if (fidelity == Fidelity::analytical) {
+  if (timing.memoizes_layers) {
     // Layers time independently: a plan timed before (a network's repeated blocks, the steps of
     // a generation run) is looked up, not timed again.
     for (std::size_t i : heads) {
@@ -285,16 +273,17 @@ std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::G
       if (!t) t = &maps.add_timing(plan, d, timer({&plan}, engine.memory(), trace).front());
       timings.push_back(*t);
     }
-  } else {  // SystemC runs the layers as one simulation, tile by tile
+  } else {  // one simulation of the run's layers (SystemC: tile by tile)
     std::vector<const dataflows::TilePlan*> plans;
     for (std::size_t i : heads) {
       const std::uint64_t tiles = work[i].plan.tile_count();
       const auto& op = graph.op(order[i]);
-      if (tiles > kMaxSystemcTiles)
+      if (timing.max_layer_tiles && tiles > timing.max_layer_tiles)
         throw InputError((op.source.empty() ? "" : op.source + ": ") + "operator '" + op.name +
-                         "': the systemc fidelity executes its " + std::to_string(tiles) +
-                         " tiles one by one, more than 2^22 (the analytical fidelity times "
-                         "repeated tiles in closed form)");
+                         "': the " + fidelity + " fidelity executes its " + std::to_string(tiles) +
+                         " tiles one by one, more than 2^" +
+                         std::to_string(std::bit_width(timing.max_layer_tiles) - 1) +
+                         " (the analytical fidelity times repeated tiles in closed form)");
       plans.push_back(&work[i].plan);
     }
     timings = timer(plans, engine.memory(), trace);

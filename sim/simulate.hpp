@@ -86,20 +86,18 @@ class MapCache {
 // (Engine::fuses_epilogues): their vector operations run on its output path, other inputs (the
 // residual of an add) stream in beside its tiles, and their own rows report no cycles.
 //
-// analytical: thread-safe. systemc: one call at a time per process (see systemc/tile_sim.hpp);
-// with `trace`, the SystemC run's compute spans and transfers are recorded into it. With `cache`
-// (for `engine`), operators mapped by earlier calls are not mapped again; results are the same.
+// `fidelity` names an entry of sim::fidelities() (an unknown name is an InputError listing
+// them); calls may run on several threads at once where the entry is thread_safe (analytical),
+// otherwise one at a time per process (systemc, see systemc/tile_sim.hpp). With `trace`, the
+// SystemC run's compute spans and transfers are recorded into it. With `cache` (for `engine`),
+// operators mapped by earlier calls are not mapped again; results are the same.
 // `progress` is told how the bit-toggle count progresses (energy.hamming): stage, layers done,
 // layers in all.
 using Progress = std::function<void(const std::string& stage, std::size_t done, std::size_t total)>;
 
 std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::Graph& graph,
-                                  Fidelity fidelity, Trace* trace = nullptr,
+                                  const std::string& fidelity, Trace* trace = nullptr,
                                   MapCache* cache = nullptr, const Progress& progress = {});
-
-std::string_view to_string(Fidelity f);
-// Throws InputError listing the fidelities for an unknown name.
-Fidelity fidelity_from_string(const std::string& text);
 
 // The least cycles for `work` on `engine` (LayerResult::roofline_cycles); the plan's ports must
 // have their channels.

@@ -11,8 +11,6 @@ namespace tessera::sim {
 
 using u64 = std::uint64_t;
 
-enum class Fidelity { analytical, systemc };
-
 struct LayerTiming {
   u64 cycles = 0;            // from the layer's first transfer or computation to its last
   u64 compute_cycles = 0;    // cycles the compute unit is busy

@@ -83,12 +83,13 @@ class MpiPool : public EvaluatorPool {
     // processes under MPI).
     PoolRegistry local("evaluator pool");
     add_builtin_pools(local);
-    const bool threads = s.fidelity == sim::Fidelity::analytical && s.jobs > 1;
+    const bool thread_safe = sim::fidelities().get(s.fidelity).thread_safe;
+    const bool threads = thread_safe && s.jobs > 1;
     local_ = local.get(threads ? "threads" : "inline")(s);
     // Batches: single points for SystemC (one simulation per process, so a slow point holds up
     // nothing else); for analytical points at least one per thread, at most 64 per thread.
-    min_batch_ = s.fidelity == sim::Fidelity::systemc ? 1 : std::max(1u, s.jobs);
-    max_batch_ = s.fidelity == sim::Fidelity::systemc ? 1 : 64 * std::max(1u, s.jobs);
+    min_batch_ = thread_safe ? std::max(1u, s.jobs) : 1;
+    max_batch_ = thread_safe ? 64 * std::max(1u, s.jobs) : 1;
   }
 
   ~MpiPool() override {

@@ -318,12 +318,18 @@ std::vector<LayerTiming> simulate_tile_plans(const std::vector<const dataflows::
 }
 
 void register_fidelity() {
-  if (!fidelities().contains("systemc"))
-    fidelities().add("systemc", "SystemC/TLM-2.0 simulation of the same tile plans",
-                     [](const std::vector<const dataflows::TilePlan*>& plans,
-                        const arch::MemorySystem& memory, Trace* trace) {
-                       return simulate_tile_plans(plans, memory, trace);
-                     });
+  if (fidelities().contains("systemc")) return;
+  Fidelity f;
+  f.timer = [](const std::vector<const dataflows::TilePlan*>& plans,
+               const arch::MemorySystem& memory, Trace* trace) {
+    return simulate_tile_plans(plans, memory, trace);
+  };
+  f.executor = make_executor;
+  f.thread_safe = false;  // the kernel is process-global
+  // Tiles execute one by one (about 0.4 us each): at most this many per layer, a few seconds.
+  f.max_layer_tiles = std::uint64_t{1} << 22;
+  fidelities().add("systemc", "tile-level SystemC/TLM simulation; one per process at a time",
+                   std::move(f));
 }
 
 }  // namespace tessera::sim::systemc

@@ -74,7 +74,7 @@ TEST_CASE("golden runs of every shipped example", "[golden]") {
       const std::vector<std::string> overrides = r.strings("set");
       r.string("description", "");
       explorer::EvaluateOptions options;
-      options.fidelity = sim::fidelity_from_string(r.string("fidelity", "analytical"));
+      options.fidelity = r.string("fidelity", "analytical");
       r.finish();
 
       const auto report = explorer::evaluate(

@@ -33,7 +33,7 @@ struct Totals {
 };
 
 Totals run(const arch::ArchConfig& arch, const std::string& workload,
-           sim::Fidelity fidelity = sim::Fidelity::analytical) {
+           const std::string& fidelity = "analytical") {
   const auto graph = workloads::load_workload(test::source_path(workload));
   Totals t;
   for (const auto& l : sim::simulate(*arch.engine, graph, fidelity)) {
@@ -92,7 +92,7 @@ TEST_CASE("bitfusion validation: both fidelities time the reference plans alike"
   for (const char* net : {"LeNet-5", "RNN"}) {
     INFO(net);
     const Totals a = run(arch, workload_path("wrpn", net));
-    const Totals s = run(arch, workload_path("wrpn", net), sim::Fidelity::systemc);
+    const Totals s = run(arch, workload_path("wrpn", net), "systemc");
     CHECK(s.cycles == a.cycles);
     CHECK(s.energy_pj == Approx(a.energy_pj));
   }
@@ -153,7 +153,7 @@ TEST_CASE("eyeriss validation: AlexNet convolution latency against JSSC 2017") {
   const auto graph = workloads::load_workload(
       test::source_path("configs/workloads/bitfusion/eyeriss_alexnet_conv_b4.json"));
   const double published_ms[5] = {20.9, 41.9, 23.6, 18.4, 10.5};
-  const auto layers = sim::simulate(*arch.engine, graph, sim::Fidelity::analytical);
+  const auto layers = sim::simulate(*arch.engine, graph, "analytical");
   REQUIRE(layers.size() == 5);
   double total = 0;
   for (std::size_t i = 0; i < 5; ++i) {

@@ -55,11 +55,11 @@ arch::ArchConfig ideal_twin(const arch::ArchConfig& a) {
 void check(const Case& c) {
   INFO(c.label);
   const auto& engine = *c.arch.engine;
-  const auto a = sim::simulate(engine, *c.graph, sim::Fidelity::analytical);
-  const auto s = sim::simulate(engine, *c.graph, sim::Fidelity::systemc);
+  const auto a = sim::simulate(engine, *c.graph, "analytical");
+  const auto s = sim::simulate(engine, *c.graph, "systemc");
   REQUIRE(a.size() == s.size());
   const bool compat = compatibility_mode(a);
-  const auto ideal = sim::simulate(*ideal_twin(c.arch).engine, *c.graph, sim::Fidelity::analytical);
+  const auto ideal = sim::simulate(*ideal_twin(c.arch).engine, *c.graph, "analytical");
   arch::u64 total = 0, dram = 0;
   for (std::size_t i = 0; i < a.size(); ++i) {
     INFO(a[i].name);
@@ -201,15 +201,15 @@ TEST_CASE("bounds: layers of a trillion folds on the fixed fold plans, analytica
           continue;
         }
         INFO(label);
-        const auto a = sim::simulate(*arch.engine, g, sim::Fidelity::analytical);
+        const auto a = sim::simulate(*arch.engine, g, "analytical");
         REQUIRE(a[0].timing.compute_cycles > (arch::u64{1} << 36));
         for (const auto& l : a) CHECK(l.timing.cycles >= l.roofline_cycles);
         // SystemC walks tiles: it refuses layers of more than 2^22 (ws in SCALE-Sim mode streams
         // the whole batch through each of its 54 folds).
         if (arch.engine->map(conv).plan.tile_count() > (arch::u64{1} << 22))
-          CHECK_THROWS_AS(sim::simulate(*arch.engine, g, sim::Fidelity::systemc), InputError);
+          CHECK_THROWS_AS(sim::simulate(*arch.engine, g, "systemc"), InputError);
         else
-          CHECK(sim::simulate(*arch.engine, g, sim::Fidelity::systemc)[0].timing == a[0].timing);
+          CHECK(sim::simulate(*arch.engine, g, "systemc")[0].timing == a[0].timing);
       }
   }
 }

@@ -56,7 +56,7 @@ TEST_CASE("generation: TTFT is the prefill simulated alone, per-step times sum t
   load.seq_len = 32;
   load.batch = 2;
   const auto prefill = sim::simulate(*arch.engine, workloads::load_workload(kLlama, load),
-                                     sim::Fidelity::analytical);
+                                     "analytical");
   CHECK(r.prefill_cycles == cycles(prefill));
   CHECK(r.ttft_s() == Approx(static_cast<double>(cycles(prefill)) / arch.engine->clock_hz()));
   CHECK(r.prefill_energy_pj == Approx(energy(prefill)));
@@ -123,7 +123,7 @@ TEST_CASE("generation: shared plans give the same results as every step simulate
   const auto config = workloads::read_transformer_config(kLlama);
   const auto s = settings({{"seq_len", 24}});
   const auto step3 = sim::simulate(*arch.engine, sim::decode_graph(config, kLlama, s, 27, 4),
-                                   sim::Fidelity::analytical);
+                                   "analytical");
   CHECK(shared.decode[3].cycles == cycles(step3));
   // Sharing maps fewer operators: only the attention operators are new in a step.
   CHECK(shared.plans_mapped < alone.plans_mapped);
@@ -229,11 +229,11 @@ TEST_CASE("generation: early-exit speed-up against draft and verify passes simul
     const i64 kv = P + static_cast<i64>(std::floor(round * t));
     for (i64 j = 0; j < d; ++j)
       draft += cycles(sim::simulate(*arch.engine, sim::decode_graph(head, kLlama, s, kv + j, 0),
-                                    sim::Fidelity::analytical));
+                                    "analytical"));
     const auto vg = sim::decode_graph(tail, kLlama, s, kv, 0, d);
     for (workloads::Graph::Node n = 0; n < vg.size(); ++n)
       if (vg.op(n).name == "lm_head") CHECK(std::get<workloads::MatMul>(vg.op(n).shape).m == d);
-    verify += cycles(sim::simulate(*arch.engine, vg, sim::Fidelity::analytical));
+    verify += cycles(sim::simulate(*arch.engine, vg, "analytical"));
   }
   CHECK(e.draft_cycles == draft);
   CHECK(e.verify_cycles == verify);

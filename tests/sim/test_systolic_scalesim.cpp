@@ -38,8 +38,8 @@ Run run(const std::string& config, const std::string& layer) {
   const auto arch = arch::load_arch(kDir + "configs/" + config + ".cfg");
   const auto graph = workloads::load_workload(kDir + "topologies/" + layer + ".csv");
   REQUIRE(graph.size() == 1);
-  return {sim::simulate(*arch.engine, graph, sim::Fidelity::analytical).at(0),
-          sim::simulate(*arch.engine, graph, sim::Fidelity::systemc).at(0)};
+  return {sim::simulate(*arch.engine, graph, "analytical").at(0),
+          sim::simulate(*arch.engine, graph, "systemc").at(0)};
 }
 
 std::uint64_t num(const std::map<std::string, std::string>& row, const std::string& key) {

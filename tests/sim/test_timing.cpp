@@ -320,13 +320,13 @@ TEST_CASE("one process runs many SystemC simulations with identical results", "[
   p.peak_macs_per_cycle = 256;
   p.common.memory = memory(16, 20);
   const arch::IdealEngine e(p);
-  const auto first = sim::simulate(e, g, sim::Fidelity::systemc);
+  const auto first = sim::simulate(e, g, "systemc");
   for (int i = 0; i < 20; ++i) {
-    const auto again = sim::simulate(e, g, sim::Fidelity::systemc);
+    const auto again = sim::simulate(e, g, "systemc");
     REQUIRE(again.size() == first.size());
     for (std::size_t l = 0; l < first.size(); ++l) CHECK(again[l].timing == first[l].timing);
   }
-  const auto analytical = sim::simulate(e, g, sim::Fidelity::analytical);
+  const auto analytical = sim::simulate(e, g, "analytical");
   for (std::size_t l = 0; l < first.size(); ++l) CHECK(first[l].timing == analytical[l].timing);
 }
 
@@ -338,7 +338,7 @@ TEST_CASE("a SystemC trace shows every tile's compute and transfers", "[sim][sys
   const auto arch = arch::build_arch({"t.json", cfg});
   const auto graph = test::conv_relu_graph();
   sim::Trace trace;
-  const auto layers = sim::simulate(*arch.engine, graph, sim::Fidelity::systemc, &trace);
+  const auto layers = sim::simulate(*arch.engine, graph, "systemc", &trace);
   std::uint64_t compute = 0, end = 0, reads = 0;
   for (const auto& s : trace.spans) {
     if (s.track == "compute") compute += s.end_cycle - s.start_cycle;
@@ -363,7 +363,7 @@ TEST_CASE("a SystemC trace shows every tile's compute and transfers", "[sim][sys
   // A trace keeps its first `limit` spans and counts the rest.
   sim::Trace short_trace;
   short_trace.limit = 40;
-  sim::simulate(*arch.engine, graph, sim::Fidelity::systemc, &short_trace);
+  sim::simulate(*arch.engine, graph, "systemc", &short_trace);
   REQUIRE(trace.spans.size() > 40);
   CHECK(short_trace.spans.size() == 40);
   CHECK(short_trace.dropped == trace.spans.size() - 40);
@@ -379,7 +379,7 @@ TEST_CASE("ideal engine: hand-computed cycles and the roofline", "[sim][ideal]")
   p.common.memory = memory(16, 0);
   p.common.fusion = false;
   const arch::IdealEngine e(p);
-  const auto layers = sim::simulate(e, g, sim::Fidelity::analytical);
+  const auto layers = sim::simulate(e, g, "analytical");
   REQUIRE(layers.size() == 2);
   // conv: compute 115,605,504 / 256 = 451,584 cycles > memory (200,704 + 36,864 + 200,704) / 16.
   CHECK(layers[0].timing.cycles == 451584);
@@ -389,7 +389,7 @@ TEST_CASE("ideal engine: hand-computed cycles and the roofline", "[sim][ideal]")
   CHECK(layers[1].timing.cycles == 25088);
   // Fused, the ReLU runs on the convolution's output path: no cycles of its own.
   p.common.fusion = true;
-  const auto fused = sim::simulate(arch::IdealEngine(p), g, sim::Fidelity::analytical);
+  const auto fused = sim::simulate(arch::IdealEngine(p), g, "analytical");
   CHECK(fused[1].fused_into == "conv");
   CHECK(fused[1].timing.cycles == 0);
   CHECK(fused[0].fused == std::vector<std::string>{"relu"});
