@@ -4,6 +4,7 @@
 #include <bit>
 #include <cmath>
 #include <set>
+#include <stdexcept>
 
 #include "arch/energy/hamming.hpp"
 #include "common/error.hpp"
@@ -176,16 +177,15 @@ const LayerTiming& MapCache::add_timing(const dataflows::TilePlan& plan, std::ui
   return timings_.emplace(digest, std::pair{plan, t})->second.second;
 }
 
-std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::Graph& graph,
-                                  const std::string& fidelity, Trace* trace, MapCache* cache,
-                                  const Progress& progress) {
-  const Fidelity& timing = fidelities().get(fidelity);
-  const Timer& timer = timing.timer;
-  const auto order = graph.topological_order();
+GraphPlan plan_graph(const arch::Engine& engine, const workloads::Graph& graph, MapCache* cache) {
+  GraphPlan p;
+  p.order = graph.topological_order();
+  const auto& order = p.order;
   const std::size_t n = order.size();
 
   // Fusion groups: head[i] is the index (in `order`) of the layer that runs operator i.
-  std::vector<std::size_t> head(n);
+  std::vector<std::size_t>& head = p.head;
+  head.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
     head[i] = i;
     if (!engine.fuses_epilogues() || i == 0 || !is_epilogue(graph.op(order[i]))) continue;
@@ -200,7 +200,7 @@ std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::G
   // The last operator of each group: its output is the group's.
   std::vector<std::size_t> tail(n);
   for (std::size_t i = 0; i < n; ++i) tail[head[i]] = i;
-  std::vector<std::size_t> heads;
+  std::vector<std::size_t>& heads = p.heads;
   for (std::size_t i = 0; i < n; ++i)
     if (head[i] == i) heads.push_back(i);
 
@@ -213,7 +213,7 @@ std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::G
     const auto last = order[tail[heads[h]]], next = order[heads[h + 1]];
     const auto consumers = graph.consumers(last);
     std::size_t inputs = 0;
-    for (const auto p : graph.producers(next)) inputs += !feeds_cache_operand(graph, p, next);
+    for (const auto q : graph.producers(next)) inputs += !feeds_cache_operand(graph, q, next);
     kept[heads[h]] = consumers.size() == 1 && consumers[0] == next && inputs == 1 &&
                      engine.keeps_on_chip(graph.op(last), graph.op(next));
   }
@@ -222,8 +222,10 @@ std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::G
   // each distinct one is mapped once.
   MapCache local;
   MapCache& maps = cache ? *cache : local;
-  std::vector<arch::LayerWork> work(n);
-  std::vector<std::vector<std::string>> warnings(n);
+  std::vector<arch::LayerWork>& work = p.work;
+  work.resize(n);
+  std::vector<std::vector<std::string>>& warnings = p.warnings;
+  warnings.resize(n);
   for (std::size_t h = 0; h < heads.size(); ++h) {
     const std::size_t i = heads[h];
     const auto& op = graph.op(order[i]);
@@ -262,49 +264,74 @@ std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::G
   }
 
   for (std::size_t i : heads) engine.memory().assign(work[i].plan);
+  return p;
+}
+
+std::vector<const dataflows::TilePlan*> GraphPlan::plans() const {
+  std::vector<const dataflows::TilePlan*> out;
+  out.reserve(heads.size());
+  for (std::size_t i : heads) out.push_back(&work[i].plan);
+  return out;
+}
+
+std::vector<LayerTiming> time_layers(const arch::Engine& engine, const workloads::Graph& graph,
+                                     const GraphPlan& plan, const std::string& fidelity,
+                                     Trace* trace, MapCache* cache) {
+  const Fidelity& timing = fidelities().get(fidelity);
+  const Timer& timer = timing.timer;
   std::vector<LayerTiming> timings;
   if (timing.memoizes_layers) {
     // Layers time independently: a plan timed before (a network's repeated blocks, the steps of
     // a generation run) is looked up, not timed again.
-    for (std::size_t i : heads) {
-      const auto& plan = work[i].plan;
-      const std::uint64_t d = dataflows::digest(plan);
-      const LayerTiming* t = maps.find_timing(plan, d);
-      if (!t) t = &maps.add_timing(plan, d, timer({&plan}, engine.memory(), trace).front());
+    MapCache local;
+    MapCache& maps = cache ? *cache : local;
+    for (std::size_t i : plan.heads) {
+      const auto& p = plan.work[i].plan;
+      const std::uint64_t d = dataflows::digest(p);
+      const LayerTiming* t = maps.find_timing(p, d);
+      if (!t) t = &maps.add_timing(p, d, timer({&p}, engine.memory(), trace).front());
       timings.push_back(*t);
     }
   } else {  // one simulation of the run's layers (SystemC: tile by tile)
-    std::vector<const dataflows::TilePlan*> plans;
-    for (std::size_t i : heads) {
-      const std::uint64_t tiles = work[i].plan.tile_count();
-      const auto& op = graph.op(order[i]);
+    for (std::size_t i : plan.heads) {
+      const std::uint64_t tiles = plan.work[i].plan.tile_count();
+      const auto& op = graph.op(plan.order[i]);
       if (timing.max_layer_tiles && tiles > timing.max_layer_tiles)
         throw InputError((op.source.empty() ? "" : op.source + ": ") + "operator '" + op.name +
                          "': the " + fidelity + " fidelity executes its " + std::to_string(tiles) +
                          " tiles one by one, more than 2^" +
                          std::to_string(std::bit_width(timing.max_layer_tiles) - 1) +
                          " (the analytical fidelity times repeated tiles in closed form)");
-      plans.push_back(&work[i].plan);
     }
-    timings = timer(plans, engine.memory(), trace);
+    timings = timer(plan.plans(), engine.memory(), trace);
   }
+  return timings;
+}
 
+std::vector<LayerResult> account(const arch::Engine& engine, const workloads::Graph& graph,
+                                 const GraphPlan& plan, const std::vector<LayerTiming>& timings,
+                                 const Progress& progress) {
+  const auto& order = plan.order;
+  const auto& head = plan.head;
+  const std::size_t n = order.size();
+  if (timings.size() != plan.heads.size())
+    throw std::invalid_argument("sim::account: one timing per planned layer");
   std::vector<LayerResult> out(n);
-  for (std::size_t h = 0; h < heads.size(); ++h) out[heads[h]].timing = timings[h];
+  for (std::size_t h = 0; h < plan.heads.size(); ++h) out[plan.heads[h]].timing = timings[h];
   for (std::size_t i = 0; i < n; ++i) {
     const auto& op = graph.op(order[i]);
     LayerResult& r = out[i];
     r.name = op.name;
     r.kind = std::string(workloads::to_string(op.kind()));
     r.source = op.source;
-    r.warnings = std::move(warnings[i]);
+    r.warnings = plan.warnings[i];
     r.folded = op.folded;
     if (head[i] != i) {
       r.fused_into = graph.op(order[head[i]]).name;
       out[head[i]].fused.push_back(op.name);
       continue;
     }
-    arch::LayerWork& w = work[i];
+    const arch::LayerWork& w = plan.work[i];
     r.macs = w.macs;
     const double peak = r.peak_macs_per_cycle = engine.peak_macs_per_cycle(op);
     r.utilization = utilization(r.macs, r.timing.cycles, peak);
@@ -315,9 +342,9 @@ std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::G
     r.roofline_cycles = roofline_cycles(engine, op, w);
     r.energy = engine.energy(w, r.timing.cycles);
     if (w.vector.total() > 0) r.energy["vector"] += engine.vector_unit().energy(w.vector);
-    r.accesses = std::move(w.accesses);
-    r.metrics = std::move(w.metrics);
-    r.mapping = std::move(w.mapping);
+    r.accesses = w.accesses;
+    r.metrics = w.metrics;
+    r.mapping = w.mapping;
   }
   // Hamming-distance datapath energy in place of the flat MAC energy, when the config asks.
   const auto* streams = dynamic_cast<const arch::energy::OperandStreamSource*>(&engine);
@@ -352,6 +379,18 @@ std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::G
                        "keys) are too large");
   }
   return out;
+}
+
+
+std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::Graph& graph,
+                                  const std::string& fidelity, Trace* trace, MapCache* cache,
+                                  const Progress& progress) {
+  fidelities().get(fidelity);  // an unknown name fails before any mapping
+  MapCache local;
+  MapCache& maps = cache ? *cache : local;
+  const GraphPlan plan = plan_graph(engine, graph, &maps);
+  return account(engine, graph, plan, time_layers(engine, graph, plan, fidelity, trace, &maps),
+                 progress);
 }
 
 }  // namespace tessera::sim

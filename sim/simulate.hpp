@@ -1,5 +1,6 @@
-// Runs a workload graph on an engine at either fidelity and returns per-layer results in
-// topological order. Engines map operators; this file times the plans and adds energy.
+// Runs a workload graph on an engine at a fidelity and returns per-layer results in topological
+// order. Engines map operators; this file plans a graph (plan_graph), times its layers
+// (time_layers) and accounts for them (account): energy, bounds, bit toggles.
 #pragma once
 
 #include <cstdint>
@@ -81,6 +82,43 @@ class MapCache {
   std::uint64_t hits_ = 0;
 };
 
+// A graph planned for one engine, before any timing: the fusion groups, which outputs stay on
+// chip, each layer's mapped work (tile plan with its ports on memory channels, accesses, MACs,
+// vector work with its fused epilogues) and the warnings of each operator. Indices are
+// positions in `order`; a layer is a group of operators run as one, named by its first
+// (`heads`). Serving plans a graph once and times and accounts it per job.
+struct GraphPlan {
+  std::vector<workloads::Graph::Node> order;    // topological
+  std::vector<std::size_t> head;                // head[i]: the layer that runs operator i
+  std::vector<std::size_t> heads;               // the layers, in order
+  std::vector<arch::LayerWork> work;            // at the heads: the layer's work
+  std::vector<std::vector<std::string>> warnings;  // per operator (Engine::supports)
+  // The layers' tile plans in order (pointers into `work`): what a timer or executor runs.
+  std::vector<const dataflows::TilePlan*> plans() const;
+};
+
+// Plans `graph` on `engine`: fusion, on-chip residency, mapping (through `cache` when given),
+// epilogues and channel assignment. Thread-safe where `cache` is not shared.
+GraphPlan plan_graph(const arch::Engine& engine, const workloads::Graph& graph,
+                     MapCache* cache = nullptr);
+
+// Times the planned layers at `fidelity` (a sim::fidelities() name), one LayerTiming per head.
+// A memoising fidelity looks plans timed before up in `cache`; SystemC refuses layers beyond
+// its tile limit with one line naming the operator.
+std::vector<LayerTiming> time_layers(const arch::Engine& engine, const workloads::Graph& graph,
+                                     const GraphPlan& plan, const std::string& fidelity,
+                                     Trace* trace = nullptr, MapCache* cache = nullptr);
+
+// The per-operator results of a planned graph given its layers' timings (one per head, as
+// time_layers returns): utilisation, physical bounds, energy, bit-toggle energy
+// (energy.hamming; `progress` is told how that count progresses). The plan is not changed.
+using Progress = std::function<void(const std::string& stage, std::size_t done, std::size_t total)>;
+std::vector<LayerResult> account(const arch::Engine& engine, const workloads::Graph& graph,
+                                 const GraphPlan& plan, const std::vector<LayerTiming>& timings,
+                                 const Progress& progress = {});
+
+// plan_graph, time_layers and account in one call.
+//
 // Epilogues (elementwise operators and batch norms right after a convolution or matrix product
 // that is their input's only consumer) fuse into that layer when the engine fuses
 // (Engine::fuses_epilogues): their vector operations run on its output path, other inputs (the
@@ -93,7 +131,6 @@ class MapCache {
 // operators mapped by earlier calls are not mapped again; results are the same.
 // `progress` is told how the bit-toggle count progresses (energy.hamming): stage, layers done,
 // layers in all.
-using Progress = std::function<void(const std::string& stage, std::size_t done, std::size_t total)>;
 
 std::vector<LayerResult> simulate(const arch::Engine& engine, const workloads::Graph& graph,
                                   const std::string& fidelity, Trace* trace = nullptr,
