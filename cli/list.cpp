@@ -10,6 +10,7 @@
 #include "cli/pools.hpp"
 #include "explorer/search.hpp"
 #include "sim/executor.hpp"
+#include "sim/metrics.hpp"
 #include "workloads/frontend.hpp"
 
 namespace tessera::cli {
@@ -24,6 +25,10 @@ int list(bool as_json, std::ostream& out) {
   for (const auto& [name, desc] : workloads::frontends().list()) doc["frontends"][name] = desc;
   doc["fidelities"] = nlohmann::json::object();
   for (const auto& [name, desc] : sim::fidelities().list()) doc["fidelities"][name] = desc;
+  doc["metrics"] = nlohmann::json::object();
+  for (const sim::Metric& m : sim::metric_table())
+    doc["metrics"][std::string(m.name)] =
+        fmt::format("{} [{}], {}", m.description, m.unit, sim::to_string(m.direction));
   doc["evaluator_pools"] = nlohmann::json::object();
   for (const auto& [name, desc] : evaluator_pools().list()) doc["evaluator_pools"][name] = desc;
   doc["search_algorithms"] = nlohmann::json::object();
@@ -45,7 +50,8 @@ int list(bool as_json, std::ostream& out) {
                                        {"search_algorithms", "search algorithms"},
                                        {"accuracy_oracles", "accuracy oracles"},
                                        {"accelerator_templates", "accelerator templates"},
-                                       {"evaluator_pools", "evaluator pools"}}) {
+                                       {"evaluator_pools", "evaluator pools"},
+                                       {"metrics", "metrics of a design point"}}) {
     out << title << ":\n";
     if (doc[section].empty()) out << "  (none registered)\n";
     for (const auto& [name, desc] : doc[section].items())

@@ -12,6 +12,7 @@
 #include "cli/pools.hpp"
 #include "common/error.hpp"
 #include "common/version.hpp"
+#include "sim/metrics.hpp"
 
 namespace tessera::cli {
 
@@ -70,6 +71,9 @@ explorer::LogHeader make_header(const std::string& command, const std::string& s
     h.objectives.push_back(metric + (minimize ? ":min" : ":max"));
   h.tool_version = kVersion;
   h.tool_revision = kGitRevision;
+  for (const sim::Metric& m : sim::metric_table())
+    h.metrics[std::string(m.name)] = {std::string(m.unit), std::string(sim::to_string(m.direction)),
+                                      std::string(m.description)};
   return h;
 }
 

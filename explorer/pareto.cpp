@@ -13,6 +13,7 @@
 #include <pagmo/utils/multi_objective.hpp>
 
 #include "common/error.hpp"
+#include "sim/metrics.hpp"
 
 namespace tessera::explorer {
 
@@ -74,7 +75,10 @@ std::vector<Objective> parse_objectives(const std::string& spec) {
     Objective o;
     const auto colon = item.find(':');
     o.metric = trim(item.substr(0, colon));
-    if (colon != std::string::npos) {
+    if (colon == std::string::npos) {  // the metric table's direction; min for other metrics
+      const sim::Metric* m = sim::find_metric(o.metric);
+      o.minimize = !m || m->direction == sim::Direction::minimize;
+    } else {
       const std::string dir = trim(item.substr(colon + 1));
       if (dir == "max")
         o.minimize = false;

@@ -23,7 +23,8 @@ struct Objective {
 
 inline constexpr const char* kDefaultObjectives = "latency_s:min,energy_pj:min";
 
-// Parses "latency_s:min,energy_pj:min,utilization:max" (":min" may be left out). Syntax errors,
+// Parses "latency_s:min,energy_pj:min,utilization:max". Without a direction a metric of the
+// metric table (sim/metrics.hpp) takes the table's (utilization: max), any other min. Syntax errors,
 // an unknown direction and a repeated metric are InputErrors. Whether the metrics exist is checked
 // against a log by check_objectives().
 std::vector<Objective> parse_objectives(const std::string& spec);

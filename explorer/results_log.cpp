@@ -168,7 +168,8 @@ namespace {
 
 constexpr const char* kHeaderKeys[] = {"command",       "space",      "base_config_hash",
                                        "workload_hash", "run",        "size",
-                                       "shard",         "objectives", "tool"};
+                                       "shard",         "objectives", "tool",
+                                       "metrics"};
 
 LogHeader header_from_json(const nlohmann::json& j, const std::string& where) {
   const auto fail = [&](const std::string& key, const std::string& what) {
@@ -219,6 +220,15 @@ LogHeader header_from_json(const nlohmann::json& j, const std::string& where) {
   const auto& tool = need(j, "tool", "tool");
   h.tool_version = text(tool, "version", "tool/version");
   h.tool_revision = text(tool, "revision", "tool/revision");
+  if (j.contains("metrics")) {
+    const auto& metrics = j.at("metrics");
+    if (!metrics.is_object()) throw fail("metrics", "expected an object, got " + type_name(metrics));
+    for (const auto& [name, m] : metrics.items()) {
+      const std::string path = "metrics/" + printable(name);
+      h.metrics[name] = {text(m, "unit", path + "/unit"), text(m, "direction", path + "/direction"),
+                         text(m, "description", path + "/description")};
+    }
+  }
   return h;
 }
 
@@ -257,6 +267,11 @@ nlohmann::ordered_json ordered(const LogHeader& h) {
   header["objectives"] = h.objectives;
   header["tool"]["version"] = h.tool_version;
   header["tool"]["revision"] = h.tool_revision;
+  for (const auto& [name, m] : h.metrics) {
+    header["metrics"][name]["unit"] = m.unit;
+    header["metrics"][name]["direction"] = m.direction;
+    header["metrics"][name]["description"] = m.description;
+  }
   nlohmann::ordered_json j;
   j["log"] = kResultsLog;
   j["version"] = kResultsLogVersion;

@@ -44,6 +44,14 @@ struct LogHeader {
   std::uint64_t shard = 0, shards = 1;  // this log holds the indices i with i % shards == shard
   std::vector<std::string> objectives;  // "latency_s:min", in the space's order
   std::string tool_version, tool_revision;  // recorded, not compared
+  // The metric table of the tool that wrote the log (sim/metrics.hpp), for the plot scripts:
+  // name -> unit, direction ("min" or "max"), description. Recorded, not compared; absent in
+  // older logs.
+  struct Metric {
+    std::string unit, direction, description;
+    bool operator==(const Metric&) const = default;
+  };
+  std::map<std::string, Metric> metrics;
 };
 
 // The first field that differs between two headers ("" when none), for messages. The tool

@@ -10,6 +10,7 @@
 #include "common/hash.hpp"
 #include "common/params.hpp"
 #include "sim/executor.hpp"
+#include "sim/metrics.hpp"
 #include "sim/simulate.hpp"
 #include "workloads/nasbench201.hpp"
 #include "workloads/settings.hpp"
@@ -98,16 +99,17 @@ std::vector<Derived> order_by_dependencies(std::vector<Derived> items, ParamRead
 bool has_prefix(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 
 // Hardware metrics of one sub-accelerator in a multi-task space ("latency_s.TASK") and the
-// accelerator's, combined over the tasks.
-const std::vector<std::string>& task_metric_names() {
-  static const std::vector<std::string> names = {"cycles", "latency_s", "energy_pj",
-                                                 "area_mm2", "utilization", "macs"};
+// accelerator's, combined over the tasks (sim::Combine).
+std::vector<std::string> task_metric_names() {
+  std::vector<std::string> names;
+  for (const sim::Metric& m : sim::metric_table())
+    if (m.combine != sim::Combine::derived) names.emplace_back(m.name);
   return names;
 }
-const std::vector<std::string>& combined_metric_names() {
-  static const std::vector<std::string> names = {
-      "latency_s", "energy_pj", "area_mm2", "macs", "throughput_macs_per_s", "edp_pj_s",
-      "power_w"};
+std::vector<std::string> combined_metric_names() {
+  std::vector<std::string> names;
+  for (const sim::Metric& m : sim::metric_table())
+    if (m.combine != sim::Combine::per_task) names.emplace_back(m.name);
   return names;
 }
 
@@ -467,15 +469,11 @@ nlohmann::json DesignSpace::random_point(std::uint64_t seed, std::uint64_t index
 }
 
 const std::vector<std::string>& metric_names() {
-  static const std::vector<std::string> names = {"cycles",
-                                                 "latency_s",
-                                                 "energy_pj",
-                                                 "area_mm2",
-                                                 "utilization",
-                                                 "macs",
-                                                 "throughput_macs_per_s",
-                                                 "edp_pj_s",
-                                                 "power_w"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const sim::Metric& m : sim::metric_table()) out.emplace_back(m.name);
+    return out;
+  }();
   return names;
 }
 

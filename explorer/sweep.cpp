@@ -16,6 +16,7 @@
 #include "explorer/network.hpp"
 #include "workloads/nasbench201.hpp"
 #include "explorer/pool.hpp"
+#include "sim/metrics.hpp"
 #include "workloads/settings.hpp"
 
 namespace tessera::explorer {
@@ -176,19 +177,6 @@ std::pair<std::string, std::string> run_hashes(const std::vector<TaskRun>& runs)
   return {json_hash(configs), json_hash(workloads)};
 }
 
-std::map<std::string, double> hardware_metrics(const sim::Summary& s) {
-  return {{"cycles", static_cast<double>(s.cycles)},
-          {"latency_s", s.latency_s},
-          {"energy_pj", s.energy_pj},
-          {"area_mm2", s.area_mm2},
-          {"utilization", s.utilization},
-          {"macs", static_cast<double>(s.macs)},
-          {"throughput_macs_per_s",
-           s.latency_s > 0 ? static_cast<double>(s.macs) / s.latency_s : 0.0},
-          {"edp_pj_s", s.energy_pj * s.latency_s},
-          {"power_w", s.latency_s > 0 ? s.energy_pj * 1e-12 / s.latency_s : 0.0}};
-}
-
 // JSON has no NaN or infinity, and an impossible result is no result: the point fails.
 void check_finite(const std::map<std::string, double>& metrics) {
   for (const auto& [name, value] : metrics)
@@ -214,26 +202,17 @@ LogEntry evaluate_point(const DesignSpace& space, const WorkloadCache& workloads
     EvaluateOptions options;
     options.fidelity = space.fidelity;
     if (space.tasks.empty()) {
-      e.metrics = hardware_metrics(evaluate(runs.front().arch, *runs.front().workload, options).summary);
+      e.metrics =
+          sim::metric_values(evaluate(runs.front().arch, *runs.front().workload, options).summary);
     } else {  // one heterogeneous accelerator: its sub-accelerators run their tasks in parallel
-      double latency = 0, energy = 0, area = 0, macs = 0;
+      std::vector<std::map<std::string, double>> tasks;
       for (const auto& run : runs) {
-        const auto m = hardware_metrics(evaluate(run.arch, *run.workload, options).summary);
-        for (const auto& name : {"cycles", "latency_s", "energy_pj", "area_mm2", "utilization",
-                                 "macs"})
-          e.metrics[std::string(name) + "." + run.name] = m.at(name);
-        latency = std::max(latency, m.at("latency_s"));
-        energy += m.at("energy_pj");
-        area += m.at("area_mm2");
-        macs += m.at("macs");
+        tasks.push_back(sim::metric_values(evaluate(run.arch, *run.workload, options).summary));
+        for (const sim::Metric& m : sim::metric_table())
+          if (m.combine != sim::Combine::derived)
+            e.metrics[std::string(m.name) + "." + run.name] = tasks.back().at(std::string(m.name));
       }
-      e.metrics["latency_s"] = latency;
-      e.metrics["energy_pj"] = energy;
-      e.metrics["area_mm2"] = area;
-      e.metrics["macs"] = macs;
-      e.metrics["throughput_macs_per_s"] = latency > 0 ? macs / latency : 0.0;
-      e.metrics["edp_pj_s"] = energy * latency;
-      e.metrics["power_w"] = latency > 0 ? energy * 1e-12 / latency : 0.0;
+      for (auto& [name, value] : sim::combine_metric_values(tasks)) e.metrics[name] = value;
     }
     check_finite(e.metrics);
     add_expression_metrics(space, resolved, e.metrics, false);

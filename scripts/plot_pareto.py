@@ -51,7 +51,8 @@ def main():
         raise InputError(f"{args.log}: no ok entries to plot")
 
     names = [name for name, _ in objectives]
-    units = {n: common.unit(n, common.metric(points, n, args.log)) for n in names}
+    table = common.log_metrics(args.log)
+    units = {n: common.unit(n, common.metric(points, n, args.log), table) for n in names}
     values = {n: [v * units[n][0] for v in common.metric(points, n, args.log)] for n in names}
     first = common.metric(front, names[0], args.front)
     front = [e for _, e in sorted(zip(first, front), key=lambda t: t[0])]  # in order of the first objective

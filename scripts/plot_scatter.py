@@ -68,7 +68,8 @@ def main():
     points, failed = common.read_log(args.log)
     if not points:
         raise InputError(f"{args.log}: no ok entries to plot")
-    factor, ylabel = common.unit(args.metric, common.metric(points, args.metric, args.log))
+    factor, ylabel = common.unit(args.metric, common.metric(points, args.metric, args.log),
+                                 common.log_metrics(args.log))
     ys = [v * factor for v in common.metric(points, args.metric, args.log)]
     xs, ticks, labels, scale = positions(param(points, args.param, args.log))
 

@@ -13,19 +13,25 @@ import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
 
 LOG_NAME, LOG_VERSIONS = "tessera.results", (1, 2)  # 2: a header line first
 
-# metric -> (axis name, unit, size of one raw unit in the unit, prefixes to choose from)
+# Units as the metric table writes them (sim/metrics.hpp; a results log's header carries the
+# table): unit -> (unit shown, size of one raw unit in it, prefixes to choose from).
 _TIME, _ENERGY = ["n", "µ", "m", ""], ["p", "n", "µ", "m", ""]
 _COUNT = ["", "k", "M", "G"]
-METRICS = {
-    "latency_s": ("latency", "s", 1.0, _TIME),
-    "energy_pj": ("energy", "J", 1e-12, _ENERGY),
-    "edp_pj_s": ("energy-delay product", "J·s", 1e-12, _ENERGY),
-    "cycles": ("cycles", "", 1.0, _COUNT),
-    "macs": ("multiply-accumulates", "", 1.0, _COUNT),
-    "throughput_macs_per_s": ("throughput", "MAC/s", 1.0, _COUNT + ["T"]),
-    "utilization": ("utilization", "%", 100.0, [""]),
-    "area_mm2": ("area", "mm²", 1.0, [""]),
+_UNITS = {
+    "s": ("s", 1.0, _TIME),
+    "pJ": ("J", 1e-12, _ENERGY),
+    "pJ·s": ("J·s", 1e-12, _ENERGY),
+    "W": ("W", 1.0, _ENERGY),
+    "cycle": ("", 1.0, _COUNT),
+    "MAC": ("", 1.0, _COUNT),
+    "MAC/s": ("MAC/s", 1.0, _COUNT + ["T"]),
+    "1": ("%", 100.0, [""]),
+    "mm²": ("mm²", 1.0, [""]),
 }
+# Without a table (reports, older logs) the unit follows from the name's suffix, as every
+# metric name carries it.
+_SUFFIXES = [("_macs_per_s", "MAC/s"), ("_pj_s", "pJ·s"), ("_pj", "pJ"), ("_mm2", "mm²"), ("_w", "W"),
+             ("_s", "s")]
 _TIMES = {"k": "×10³", "M": "×10⁶", "G": "×10⁹"}
 _EXP = {"p": -12, "n": -9, "µ": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12}
 
@@ -44,9 +50,25 @@ def main_wrapper(main):
         sys.exit(f"error: {e.filename}: {e.strerror}")
 
 
-def unit(metric, values):
+def describe(metric, table=None):
+    """(axis name, table unit) of a metric: from the log header's metric table when it has the
+    metric, else from the name."""
+    entry = (table or {}).get(metric)
+    if isinstance(entry, dict) and isinstance(entry.get("unit"), str):
+        return entry.get("description") or metric, entry["unit"]
+    for suffix, u in _SUFFIXES:
+        if metric.endswith(suffix):
+            return metric[: -len(suffix)].replace("_", " "), u
+    for ending, u in (("cycles", "cycle"), ("macs", "MAC"), ("utilization", "1")):
+        if metric.endswith(ending):
+            return metric.replace("_", " "), u
+    return metric, None
+
+
+def unit(metric, values, table=None):
     """(factor, label): multiply raw values by factor; the prefix is chosen by the largest value."""
-    name, base_unit, size, prefixes = METRICS.get(metric, (metric, "", 1.0, [""]))
+    name, table_unit = describe(metric, table)
+    base_unit, size, prefixes = _UNITS.get(table_unit, (table_unit or "", 1.0, [""]))
     biggest = max((abs(v) for v in values), default=0.0) * size
     chosen = prefixes[0]
     for p in prefixes:
@@ -56,6 +78,18 @@ def unit(metric, values):
     if base_unit:
         return factor, f"{name} ({chosen}{base_unit})"
     return factor, f"{name} ({_TIMES[chosen]})" if chosen else name
+
+
+def log_metrics(path):
+    """The metric table of a results log's header ({} for logs without one)."""
+    with open(path, encoding="utf-8") as f:
+        first = f.readline()
+    try:
+        head = json.loads(first)
+    except json.JSONDecodeError:
+        return {}
+    metrics = head.get("header", {}).get("metrics") if isinstance(head, dict) else None
+    return metrics if isinstance(metrics, dict) else {}
 
 
 def read_json(path):

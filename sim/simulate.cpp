@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <mutex>
 #include <set>
 #include <stdexcept>
 
@@ -141,6 +142,12 @@ std::uint64_t map_digest(const workloads::Operator& op, const arch::MapContext& 
 
 }  // namespace
 
+std::size_t MapCache::size() const {
+  const std::shared_lock lock(mutex_);
+  return entries_.size();
+}
+
+// Callers hold mutex_.
 const arch::LayerWork* MapCache::find(const workloads::Operator& op,
                                       const arch::MapContext& context) const {
   for (auto [it, end] = entries_.equal_range(map_digest(op, context)); it != end; ++it) {
@@ -155,18 +162,25 @@ const arch::LayerWork* MapCache::find(const workloads::Operator& op,
 
 const arch::LayerWork& MapCache::map(const arch::Engine& engine, const workloads::Operator& op,
                                      const arch::MapContext& context) {
-  if (const arch::LayerWork* w = find(op, context)) {
-    ++hits_;
-    return *w;
+  {
+    const std::shared_lock lock(mutex_);
+    if (const arch::LayerWork* w = find(op, context)) {
+      ++hits_;
+      return *w;
+    }
   }
+  arch::LayerWork work = engine.map(op, context);  // outside the lock: mapping is the slow part
+  const std::unique_lock lock(mutex_);
+  if (const arch::LayerWork* w = find(op, context)) return *w;  // another thread was first
   return entries_
       .emplace(map_digest(op, context),
-               Entry{op.shape, op.precision, op.density, context, engine.map(op, context)})
+               Entry{op.shape, op.precision, op.density, context, std::move(work)})
       ->second.work;
 }
 
 const LayerTiming* MapCache::find_timing(const dataflows::TilePlan& plan,
                                          std::uint64_t digest) const {
+  const std::shared_lock lock(mutex_);
   for (auto [it, end] = timings_.equal_range(digest); it != end; ++it)
     if (it->second.first == plan) return &it->second.second;
   return nullptr;
@@ -174,6 +188,9 @@ const LayerTiming* MapCache::find_timing(const dataflows::TilePlan& plan,
 
 const LayerTiming& MapCache::add_timing(const dataflows::TilePlan& plan, std::uint64_t digest,
                                         const LayerTiming& t) {
+  const std::unique_lock lock(mutex_);
+  for (auto [it, end] = timings_.equal_range(digest); it != end; ++it)
+    if (it->second.first == plan) return it->second.second;
   return timings_.emplace(digest, std::pair{plan, t})->second.second;
 }
 

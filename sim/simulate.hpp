@@ -3,8 +3,10 @@
 // (time_layers) and accounts for them (account): energy, bounds, bit toggles.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -51,14 +53,16 @@ struct LayerResult {
 // one run, and the steps of a generation run (sim/generation.hpp), which differ only in their
 // attention layers. Also the analytical timings of the plans met (a layer's analytical timing
 // depends on its plan and the engine's memory alone), so that an equal plan is not timed
-// again. Valid for one engine; not thread-safe.
+// again. Valid for one engine. Thread-safe: threads may share one cache (a serving layer
+// planning requests in parallel); an operator two threads meet at once may be mapped by both,
+// the first result kept. References it returns stay valid while it lives.
 class MapCache {
  public:
   // Maps `op` unless mapped before in this context, and returns its work.
   const arch::LayerWork& map(const arch::Engine& engine, const workloads::Operator& op,
                              const arch::MapContext& context);
-  std::size_t size() const { return entries_.size(); }
-  std::uint64_t hits() const { return hits_; }
+  std::size_t size() const;
+  std::uint64_t hits() const { return hits_.load(); }
 
   // The analytical timing of a plan equal to `plan` timed before, or null; and recording one
   // (`digest`: dataflows::digest(plan)).
@@ -77,9 +81,11 @@ class MapCache {
     arch::MapContext context;
     arch::LayerWork work;
   };
+  // Node-based maps: elements keep their addresses when others are added.
   std::unordered_multimap<std::uint64_t, Entry> entries_;
   std::unordered_multimap<std::uint64_t, std::pair<dataflows::TilePlan, LayerTiming>> timings_;
-  std::uint64_t hits_ = 0;
+  std::atomic<std::uint64_t> hits_{0};
+  mutable std::shared_mutex mutex_;  // guards both maps
 };
 
 // A graph planned for one engine, before any timing: the fusion groups, which outputs stay on

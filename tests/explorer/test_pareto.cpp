@@ -61,6 +61,12 @@ TEST_CASE("objective specs parse, with errors for bad ones", "[explorer]") {
   CHECK_FALSE(o[1].minimize);
   CHECK(o[2].minimize);
   CHECK(to_string(o[1]) == "utilization:max");
+  // Without a direction, the metric table's; min for a metric it does not have.
+  const auto defaults = parse_objectives("utilization,throughput_macs_per_s,edp_pj_s,my_metric");
+  CHECK_FALSE(defaults[0].minimize);
+  CHECK_FALSE(defaults[1].minimize);
+  CHECK(defaults[2].minimize);
+  CHECK(defaults[3].minimize);
   CHECK_THROWS_WITH(parse_objectives("latency_s:fast"), Contains("must be min or max"));
   CHECK_THROWS_WITH(parse_objectives("latency_s,,energy_pj"), Contains("empty objective"));
   CHECK_THROWS_WITH(parse_objectives("a:min,a:max"), Contains("metric a is given twice"));
