@@ -3,7 +3,10 @@
 
 #include <vector>
 
+#include <memory>
+
 #include "dataflows/tile_plan.hpp"
+#include "sim/executor.hpp"
 #include "sim/timing.hpp"
 
 namespace tessera::sim {
@@ -25,5 +28,17 @@ LayerTiming time_layer(const dataflows::TilePlan& plan, const arch::MemorySystem
 // Every layer of a run, back to back.
 std::vector<LayerTiming> time_analytical(const std::vector<const dataflows::TilePlan*>& plans,
                                          const arch::MemorySystem& memory);
+
+// Several units sharing the memory system (sim/executor.hpp), as a fluid model: each layer is
+// timed alone (time_layer) and needs a fraction of each channel (its transfers' occupancy over
+// its time); running layers share every channel's sustained rate by processor sharing (equal
+// shares, a layer needing less than its share keeping only what it needs, max-min fair), and a
+// layer progresses at the least, over its channels, of what it gets over what it needs, at most
+// its own pace, and at most 1 / (1 + sum over channels of its need x the others' use of the
+// channel), for the queueing behind their transfers below saturation. Rates are recomputed at
+// every layer start and finish. One unit, or layers that
+// never overlap, match time_layer exactly; several units are held to the SystemC executor
+// (tests/sim/test_executor.cpp, docs/validation.md).
+std::unique_ptr<PlanExecutor> make_analytical_executor(const ExecutorSpec& spec);
 
 }  // namespace tessera::sim

@@ -1,9 +1,15 @@
-// Executing tile plans in time, as jobs on compute units that share one memory system: the
-// interface the SystemC fidelity implements (sim/systemc/), so that several units contend for
-// the memory channels and work can arrive while time runs (the serving layer submits requests
-// between run_until() calls). A unit runs its jobs in submission order, one at a time; a job
-// starts with empty buffers and ends when its last write has landed (the same per-layer rule
-// as sim/analytical.hpp, which it matches exactly for one unit).
+// Executing tile plans in time, as jobs on compute units that share one memory system, so that
+// several units contend for the memory channels and work can arrive while time runs (the serving
+// layer submits requests between run_until() calls). Both fidelities implement it: the SystemC
+// one tile by tile (sim/systemc/), the analytical one as a fluid model of the shared channels
+// (sim/analytical.hpp, make_analytical_executor). A job is a sequence of layers (tile plans); a
+// unit runs its jobs in submission order, one at a time, and their layers back to back; a layer
+// starts with empty buffers and ends when its last write has landed (the per-layer rule of
+// sim/analytical.hpp, which both executors match exactly for one unit).
+//
+// Time is in seconds at the interface. Inside, both executors count cycles of the memory
+// system's clock (its channels' bytes per cycle and latencies are in it); a unit whose clock
+// differs has its tiles' compute cycles converted (rounded up) to memory cycles.
 //
 // The fidelity registry (fidelities()) is the one place a fidelity is named: per name, a timer
 // for a run of layers on one unit, a factory of executors for several units, and whether it may
@@ -13,7 +19,9 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,42 +31,90 @@
 
 namespace tessera::sim {
 
+// One compute unit.
+struct UnitSpec {
+  std::string engine;      // what it is (an engine template name), for reports
+  double clock_hz = 1e9;   // its compute clock: the tiles' compute cycles count in it
+};
+
+// Compute units sharing one memory system.
+struct ExecutorSpec {
+  std::vector<UnitSpec> units;
+  arch::MemorySystem memory;
+  double memory_clock_hz = 1e9;  // the clock of the channels' bytes per cycle and latencies
+};
+
 struct Completion {
   u64 id = 0;             // the id given to submit()
   std::size_t unit = 0;
-  u64 start_cycle = 0;    // when the unit started it
-  u64 end_cycle = 0;      // when its last write landed
-  LayerTiming timing;     // cycles = end - start
+  double start_s = 0;     // when the unit started it
+  double end_s = 0;       // when its last write landed
+  // Over its layers, in memory cycles: cycles = end - start (rounded to a cycle by the
+  // analytical executor, whose shared channels slow jobs down by fractions).
+  LayerTiming timing;
+  std::size_t layers_done = 0;  // all of them, unless preempted
+  bool preempted = false;
+};
+
+// Where a preempted job stops: it finishes the layer it is running and runs no more of them.
+// Resubmitting layers [layer, end) resumes it.
+struct Preemption {
+  u64 id = 0;
+  std::size_t unit = 0;
+  std::size_t layer = 0;  // the first layer it does not run
+  u64 tile = 0;           // the tile of `layer` to resume from: 0 (preemption at layer boundaries)
+  std::map<std::string, u64> bytes;  // moved per port name by the layers it runs
 };
 
 class PlanExecutor {
  public:
   virtual ~PlanExecutor() = default;
-  virtual std::size_t units() const = 0;
-  // Queues `plan` (which must outlive the run) on `unit`; it starts when the unit is idle, at
-  // the current time or later. May be called before any run and between runs.
-  virtual void submit(std::size_t unit, const dataflows::TilePlan& plan, u64 id) = 0;
-  // Runs until `cycle` (or until no work is left, when earlier) and returns the jobs that
-  // completed since the last call, in completion order.
-  virtual std::vector<Completion> run_until(u64 cycle) = 0;
+  virtual const std::vector<UnitSpec>& units() const = 0;
+  // Queues a job of `layers` (which must outlive the run; their ports' channels assigned) on
+  // `unit`; it starts when the unit is idle, at the current time or later. May be called
+  // before any run and between runs.
+  virtual void submit(std::size_t unit, std::vector<const dataflows::TilePlan*> layers, u64 id) = 0;
+  void submit(std::size_t unit, const dataflows::TilePlan& plan, u64 id) {
+    submit(unit, std::vector<const dataflows::TilePlan*>{&plan}, id);
+  }
+  // Runs until `seconds` (time advances to it even when no work is left) and returns the jobs
+  // that completed since the last call, in completion order.
+  virtual std::vector<Completion> run_until(double seconds) = 0;
   // Runs until every submitted job has completed.
   virtual std::vector<Completion> run_to_completion() = 0;
-  virtual u64 now() const = 0;
+  virtual double now() const = 0;
+  // When the next job completes if nothing is submitted or preempted before then; none when no
+  // work is left. The analytical executor computes it; the SystemC one runs its kernel to that
+  // completion (now() advances to it, and the next run_until returns it).
+  virtual std::optional<double> next_completion() = 0;
+  // Stops the job running on `unit` at its next layer boundary: it completes (preempted) when
+  // its current layer ends. None when the unit runs nothing or runs its last layer; the jobs
+  // queued behind it are untouched.
+  virtual std::optional<Preemption> preempt(std::size_t unit) = 0;
 };
+
+// A fresh executor for `spec`; with `trace`, where the fidelity records one, its compute spans
+// and transfers go there (layer = job id).
+using ExecutorFactory =
+    std::function<std::unique_ptr<PlanExecutor>(const ExecutorSpec& spec, Trace* trace)>;
+
+// The plan with its compute cycles converted from a unit's clock to the memory clock (rounded
+// up), or the plan itself when the clocks are equal; `scratch` holds a converted copy.
+const dataflows::TilePlan& on_memory_clock(const dataflows::TilePlan& plan, double unit_clock_hz,
+                                           double memory_clock_hz,
+                                           std::unique_ptr<dataflows::TilePlan>& scratch);
+
+// Bytes moved per port name by a plan.
+void add_port_bytes(const dataflows::TilePlan& plan, std::map<std::string, u64>& bytes);
 
 // Times the layers of one run on one unit.
 using Timer = std::function<std::vector<LayerTiming>(
     const std::vector<const dataflows::TilePlan*>& plans, const arch::MemorySystem& memory,
     Trace* trace)>;
 
-// A fresh executor of `units` compute units sharing `memory` (with `trace`, where the fidelity
-// records one, its spans and transfers go there).
-using ExecutorFactory = std::function<std::unique_ptr<PlanExecutor>(
-    std::size_t units, const arch::MemorySystem& memory, Trace* trace)>;
-
 struct Fidelity {
   Timer timer;
-  ExecutorFactory executor;  // null where the fidelity has no multi-unit executor
+  ExecutorFactory executor;  // several units sharing the memory system
   // True: any number of calls may run at once on threads of one process (the TBB pool). False:
   // one simulation per process at a time (worker processes).
   bool thread_safe = false;

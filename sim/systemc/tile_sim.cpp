@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <deque>
+#include <cmath>
 #include <limits>
+#include <map>
 #include <stdexcept>
 
 #include <systemc>
@@ -56,11 +58,13 @@ struct Memory : sc_core::sc_module {
 };
 
 struct Job {
-  const dataflows::TilePlan* plan;
-  u64 id;
+  std::vector<const dataflows::TilePlan*> layers;
+  u64 id = 0;
+  std::vector<std::unique_ptr<dataflows::TilePlan>> converted;  // layers on the memory clock
 };
 
 struct Shared {
+  double memory_clock_hz = 1e9;
   std::vector<Completion> completions;
   u64 pending = 0;  // submitted and not completed
   Trace* trace = nullptr;
@@ -81,6 +85,10 @@ struct Unit : sc_core::sc_module {
   std::vector<sc_time> read_landed, write_landed;  // rings by tile index (writes: when sent)
   sc_core::sc_event job_event, reads_event, computed_event, writes_event;
   u64 job_id = 0;
+  bool running = false;
+  const std::vector<const dataflows::TilePlan*>* layers = nullptr;  // of the running job
+  std::size_t layer_index = 0, layer_count = 0;
+  std::size_t stop_after = 0;  // the last layer the running job runs (preempt() lowers it)
 
   SC_HAS_PROCESS(Unit);
   Unit(sc_core::sc_module_name name, std::size_t i, const arch::MemorySystem& m, Shared& s)
@@ -147,72 +155,92 @@ struct Unit : sc_core::sc_module {
     if (t > sc_core::sc_time_stamp()) sc_core::wait(t - sc_core::sc_time_stamp());
   }
 
-  void finish(const sc_time& start, u64 compute_cycles) {
+  void finish(const sc_time& start, const LayerTiming& sum, std::size_t done, std::size_t layers) {
     Completion c;
     c.id = job_id;
     c.unit = index;
-    c.start_cycle = to_cycles(start);
-    c.end_cycle = to_cycles(sc_core::sc_time_stamp());
-    c.timing.cycles = c.end_cycle - c.start_cycle;
-    c.timing.compute_cycles = compute_cycles;
-    c.timing.stall_cycles = c.timing.cycles - std::min(c.timing.cycles, compute_cycles);
-    c.timing.busy_unit_cycles = plan->busy_unit_cycles();
+    const u64 start_cycle = to_cycles(start), end_cycle = to_cycles(sc_core::sc_time_stamp());
+    c.start_s = static_cast<double>(start_cycle) / shared.memory_clock_hz;
+    c.end_s = static_cast<double>(end_cycle) / shared.memory_clock_hz;
+    c.timing = sum;
+    c.timing.cycles = end_cycle - start_cycle;
+    c.timing.stall_cycles = c.timing.cycles - std::min(c.timing.cycles, sum.compute_cycles);
+    c.layers_done = done;
+    c.preempted = done < layers;
     shared.completions.push_back(c);
     --shared.pending;
   }
 
   void dma() {
-    using dataflows::Direction;
     for (;;) {
       while (queue.empty()) sc_core::wait(work_event);
-      const Job job = queue.front();
+      const Job job = std::move(queue.front());
       queue.pop_front();
-      plan = job.plan;
       job_id = job.id;
+      running = true;
+      layers = &job.layers;
+      layer_count = job.layers.size();
+      stop_after = layer_count;
       const sc_time start = sc_core::sc_time_stamp();
-      tiles = plan->tile_count();
-      const u64 compute_total = plan->compute_cycles();
-      if (plan->buffering.streaming) {
-        u64 j = 0;
-        for (dataflows::TileCursor c(*plan); !c.done(); c.advance(), ++j) {
-          const sc_time t0 = sc_core::sc_time_stamp();
-          sc_time done = transfers(c.tile(), Direction::read, j);
-          done = std::max(done, transfers(c.tile(), Direction::write, j));
-          done = std::max(done, t0 + cycles(c.tile().compute_cycles));
-          record(compute_track(), j, t0, t0 + cycles(c.tile().compute_cycles), 0, false);
-          wait_until(done);
-        }
-        finish(start, compute_total);
-        continue;
+      LayerTiming sum;
+      std::size_t done = 0;
+      for (std::size_t l = 0; l < job.layers.size(); ++l) {
+        layer_index = l;
+        plan = job.layers[l];
+        run_layer();
+        sum.compute_cycles += plan->compute_cycles();
+        sum.busy_unit_cycles += plan->busy_unit_cycles();
+        done = l + 1;
+        if (l >= stop_after) break;
       }
-      const u64 di = std::max(1u, plan->buffering.input), dout = std::max(1u, plan->buffering.output);
-      read_landed.assign(di, sc_core::SC_ZERO_TIME);
-      write_landed.assign(dout, sc_core::SC_ZERO_TIME);
-      reads_issued = computed = writes_issued = 0;
-      dataflows::TileCursor ahead(*plan), at(*plan);
-      for (u64 j = 0; j < di && !ahead.done(); ++j, ahead.advance())
-        read_landed[reads_issued % di] = transfers(ahead.tile(), Direction::read, j), ++reads_issued;
-      job_event.notify(sc_core::SC_ZERO_TIME);
-      reads_event.notify(sc_core::SC_ZERO_TIME);
-      sc_time last = sc_core::sc_time_stamp();
-      for (u64 j = 0; j < tiles; ++j, at.advance()) {
-        while (computed <= j) sc_core::wait(computed_event);
-        sc_time sent;
-        const sc_time w = transfers(at.tile(), Direction::write, j, &sent);
-        last = std::max(last, w);
-        write_landed[j % dout] = sent;  // the result buffer is free once its data has left
-        ++writes_issued;
-        writes_event.notify(sc_core::SC_ZERO_TIME);
-        if (!ahead.done()) {
-          read_landed[(j + di) % di] = transfers(ahead.tile(), Direction::read, j + di);
-          ++reads_issued;
-          ahead.advance();
-          reads_event.notify(sc_core::SC_ZERO_TIME);
-        }
-      }
-      wait_until(last);
-      finish(start, compute_total);
+      running = false;
+      layers = nullptr;
+      finish(start, sum, done, job.layers.size());
     }
+  }
+
+  // Runs `plan` from empty buffers until its last write has landed.
+  void run_layer() {
+    using dataflows::Direction;
+    tiles = plan->tile_count();
+    if (plan->buffering.streaming) {
+      u64 j = 0;
+      for (dataflows::TileCursor c(*plan); !c.done(); c.advance(), ++j) {
+        const sc_time t0 = sc_core::sc_time_stamp();
+        sc_time done = transfers(c.tile(), Direction::read, j);
+        done = std::max(done, transfers(c.tile(), Direction::write, j));
+        done = std::max(done, t0 + cycles(c.tile().compute_cycles));
+        record(compute_track(), j, t0, t0 + cycles(c.tile().compute_cycles), 0, false);
+        wait_until(done);
+      }
+      return;
+    }
+    const u64 di = std::max(1u, plan->buffering.input), dout = std::max(1u, plan->buffering.output);
+    read_landed.assign(di, sc_core::SC_ZERO_TIME);
+    write_landed.assign(dout, sc_core::SC_ZERO_TIME);
+    reads_issued = computed = writes_issued = 0;
+    dataflows::TileCursor ahead(*plan), at(*plan);
+    for (u64 j = 0; j < di && !ahead.done(); ++j, ahead.advance())
+      read_landed[reads_issued % di] = transfers(ahead.tile(), Direction::read, j), ++reads_issued;
+    job_event.notify(sc_core::SC_ZERO_TIME);
+    reads_event.notify(sc_core::SC_ZERO_TIME);
+    sc_time last = sc_core::sc_time_stamp();
+    for (u64 j = 0; j < tiles; ++j, at.advance()) {
+      while (computed <= j) sc_core::wait(computed_event);
+      sc_time sent;
+      const sc_time w = transfers(at.tile(), Direction::write, j, &sent);
+      last = std::max(last, w);
+      write_landed[j % dout] = sent;  // the result buffer is free once its data has left
+      ++writes_issued;
+      writes_event.notify(sc_core::SC_ZERO_TIME);
+      if (!ahead.done()) {
+        read_landed[(j + di) % di] = transfers(ahead.tile(), Direction::read, j + di);
+        ++reads_issued;
+        ahead.advance();
+        reads_event.notify(sc_core::SC_ZERO_TIME);
+      }
+    }
+    wait_until(last);
   }
 
   void compute() {
@@ -251,31 +279,41 @@ struct Top : sc_core::sc_module {
 
 class Executor final : public PlanExecutor {
  public:
-  Executor(std::size_t units, const arch::MemorySystem& memory, Trace* trace) : memory_(memory) {
-    if (units == 0) throw std::invalid_argument("SystemC executor: no compute units");
-    if (memory.channels.empty() || memory.channels.size() > kMaxChannels)
+  Executor(const ExecutorSpec& spec, Trace* trace) : spec_(spec) {
+    if (spec.units.empty()) throw std::invalid_argument("SystemC executor: no compute units");
+    if (spec.memory.channels.empty() || spec.memory.channels.size() > kMaxChannels)
       throw std::invalid_argument("SystemC executor: 1 to 8 memory channels");
     shared_.trace = trace;
+    shared_.memory_clock_hz = spec.memory_clock_hz;
     fresh_kernel();
-    top_ = std::make_unique<Top>("top", units, memory_, shared_);
+    top_ = std::make_unique<Top>("top", spec.units.size(), spec_.memory, shared_);
   }
   ~Executor() override { top_.reset(); }  // modules go before the next run replaces the context
 
-  std::size_t units() const override { return top_->units.size(); }
+  const std::vector<UnitSpec>& units() const override { return spec_.units; }
 
-  void submit(std::size_t unit, const dataflows::TilePlan& plan, u64 id) override {
+  void submit(std::size_t unit, std::vector<const dataflows::TilePlan*> layers, u64 id) override {
     Unit& u = *top_->units.at(unit);
-    for (const auto& p : plan.ports)
-      if (p.channel >= memory_.channels.size())
-        throw std::invalid_argument("SystemC executor: port '" + p.name + "' has no channel");
-    u.queue.push_back({&plan, id});
+    Job job;
+    job.id = id;
+    for (const auto* plan : layers) {
+      for (const auto& p : plan->ports)
+        if (p.channel >= spec_.memory.channels.size())
+          throw std::invalid_argument("SystemC executor: port '" + p.name + "' has no channel");
+      std::unique_ptr<dataflows::TilePlan> converted;
+      job.layers.push_back(
+          &on_memory_clock(*plan, spec_.units[unit].clock_hz, spec_.memory_clock_hz, converted));
+      if (converted) job.converted.push_back(std::move(converted));
+    }
+    u.queue.push_back(std::move(job));
     ++shared_.pending;
     u.work_event.notify(sc_core::SC_ZERO_TIME);
   }
 
-  std::vector<Completion> run_until(u64 cycle) override {
-    const u64 t = now();
-    if (shared_.pending > 0 && cycle > t) sc_core::sc_start(cycles(cycle - t));
+  std::vector<Completion> run_until(double seconds) override {
+    const u64 t = to_cycles(sc_core::sc_time_stamp());
+    const auto cycle = static_cast<u64>(std::max(0.0, std::round(seconds * spec_.memory_clock_hz)));
+    if (cycle > t) sc_core::sc_start(cycles(cycle - t));
     return take();
   }
 
@@ -288,7 +326,34 @@ class Executor final : public PlanExecutor {
     return take();
   }
 
-  u64 now() const override { return to_cycles(sc_core::sc_time_stamp()); }
+  double now() const override {
+    return static_cast<double>(to_cycles(sc_core::sc_time_stamp())) / spec_.memory_clock_hz;
+  }
+
+  std::optional<double> next_completion() override {
+    // The kernel cannot look ahead without running: it runs event by event to the completion.
+    const std::size_t before = shared_.completions.size();
+    while (shared_.pending > 0 && shared_.completions.size() == before) {
+      if (!sc_core::sc_pending_activity())
+        throw std::logic_error("SystemC executor: jobs left but nothing can run");
+      sc_core::sc_start(sc_core::sc_time_to_pending_activity());
+    }
+    if (shared_.completions.size() == before) return std::nullopt;
+    return shared_.completions[before].end_s;
+  }
+
+  std::optional<Preemption> preempt(std::size_t unit) override {
+    Unit& u = *top_->units.at(unit);
+    if (!u.running || u.layer_index + 1 >= u.layer_count || u.stop_after <= u.layer_index)
+      return std::nullopt;
+    u.stop_after = u.layer_index;
+    Preemption p;
+    p.id = u.job_id;
+    p.unit = unit;
+    p.layer = u.layer_index + 1;
+    for (std::size_t l = 0; l <= u.layer_index; ++l) add_port_bytes(*(*u.layers)[l], p.bytes);
+    return p;
+  }
 
  private:
   std::vector<Completion> take() {
@@ -296,21 +361,21 @@ class Executor final : public PlanExecutor {
     shared_.completions.clear();
     return out;
   }
-  arch::MemorySystem memory_;
+  ExecutorSpec spec_;
   Shared shared_;
   std::unique_ptr<Top> top_;
 };
 
 }  // namespace
 
-std::unique_ptr<PlanExecutor> make_executor(std::size_t units, const arch::MemorySystem& memory,
-                                            Trace* trace) {
-  return std::make_unique<Executor>(units, memory, trace);
+std::unique_ptr<PlanExecutor> make_executor(const ExecutorSpec& spec, Trace* trace) {
+  return std::make_unique<Executor>(spec, trace);
 }
 
 std::vector<LayerTiming> simulate_tile_plans(const std::vector<const dataflows::TilePlan*>& plans,
                                              const arch::MemorySystem& memory, Trace* trace) {
-  auto exec = make_executor(1, memory, trace);
+  // One unit on the memory's clock: cycles stay exact integers.
+  auto exec = make_executor(ExecutorSpec{{UnitSpec{}}, memory, 1e9}, trace);
   for (std::size_t l = 0; l < plans.size(); ++l) exec->submit(0, *plans[l], l);
   std::vector<LayerTiming> out(plans.size());
   for (const Completion& c : exec->run_to_completion()) out[c.id] = c.timing;

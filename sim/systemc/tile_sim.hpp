@@ -16,10 +16,11 @@
 
 namespace tessera::sim::systemc {
 
-// A fresh kernel context with `units` compute units against `memory`. With `trace`, every
-// compute span and transfer is recorded into it (layer = job id).
-std::unique_ptr<PlanExecutor> make_executor(std::size_t units, const arch::MemorySystem& memory,
-                                            Trace* trace = nullptr);
+// A fresh kernel context with the compute units of `spec` against its memory system. With
+// `trace`, every compute span and transfer is recorded into it (layer = job id). Preemption
+// stops a job after the layer it is running (the compute process then finishes that layer's
+// tiles and its writes land).
+std::unique_ptr<PlanExecutor> make_executor(const ExecutorSpec& spec, Trace* trace = nullptr);
 
 // Runs the plans back to back on one unit (job id = layer index).
 std::vector<LayerTiming> simulate_tile_plans(const std::vector<const dataflows::TilePlan*>& plans,

@@ -3,6 +3,7 @@
 // hidden by deep buffering, several compute units sharing memory, and the ideal roofline.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <random>
 
 #include "arch/config.hpp"
@@ -283,14 +284,19 @@ TEST_CASE("several compute units share the memory channels", "[sim][systemc][exe
   memory_bound.tiles = {tile(10, 800, 0, 0, 10)};
   TilePlan compute_bound = plan3(dataflows::kDoubleBuffered);
   compute_bound.tiles = {tile(1000, 8, 0, 0, 10)};
+  // 1 GHz everywhere: a cycle is a nanosecond.
+  const auto spec = [&](std::size_t units) {
+    return sim::ExecutorSpec{std::vector<sim::UnitSpec>(units, sim::UnitSpec{"test", 1e9}), m, 1e9};
+  };
+  const auto cycle = [](double s) { return static_cast<arch::u64>(std::llround(s * 1e9)); };
   for (const TilePlan* p : {&memory_bound, &compute_bound}) {
     const auto alone = systemc_one(*p, m).cycles;
-    auto exec = sim::systemc::make_executor(2, m);
+    auto exec = sim::systemc::make_executor(spec(2));
     exec->submit(0, *p, 0);
     exec->submit(1, *p, 1);
     const auto done = exec->run_to_completion();
     REQUIRE(done.size() == 2);
-    const auto end = std::max(done[0].end_cycle, done[1].end_cycle);
+    const auto end = cycle(std::max(done[0].end_s, done[1].end_s));
     if (p == &memory_bound) {
       CHECK(end >= 2 * 1000);  // one channel: the transfers of both add up
       CHECK(end <= 2 * alone);
@@ -298,19 +304,19 @@ TEST_CASE("several compute units share the memory channels", "[sim][systemc][exe
       CHECK(end <= alone + 10);  // compute overlaps; only the first reads contend
     }
   }
-  // Work arriving while time runs: a job submitted at cycle 5000 starts then.
-  auto exec = sim::systemc::make_executor(1, m);
+  // Work arriving while time runs: a job submitted at cycle 20000 starts then.
+  auto exec = sim::systemc::make_executor(spec(1));
   exec->submit(0, compute_bound, 7);
-  auto first = exec->run_until(5000);
+  auto first = exec->run_until(5000e-9);
   REQUIRE(first.empty());  // still running (10,000 compute cycles)
-  first = exec->run_until(20000);
+  first = exec->run_until(20000e-9);
   REQUIRE(first.size() == 1);
-  CHECK(exec->now() == 20000);
+  CHECK(cycle(exec->now()) == 20000);
   exec->submit(0, compute_bound, 8);
   const auto second = exec->run_to_completion();
   REQUIRE(second.size() == 1);
   CHECK(second[0].id == 8);
-  CHECK(second[0].start_cycle == 20000);
+  CHECK(cycle(second[0].start_s) == 20000);
   CHECK(second[0].timing.cycles == first[0].timing.cycles);
 }
 
