@@ -111,7 +111,7 @@ TEST_CASE("evaluator pools are chosen by name from one registry", "[explorer][sw
   CHECK_THAT(r.err, Contains("unknown evaluator pool 'cluster' (known: inline,"));
   r = test::run_cli({"sweep", test::data_path("spaces/small_systemc.json"), "--log",
                      (dir / "b.jsonl").string(), "--pool", "threads", "--quiet"});
-  CHECK_THAT(r.err, Contains("SystemC points run one per process"));
+  CHECK_THAT(r.err, Contains("systemc points run one per process"));
   // Every pool gives the same log.
   std::map<std::uint64_t, nlohmann::json> first;
   for (const char* pool : {"inline", "threads", "processes"}) {
