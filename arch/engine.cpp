@@ -10,7 +10,39 @@
 
 namespace tessera::arch {
 
+std::string_view to_string(Unit unit) {
+  switch (unit) {
+    case Unit::datapath: return "datapath";
+    case Unit::vector_unit: return "vector_unit";
+    case Unit::none: return "none";
+  }
+  return "none";
+}
+
+std::vector<KindSupport> mac_kinds_on_datapath(Unit others) {
+  using workloads::OpKind;
+  return {{OpKind::conv, Unit::datapath},      {OpKind::matmul, Unit::datapath},
+          {OpKind::elementwise, others},       {OpKind::pool, others},
+          {OpKind::softmax, others},           {OpKind::norm, others},
+          {OpKind::embedding, others},         {OpKind::data_movement, others}};
+}
+
+Unit Engine::runs_on(const workloads::Operator& op) const {
+  const auto listed = kinds();
+  const auto it = std::find_if(listed.begin(), listed.end(),
+                               [&](const KindSupport& k) { return k.kind == op.kind(); });
+  if (it != listed.end()) return it->unit;
+  std::string known;
+  for (const auto& k : listed) known += (known.empty() ? "" : ", ") + std::string(to_string(k.kind));
+  throw UnsupportedError(fmt::format("{}operator '{}': engine '{}' does not run {} operators (it "
+                                     "runs {})",
+                                     op.source.empty() ? "" : op.source + ": ", op.name,
+                                     engine_name(), to_string(op.kind()),
+                                     known.empty() ? "none" : known));
+}
+
 std::vector<std::string> Engine::supports(const workloads::Operator& op) const {
+  runs_on(op);  // refuses a kind the engine does not list
   std::vector<std::string> warnings;
   // Messages name no layer: a report lists them per layer and counts the layers in its summary.
   const auto& d = op.density;

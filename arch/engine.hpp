@@ -11,6 +11,7 @@
 #include <optional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -59,6 +60,22 @@ struct MapContext {
   bool output_on_chip = false;  // the output stays on chip as the next operator's input
 };
 
+// Where an engine runs an operator kind: its MAC datapath (an ideal engine's roofline counts as
+// one), its vector unit, or nowhere (reference modes that model no such operators: no time, no
+// traffic). Reports state it per layer, so a fallback is a listed choice, never an accident.
+enum class Unit { datapath, vector_unit, none };
+std::string_view to_string(Unit unit);
+
+struct KindSupport {
+  workloads::OpKind kind;
+  Unit unit;
+};
+
+// The list of array engines that multiply on their datapath (conv, matmul) and run every other
+// kind of today on `others` (the vector unit, or none in a reference mode). Kinds added later
+// are not in it: each engine adds them to its own list once it models them.
+std::vector<KindSupport> mac_kinds_on_datapath(Unit others);
+
 class Engine {
  public:
   virtual ~Engine() = default;
@@ -80,9 +97,18 @@ class Engine {
   // the MAC layer that produces their input (config key "fusion", default true).
   virtual bool fuses_epilogues() const { return true; }
 
-  // What the engine does with an operator's annotations: throws UnsupportedError for what it
-  // cannot run; returns one warning per annotation it ignores (safe to ignore, reported). The
-  // default runs every operator densely and warns about densities and N:M patterns.
+  // The operator kinds the engine runs and on which unit. Every engine lists its own: a kind it
+  // does not list is refused by supports() (an operator shape added to the IR is an error on
+  // every engine until one says how it runs it).
+  virtual std::vector<KindSupport> kinds() const = 0;
+  // The unit that runs `op`; throws UnsupportedError naming the operator and the engine when the
+  // engine does not list its kind.
+  Unit runs_on(const workloads::Operator& op) const;
+
+  // What the engine does with an operator: throws UnsupportedError for what it cannot run (by
+  // default, a kind kinds() does not list); returns one warning per annotation it ignores (safe
+  // to ignore, reported). The default runs every listed operator densely and warns about
+  // densities and N:M patterns. Overrides call it first.
   virtual std::vector<std::string> supports(const workloads::Operator& op) const;
 
   // Maps an operator. Throws UnsupportedError for operator kinds the engine cannot run.

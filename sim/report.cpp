@@ -79,6 +79,7 @@ nlohmann::json to_json(const Report& r) {
   for (const auto& l : r.layers) {
     layers.push_back({{"name", l.name},
                       {"kind", l.kind},
+                      {"runs_on", l.runs_on},
                       {"source", l.source},
                       {"cycles", l.timing.cycles},
                       {"compute_cycles", l.timing.compute_cycles},

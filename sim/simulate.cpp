@@ -340,6 +340,7 @@ std::vector<LayerResult> account(const arch::Engine& engine, const workloads::Gr
     LayerResult& r = out[i];
     r.name = op.name;
     r.kind = std::string(workloads::to_string(op.kind()));
+    r.runs_on = std::string(arch::to_string(engine.runs_on(op)));
     r.source = op.source;
     r.warnings = plan.warnings[i];
     r.folded = op.folded;

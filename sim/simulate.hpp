@@ -21,6 +21,9 @@ namespace tessera::sim {
 struct LayerResult {
   std::string name;
   std::string kind;
+  // The unit that runs it (arch::Engine::runs_on): "datapath", "vector_unit" (a fused epilogue: on
+  // its layer's output path) or "none" (reference modes that model no such operators).
+  std::string runs_on;
   std::string source;
   LayerTiming timing;
   u64 macs = 0;

@@ -2,9 +2,11 @@
 
 #include <array>
 #include <bit>
+#include <concepts>
 #include <cmath>
 #include <cstring>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
 #include "common/error.hpp"
@@ -26,6 +28,11 @@ struct Overloaded : Ts... {
 };
 template <class... Ts>
 Overloaded(Ts...) -> Overloaded<Ts...>;
+
+// A shape among those listed: the counts below name every shape they give zero, so that a new
+// shape does not compile there until someone says what it costs.
+template <class T, class... Ts>
+concept OneOf = (std::same_as<std::remove_cvref_t<T>, Ts> || ...);
 
 }  // namespace
 
@@ -57,7 +64,10 @@ i64 Operator::macs() const {
                                 : c.n * c.k * c.p() * c.q() * (c.c / c.groups) * c.r * c.s;
           },
           [](const MatMul& m) { return m.batch * m.m * m.n * m.k; },
-          [](const auto&) { return i64{0}; },
+          // Vector-unit work (arch/vector_unit.hpp), not MACs.
+          [](const OneOf<Elementwise, Pool, Softmax, Norm, Embedding, DataMovement> auto&) {
+            return i64{0};
+          },
       },
       shape);
 }
@@ -69,7 +79,7 @@ i64 Operator::params() const {
           [](const MatMul& m) { return m.b_is_weight ? m.k * m.n + (m.bias ? m.n : 0) : i64{0}; },
           [](const Norm& n) { return n.type == NormType::rms ? n.channels : 2 * n.channels; },
           [](const Embedding& e) { return e.vocab * e.dim; },
-          [](const auto&) { return i64{0}; },
+          [](const OneOf<Elementwise, Pool, Softmax, DataMovement> auto&) { return i64{0}; },
       },
       shape);
 }
@@ -206,6 +216,8 @@ namespace {
 
 constexpr std::array<std::string_view, 8> kKindNames = {
     "conv", "matmul", "elementwise", "pool", "softmax", "norm", "embedding", "data_movement"};
+// OpKind follows OpShape's alternatives, one name each.
+static_assert(kKindNames.size() == std::variant_size_v<OpShape>);
 constexpr std::array<std::string_view, 2> kPoolNames = {"max", "avg"};
 constexpr std::array<std::string_view, 4> kNormNames = {"batch", "layer", "rms", "group"};
 constexpr std::array<std::string_view, 10> kMoveNames = {

@@ -106,6 +106,11 @@ class BitFusionEngine final : public EngineBase, public energy::OperandStreamSou
   double peak_macs_per_cycle() const override { return static_cast<double>(p_.rows * p_.cols); }
   double peak_macs_per_cycle(const workloads::Operator& op) const override;
   // Reference mode says what it does not time (operators without MACs).
+  // The reference mode models no operator without MACs, as the authors' simulator (supports()
+  // warns); natively they run on the vector unit.
+  std::vector<KindSupport> kinds() const override {
+    return mac_kinds_on_datapath(p_.reference_mode ? Unit::none : Unit::vector_unit);
+  }
   std::vector<std::string> supports(const workloads::Operator& op) const override;
   double area_mm2() const override;
   u64 on_chip_bytes() const override { return p_.wbuf_bytes + p_.ibuf_bytes + p_.obuf_bytes; }

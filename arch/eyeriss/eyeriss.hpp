@@ -54,6 +54,9 @@ class EyerissEngine final : public EngineBase, public energy::OperandStreamSourc
   double area_mm2() const override { return area_mm2_; }
   u64 on_chip_bytes() const override { return p_.glb_bytes; }
   using Engine::map;
+  std::vector<KindSupport> kinds() const override {
+    return mac_kinds_on_datapath(Unit::vector_unit);
+  }
   LayerWork map(const workloads::Operator& op, const MapContext& context) const override;
   EnergyBreakdown energy(const LayerWork& work, u64 cycles) const override;
   nlohmann::json resolved_config() const override;

@@ -33,6 +33,10 @@ class IdealEngine final : public EngineBase {
   double peak_macs_per_cycle() const override { return p_.peak_macs_per_cycle; }
   double area_mm2() const override;
   // Layers whose MACs the PEs do not support (energy.pe_precision) are a warning.
+  // Products on the roofline, everything else on the vector unit.
+  std::vector<KindSupport> kinds() const override {
+    return mac_kinds_on_datapath(Unit::vector_unit);
+  }
   std::vector<std::string> supports(const workloads::Operator& op) const override;
   using Engine::map;
   LayerWork map(const workloads::Operator& op, const MapContext& context) const override;

@@ -64,6 +64,11 @@ class SystolicEngine final : public EngineBase, public energy::OperandStreamSour
   }
   // SCALE-Sim mode says what it does not time (operators without MACs, DRAM traffic that does
   // not stall SCALE-Sim's array).
+  // SCALE-Sim mode models no operator without MACs (supports() warns); native mode runs them
+  // on the vector unit.
+  std::vector<KindSupport> kinds() const override {
+    return mac_kinds_on_datapath(p_.scalesim_mode ? Unit::none : Unit::vector_unit);
+  }
   std::vector<std::string> supports(const workloads::Operator& op) const override;
   using Engine::map;
   LayerWork map(const workloads::Operator& op, const MapContext& context) const override;
