@@ -2,6 +2,11 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "common/error.hpp"
 
 namespace tessera::arch {
 
@@ -23,35 +28,98 @@ u64 MemoryChannel::occupancy(u64 bytes) const {
 }
 
 std::size_t MemorySystem::channel_for(std::string_view port) const {
-  std::size_t fallback = 0;
+  std::optional<std::size_t> fallback;
   for (std::size_t c = 0; c < channels.size(); ++c) {
     if (channels[c].ports.empty()) fallback = c;
     for (const auto& p : channels[c].ports)
       if (p == port) return c;
   }
-  return fallback;
+  if (fallback) return *fallback;
+  if (form != ChannelForm::list) return 0;
+  std::string listed;
+  for (const auto& c : channels)
+    for (const auto& p : c.ports) listed += (listed.empty() ? "" : ", ") + p;
+  throw InputError(source + "no channel carries the port '" + std::string(port) +
+                   "' a tile plan uses (the channels carry " + listed + "); name it in one "
+                   "channel's ports");
 }
 
 void MemorySystem::assign(dataflows::TilePlan& plan) const {
   for (auto& p : plan.ports) p.channel = channel_for(p.name);
 }
 
-MemorySystem read_memory(ParamReader& dram, double clock_hz, const MemoryDefaults& defaults) {
-  MemoryChannel c;
-  if (dram.is_string("bandwidth") && dram.string("bandwidth") == "unlimited")
+namespace {
+
+// A channel's timing keys; `defaults` fills the absent ones. An absent bandwidth is
+// `bandwidth_default` ("" = required), or the default's when that is nullopt.
+MemoryChannel read_channel(ParamReader& r, double clock_hz, const MemoryChannel& defaults,
+                           const std::optional<std::string>& bandwidth_default) {
+  MemoryChannel c = defaults;
+  if (r.is_string("bandwidth") && r.string("bandwidth") == "unlimited")
     c.bytes_per_cycle = std::numeric_limits<double>::infinity();
-  else
-    c.bytes_per_cycle = dram.bandwidth("bandwidth", defaults.bandwidth).bytes_per_cycle(clock_hz);
-  c.latency_cycles = static_cast<u64>(dram.non_negative_integer("latency_cycles", 0));
-  c.outstanding = static_cast<u64>(dram.positive_integer("outstanding", 1024));
-  c.burst_bytes = static_cast<u64>(dram.positive_integer("burst_bytes", 64));
+  else if (bandwidth_default || r.has("bandwidth"))
+    c.bytes_per_cycle =
+        r.bandwidth("bandwidth", bandwidth_default.value_or("")).bytes_per_cycle(clock_hz);
+  c.latency_cycles =
+      static_cast<u64>(r.non_negative_integer("latency_cycles", std::int64_t(c.latency_cycles)));
+  c.outstanding = static_cast<u64>(r.positive_integer("outstanding", std::int64_t(c.outstanding)));
+  c.burst_bytes = static_cast<u64>(r.positive_integer("burst_bytes", std::int64_t(c.burst_bytes)));
+  return c;
+}
+
+// The listed form: every channel names itself and its ports; a port is carried once. The dram
+// object's own timing keys are each channel's defaults (as with per_operand), so a shared config
+// turns into a listed one with one override.
+std::vector<MemoryChannel> read_channel_list(ParamReader& dram, double clock_hz) {
+  const bool bandwidth = dram.has("bandwidth");  // else each channel must give its own
+  const MemoryChannel defaults = read_channel(dram, clock_hz, MemoryChannel{}, std::nullopt);
+  const std::size_t n = dram.array_size("channels");
+  if (n == 0) throw dram.error("channels", "must list at least one channel");
+  std::map<std::string, std::string> carried;  // port -> channel
+  std::set<std::string> names;
+  std::vector<MemoryChannel> out;
+  for (std::size_t i = 0; i < n; ++i) {
+    ParamReader item = dram.item("channels", i);
+    const std::string name = item.string("name");
+    if (name.empty()) throw item.error("name", "must not be empty");
+    if (!names.insert(name).second)
+      throw item.error("name", "channel '" + name + "' is listed twice");
+    MemoryChannel c = read_channel(item, clock_hz, defaults,
+                                   bandwidth ? std::nullopt : std::optional<std::string>(""));
+    c.name = name;
+    c.ports = item.strings("ports");
+    if (c.ports.empty()) throw item.error("ports", "must name at least one tile-plan port");
+    for (std::size_t p = 0; p < c.ports.size(); ++p) {
+      const auto [it, fresh] = carried.emplace(c.ports[p], name);
+      if (!fresh)
+        throw item.error("ports/" + std::to_string(p), "port '" + c.ports[p] +
+                                                           "' is already carried by channel '" +
+                                                           it->second + "'");
+    }
+    item.finish();
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+}  // namespace
+
+MemorySystem read_memory(ParamReader& dram, double clock_hz, const MemoryDefaults& defaults) {
   MemorySystem m;
+  m.capacity_bytes = dram.size_bytes("capacity", "16 GiB");
+  if (dram.is_array("channels")) {
+    if (!defaults.allow_per_operand) throw dram.error("channels", defaults.shared_only_reason);
+    m.form = ChannelForm::list;
+    m.source = json_location(dram.file(), dram.path_of("channels"));
+    m.channels = read_channel_list(dram, clock_hz);
+    return m;
+  }
+  const MemoryChannel c = read_channel(dram, clock_hz, MemoryChannel{}, defaults.bandwidth);
   const std::string channels = dram.choice("channels", {"shared", "per_operand"}, "shared");
   if (channels == "per_operand" && !defaults.allow_per_operand)
     throw dram.error("channels", defaults.shared_only_reason);
-  m.per_operand = channels == "per_operand";
-  m.capacity_bytes = dram.size_bytes("capacity", "16 GiB");
-  if (!m.per_operand) {
+  m.form = channels == "per_operand" ? ChannelForm::per_operand : ChannelForm::shared;
+  if (m.form == ChannelForm::shared) {
     m.channels = {c};
   } else {
     using namespace dataflows;
@@ -73,12 +141,23 @@ nlohmann::json bandwidth_json(double bytes_per_cycle) {
 }
 
 nlohmann::json memory_json(const MemorySystem& m) {
+  if (m.form == ChannelForm::list) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& c : m.channels)
+      list.push_back({{"name", c.name},
+                      {"bandwidth", bandwidth_json(c.bytes_per_cycle)},
+                      {"latency_cycles", c.latency_cycles},
+                      {"outstanding", c.outstanding},
+                      {"burst_bytes", c.burst_bytes},
+                      {"ports", c.ports}});
+    return {{"channels", list}, {"capacity", m.capacity_bytes}};
+  }
   const MemoryChannel& c = m.channels.front();
   return {{"bandwidth", bandwidth_json(c.bytes_per_cycle)},
           {"latency_cycles", c.latency_cycles},
           {"outstanding", c.outstanding},
           {"burst_bytes", c.burst_bytes},
-          {"channels", m.per_operand ? "per_operand" : "shared"},
+          {"channels", m.form == ChannelForm::per_operand ? "per_operand" : "shared"},
           {"capacity", m.capacity_bytes}};
 }
 

@@ -8,8 +8,14 @@
 //   outstanding     DMA requests in flight per channel (default 1024: 64 KiB in flight, enough
 //                   for 400 cycles of latency at 160 B/cycle)
 //   burst_bytes     bytes per request (default 64)
-//   channels        "shared" (default: one channel carries every port) or "per_operand" (three
-//                   channels named in the config: input, weight, and output with partial sums)
+//   channels        "shared" (default: one channel carries every port), "per_operand" (three
+//                   channels named in the config: input, weight, and output with partial sums),
+//                   or a list of channels [{name, bandwidth, latency_cycles, outstanding,
+//                   burst_bytes, ports: [...]}, ...] (HBM pseudo-channel groups, DDR ports of
+//                   different widths): each names the plan ports it carries, a port at most once;
+//                   a plan port no listed channel carries is an error. A channel's bandwidth,
+//                   latency_cycles, outstanding and burst_bytes default to the dram object's
+//                   (each channel's, as with per_operand)
 //   capacity        bytes the off-chip memory holds (default 16 GiB); generation runs check the
 //                   weights and the KV cache against it (sim/generation.hpp)
 //
@@ -50,16 +56,25 @@ struct MemoryChannel {
 
 inline constexpr u64 kDefaultDramCapacity = u64{16} << 30;  // 16 GiB: an edge SoC's LPDDR
 
+// How a config named the channels (resolved configs write it back).
+enum class ChannelForm { shared, per_operand, list };
+
 struct MemorySystem {
   std::vector<MemoryChannel> channels{MemoryChannel{}};
-  bool per_operand = false;  // how the config named them (resolved configs write it back)
+  ChannelForm form = ChannelForm::shared;
   u64 capacity_bytes = kDefaultDramCapacity;
+  // Where a listed form was read ("FILE: /dram/channels: "), for errors; not part of its identity.
+  std::string source;
 
-  // The channel that carries a port: the one naming it, else the one naming none.
+  // The channel that carries a port: the one naming it, else the one naming none. A listed form
+  // has no such catch-all: a port no channel names is an InputError naming the port and the
+  // config.
   std::size_t channel_for(std::string_view port) const;
   // Sets every port's channel.
   void assign(dataflows::TilePlan& plan) const;
-  bool operator==(const MemorySystem&) const = default;
+  bool operator==(const MemorySystem& o) const {
+    return channels == o.channels && form == o.form && capacity_bytes == o.capacity_bytes;
+  }
 };
 
 struct MemoryDefaults {

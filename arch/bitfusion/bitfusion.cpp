@@ -207,7 +207,9 @@ BitFusionMapping BitFusionEngine::search(const BitFusionLayer& L) const {
   const u64 kk = static_cast<u64>(L.kh * L.kw);
   const std::array<u64, 3> half = {p_.ibuf_bytes * 8 / 2, p_.wbuf_bytes * 8 / 2,
                                    p_.obuf_bytes * 8 / 2};
-  const double if_bits = common_.memory.channels.front().rate() * 8.0;
+  // The interface that feeds the input buffer (the only channel unless the config lists more).
+  const auto& memory = common_.memory;
+  const double if_bits = memory.channels[memory.channel_for(dataflows::port::input)].rate() * 8.0;
   dataflows::ReuseProblem reuse;
   reuse.loops = 5, reuse.tensors = 3;
   for (int l = 0; l < 5; ++l)

@@ -164,7 +164,7 @@ TEST_CASE("dram.channels: shared by default, or one channel per operand", "[arch
       R"({"engine": "ideal", "peak_macs_per_cycle": 8,
           "dram": {"bandwidth": 32, "latency_cycles": 40, "outstanding": 8, "burst_bytes": 128}})"));
   const auto& m = shared.engine->memory();
-  CHECK_FALSE(m.per_operand);
+  CHECK(m.form == arch::ChannelForm::shared);
   REQUIRE(m.channels.size() == 1);
   CHECK(m.channels[0].bytes_per_cycle == 32);  // the total
   CHECK(m.channels[0].latency_cycles == 40);
@@ -180,7 +180,7 @@ TEST_CASE("dram.channels: shared by default, or one channel per operand", "[arch
       R"({"engine": "ideal", "peak_macs_per_cycle": 8,
           "dram": {"bandwidth": 32, "latency_cycles": 40, "channels": "per_operand"}})"));
   const auto& po = per.engine->memory();
-  CHECK(po.per_operand);
+  CHECK(po.form == arch::ChannelForm::per_operand);
   REQUIRE(po.channels.size() == 3);
   CHECK(po.channels[0].name == "dram.input");
   CHECK(po.channels[1].name == "dram.weight");
@@ -210,6 +210,100 @@ TEST_CASE("dram.channels: shared by default, or one channel per operand", "[arch
   CHECK(plan.ports[2].channel == 2);
   m.assign(plan);
   for (const auto& p : plan.ports) CHECK(p.channel == 0);
+}
+
+TEST_CASE("dram.channels as a list: named channels of their own widths and ports",
+          "[arch][memory][config]") {
+  const char* kList = R"({"engine": "ideal", "peak_macs_per_cycle": 8, "clock": 1000,
+      "dram": {"latency_cycles": 20, "channels": [
+        {"name": "hbm.pc0", "bandwidth": "32 GB/s", "ports": ["input", "epilogue_in"]},
+        {"name": "hbm.pc1", "bandwidth": 64, "latency_cycles": 90, "outstanding": 16,
+         "burst_bytes": 32, "ports": ["weight"]},
+        {"name": "ddr", "bandwidth": "unlimited", "ports": ["output", "psum_in", "psum_out"]}]}})";
+  const auto cfg = arch::build_arch(doc(kList));
+  const auto& m = cfg.engine->memory();
+  CHECK(m.form == arch::ChannelForm::list);
+  REQUIRE(m.channels.size() == 3);
+  CHECK(m.channels[0].name == "hbm.pc0");
+  CHECK(m.channels[0].bytes_per_cycle == 32);  // 32 GB/s at 1 GHz
+  CHECK(m.channels[0].latency_cycles == 20);   // the dram object's, as a default
+  CHECK(m.channels[0].outstanding == 1024);
+  CHECK(m.channels[1].bytes_per_cycle == 64);
+  CHECK(m.channels[1].latency_cycles == 90);
+  CHECK(m.channels[1].outstanding == 16);
+  CHECK(m.channels[1].burst_bytes == 32);
+  CHECK(std::isinf(m.channels[2].bytes_per_cycle));
+  CHECK(m.channel_for("input") == 0);
+  CHECK(m.channel_for("epilogue_in") == 0);
+  CHECK(m.channel_for("weight") == 1);
+  CHECK(m.channel_for("psum_out") == 2);
+  // No catch-all: a port no channel names is an error naming the port and the config.
+  CHECK_THROWS_WITH(m.channel_for("metadata"),
+                    Contains("test.json: /dram/channels: ") && Contains("'metadata'") &&
+                        Contains("input, epilogue_in, weight, output, psum_in, psum_out"));
+  dataflows::TilePlan plan;
+  plan.port("metadata");
+  CHECK_THROWS_AS(m.assign(plan), InputError);
+
+  // The resolved config writes the list with every key and reads back as the same point.
+  const auto& list = cfg.resolved["dram"]["channels"];
+  REQUIRE(list.is_array());
+  CHECK(list[1]["bandwidth"] == 64);
+  CHECK(list[2]["bandwidth"] == "unlimited");
+  CHECK(list[0]["latency_cycles"] == 20);
+  CHECK(list[0]["ports"] == nlohmann::json({"input", "epilogue_in"}));
+  const auto again = arch::build_arch({"resolved.json", cfg.resolved});
+  CHECK(again.hash == cfg.hash);
+  CHECK(again.resolved == cfg.resolved);
+  CHECK(again.engine->memory() == m);
+  // Another width is another design point.
+  auto wider = doc(kList);
+  arch::apply_override(wider, "/dram/channels/1/bandwidth=128");
+  CHECK(arch::build_arch(wider).hash != cfg.hash);
+
+  // The dram object's bandwidth is each channel's default, so one override turns a shared
+  // config into a listed one.
+  auto shared = doc(kIdeal);
+  arch::apply_override(shared, R"(dram.channels=[{"name": "a", "ports": ["input", "output"]},
+                                                 {"name": "b", "bandwidth": 4, "ports": ["weight"]}])");
+  const auto& two = arch::build_arch(shared).engine->memory();
+  REQUIRE(two.channels.size() == 2);
+  CHECK(two.channels[0].bytes_per_cycle == Approx(16.0));
+  CHECK(two.channels[1].bytes_per_cycle == 4);
+}
+
+TEST_CASE("dram.channels list errors name the JSON path", "[arch][memory][config][errors]") {
+  auto fails_with = [](const std::string& channels, const std::string& path,
+                       const std::string& what) {
+    const std::string text = R"({"engine": "ideal", "peak_macs_per_cycle": 8, "dram": {"channels": )" +
+                             channels + "}}";
+    CHECK_THROWS_WITH(arch::build_arch(doc(text)),
+                      Contains("test.json: " + path + ": ") && Contains(what));
+  };
+  const std::string a = R"({"name": "a", "bandwidth": 8, "ports": ["input", "weight"]})";
+  fails_with("[" + a + R"(, {"name": "b", "bandwidth": 8, "ports": ["output", "weight"]}])",
+             "/dram/channels/1/ports/1", "port 'weight' is already carried by channel 'a'");
+  fails_with("[" + a + R"(, {"name": "b", "bandwidth": 8, "ports": ["output", "output"]}])",
+             "/dram/channels/1/ports/1", "port 'output' is already carried by channel 'b'");
+  fails_with("[" + a + "," + a + "]", "/dram/channels/1/name", "listed twice");
+  fails_with("[]", "/dram/channels", "at least one channel");
+  fails_with(R"([{"name": "a", "bandwidth": 8, "ports": []}])", "/dram/channels/0/ports",
+             "at least one");
+  fails_with(R"([{"name": "a", "ports": ["input"]}])", "/dram/channels/0/bandwidth", "");
+  fails_with(R"([{"name": "a", "bandwidth": 0, "ports": ["input"]}])",
+             "/dram/channels/0/bandwidth", "");
+  fails_with(R"([{"bandwidth": 8, "ports": ["input"]}])", "/dram/channels/0/name", "");
+  fails_with(R"([{"name": "a", "bandwidth": 8, "ports": ["input"], "width": 2}])",
+             "/dram/channels/0/width", "unknown key");
+  fails_with(R"([{"name": "a", "bandwidth": 8, "ports": "input"}])", "/dram/channels/0/ports",
+             "list of strings");
+  fails_with(R"([3])", "/dram/channels/0", "");
+  // SCALE-Sim mode keeps its one shared channel.
+  CHECK_THROWS_WITH(
+      arch::load_arch(test::source_path("configs/arch/systolic_edge_32x32.json"),
+                      {"systolic.mode=scalesim",
+                       R"(dram.channels=[{"name": "a", "ports": ["input"]}])"}),
+      Contains("systolic_edge_32x32.json: /dram/channels: ") && Contains("SCALE-Sim mode"));
 }
 
 TEST_CASE("dram and vector keys are checked with their JSON paths", "[arch][config][errors]") {

@@ -314,7 +314,7 @@ TEST_CASE("systolic config: defaults, units, and errors with JSON paths",
   CHECK(e.params().filter_sram_bytes == 64u << 10);
   // One shared channel by default, with the whole bandwidth.
   REQUIRE(e.memory().channels.size() == 1);
-  CHECK_FALSE(e.memory().per_operand);
+  CHECK(e.memory().form == arch::ChannelForm::shared);
   CHECK(e.memory().channels[0].bytes_per_cycle == Approx(34e9 / 700e6));
   CHECK(e.peak_macs_per_cycle() == 128 * 128);
   CHECK(e.vector_unit().lanes == 128);  // one lane per column
@@ -352,13 +352,13 @@ TEST_CASE("systolic config: defaults, units, and errors with JSON paths",
   const auto ss = arch::build_arch(
       {"s.json",
        {{"engine", "systolic"}, {"systolic", {{"rows", 8}, {"cols", 8}, {"mode", "scalesim"}}}}});
-  CHECK_FALSE(ss.engine->memory().per_operand);
+  CHECK(ss.engine->memory().form == arch::ChannelForm::shared);
   CHECK(ss.engine->memory().channels.size() == 1);
   const auto po = arch::build_arch({"s.json",
                                     {{"engine", "systolic"},
                                      {"systolic", {{"rows", 8}, {"cols", 8}}},
                                      {"dram", {{"channels", "per_operand"}}}}});
-  CHECK(po.engine->memory().per_operand);
+  CHECK(po.engine->memory().form == arch::ChannelForm::per_operand);
   CHECK(po.engine->memory().channels.size() == 3);
   // mapping and objective read back.
   const auto fixed = arch::build_arch({"s.json",

@@ -124,11 +124,19 @@ TEST_CASE("bounds: every shipped config on every shipped workload, both fideliti
   for (const auto& af : files("configs/arch", {".json"})) {
     const auto arch = arch::load_arch(af);
     for (const auto& [name, g] : graphs) check({af + " x " + name, arch, &g});
-    // The same config with DRAM latency, a per-operand memory where allowed, and no fusion.
+    // The same config with DRAM latency, per-operand and listed memories where allowed, and no
+    // fusion.
     if (arch.resolved.at("engine") != "ideal") {
       std::vector<std::string> sets = {"dram.latency_cycles=300", "fusion=false"};
-      if (arch.resolved.dump().find("scalesim") == std::string::npos)
+      if (arch.resolved.dump().find("scalesim") == std::string::npos) {
         sets.push_back("dram.channels=per_operand");
+        // Listed channels of different widths: weights on a narrow one (no engine reads fewer
+        // weight bytes than the ideal twin, so the comparison with it stays fair).
+        sets.push_back(R"(dram.channels=[{"name": "a", "ports": ["input", "epilogue_in"]},
+                                         {"name": "w", "bandwidth": 2, "latency_cycles": 80,
+                                          "ports": ["weight"]},
+                                         {"name": "o", "ports": ["output", "psum_in", "psum_out"]}])");
+      }
       for (const auto& set : sets) {
         const auto varied = arch::load_arch(af, {set});
         for (const auto& [name, g] : graphs)
