@@ -106,7 +106,7 @@ nlohmann::json EngineBase::with_common(nlohmann::json own) const {
   own["technology"] = common_.technology;
   own["fusion"] = common_.fusion;
   own["area_mm2"] = common_.area_mm2.value_or(0.0);
-  if (dynamic_cast<const energy::OperandStreamSource*>(this))
+  if (stream_source())
     own["energy"]["hamming"] = energy::hamming_json(common_.hamming);
   return own;
 }

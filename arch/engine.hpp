@@ -122,6 +122,10 @@ class Engine {
     return false;
   }
 
+  // The description of the engine's datapath streams for the bit-toggle energy model
+  // (arch/energy/streams.hpp), or null when it has none.
+  virtual const energy::OperandStreamSource* stream_source() const { return nullptr; }
+
   // Energy of a mapped operator that took `cycles` cycles.
   virtual EnergyBreakdown energy(const LayerWork& work, u64 cycles) const = 0;
 

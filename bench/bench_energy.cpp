@@ -50,7 +50,7 @@ int energy_bench(const std::string& arch_file, const std::string& workload_file)
   }
   const auto arch = tessera::arch::load_arch(arch_file);
   const auto graph = tessera::workloads::load_workload(workload_file);
-  const auto* src = dynamic_cast<const OperandStreamSource*>(arch.engine.get());
+  const auto* src = arch.engine->stream_source();
   if (!src) {
     std::cout << "engine has no operand streams\n";
     return 1;

@@ -365,7 +365,7 @@ std::vector<LayerResult> account(const arch::Engine& engine, const workloads::Gr
     r.mapping = w.mapping;
   }
   // Hamming-distance datapath energy in place of the flat MAC energy, when the config asks.
-  const auto* streams = dynamic_cast<const arch::energy::OperandStreamSource*>(&engine);
+  const auto* streams = engine.stream_source();
   if (const auto options = streams ? streams->hamming_in_simulate() : std::nullopt) {
     const auto report = arch::energy::analyse_hamming(engine, graph, *options, progress);
     const bool replace = streams->hamming_replaces_mac_energy();

@@ -118,6 +118,7 @@ class BitFusionEngine final : public EngineBase, public energy::OperandStreamSou
   LayerWork map(const workloads::Operator& op, const MapContext& context) const override;
   EnergyBreakdown energy(const LayerWork& work, u64 cycles) const override;
   nlohmann::json resolved_config() const override;
+  const energy::OperandStreamSource* stream_source() const override { return this; }
   std::optional<energy::LayerStreams> operand_streams(const workloads::Operator& op) const override;
   std::optional<energy::HammingOptions> hamming_in_simulate() const override { return common_.hamming; }
   bool hamming_replaces_mac_energy() const override { return false; }

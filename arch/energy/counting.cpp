@@ -837,6 +837,9 @@ std::vector<PortCount> count_toggles(const LayerStreams& streams, const workload
     const Operands ops(op, values);
     for (const PortStream& p : streams.ports) out.push_back(count_port(streams, p, op, ops, options));
   }
+  for (const IndexedStream& s : streams.indexed)
+    out.push_back(count_indexed(s, stream_tensor(values, s.tensor), options,
+                                port_seed(options, op.name, s.port)));
   return out;
 }
 
@@ -848,6 +851,10 @@ std::vector<PortCount> count_toggles_reference(const LayerStreams& streams,
   std::vector<PortCount> out;
   for (const PortStream& p : streams.ports)
     out.push_back(Walker<Operands>(streams, p, ops, options.sign_magnitude).exact());
+  HammingOptions all = options;
+  all.exact_limit = ~std::uint64_t{0};
+  for (const IndexedStream& s : streams.indexed)
+    out.push_back(count_indexed(s, stream_tensor(values, s.tensor), all));
   return out;
 }
 

@@ -50,7 +50,7 @@ nlohmann::json result_json(const ToggleResult& r) {
 
 HammingReport analyse_hamming(const Engine& engine, const workloads::Graph& graph,
                               const HammingOptions& options, const HammingProgress& progress) {
-  const auto* source = dynamic_cast<const OperandStreamSource*>(&engine);
+  const auto* source = engine.stream_source();
   if (!source)
     throw UnsupportedError("engine '" + engine.engine_name() +
                            "' does not describe its operand streams: no hamming-distance energy");
@@ -83,6 +83,7 @@ HammingReport analyse_hamming(const Engine& engine, const workloads::Graph& grap
     const double e_mac = tech->mac_cost(l.precision).energy_pj;
     double ref = 0;
     for (const auto& p : items[i].streams.ports) ref += p.bits / 2.0;
+    for (const auto& p : items[i].streams.indexed) ref += p.bits / 2.0;
     l.table_mac_pj = static_cast<double>(l.macs) * e_mac;
     l.pj_per_toggle = ref > 0 ? tech->mac_data_fraction * e_mac / ref : 0;
     l.base_pj_per_mac = (1 - tech->mac_data_fraction) * e_mac;

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -55,7 +56,8 @@ struct PortCount {
   double evaluations = 0;  // value evaluations spent (for the bench)
 };
 
-// Counts every port of `streams` with the layer's operand values.
+// Counts every port of `streams` with the layer's operand values: the GEMM ports, then the
+// indexed ones.
 std::vector<PortCount> count_toggles(const LayerStreams& streams, const workloads::Operator& op,
                                      const LayerValues& values, const HammingOptions& options);
 // Exact counts of every port by walking each loop nest one position at a time, whatever the
@@ -64,6 +66,15 @@ std::vector<PortCount> count_toggles_reference(const LayerStreams& streams,
                                                const workloads::Operator& op,
                                                const LayerValues& values,
                                                const HammingOptions& options);
+
+// Toggles of one indexed stream (streams.hpp's second form) over the flat tensor it reads:
+// exact while its positions are at most options.exact_limit, else `options.samples` sampled
+// transitions (seeded by `seed`) with a 95% interval. A stream that indexes outside the tensor
+// or whose segments differ in their spatial loops is a bug of its engine: std::invalid_argument.
+PortCount count_indexed(const IndexedStream& stream, std::span<const std::int32_t> values,
+                        const HammingOptions& options, std::uint64_t seed = 1);
+// The flat tensor an indexed stream names: the layer's input, its weights or one of its tables.
+std::span<const std::int32_t> stream_tensor(const LayerValues& values, const std::string& name);
 
 struct ToggleResult {
   std::vector<PortCount> ports;
@@ -98,7 +109,7 @@ struct HammingReport {
 using HammingProgress =
     std::function<void(const std::string& stage, std::size_t done, std::size_t total)>;
 
-// Throws UnsupportedError when the engine does not implement OperandStreamSource.
+// Throws UnsupportedError when the engine describes no operand streams (Engine::stream_source).
 HammingReport analyse_hamming(const Engine& engine, const workloads::Graph& graph,
                               const HammingOptions& options, const HammingProgress& progress = {});
 

@@ -40,6 +40,21 @@
 //
 // Cost: counting is proportional to the values streamed (sum over distinct streams of their
 // steps), not to MACs, except for psum ports, whose streams are per PE by nature.
+//
+// A second form, IndexedStream, describes streams that are not GEMM loop nests: butterfly pairs
+// at stride 2^s, FFT twiddle factors. It is an index generator over one flat tensor of the layer
+// (its input, its weights, or a named table such as the twiddle factors): a sequence of segments
+// (one per FFT stage, say), each a strided loop nest over named dimensions with a base offset; at
+// each position the port receives tensor[offset + sum over loops of i_l * stride_l]. Spatial
+// loops distinguish physical ports; one whose stride is 0 in every segment gives copies of one
+// stream (counted once and multiplied). Temporal loops are the order values arrive. A port keeps
+// its value across a segment boundary, so a segment's first value toggles against the previous
+// segment's last. Every segment has the same spatial loops (names and extents, in order); their
+// strides may differ (butterfly unit u takes pair u of each stage, at that stage's stride).
+// Example, radix-2 FFT of n points, stage s, one butterfly unit: the upper inputs are the loops
+// {block: n / 2^(s+1), stride 2^(s+1)}, {pair: 2^s, stride 1} at offset 0, the lower inputs the
+// same at offset 2^s, and the twiddle stream W^(pair * n / 2^(s+1)) the same loops with strides
+// 0 and n / 2^(s+1) into the twiddle table (values.hpp: twiddle_table).
 #pragma once
 
 #include <cstddef>
@@ -73,10 +88,35 @@ struct PortStream {
   std::size_t accumulate_from = 0;  // psum only: index into `loops` (see the header comment)
 };
 
-// The GEMM sizes the loops index (dim sizes for validity) and the ports of the datapath.
+// A loop of an IndexedStream: a named dimension, its trip count (> 0) and the elements its step
+// adds to the index (0: the value repeats along it, a held operand or a shared port).
+struct IndexLoop {
+  std::string dim;
+  i64 extent = 1;
+  i64 stride = 0;
+  bool spatial = false;
+};
+
+struct IndexSegment {
+  i64 offset = 0;
+  std::vector<IndexLoop> loops;  // outermost first
+};
+
+struct IndexedStream {
+  std::string port;
+  // The flat tensor it reads: "input", "weight" (LayerValues' layouts) or a table of
+  // LayerValues::tables ("twiddle").
+  std::string tensor = "input";
+  int bits = 8;
+  std::vector<IndexSegment> segments;  // in the order the port receives them
+};
+
+// The GEMM sizes the loops index (dim sizes for validity) and the ports of the datapath: GEMM
+// loop nests, and index generators for the streams that are not.
 struct LayerStreams {
   i64 groups = 1, m = 1, n = 1, k = 1;
   std::vector<PortStream> ports;
+  std::vector<IndexedStream> indexed;
 };
 
 // Where operand values come from and how toggles are counted (arch/energy/hamming.hpp).
@@ -93,9 +133,9 @@ struct HammingOptions {
   std::uint64_t samples = std::uint64_t{1} << 16;  // sampled transitions per port
 };
 
-// Implemented by engines that can describe their datapath streams (in addition to arch::Engine;
-// the energy code finds it with dynamic_cast). operand_streams: nullopt when the operator does
-// not run on the datapath (no MACs) or the engine cannot describe it.
+// Implemented by engines that can describe their datapath streams (in addition to arch::Engine,
+// whose stream_source() hands it to the energy code). operand_streams: nullopt when the operator
+// does not run on the datapath (no MACs) or the engine cannot describe it.
 class OperandStreamSource {
  public:
   virtual ~OperandStreamSource() = default;

@@ -159,3 +159,19 @@ LayerValues make_values(const workloads::Operator& op, const HammingOptions& o) 
 }
 
 }  // namespace tessera::arch::energy
+
+namespace tessera::arch::energy {
+
+std::vector<std::int32_t> twiddle_table(i64 n, int bits) {
+  const double scale = std::ldexp(1.0, bits - 1) - 1;
+  std::vector<std::int32_t> t;
+  t.reserve(static_cast<std::size_t>(n));
+  for (i64 j = 0; j < n / 2; ++j) {
+    const double angle = -2 * M_PI * static_cast<double>(j) / static_cast<double>(n);
+    t.push_back(static_cast<std::int32_t>(std::lround(std::cos(angle) * scale)));
+    t.push_back(static_cast<std::int32_t>(std::lround(std::sin(angle) * scale)));
+  }
+  return t;
+}
+
+}  // namespace tessera::arch::energy

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -34,10 +35,17 @@ struct LayerValues {
   std::vector<std::int32_t> input;
   std::vector<std::int32_t> weight;
   std::string input_source, weight_source;
+  // Other flat tensors indexed streams read by name (streams.hpp), e.g. "twiddle".
+  std::map<std::string, std::vector<std::int32_t>> tables;
 };
 
 // `DIR/<layer>.npy` for data "npy:DIR" ('/' in the layer name becomes '_').
 std::string npy_path(const std::string& data, const std::string& layer);
+
+// The twiddle factors W_n^j = exp(-2 pi i j / n) of a radix-2 FFT of n points, j < n / 2,
+// quantised symmetric to `bits` (scale 2^(bits-1) - 1), real and imaginary parts interleaved:
+// [re_0, im_0, re_1, im_1, ...]. An FFT's twiddle streams index it (stride 2 per factor).
+std::vector<std::int32_t> twiddle_table(i64 n, int bits);
 
 // Quantises to `bits`: symmetric signed (max-abs scale) or, with `unsigned_range`, [0, 2^b - 1].
 std::vector<std::int32_t> quantize(const std::vector<double>& x, int bits, bool unsigned_range);

@@ -62,6 +62,7 @@ class EyerissEngine final : public EngineBase, public energy::OperandStreamSourc
   nlohmann::json resolved_config() const override;
 
   // OperandStreamSource: the PE ports in row-stationary order.
+  const energy::OperandStreamSource* stream_source() const override { return this; }
   std::optional<energy::LayerStreams> operand_streams(const workloads::Operator& op) const override;
   std::shared_ptr<const energy::Technology> technology() const override { return common_.tech; }
   std::optional<energy::HammingOptions> hamming_in_simulate() const override { return common_.hamming; }

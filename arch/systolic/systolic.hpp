@@ -81,6 +81,7 @@ class SystolicEngine final : public EngineBase, public energy::OperandStreamSour
 
   // OperandStreamSource: the PE ports (activation in, weight, partial sum out) in the order the
   // dataflow delivers them (docs/energy.md, "Systolic streams").
+  const energy::OperandStreamSource* stream_source() const override { return this; }
   std::optional<energy::LayerStreams> operand_streams(const workloads::Operator& op) const override;
   std::string mac_precision(const workloads::Operator& op) const override;
   std::shared_ptr<const energy::Technology> technology() const override { return common_.tech; }

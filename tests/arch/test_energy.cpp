@@ -4,9 +4,11 @@
 // permuted network computes the same function; toggles never increase).
 #include <catch2/catch.hpp>
 
+#include <bit>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 
 #include "arch/config.hpp"
@@ -163,7 +165,7 @@ TEST_CASE("row counting equals the loop-nest walk on every port", "[energy][stre
     for (const auto& op : ops) {
       const LayerValues v = make_values(op, exact);
       for (const auto& [name, engine] : engines) {
-        const auto* src = dynamic_cast<const OperandStreamSource*>(engine.get());
+        const auto* src = engine->stream_source();
         REQUIRE(src);
         const auto streams = src->operand_streams(op);
         if (!streams) continue;
@@ -183,6 +185,137 @@ TEST_CASE("row counting equals the loop-nest walk on every port", "[energy][stre
     }
   }
   CHECK(compared >= 150);
+}
+
+namespace {
+
+// A radix-2 FFT of n points on two butterfly units: unit u takes pairs u, u + 2, u + 4, ... of
+// each stage. Stage s's pair p joins x[upper] and x[upper + 2^s] with the twiddle
+// W^(j * n / 2^(s+1)), where j = p mod 2^s and upper = (p / 2^s) * 2^(s+1) + j.
+struct Butterfly {
+  arch::i64 upper, lower, twiddle;
+};
+Butterfly butterfly(arch::i64 n, int s, arch::i64 p) {
+  const arch::i64 half = arch::i64{1} << s, j = p % half;
+  const arch::i64 upper = (p / half) * 2 * half + j;
+  return {upper, upper + half, j * (n / (2 * half))};
+}
+
+// The same streams as strided loop nests, one segment per stage. At stage 0 the two units take
+// neighbouring blocks (stride 2 between units); later they take neighbouring pairs of a block.
+IndexedStream fft_stream(const std::string& port, const std::string& tensor, arch::i64 n,
+                         int stages, int which) {  // which: 0 upper, 1 lower, 2 re(W), 3 im(W)
+  const arch::i64 units = 2;
+  IndexedStream st{.port = port, .tensor = tensor, .bits = 8, .segments = {}};
+  for (int s = 0; s < stages; ++s) {
+    const arch::i64 half = arch::i64{1} << s, tw = n / (2 * half);
+    IndexSegment g;
+    if (s == 0) {
+      const bool data = which < 2;
+      g.offset = data ? which : which - 2;
+      g.loops = {{"pair", n / 2 / units, data ? 2 * units : 0, false},
+                 {"unit", units, data ? 2 : 0, true}};
+    } else if (which < 2) {
+      g.offset = which * half;
+      g.loops = {{"block", n / (2 * half), 2 * half, false},
+                 {"pair", half / units, units, false},
+                 {"unit", units, 1, true}};
+    } else {
+      g.offset = which - 2;
+      g.loops = {{"block", n / (2 * half), 0, false},
+                 {"pair", half / units, 2 * units * tw, false},
+                 {"unit", units, 2 * tw, true}};
+    }
+    st.segments.push_back(g);
+  }
+  return st;
+}
+
+// Brute force: every unit's values in the order it receives them, toggles between neighbours.
+double fft_toggles(const std::vector<std::int32_t>& x, const std::vector<std::int32_t>& w,
+                   arch::i64 n, int stages, int which) {
+  double toggles = 0;
+  for (arch::i64 u = 0; u < 2; ++u) {
+    std::optional<std::uint64_t> prev;
+    for (int s = 0; s < stages; ++s)
+      for (arch::i64 p = u; p < n / 2; p += 2) {
+        const Butterfly b = butterfly(n, s, p);
+        const std::int32_t v = which == 0   ? x[b.upper]
+                               : which == 1 ? x[b.lower]
+                                            : w[2 * b.twiddle + (which - 2)];
+        const std::uint64_t bits = static_cast<std::uint64_t>(v) & 0xff;
+        if (prev) toggles += std::popcount(bits ^ *prev);
+        prev = bits;
+      }
+  }
+  return toggles;
+}
+
+}  // namespace
+
+TEST_CASE("indexed streams: FFT butterfly pairs and twiddles against a brute-force walk",
+          "[energy][streams]") {
+  const arch::i64 n = 64;
+  const int stages = 6;
+  std::mt19937_64 rng(5);
+  std::vector<std::int32_t> x(n);
+  for (auto& v : x) v = std::uniform_int_distribution<std::int32_t>(-128, 127)(rng);
+  LayerValues values;
+  values.input = x;
+  values.tables["twiddle"] = twiddle_table(n, 8);
+  REQUIRE(values.tables["twiddle"].size() == static_cast<std::size_t>(n));
+  CHECK(values.tables["twiddle"][0] == 127);  // W^0 = 1
+  CHECK(values.tables["twiddle"][1] == 0);
+  CHECK(values.tables["twiddle"][2 * (n / 4) + 1] == -127);  // W^(n/4) = -i
+
+  HammingOptions exact;
+  LayerStreams streams;
+  const char* names[] = {"bf.upper", "bf.lower", "bf.twiddle.re", "bf.twiddle.im"};
+  for (int which = 0; which < 4; ++which)
+    streams.indexed.push_back(
+        fft_stream(names[which], which < 2 ? "input" : "twiddle", n, stages, which));
+  workloads::Operator op;
+  op.name = "fft";
+  const auto counts = count_toggles(streams, op, values, exact);
+  REQUIRE(counts.size() == 4);
+  for (int which = 0; which < 4; ++which) {
+    INFO(names[which]);
+    const auto& c = counts[static_cast<std::size_t>(which)];
+    CHECK(c.exact);
+    CHECK(c.port == names[which]);
+    CHECK(c.toggles == fft_toggles(x, values.tables["twiddle"], n, stages, which));
+    CHECK(c.toggles > 0);
+    CHECK(c.transitions == 2 * (stages * n / 4 - 1));  // two units, n/4 pairs per stage each
+  }
+
+  // A spatial loop of stride 0 in every segment is one stream seen by every copy.
+  IndexedStream shared{.port = "bcast", .tensor = "input", .bits = 8,
+                       .segments = {{0, {{"t", n, 1, false}, {"copy", 3, 0, true}}}}};
+  IndexedStream one{.port = "one", .tensor = "input", .bits = 8,
+                    .segments = {{0, {{"t", n, 1, false}}}}};
+  CHECK(count_indexed(shared, x, exact).toggles == 3 * count_indexed(one, x, exact).toggles);
+  CHECK(count_indexed(shared, x, exact).values == n);
+
+  // Beyond the exact limit the count is sampled, and its interval covers the exact count.
+  HammingOptions sampled;
+  sampled.exact_limit = 16;
+  sampled.samples = 4096;
+  int covered = 0;
+  for (std::uint64_t seed = 1; seed <= 20; ++seed)
+    for (const auto& st : streams.indexed) {
+      const PortCount e = count_indexed(st, stream_tensor(values, st.tensor), exact);
+      const PortCount est = count_indexed(st, stream_tensor(values, st.tensor), sampled, seed);
+      CHECK_FALSE(est.exact);
+      CHECK(est.transitions == e.transitions);
+      covered += std::abs(est.toggles - e.toggles) <= est.ci95;
+    }
+  CHECK(covered >= 0.8 * 80);  // nominal 95%
+
+  // An engine's stream that reads outside its tensor is a bug, caught before any read.
+  IndexedStream outside = one;
+  outside.segments[0].offset = 1;
+  CHECK_THROWS_WITH(count_indexed(outside, x, exact), Contains("'one'") && Contains("[1, 64]"));
+  CHECK_THROWS_WITH(stream_tensor(values, "coefficients"), Contains("'coefficients'"));
 }
 
 TEST_CASE("weight-stationary weights cost no toggles while held", "[energy][streams]") {
