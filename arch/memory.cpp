@@ -92,9 +92,10 @@ std::vector<MemoryChannel> read_channel_list(ParamReader& dram, double clock_hz)
     for (std::size_t p = 0; p < c.ports.size(); ++p) {
       const auto [it, fresh] = carried.emplace(c.ports[p], name);
       if (!fresh)
-        throw item.error("ports/" + std::to_string(p), "port '" + c.ports[p] +
-                                                           "' is already carried by channel '" +
-                                                           it->second + "'");
+        throw InputError(json_location(item.file(), item.path_of("ports") + "/" +
+                                                        std::to_string(p)) +
+                         "port '" + c.ports[p] + "' is already carried by channel '" + it->second +
+                         "'");
     }
     item.finish();
     out.push_back(std::move(c));

@@ -1,5 +1,6 @@
 #include "common/params.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -507,16 +508,28 @@ void apply_json_override(nlohmann::json& doc, const std::string& file,
   nlohmann::json* node = &doc;
   std::string where;
   const auto parts = split_path(assignment, path);
+  // An existing element of an array, by its index (dram.channels.1.bandwidth).
+  const auto element = [&](const std::string& part) {
+    const bool digits = !part.empty() && part.size() < 10 &&
+                        std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits || std::stoul(part) >= node->size())
+      throw InputError(json_location(file, where) + "--set " + assignment + ": no element '" +
+                       part + "' in an array of " + std::to_string(node->size()));
+    return &(*node)[std::stoul(part)];
+  };
   for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+    nlohmann::json* next = node->is_array() ? element(parts[i]) : &(*node)[parts[i]];
     where += "/" + pointer_token(parts[i]);
-    nlohmann::json& next = (*node)[parts[i]];
-    if (next.is_null()) next = nlohmann::json::object();
-    if (!next.is_object())
+    if (next->is_null()) *next = nlohmann::json::object();
+    if (!next->is_object() && !next->is_array())
       throw InputError(json_location(file, where) + "--set " + assignment +
-                       ": cannot set a key inside a " + next.type_name());
-    node = &next;
+                       ": cannot set a key inside a " + next->type_name());
+    node = next;
   }
-  (*node)[parts.back()] = std::move(value);
+  if (node->is_array())
+    *element(parts.back()) = std::move(value);
+  else
+    (*node)[parts.back()] = std::move(value);
 }
 
 std::vector<std::string> ParamReader::keys() {

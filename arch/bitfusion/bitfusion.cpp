@@ -208,8 +208,8 @@ BitFusionMapping BitFusionEngine::search(const BitFusionLayer& L) const {
   const std::array<u64, 3> half = {p_.ibuf_bytes * 8 / 2, p_.wbuf_bytes * 8 / 2,
                                    p_.obuf_bytes * 8 / 2};
   // The interface that feeds the input buffer (the only channel unless the config lists more).
-  const auto& memory = common_.memory;
-  const double if_bits = memory.channels[memory.channel_for(dataflows::port::input)].rate() * 8.0;
+  const auto& dram = common_.memory;
+  const double if_bits = dram.channels[dram.channel_for(dataflows::port::input)].rate() * 8.0;
   dataflows::ReuseProblem reuse;
   reuse.loops = 5, reuse.tensors = 3;
   for (int l = 0; l < 5; ++l)

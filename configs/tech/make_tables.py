@@ -72,6 +72,22 @@ mac["bf16"] = {"energy_pj": round(float(fm16["energy_pJ"]) * shrink + float(fa16
                "area_um2": round(float(fm16["area_um2"]) * shrink + float(fa16["area_um2"]), 1),
                "source": "derived: fp16 multiplier x (8/11)^2 (significand width squared) + fp16 adder, " + HOROWITZ}
 
+# The adder inside each MAC: complex MACs are priced in real multiplies and adds (multiply = MAC
+# - add). Horowitz's adders at 8, 16 and 32 bits; int2 and int4 scaled linearly in width from
+# the 8-bit adder (an adder's energy grows linearly with its width); bf16 keeps the fp16 adder.
+ad8 = row("int adder", "add", "8b"); ad16 = row("int adder", "add", "16b")
+adders = {"int2": (float(ad8["energy_pJ"]) * 2 / 8, cite(ad8) + " x 2/8 (linear in width)"),
+          "int4": (float(ad8["energy_pJ"]) * 4 / 8, cite(ad8) + " x 4/8 (linear in width)"),
+          "int8": (float(ad8["energy_pJ"]), cite(ad8)),
+          "int16": (float(ad16["energy_pJ"]), cite(ad16)),
+          "int32": (float(ad32["energy_pJ"]), cite(ad32)),
+          "fp16": (float(fa16["energy_pJ"]), cite(fa16)),
+          "bf16": (float(fa16["energy_pJ"]), cite(fa16) + " (the adder of the bf16 entry)"),
+          "fp32": (float(fa32["energy_pJ"]), cite(fa32))}
+for p, (pj, src) in adders.items():
+    mac[p]["add_pj"] = round(pj, 6)
+    mac[p]["add_source"] = src
+
 # SRAM fit: pJ per bit read vs capacity in bytes.
 points = []
 for size, kib in (("8KB", 8), ("32KB", 32), ("1MB", 1024)):
@@ -168,6 +184,7 @@ def scaled(node):
                     "source": "Stillmaker & Baas 2017"}
     for m in t["mac"].values():
         m["energy_pj"] = round(m["energy_pj"] * fe, 6); m["area_um2"] = round(m["area_um2"] * fa, 3)
+        m["add_pj"] = round(m["add_pj"] * fe, 6)
     t["register"]["energy_pj_per_bit"] = round(t["register"]["energy_pj_per_bit"] * fe, 7)
     t["register"]["area_um2_per_bit"] = round(t["register"]["area_um2_per_bit"] * fa, 4)
     t["sram"]["read_pj_per_bit"]["coefficient"] = round(t["sram"]["read_pj_per_bit"]["coefficient"] * fe, 7)

@@ -260,6 +260,11 @@ TEST_CASE("dram.channels as a list: named channels of their own widths and ports
   auto wider = doc(kList);
   arch::apply_override(wider, "/dram/channels/1/bandwidth=128");
   CHECK(arch::build_arch(wider).hash != cfg.hash);
+  CHECK(arch::build_arch(wider).engine->memory().channels[1].bytes_per_cycle == 128);
+  arch::apply_override(wider, "dram.channels.0.ports.1=metadata");  // dotted, into a list
+  CHECK(arch::build_arch(wider).engine->memory().channels[0].ports[1] == "metadata");
+  CHECK_THROWS_WITH(arch::apply_override(wider, "dram.channels.3.bandwidth=1"),
+                    Contains("/dram/channels: ") && Contains("no element '3' in an array of 3"));
 
   // The dram object's bandwidth is each channel's default, so one override turns a shared
   // config into a listed one.
@@ -292,7 +297,7 @@ TEST_CASE("dram.channels list errors name the JSON path", "[arch][memory][config
   fails_with(R"([{"name": "a", "ports": ["input"]}])", "/dram/channels/0/bandwidth", "");
   fails_with(R"([{"name": "a", "bandwidth": 0, "ports": ["input"]}])",
              "/dram/channels/0/bandwidth", "");
-  fails_with(R"([{"bandwidth": 8, "ports": ["input"]}])", "/dram/channels/0/name", "");
+  fails_with(R"([{"bandwidth": 8, "ports": ["input"]}])", "/dram/channels/0", "'name'");
   fails_with(R"([{"name": "a", "bandwidth": 8, "ports": ["input"], "width": 2}])",
              "/dram/channels/0/width", "unknown key");
   fails_with(R"([{"name": "a", "bandwidth": 8, "ports": "input"}])", "/dram/channels/0/ports",
