@@ -75,6 +75,12 @@ std::vector<MemoryChannel> read_channel_list(ParamReader& dram, double clock_hz)
   const MemoryChannel defaults = read_channel(dram, clock_hz, MemoryChannel{}, std::nullopt);
   const std::size_t n = dram.array_size("channels");
   if (n == 0) throw dram.error("channels", "must list at least one channel");
+  // Each channel carries a port of its own, and a tile plan has at most kMaxPorts ports (the
+  // timers keep per-channel state in arrays of that size).
+  if (n > dataflows::kMaxPorts)
+    throw dram.error("channels", "lists " + std::to_string(n) + " channels, at most " +
+                                     std::to_string(dataflows::kMaxPorts) +
+                                     " (a tile plan has at most that many ports)");
   std::map<std::string, std::string> carried;  // port -> channel
   std::set<std::string> names;
   std::vector<MemoryChannel> out;

@@ -292,6 +292,13 @@ TEST_CASE("dram.channels list errors name the JSON path", "[arch][memory][config
              "/dram/channels/1/ports/1", "port 'output' is already carried by channel 'b'");
   fails_with("[" + a + "," + a + "]", "/dram/channels/1/name", "listed twice");
   fails_with("[]", "/dram/channels", "at least one channel");
+  {
+    std::string nine = "[";
+    for (int i = 0; i < 9; ++i)
+      nine += (i ? "," : "") + std::string(R"({"name": "c)") + std::to_string(i) +
+              R"(", "bandwidth": 1, "ports": ["p)" + std::to_string(i) + R"("]})";
+    fails_with(nine + "]", "/dram/channels", "lists 9 channels, at most 8");
+  }
   fails_with(R"([{"name": "a", "bandwidth": 8, "ports": []}])", "/dram/channels/0/ports",
              "at least one");
   fails_with(R"([{"name": "a", "ports": ["input"]}])", "/dram/channels/0/bandwidth", "");
