@@ -30,6 +30,12 @@ struct Case {
   std::string label;
   arch::ArchConfig arch;
   const workloads::Graph* graph;
+  // Compare with the ideal twin layer by layer. Its criterion (at least the ideal's bytes in
+  // total) holds channel by channel only when the channels are alike: with listed channels of
+  // different widths an engine that reads fewer bytes on the narrow channel (Bit Fusion's
+  // reference mode reads only the pixels a strided 1x1 convolution uses) and more on the wide
+  // one is rightly faster than the twin.
+  bool against_ideal;
 };
 
 bool compatibility_mode(const std::vector<sim::LayerResult>& layers) {
@@ -76,7 +82,7 @@ void check(const Case& c) {
     // and runs at the ideal's peak (a bit-composable engine at low precision may be faster).
     arch::u64 ideal_bytes = 0;
     for (const auto& [level, acc] : ideal[i].accesses) ideal_bytes += acc.read_bytes + acc.write_bytes;
-    if (!compat && a[i].fused_into.empty() && bytes >= ideal_bytes &&
+    if (c.against_ideal && !compat && a[i].fused_into.empty() && bytes >= ideal_bytes &&
         peak <= engine.peak_macs_per_cycle())
       CHECK(a[i].timing.cycles >= ideal[i].timing.cycles);
   }
@@ -123,7 +129,7 @@ TEST_CASE("bounds: every shipped config on every shipped workload, both fideliti
   }
   for (const auto& af : files("configs/arch", {".json"})) {
     const auto arch = arch::load_arch(af);
-    for (const auto& [name, g] : graphs) check({af + " x " + name, arch, &g});
+    for (const auto& [name, g] : graphs) check({af + " x " + name, arch, &g, true});
     // The same config with DRAM latency, per-operand and listed memories where allowed, and no
     // fusion.
     if (arch.resolved.at("engine") != "ideal") {
@@ -131,9 +137,7 @@ TEST_CASE("bounds: every shipped config on every shipped workload, both fideliti
       if (arch.resolved.dump().find("scalesim") == std::string::npos) {
         sets.push_back("dram.channels=per_operand");
         // Listed channels of different widths: operands in on a narrow one, results out on one
-        // of the config's bandwidth. Inputs and weights share a channel because engines differ
-        // in the port a second activation operand streams on (the ideal twin uses the weight
-        // port, Eyeriss the input port).
+        // of the config's bandwidth (not compared with the ideal twin: Case::against_ideal).
         sets.push_back(R"(dram.channels=[{"name": "in", "bandwidth": 2, "latency_cycles": 80,
                                           "ports": ["input", "weight", "epilogue_in"]},
                                          {"name": "out", "ports": ["output", "psum_in", "psum_out"]}])");
@@ -141,7 +145,8 @@ TEST_CASE("bounds: every shipped config on every shipped workload, both fideliti
       for (const auto& set : sets) {
         const auto varied = arch::load_arch(af, {set});
         for (const auto& [name, g] : graphs)
-          if (g.size() < 200) check({af + " " + set + " x " + name, varied, &g});
+          if (g.size() < 200)
+            check({af + " " + set + " x " + name, varied, &g, set.find('[') == std::string::npos});
       }
     }
   }
@@ -173,7 +178,7 @@ TEST_CASE("bounds: configs drawn from the shipped design spaces, both fidelities
         const auto graph = network.is_null()
                                ? workloads::load_workload(space.workload_file, settings)
                                : explorer::build_network(network, settings);
-        check({sf + " point " + point.dump(), arch, &graph});
+        check({sf + " point " + point.dump(), arch, &graph, true});
       }
     }
   }
@@ -206,7 +211,7 @@ TEST_CASE("bounds: layers of a trillion folds on the fixed fold plans, analytica
         const auto arch = arch::build_arch({std::string(dataflow) + "-" + mode, cfg});
         const std::string label = std::string(dataflow) + " " + mode + " batch " + std::to_string(batch);
         if (batch == 2) {
-          check({label, arch, &g});
+          check({label, arch, &g, true});
           continue;
         }
         INFO(label);
