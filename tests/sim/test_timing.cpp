@@ -396,10 +396,10 @@ TEST_CASE("listed channels of different widths time alike at both fidelities",
     const auto& memory = listed.engine->memory();
     REQUIRE(memory.channels.size() == 2);
     CHECK(memory.channels[1].rate() < 20);  // 16 x 64 B in flight cannot cover 50 cycles
-    const auto a = sim::simulate(*listed.engine, g, sim::Fidelity::analytical);
-    const auto s = sim::simulate(*listed.engine, g, sim::Fidelity::systemc);
+    const auto a = sim::simulate(*listed.engine, g, "analytical");
+    const auto s = sim::simulate(*listed.engine, g, "systemc");
     const auto shared = sim::simulate(*arch::load_arch(test::source_path(config)).engine, g,
-                                      sim::Fidelity::analytical);
+                                      "analytical");
     REQUIRE(a.size() == s.size());
     arch::u64 listed_cycles = 0, shared_cycles = 0;
     for (std::size_t i = 0; i < a.size(); ++i) {
