@@ -14,7 +14,7 @@
 //
 // Without ARCH WORKLOAD pairs: every shipped workload on the ideal edge roofline, and ResNet-50
 // on the TPUv1-like systolic array. --scalesim adds, for every row of
-// ../shared/reference/scalesim/results.csv, Tessera's time for that layer with that .cfg beside
+// data/reference/scalesim/results.csv, Tessera's time for that layer with that .cfg beside
 // SCALE-Sim v2's own (sim_wall_s), the speed-ups and their geometric means. --sweep evaluates
 // every grid point of a design space (default configs/spaces/systolic_resnet50.json) with each
 // --jobs count (default 1,2), as `tessera sweep` does without writing a log, and prints design
@@ -212,7 +212,7 @@ int sc_main(int argc, char* argv[]) {
         a.s_per_run * 1e6 / static_cast<double>(graph.size()), a.cycles_per_s, s.cycles,
         s.s_per_run * 1e3, s.cycles_per_s, s.s_per_run / a.s_per_run);
   }
-  if (scalesim) scalesim_section(root + "/../shared/reference/scalesim/", seconds);
+  if (scalesim) scalesim_section(root + "/data/reference/scalesim/", seconds);
   if (!sweep_space.empty()) sweep_section(sweep_space, jobs);
   return 0;
 }

@@ -33,7 +33,7 @@ enum class Dataflow { ws, os, is };
 std::string_view to_string(Dataflow d);
 std::optional<Dataflow> dataflow_from_string(std::string_view text);
 
-// How a GEMM maps onto an R×C array (SCALE-Sim's convention, ../shared/reference/scalesim):
+// How a GEMM maps onto an R×C array (SCALE-Sim's convention, data/reference/scalesim):
 //   os: rows <- M, cols <- N, streamed <- K
 //   ws: rows <- K, cols <- N, streamed <- M
 //   is: rows <- K, cols <- M, streamed <- N

@@ -78,7 +78,7 @@ NatsTable parse_nats(const std::string& path) {
         const auto it = std::find(fields.begin(), fields.end(), name);
         if (it == fields.end())
           throw InputError(at(number) + "header lacks the column " + name +
-                           " (expected the NATS-Bench topology table, ../shared/data/nats_bench)");
+                           " (expected the NATS-Bench topology table, data/nats_bench)");
         columns.push_back(static_cast<std::size_t>(it - fields.begin()));
       }
       const auto it = std::find(fields.begin(), fields.end(), kNatsArchColumn);
@@ -325,8 +325,9 @@ Registry<OracleFactory>& accuracy_oracles() {
           "NATS-Bench topology table: test accuracy of NAS-Bench-201 cells (cifar10, cifar100, "
           "ImageNet16-120); option csv",
           [](ParamReader& p, const std::string& dir) -> std::shared_ptr<const AccuracyOracle> {
-            const std::string csv =
-                resolve(dir, p.string("csv", "../../../shared/data/nats_bench/nats_bench_tss.csv"));
+            // Default: the table in data/ of the checkout this build came from, wherever the space is.
+            const std::string csv = resolve(
+                dir, p.string("csv", std::string(TESSERA_DATA_DIR) + "/nats_bench/nats_bench_tss.csv"));
             try {
               return std::make_shared<NatsOracle>(csv);
             } catch (const InputError& e) {

@@ -1,6 +1,6 @@
 // Accuracy oracles: the accuracy of a design point's network, for co-design spaces
 // (docs/explorer.md, "Accuracy oracles"). Chosen by name from one registry (`tessera list`):
-// nats (the NATS-Bench topology table of ../shared/data/nats_bench), command (a user's own
+// nats (the NATS-Bench topology table of data/nats_bench), command (a user's own
 // script: the point as JSON on stdin, a number on stdout). Any oracle takes a "noise" option
 // (Gaussian, seeded by the point) for testing a search's robustness.
 #pragma once

@@ -14,7 +14,7 @@ initializers (shape constants) keep their values. The tiny_payload and tiny_exte
 their payloads (inline and as external data) for the initializer tests.
 
 The MAC counts printed (and listed in the README) come from forward hooks on Conv and Linear
-layers, the same way ../shared/reference/model_macs.json was counted.
+layers, the same way data/reference/model_macs.json was counted.
 """
 import os
 import sys

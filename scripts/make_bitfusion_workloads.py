@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes the Bit Fusion benchmarks as Tessera workload JSON (docs/workload-format.md).
 
-Source: ../shared/reference/bitfusion/benchmark_layers.csv (the layers the authors' simulator
+Source: data/reference/bitfusion/benchmark_layers.csv (the layers the authors' simulator
 times, hsharma35/bitfusion benchmarks.py): per network and variant (wrpn = the paper's evaluated
 versions, base = normal width) the convolutions and matrix products with batch, kernel K, output
 size O, stride S, channels and the bitwidths of each layer's input activations and weights.
@@ -19,7 +19,7 @@ import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CSV = os.path.join(ROOT, "..", "shared", "reference", "bitfusion", "benchmark_layers.csv")
+CSV = os.path.join(ROOT, "data", "reference", "bitfusion", "benchmark_layers.csv")
 OUT = os.path.join(ROOT, "configs", "workloads", "bitfusion")
 
 FILE_NAMES = {"AlexNet": "alexnet", "SVHN": "svhn", "CIFAR10": "cifar10", "LeNet-5": "lenet5",

@@ -56,7 +56,7 @@ struct BitFusionParams {
   int psum_bits = 32;
   u64 wbuf_bytes = 64 * 1024, ibuf_bytes = 32 * 1024, obuf_bytes = 16 * 1024;
   i64 max_plan_tiles = 4096;  // native mode: tiles of the plan before grouping
-  // Energy, 45 nm (../shared/reference/bitfusion/config.json): the array per busy cycle
+  // Energy, 45 nm (data/reference/bitfusion/config.json): the array per busy cycle
   // (independent of precision) and SRAM per bit (CACTI), DRAM per bit.
   double core_pj_per_cycle = 235.104;
   double wbuf_read_pj_per_bit = 0.021366, wbuf_write_pj_per_bit = 0.028916;

@@ -293,7 +293,7 @@ LayerWork SystolicEngine::map_scalesim(const workloads::Operator& op, const Gemm
   const i64 a_per = g.a_distinct / g.count,
             b_per = b_shared ? g.b_distinct : g.b_distinct / g.count;
 
-  // Timing follows SCALE-Sim's buffer model (../shared/reference/scalesim/README.md): an operand
+  // Timing follows SCALE-Sim's buffer model (data/reference/scalesim/README.md): an operand
   // whose matrix fits in half its buffer is prefetched before cycle 0 and costs no time;
   // otherwise every fold fetches the block it streams, except the first (also before cycle 0).
   // Writes never stall the array. Folds run one after another without overlap.

@@ -7,7 +7,7 @@
 //            loads while the current one streams), reuse of operands across folds while they
 //            fit in half a buffer, partial sums accumulated on chip while they fit (spilled at
 //            accumulator precision otherwise), channel-parallel depthwise convolutions.
-//   scalesim SCALE-Sim v2's conventions (../shared/reference/scalesim/README.md): folds one
+//   scalesim SCALE-Sim v2's conventions (data/reference/scalesim/README.md): folds one
 //            after another, its per-fold cycle formulas and -1, groups and its "DP" depthwise
 //            layers as separate layers, its SRAM access counters (including the os counter
 //            artefact), DRAM traffic of a stall-free run with large buffers.

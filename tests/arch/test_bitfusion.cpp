@@ -34,8 +34,7 @@ workloads::Operator conv3x3(workloads::i64 c, workloads::i64 k, workloads::i64 h
 
 TEST_CASE("bitfusion: MACs per cycle per Fusion Unit match the reference throughput table") {
   const BitFusionEngine e{BitFusionParams{}};
-  const auto rows = read_csv_table(std::string(TESSERA_SHARED_DIR) +
-                                   "/reference/bitfusion/throughput.csv");
+  const auto rows = read_csv_table(test::source_path("data/reference/bitfusion/throughput.csv"));
   REQUIRE(rows.size() == 25);
   for (const auto& row : rows) {
     const int a = std::stoi(row.at("act_bits")), w = std::stoi(row.at("wgt_bits"));

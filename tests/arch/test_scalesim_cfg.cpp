@@ -18,7 +18,7 @@ using nlohmann::json;
 
 namespace {
 
-const std::string kConfigs = std::string(TESSERA_SHARED_DIR) + "/reference/scalesim/configs/";
+const std::string kConfigs = std::string(TESSERA_SOURCE_DIR) + "/data/reference/scalesim/configs/";
 const std::string kData = std::string(TESSERA_TEST_DATA) + "/scalesim_cfg/";
 
 json convert(const std::string& text, const std::string& file = "dir/arch.cfg") {

@@ -22,7 +22,7 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-const std::string kCsv = std::string(TESSERA_SHARED_DIR) + "/data/nats_bench/nats_bench_tss.csv";
+const std::string kCsv = std::string(TESSERA_SOURCE_DIR) + "/data/nats_bench/nats_bench_tss.csv";
 const std::string kCell =
     "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|";
 
@@ -103,6 +103,19 @@ TEST_CASE("the nats oracle returns the table's accuracies", "[explorer][codesign
   CHECK(table.at(kCell)[0] == Approx(93.66));  // the README's second row
   CHECK_THROWS_WITH(explorer::nats_accuracy(kCsv, kCell, "mnist"),
                     Contains("dataset 'mnist' is not in the NATS-Bench table"));
+}
+
+TEST_CASE("the nats oracle's default table is the repository's, wherever the space is",
+          "[explorer][codesign][oracle]") {
+  // A space in a temporary folder, far from configs/spaces/, naming no csv.
+  const auto dir = temp_dir("default_table");
+  const auto space = explorer::read_space(nb201_space(dir, R"({"oracle": "nats"})"));
+  const explorer::WorkloadCache workloads(space);
+  const auto point = space.grid_point(0);
+  const auto e = explorer::evaluate_point(space, workloads, 0, point);
+  REQUIRE(e.ok);
+  const auto arch = explorer::resolve_point(space, point).network.at("arch").get<std::string>();
+  CHECK(e.metrics.at("accuracy") == read_table().at(arch)[0]);
 }
 
 TEST_CASE("a network parameter builds the NAS-Bench-201 graph of its cell",

@@ -1,4 +1,4 @@
-// Bit Fusion against the authors' simulator (../shared/reference/bitfusion/, README.md there):
+// Bit Fusion against the authors' simulator (data/reference/bitfusion/, README.md there):
 // the 8 benchmarks of the paper (wrpn variant, batch 16) on the ISCA 2018 configuration
 // (configs/arch/bitfusion_isca2018.json, reference mode). Cycles within 2 % and energy within
 // 5 % per benchmark; the geomean speedup and energy reduction over the Eyeriss figures shipped
@@ -21,7 +21,7 @@ using namespace tessera;
 
 namespace {
 
-const std::string kRef = std::string(TESSERA_SHARED_DIR) + "/reference/bitfusion/";
+const std::string kRef = std::string(TESSERA_SOURCE_DIR) + "/data/reference/bitfusion/";
 
 const std::map<std::string, std::string> kFiles = {
     {"AlexNet", "alexnet"}, {"SVHN", "svhn"},           {"CIFAR10", "cifar10"},

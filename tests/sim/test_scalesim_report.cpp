@@ -1,6 +1,6 @@
 // SCALE-Sim-style CSV reports (sim/scalesim_report.hpp, docs/scalesim.md): SCALE-Sim v2's
 // exact headers, rows that carry the report's numbers (and, for a stall-free SCALE-Sim-mode
-// run, SCALE-Sim's own: ../shared/reference/scalesim/results.csv), and `--format scalesim`.
+// run, SCALE-Sim's own: data/reference/scalesim/results.csv), and `--format scalesim`.
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -25,7 +25,7 @@ namespace {
 
 using test::run_cli;
 
-const std::string kDir = std::string(TESSERA_SHARED_DIR) + "/reference/scalesim/";
+const std::string kDir = std::string(TESSERA_SOURCE_DIR) + "/data/reference/scalesim/";
 const std::string kCfg = kDir + "configs/calc_8x8_ws.cfg";
 const std::string kTopology = kDir + "topologies/r18_conv2_3x3.csv";
 

@@ -1,5 +1,5 @@
 // The systolic engine in SCALE-Sim compatibility mode against SCALE-Sim v2's own results:
-// ../shared/reference/scalesim/results.csv (one row per layer × dataflow × array, produced by
+// data/reference/scalesim/results.csv (one row per layer × dataflow × array, produced by
 // SCALE-Sim v2 at commit 22f88b1 from the .cfg and topology files beside it; see its README).
 //
 // Stall-free (CALC) runs: total cycles, overall utilisation, mapping efficiency and the three
@@ -24,7 +24,7 @@ using namespace tessera;
 
 namespace {
 
-const std::string kDir = std::string(TESSERA_SHARED_DIR) + "/reference/scalesim/";
+const std::string kDir = std::string(TESSERA_SOURCE_DIR) + "/data/reference/scalesim/";
 
 std::vector<std::map<std::string, std::string>> read_results() {
   return read_csv_table(kDir + "results.csv");

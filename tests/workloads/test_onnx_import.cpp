@@ -1,6 +1,6 @@
 // ONNX import (workloads/onnx_import.*, docs/onnx.md). The torchvision exports shipped in
 // workloads/models/ must reproduce the MAC and parameter counts of
-// ../shared/reference/model_macs.json exactly; that file is read through the TESSERA_SHARED_DIR
+// data/reference/model_macs.json exactly; that file is read through the TESSERA_SOURCE_DIR
 // compile definition (tests/CMakeLists.txt). Its parameter counts are torchvision's
 // sum(p.numel() for p in model.parameters()), which includes BatchNorm's weight and bias
 // (2 x channels, the IR's Norm params) and not its running statistics; the models are exported
@@ -27,7 +27,7 @@ const std::string kModels = std::string(TESSERA_SOURCE_DIR) + "/workloads/models
 const std::string kBad = std::string(TESSERA_TEST_DATA) + "/onnx/";
 
 nlohmann::json reference() {
-  std::ifstream in(std::string(TESSERA_SHARED_DIR) + "/reference/model_macs.json");
+  std::ifstream in(std::string(TESSERA_SOURCE_DIR) + "/data/reference/model_macs.json");
   REQUIRE(in);
   return nlohmann::json::parse(in);
 }

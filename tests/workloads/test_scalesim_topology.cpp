@@ -1,5 +1,5 @@
 // SCALE-Sim v2 topology CSV: the reference topologies give the layer sizes SCALE-Sim itself
-// reported (../shared/reference/scalesim/results.csv), the shipped ResNet-18 gives torchvision's
+// reported (data/reference/scalesim/results.csv), the shipped ResNet-18 gives torchvision's
 // MAC count, and each kind of bad file is reported with FILE:LINE and the field.
 #include <fstream>
 #include <map>
@@ -19,7 +19,7 @@ using Catch::EndsWith;
 
 namespace {
 
-const std::string kScaleSim = std::string(TESSERA_SHARED_DIR) + "/reference/scalesim/";
+const std::string kScaleSim = std::string(TESSERA_SOURCE_DIR) + "/data/reference/scalesim/";
 const std::string kData = std::string(TESSERA_TEST_DATA) + "/workloads/";
 
 struct Reference {
@@ -130,7 +130,7 @@ TEST_CASE("the shipped ResNet-18 has torchvision's conv MACs", "[workloads][scal
   const Graph g =
       load_workload(std::string(TESSERA_SOURCE_DIR) + "/configs/workloads/resnet18_scalesim.csv");
   CHECK(g.size() == 20);
-  std::ifstream in(std::string(TESSERA_SHARED_DIR) + "/reference/model_macs.json");
+  std::ifstream in(std::string(TESSERA_SOURCE_DIR) + "/data/reference/model_macs.json");
   const auto reference = nlohmann::json::parse(in)["models"]["resnet18"];
   const i64 fc_macs = 512 * 1000;  // the one layer a conv topology cannot hold
   CHECK(g.totals().macs == reference["macs"].get<i64>() - fc_macs);
