@@ -1,5 +1,6 @@
 // tessera pareto: the non-dominated entries of a results log and their hypervolume, ranked by the
-// objectives in the log's header unless --objectives names others.
+// objectives in the log's header unless --objectives names others, on the space's fixed
+// hypervolume scale when the header records one.
 #include "explorer/pareto.hpp"
 
 #include <memory>
@@ -40,7 +41,15 @@ int pareto(const ParetoArgs& a, std::ostream& out, std::ostream& err) {
   }
   std::optional<std::vector<double>> reference;
   if (!a.reference.empty()) reference = explorer::parse_reference_point(a.reference, objectives);
-  const auto result = explorer::analyse_pareto(log.entries, objectives, reference, a.log);
+  // The space's fixed normalisation, when its log records one and it fits these objectives.
+  std::optional<explorer::HypervolumeScale> scale;
+  if (log.header && !reference) {
+    scale = explorer::header_scale(*log.header, objectives);
+    if (!scale && !log.header->hv_lo.empty())
+      err << "tessera: note: the space's hypervolume normalisation is for its objectives, not "
+          << spec << ": using the default reference point\n";
+  }
+  const auto result = explorer::analyse_pareto(log.entries, objectives, reference, a.log, scale);
   if (a.as_json)
     out << explorer::to_json(result, log.entries).dump(2) << "\n";
   else
@@ -60,7 +69,8 @@ Command add_pareto(CLI::App& app) {
                   "log header's, i.e. the space's objectives)");
   cmd->add_option("--reference", a->reference,
                   "Hypervolume reference point, one value per objective, comma-separated "
-                  "(default: the worst ok value of each objective moved 10% further)");
+                  "(default: the space's fixed normalisation when its log records one, else "
+                  "the worst ok value of each objective moved 10% further)");
   cmd->add_flag("--json", a->as_json, "Print JSON instead of a table");
   return {cmd, [a](std::ostream& out, std::ostream& err) { return pareto(*a, out, err); }};
 }

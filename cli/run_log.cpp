@@ -69,6 +69,8 @@ explorer::LogHeader make_header(const std::string& command, const std::string& s
   h.shards = shards;
   for (const auto& [metric, minimize] : space.objectives)
     h.objectives.push_back(metric + (minimize ? ":min" : ":max"));
+  h.hv_lo = space.hv_lo;
+  h.hv_ref = space.hv_ref;
   h.tool_version = kVersion;
   h.tool_revision = kGitRevision;
   for (const sim::Metric& m : sim::metric_table())

@@ -287,18 +287,66 @@ bool ParetoArchive::add(const std::vector<double>& v) {
   return true;
 }
 
+std::optional<HypervolumeScale> header_scale(const LogHeader& header,
+                                             const std::vector<Objective>& objectives) {
+  if (header.hv_lo.empty() || header.objectives.size() != objectives.size()) return std::nullopt;
+  HypervolumeScale scale;
+  for (const auto& o : objectives) {
+    const auto it = std::find(header.objectives.begin(), header.objectives.end(), to_string(o));
+    if (it == header.objectives.end()) return std::nullopt;
+    const auto k = static_cast<std::size_t>(it - header.objectives.begin());
+    scale.lo.push_back(header.hv_lo.at(k));
+    scale.ref.push_back(header.hv_ref.at(k));
+  }
+  return scale;
+}
+
+const char* to_string(ReferenceSource s) {
+  switch (s) {
+    case ReferenceSource::given: return "given";
+    case ReferenceSource::space: return "space";
+    case ReferenceSource::worst: return "default";
+  }
+  return "default";
+}
+
 ParetoResult analyse_pareto(const std::vector<LogEntry>& entries,
                             const std::vector<Objective>& objectives,
                             const std::optional<std::vector<double>>& reference,
-                            const std::string& source) {
+                            const std::string& source,
+                            const std::optional<HypervolumeScale>& scale) {
   check_objectives(entries, objectives, source);
   ParetoResult r;
   r.objectives = objectives;
   for (const auto& e : entries) ++(e.ok ? r.evaluated : r.failed);
   r.front = pareto_front(entries, objectives);
-  r.reference_given = reference.has_value();
-  r.reference_point = reference ? *reference : default_reference_point(entries, objectives);
-  if (!r.front.empty()) {
+  if (reference) {
+    r.reference = ReferenceSource::given;
+    r.reference_point = *reference;
+  } else if (scale) {
+    if (scale->lo.size() != objectives.size() || scale->ref.size() != objectives.size())
+      throw std::logic_error("analyse_pareto: the scale and the objectives differ in size");
+    r.reference = ReferenceSource::space;
+    r.scale = scale;
+    for (std::size_t j = 0; j < objectives.size(); ++j)  // back to the metric's own sign
+      r.reference_point.push_back(objectives[j].minimize ? scale->ref[j] : 0.0 - scale->ref[j]);
+  } else {
+    r.reference_point = default_reference_point(entries, objectives);
+  }
+  if (r.front.empty()) return r;
+  if (r.scale) {
+    std::vector<std::vector<double>> values;
+    for (const auto pos : r.front) {
+      values.push_back(minimised(entries.at(pos), objectives));
+      // As normalised_hypervolume(): a point at or beyond ref in some objective bounds nothing.
+      for (std::size_t j = 0; j < objectives.size(); ++j)
+        if (values.back()[j] >= r.scale->ref[j]) {
+          ++r.outside_reference;
+          break;
+        }
+    }
+    r.hypervolume = normalised_hypervolume(values, r.scale->lo, r.scale->ref);
+  } else {
     const auto hv = hypervolume(entries, r.front, objectives, r.reference_point);
     r.hypervolume = hv.value;
     r.outside_reference = hv.outside;
@@ -313,7 +361,10 @@ nlohmann::json to_json(const ParetoResult& r, const std::vector<LogEntry>& entri
   return {{"objectives", std::move(objectives)},
           {"reference_point",
            r.reference_point.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.reference_point)},
-          {"reference_given", r.reference_given},
+          {"reference", to_string(r.reference)},
+          {"reference_given", r.reference == ReferenceSource::given},
+          {"normalisation", r.scale ? nlohmann::json{{"lo", r.scale->lo}, {"ref", r.scale->ref}}
+                                    : nlohmann::json(nullptr)},
           {"hypervolume", r.hypervolume},
           {"front", std::move(front)},
           {"evaluated", r.evaluated},
@@ -359,10 +410,22 @@ std::string format_table(const ParetoResult& r, const std::vector<LogEntry>& ent
     return out;
   }
   std::string ref;
-  for (std::size_t j = 0; j < r.objectives.size(); ++j)
-    ref += (j ? ", " : "") + r.objectives[j].metric + "=" + number(r.reference_point[j]);
-  out += fmt::format("hypervolume: {} (reference point {}; {})\n", number(r.hypervolume), ref,
-                     r.reference_given ? "given" : "default: worst ok value moved 10% further");
+  if (r.scale) {
+    for (std::size_t j = 0; j < r.objectives.size(); ++j)
+      ref += fmt::format("{}{} lo={} ref={}", j ? ", " : "", r.objectives[j].metric,
+                         number(r.scale->lo[j]), number(r.scale->ref[j]));
+    out += fmt::format(
+        "hypervolume: {} (normalised with the space's fixed scale, f = (v - lo)/(ref - lo) per "
+        "objective in minimisation form, in the unit box: {})\n",
+        number(r.hypervolume), ref);
+  } else {
+    for (std::size_t j = 0; j < r.objectives.size(); ++j)
+      ref += (j ? ", " : "") + r.objectives[j].metric + "=" + number(r.reference_point[j]);
+    out += fmt::format("hypervolume: {} (reference point {}; {})\n", number(r.hypervolume), ref,
+                       r.reference == ReferenceSource::given
+                           ? "given"
+                           : "default: worst ok value moved 10% further");
+  }
   if (r.outside_reference)
     out += fmt::format(
         "{} front entries are not better than the reference point in every "

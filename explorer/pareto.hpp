@@ -97,25 +97,51 @@ class ParetoArchive {
   std::vector<std::vector<double>> points_;
 };
 
+// A space's fixed hypervolume normalisation, per objective in minimisation form (maximised
+// objectives negated): f = (v - lo) / (ref - lo), as normalised_hypervolume().
+struct HypervolumeScale {
+  std::vector<double> lo, ref;
+};
+
+// The space's normalisation for `objectives`, from a log header that records one: lo and ref
+// reordered to `objectives`. nullopt when the header has none or `objectives` are not the
+// header's (another set of metrics, or a direction changed).
+std::optional<HypervolumeScale> header_scale(const LogHeader& header,
+                                             const std::vector<Objective>& objectives);
+
+// Where a hypervolume's reference came from.
+enum class ReferenceSource {
+  given,     // --reference, in the metrics' own units
+  space,     // the space's fixed normalisation: the hypervolume is in the unit box
+  worst,     // the default: default_reference_point(), the worst ok values moved 10% further
+};
+const char* to_string(ReferenceSource s);  // "given", "space", "default"
+
 // Everything `tessera pareto` reports.
 struct ParetoResult {
   std::vector<Objective> objectives;
   std::vector<std::size_t> front;  // positions in the entries, as pareto_front()
+  // In the metrics' own units; with the space's normalisation, its ref.
   std::vector<double> reference_point;
-  bool reference_given = false;  // false: default_reference_point()
+  ReferenceSource reference = ReferenceSource::worst;
+  std::optional<HypervolumeScale> scale;  // when reference == space
   double hypervolume = 0;
   std::size_t outside_reference = 0;
   std::size_t evaluated = 0;  // ok entries, the ones ranked
   std::size_t failed = 0;     // failed entries, skipped
 };
 
-// check_objectives + pareto_front + reference point + hypervolume.
+// check_objectives + pareto_front + reference point + hypervolume. A given reference comes
+// first; then the space's scale (the hypervolume normalised_hypervolume() of the front); then
+// default_reference_point().
 ParetoResult analyse_pareto(const std::vector<LogEntry>& entries,
                             const std::vector<Objective>& objectives,
                             const std::optional<std::vector<double>>& reference = std::nullopt,
-                            const std::string& source = "results log");
+                            const std::string& source = "results log",
+                            const std::optional<HypervolumeScale>& scale = std::nullopt);
 
-// {"objectives": ["latency_s:min", ...], "reference_point": [...], "hypervolume": x,
+// {"objectives": ["latency_s:min", ...], "reference_point": [...], "reference": "space",
+//  "normalisation": {"lo": [...], "ref": [...]} or null, "hypervolume": x,
 //  "front": [entries as in the log], "evaluated": n, "failed": k, "outside_reference": m}
 nlohmann::json to_json(const ParetoResult& r, const std::vector<LogEntry>& entries);
 

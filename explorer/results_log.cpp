@@ -168,8 +168,8 @@ namespace {
 
 constexpr const char* kHeaderKeys[] = {"command",       "space",      "base_config_hash",
                                        "workload_hash", "run",        "size",
-                                       "shard",         "objectives", "tool",
-                                       "metrics"};
+                                       "shard",         "objectives", "hypervolume",
+                                       "tool",          "metrics"};
 
 LogHeader header_from_json(const nlohmann::json& j, const std::string& where) {
   const auto fail = [&](const std::string& key, const std::string& what) {
@@ -216,6 +216,28 @@ LogHeader header_from_json(const nlohmann::json& j, const std::string& where) {
   for (const auto& o : objectives) {
     if (!o.is_string()) throw fail("objectives", "expected a list of \"METRIC:min|max\"");
     h.objectives.push_back(o.get<std::string>());
+  }
+  if (j.contains("hypervolume")) {  // optional: only spaces with a fixed normalisation have one
+    const auto& hv = j.at("hypervolume");
+    if (!hv.is_object()) throw fail("hypervolume", "expected an object with lo and ref");
+    for (const auto& [key, value] : hv.items())
+      if (key != "lo" && key != "ref") throw fail("hypervolume/" + key, "unknown key");
+    for (auto [key, out] : {std::pair{"lo", &h.hv_lo}, {"ref", &h.hv_ref}}) {
+      const std::string path = std::string("hypervolume/") + key;
+      const auto& v = need(hv, key, path);
+      if (!v.is_array() || v.size() != h.objectives.size())
+        throw fail(path, "expected one number per objective (" +
+                             std::to_string(h.objectives.size()) + ")");
+      for (const auto& x : v) {
+        if (!x.is_number() || !std::isfinite(x.get<double>()))
+          throw fail(path, "expected finite numbers, got " + x.dump());
+        out->push_back(x.get<double>());
+      }
+    }
+    for (std::size_t i = 0; i < h.hv_lo.size(); ++i)
+      if (!(h.hv_ref[i] > h.hv_lo[i]))
+        throw fail("hypervolume/ref", "each ref must be greater than its lo (objective " +
+                                          h.objectives[i] + ")");
   }
   const auto& tool = need(j, "tool", "tool");
   h.tool_version = text(tool, "version", "tool/version");
@@ -265,6 +287,10 @@ nlohmann::ordered_json ordered(const LogHeader& h) {
   header["shard"]["index"] = h.shard;
   header["shard"]["count"] = h.shards;
   header["objectives"] = h.objectives;
+  if (!h.hv_lo.empty()) {
+    header["hypervolume"]["lo"] = h.hv_lo;
+    header["hypervolume"]["ref"] = h.hv_ref;
+  }
   header["tool"]["version"] = h.tool_version;
   header["tool"]["revision"] = h.tool_revision;
   for (const auto& [name, m] : h.metrics) {

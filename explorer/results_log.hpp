@@ -43,6 +43,10 @@ struct LogHeader {
   std::uint64_t size = 0;               // sweep: points (indices 0 .. size-1); explore: the budget
   std::uint64_t shard = 0, shards = 1;  // this log holds the indices i with i % shards == shard
   std::vector<std::string> objectives;  // "latency_s:min", in the space's order
+  // The space's fixed hypervolume normalisation ("hypervolume": lo and ref per objective, in
+  // minimisation form), so that `pareto` scores the log on that scale without the space file;
+  // empty when the space has none. Part of the space, so covered by space_hash.
+  std::vector<double> hv_lo, hv_ref;
   std::string tool_version, tool_revision;  // recorded, not compared
   // The metric table of the tool that wrote the log (sim/metrics.hpp), for the plot scripts:
   // name -> unit, direction ("min" or "max"), description. Recorded, not compared; absent in

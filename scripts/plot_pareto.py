@@ -3,12 +3,15 @@
 
   scripts/plot_pareto.py LOG --front FRONT.json [--objectives a:min,b:min] --out PREFIX
 
-Dominance is not computed here: the front is the one in FRONT.json. With more than two
-objectives, the plot shows every pair of objectives, the front's points marked (a projection of a
-front is not a curve); axes spanning more than 10x are logarithmic.
+Dominance is not computed here: the front is the one in FRONT.json, and so is the hypervolume in
+the title, shown with the scale it is on (the space's fixed normalisation or the reference point
+`tessera pareto` used). With more than two objectives, the plot shows every pair of objectives,
+the front's points marked (a projection of a front is not a curve); axes spanning more than 10x
+are logarithmic.
 """
 import argparse
 import itertools
+import textwrap
 
 from matplotlib import ticker
 
@@ -21,6 +24,28 @@ def read_front(path):
     if not isinstance(doc, dict) or not isinstance(doc.get("front"), list) or "objectives" not in doc:
         raise InputError(f"{path}: not the output of `tessera pareto LOG --json` (no 'front' and 'objectives')")
     return doc
+
+
+def hypervolume_note(doc, path):
+    """The hypervolume with the scale it is on (`tessera pareto`'s reference or the space's
+    normalisation): a hypervolume means nothing without it."""
+    hv = doc.get("hypervolume")
+    if not isinstance(hv, (int, float)):
+        return "hypervolume not given"
+    names = [o.rsplit(":", 1)[0] for o in doc["objectives"]]
+    source = doc.get("reference", "given" if doc.get("reference_given") else "default")
+    try:
+        if source == "space":
+            norm = doc["normalisation"]
+            scale = ", ".join(f"{n} [{float(lo):g}, {float(ref):g}]"
+                              for n, lo, ref in zip(names, norm["lo"], norm["ref"]))
+            return f"hypervolume {hv:.4g}, normalised to the unit box by the space's fixed [lo, ref]: {scale}"
+        point = ", ".join(f"{n}={float(r):g}" for n, r in zip(names, doc.get("reference_point") or []))
+    except (TypeError, ValueError, KeyError):
+        raise InputError(f"{path}: its reference_point or normalisation is not the output of "
+                         "`tessera pareto LOG --json`") from None
+    how = "given" if source == "given" else "default: worst ok value moved 10% further"
+    return f"hypervolume {hv:.4g} in the metrics' units, reference point {point} ({how})"
 
 
 def log_note(scale):
@@ -88,7 +113,7 @@ def main():
         ax.grid(True, which="both", alpha=0.25)
         ax.legend(fontsize=8)
     fig.suptitle(f"{args.log}: {len(front)} non-dominated of {len(points)} ok points, {failed} failed "
-                 f"(not shown); hypervolume {doc.get('hypervolume', float('nan')):.4g}", fontsize=10)
+                 f"(not shown)\n{textwrap.fill(hypervolume_note(doc, args.front), 75 * cols)}", fontsize=10)
     fig.tight_layout()
     common.save(fig, args.out)
 

@@ -499,6 +499,29 @@ TEST_CASE("the shipped co-design spaces", "[explorer][codesign][space]") {
   CHECK(nasaic.oracle);
 }
 
+TEST_CASE("a space's hypervolume scale goes into its log and tessera pareto uses it",
+          "[explorer][codesign][cli]") {
+  const auto dir = temp_dir("hv_scale");
+  const auto space = nb201_space(dir, nats(), R"(, "hypervolume": {"lo": [0, 0], "ref": [100, 1]})");
+  const auto log = (dir / "run.jsonl").string();
+  REQUIRE(test::run_cli({"sweep", space, "--log", log, "--quiet"}).code == 0);
+  const auto parsed = explorer::read_results_log(log);
+  REQUIRE(parsed.header);
+  CHECK(parsed.header->hv_lo == std::vector<double>{0, 0});
+  CHECK(parsed.header->hv_ref == std::vector<double>{100, 1});
+  const auto r = test::run_cli({"pareto", log, "--json"});
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j.at("reference") == "space");
+  // Dominated entries add nothing: the front's hypervolume is that of every ok entry.
+  const auto objectives = explorer::parse_objectives("test_error:min,latency_s:min");
+  const double expected =
+      explorer::normalised_hypervolume(parsed.entries, objectives, {0, 0}, {100, 1});
+  CHECK(expected > 0);
+  CHECK(j.at("hypervolume").get<double>() == Approx(expected));
+}
+
 TEST_CASE("tessera codesign: a search over a joint space, resumable",
           "[explorer][codesign][cli]") {
   const auto dir = temp_dir("cli");

@@ -89,7 +89,8 @@ TEST_CASE("the front of a hand-made log: dominated points out, ties and duplicat
   const auto r = analyse_pareto(entries, objectives);
   CHECK(r.evaluated == 7);
   CHECK(r.failed == 1);
-  CHECK_FALSE(r.reference_given);
+  CHECK(r.reference == ReferenceSource::worst);
+  CHECK_FALSE(r.scale);
   // Default reference: worst latency 5 and worst energy 5, times 1.1.
   REQUIRE(r.reference_point.size() == 2);
   CHECK(r.reference_point[0] == Approx(5.5));
@@ -136,7 +137,7 @@ TEST_CASE("hypervolumes equal hand-computed values", "[explorer]") {
   CHECK(front.size() == 3);
   CHECK(hypervolume(es, front, ab, {4, 4}).value == Approx(6));
   const auto r = analyse_pareto(es, ab, std::vector<double>{4, 4});
-  CHECK(r.reference_given);
+  CHECK(r.reference == ReferenceSource::given);
   CHECK(r.hypervolume == Approx(6));
 
   // A reference that cuts the front: (1,3) is not better than b = 3, so it bounds nothing;
@@ -162,6 +163,66 @@ TEST_CASE("hypervolumes equal hand-computed values", "[explorer]") {
   const auto r1 = analyse_pareto(es, a_only, std::vector<double>{5});
   CHECK(indices(es, r1.front) == std::vector<std::uint64_t>{0});
   CHECK(r1.hypervolume == Approx(4));
+}
+
+TEST_CASE("a space's fixed scale normalises the hypervolume into the unit box", "[explorer]") {
+  // front2d's front (latency_s, energy_pj): (1,5), (2,3) twice, (4,1). With lo (0,0) and ref
+  // (10,20): f = (0.1,0.25), (0.2,0.15), (0.4,0.05); strips along the first against 1:
+  // [0.1,0.2) x 0.75 + [0.2,0.4) x 0.85 + [0.4,1) x 0.95 = 0.075 + 0.17 + 0.57 = 0.815.
+  const auto entries = read_log(log_path("front2d.jsonl"));
+  const auto objectives = parse_objectives(kDefaultObjectives);
+  const auto r =
+      analyse_pareto(entries, objectives, std::nullopt, "log", HypervolumeScale{{0, 0}, {10, 20}});
+  CHECK(r.reference == ReferenceSource::space);
+  REQUIRE(r.scale);
+  CHECK(r.reference_point == std::vector<double>{10, 20});
+  CHECK(r.hypervolume == Approx(0.815));
+  CHECK(r.outside_reference == 0);
+  // A ref the first front entry is not below (energy 5 >= 4): it bounds nothing and is counted.
+  // ref (5,4): f = (0.4,0.75) twice, (0.8,0.25); [0.4,0.8) x 0.25 + [0.8,1) x 0.75 = 0.25.
+  const auto cut =
+      analyse_pareto(entries, objectives, std::nullopt, "log", HypervolumeScale{{0, 0}, {5, 4}});
+  CHECK(cut.hypervolume == Approx(0.25));
+  CHECK(cut.outside_reference == 1);
+  // A given reference wins over the scale: the hypervolume in the metrics' units (12.25 against
+  // (5.5, 5.5), as in the test above).
+  const auto given = analyse_pareto(entries, objectives, std::vector<double>{5.5, 5.5}, "log",
+                                    HypervolumeScale{{0, 0}, {10, 20}});
+  CHECK(given.reference == ReferenceSource::given);
+  CHECK_FALSE(given.scale);
+  CHECK(given.hypervolume == Approx(12.25));
+
+  // A maximised objective: lo and ref in minimisation form (utilization negated). Front of
+  // (latency_s, utilization): (1,0.9) and (4,0.95) -> (1,-0.9), (4,-0.95); lo (0,-1), ref (10,0):
+  // f = (0.1,0.1), (0.4,0.05): [0.1,0.4) x 0.9 + [0.4,1) x 0.95 = 0.27 + 0.57 = 0.84. The
+  // reported reference point is in the metric's own sign: utilization 0.
+  const auto max = analyse_pareto(entries, parse_objectives("latency_s:min,utilization:max"),
+                                  std::nullopt, "log", HypervolumeScale{{0, -1}, {10, 0}});
+  CHECK(max.hypervolume == Approx(0.84));
+  CHECK(max.reference_point == std::vector<double>{10, 0});
+  CHECK_FALSE(std::signbit(max.reference_point[1]));
+}
+
+TEST_CASE("a log header's scale follows the objectives asked for", "[explorer]") {
+  LogHeader h;
+  h.objectives = {"test_error:min", "latency_s:min", "area_mm2:min"};
+  h.hv_lo = {1, 2, 3};
+  h.hv_ref = {10, 20, 30};
+  const auto same = header_scale(h, parse_objectives("test_error,latency_s,area_mm2"));
+  REQUIRE(same);
+  CHECK(same->lo == std::vector<double>{1, 2, 3});
+  CHECK(same->ref == std::vector<double>{10, 20, 30});
+  const auto reordered = header_scale(h, parse_objectives("area_mm2,test_error,latency_s"));
+  REQUIRE(reordered);
+  CHECK(reordered->lo == std::vector<double>{3, 1, 2});
+  CHECK(reordered->ref == std::vector<double>{30, 10, 20});
+  // Other metrics, fewer of them, or a direction changed: the scale does not apply.
+  CHECK_FALSE(header_scale(h, parse_objectives("test_error,latency_s")));
+  CHECK_FALSE(header_scale(h, parse_objectives("test_error,latency_s,energy_pj")));
+  CHECK_FALSE(header_scale(h, parse_objectives("test_error,latency_s,area_mm2:max")));
+  h.hv_lo.clear();
+  h.hv_ref.clear();
+  CHECK_FALSE(header_scale(h, parse_objectives("test_error,latency_s,area_mm2")));
 }
 
 TEST_CASE("ZDT1: the front and hypervolume of a known test problem", "[explorer]") {
@@ -294,6 +355,64 @@ TEST_CASE("tessera pareto prints a table; bad input exits 1", "[explorer]") {
   const auto corrupt = run({"pareto", log_path("corrupt_middle.jsonl")});
   CHECK(corrupt.code == cli::kExitInputError);
   CHECK_THAT(corrupt.err, Contains("corrupt_middle.jsonl:2"));
+}
+
+TEST_CASE("tessera pareto scores a log on its space's fixed scale and says so", "[explorer]") {
+  // front2d's entries under a header that records the space's normalisation, as `sweep`,
+  // `explore` and `codesign` write it for a space with a "hypervolume" object.
+  LogHeader h;
+  h.command = "sweep";
+  h.space_file = "space.json";
+  h.space_name = "hv";
+  h.space_hash = "s";
+  h.base_config_hash = "c";
+  h.workload_hash = "w";
+  h.size = 8;
+  h.objectives = {"latency_s:min", "energy_pj:min"};
+  h.hv_lo = {0, 0};
+  h.hv_ref = {10, 20};
+  const auto path = temp_path("pareto_scaled.jsonl");
+  {
+    std::ofstream out(path);
+    out << to_line(h) << "\n";
+    std::ifstream in(log_path("front2d.jsonl"));
+    out << in.rdbuf();
+  }
+  const auto r = run({"pareto", path, "--json"});
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j.at("reference") == "space");
+  CHECK(j.at("reference_given") == false);
+  CHECK(j.at("normalisation") == nlohmann::json{{"lo", {0.0, 0.0}}, {"ref", {10.0, 20.0}}});
+  CHECK(j.at("reference_point") == nlohmann::json{10.0, 20.0});
+  CHECK(j.at("hypervolume").get<double>() == Approx(0.815));  // the unit test above
+
+  const auto table = run({"pareto", path});
+  CHECK_THAT(table.out, Contains("hypervolume: 0.815 (normalised with the space's fixed scale") &&
+                            Contains("latency_s lo=0 ref=10, energy_pj lo=0 ref=20"));
+
+  // The same objectives in another order keep the scale, reordered.
+  const auto swapped = run({"pareto", path, "--objectives", "energy_pj,latency_s", "--json"});
+  REQUIRE(swapped.code == 0);
+  const auto s = nlohmann::json::parse(swapped.out);
+  CHECK(s.at("reference") == "space");
+  CHECK(s.at("normalisation").at("ref") == nlohmann::json{20.0, 10.0});
+  CHECK(s.at("hypervolume").get<double>() == Approx(0.815));
+
+  // Other objectives: the default reference, with a note; --reference: the given one.
+  const auto other =
+      run({"pareto", path, "--objectives", "latency_s:min,utilization:max", "--json"});
+  REQUIRE(other.code == 0);
+  CHECK(nlohmann::json::parse(other.out).at("reference") == "default");
+  CHECK(nlohmann::json::parse(other.out).at("normalisation").is_null());
+  CHECK_THAT(other.err, Contains("the space's hypervolume normalisation is for its objectives"));
+  const auto given = run({"pareto", path, "--reference", "5.5,5.5", "--json"});
+  REQUIRE(given.code == 0);
+  const auto g = nlohmann::json::parse(given.out);
+  CHECK(g.at("reference") == "given");
+  CHECK(g.at("hypervolume").get<double>() == Approx(12.25));
+  std::filesystem::remove(path);
 }
 
 TEST_CASE("tessera merge writes the merged log", "[explorer]") {

@@ -94,6 +94,25 @@ def tick_labels(name):
     return check(name, p.stdout.strip() == want, f"got {p.stdout.strip() or p.stderr.strip()}, want {want}")
 
 
+def hypervolume_titles(name):
+    """The title's hypervolume names its scale: the reference point, or the space's lo..ref."""
+    code = ("import sys, json; sys.path.insert(0, sys.argv[1]); import plot_pareto as p; "
+            "d = json.load(open(sys.argv[2])); print(p.hypervolume_note(d, 'f')); "
+            "d.update(reference='space', hypervolume=0.5, normalisation={'lo': [0, 1], 'ref': [2, 3]}); "
+            "d['objectives'] = ['test_error:min', 'log10_latency_s:min']; print(p.hypervolume_note(d, 'f'))")
+    p = subprocess.run([PYTHON, "-c", code, SCRIPTS, FRONT], capture_output=True, text=True,
+                       env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    with open(FRONT, encoding="utf-8") as f:
+        ref = json.load(f)["reference_point"]
+    want = [f"in the metrics' units, reference point latency_s={ref[0]:g}, energy_pj={ref[1]:g} "
+            "(default: worst ok value moved 10% further)",
+            "hypervolume 0.5, normalised to the unit box by the space's fixed [lo, ref]: "
+            "test_error [0, 2], log10_latency_s [1, 3]"]
+    lines = p.stdout.splitlines()
+    ok = len(lines) == 2 and want[0] in lines[0] and lines[1] == want[1]
+    return check(name, ok, f"got {p.stdout.strip() or p.stderr.strip()!r}, want {want}")
+
+
 def fails_with(name, texts, script, *args):
     """The script exits non-zero and its stderr holds every one of texts."""
     p = run(script, *args)
@@ -149,6 +168,7 @@ def main():
                "--front", FRONT3)
         submit(panels, "layers: four panels", out("layers4"), 4, "plot_layers.py", REPORT)
         submit(tick_labels, "scatter tick labels: 2 Mi, not 2.09715e+06")
+        submit(hypervolume_titles, "pareto title: the hypervolume with its reference or normalisation")
         submit(fails_with, "layers --top 0", ["--top 0"], "plot_layers.py", REPORT, "--top", "0", "--out", out("x"))
 
         missing, corrupt, x = out("no_such.jsonl"), out("corrupt.jsonl"), ("--out", out("x"))
