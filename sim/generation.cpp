@@ -143,8 +143,8 @@ GenerationResult simulate_generation(const arch::Engine& engine,
   if (!settings.generation) throw fail("no generation settings (\"generate\")");
   const workloads::GenerationSettings& gen = *settings.generation;
   if (!config.decoder())
-    throw fail("generation needs a decoder model (gpt2, llama); model_type '" + config.model_type +
-               "' is an encoder");
+    throw fail("generation needs a decoder model (gpt2 or a llama-style model); model_type '" +
+               config.model_type + "' is an encoder");
   if (settings.load.phase != "prefill" || settings.load.kv_len)
     throw fail("phase and kv_len do not apply to a generation run (it runs the prefill, then "
                "decode steps with the KV length growing from seq_len)");
