@@ -62,7 +62,7 @@ explorer::LogHeader make_header(const std::string& command, const std::string& s
   h.space_name = space.name;
   h.space_hash = space.hash;
   h.base_config_hash = space.base_config_hash;
-  h.workload_hash = workloads.base().hash;
+  h.workload_hash = workloads.base_hash();
   h.run = std::move(run);
   h.size = size;
   h.shard = shard;

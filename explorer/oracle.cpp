@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -168,6 +169,46 @@ struct Fd {
   }
 };
 
+// What is kept of each of the command's streams: the last kOutputKept bytes (the accuracy is
+// the last line, so a chatty command loses its head, never its answer).
+constexpr std::size_t kOutputKept = 1u << 20;
+
+struct Captured {
+  std::string text;
+  bool truncated = false;  // bytes before `text` were dropped
+  void append(const char* data, std::size_t n) {
+    text.append(data, n);
+    if (text.size() > 2 * kOutputKept) {  // dropped in large pieces: appending stays linear
+      text.erase(0, text.size() - kOutputKept);
+      truncated = true;
+    }
+  }
+  void trim() {
+    if (text.size() <= kOutputKept) return;
+    text.erase(0, text.size() - kOutputKept);
+    truncated = true;
+  }
+};
+
+// `text` escaped as in a JSON string (control characters escaped, bytes that are not UTF-8
+// replaced), at most `max` bytes of it, so that a reason is one line a results log can hold.
+std::string escaped(std::string_view text, std::size_t max = kQuotedLine) {
+  const std::string s = nlohmann::json(std::string(text.substr(0, max)))
+                            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return s.substr(1, s.size() - 2) + (text.size() > max ? "..." : "");
+}
+
+// The last non-blank line of `text`, without the spaces around it, and whether a newline
+// precedes it in `text`.
+std::pair<std::string_view, bool> last_line(std::string_view text) {
+  const auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+  while (!text.empty() && space(text.back())) text.remove_suffix(1);
+  const auto nl = text.rfind('\n');
+  std::string_view line = nl == std::string_view::npos ? text : text.substr(nl + 1);
+  while (!line.empty() && space(line.front())) line.remove_prefix(1);
+  return {line, nl != std::string_view::npos};
+}
+
 class CommandOracle : public AccuracyOracle {
  public:
   CommandOracle(std::string command, std::string dir, double timeout_s)
@@ -176,46 +217,43 @@ class CommandOracle : public AccuracyOracle {
   double accuracy(const OracleQuery& q) const override {
     const nlohmann::json input = {
         {"point", q.point}, {"network", q.network}, {"dataset", q.dataset}, {"task", q.task}};
-    const auto [status, out, err] = run(input.dump() + "\n");
-    const auto tail = [](std::string s) {
-      while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-      const auto nl = s.rfind('\n');
-      return nl == std::string::npos ? s : s.substr(nl + 1);
-    };
-    if (status != 0)
-      throw InputError("accuracy command '" + command_ + "' " +
-                       (status > 0 ? "exited with status " + std::to_string(status)
-                                   : "was killed by signal " + std::to_string(-status)) +
-                       (tail(err).empty() ? "" : ": " + tail(err)));
-    // The last line of its output is the accuracy: scripts may print progress before it.
-    const std::string last = tail(out);
-    char* end = nullptr;
-    const double v = std::strtod(last.c_str(), &end);
-    if (last.empty() || *end != '\0' || !std::isfinite(v))
-      throw InputError("accuracy command '" + command_ + "' printed \"" + last +
-                       "\" as its last line, expected a number (accuracy in percent)");
-    return v;
+    const std::string who = "accuracy command '" + escaped(command_, 200) + "' ";
+    const Result r = run(input.dump() + "\n", who);
+    if (r.status != 0) {
+      const std::string_view err = last_line(r.err.text).first;
+      throw InputError(who + (r.status > 0 ? "exited with status " + std::to_string(r.status)
+                                           : "was killed by signal " + std::to_string(-r.status)) +
+                       (err.empty() ? "" : ": " + escaped(err)));
+    }
+    return parse_command_accuracy(r.out.text, r.out.truncated, who);
   }
 
  private:
   struct Result {
-    int status;  // exit status, or minus the signal that killed it
-    std::string out, err;
+    int status = 0;  // exit status, or minus the signal that killed it
+    Captured out, err;
   };
 
-  // Runs the command with /bin/sh in the space file's folder, in its own process group so that
-  // a timeout ends everything it started. posix_spawn, not fork: evaluator threads may be
-  // running.
-  Result run(const std::string& input) const {
+  // Runs the command with /bin/sh in the space file's folder, in its own process group. The
+  // deadline holds whatever the command does: its stdin is written, and its output read, only
+  // while it is ready (a command that reads nothing, or closes its output and runs on, cannot
+  // stall this); at the deadline the whole group is killed (SIGKILL: a command may ignore
+  // SIGTERM; a grandchild that keeps the output open dies with it). When the command ends, what
+  // it left running in its group is killed too, so no point leaves processes behind.
+  // posix_spawn, not fork: evaluator threads may be running.
+  Result run(const std::string& input, const std::string& who) const {
     int in_pair[2], out_pipe[2], err_pipe[2];
     // stdin is a socket so that writing to a command that does not read it fails with EPIPE
     // (MSG_NOSIGNAL) instead of killing this process with SIGPIPE.
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in_pair) != 0 ||
-        ::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0)
-      throw InputError(std::string("accuracy command: cannot create pipes: ") +
-                       std::strerror(errno));
-    Fd in_w{in_pair[0]}, in_r{in_pair[1]}, out_r{out_pipe[0]}, out_w{out_pipe[1]},
-        err_r{err_pipe[0]}, err_w{err_pipe[1]};
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in_pair) != 0)
+      throw InputError(who + "cannot create a socket: " + std::strerror(errno));
+    Fd in_w{in_pair[0]}, in_r{in_pair[1]};
+    if (::pipe2(out_pipe, O_CLOEXEC) != 0)
+      throw InputError(who + "cannot create a pipe: " + std::strerror(errno));
+    Fd out_r{out_pipe[0]}, out_w{out_pipe[1]};
+    if (::pipe2(err_pipe, O_CLOEXEC) != 0)
+      throw InputError(who + "cannot create a pipe: " + std::strerror(errno));
+    Fd err_r{err_pipe[0]}, err_w{err_pipe[1]};
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attr;
     posix_spawn_file_actions_init(&actions);
@@ -224,7 +262,15 @@ class CommandOracle : public AccuracyOracle {
     posix_spawn_file_actions_adddup2(&actions, out_w.fd, 1);
     posix_spawn_file_actions_adddup2(&actions, err_w.fd, 2);
     posix_spawn_file_actions_addchdir_np(&actions, dir_.c_str());
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    // Its own process group (setpgid(0, 0) in the child), default signal dispositions and no
+    // blocked signals, whatever this thread has.
+    sigset_t all, none;
+    sigfillset(&all);
+    sigemptyset(&none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr,
+                             POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
     posix_spawnattr_setpgroup(&attr, 0);
     const char* argv[] = {"sh", "-c", command_.c_str(), nullptr};
     pid_t pid = 0;
@@ -232,48 +278,87 @@ class CommandOracle : public AccuracyOracle {
                                  environ);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
-    if (rc != 0)
-      throw InputError("accuracy command '" + command_ + "': cannot start /bin/sh: " +
-                       std::strerror(rc));
+    if (rc != 0) throw InputError(who + "cannot start /bin/sh: " + std::strerror(rc));
     in_r.reset();
     out_w.reset();
     err_w.reset();
-    // A point is small; a command that exits without reading it is not an error here.
-    (void)::send(in_w.fd, input.data(), input.size(), MSG_NOSIGNAL);
-    in_w.reset();
 
-    Result r{0, "", ""};
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s_);
+    using Clock = std::chrono::steady_clock;
+    const auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s_);
+    // Milliseconds to the deadline (at most `cap`), or -1 once it has passed.
+    const auto left_ms = [&](double cap) {
+      const double left = std::chrono::duration<double>(deadline - Clock::now()).count();
+      return left <= 0 ? -1 : static_cast<int>(std::ceil(std::min(left, cap) * 1000));
+    };
+    Result r;
+    std::size_t sent = 0;
     bool timed_out = false;
-    while (out_r.fd >= 0 || err_r.fd >= 0) {
-      const double left =
-          std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count();
-      if (left <= 0) {
+    // Its stdin and output, until all are closed or the deadline.
+    while (in_w.fd >= 0 || out_r.fd >= 0 || err_r.fd >= 0) {
+      const int wait = left_ms(1.0);
+      if (wait < 0) {
         timed_out = true;
         break;
       }
-      pollfd fds[2] = {{out_r.fd, POLLIN, 0}, {err_r.fd, POLLIN, 0}};
-      const int n = ::poll(fds, 2, static_cast<int>(std::ceil(std::min(left, 1.0) * 1000)));
-      if (n < 0 && errno != EINTR) break;
-      for (auto [pfd, fd, text] : {std::tuple{&fds[0], &out_r, &r.out},
-                                   std::tuple{&fds[1], &err_r, &r.err}}) {
-        if (fd->fd < 0 || !(pfd->revents & (POLLIN | POLLHUP | POLLERR))) continue;
-        char buffer[4096];
+      pollfd fds[3] = {{in_w.fd, POLLOUT, 0}, {out_r.fd, POLLIN, 0}, {err_r.fd, POLLIN, 0}};
+      if (::poll(fds, 3, wait) < 0 && errno != EINTR)
+        throw_and_kill(pid, who + "poll failed: " + std::strerror(errno));
+      if (in_w.fd >= 0 && fds[0].revents != 0) {
+        const ssize_t n = ::send(in_w.fd, input.data() + sent, input.size() - sent,
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) sent += static_cast<std::size_t>(n);
+        // Written, or the command closed its stdin (a command need not read the point).
+        if (sent == input.size() || (n < 0 && errno != EAGAIN && errno != EINTR)) in_w.reset();
+      }
+      for (auto [pfd, fd, captured] :
+           {std::tuple{&fds[1], &out_r, &r.out}, std::tuple{&fds[2], &err_r, &r.err}}) {
+        if (fd->fd < 0 || pfd->revents == 0) continue;
+        char buffer[65536];
         const ssize_t got = ::read(fd->fd, buffer, sizeof buffer);
-        if (got > 0 && text->size() < (1u << 20)) text->append(buffer, static_cast<size_t>(got));
+        if (got > 0) captured->append(buffer, static_cast<std::size_t>(got));
         if (got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN)) fd->reset();
       }
     }
-    if (timed_out) ::kill(-pid, SIGKILL);
+    // The command itself, until it exits or the deadline (it may close its output and go on).
+    int status = 0;
+    bool reaped = false;
+    while (!timed_out && !reaped) {
+      const pid_t w = ::waitpid(pid, &status, WNOHANG);
+      if (w == pid) {
+        reaped = true;
+      } else if (w < 0 && errno != EINTR) {
+        throw InputError(who + "cannot wait for it: " + std::strerror(errno));
+      } else {
+        const int wait = left_ms(0.01);
+        if (wait < 0)
+          timed_out = true;
+        else
+          ::poll(nullptr, 0, wait);
+      }
+    }
+    // Its group, still there while a process of it lives, so the id is no other's.
+    ::kill(-pid, SIGKILL);
+    while (!reaped && ::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (timed_out) {
+      std::ostringstream seconds;  // 1 s, 0.3 s: as written in the space
+      seconds << timeout_s_;
+      throw InputError(who + "timed out after " + seconds.str() +
+                       " s (timeout_s); its process group was killed");
+    }
+    r.out.trim();
+    r.err.trim();
+    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+    return r;
+  }
+
+  // Kills the command's group and reaps it, then throws.
+  [[noreturn]] static void throw_and_kill(pid_t pid, const std::string& message) {
+    ::kill(-pid, SIGKILL);
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    if (timed_out)
-      throw InputError("accuracy command '" + command_ + "' timed out after " +
-                       nlohmann::json(timeout_s_).dump() + " s");
-    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-    return r;
+    throw InputError(message);
   }
 
   std::string command_, dir_;
@@ -307,6 +392,47 @@ class NoisyOracle : public AccuracyOracle {
 };
 
 }  // namespace
+
+double parse_command_accuracy(std::string_view out, bool truncated, const std::string& who) {
+  const auto [line, whole] = last_line(out);
+  if (line.empty())
+    throw InputError(who + "printed nothing on stdout, expected the accuracy in percent as its "
+                           "last line");
+  if (truncated && !whole)
+    throw InputError(who + "printed a last line longer than the " + std::to_string(out.size()) +
+                     " bytes kept of its output, expected the accuracy in percent");
+  // A plain decimal: [+-] digits [. digits] or [+-] . digits (from_chars alone would also take
+  // "inf", "nan", "1e2" and hexadecimal).
+  std::string_view digits = line;
+  if (digits.front() == '+' || digits.front() == '-') digits.remove_prefix(1);
+  const auto point = digits.find('.');
+  const std::string_view whole_part = digits.substr(0, point);
+  const std::string_view fraction =
+      point == std::string_view::npos ? std::string_view() : digits.substr(point + 1);
+  const auto all_digits = [](std::string_view s) {
+    return s.find_first_not_of("0123456789") == std::string_view::npos;
+  };
+  const bool plain = all_digits(whole_part) && all_digits(fraction) &&
+                     (point == std::string_view::npos ? !whole_part.empty()
+                                                      : !whole_part.empty() || !fraction.empty());
+  double v = 0;
+  if (plain) {
+    const std::string_view number = line.front() == '+' ? line.substr(1) : line;
+    const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), v);
+    if (ec == std::errc::result_out_of_range)  // beyond a double, or below its smallest
+      v = whole_part.find_first_not_of('0') == std::string_view::npos ? 0.0 : HUGE_VAL;
+    else if (ec != std::errc() || end != number.data() + number.size())
+      v = -1;
+    v += 0.0;  // "-0" is 0
+  }
+  if (!plain)
+    throw InputError(who + "printed " + "\"" + escaped(line) + "\"" +
+                     " as its last line, expected a number (accuracy in percent, e.g. 87.5)");
+  if (!(v >= 0 && v <= 100))
+    throw InputError(who + "printed " + "\"" + escaped(line) + "\"" +
+                     " as its last line: an accuracy in percent is in [0, 100]");
+  return v;
+}
 
 const std::vector<std::string>& nats_datasets() {
   static const std::vector<std::string> names = {"cifar10", "cifar100", "ImageNet16-120"};

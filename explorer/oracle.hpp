@@ -5,9 +5,11 @@
 // (Gaussian, seeded by the point) for testing a search's robustness.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -44,6 +46,14 @@ Registry<OracleFactory>& accuracy_oracles();
 // Reads an "accuracy" object: {"oracle": NAME, ...the oracle's options...,
 // "noise": {"sd": PERCENT, "seed": N}}. Errors name the file and JSON path.
 std::shared_ptr<const AccuracyOracle> read_oracle(ParamReader& r, const std::string& dir);
+
+// The accuracy in the output of a `command` oracle: its last non-blank line, which must be a
+// plain decimal number ("87.5", "100", "0.25": no exponent, no "inf", nothing else on the line
+// but spaces) in [0, 100]. `truncated`: `out` is only the tail of what the command printed, so
+// a last line that fills it may have lost its head and is refused. Throws InputError starting
+// with `who` and saying why, quoting at most kQuotedLine characters of the line.
+double parse_command_accuracy(std::string_view out, bool truncated, const std::string& who);
+inline constexpr std::size_t kQuotedLine = 80;
 
 // The NATS-Bench datasets: cifar10, cifar100, ImageNet16-120.
 const std::vector<std::string>& nats_datasets();

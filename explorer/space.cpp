@@ -158,6 +158,12 @@ void read_tasks(DesignSpace& s, ParamReader& r, const std::string& dir) {
   }
   templates.finish();
   if (s.templates.empty()) throw r.error("templates", "must give at least one template's base config");
+  // The combined accuracy is sum(weight * accuracy) / sum(weight), accuracies at most 100.
+  double total = 0;
+  for (const auto& t : s.tasks) total += t.weight;
+  if (!std::isfinite(total * 100))
+    throw r.error("tasks", "the tasks' weights sum to more than a double holds (x 100, the "
+                           "largest accuracy); weights are relative: scale them down");
 }
 
 // Checks a multi-task space's parameter path ("TASK.rows", "TASK.network.op_1_0", ...).
@@ -189,6 +195,193 @@ void check_task_parameter(const DesignSpace& s, const Parameter& p, const std::s
   } else if (!has_prefix(rest, "arch.")) {
     throw InputError(where + "'" + rest + "' is not a task parameter (template, rows, cols, "
                              "bandwidth_gbs, network.*, arch.*)");
+  }
+}
+
+// The number at a dotted path of a JSON document, if there is one.
+std::optional<double> number_at(const nlohmann::json& doc, const std::string& dotted) {
+  const nlohmann::json* node = &doc;
+  std::size_t start = 0;
+  while (true) {
+    const auto dot = dotted.find('.', start);
+    const std::string key = dotted.substr(start, dot == std::string::npos ? dot : dot - start);
+    if (!node->is_object() || !node->contains(key)) return std::nullopt;
+    node = &node->at(key);
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return node->is_number() ? std::optional(node->get<double>()) : std::nullopt;
+}
+
+// The keys of a config path as apply_json_override() reads it: dotted ("systolic.rows") or a
+// JSON pointer ("/systolic/rows"); nullopt for a path it cannot take (an empty key, or an '='
+// that would end the path).
+std::optional<std::vector<std::string>> path_keys(const std::string& path) {
+  if (path.empty() || path.find('=') != std::string::npos) return std::nullopt;
+  const bool pointer = path[0] == '/';
+  std::vector<std::string> keys;
+  std::string key;
+  for (std::size_t i = pointer ? 1 : 0; i <= path.size(); ++i) {
+    if (i < path.size() && path[i] != (pointer ? '/' : '.')) {
+      key += path[i];
+      continue;
+    }
+    if (key.empty()) return std::nullopt;
+    if (pointer) {  // RFC 6901 escapes
+      for (std::size_t p; (p = key.find("~1")) != std::string::npos;) key.replace(p, 2, "/");
+      for (std::size_t p; (p = key.find("~0")) != std::string::npos;) key.replace(p, 2, "~");
+    }
+    keys.push_back(std::move(key));
+    key.clear();
+  }
+  return keys;
+}
+
+// A config key that a parameter or derived parameter sets: in the architecture config, a task's
+// sub-accelerator config ("task NAME") or the workload settings.
+struct WrittenKey {
+  std::string scope;
+  std::vector<std::string> keys;
+  std::string where;  // the JSON path of the parameter, for messages
+};
+
+std::string dotted(const std::vector<std::string>& keys) {
+  std::string s;
+  for (const auto& k : keys) s += (s.empty() ? "" : ".") + k;
+  return s;
+}
+
+// The config keys the parameter or derived parameter `path` sets (none for a network or
+// template choice). `where` (file and JSON path) prefixes errors.
+std::vector<WrittenKey> written_keys(const DesignSpace& s, const std::string& path,
+                                     const std::string& pointer, const std::string& where) {
+  const auto keys = [&](const std::string& p) {
+    auto k = path_keys(p);
+    if (!k)
+      throw InputError(where + "'" + p + "' is not a config path (a key is empty, or it holds "
+                               "'=')");
+    return *k;
+  };
+  if (is_workload_path(path))
+    return {{"workload settings", keys(path.substr(std::string(kWorkloadPrefix).size())), pointer}};
+  if (s.tasks.empty()) {
+    if (has_prefix(path, kNetworkPrefix)) return {};
+    return {{"architecture config", keys(path), pointer}};
+  }
+  const auto dot = path.find('.');
+  const std::string task = path.substr(0, dot), rest = path.substr(dot + 1);
+  const std::string scope = "config of task " + task;
+  if (rest == "bandwidth_gbs") return {{scope, keys("dram.bandwidth"), pointer}};
+  if (has_prefix(rest, "arch.")) return {{scope, keys(rest.substr(5)), pointer}};
+  if (rest != "rows" && rest != "cols") return {};
+  // The key "rows" sets is the template's: every template the task may take.
+  std::set<std::string> templates;
+  for (const auto& p : s.parameters)
+    if (p.path == task + ".template")
+      for (const auto& v : p.values) templates.insert(v.get<std::string>());
+  for (const auto& t : s.tasks)
+    if (t.name == task && templates.empty()) templates.insert(t.template_name);
+  std::vector<WrittenKey> out;
+  for (const auto& name : templates) {
+    const AcceleratorTemplate& tmpl = accelerator_templates().get(name);
+    out.push_back({scope, keys(rest == "rows" ? tmpl.rows : tmpl.cols), pointer});
+  }
+  return out;
+}
+
+// Two parameters (or derived parameters) that set one config key, or a key and a key inside
+// it, would silently overwrite each other: an error naming both.
+void check_one_writer_per_key(const DesignSpace& s) {
+  std::vector<WrittenKey> written;
+  const auto add = [&](const std::string& path, const std::string& pointer) {
+    for (auto& w : written_keys(s, path, pointer, json_location(s.file, pointer))) {
+      for (const auto& other : written) {
+        const std::size_t n = std::min(w.keys.size(), other.keys.size());
+        if (other.scope != w.scope ||
+            !std::equal(w.keys.begin(), w.keys.begin() + static_cast<std::ptrdiff_t>(n),
+                        other.keys.begin()))
+          continue;
+        const auto& outer = w.keys.size() <= other.keys.size() ? w.keys : other.keys;
+        const auto& inner = w.keys.size() <= other.keys.size() ? other.keys : w.keys;
+        throw InputError(
+            json_location(s.file, pointer) + "sets " +
+            (outer.size() == inner.size() ? "the key " + dotted(w.keys)
+                                          : "the key " + dotted(inner) + " (or the object " +
+                                                dotted(outer) + " holding it)") +
+            " of the " + w.scope + ", as " + other.where +
+            " does; give each config key one parameter");
+      }
+      written.push_back(std::move(w));
+    }
+  };
+  for (const auto& p : s.parameters) add(p.path, "/parameters/" + pointer_token(p.path));
+  for (const auto& d : s.derived) add(d.path, "/derived/" + pointer_token(d.path));
+}
+
+// A derived parameter is a number computed from numbers: what it sets must take a number, and
+// every name in it must be a number at every point (a parameter whose values are all numbers,
+// another derived parameter, a number in the base workload settings or the base config).
+// Otherwise every point would fail at run time.
+void check_derived(const DesignSpace& s) {
+  for (const auto& d : s.derived) {
+    const std::string where = json_location(s.file, "/derived/" + pointer_token(d.path));
+    const auto refuse = [&](const std::string& why) { return InputError(where + why); };
+    if (!is_workload_path(d.path)) {
+      std::string network;  // the network parameter it sets, if it sets one
+      const NetworkSpec* spec = s.network ? &*s.network : nullptr;
+      if (!s.tasks.empty()) {
+        const auto dot = d.path.find('.');
+        const std::string rest = dot == std::string::npos ? "" : d.path.substr(dot + 1);
+        if (rest == "template")
+          throw refuse("a derived parameter is a number; a template is chosen by name (make "
+                       "it a parameter)");
+        check_task_parameter(s, {d.path, {1}}, where);  // a task's, and a path it has
+        const auto task = std::find_if(s.tasks.begin(), s.tasks.end(), [&](const TaskSpec& t) {
+          return t.name == d.path.substr(0, dot);
+        });
+        spec = &task->network;
+        if (has_prefix(rest, kNetworkPrefix)) network = rest.substr(std::string(kNetworkPrefix).size());
+      } else if (has_prefix(d.path, kNetworkPrefix)) {
+        if (!spec)
+          throw refuse("network parameters need a \"network\" object naming the kind of network");
+        network = d.path.substr(std::string(kNetworkPrefix).size());
+      }
+      if (!network.empty()) {
+        if (spec->kind == "nasbench201")
+          throw refuse("a derived parameter is a number; a NAS-Bench-201 cell is chosen by "
+                       "name (make it a parameter)");
+        check_network_parameter(*spec, network, {1}, where);
+      }
+    }
+    for (const auto& name : d.value.names()) {
+      const auto param = std::find_if(s.parameters.begin(), s.parameters.end(),
+                                      [&](const Parameter& p) { return p.path == name; });
+      if (param != s.parameters.end()) {
+        for (const auto& v : param->values)
+          if (!v.is_number())
+            throw refuse("names " + name + ", whose values are not all numbers (" + v.dump() +
+                         "): a derived parameter is computed from numbers");
+        continue;
+      }
+      if (std::any_of(s.derived.begin(), s.derived.end(),
+                      [&](const Derived& other) { return other.path == name; }))
+        continue;
+      const bool number =
+          is_workload_path(name)
+              ? number_at(s.workload_settings, name.substr(std::string(kWorkloadPrefix).size()))
+                    .has_value()
+              : s.tasks.empty() && number_at(s.base.json, name).has_value();
+      if (!number)
+        throw refuse("names " + name + ", which is " +
+                     (is_workload_path(name)
+                          ? "neither a parameter nor a number in \"workload_settings\""
+                          : s.tasks.empty()
+                                ? "neither a parameter nor a number in the base config " +
+                                      s.base.file
+                                : "not a parameter (a multi-task space's derived parameters "
+                                  "are computed from parameters and workload settings)") +
+                     ": a derived parameter is computed from numbers");
+    }
   }
 }
 
@@ -335,6 +528,9 @@ DesignSpace read_space(const std::string& path) {
     }
   }
 
+  if (r.has("objectives") && r.array_size("objectives") == 0)
+    throw r.error("objectives", "must list at least one objective (leave the key out for "
+                                "latency_s:min, energy_pj:min)");
   const auto objectives = r.strings("objectives");
   for (std::size_t i = 0; i < objectives.size(); ++i) {
     const auto colon = objectives[i].find(':');
@@ -371,10 +567,14 @@ DesignSpace read_space(const std::string& path) {
         out->push_back(v.get<double>());
       }
     }
-    for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t i = 0; i < n; ++i) {
       if (!(s.hv_ref[i] > s.hv_lo[i]))
         throw hv->error("ref", "each ref must be greater than its lo (objective " +
                                    s.objectives[i].first + ")");
+      // The normalisation divides by ref - lo: it must be a number.
+      if (!std::isfinite(s.hv_ref[i] - s.hv_lo[i]))
+        throw hv->error("ref", "ref - lo overflows for objective " + s.objectives[i].first);
+    }
     hv->finish();
   }
   if (auto derived = r.optional_child("derived")) {
@@ -389,6 +589,8 @@ DesignSpace read_space(const std::string& path) {
     derived->finish();
     s.derived = order_by_dependencies(std::move(items), r, "derived", "derived parameters");
   }
+  check_derived(s);
+  check_one_writer_per_key(s);
   const auto constraints = r.strings("constraints");
   for (std::size_t i = 0; i < constraints.size(); ++i) {
     const std::string& text = constraints[i];
@@ -479,21 +681,6 @@ const std::vector<std::string>& metric_names() {
 
 namespace {
 
-
-// The number at a dotted path of a JSON document, if there is one.
-std::optional<double> number_at(const nlohmann::json& doc, const std::string& dotted) {
-  const nlohmann::json* node = &doc;
-  std::size_t start = 0;
-  while (true) {
-    const auto dot = dotted.find('.', start);
-    const std::string key = dotted.substr(start, dot == std::string::npos ? dot : dot - start);
-    if (!node->is_object() || !node->contains(key)) return std::nullopt;
-    node = &node->at(key);
-    if (dot == std::string::npos) break;
-    start = dot + 1;
-  }
-  return node->is_number() ? std::optional(node->get<double>()) : std::nullopt;
-}
 
 // Names in expressions: the point's parameters and derived parameters, then metrics (after a
 // simulation), then workload settings ("workload.KEY"), then the architecture config: the

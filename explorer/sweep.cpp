@@ -72,12 +72,36 @@ std::vector<std::uint64_t> sweep_indices(const Sampler& sampler, const SweepOpti
 
 WorkloadCache::WorkloadCache(const DesignSpace& space, std::size_t capacity)
     : space_(space), capacity_(std::max<std::size_t>(capacity, 1)) {
-  nlohmann::json network;
-  if (space.joint()) {
-    const ResolvedPoint first = resolve_point(space, space.grid_point(0));
-    network = space.network ? first.network : first.tasks.front().network;
+  if (!space.joint()) {
+    base_ = get(nullptr, space.workload_settings);
+    base_hash_ = base_->hash;
+    return;
   }
-  base_ = get(network, space.workload_settings);
+  // A network parameter's value may be invalid (a hidden size its heads do not divide), at grid
+  // point 0 as anywhere: that point fails when it is evaluated, not the run. The hash then
+  // stands for the space's networks and base settings.
+  try {
+    const ResolvedPoint first = resolve_point(space, space.grid_point(0));
+    base_ = get(space.network ? first.network : first.tasks.front().network,
+                space.workload_settings);
+    base_hash_ = base_->hash;
+  } catch (const std::runtime_error&) {  // InputError, UnsupportedError
+    nlohmann::json networks = nlohmann::json::array();
+    const auto describe = [](const NetworkSpec& n) {
+      return nlohmann::json{{"kind", n.kind}, {"dataset", n.dataset}, {"arch", n.arch},
+                            {"config", n.config}};
+    };
+    if (space.network) networks.push_back(describe(*space.network));
+    for (const auto& t : space.tasks) networks.push_back(describe(t.network));
+    base_hash_ = json_hash({{"networks", networks}, {"settings", space.workload_settings}});
+  }
+}
+
+const Workload& WorkloadCache::base() const {
+  if (!base_)
+    throw InputError(space_.file + ": grid point 0 has no valid network, so the space has no "
+                                   "base workload");
+  return *base_;
 }
 
 std::shared_ptr<const Workload> WorkloadCache::build(const nlohmann::json& network,
@@ -131,21 +155,55 @@ struct TaskRun {
   double weight = 1;
 };
 
-// Builds the configs and workloads of a point, checking the constraints on parameters first.
-std::vector<TaskRun> task_runs(const DesignSpace& space, const WorkloadCache& workloads,
-                               const ResolvedPoint& resolved) {
+// What the names of a multi-task space's constraints read beyond parameters and metrics: per
+// task, TASK.rows, TASK.cols (the template's array keys), TASK.bandwidth_gbs and TASK.arch.PATH,
+// from the task's resolved config (each quantity in its key's default unit).
+nlohmann::json tasks_config(const ResolvedPoint& resolved, const std::vector<TaskRun>& runs) {
+  nlohmann::json out = nlohmann::json::object();
+  for (std::size_t k = 0; k < runs.size(); ++k) {
+    const nlohmann::json& config = runs[k].arch.resolved;
+    const AcceleratorTemplate& tmpl = accelerator_templates().get(resolved.tasks[k].template_name);
+    nlohmann::json task = {{"arch", config}};
+    for (const auto& [key, path] : {std::pair{"rows", tmpl.rows}, std::pair{"cols", tmpl.cols}}) {
+      std::string pointer = "/" + path;
+      std::replace(pointer.begin(), pointer.end(), '.', '/');
+      if (const auto p = nlohmann::json::json_pointer(pointer); config.contains(p))
+        task[key] = config.at(p);
+    }
+    // dram.bandwidth is in bytes per cycle, the clock in MHz.
+    const auto bandwidth = nlohmann::json::json_pointer("/dram/bandwidth");
+    if (config.contains(bandwidth) && config.at(bandwidth).is_number() &&
+        config.contains("clock") && config.at("clock").is_number())
+      task["bandwidth_gbs"] =
+          config.at(bandwidth).get<double>() * config.at("clock").get<double>() / 1000.0;
+    out[runs[k].name] = std::move(task);
+  }
+  return out;
+}
+
+// A point's configs and workloads, and the config its constraints read.
+struct PointRuns {
   std::vector<TaskRun> runs;
+  nlohmann::json config;
+};
+
+// Builds the configs and workloads of a point, checking the constraints on parameters once the
+// configs are built (cheap), before any workload is.
+PointRuns task_runs(const DesignSpace& space, const WorkloadCache& workloads,
+                    const ResolvedPoint& resolved) {
+  PointRuns out;
+  auto& runs = out.runs;
   if (space.tasks.empty()) {
     TaskRun run;
     run.arch = point_config(space, resolved);
     check_constraints(space, resolved, run.arch.resolved);
+    out.config = run.arch.resolved;
     run.network = resolved.network;
     run.workload = workloads.get(resolved.network, resolved.workload_settings);
     run.dataset = space.dataset;
     runs.push_back(std::move(run));
-    return runs;
+    return out;
   }
-  check_constraints(space, resolved, nlohmann::json::object());
   for (std::size_t k = 0; k < space.tasks.size(); ++k) {
     const auto& task = resolved.tasks[k];
     TaskRun run;
@@ -156,12 +214,14 @@ std::vector<TaskRun> task_runs(const DesignSpace& space, const WorkloadCache& wo
       throw InputError("task " + task.name + ": " + e.what());
     }
     run.network = task.network;
-    run.workload = workloads.get(task.network, resolved.workload_settings);
     run.dataset = space.tasks[k].dataset;
     run.weight = space.tasks[k].weight;
     runs.push_back(std::move(run));
   }
-  return runs;
+  out.config = tasks_config(resolved, runs);
+  check_constraints(space, resolved, out.config);
+  for (auto& run : runs) run.workload = workloads.get(run.network, resolved.workload_settings);
+  return out;
 }
 
 // The config and workload hashes an entry records: the task's own, or for several tasks a hash
@@ -193,11 +253,12 @@ LogEntry evaluate_point(const DesignSpace& space, const WorkloadCache& workloads
   LogEntry e;
   e.index = index;
   e.point = point;
-  e.workload_hash = workloads.base().hash;
+  e.workload_hash = workloads.base_hash();
   try {
     const ResolvedPoint resolved = resolve_point(space, point);
     e.derived = resolved.derived;
-    const std::vector<TaskRun> runs = task_runs(space, workloads, resolved);
+    const PointRuns built = task_runs(space, workloads, resolved);
+    const std::vector<TaskRun>& runs = built.runs;
     std::tie(e.config_hash, e.workload_hash) = run_hashes(runs);
     EvaluateOptions options;
     options.fidelity = space.fidelity;
@@ -216,7 +277,7 @@ LogEntry evaluate_point(const DesignSpace& space, const WorkloadCache& workloads
     }
     check_finite(e.metrics);
     add_expression_metrics(space, resolved, e.metrics, false);
-    check_constraints(space, resolved, runs.front().arch.resolved, &e.metrics);
+    check_constraints(space, resolved, built.config, &e.metrics);
     if (space.oracle) {  // only for a point that meets every hardware spec (early pruning)
       double weighted = 0, weights = 0;
       for (const auto& run : runs) {
@@ -232,7 +293,7 @@ LogEntry evaluate_point(const DesignSpace& space, const WorkloadCache& workloads
       e.metrics["test_error"] = 100.0 - weighted / weights;
       add_expression_metrics(space, resolved, e.metrics, true);
       check_finite(e.metrics);
-      check_constraints(space, resolved, runs.front().arch.resolved, &e.metrics, true);
+      check_constraints(space, resolved, built.config, &e.metrics, true);
     }
   } catch (const std::exception& ex) {  // a bad point is logged as failed; the sweep goes on
     e.ok = false;
@@ -258,7 +319,7 @@ void check_logged_entry(const DesignSpace& space, const WorkloadCache& workloads
   }
   std::pair<std::string, std::string> hashes;
   try {
-    hashes = run_hashes(task_runs(space, workloads, resolved));
+    hashes = run_hashes(task_runs(space, workloads, resolved).runs);
   } catch (const std::exception& error) {
     throw fail(std::string("its config does not build now (") + error.what() + ")");
   }

@@ -26,7 +26,8 @@ namespace tessera::explorer {
 // and settings (thread-safe). At most `capacity` are kept, the least recently used dropped
 // first, so a space of many networks (15,625 NAS-Bench-201 cells) stays within bounded memory.
 // The base workload (the workload file, or the network of grid point 0, with the base settings)
-// is built by the constructor, so a bad workload fails before any point runs.
+// is built by the constructor, so a bad workload file fails before any point runs; a network
+// parameter's invalid value fails only the points that take it, grid point 0 included.
 class WorkloadCache {
  public:
   explicit WorkloadCache(const DesignSpace& space, std::size_t capacity = 512);
@@ -36,7 +37,11 @@ class WorkloadCache {
   std::shared_ptr<const Workload> get(const nlohmann::json& settings) const {
     return get(nullptr, settings);
   }
-  const Workload& base() const { return *base_; }
+  // The base workload; InputError for a joint space whose grid point 0 has no valid network.
+  const Workload& base() const;
+  // What logs record as the space's workload: the base workload's hash, or for a joint space
+  // without one a hash of its network specs and base settings.
+  const std::string& base_hash() const { return base_hash_; }
   std::uint64_t builds() const;  // workloads built so far (a measure of the cache's hit rate)
 
  private:
@@ -46,6 +51,7 @@ class WorkloadCache {
   const DesignSpace& space_;
   std::size_t capacity_;
   std::shared_ptr<const Workload> base_;
+  std::string base_hash_;
   mutable std::mutex mutex_;
   using Lru = std::list<std::pair<std::string, std::shared_ptr<const Workload>>>;
   mutable Lru lru_;  // most recently used first

@@ -85,6 +85,9 @@ GenerationSettings read_generation(ParamReader& r) {
     g.decode_weights = parse_weight_schedule(r.string("decode_weight_bits"),
                                              json_location(r.file(), r.path_of("decode_weight_bits")));
   } else if (r.is_array("decode_weight_bits")) {
+    // An empty schedule would silently mean "the operators' own precision".
+    if (r.array_size("decode_weight_bits") == 0)
+      throw r.error("decode_weight_bits", "must list at least one phase {\"bits\": B, \"steps\": N}");
     for (std::size_t i = 0, n = r.array_size("decode_weight_bits"); i < n; ++i) {
       ParamReader p = r.item("decode_weight_bits", i);
       WeightPhase w;

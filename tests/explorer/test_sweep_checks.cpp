@@ -433,3 +433,229 @@ TEST_CASE("expressions: deep nesting is an error, long sums are fine", "[explore
   const std::string ok = std::string(150, '(') + "3" + std::string(150, ')');
   CHECK(explorer::Expression::parse(ok, "").evaluate(none) == 3);
 }
+
+namespace {
+
+// A two-task space (NB201 cells fixed by "arch", one on nvdla, one on a swept template) with
+// the given parameters and extra keys, written to `dir`.
+std::string write_two_tasks(const fs::path& dir, const nlohmann::json& parameters,
+                            const nlohmann::json& extra = nlohmann::json::object()) {
+  const std::string cell =
+      "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_3x3~1|+|skip_connect~0|none~1|nor_conv_3x3~2|";
+  nlohmann::json j = {
+      {"format", "tessera.space"},
+      {"version", 1},
+      {"tasks",
+       {{{"name", "a"},
+         {"network", {{"kind", "nasbench201"}, {"arch", cell}}},
+         {"template", "nvdla"}},
+        {{"name", "b"}, {"network", {{"kind", "nasbench201"}, {"arch", cell}}}}}},
+      {"templates",
+       {{"nvdla", test::source_path("configs/arch/systolic_tiny_8x8.json")},
+        {"eyeriss", test::source_path("configs/arch/eyeriss.json")}}},
+      {"parameters", parameters}};
+  j.update(extra);
+  const auto path = (dir / "two_tasks.json").string();
+  std::ofstream(path) << j.dump(1);
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("two parameters that set one config key are refused, naming both",
+          "[explorer][space][errors]") {
+  const auto dir = temp_dir("same_key");
+  const auto fails = [&](const nlohmann::json& extra, const std::string& what) {
+    const auto path = write_space(dir, extra);
+    CHECK_THROWS_WITH(explorer::read_space(path), Contains("space.json: ") && Contains(what));
+  };
+  const nlohmann::json rows = {{"values", {4, 8}}};
+  // The dotted path and the JSON pointer of one key.
+  fails({{"parameters", {{"systolic.rows", rows}, {"/systolic/rows", rows}}}},
+        "/parameters/systolic.rows: sets the key systolic.rows of the architecture config, as "
+        "/parameters/~1systolic~1rows does; give each config key one parameter");
+  // An object and a key inside it.
+  fails({{"parameters", {{"systolic.rows", rows}, {"systolic", {{"values", {{{"rows", 2}}}}}}}}},
+        "sets the key systolic.rows (or the object systolic holding it) of the architecture config");
+  // A derived parameter and a parameter.
+  fails({{"parameters", {{"systolic.rows", rows}}}, {"derived", {{"/systolic/rows", "4"}}}},
+        "/derived/~1systolic~1rows: sets the key systolic.rows of the architecture config, as "
+        "/parameters/systolic.rows does");
+  fails({{"parameters",
+          {{"systolic.rows", rows},
+           {"workload.default", {{"values", {{{"weight_bits", 4}}}}}},
+           {"workload.default.weight_bits", {{"values", {4, 8}}}}}}},
+        "of the workload settings");
+  fails({{"parameters", {{"systolic..rows", rows}}}},
+        "/parameters/systolic..rows: 'systolic..rows' is not a config path");
+  fails({{"parameters", {{"systolic.rows=4", rows}}}}, "is not a config path");
+
+  // Multi-task: a task's shorthand and the full path it stands for.
+  const auto task_fails = [&](const nlohmann::json& parameters, const std::string& what) {
+    const auto path = write_two_tasks(dir, parameters);
+    CHECK_THROWS_WITH(explorer::read_space(path), Contains("two_tasks.json: ") && Contains(what));
+  };
+  const nlohmann::json templates = {{"values", {"nvdla", "eyeriss"}}};
+  task_fails({{"b.template", templates}, {"a.rows", rows}, {"a.arch.systolic.rows", rows}},
+             "/parameters/a.rows: sets the key systolic.rows of the config of task a, as "
+             "/parameters/a.arch.systolic.rows does");
+  task_fails({{"b.template", templates},
+              {"a.bandwidth_gbs", {{"values", {6.4}}}},
+              {"a.arch.dram", {{"values", {{{"bandwidth", "4 B/cycle"}}}}}}}},
+             "(or the object dram holding it) of the config of task a");
+  // Task b may be either template: its rows are systolic.rows or eyeriss.rows.
+  task_fails({{"b.template", templates}, {"b.rows", rows}, {"b.arch.eyeriss.rows", rows}},
+             "sets the key eyeriss.rows of the config of task b");
+  // The same key of two tasks is two keys.
+  CHECK_NOTHROW(explorer::read_space(write_two_tasks(
+      dir, {{"b.template", templates}, {"a.rows", rows}, {"b.arch.systolic.rows", rows}})));
+}
+
+TEST_CASE("sums and products that overflow, and empty lists, are refused at load",
+          "[explorer][space][errors]") {
+  const auto dir = temp_dir("overflow_empty");
+  const nlohmann::json rows = {{"values", {4, 8}}};
+  // The combined accuracy sums weight x accuracy: the weights must leave room for it.
+  auto tasks = nlohmann::json::parse(std::ifstream(write_two_tasks(dir, {{"a.rows", rows}})));
+  tasks["tasks"][1]["template"] = "nvdla";
+  for (const double w : {1e307, 1.7e308}) {
+    tasks["tasks"][0]["weight"] = w;
+    tasks["tasks"][1]["weight"] = w;
+    std::ofstream(dir / "weights.json") << tasks.dump();
+    CHECK_THROWS_WITH(explorer::read_space((dir / "weights.json").string()),
+                      Contains("weights.json: /tasks: the tasks' weights sum to more than a "
+                               "double holds"));
+  }
+  tasks["tasks"][0]["weight"] = 1e300;
+  tasks["tasks"][1]["weight"] = 3e300;
+  std::ofstream(dir / "weights.json") << tasks.dump();
+  CHECK(explorer::read_space((dir / "weights.json").string()).tasks[1].weight == 3e300);
+
+  const auto fails = [&](const nlohmann::json& extra, const std::string& what) {
+    const auto path = write_space(dir, extra);
+    CHECK_THROWS_WITH(explorer::read_space(path), Contains("space.json: ") && Contains(what));
+  };
+  fails({{"objectives", {"latency_s:min"}},
+         {"hypervolume", {{"lo", {-1e308}}, {"ref", {1e308}}}}},
+        "/hypervolume/ref: ref - lo overflows for objective latency_s");
+  fails({{"objectives", nlohmann::json::array()}},
+        "/objectives: must list at least one objective");
+  fails({{"workload", test::source_path("configs/models/gpt2.json")},
+         {"workload_settings", {{"generate", 4}, {"decode_weight_bits", nlohmann::json::array()}}}},
+        "/workload_settings/decode_weight_bits: must list at least one phase");
+  fails({{"parameters", {{"systolic.rows", {{"values", nlohmann::json::array()}}}}}},
+        "/parameters/systolic.rows/values: must list at least one value");
+  CHECK_THROWS_WITH(explorer::read_space(write_two_tasks(dir, {{"a.rows", rows}},
+                                                         {{"tasks", nlohmann::json::array()}})),
+                    Contains("/tasks: must list at least one task"));
+}
+
+TEST_CASE("derived parameters over values that are not numbers are refused at load",
+          "[explorer][space][errors]") {
+  const auto dir = temp_dir("derived_numbers");
+  const auto fails = [&](const nlohmann::json& extra, const std::string& what) {
+    const auto path = write_space(dir, extra);
+    CHECK_THROWS_WITH(explorer::read_space(path), Contains("space.json: ") && Contains(what));
+  };
+  // small.json sweeps systolic.dataflow over "ws" and "os".
+  fails({{"derived", {{"sram.filter", "systolic.dataflow * 2"}}}},
+        "/derived/sram.filter: names systolic.dataflow, whose values are not all numbers "
+        "(\"ws\"): a derived parameter is computed from numbers");
+  // "16 KiB" in the base config is a string: constraints read the resolved config, derived
+  // parameters the base one as written.
+  fails({{"derived", {{"sram.filter", "sram.ifmap * 2"}}}},
+        "names sram.ifmap, which is neither a parameter nor a number in the base config");
+  fails({{"derived", {{"sram.filter", "no.such.key"}}}}, "names no.such.key, which is neither");
+  fails({{"derived", {{"sram.filter", "workload.batch * 1024"}}}},
+        "names workload.batch, which is neither a parameter nor a number in "
+        "\"workload_settings\"");
+  // Numbers of every kind are fine: parameters, other derived ones, the base config's, the
+  // base workload settings'.
+  const auto ok = write_space(
+      dir, {{"workload_settings", {{"default", {{"weight_bits", 8}}}}},
+            {"derived",
+             {{"systolic.cols", "systolic.rows * dram.latency_cycles / 20"},
+              {"sram.filter", "systolic.cols * workload.default.weight_bits * 128"}}}});
+  CHECK(explorer::read_space(ok).derived.size() == 2);
+
+  // What a derived parameter sets must take a number.
+  const nlohmann::json rows = {{"values", {4, 8}}};
+  CHECK_THROWS_WITH(
+      explorer::read_space(write_two_tasks(dir, {{"a.rows", rows}, {"b.template", {{"values", {"nvdla"}}}}},
+                                           {{"derived", {{"b.template", "1"}}}})),
+      Contains("/derived/b.template: a derived parameter is a number; a template is chosen by name"));
+  CHECK_THROWS_WITH(
+      explorer::read_space(write_two_tasks(dir, {{"a.rows", rows}, {"b.template", {{"values", {"nvdla"}}}}},
+                                           {{"derived", {{"a.network.op_1_0", "1"}}}})),
+      Contains("/derived/a.network.op_1_0: a derived parameter is a number; a NAS-Bench-201 cell"));
+  CHECK_THROWS_WITH(
+      explorer::read_space(write_two_tasks(dir, {{"a.rows", rows}, {"b.template", {{"values", {"nvdla"}}}}},
+                                           {{"derived", {{"c.rows", "a.rows"}}}})),
+      Contains("/derived/c.rows: a multi-task space's parameters are"));
+  CHECK_THROWS_WITH(
+      explorer::read_space(write_two_tasks(dir, {{"a.rows", rows}, {"b.template", {{"values", {"nvdla"}}}}},
+                                           {{"derived", {{"b.rows", "a.arch.systolic.cols"}}}})),
+      Contains("names a.arch.systolic.cols, which is not a parameter"));
+}
+
+TEST_CASE("a multi-task space's constraints read each task's config", "[explorer][space]") {
+  const auto dir = temp_dir("task_constraints");
+  // Task a: nvdla on the tiny 8x8 config (400 MHz, 4 B/cycle: 1.6 GB/s), rows swept; b fixed.
+  const auto path = write_two_tasks(
+      dir, {{"a.rows", {{"values", {4, 16}}}}, {"b.template", {{"values", {"nvdla"}}}}},
+      {{"constraints",
+        {"a.rows * a.cols <= 64", "a.arch.systolic.cols <= 8", "a.bandwidth_gbs >= 1.6",
+         "b.arch.sram.ifmap >= 16384"}}});
+  const auto space = explorer::read_space(path);
+  const explorer::WorkloadCache workloads(space);
+  const auto small = explorer::evaluate_point(space, workloads, 0, space.grid_point(0));
+  INFO(small.error);
+  CHECK(small.ok);  // 4 x 8 <= 64, and every key read from the tasks' configs
+  const auto large = explorer::evaluate_point(space, workloads, 1, space.grid_point(1));
+  CHECK_FALSE(large.ok);
+  CHECK_THAT(large.error, Contains("infeasible: a.rows * a.cols <= 64 violated (128 > 64)"));
+}
+
+TEST_CASE("a network parameter invalid for one value fails that point, even point 0",
+          "[explorer][sweep][errors]") {
+  const auto dir = temp_dir("network_value");
+  nlohmann::json j = {
+      {"format", "tessera.space"},
+      {"version", 1},
+      {"arch", test::source_path("configs/arch/systolic_tiny_8x8.json")},
+      {"network", {{"kind", "transformer"}, {"config", test::source_path("configs/models/bert-base-uncased.json")}}},
+      {"workload_settings", {{"seq_len", 8}}},
+      // Grid point 0 has hidden 100, which 12 heads do not divide.
+      {"parameters",
+       {{"network.hidden", {{"values", {100, 768}}}}, {"network.layers", {{"values", {1}}}}}}};
+  const auto space = (dir / "space.json").string();
+  std::ofstream(space) << j.dump();
+  const auto log = (dir / "r.jsonl").string();
+  const auto r = test::run_cli({"sweep", space, "--log", log, "--quiet"});
+  INFO(r.err);
+  CHECK(r.code == 0);
+  const auto entries = test::log_by_index(log);
+  REQUIRE(entries.size() == 2);
+  CHECK(entries.at(0).at("status") == "failed");
+  CHECK_THAT(entries.at(0).at("error").get<std::string>(),
+             Contains("network.hidden 100 is not a multiple of network.heads 12"));
+  CHECK(entries.at(1).at("status") == "ok");
+  // The header's workload hash stands for the space's network, the same in every run.
+  const auto header = explorer::read_results_log(log).header;
+  REQUIRE(header);
+  CHECK(header->workload_hash == explorer::WorkloadCache(explorer::read_space(space)).base_hash());
+
+  // A workload parameter's bad value fails its points too, wherever they are.
+  const auto lenet = write_space(
+      dir, {{"parameters", {{"systolic.rows", {{"values", {8}}}},
+                            {"workload.default.weight_bits", {{"values", {8, 0, 4}}}}}}});
+  const auto log2 = (dir / "r2.jsonl").string();
+  CHECK(test::run_cli({"sweep", lenet, "--log", log2, "--quiet"}).code == 0);
+  const auto lenet_entries = test::log_by_index(log2);
+  REQUIRE(lenet_entries.size() == 3);
+  CHECK(lenet_entries.at(0).at("status") == "ok");
+  CHECK(lenet_entries.at(1).at("status") == "failed");
+  CHECK_THAT(lenet_entries.at(1).at("error").get<std::string>(),
+             Contains("/workload_settings/default/weight_bits"));
+  CHECK(lenet_entries.at(2).at("status") == "ok");
+}
