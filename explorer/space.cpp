@@ -297,7 +297,7 @@ void check_one_writer_per_key(const DesignSpace& s) {
     for (auto& w : written_keys(s, path, pointer, json_location(s.file, pointer))) {
       for (const auto& other : written) {
         const std::size_t n = std::min(w.keys.size(), other.keys.size());
-        if (other.scope != w.scope ||
+        if (other.where == w.where || other.scope != w.scope ||
             !std::equal(w.keys.begin(), w.keys.begin() + static_cast<std::ptrdiff_t>(n),
                         other.keys.begin()))
           continue;
@@ -335,23 +335,25 @@ void check_derived(const DesignSpace& s) {
         if (rest == "template")
           throw refuse("a derived parameter is a number; a template is chosen by name (make "
                        "it a parameter)");
-        check_task_parameter(s, {d.path, {1}}, where);  // a task's, and a path it has
         const auto task = std::find_if(s.tasks.begin(), s.tasks.end(), [&](const TaskSpec& t) {
           return t.name == d.path.substr(0, dot);
         });
-        spec = &task->network;
-        if (has_prefix(rest, kNetworkPrefix)) network = rest.substr(std::string(kNetworkPrefix).size());
+        if (task != s.tasks.end() && has_prefix(rest, kNetworkPrefix)) {
+          spec = &task->network;
+          network = rest.substr(std::string(kNetworkPrefix).size());
+        }
       } else if (has_prefix(d.path, kNetworkPrefix)) {
         if (!spec)
           throw refuse("network parameters need a \"network\" object naming the kind of network");
         network = d.path.substr(std::string(kNetworkPrefix).size());
       }
-      if (!network.empty()) {
-        if (spec->kind == "nasbench201")
-          throw refuse("a derived parameter is a number; a NAS-Bench-201 cell is chosen by "
-                       "name (make it a parameter)");
+      if (!network.empty() && spec->kind == "nasbench201")
+        throw refuse("a derived parameter is a number; a NAS-Bench-201 cell is chosen by name "
+                     "(make it a parameter)");
+      if (!s.tasks.empty())
+        check_task_parameter(s, {d.path, {1}}, where);  // a task's, and a path it has
+      else if (!network.empty())
         check_network_parameter(*spec, network, {1}, where);
-      }
     }
     for (const auto& name : d.value.names()) {
       const auto param = std::find_if(s.parameters.begin(), s.parameters.end(),
@@ -589,8 +591,6 @@ DesignSpace read_space(const std::string& path) {
     derived->finish();
     s.derived = order_by_dependencies(std::move(items), r, "derived", "derived parameters");
   }
-  check_derived(s);
-  check_one_writer_per_key(s);
   const auto constraints = r.strings("constraints");
   for (std::size_t i = 0; i < constraints.size(); ++i) {
     const std::string& text = constraints[i];
@@ -618,6 +618,8 @@ DesignSpace read_space(const std::string& path) {
     // Read once here so a bad setting fails now, naming the space file and path.
     (void)workloads::read_workload_settings(s.workload_settings, path, "/workload_settings");
   }
+  check_derived(s);
+  check_one_writer_per_key(s);
   r.finish();
   (void)s.grid_size();  // fails now, naming the file, if the grid cannot be numbered
   s.hash = json_hash(doc);

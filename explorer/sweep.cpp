@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <cmath>
 #include <mutex>
 #include <numeric>
@@ -77,30 +78,47 @@ WorkloadCache::WorkloadCache(const DesignSpace& space, std::size_t capacity)
     base_hash_ = base_->hash;
     return;
   }
-  // A network parameter's value may be invalid (a hidden size its heads do not divide), at grid
-  // point 0 as anywhere: that point fails when it is evaluated, not the run. The hash then
-  // stands for the space's networks and base settings.
-  try {
-    const ResolvedPoint first = resolve_point(space, space.grid_point(0));
-    base_ = get(space.network ? first.network : first.tasks.front().network,
-                space.workload_settings);
-    base_hash_ = base_->hash;
-  } catch (const std::runtime_error&) {  // InputError, UnsupportedError
-    nlohmann::json networks = nlohmann::json::array();
-    const auto describe = [](const NetworkSpec& n) {
-      return nlohmann::json{{"kind", n.kind}, {"dataset", n.dataset}, {"arch", n.arch},
-                            {"config", n.config}};
-    };
-    if (space.network) networks.push_back(describe(*space.network));
-    for (const auto& t : space.tasks) networks.push_back(describe(t.network));
-    base_hash_ = json_hash({{"networks", networks}, {"settings", space.workload_settings}});
+  // The base is the network of the first grid point whose network is valid and builds: a
+  // network parameter's value may be invalid (a hidden size its heads do not divide) at grid
+  // point 0 as anywhere, and fails only the points that take it. When none of the first points
+  // builds, settings that no network takes are the likelier cause: the first build error stops
+  // the run, naming the file; when none even resolves, the hash stands for the space's network
+  // specs and base settings.
+  const std::uint64_t tries = std::min<std::uint64_t>(space.grid_size(), 64);
+  std::exception_ptr build_error;
+  for (std::uint64_t i = 0; i < tries && !base_; ++i) {
+    nlohmann::json network;
+    try {
+      const ResolvedPoint first = resolve_point(space, space.grid_point(i));
+      network = space.network ? first.network : first.tasks.front().network;
+    } catch (const InputError&) {
+      continue;
+    }
+    try {
+      base_ = get(network, space.workload_settings);
+    } catch (const std::runtime_error&) {  // InputError, UnsupportedError
+      if (!build_error) build_error = std::current_exception();
+    }
   }
+  if (base_) {
+    base_hash_ = base_->hash;
+    return;
+  }
+  if (build_error) std::rethrow_exception(build_error);
+  nlohmann::json networks = nlohmann::json::array();
+  const auto describe = [](const NetworkSpec& n) {
+    return nlohmann::json{{"kind", n.kind}, {"dataset", n.dataset}, {"arch", n.arch},
+                          {"config", n.config}};
+  };
+  if (space.network) networks.push_back(describe(*space.network));
+  for (const auto& t : space.tasks) networks.push_back(describe(t.network));
+  base_hash_ = json_hash({{"networks", networks}, {"settings", space.workload_settings}});
 }
 
 const Workload& WorkloadCache::base() const {
   if (!base_)
-    throw InputError(space_.file + ": grid point 0 has no valid network, so the space has no "
-                                   "base workload");
+    throw InputError(space_.file + ": none of the first grid points has a valid network, so "
+                                   "the space has no base workload");
   return *base_;
 }
 

@@ -25,9 +25,10 @@ namespace tessera::explorer {
 // (explorer/network.hpp), built with each point's workload settings, once per distinct network
 // and settings (thread-safe). At most `capacity` are kept, the least recently used dropped
 // first, so a space of many networks (15,625 NAS-Bench-201 cells) stays within bounded memory.
-// The base workload (the workload file, or the network of grid point 0, with the base settings)
-// is built by the constructor, so a bad workload file fails before any point runs; a network
-// parameter's invalid value fails only the points that take it, grid point 0 included.
+// The base workload (the workload file, or the network of the first grid point whose network
+// builds, with the base settings) is built by the constructor, so a bad workload file or base
+// settings fail before any point runs; a network parameter's invalid value fails only the
+// points that take it, grid point 0 included.
 class WorkloadCache {
  public:
   explicit WorkloadCache(const DesignSpace& space, std::size_t capacity = 512);
@@ -37,7 +38,8 @@ class WorkloadCache {
   std::shared_ptr<const Workload> get(const nlohmann::json& settings) const {
     return get(nullptr, settings);
   }
-  // The base workload; InputError for a joint space whose grid point 0 has no valid network.
+  // The base workload; InputError for a joint space none of whose first points has a valid
+  // network.
   const Workload& base() const;
   // What logs record as the space's workload: the base workload's hash, or for a joint space
   // without one a hash of its network specs and base settings.

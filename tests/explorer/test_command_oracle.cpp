@@ -119,7 +119,7 @@ TEST_CASE("the command oracle's deadline holds whatever the command does",
 TEST_CASE("the command oracle keeps the tail of a long output", "[explorer][oracle][command]") {
   const auto dir = temp_dir("long_output");
   // 3 MB of progress lines, then the answer: the answer is read.
-  auto r = score(dir, "yes 'epoch 1 loss 0.25' | head -c 3000000; echo 87.5");
+  auto r = score(dir, "yes 'epoch 1 loss 0.25' | head -c 3000000; echo; echo 87.5");
   REQUIRE(r.entry.ok);
   CHECK(r.entry.metrics.at("accuracy") == 87.5);
   // One line of 3 MB: "1" and three million zeros. What is kept of it (zeros) would read as 0;

@@ -501,7 +501,7 @@ TEST_CASE("two parameters that set one config key are refused, naming both",
              "/parameters/a.arch.systolic.rows does");
   task_fails({{"b.template", templates},
               {"a.bandwidth_gbs", {{"values", {6.4}}}},
-              {"a.arch.dram", {{"values", {{{"bandwidth", "4 B/cycle"}}}}}}}},
+              {"a.arch.dram", {{"values", {{{"bandwidth", "4 B/cycle"}}}}}}},
              "(or the object dram holding it) of the config of task a");
   // Task b may be either template: its rows are systolic.rows or eyeriss.rows.
   task_fails({{"b.template", templates}, {"b.rows", rows}, {"b.arch.eyeriss.rows", rows}},
@@ -582,8 +582,8 @@ TEST_CASE("derived parameters over values that are not numbers are refused at lo
   const nlohmann::json rows = {{"values", {4, 8}}};
   CHECK_THROWS_WITH(
       explorer::read_space(write_two_tasks(dir, {{"a.rows", rows}, {"b.template", {{"values", {"nvdla"}}}}},
-                                           {{"derived", {{"b.template", "1"}}}})),
-      Contains("/derived/b.template: a derived parameter is a number; a template is chosen by name"));
+                                           {{"derived", {{"a.template", "1"}}}})),
+      Contains("/derived/a.template: a derived parameter is a number; a template is chosen by name"));
   CHECK_THROWS_WITH(
       explorer::read_space(write_two_tasks(dir, {{"a.rows", rows}, {"b.template", {{"values", {"nvdla"}}}}},
                                            {{"derived", {{"a.network.op_1_0", "1"}}}})),
