@@ -172,6 +172,7 @@ add_test(NAME cli.process.out_pipe
          COMMAND ${CMAKE_COMMAND} -DTESSERA=$<TARGET_FILE:tessera> "-DARGS=${sim}" -DWORK=${p}/pipe
                  -P ${CMAKE_CURRENT_SOURCE_DIR}/cli/output_onto_pipe.cmake)
 set_tests_properties(cli.process.out_pipe PROPERTIES LABELS "cli")
+
 # Design spaces checked when read, before any point runs: one line naming the file and key.
 tessera_cli_input_error_test(space_same_key
   "space_same_key.json: /parameters/systolic.rows: sets the key systolic.rows of the architecture config, as /parameters/~1systolic~1rows does"
