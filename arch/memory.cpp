@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include "common/checked.hpp"
+
 namespace tessera::arch {
 
 double MemoryChannel::rate() const {
@@ -19,7 +21,7 @@ u64 MemoryChannel::occupancy(u64 bytes) const {
   if (bytes == 0) return 0;
   const double r = rate();
   if (std::isinf(r)) return 0;
-  return static_cast<u64>(std::ceil(static_cast<double>(bytes) / r));
+  return checked_ceil<u64>(static_cast<double>(bytes) / r, "cycle count");
 }
 
 std::size_t MemorySystem::channel_for(std::string_view port) const {
@@ -42,9 +44,19 @@ MemorySystem read_memory(ParamReader& dram, double clock_hz, const MemoryDefault
     c.bytes_per_cycle = std::numeric_limits<double>::infinity();
   else
     c.bytes_per_cycle = dram.bandwidth("bandwidth", defaults.bandwidth).bytes_per_cycle(clock_hz);
-  c.latency_cycles = static_cast<u64>(dram.non_negative_integer("latency_cycles", 0));
-  c.outstanding = static_cast<u64>(dram.positive_integer("outstanding", 1024));
-  c.burst_bytes = static_cast<u64>(dram.positive_integer("burst_bytes", 64));
+  // Ranges far beyond any memory, so that outstanding x burst_bytes and the cycle counts built
+  // from latencies stay exact in 64 bits.
+  const auto at_most = [&dram](const char* key, std::int64_t v, std::int64_t max, const char* limit) {
+    if (v > max)
+      throw dram.error(key, std::string("must be at most ") + limit + ", got " + std::to_string(v));
+    return static_cast<u64>(v);
+  };
+  c.latency_cycles = at_most("latency_cycles", dram.non_negative_integer("latency_cycles", 0),
+                             kMaxLatencyCycles, "2^32");
+  c.outstanding = at_most("outstanding", dram.positive_integer("outstanding", 1024),
+                          kMaxOutstanding, "2^20");
+  c.burst_bytes = at_most("burst_bytes", dram.positive_integer("burst_bytes", 64), kMaxBurstBytes,
+                          "2^30");
   MemorySystem m;
   const std::string channels = dram.choice("channels", {"shared", "per_operand"}, "shared");
   if (channels == "per_operand" && !defaults.allow_per_operand)
