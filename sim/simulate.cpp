@@ -190,7 +190,8 @@ const arch::LayerWork& MapCache::map(const arch::Engine& engine, const workloads
       return *w;
     }
   }
-  arch::LayerWork work = engine.map(op, context);  // outside the lock: mapping is the slow part
+  // Outside the lock: mapping is the slow part.
+  arch::LayerWork work = for_operator(op, [&] { return engine.map(op, context); });
   const std::unique_lock lock(mutex_);
   if (const arch::LayerWork* w = find(op, context)) return *w;  // another thread was first
   return entries_
@@ -270,7 +271,7 @@ GraphPlan plan_graph(const arch::Engine& engine, const workloads::Graph& graph, 
     warnings[i] = engine.supports(op);
     const arch::MapContext context{.input_on_chip = h > 0 && kept[heads[h - 1]],
                                    .output_on_chip = kept[i]};
-    work[i] = for_operator(op, [&]() -> const arch::LayerWork& { return maps.map(engine, op, context); });
+    work[i] = maps.map(engine, op, context);
   }
   for (std::size_t i = 0; i < n; ++i) {
     if (head[i] == i) continue;

@@ -82,7 +82,7 @@ tessera_cli_input_error_test(bytes_2p55
                              "bytes_2p55.json: /operators/0: operator 'gemm': cycle count does not fit in 64 bits"
                              simulate --arch ${d}/slow_dram_arch.json --workload ${d}/bytes_2p55.json)
 tessera_cli_input_error_test(conv_2p31
-                             "conv_2p31.json: /operators/0: operator 'conv1': MACs \\(n x k x p x q x c/groups x r x s\\) exceed 2\\^53"
+                             "conv_2p31.json: /operators/0: operator 'conv1': weights \\(k x c/groups x r x s\\) exceed 2\\^53"
                              simulate --arch ${d}/ok_arch.json --workload ${d}/conv_2p31.json)
 tessera_cli_input_error_test(dram_latency_2p40 "ok_arch.json: /dram/latency_cycles: must be at most 2\\^32"
                              simulate --arch ${d}/ok_arch.json --workload ${d}/ok_workload.json
