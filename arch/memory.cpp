@@ -7,6 +7,14 @@
 
 namespace tessera::arch {
 
+namespace {
+// Ranges of the channel keys (docs/configs.md), far beyond any memory: a latency of 2^32 cycles
+// (4 s at 1 GHz), a million requests in flight, bursts of 1 GiB.
+constexpr std::int64_t kMaxLatencyCycles = std::int64_t{1} << 32;
+constexpr std::int64_t kMaxOutstanding = std::int64_t{1} << 20;
+constexpr std::int64_t kMaxBurstBytes = std::int64_t{1} << 30;
+}  // namespace
+
 double MemoryChannel::rate() const {
   if (std::isinf(bytes_per_cycle)) {
     if (latency_cycles == 0) return bytes_per_cycle;
@@ -46,17 +54,18 @@ MemorySystem read_memory(ParamReader& dram, double clock_hz, const MemoryDefault
     c.bytes_per_cycle = dram.bandwidth("bandwidth", defaults.bandwidth).bytes_per_cycle(clock_hz);
   // Ranges far beyond any memory, so that outstanding x burst_bytes and the cycle counts built
   // from latencies stay exact in 64 bits.
-  const auto at_most = [&dram](const char* key, std::int64_t v, std::int64_t max, const char* limit) {
+  const auto at_most = [&dram](const char* key, std::int64_t v, std::int64_t max,
+                               const char* limit) {
     if (v > max)
       throw dram.error(key, std::string("must be at most ") + limit + ", got " + std::to_string(v));
     return static_cast<u64>(v);
   };
   c.latency_cycles = at_most("latency_cycles", dram.non_negative_integer("latency_cycles", 0),
                              kMaxLatencyCycles, "2^32");
-  c.outstanding = at_most("outstanding", dram.positive_integer("outstanding", 1024),
-                          kMaxOutstanding, "2^20");
-  c.burst_bytes = at_most("burst_bytes", dram.positive_integer("burst_bytes", 64), kMaxBurstBytes,
-                          "2^30");
+  c.outstanding =
+      at_most("outstanding", dram.positive_integer("outstanding", 1024), kMaxOutstanding, "2^20");
+  c.burst_bytes =
+      at_most("burst_bytes", dram.positive_integer("burst_bytes", 64), kMaxBurstBytes, "2^30");
   MemorySystem m;
   const std::string channels = dram.choice("channels", {"shared", "per_operand"}, "shared");
   if (channels == "per_operand" && !defaults.allow_per_operand)

@@ -4,11 +4,10 @@
 // Config keys, in an engine's "dram" object (docs/configs.md, "Memory"):
 //   bandwidth       the total bandwidth (bytes/cycle, units, or "unlimited"); with
 //                   channels = "per_operand" the bandwidth of each channel
-//   latency_cycles  cycles from a burst leaving the channel to its data landing (default 0,
-//                   at most 2^32)
+//   latency_cycles  cycles from a burst leaving the channel to its data landing (default 0)
 //   outstanding     DMA requests in flight per channel (default 1024: 64 KiB in flight, enough
-//                   for 400 cycles of latency at 160 B/cycle; at most 2^20)
-//   burst_bytes     bytes per request (default 64, at most 2^30)
+//                   for 400 cycles of latency at 160 B/cycle)
+//   burst_bytes     bytes per request (default 64)
 //   channels        "shared" (default: one channel carries every port) or "per_operand" (three
 //                   channels named in the config: input, weight, and output with partial sums)
 //   capacity        bytes the off-chip memory holds (default 16 GiB); generation runs check the
@@ -48,12 +47,6 @@ struct MemoryChannel {
   u64 occupancy(u64 bytes) const;
   bool operator==(const MemoryChannel&) const = default;
 };
-
-// Ranges of the channel keys (errors name the key): a latency of 2^32 cycles (4 s at 1 GHz), a
-// million requests in flight, bursts of 1 GiB.
-inline constexpr std::int64_t kMaxLatencyCycles = std::int64_t{1} << 32;
-inline constexpr std::int64_t kMaxOutstanding = std::int64_t{1} << 20;
-inline constexpr std::int64_t kMaxBurstBytes = std::int64_t{1} << 30;
 
 inline constexpr u64 kDefaultDramCapacity = u64{16} << 30;  // 16 GiB: an edge SoC's LPDDR
 

@@ -89,7 +89,9 @@ void TileSeq::append(const TileSeq& body, u64 times) {
     // A body that is one block already: that block, repeated times times as often.
     const bool one_block = !body.repeats.empty() && body.repeats[0].begin == 0 &&
                            body.repeats[0].end == body.tiles.size();
-    repeats.push_back({at, tiles.size(), one_block ? checked_mul(times, body.repeats[0].times, "tile count") : times});
+    repeats.push_back(
+        {at, tiles.size(),
+         one_block ? checked_mul(times, body.repeats[0].times, "tile count") : times});
     first = one_block ? 1 : 0;
   }
   for (std::size_t i = first; i < body.repeats.size(); ++i)

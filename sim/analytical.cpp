@@ -43,8 +43,8 @@ LayerTiming streaming(const dataflows::TilePlan& plan, const arch::MemorySystem&
       if (tr.any_read[ch] || tr.any_write[ch])
         need = std::max(need, checked_add(checked_add(tr.reads[ch], tr.writes[ch], kCycles),
                                           memory.channels[ch].latency_cycles, kCycles));
-    t.cycles = checked_add(t.cycles, checked_mul(checked_mul(times[r], tile.count, kCycles), need, kCycles),
-                           kCycles);
+    t.cycles = checked_add(
+        t.cycles, checked_mul(checked_mul(times[r], tile.count, kCycles), need, kCycles), kCycles);
   }
   return t;
 }
@@ -244,7 +244,8 @@ class Schedule {
       if (!any[ch]) continue;
       free_[ch] = checked_add(std::max(free_[ch], issue), occupancy[ch], kCycles);
       sent = std::max(sent, free_[ch]);
-      landed = std::max(landed, checked_add(free_[ch], memory_.channels[ch].latency_cycles, kCycles));
+      landed =
+          std::max(landed, checked_add(free_[ch], memory_.channels[ch].latency_cycles, kCycles));
     }
     return {sent, landed};
   }

@@ -77,12 +77,12 @@ u64 range_cycles(const dataflows::TileSeq& seq, std::size_t begin, std::size_t e
                  std::size_t parent) {
   u64 c = 0;
   for_each_element(seq, begin, end, parent, [&](std::size_t block, std::size_t b, std::size_t e) {
-    c = checked_add(c,
-                    block == dataflows::TileCursor::kNone
-                        ? checked_mul(seq.tiles[b].count, seq.tiles[b].compute_cycles, "cycle count")
-                        : checked_mul(seq.repeats[block].times, range_cycles(seq, b, e, block),
-                                      "cycle count"),
-                    "cycle count");
+    c = checked_add(
+        c,
+        block == dataflows::TileCursor::kNone
+            ? checked_mul(seq.tiles[b].count, seq.tiles[b].compute_cycles, "cycle count")
+            : checked_mul(seq.repeats[block].times, range_cycles(seq, b, e, block), "cycle count"),
+        "cycle count");
   });
   return c;
 }

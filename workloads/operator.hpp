@@ -232,12 +232,6 @@ std::optional<MoveType> move_type_from_string(std::string_view text);
 // sizes and layer counts without leaving 64 bits.
 inline constexpr i64 kMaxCount = i64{1} << 53;
 
-// The most operators a front-end builds for one workload (a million: the largest shipped models
-// have a few thousand). Front-ends whose operator count follows a size in the file (a
-// transformer's layers and experts, NAS-Bench-201 cells) refuse a larger graph before building
-// it, naming the key, instead of exhausting memory.
-inline constexpr std::size_t kMaxOperators = std::size_t{1} << 20;
-
 // The product of sizes read from a file, saturated at kMaxCount + 1 so that a front-end building
 // shapes from untrusted sizes never wraps; validate() then rejects the saturated field.
 i64 size_product(std::initializer_list<i64> factors);

@@ -13,6 +13,11 @@ namespace tessera::workloads {
 
 namespace {
 
+// The most operators a transformer graph may have (a million; the shipped models have a few
+// thousand): layer and expert counts that would build more are refused before the graph is
+// built, naming the key, instead of exhausting memory.
+constexpr std::size_t kMaxOperators = std::size_t{1} << 20;
+
 using nlohmann::json;
 
 // Reads a config's keys. Hugging Face configs hold many keys this model ignores (dropout rates,
@@ -361,7 +366,8 @@ Graph build_transformer(const TransformerConfig& t, const std::string& file,
   // Sizes that would build more than kMaxOperators operators are refused before building: each
   // expert a token uses adds at least three operators to every layer, and the whole graph is
   // checked once the first layer shows how many operators a layer has.
-  const std::string layers_key = t.family == TransformerFamily::gpt2 ? "n_layer" : "num_hidden_layers";
+  const std::string layers_key =
+      t.family == TransformerFamily::gpt2 ? "n_layer" : "num_hidden_layers";
   const auto too_many = [&](const std::string& key, i64 value, const std::string& what) {
     return fail("/" + key + ": " + std::to_string(value) + " " + what +
                 " would build more than 2^20 operators (the most a workload may have)");

@@ -43,8 +43,10 @@ u64 add(u64 a, u64 b, const char* what) { return checked_add(a, b, what); }
 std::optional<u64> tile_bits(std::initializer_list<u64> factors) {
   u64 out = 1;
   for (u64 f : factors)
-    if (const auto p = try_mul(out, f)) out = *p;
-    else return std::nullopt;
+    if (const auto p = try_mul(out, f))
+      out = *p;
+    else
+      return std::nullopt;
   return out;
 }
 constexpr const char* kBits = "buffer traffic (bits)";
@@ -68,7 +70,8 @@ std::unique_ptr<Engine> BitFusionEngine::create(ParamReader& r) {
     const auto at_most = [&b](const char* key, std::int64_t fallback, std::int64_t max) {
       const std::int64_t v = b->positive_integer(key, fallback);
       if (v > max)
-        throw b->error(key, "must be at most " + std::to_string(max) + ", got " + std::to_string(v));
+        throw b->error(key,
+                       "must be at most " + std::to_string(max) + ", got " + std::to_string(v));
       return v;
     };
     p.brick_bits = static_cast<int>(at_most("brick_bits", p.brick_bits, 64));
@@ -330,11 +333,11 @@ BitFusionMapping BitFusionEngine::search(const BitFusionLayer& L) const {
     const u64 per_tile =
         L.im2col ? mul({pix, ceil_div(oc, M), ceil_div(kk * ic, lanes), passes}, kCycles)
                  : mul({b, ceil_div(oc, M), ow, oh, kk, ceil_div(ic, lanes), passes}, kCycles);
-    const u64 initial = add(add(m.first_load_bits[0], m.first_load_bits[1], kBits),
-                            m.first_load_bits[2], kBits);
-    const u64 total_dram = add(add(add(m.dram_read_bits[0], m.dram_read_bits[1], kBits),
-                                   m.dram_read_bits[2], kBits),
-                               m.dram_write_bits, kBits);
+    const u64 initial =
+        add(add(m.first_load_bits[0], m.first_load_bits[1], kBits), m.first_load_bits[2], kBits);
+    const u64 total_dram =
+        add(add(add(m.dram_read_bits[0], m.dram_read_bits[1], kBits), m.dram_read_bits[2], kBits),
+            m.dram_write_bits, kBits);
     const u64 middle = total_dram - initial - m.last_store_bits;
     m.compute_cycles = checked_mul(tiles, per_tile, kCycles);
     const u64 memory = interface_cycles(middle, if_bits);
@@ -509,8 +512,8 @@ LayerWork BitFusionEngine::map(const workloads::Operator& op, const MapContext& 
   w.metrics["wbuf_write_bits"] = bits(m.wbuf_write);
   w.metrics["obuf_read_bits"] = bits(m.obuf_read);
   w.metrics["obuf_write_bits"] = bits(m.obuf_write);
-  w.metrics["dram_read_bits"] = bits(m.dram_read_bits[kAct]) + bits(m.dram_read_bits[kWgt]) +
-                               bits(m.dram_read_bits[kOut]);
+  w.metrics["dram_read_bits"] =
+      bits(m.dram_read_bits[kAct]) + bits(m.dram_read_bits[kWgt]) + bits(m.dram_read_bits[kOut]);
   w.metrics["dram_write_bits"] = bits(m.dram_write_bits);
   w.metrics["reference_cycles"] = bits(m.cycles);
   w.metrics["reference_stall_cycles"] = bits(m.stall_cycles);

@@ -53,7 +53,8 @@ std::unique_ptr<Engine> EyerissEngine::create(ParamReader& r) {
     const auto at_most = [&e](const char* key, std::int64_t fallback, std::int64_t max) {
       const std::int64_t v = e->positive_integer(key, fallback);
       if (v > max)
-        throw e->error(key, "must be at most " + std::to_string(max) + ", got " + std::to_string(v));
+        throw e->error(key,
+                       "must be at most " + std::to_string(max) + ", got " + std::to_string(v));
       return v;
     };
     p.word_bits = static_cast<int>(at_most("word_bits", p.word_bits, 64));
@@ -177,8 +178,9 @@ LayerWork EyerissEngine::map(const workloads::Operator& op, const MapContext& co
 
   w.accesses["rf"] = {bytes(mul(3, macs)), bytes(macs)};
   w.accesses["array"] = {bytes(macs / L.s), 0};
-  w.accesses["sram.global_buffer"] = {bytes(add(add(glb_ifmap_reads, weight_words), glb_psum_reads)),
-                                      bytes(add(ifmap_words, glb_psum_writes))};
+  w.accesses["sram.global_buffer"] = {
+      bytes(add(add(glb_ifmap_reads, weight_words), glb_psum_reads)),
+      bytes(add(ifmap_words, glb_psum_writes))};
   const u64 dram_in = context.input_on_chip ? 0 : bytes(ifmap_words);
   const u64 dram_out = context.output_on_chip ? 0 : bytes(output_words);
   w.accesses["dram.ifmap"] = {dram_in, 0};

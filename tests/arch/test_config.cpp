@@ -283,8 +283,8 @@ TEST_CASE("engine keys whose values would overflow a count are refused naming th
   fails_with(ideal + R"({"bandwidth": 4, "burst_bytes": 9007199254740992}})", "/dram/burst_bytes",
              "must be at most 2^30");
   // The bounds themselves are accepted.
-  const auto at_bounds = arch::build_arch(doc(
-      ideal + R"({"bandwidth": 4, "latency_cycles": 4294967296, "outstanding": 1048576,
+  const auto at_bounds = arch::build_arch(
+      doc(ideal + R"({"bandwidth": 4, "latency_cycles": 4294967296, "outstanding": 1048576,
                   "burst_bytes": 1073741824}})"));
   CHECK(at_bounds.engine->memory().channels.at(0).latency_cycles == arch::u64{1} << 32);
   // Eyeriss: words of at most 64 bits, scratch pads of at most 2^20 words.
@@ -299,8 +299,8 @@ TEST_CASE("engine keys whose values would overflow a count are refused naming th
              "/bitfusion/fused_bits", "beyond the accepted range");
   fails_with(R"({"engine": "bitfusion", "bitfusion": {"fused_bits": 128}})",
              "/bitfusion/fused_bits", "must be at most 64, got 128");
-  fails_with(R"({"engine": "bitfusion", "bitfusion": {"psum_bits": 65}})",
-             "/bitfusion/psum_bits", "must be at most 64");
+  fails_with(R"({"engine": "bitfusion", "bitfusion": {"psum_bits": 65}})", "/bitfusion/psum_bits",
+             "must be at most 64");
   fails_with(R"({"engine": "bitfusion", "bitfusion": {"max_plan_tiles": 1099511627776}})",
              "/bitfusion/max_plan_tiles", "must be at most 1048576");
 }

@@ -1,10 +1,10 @@
 // Tile plans: named ports, totals over run-length encoded tiles, and the helpers that build
 // plans (append_tile merging, append_split, add_fill_drain), repeated blocks and their walk.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
 #include <stdexcept>
 #include <vector>
+
+#include <catch2/catch.hpp>
 
 #include "common/checked.hpp"
 #include "dataflows/tile_plan.hpp"
@@ -244,8 +244,8 @@ TEST_CASE("peeling the first and last tiles keeps what a sequence executes", "[d
 
 TEST_CASE("tile plan totals that do not fit in 64 bits are errors, never wrapped",
           "[dataflows][overflow]") {
-  using tessera::CountOverflow;
   using Catch::Matchers::Contains;
+  using tessera::CountOverflow;
   TilePlan plan;
   const std::size_t in = plan.port(port::input);
   Tile t;
@@ -264,7 +264,8 @@ TEST_CASE("tile plan totals that do not fit in 64 bits are errors, never wrapped
   repeated.tiles.back().bytes[in] = 1;  // a second run, so the block is a block
   repeated.repeats = {{0, 2, u64{1} << 10}};
   CHECK(repeated.tile_count() == u64{1} << 31);
-  CHECK_THROWS_WITH(repeated.compute_cycles(), Contains("compute cycle count does not fit in 64 bits"));
+  CHECK_THROWS_WITH(repeated.compute_cycles(),
+                    Contains("compute cycle count does not fit in 64 bits"));
   // Appending a body more times than a count holds.
   TileSeq seq;
   seq.append(TileSeq{{t}, {}}, u64{1} << 43);  // one run of 2^63 tiles

@@ -265,7 +265,8 @@ class Importer {
         // and this reason.
         unknown_why_[input.name()] = "input '" + input.name() +
                                      "' has no shape in the model; give one with an input "
-                                     "shape override for '" + input.name() + "'";
+                                     "shape override for '" +
+                                     input.name() + "'";
         continue;
       }
       auto* shape = input.mutable_type()->mutable_tensor_type()->mutable_shape();
@@ -697,7 +698,8 @@ class Importer {
             fail(n, "output_shape " + dims_text(*output_shape) + " is larger than the input " +
                         dims_text(x) + " reaches (at most " + std::to_string(reach) +
                         " = stride x (input - 1) + output_padding + dilation x (kernel - 1) + "
-                        "1 along dimension " + std::to_string(i - (one_d ? 1 : 0)) + ")");
+                        "1 along dimension " +
+                        std::to_string(i - (one_d ? 1 : 0)) + ")");
           total = std::max<i64>(0, reach - out_spatial[i]);
         } else
           total = std::max<i64>(0, size_product({out_spatial[i] - 1, stride[i]}) + span - in_spatial[i]);
@@ -1090,8 +1092,8 @@ class Importer {
               fail(n, "input '" + p + "' has " + std::to_string(numel(*d)) + " values for " +
                           std::to_string(channels) + " channels (input shape " + dims_text(x) +
                           ")");
-      op.shape = Norm{t == "BatchNormalization" ? NormType::batch : NormType::group, numel(x),
-                      channels};
+      op.shape =
+          Norm{t == "BatchNormalization" ? NormType::batch : NormType::group, numel(x), channels};
     } else if (t == "LayerNormalization" || t == "RMSNormalization" ||
                t == "SimplifiedLayerNormalization") {
       map_last_axis_norm(n, op, t == "LayerNormalization" ? NormType::layer : NormType::rms);
