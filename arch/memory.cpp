@@ -6,9 +6,18 @@
 #include <optional>
 #include <set>
 
+#include "common/checked.hpp"
 #include "common/error.hpp"
 
 namespace tessera::arch {
+
+namespace {
+// Ranges of the channel keys (docs/configs.md), far beyond any memory: a latency of 2^32 cycles
+// (4 s at 1 GHz), a million requests in flight, bursts of 1 GiB.
+constexpr std::int64_t kMaxLatencyCycles = std::int64_t{1} << 32;
+constexpr std::int64_t kMaxOutstanding = std::int64_t{1} << 20;
+constexpr std::int64_t kMaxBurstBytes = std::int64_t{1} << 30;
+}  // namespace
 
 double MemoryChannel::rate() const {
   if (std::isinf(bytes_per_cycle)) {
@@ -24,7 +33,7 @@ u64 MemoryChannel::occupancy(u64 bytes) const {
   if (bytes == 0) return 0;
   const double r = rate();
   if (std::isinf(r)) return 0;
-  return static_cast<u64>(std::ceil(static_cast<double>(bytes) / r));
+  return checked_ceil<u64>(static_cast<double>(bytes) / r, "cycle count");
 }
 
 std::size_t MemorySystem::channel_for(std::string_view port) const {
@@ -60,10 +69,22 @@ MemoryChannel read_channel(ParamReader& r, double clock_hz, const MemoryChannel&
   else if (bandwidth_default || r.has("bandwidth"))
     c.bytes_per_cycle =
         r.bandwidth("bandwidth", bandwidth_default.value_or("")).bytes_per_cycle(clock_hz);
-  c.latency_cycles =
-      static_cast<u64>(r.non_negative_integer("latency_cycles", std::int64_t(c.latency_cycles)));
-  c.outstanding = static_cast<u64>(r.positive_integer("outstanding", std::int64_t(c.outstanding)));
-  c.burst_bytes = static_cast<u64>(r.positive_integer("burst_bytes", std::int64_t(c.burst_bytes)));
+  // Ranges far beyond any memory, so that outstanding x burst_bytes and the cycle counts built
+  // from latencies stay exact in 64 bits.
+  const auto at_most = [&r](const char* key, std::int64_t v, std::int64_t max, const char* limit) {
+    if (v > max)
+      throw r.error(key, std::string("must be at most ") + limit + ", got " + std::to_string(v));
+    return static_cast<u64>(v);
+  };
+  c.latency_cycles = at_most(
+      "latency_cycles", r.non_negative_integer("latency_cycles", std::int64_t(c.latency_cycles)),
+      kMaxLatencyCycles, "2^32");
+  c.outstanding = at_most("outstanding",
+                          r.positive_integer("outstanding", std::int64_t(c.outstanding)),
+                          kMaxOutstanding, "2^20");
+  c.burst_bytes = at_most("burst_bytes",
+                          r.positive_integer("burst_bytes", std::int64_t(c.burst_bytes)),
+                          kMaxBurstBytes, "2^30");
   return c;
 }
 

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "common/checked.hpp"
+
 namespace tessera::dataflows {
 
 std::string_view to_string(MapperObjective o) {
@@ -66,6 +68,10 @@ const std::vector<LoopOrder>& loop_orders(std::size_t loops) {
   return all.at(loops);
 }
 
+namespace {
+constexpr const char* kTraffic = "traffic count";
+}  // namespace
+
 Reuse analyse_reuse(const ReuseProblem& p, const LoopOrder& order,
                     const std::array<u64, kMaxLoops>& count,
                     const std::array<u64, kMaxTensors>& tile_size) {
@@ -78,9 +84,9 @@ Reuse analyse_reuse(const ReuseProblem& p, const LoopOrder& order,
       const int l = order[static_cast<std::size_t>(i)];
       const u64 n = count[static_cast<std::size_t>(l)];
       if (!promote) {
-        total *= n;
+        total = checked_mul(total, n, kTraffic);
       } else if (p.depends[static_cast<std::size_t>(l)][t]) {
-        total *= n;
+        total = checked_mul(total, n, kTraffic);
         if (total > p.capacity[t]) {
           promote = false;
         } else {
@@ -102,8 +108,10 @@ constexpr int kA = 0, kB = 1, kC = 2;
 
 i64 ceil_div(i64 a, i64 b) { return (a + b - 1) / b; }
 u64 bytes(i64 words, int bits) { return static_cast<u64>((words * bits + 7) / 8); }
+// The part of `total` on [begin, end) of `whole` (in 128 bits: total and end may each approach
+// 2^53).
 i64 share(i64 total, i64 begin, i64 end, i64 whole) {
-  return total * end / whole - total * begin / whole;
+  return mul_div(total, end, whole) - mul_div(total, begin, whole);
 }
 
 // Which GEMM loop each array side holds and which streams (dataflows/gemm.hpp).
@@ -122,8 +130,8 @@ Sides sides(Dataflow d) {
 // Cycles of one (Mt, Nt, Kt) block on the array: its folds, each streaming for at least R
 // cycles (the next fold's stationary operand shifts in meanwhile).
 u64 block_cycles(const std::array<i64, 3>& ext, const Sides& s, i64 R, i64 C) {
-  return static_cast<u64>(ceil_div(ext[s.row], R) * ceil_div(ext[s.col], C) *
-                          std::max(ext[s.stream], R));
+  return static_cast<u64>(checked_mul(ceil_div(ext[s.row], R) * ceil_div(ext[s.col], C),
+                                      std::max(ext[s.stream], R), "cycle count"));
 }
 
 std::vector<i64> candidates(i64 bound, i64 unit) {
@@ -244,7 +252,12 @@ std::optional<GemmMapping> map_gemm(const GemmView& g, const GemmArray& arr) {
             1);
         for (const LoopOrder& order : loop_orders(3)) {
           ++evaluated;
-          const Reuse r = analyse_reuse(problem, order, cnt, {a_tile, b_tile, c_tile});
+          Reuse r;
+          try {
+            r = analyse_reuse(problem, order, cnt, {a_tile, b_tile, c_tile});
+          } catch (const CountOverflow&) {
+            continue;  // traffic beyond 64 bits: never the best mapping, and not countable
+          }
           const double fa = static_cast<double>(r.total[kA]) /
                             static_cast<double>(a_tile * cnt[kM] * cnt[kK]);
           const double fb = static_cast<double>(r.total[kB]) /

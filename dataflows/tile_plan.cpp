@@ -4,6 +4,8 @@
 #include <functional>
 #include <stdexcept>
 
+#include "common/checked.hpp"
+
 namespace tessera::dataflows {
 
 namespace {
@@ -56,7 +58,7 @@ void drop_iteration(TileSeq& seq, std::size_t i) {
 
 void append_tile(std::vector<Tile>& tiles, const Tile& t) {
   if (!tiles.empty() && same_but_count(tiles.back(), t))
-    tiles.back().count += t.count;
+    tiles.back().count = checked_add(tiles.back().count, t.count, "tile count");
   else
     tiles.push_back(t);
 }
@@ -65,7 +67,7 @@ void TileSeq::append(const Tile& t) {
   const bool closes_block = std::any_of(repeats.begin(), repeats.end(),
                                         [&](const Repeat& r) { return r.end == tiles.size(); });
   if (!tiles.empty() && !closes_block && same_but_count(tiles.back(), t)) {
-    tiles.back().count += t.count;
+    tiles.back().count = checked_add(tiles.back().count, t.count, "tile count");
     return;
   }
   tiles.push_back(t);
@@ -75,7 +77,7 @@ void TileSeq::append(const TileSeq& body, u64 times) {
   if (times == 0 || body.tiles.empty()) return;
   if (body.repeats.empty() && (times == 1 || body.tiles.size() == 1)) {
     for (Tile t : body.tiles) {
-      t.count *= times;
+      t.count = checked_mul(t.count, times, "tile count");
       append(t);
     }
     return;
@@ -87,7 +89,9 @@ void TileSeq::append(const TileSeq& body, u64 times) {
     // A body that is one block already: that block, repeated times times as often.
     const bool one_block = !body.repeats.empty() && body.repeats[0].begin == 0 &&
                            body.repeats[0].end == body.tiles.size();
-    repeats.push_back({at, tiles.size(), one_block ? times * body.repeats[0].times : times});
+    repeats.push_back(
+        {at, tiles.size(),
+         one_block ? checked_mul(times, body.repeats[0].times, "tile count") : times});
     first = one_block ? 1 : 0;
   }
   for (std::size_t i = first; i < body.repeats.size(); ++i)
@@ -98,7 +102,7 @@ void TileSeq::append(const TileSeq& body, u64 times) {
 std::vector<u64> TileSeq::multiplicities() const {
   std::vector<u64> m(tiles.size(), 1);
   for (const Repeat& r : repeats)
-    for (std::size_t i = r.begin; i < r.end; ++i) m[i] *= r.times;
+    for (std::size_t i = r.begin; i < r.end; ++i) m[i] = checked_mul(m[i], r.times, "tile count");
   return m;
 }
 
@@ -110,9 +114,9 @@ u64 TileSeq::iteration_tiles(std::size_t repeat) const {
     for (std::size_t k = 0; k < repeats.size(); ++k) {
       const Repeat& r = repeats[k];
       if (k != repeat && r.begin <= i && i < r.end && r.begin >= block.begin && r.end <= block.end)
-        m *= r.times;
+        m = checked_mul(m, r.times, "tile count");
     }
-    n += m;
+    n = checked_add(n, m, "tile count");
   }
   return n;
 }
@@ -162,9 +166,11 @@ void peel_last(TileSeq& seq) {
 void add_fill_drain(TileSeq& seq, u64 fill, u64 drain) {
   if (seq.tiles.empty()) return;
   peel_first(seq);
-  seq.tiles.front().compute_cycles += fill;
+  seq.tiles.front().compute_cycles =
+      checked_add(seq.tiles.front().compute_cycles, fill, "cycle count");
   peel_last(seq);
-  seq.tiles.back().compute_cycles += drain;
+  seq.tiles.back().compute_cycles =
+      checked_add(seq.tiles.back().compute_cycles, drain, "cycle count");
 }
 
 void append_split(TileSeq& seq, const Tile& total, u64 n) {
@@ -174,7 +180,11 @@ void append_split(TileSeq& seq, const Tile& total, u64 n) {
   }
   // Parts of ceil(total / n), so no tile exceeds the n-th of the total by more than a unit (the
   // last takes what is left); floor where ceil would leave the last part negative.
-  const auto split = [n](u64 v) { return (n - 1) * ((v + n - 1) / n) <= v ? (v + n - 1) / n : v / n; };
+  const auto split = [n](u64 v) {
+    const u64 up = v / n + (v % n != 0);  // ceil(v / n), without v + n - 1 overflowing
+    const auto parts = try_mul(up, n - 1);
+    return parts && *parts <= v ? up : v / n;
+  };
   Tile part = total, last = total;
   part.count = n - 1;
   last.count = 1;
@@ -270,30 +280,33 @@ std::size_t TilePlan::find_port(std::string_view name) const {
 }
 
 namespace {
+// The sum over the expanded tiles of field(tile); `what` names the count in an overflow error.
 template <class F>
-u64 sum(const TileSeq& seq, F field) {
+u64 sum(const TileSeq& seq, const char* what, F field) {
   u64 s = 0;
-  if (seq.repeats.empty()) {
-    for (const Tile& t : seq.tiles) s += t.count * field(t);
-    return s;
+  const std::vector<u64> m = seq.repeats.empty() ? std::vector<u64>{} : seq.multiplicities();
+  for (std::size_t i = 0; i < seq.tiles.size(); ++i) {
+    u64 v = checked_mul(seq.tiles[i].count, field(seq.tiles[i]), what);
+    if (!m.empty()) v = checked_mul(m[i], v, what);
+    s = checked_add(s, v, what);
   }
-  const std::vector<u64> m = seq.multiplicities();
-  for (std::size_t i = 0; i < seq.tiles.size(); ++i) s += m[i] * seq.tiles[i].count * field(seq.tiles[i]);
   return s;
 }
 }  // namespace
 
 u64 TilePlan::tile_count() const {
-  return sum(*this, [](const Tile&) { return u64{1}; });
+  return sum(*this, "tile count", [](const Tile&) { return u64{1}; });
 }
 u64 TilePlan::compute_cycles() const {
-  return sum(*this, [](const Tile& t) { return t.compute_cycles; });
+  return sum(*this, "compute cycle count", [](const Tile& t) { return t.compute_cycles; });
 }
 u64 TilePlan::busy_unit_cycles() const {
-  return sum(*this, [](const Tile& t) { return t.busy_units * t.compute_cycles; });
+  return sum(*this, "busy unit-cycle count", [](const Tile& t) {
+    return checked_mul(t.busy_units, t.compute_cycles, "busy unit-cycle count");
+  });
 }
 u64 TilePlan::port_bytes(std::size_t p) const {
-  return sum(*this, [p](const Tile& t) { return t.bytes[p]; });
+  return sum(*this, "byte count", [p](const Tile& t) { return t.bytes[p]; });
 }
 u64 TilePlan::port_bytes(std::string_view name) const {
   const std::size_t p = find_port(name);
@@ -302,13 +315,13 @@ u64 TilePlan::port_bytes(std::string_view name) const {
 u64 TilePlan::read_bytes() const {
   u64 s = 0;
   for (std::size_t p = 0; p < ports.size(); ++p)
-    if (ports[p].direction == Direction::read) s += port_bytes(p);
+    if (ports[p].direction == Direction::read) s = checked_add(s, port_bytes(p), "byte count");
   return s;
 }
 u64 TilePlan::write_bytes() const {
   u64 s = 0;
   for (std::size_t p = 0; p < ports.size(); ++p)
-    if (ports[p].direction == Direction::write) s += port_bytes(p);
+    if (ports[p].direction == Direction::write) s = checked_add(s, port_bytes(p), "byte count");
   return s;
 }
 

@@ -231,6 +231,39 @@ def main():
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])], [y]),
         opset_imports=[helper.make_opsetid("", 13)]), "node_without_outputs.onnx")
 
+    shape_errors()
+
+
+def shape_errors():
+    """Sizes that contradict each other or are missing (docs/onnx.md, "Errors"). Run alone with
+    /usr/bin/python3 -c 'import sys; sys.path.insert(0, "scripts"); import make_onnx_test_data as m; m.shape_errors()'
+    """
+    os.makedirs(OUT, exist_ok=True)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 4, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    w = numpy_helper.from_array(np.ones((2, 3, 3, 3), np.float32), "w")
+    # ConvTranspose output_shape: negative, and larger than the input can reach (6x6 at most
+    # with these strides, kernel and no padding).
+    for name, out in (("convtranspose_negative_output_shape.onnx", [-6, 6]),
+                      ("convtranspose_output_shape_too_large.onnx", [100, 100])):
+        save(helper.make_model(helper.make_graph(
+            [helper.make_node("ConvTranspose", ["x", "w"], ["y"], name="deconv",
+                              output_shape=out)], "g", [x], [y], [w]),
+            opset_imports=[helper.make_opsetid("", 13)]), name)
+    # A BatchNormalization whose scale, bias, mean and variance have 3 values for 2 channels.
+    params = [numpy_helper.from_array(np.ones(3, np.float32), n)
+              for n in ("scale", "bias", "mean", "var")]
+    save(helper.make_model(helper.make_graph(
+        [helper.make_node("BatchNormalization", ["x", "scale", "bias", "mean", "var"], ["y"],
+                          name="bn")], "g", [x], [y], params),
+        opset_imports=[helper.make_opsetid("", 13)]), "batchnorm_channel_mismatch.onnx")
+    # A graph input with an element type and no shape, used by a convolution.
+    xs = helper.make_tensor_value_info("x", TensorProto.FLOAT, None)
+    wc = numpy_helper.from_array(np.ones((4, 2, 3, 3), np.float32), "w")
+    save(helper.make_model(helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["y"], name="conv")], "g", [xs], [y], [wc]),
+        opset_imports=[helper.make_opsetid("", 13)]), "input_without_shape.onnx")
+
 
 if __name__ == "__main__":
     main()

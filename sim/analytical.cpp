@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/checked.hpp"
+
 namespace tessera::sim {
 
 TileTransfers tile_transfers(const dataflows::TilePlan& plan, const dataflows::Tile& tile,
@@ -26,6 +28,10 @@ namespace {
 
 using i64 = std::int64_t;
 
+// Every time of a schedule is at most its layer's cycles, which must fit in 64 bits: a sum or
+// product that does not is a layer too long to count (CountOverflow), never a wrapped time.
+constexpr const char* kCycles = "cycle count";
+
 LayerTiming streaming(const dataflows::TilePlan& plan, const arch::MemorySystem& memory) {
   LayerTiming t;
   const std::vector<u64> times = plan.multiplicities();
@@ -35,8 +41,10 @@ LayerTiming streaming(const dataflows::TilePlan& plan, const arch::MemorySystem&
     u64 need = tile.compute_cycles;
     for (std::size_t ch = 0; ch < memory.channels.size(); ++ch)
       if (tr.any_read[ch] || tr.any_write[ch])
-        need = std::max(need, tr.reads[ch] + tr.writes[ch] + memory.channels[ch].latency_cycles);
-    t.cycles += times[r] * tile.count * need;
+        need = std::max(need, checked_add(checked_add(tr.reads[ch], tr.writes[ch], kCycles),
+                                          memory.channels[ch].latency_cycles, kCycles));
+    t.cycles = checked_add(
+        t.cycles, checked_mul(checked_mul(times[r], tile.count, kCycles), need, kCycles), kCycles);
   }
   return t;
 }
@@ -74,7 +82,7 @@ class Schedule {
       const std::size_t run = at.run();
       u64 start = std::max(compute_end_, read_landed_[j % di_]);
       if (j >= do_) start = std::max(start, write_landed_[(j - do_) % do_]);
-      compute_end_ = start + plan_.tiles[run].compute_cycles;
+      compute_end_ = checked_add(start, plan_.tiles[run].compute_cycles, kCycles);
       const auto [sent, landed] = write(run, compute_end_);
       write_landed_[j % do_] = sent;  // the result buffer is free once its data has left
       last_landed_ = std::max(last_landed_, landed);
@@ -102,7 +110,7 @@ class Schedule {
         const u64 left = std::min(at.left_in_run(), ahead.left_in_run()) - 1;
         const u64 periods = left / period;
         if (periods > 0) {
-          shift(j, periods * period, periods * (compute_end_ - seen->end));
+          shift(j, periods * period, checked_mul(periods, compute_end_ - seen->end, kCycles));
           j += periods * period;
           at.advance(periods * period);
           ahead.advance(periods * period);
@@ -181,8 +189,9 @@ class Schedule {
       const u64 period = it - seen->at;
       const u64 periods = (plan_.repeats[frames[d].repeat].times - 1 - af[d].iteration) / period;
       if (periods > 0) {
+        // Tiles fit: the plan's tile count does (run() counted them).
         const u64 tiles = periods * period * plan_.iteration_tiles(frames[d].repeat);
-        shift(j, tiles, periods * (compute_end_ - seen->end));
+        shift(j, tiles, checked_mul(periods, compute_end_ - seen->end, kCycles));
         j += tiles;
         at.skip(d, periods * period);
         ahead.skip(d, periods * period);
@@ -214,14 +223,16 @@ class Schedule {
     auto rotate = [&](std::vector<u64>& ring) {
       const u64 d = ring.size();
       std::vector<u64> out(d);
-      for (u64 k = 0; k < d; ++k) out[(next + k + tiles) % d] = ring[(next + k) % d] + by;
+      for (u64 k = 0; k < d; ++k)
+        out[(next + k + tiles) % d] = checked_add(ring[(next + k) % d], by, kCycles);
       ring = std::move(out);
     };
     rotate(read_landed_);
     rotate(write_landed_);
-    for (std::size_t ch = 0; ch < channels_; ++ch) free_[ch] = std::max(free_[ch], compute_end_) + by;
-    last_landed_ = std::max(last_landed_, compute_end_) + by;
-    compute_end_ += by;
+    for (std::size_t ch = 0; ch < channels_; ++ch)
+      free_[ch] = checked_add(std::max(free_[ch], compute_end_), by, kCycles);
+    last_landed_ = checked_add(std::max(last_landed_, compute_end_), by, kCycles);
+    compute_end_ = checked_add(compute_end_, by, kCycles);
   }
 
   // Issues a transfer on each channel marked in `any`; returns when the last has left its
@@ -231,9 +242,10 @@ class Schedule {
     u64 sent = issue, landed = issue;
     for (std::size_t ch = 0; ch < channels_; ++ch) {
       if (!any[ch]) continue;
-      free_[ch] = std::max(free_[ch], issue) + occupancy[ch];
+      free_[ch] = checked_add(std::max(free_[ch], issue), occupancy[ch], kCycles);
       sent = std::max(sent, free_[ch]);
-      landed = std::max(landed, free_[ch] + memory_.channels[ch].latency_cycles);
+      landed =
+          std::max(landed, checked_add(free_[ch], memory_.channels[ch].latency_cycles, kCycles));
     }
     return {sent, landed};
   }

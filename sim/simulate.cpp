@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "arch/energy/hamming.hpp"
+#include "common/checked.hpp"
 #include "common/error.hpp"
 #include "sim/executor.hpp"
 
@@ -16,13 +17,17 @@ namespace tessera::sim {
 u64 roofline_cycles(const arch::Engine& engine, const workloads::Operator& op,
                     const arch::LayerWork& work) {
   const double peak = engine.peak_macs_per_cycle(op);
-  u64 floor = work.macs ? static_cast<u64>(std::ceil(static_cast<double>(work.macs) / peak)) : 0;
+  u64 floor =
+      work.macs ? checked_ceil<u64>(static_cast<double>(work.macs) / peak, "cycle count") : 0;
   const auto& channels = engine.memory().channels;
   std::array<u64, kMaxChannels> bytes{};
   for (std::size_t p = 0; p < work.plan.ports.size(); ++p)
-    bytes[work.plan.ports[p].channel] += work.plan.port_bytes(p);
+    bytes[work.plan.ports[p].channel] =
+        checked_add(bytes[work.plan.ports[p].channel], work.plan.port_bytes(p), "byte count");
   for (std::size_t ch = 0; ch < channels.size(); ++ch)
-    if (bytes[ch]) floor = std::max(floor, channels[ch].occupancy(bytes[ch]) + channels[ch].latency_cycles);
+    if (bytes[ch])
+      floor = std::max(floor, checked_add(channels[ch].occupancy(bytes[ch]),
+                                          channels[ch].latency_cycles, "cycle count"));
   return floor;
 }
 
@@ -72,9 +77,12 @@ u64 range_cycles(const dataflows::TileSeq& seq, std::size_t begin, std::size_t e
                  std::size_t parent) {
   u64 c = 0;
   for_each_element(seq, begin, end, parent, [&](std::size_t block, std::size_t b, std::size_t e) {
-    c += block == dataflows::TileCursor::kNone
-             ? seq.tiles[b].count * seq.tiles[b].compute_cycles
-             : seq.repeats[block].times * range_cycles(seq, b, e, block);
+    c = checked_add(
+        c,
+        block == dataflows::TileCursor::kNone
+            ? checked_mul(seq.tiles[b].count, seq.tiles[b].compute_cycles, "cycle count")
+            : checked_mul(seq.repeats[block].times, range_cycles(seq, b, e, block), "cycle count"),
+        "cycle count");
   });
   return c;
 }
@@ -89,6 +97,7 @@ void spread(const dataflows::TileSeq& in, std::size_t begin, std::size_t end, st
   u64 given = 0, cycles_before = 0;
   for_each_element(in, begin, end, parent, [&](std::size_t block, std::size_t b, std::size_t e) {
     const bool run = block == dataflows::TileCursor::kNone;
+    // Within the range's total, which range_cycles counted exactly.
     const u64 cycles = run ? in.tiles[b].count * in.tiles[b].compute_cycles
                            : in.repeats[block].times * range_cycles(in, b, e, block);
     const u64 upto = e == end ? bytes
@@ -102,9 +111,9 @@ void spread(const dataflows::TileSeq& in, std::size_t begin, std::size_t end, st
       const dataflows::Tile& t = in.tiles[b];
       dataflows::Tile run_total = t;
       run_total.count = 1;
-      run_total.compute_cycles *= t.count;
-      for (auto& v : run_total.bytes) v *= t.count;
-      run_total.bytes[port] += share;
+      run_total.compute_cycles *= t.count;  // within the range's total
+      for (auto& v : run_total.bytes) v = checked_mul(v, t.count, "byte count");
+      run_total.bytes[port] = checked_add(run_total.bytes[port], share, "byte count");
       dataflows::append_split(out, run_total, t.count);
       return;
     }
@@ -129,6 +138,18 @@ void spread(dataflows::TilePlan& plan, std::size_t port, u64 bytes) {
 }  // namespace
 
 namespace {
+
+// Runs `f` for operator `op`: a count that does not fit in 64 bits (common/checked.hpp) becomes
+// one line naming the operator.
+template <class F>
+decltype(auto) for_operator(const workloads::Operator& op, F&& f) {
+  try {
+    return f();
+  } catch (const CountOverflow& e) {
+    throw InputError((op.source.empty() ? "" : op.source + ": ") + "operator '" + op.name +
+                     "': " + e.what());
+  }
+}
 
 std::uint64_t map_digest(const workloads::Operator& op, const arch::MapContext& context) {
   return (static_cast<std::uint64_t>(op.macs()) * 1000003u) ^
@@ -169,7 +190,8 @@ const arch::LayerWork& MapCache::map(const arch::Engine& engine, const workloads
       return *w;
     }
   }
-  arch::LayerWork work = engine.map(op, context);  // outside the lock: mapping is the slow part
+  // Outside the lock: mapping is the slow part.
+  arch::LayerWork work = for_operator(op, [&] { return engine.map(op, context); });
   const std::unique_lock lock(mutex_);
   if (const arch::LayerWork* w = find(op, context)) return *w;  // another thread was first
   return entries_
@@ -262,10 +284,12 @@ GraphPlan plan_graph(const arch::Engine& engine, const workloads::Graph& graph, 
     const auto chain = static_cast<u64>(graph.op(order[i - 1]).output_bytes());
     const auto in = static_cast<u64>(op.input_bytes()), params = static_cast<u64>(op.weight_bytes());
     const u64 extra = (in > chain ? in - chain : 0) + params;
-    if (extra) {
-      spread(w.plan, w.plan.port("epilogue_in"), extra);
-      w.accesses["dram.ifmap"].read_bytes += extra;
-    }
+    if (extra)
+      for_operator(op, [&] {
+        spread(w.plan, w.plan.port("epilogue_in"), extra);
+        auto& read = w.accesses["dram.ifmap"].read_bytes;
+        read = checked_add(read, extra, "byte count");
+      });
   }
   // The output path runs `lanes` elements per cycle beside the array; an epilogue slower than
   // its layer's compute adds the difference to the layer's last tile.
@@ -273,7 +297,7 @@ GraphPlan plan_graph(const arch::Engine& engine, const workloads::Graph& graph, 
     arch::LayerWork& w = work[i];
     if (tail[i] == i || w.plan.tiles.empty()) continue;
     const u64 epilogue = engine.vector_unit().compute_cycles(w.vector);
-    const u64 compute = w.plan.compute_cycles();
+    const u64 compute = for_operator(graph.op(order[i]), [&] { return w.plan.compute_cycles(); });
     if (epilogue > compute) {
       dataflows::peel_last(w.plan);
       w.plan.tiles.back().compute_cycles += epilogue - compute;
@@ -306,13 +330,16 @@ std::vector<LayerTiming> time_layers(const arch::Engine& engine, const workloads
       const auto& p = plan.work[i].plan;
       const std::uint64_t d = dataflows::digest(p);
       const LayerTiming* t = maps.find_timing(p, d);
-      if (!t) t = &maps.add_timing(p, d, timer({&p}, engine.memory(), trace).front());
+      if (!t)
+        t = &maps.add_timing(p, d, for_operator(graph.op(plan.order[i]), [&] {
+          return timer({&p}, engine.memory(), trace).front();
+        }));
       timings.push_back(*t);
     }
   } else {  // one simulation of the run's layers (SystemC: tile by tile)
     for (std::size_t i : plan.heads) {
-      const std::uint64_t tiles = plan.work[i].plan.tile_count();
       const auto& op = graph.op(plan.order[i]);
+      const std::uint64_t tiles = for_operator(op, [&] { return plan.work[i].plan.tile_count(); });
       if (timing.max_layer_tiles && tiles > timing.max_layer_tiles)
         throw InputError((op.source.empty() ? "" : op.source + ": ") + "operator '" + op.name +
                          "': the " + fidelity + " fidelity executes its " + std::to_string(tiles) +
@@ -357,7 +384,7 @@ std::vector<LayerResult> account(const arch::Engine& engine, const workloads::Gr
     if (r.timing.cycles > 0 && w.plan.units > 0)
       r.unit_utilization = static_cast<double>(r.timing.busy_unit_cycles) /
                            (static_cast<double>(w.plan.units) * static_cast<double>(r.timing.cycles));
-    r.roofline_cycles = roofline_cycles(engine, op, w);
+    r.roofline_cycles = for_operator(op, [&] { return roofline_cycles(engine, op, w); });
     r.energy = engine.energy(w, r.timing.cycles);
     if (w.vector.total() > 0) r.energy["vector"] += engine.vector_unit().energy(w.vector);
     r.accesses = w.accesses;
@@ -387,6 +414,12 @@ std::vector<LayerResult> account(const arch::Engine& engine, const workloads::Gr
       if (replace && r.hamming.is_null() && r.energy.count("mac") && r.energy.at("mac") == 0)
         r.energy.erase("mac");
   }
+  // The workload's total cycles must fit too (reports add the layers up).
+  u64 total_cycles = 0;
+  for (std::size_t i : plan.heads)
+    total_cycles = for_operator(graph.op(order[i]), [&] {
+      return checked_add(total_cycles, out[i].timing.cycles, "the workload's total cycle count");
+    });
   for (auto& r : out) {
     for (const auto& [component, pj] : r.energy) r.energy_pj += pj;
     // Finite figures whose product overflows (a technology table's 1e307 pJ): no result.

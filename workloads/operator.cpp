@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "common/checked.hpp"
 #include "common/error.hpp"
 
 namespace tessera::workloads {
@@ -20,7 +21,22 @@ i64 out_size(i64 in, i64 pad0, i64 pad1, i64 dilation, i64 window, i64 stride) {
   return span < 0 ? 0 : span / stride + 1;
 }
 
-i64 bytes(i64 elements, int bits) { return (elements * bits + 7) / 8; }
+// Counts of a validated operator stay below kMaxCount; these keep an operator built in code
+// without validate() from wrapping (common/checked.hpp).
+i64 product(std::initializer_list<i64> factors, const char* what) {
+  i64 out = 1;
+  for (i64 f : factors) out = checked_mul(out, f, what);
+  return out;
+}
+i64 sum(i64 a, i64 b, const char* what) { return checked_add(a, b, what); }
+
+i64 bytes(i64 elements, int bits) {
+  return checked_add(checked_mul(elements, i64{bits}, "byte count"), i64{7}, "byte count") / 8;
+}
+
+constexpr const char* kMacs = "MAC count";
+constexpr const char* kParams = "parameter count";
+constexpr const char* kElements = "element count";
 
 template <class... Ts>
 struct Overloaded : Ts... {
@@ -60,10 +76,11 @@ i64 Operator::macs() const {
       Overloaded{
           [](const Conv& c) {
             // A transposed convolution scatters every input pixel through every filter tap.
-            return c.transposed ? c.n * c.c * c.h * c.w * (c.k / c.groups) * c.r * c.s
-                                : c.n * c.k * c.p() * c.q() * (c.c / c.groups) * c.r * c.s;
+            return c.transposed
+                       ? product({c.n, c.c, c.h, c.w, c.k / c.groups, c.r, c.s}, kMacs)
+                       : product({c.n, c.k, c.p(), c.q(), c.c / c.groups, c.r, c.s}, kMacs);
           },
-          [](const MatMul& m) { return m.batch * m.m * m.n * m.k; },
+          [](const MatMul& m) { return product({m.batch, m.m, m.n, m.k}, kMacs); },
           // Vector-unit work (arch/vector_unit.hpp), not MACs.
           [](const OneOf<Elementwise, Pool, Softmax, Norm, Embedding, DataMovement> auto&) {
             return i64{0};
@@ -75,10 +92,18 @@ i64 Operator::macs() const {
 i64 Operator::params() const {
   return std::visit(
       Overloaded{
-          [](const Conv& c) { return c.k * (c.c / c.groups) * c.r * c.s + (c.bias ? c.k : 0); },
-          [](const MatMul& m) { return m.b_is_weight ? m.k * m.n + (m.bias ? m.n : 0) : i64{0}; },
-          [](const Norm& n) { return n.type == NormType::rms ? n.channels : 2 * n.channels; },
-          [](const Embedding& e) { return e.vocab * e.dim; },
+          [](const Conv& c) {
+            return sum(product({c.k, c.c / c.groups, c.r, c.s}, kParams), c.bias ? c.k : 0,
+                       kParams);
+          },
+          [](const MatMul& m) {
+            return m.b_is_weight ? sum(product({m.k, m.n}, kParams), m.bias ? m.n : 0, kParams)
+                                 : i64{0};
+          },
+          [](const Norm& n) {
+            return n.type == NormType::rms ? n.channels : product({2, n.channels}, kParams);
+          },
+          [](const Embedding& e) { return product({e.vocab, e.dim}, kParams); },
           [](const OneOf<Elementwise, Pool, Softmax, DataMovement> auto&) { return i64{0}; },
       },
       shape);
@@ -87,11 +112,16 @@ i64 Operator::params() const {
 i64 Operator::input_elements() const {
   return std::visit(
       Overloaded{
-          [](const Conv& c) { return c.n * c.c * c.h * c.w; },
-          [](const MatMul& m) { return m.batch * (m.m * m.k + (m.b_is_weight ? 0 : m.k * m.n)); },
-          [](const Elementwise& e) { return e.elements * e.inputs; },
-          [](const Pool& p) { return p.n * p.c * p.h * p.w; },
-          [](const Softmax& s) { return s.rows * s.cols; },
+          [](const Conv& c) { return product({c.n, c.c, c.h, c.w}, kElements); },
+          [](const MatMul& m) {
+            return product({m.batch, sum(product({m.m, m.k}, kElements),
+                                         m.b_is_weight ? 0 : product({m.k, m.n}, kElements),
+                                         kElements)},
+                           kElements);
+          },
+          [](const Elementwise& e) { return product({e.elements, e.inputs}, kElements); },
+          [](const Pool& p) { return product({p.n, p.c, p.h, p.w}, kElements); },
+          [](const Softmax& s) { return product({s.rows, s.cols}, kElements); },
           [](const Norm& n) { return n.elements; },
           [](const Embedding& e) { return e.tokens; },  // the token ids
           [](const DataMovement& d) { return d.input_elements; },
@@ -101,13 +131,17 @@ i64 Operator::input_elements() const {
 
 i64 Operator::output_elements() const {
   return std::visit(Overloaded{
-                        [](const Conv& c) { return c.n * c.k * c.p() * c.q(); },
-                        [](const MatMul& m) { return m.batch * m.m * m.n; },
+                        [](const Conv& c) {
+                          return product({c.n, c.k, c.p(), c.q()}, kElements);
+                        },
+                        [](const MatMul& m) { return product({m.batch, m.m, m.n}, kElements); },
                         [](const Elementwise& e) { return e.elements; },
-                        [](const Pool& p) { return p.n * p.c * p.p() * p.q(); },
-                        [](const Softmax& s) { return s.rows * s.cols; },
+                        [](const Pool& p) {
+                          return product({p.n, p.c, p.p(), p.q()}, kElements);
+                        },
+                        [](const Softmax& s) { return product({s.rows, s.cols}, kElements); },
                         [](const Norm& n) { return n.elements; },
-                        [](const Embedding& e) { return e.tokens * e.dim; },
+                        [](const Embedding& e) { return product({e.tokens, e.dim}, kElements); },
                         [](const DataMovement& d) { return d.output_elements; },
                     },
                     shape);
@@ -190,14 +224,16 @@ const DataMovement* cache_move(const Operator& op, MoveType type) {
 i64 Operator::weight_bytes() const { return bytes(params(), precision.weight_bits); }
 i64 Operator::cache_bytes() const {
   const auto* m = std::get_if<MatMul>(&shape);
-  return m && m->b_is_cache && !m->b_is_weight ? bytes(m->batch * m->k * m->n, precision.cache())
-                                               : 0;
+  return m && m->b_is_cache && !m->b_is_weight
+             ? bytes(product({m->batch, m->k, m->n}, kElements), precision.cache())
+             : 0;
 }
 i64 Operator::input_bytes() const {
   if (cache_move(*this, MoveType::cache_read)) return bytes(input_elements(), precision.cache());
   if (const i64 cache = cache_bytes()) {
     const auto& m = std::get<MatMul>(shape);
-    return bytes(m.batch * m.m * m.k, precision.activation_bits) + cache;
+    return sum(bytes(product({m.batch, m.m, m.k}, kElements), precision.activation_bits), cache,
+               "byte count");
   }
   return bytes(input_elements(), precision.activation_bits);
 }

@@ -13,6 +13,11 @@ namespace tessera::workloads {
 
 namespace {
 
+// The most operators a transformer graph may have (a million; the shipped models have a few
+// thousand): layer and expert counts that would build more are refused before the graph is
+// built, naming the key, instead of exhausting memory.
+constexpr std::size_t kMaxOperators = std::size_t{1} << 20;
+
 using nlohmann::json;
 
 // Reads a config's keys. Hugging Face configs hold many keys this model ignores (dropout rates,
@@ -358,8 +363,30 @@ Graph build_transformer(const TransformerConfig& t, const std::string& file,
                  std::to_string(touched));
   }
 
+  // Sizes that would build more than kMaxOperators operators are refused before building: each
+  // expert a token uses adds at least three operators to every layer, and the whole graph is
+  // checked once the first layer shows how many operators a layer has.
+  const std::string layers_key =
+      t.family == TransformerFamily::gpt2 ? "n_layer" : "num_hidden_layers";
+  const auto too_many = [&](const std::string& key, i64 value, const std::string& what) {
+    return fail("/" + key + ": " + std::to_string(value) + " " + what +
+                " would build more than 2^20 operators (the most a workload may have)");
+  };
+  if (touched > static_cast<i64>(kMaxOperators / 3))
+    throw options.experts_touched
+        ? fail("experts_touched " + std::to_string(touched) +
+               " would build more than 2^20 operators (the most a workload may have)")
+        : too_many("num_local_experts", t.experts, "experts");
+  const std::size_t before_layers = g.size();
+
   // Layers.
   for (i64 i = 0; i < t.layers; ++i) {
+    if (i == 1) {
+      const auto per_layer = static_cast<i64>(g.size() - before_layers);
+      if (t.layers > static_cast<i64>(kMaxOperators - before_layers) / per_layer)
+        throw too_many(layers_key, t.layers,
+                       "layers of " + std::to_string(per_layer) + " operators each");
+    }
     const std::string p = "layers." + std::to_string(t.first_layer + i) + ".";
     const std::string where = "layer " + std::to_string(t.first_layer + i) + " ";
     auto add = [&](const std::string& part, OpShape shape, std::vector<Graph::Node> in) {

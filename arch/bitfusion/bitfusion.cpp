@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "arch/energy/config.hpp"
+#include "common/checked.hpp"
 #include "dataflows/mapper.hpp"
 
 namespace tessera::arch {
@@ -29,12 +30,32 @@ i64 ceil_log2(i64 x) {
   while ((i64{1} << e) < x) ++e;
   return e;
 }
-u64 bytes_of(u64 bits) { return (bits + 7) / 8; }
+u64 bytes_of(u64 bits) { return bits / 8 + (bits % 8 != 0); }
+
+// Exact products and sums of counts (common/checked.hpp); `what` names the count.
+u64 mul(std::initializer_list<u64> factors, const char* what) {
+  u64 out = 1;
+  for (u64 f : factors) out = checked_mul(out, f, what);
+  return out;
+}
+u64 add(u64 a, u64 b, const char* what) { return checked_add(a, b, what); }
+// A tile's size in bits, or nullopt when it passes 64 bits (then it fits no buffer).
+std::optional<u64> tile_bits(std::initializer_list<u64> factors) {
+  u64 out = 1;
+  for (u64 f : factors)
+    if (const auto p = try_mul(out, f))
+      out = *p;
+    else
+      return std::nullopt;
+  return out;
+}
+constexpr const char* kBits = "buffer traffic (bits)";
+constexpr const char* kCycles = "cycle count";
 
 // Cycles a transfer of `bits` holds an interface of `bits_per_cycle` (0 when unlimited).
 u64 interface_cycles(u64 bits, double bits_per_cycle) {
   if (bits == 0 || std::isinf(bits_per_cycle)) return 0;
-  return static_cast<u64>(std::ceil(static_cast<double>(bits) / bits_per_cycle));
+  return checked_ceil<u64>(static_cast<double>(bits) / bits_per_cycle, "cycle count");
 }
 
 }  // namespace
@@ -44,8 +65,17 @@ std::unique_ptr<Engine> BitFusionEngine::create(ParamReader& r) {
   if (auto b = r.optional_child("bitfusion")) {
     p.rows = array_dimension(*b, "rows", p.rows);
     p.cols = array_dimension(*b, "cols", p.cols);
-    p.brick_bits = static_cast<int>(b->positive_integer("brick_bits", p.brick_bits));
-    p.fused_bits = static_cast<int>(b->positive_integer("fused_bits", p.fused_bits));
+    // Ranges: operands and sums of at most 64 bits, plans of at most 2^20 tiles (a plan's tiles
+    // are built one by one).
+    const auto at_most = [&b](const char* key, std::int64_t fallback, std::int64_t max) {
+      const std::int64_t v = b->positive_integer(key, fallback);
+      if (v > max)
+        throw b->error(key,
+                       "must be at most " + std::to_string(max) + ", got " + std::to_string(v));
+      return v;
+    };
+    p.brick_bits = static_cast<int>(at_most("brick_bits", p.brick_bits, 64));
+    p.fused_bits = static_cast<int>(at_most("fused_bits", p.fused_bits, 64));
     if (p.fused_bits < p.brick_bits || p.fused_bits % p.brick_bits != 0)
       throw b->error("fused_bits", "must be a multiple of brick_bits (" +
                                        std::to_string(p.brick_bits) + ")");
@@ -59,8 +89,8 @@ std::unique_ptr<Engine> BitFusionEngine::create(ParamReader& r) {
     if (p.weight_bits > 64) throw b->error("weight_bits", "must be at most 64 (0 = workload's)");
     if (p.activation_bits > 64)
       throw b->error("activation_bits", "must be at most 64 (0 = workload's)");
-    p.psum_bits = static_cast<int>(b->positive_integer("psum_bits", p.psum_bits));
-    p.max_plan_tiles = b->positive_integer("max_plan_tiles", p.max_plan_tiles);
+    p.psum_bits = static_cast<int>(at_most("psum_bits", p.psum_bits, 64));
+    p.max_plan_tiles = at_most("max_plan_tiles", p.max_plan_tiles, std::int64_t{1} << 20);
     b->finish();
   }
   if (auto sram = r.optional_child("sram")) {
@@ -226,18 +256,21 @@ BitFusionMapping BitFusionEngine::search(const BitFusionLayer& L) const {
               oh = static_cast<u64>(tile[kOH]), ic = static_cast<u64>(tile[kIC]),
               oc = static_cast<u64>(tile[kOC]);
     const u64 oc_cols = ceil_div(oc, M) * M;
-    std::array<u64, 3> size{};
-    size[kWgt] = ceil_div(kk * ic, lanes) * lanes * oc * w;
+    std::array<std::optional<u64>, 3> sized{};
+    sized[kWgt] = tile_bits({ceil_div(kk * ic, lanes), lanes, oc, w});
     if (L.im2col) {
-      size[kAct] = ow * oh * kk * ic * b * a;
+      sized[kAct] = tile_bits({ow, oh, kk, ic, b, a});
     } else {
       const u64 iw = static_cast<u64>((L.kw - 1) * L.dil_w + 1) + (ow - 1) * static_cast<u64>(L.sw);
       const u64 ih = static_cast<u64>((L.kh - 1) * L.dil_h + 1) + (oh - 1) * static_cast<u64>(L.sh);
-      size[kAct] = iw * ih * ic * b * a;
+      sized[kAct] = tile_bits({iw, ih, ic, b, a});
     }
-    size[kOut] = ow * oh * oc_cols * b * P;
-    for (int t = 0; t < 3; ++t)
-      if (size[t] > half[t]) return false;
+    sized[kOut] = tile_bits({ow, oh, oc_cols, b, P});
+    std::array<u64, 3> size{};
+    for (int t = 0; t < 3; ++t) {
+      if (!sized[t] || *sized[t] > half[t]) return false;
+      size[t] = *sized[t];
+    }
 
     // Reuse (dataflows/mapper.hpp): a tensor's block grows inside out over the loops it
     // depends on while it fits half its buffer; outside that it is fetched on every iteration.
@@ -245,7 +278,7 @@ BitFusionMapping BitFusionEngine::search(const BitFusionLayer& L) const {
     std::array<u64, dataflows::kMaxLoops> counts{};
     dataflows::LoopOrder loop_order{};
     for (int l = 0; l < 5; ++l) {
-      tiles *= static_cast<u64>(count[l]);
+      tiles = checked_mul(tiles, static_cast<u64>(count[l]), "tile count");
       counts[l] = static_cast<u64>(count[l]);
       loop_order[l] = order[l];
     }
@@ -270,42 +303,50 @@ BitFusionMapping BitFusionEngine::search(const BitFusionLayer& L) const {
     const u64 is_loop = oc_cols;
     const u64 os_loop = L.im2col ? ceil_div(ic * kk, lanes) * lanes : ceil_div(ic, lanes) * lanes * kk;
     const u64 ws_loop = b * oh * ow;
-    const u64 is_e = os_loop * ws_loop * (a + is_loop * (w + P));
-    const u64 os_e = is_loop * ws_loop * (P + os_loop * (a + w));
-    const u64 ws_e = os_loop * is_loop * (w + ws_loop * (a + P));
-    const u64 min_e = std::min({is_e, os_e, ws_e});
+    // Energies of the three loop orders inside a tile, only compared: in doubles.
+    const double la = static_cast<double>(a), lw = static_cast<double>(w),
+                 lp = static_cast<double>(P), lo = static_cast<double>(os_loop),
+                 li = static_cast<double>(is_loop), lws = static_cast<double>(ws_loop);
+    const double is_e = lo * lws * (la + li * (lw + lp));
+    const double os_e = li * lws * (lp + lo * (la + lw));
+    const double ws_e = lo * li * (lw + lws * (la + lp));
+    const double min_e = std::min({is_e, os_e, ws_e});
     const u64 red = kk * ic, pix = oh * ow * b;
+    const auto more = [](u64& field, std::initializer_list<u64> factors) {
+      field = add(field, mul(factors, kBits), kBits);
+    };
     if (is_e == min_e) {
-      m.ibuf_read += tiles * red * pix * a;
-      m.obuf_read += tiles * red * pix * oc * P;
-      m.obuf_write += tiles * red * pix * oc * P;
-      m.wbuf_read += tiles * red * pix * oc * w;
+      more(m.ibuf_read, {tiles, red, pix, a});
+      more(m.obuf_read, {tiles, red, pix, oc, P});
+      more(m.obuf_write, {tiles, red, pix, oc, P});
+      more(m.wbuf_read, {tiles, red, pix, oc, w});
     } else if (os_e == min_e) {
-      m.ibuf_read += tiles * oc * pix * red * a;
-      m.obuf_read += tiles * oc * pix * P;
-      m.obuf_write += tiles * oc * pix * P;
-      m.wbuf_read += tiles * oc * pix * red * w;
+      more(m.ibuf_read, {tiles, oc, pix, red, a});
+      more(m.obuf_read, {tiles, oc, pix, P});
+      more(m.obuf_write, {tiles, oc, pix, P});
+      more(m.wbuf_read, {tiles, oc, pix, red, w});
     } else {
-      m.ibuf_read += tiles * red * oc * pix * a;
-      m.obuf_read += tiles * red * oc * pix * P;
-      m.obuf_write += tiles * red * oc * pix * P;
-      m.wbuf_read += tiles * red * oc * w;
+      more(m.ibuf_read, {tiles, red, oc, pix, a});
+      more(m.obuf_read, {tiles, red, oc, pix, P});
+      more(m.obuf_write, {tiles, red, oc, pix, P});
+      more(m.wbuf_read, {tiles, red, oc, w});
     }
 
     const u64 per_tile =
-        (L.im2col ? pix * ceil_div(oc, M) * ceil_div(kk * ic, lanes)
-                  : b * ceil_div(oc, M) * ow * oh * kk * ceil_div(ic, lanes)) *
-        passes;
-    const u64 initial = m.first_load_bits[0] + m.first_load_bits[1] + m.first_load_bits[2];
-    const u64 total_dram = m.dram_read_bits[0] + m.dram_read_bits[1] + m.dram_read_bits[2] +
-                           m.dram_write_bits;
+        L.im2col ? mul({pix, ceil_div(oc, M), ceil_div(kk * ic, lanes), passes}, kCycles)
+                 : mul({b, ceil_div(oc, M), ow, oh, kk, ceil_div(ic, lanes), passes}, kCycles);
+    const u64 initial =
+        add(add(m.first_load_bits[0], m.first_load_bits[1], kBits), m.first_load_bits[2], kBits);
+    const u64 total_dram =
+        add(add(add(m.dram_read_bits[0], m.dram_read_bits[1], kBits), m.dram_read_bits[2], kBits),
+            m.dram_write_bits, kBits);
     const u64 middle = total_dram - initial - m.last_store_bits;
-    m.compute_cycles = tiles * per_tile;
+    m.compute_cycles = checked_mul(tiles, per_tile, kCycles);
     const u64 memory = interface_cycles(middle, if_bits);
-    m.stall_cycles = (memory > m.compute_cycles ? memory - m.compute_cycles : 0) +
-                     interface_cycles(initial, if_bits) +
-                     interface_cycles(m.last_store_bits, if_bits);
-    m.cycles = m.compute_cycles + m.stall_cycles;
+    m.stall_cycles = add(add(memory > m.compute_cycles ? memory - m.compute_cycles : 0,
+                             interface_cycles(initial, if_bits), kCycles),
+                         interface_cycles(m.last_store_bits, if_bits), kCycles);
+    m.cycles = add(m.compute_cycles, m.stall_cycles, kCycles);
     m.tiles = tiles;
     m.tile = tile;
     m.count = count;
@@ -373,8 +414,8 @@ LayerWork BitFusionEngine::map(const workloads::Operator& op, const MapContext& 
     // the vector unit.
     if (p_.reference_mode) return {};
     LayerWork w = map_vector(op, context);
-    w.metrics["dram_read_bits"] = static_cast<double>(w.plan.read_bytes() * 8);
-    w.metrics["dram_write_bits"] = static_cast<double>(w.plan.write_bytes() * 8);
+    w.metrics["dram_read_bits"] = static_cast<double>(w.plan.read_bytes()) * 8;
+    w.metrics["dram_write_bits"] = static_cast<double>(w.plan.write_bytes()) * 8;
     return w;
   }
   LayerWork w;
@@ -397,10 +438,11 @@ LayerWork BitFusionEngine::map(const workloads::Operator& op, const MapContext& 
       info.count[l] = m.count[l];
     }
     for (int t = 0; t < 3; ++t) {
-      u64 distinct = m.tile_bits[t];  // the tensor once: its tile over the loops it depends on
+      // The tensor once: its tile over the loops it depends on (a ratio: in doubles).
+      double distinct = static_cast<double>(m.tile_bits[t]);
       for (int l = 0; l < 5; ++l)
-        if (kDepends[l][t]) distinct *= static_cast<u64>(m.count[l]);
-      info.refetch[t] = distinct ? static_cast<double>(m.dram_read_bits[t]) / static_cast<double>(distinct) : 0;
+        if (kDepends[l][t]) distinct *= static_cast<double>(m.count[l]);
+      info.refetch[t] = distinct > 0 ? static_cast<double>(m.dram_read_bits[t]) / distinct : 0;
     }
     info.estimate = {static_cast<double>(m.cycles), m.energy_pj};
     info.candidates = m.candidates;
@@ -457,14 +499,14 @@ LayerWork BitFusionEngine::map(const workloads::Operator& op, const MapContext& 
     w.plan.append(dataflows::TileSeq{std::move(tiles), {}}, rep);
   }
 
-  const auto bits = [rep](u64 b) { return static_cast<double>(b * rep); };
-  w.accesses["dram.ifmap"] = {bytes_of(m.dram_read_bits[kAct] * rep), 0};
-  w.accesses["dram.filter"] = {bytes_of(m.dram_read_bits[kWgt] * rep), 0};
-  w.accesses["dram.ofmap"] = {bytes_of(m.dram_read_bits[kOut] * rep),
-                              bytes_of(m.dram_write_bits * rep)};
-  w.accesses["sram.ifmap"] = {bytes_of(m.ibuf_read * rep), bytes_of(m.ibuf_write * rep)};
-  w.accesses["sram.filter"] = {bytes_of(m.wbuf_read * rep), bytes_of(m.wbuf_write * rep)};
-  w.accesses["sram.ofmap"] = {bytes_of(m.obuf_read * rep), bytes_of(m.obuf_write * rep)};
+  const auto bits = [rep](u64 b) { return static_cast<double>(b) * static_cast<double>(rep); };
+  const auto all = [rep](u64 b) { return bytes_of(checked_mul(b, rep, kBits)); };
+  w.accesses["dram.ifmap"] = {all(m.dram_read_bits[kAct]), 0};
+  w.accesses["dram.filter"] = {all(m.dram_read_bits[kWgt]), 0};
+  w.accesses["dram.ofmap"] = {all(m.dram_read_bits[kOut]), all(m.dram_write_bits)};
+  w.accesses["sram.ifmap"] = {all(m.ibuf_read), all(m.ibuf_write)};
+  w.accesses["sram.filter"] = {all(m.wbuf_read), all(m.wbuf_write)};
+  w.accesses["sram.ofmap"] = {all(m.obuf_read), all(m.obuf_write)};
   // Exact bit counts for the energy model (bytes round).
   w.metrics["ibuf_read_bits"] = bits(m.ibuf_read);
   w.metrics["ibuf_write_bits"] = bits(m.ibuf_write);
@@ -473,7 +515,7 @@ LayerWork BitFusionEngine::map(const workloads::Operator& op, const MapContext& 
   w.metrics["obuf_read_bits"] = bits(m.obuf_read);
   w.metrics["obuf_write_bits"] = bits(m.obuf_write);
   w.metrics["dram_read_bits"] =
-      bits(m.dram_read_bits[kAct] + m.dram_read_bits[kWgt] + m.dram_read_bits[kOut]);
+      bits(m.dram_read_bits[kAct]) + bits(m.dram_read_bits[kWgt]) + bits(m.dram_read_bits[kOut]);
   w.metrics["dram_write_bits"] = bits(m.dram_write_bits);
   w.metrics["reference_cycles"] = bits(m.cycles);
   w.metrics["reference_stall_cycles"] = bits(m.stall_cycles);

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "arch/energy/config.hpp"
+#include "common/checked.hpp"
 
 namespace tessera::arch {
 
@@ -47,10 +48,19 @@ std::unique_ptr<Engine> EyerissEngine::create(ParamReader& r) {
   if (auto e = r.optional_child("eyeriss")) {
     p.rows = array_dimension(*e, "rows", p.rows);
     p.cols = array_dimension(*e, "cols", p.cols);
-    p.word_bits = static_cast<int>(e->positive_integer("word_bits", p.word_bits));
-    p.ifmap_spad_words = e->positive_integer("ifmap_spad_words", p.ifmap_spad_words);
-    p.filter_spad_words = e->positive_integer("filter_spad_words", p.filter_spad_words);
-    p.psum_spad_words = e->positive_integer("psum_spad_words", p.psum_spad_words);
+    // Ranges: words of at most 64 bits, scratch pads of at most 2^20 words (the chip's hold 12 to
+    // 224), so that byte and area counts stay exact.
+    const auto at_most = [&e](const char* key, std::int64_t fallback, std::int64_t max) {
+      const std::int64_t v = e->positive_integer(key, fallback);
+      if (v > max)
+        throw e->error(key,
+                       "must be at most " + std::to_string(max) + ", got " + std::to_string(v));
+      return v;
+    };
+    p.word_bits = static_cast<int>(at_most("word_bits", p.word_bits, 64));
+    p.ifmap_spad_words = at_most("ifmap_spad_words", p.ifmap_spad_words, std::int64_t{1} << 20);
+    p.filter_spad_words = at_most("filter_spad_words", p.filter_spad_words, std::int64_t{1} << 20);
+    p.psum_spad_words = at_most("psum_spad_words", p.psum_spad_words, std::int64_t{1} << 20);
     e->finish();
   }
   if (auto sram = r.optional_child("sram")) {
@@ -124,7 +134,12 @@ nlohmann::json EyerissEngine::resolved_config() const {
 
 LayerWork EyerissEngine::map(const workloads::Operator& op, const MapContext& context) const {
   const u64 word = static_cast<u64>(p_.word_bits);
-  const auto bytes = [word](i64 words) { return (static_cast<u64>(words) * word + 7) / 8; };
+  const auto bytes = [word](i64 words) {
+    const u64 bits = checked_mul(static_cast<u64>(words), word, "byte count");
+    return bits / 8 + (bits % 8 != 0);
+  };
+  const auto mul = [](i64 a, i64 b) { return checked_mul(a, b, "access count"); };
+  const auto add = [](i64 a, i64 b) { return checked_add(a, b, "access count"); };
 
   const auto layer = rs_layer(op);
   if (!layer) return map_vector(op, context);
@@ -156,15 +171,16 @@ LayerWork EyerissEngine::map(const workloads::Operator& op, const MapContext& co
   const i64 output_words = op.output_elements();
   const i64 macs = static_cast<i64>(w.macs);
 
-  const i64 glb_ifmap_reads = ifmap_words * ceil_div(L.k, pf);
+  const i64 glb_ifmap_reads = mul(ifmap_words, ceil_div(L.k, pf));
   const i64 psum_rounds = ceil_div(L.c, q);
-  const i64 glb_psum_writes = output_words * psum_rounds;
-  const i64 glb_psum_reads = output_words * (psum_rounds - 1);
+  const i64 glb_psum_writes = mul(output_words, psum_rounds);
+  const i64 glb_psum_reads = mul(output_words, psum_rounds - 1);
 
-  w.accesses["rf"] = {bytes(3 * macs), bytes(macs)};
+  w.accesses["rf"] = {bytes(mul(3, macs)), bytes(macs)};
   w.accesses["array"] = {bytes(macs / L.s), 0};
-  w.accesses["sram.global_buffer"] = {bytes(glb_ifmap_reads + weight_words + glb_psum_reads),
-                                      bytes(ifmap_words + glb_psum_writes)};
+  w.accesses["sram.global_buffer"] = {
+      bytes(add(add(glb_ifmap_reads, weight_words), glb_psum_reads)),
+      bytes(add(ifmap_words, glb_psum_writes))};
   const u64 dram_in = context.input_on_chip ? 0 : bytes(ifmap_words);
   const u64 dram_out = context.output_on_chip ? 0 : bytes(output_words);
   w.accesses["dram.ifmap"] = {dram_in, 0};

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "arch/energy/config.hpp"
+#include "common/checked.hpp"
 
 namespace tessera::arch {
 
@@ -21,7 +22,11 @@ using dataflows::append_tile;
 using dataflows::Tile;
 
 i64 ceil_div(i64 a, i64 b) { return (a + b - 1) / b; }
-u64 bytes(i64 words, int bits) { return static_cast<u64>((words * bits + 7) / 8); }
+u64 bytes(i64 words, int bits) {
+  const u64 b = checked_mul(static_cast<u64>(words), static_cast<u64>(bits), "byte count");
+  return b / 8 + (b % 8 != 0);
+}
+i64 mul(i64 a, i64 b) { return checked_mul(a, b, "access count"); }
 // The part of `total` that falls on [begin, end) of `whole`, so that consecutive parts add up
 // to `total` exactly.
 i64 share(i64 total, i64 begin, i64 end, i64 whole) {
@@ -333,25 +338,27 @@ LayerWork SystolicEngine::map_scalesim(const workloads::Operator& op, const Gemm
   // part of its input), else the demand stream: as many words as the array reads from SRAM.
   // Outputs: once (os) or one partial-sum tile per row fold (ws, is).
   const i64 out_words = p_.dataflow == Dataflow::os ? g.m * g.n : fm.row_folds * g.m * g.n;
-  w.accesses["dram.ifmap"] = {bytes((a_fits ? a_per : s.ifmap_reads) * g.count, abits), 0};
-  w.accesses["dram.filter"] = {b_fits ? bytes(b_per * (b_shared ? 1 : g.count), wbits)
-                                      : bytes(s.filter_reads * g.count, wbits),
+  w.accesses["dram.ifmap"] = {bytes(mul((a_fits ? a_per : s.ifmap_reads), g.count), abits), 0};
+  w.accesses["dram.filter"] = {b_fits ? bytes(mul(b_per, b_shared ? 1 : g.count), wbits)
+                                      : bytes(mul(s.filter_reads, g.count), wbits),
                                0};
-  w.accesses["dram.ofmap"] = {0, bytes(out_words * g.count, abits)};
+  w.accesses["dram.ofmap"] = {0, bytes(mul(out_words, g.count), abits)};
 
-  const i64 artefact = p_.dataflow == Dataflow::os ? folds * (R + C) : 0;  // SCALE-Sim issue #166
-  w.accesses["sram.ifmap"] = {bytes(s.ifmap_reads * g.count, abits),
+  const i64 artefact = p_.dataflow == Dataflow::os ? mul(folds, R + C) : 0;  // SCALE-Sim issue #166
+  w.accesses["sram.ifmap"] = {bytes(mul(s.ifmap_reads, g.count), abits),
                               w.accesses["dram.ifmap"].read_bytes};
-  w.accesses["sram.filter"] = {bytes(s.filter_reads * g.count, wbits),
+  w.accesses["sram.filter"] = {bytes(mul(s.filter_reads, g.count), wbits),
                                w.accesses["dram.filter"].read_bytes};
-  w.accesses["sram.ofmap"] = {0, bytes((s.ofmap_writes + artefact) * g.count, abits)};
+  w.accesses["sram.ofmap"] = {
+      0, bytes(mul(checked_add(s.ofmap_writes, artefact, "access count"), g.count), abits)};
   w.macs = static_cast<u64>(g.macs());
   w.mac_bits = std::max(abits, wbits);
   w.mac_format = op.precision.format;
   w.metrics["mapping_efficiency"] = fm.mapping_efficiency(R, C);
-  w.metrics["folds"] = static_cast<double>(folds * g.count);
+  w.metrics["folds"] = static_cast<double>(folds) * static_cast<double>(g.count);
   if (artefact)
-    w.metrics["sram_ofmap_write_artefact_words"] = static_cast<double>(artefact * g.count);
+    w.metrics["sram_ofmap_write_artefact_words"] =
+        static_cast<double>(artefact) * static_cast<double>(g.count);
   return w;
 }
 
@@ -502,12 +509,12 @@ void SystolicEngine::add_sram_accesses(LayerWork& w, const workloads::Operator& 
   const i64 R = p_.rows, C = p_.cols;
   const int abits = op.precision.activation_bits, wbits = op.b_bits(), pbits = p_.accumulator_bits;
   const SramWords s = sram_words(g, p_.dataflow, R, C);
-  w.accesses["sram.ifmap"] = {bytes(s.ifmap_reads * g.count, abits),
+  w.accesses["sram.ifmap"] = {bytes(mul(s.ifmap_reads, g.count), abits),
                               w.accesses["dram.ifmap"].read_bytes};
-  w.accesses["sram.filter"] = {bytes(s.filter_reads * g.count, wbits),
+  w.accesses["sram.filter"] = {bytes(mul(s.filter_reads, g.count), wbits),
                                w.accesses["dram.filter"].read_bytes};
-  w.accesses["sram.ofmap"] = {bytes(s.ofmap_reads * g.count, pbits),
-                              bytes(s.ofmap_writes * g.count, pbits)};
+  w.accesses["sram.ofmap"] = {bytes(mul(s.ofmap_reads, g.count), pbits),
+                              bytes(mul(s.ofmap_writes, g.count), pbits)};
   w.macs = static_cast<u64>(g.macs());
   w.mac_bits = std::max(abits, wbits);
   w.mac_format = op.precision.format;
@@ -544,7 +551,7 @@ LayerWork SystolicEngine::map_searched(const workloads::Operator& op, GemmView g
   add_sram_accesses(w, op, g);
   const auto fm = dataflows::map_folds(g.m, g.n, g.k, p_.dataflow, p_.rows, p_.cols);
   w.metrics["mapping_efficiency"] = fm.mapping_efficiency(p_.rows, p_.cols);
-  w.metrics["folds"] = static_cast<double>(fm.folds() * g.count);
+  w.metrics["folds"] = static_cast<double>(fm.folds()) * static_cast<double>(g.count);
   w.mapping = m->info();
   return w;
 }

@@ -373,3 +373,40 @@ TEST_CASE("overrides relabel a config unless they set its name", "[arch][config]
   CHECK(arch::load_arch(file, {"systolic.rows=128", "name=big"}).name == "big");
   CHECK(arch::overridden_name("a", {}) == "a");
 }
+
+TEST_CASE("engine keys whose values would overflow a count are refused naming the key",
+          "[arch][config][errors]") {
+  auto fails_with = [](const std::string& text, const std::string& key, const std::string& what) {
+    CHECK_THROWS_WITH(arch::build_arch(doc(text)),
+                      Contains("test.json: " + key + ": ") && Contains(what));
+  };
+  // Memory: outstanding x burst_bytes and latencies stay exact in 64 bits.
+  const std::string ideal = R"({"engine": "ideal", "peak_macs_per_cycle": 8, "dram": )";
+  fails_with(ideal + R"({"bandwidth": 4, "latency_cycles": 4294967297}})", "/dram/latency_cycles",
+             "must be at most 2^32, got 4294967297");
+  fails_with(ideal + R"({"bandwidth": 4, "outstanding": 1048577}})", "/dram/outstanding",
+             "must be at most 2^20");
+  fails_with(ideal + R"({"bandwidth": 4, "burst_bytes": 9007199254740992}})", "/dram/burst_bytes",
+             "must be at most 2^30");
+  // The bounds themselves are accepted.
+  const auto at_bounds = arch::build_arch(
+      doc(ideal + R"({"bandwidth": 4, "latency_cycles": 4294967296, "outstanding": 1048576,
+                  "burst_bytes": 1073741824}})"));
+  CHECK(at_bounds.engine->memory().channels.at(0).latency_cycles == arch::u64{1} << 32);
+  // Eyeriss: words of at most 64 bits, scratch pads of at most 2^20 words.
+  fails_with(R"({"engine": "eyeriss", "eyeriss": {"word_bits": 65}})", "/eyeriss/word_bits",
+             "must be at most 64, got 65");
+  fails_with(R"({"engine": "eyeriss", "eyeriss": {"filter_spad_words": 9007199254740992}})",
+             "/eyeriss/filter_spad_words", "must be at most 1048576");
+  // Bit Fusion: operand and sum widths of at most 64 bits, plans of at most 2^20 tiles.
+  fails_with(R"({"engine": "bitfusion", "bitfusion": {"brick_bits": 128, "fused_bits": 256}})",
+             "/bitfusion/brick_bits", "must be at most 64, got 128");
+  fails_with(R"({"engine": "bitfusion", "bitfusion": {"fused_bits": 4611686018427387904}})",
+             "/bitfusion/fused_bits", "beyond the accepted range");
+  fails_with(R"({"engine": "bitfusion", "bitfusion": {"fused_bits": 128}})",
+             "/bitfusion/fused_bits", "must be at most 64, got 128");
+  fails_with(R"({"engine": "bitfusion", "bitfusion": {"psum_bits": 65}})", "/bitfusion/psum_bits",
+             "must be at most 64");
+  fails_with(R"({"engine": "bitfusion", "bitfusion": {"max_plan_tiles": 1099511627776}})",
+             "/bitfusion/max_plan_tiles", "must be at most 1048576");
+}

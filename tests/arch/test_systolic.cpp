@@ -413,3 +413,18 @@ TEST_CASE("fixed fold plans are closed-form in the layer size, and spread operan
           }
         }
 }
+
+TEST_CASE("systolic: a layer whose cycles pass 64 bits is an error, not a wrapped count",
+          "[arch][systolic][overflow]") {
+  // ws on 65536 rows x 1 column: K = 1 uses one row, each column of B is a fold of
+  // max(M, R) = 2^16 cycles, plus the first stationary load (R) and the drain (R + C - 2).
+  const auto e = engine(dataflows::Dataflow::ws, 65536, 1);
+  const auto fits = e.map(gemm(1, arch::i64{1} << 40, 1), {});
+  CHECK(fits.plan.tile_count() == arch::u64{1} << 40);
+  CHECK(fits.plan.compute_cycles() == (arch::u64{1} << 56) + 65536 + 65535);
+  // 2^50 folds: 2^66 cycles. Before, the total wrapped to 131071.
+  const auto wide = e.map(gemm(1, arch::i64{1} << 50, 1), {});
+  CHECK(wide.plan.tile_count() == arch::u64{1} << 50);
+  CHECK_THROWS_WITH(wide.plan.compute_cycles(),
+                    Contains("compute cycle count does not fit in 64 bits"));
+}

@@ -73,6 +73,23 @@ tessera_cli_failure_test(array_cols_wide "wide_arch.json: /systolic/cols: must b
 tessera_cli_input_error_test(systemc_tile_bound
                              "long_gemm.json: /operators/0: operator 'gemm': the systemc fidelity executes its 1099511627776 tiles one by one, more than 2\\^22"
                              simulate --arch ${d}/one_pe_arch.json --workload ${d}/long_gemm.json --fidelity systemc)
+# Counts that do not fit in 64 bits are errors naming the operator (common/checked.hpp), never
+# wrapped or clamped: 2^50 folds of 2^16 cycles on a 65536x1 array, 2^55 bytes at 1e-3 B/cycle.
+tessera_cli_input_error_test(cycles_2p66
+                             "cycles_2p66.json: /operators/0: operator 'wide': [a-z ]*cycle count does not fit in 64 bits"
+                             simulate --arch ${d}/tall_array_arch.json --workload ${d}/cycles_2p66.json)
+tessera_cli_input_error_test(bytes_2p55
+                             "bytes_2p55.json: /operators/0: operator 'gemm': cycle count does not fit in 64 bits"
+                             simulate --arch ${d}/slow_dram_arch.json --workload ${d}/bytes_2p55.json)
+tessera_cli_input_error_test(conv_2p31
+                             "conv_2p31.json: /operators/0: operator 'conv1': weights \\(k x c/groups x r x s\\) exceed 2\\^53"
+                             simulate --arch ${d}/ok_arch.json --workload ${d}/conv_2p31.json)
+tessera_cli_input_error_test(dram_latency_2p40 "ok_arch.json: /dram/latency_cycles: must be at most 2\\^32"
+                             simulate --arch ${d}/ok_arch.json --workload ${d}/ok_workload.json
+                             --set dram.latency_cycles=1099511627776)
+tessera_cli_input_error_test(transformer_layers_2p40
+                             "layers_2p40.json: /num_hidden_layers: 1099511627776 layers of [0-9]+ operators each would build more than 2\\^20 operators"
+                             inspect ${d}/layers_2p40.json)
 tessera_cli_failure_test(clock_1e300 "clock_1e300.json: /clock: frequency must be in \\[1000, 1e\\+12\\] Hz"
                          simulate --arch ${d}/clock_1e300.json --workload ${d}/ok_workload.json)
 tessera_cli_failure_test(bandwidth_1e-300 "bandwidth_1e-300.json: /dram/bandwidth: bandwidth must be in"
@@ -129,6 +146,19 @@ foreach(scale negative zero nan inf)
       inspect ${o}/resize_${scale}_scale_${opset}.onnx)
   endforeach()
 endforeach()
+# Sizes that contradict each other or are missing (scripts/make_onnx_test_data.py, shape_errors).
+tessera_cli_input_error_test(onnx_convtranspose_negative_output_shape
+                             "node 'deconv' \\(ConvTranspose\\): attribute 'output_shape' has a value -6"
+                             inspect ${o}/convtranspose_negative_output_shape.onnx)
+tessera_cli_input_error_test(onnx_convtranspose_output_shape_too_large
+                             "node 'deconv' \\(ConvTranspose\\): output_shape \\[100, 100\\] is larger than the input"
+                             inspect ${o}/convtranspose_output_shape_too_large.onnx)
+tessera_cli_input_error_test(onnx_batchnorm_channel_mismatch
+                             "node 'bn' \\(BatchNormalization\\): input 'scale' has 3 values for 2 channels"
+                             inspect ${o}/batchnorm_channel_mismatch.onnx)
+tessera_cli_input_error_test(onnx_input_without_shape
+                             "node 'conv' \\(Conv\\): .*input 'x' has no shape in the model"
+                             inspect ${o}/input_without_shape.onnx)
 tessera_cli_input_error_test(onnx_name_line_break
   "name_line_break.onnx: a graph input's name contains a control character"
   inspect ${o}/name_line_break.onnx)

@@ -1,11 +1,12 @@
 // Tile plans: named ports, totals over run-length encoded tiles, and the helpers that build
 // plans (append_tile merging, append_split, add_fill_drain), repeated blocks and their walk.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
 #include <stdexcept>
 #include <vector>
 
+#include <catch2/catch.hpp>
+
+#include "common/checked.hpp"
 #include "dataflows/tile_plan.hpp"
 
 using namespace tessera::dataflows;
@@ -239,4 +240,44 @@ TEST_CASE("peeling the first and last tiles keeps what a sequence executes", "[d
   paid.back() += 1000;
   CHECK(walk(s) == paid);
   CHECK(s.tiles.size() < 20);
+}
+
+TEST_CASE("tile plan totals that do not fit in 64 bits are errors, never wrapped",
+          "[dataflows][overflow]") {
+  using Catch::Matchers::Contains;
+  using tessera::CountOverflow;
+  TilePlan plan;
+  const std::size_t in = plan.port(port::input);
+  Tile t;
+  t.compute_cycles = u64{1} << 40;
+  t.busy_units = u64{1} << 16;
+  t.bytes[in] = u64{1} << 30;
+  t.count = u64{1} << 20;
+  plan.tiles = {t};
+  // 2^60 cycles and 2^50 bytes fit; 2^76 busy unit-cycles do not.
+  CHECK(plan.compute_cycles() == u64{1} << 60);
+  CHECK(plan.port_bytes(in) == u64{1} << 50);
+  CHECK_THROWS_AS(plan.busy_unit_cycles(), CountOverflow);
+  // A block repeated 2^10 times: 2^70 cycles, 2^60 bytes, 2^30 tiles.
+  TilePlan repeated = plan;
+  repeated.tiles.push_back(t);
+  repeated.tiles.back().bytes[in] = 1;  // a second run, so the block is a block
+  repeated.repeats = {{0, 2, u64{1} << 10}};
+  CHECK(repeated.tile_count() == u64{1} << 31);
+  CHECK_THROWS_WITH(repeated.compute_cycles(),
+                    Contains("compute cycle count does not fit in 64 bits"));
+  // Appending a body more times than a count holds.
+  TileSeq seq;
+  seq.append(TileSeq{{t}, {}}, u64{1} << 43);  // one run of 2^63 tiles
+  CHECK_THROWS_AS(seq.append(TileSeq{{t}, {}}, u64{1} << 43), CountOverflow);
+  CHECK_THROWS_AS(seq.append(TileSeq{{t}, {}}, u64{1} << 44), CountOverflow);
+  // append_split of a total near 2^64: equal parts of ceil(total / n), no wrap in the rounding.
+  TileSeq split;
+  Tile big;
+  big.compute_cycles = ~u64{0} - 1;
+  append_split(split, big, 3);
+  REQUIRE(split.tiles.size() == 2);
+  CHECK(split.tiles[0].compute_cycles == ~u64{0} / 3);  // ceil((2^64 - 2) / 3)
+  CHECK(split.tiles[0].count == 2);
+  CHECK(split.tiles[0].compute_cycles * 2 + split.tiles[1].compute_cycles == ~u64{0} - 1);
 }

@@ -335,6 +335,30 @@ TEST_CASE("ONNX bad input gives a clear error naming the file", "[onnx]") {
                     Contains("node 'gather' (GatherND): batch_dims -3 does not fit data"));
 }
 
+TEST_CASE("ONNX sizes that contradict each other or are missing name the node", "[onnx]") {
+  // ConvTranspose output_shape: a negative size, and one larger than the input reaches.
+  CHECK_THROWS_WITH(read_onnx(kBad + "convtranspose_negative_output_shape.onnx"),
+                    Contains("convtranspose_negative_output_shape.onnx: node 'deconv' "
+                             "(ConvTranspose): attribute 'output_shape' has a value -6 (must be "
+                             "positive)"));
+  CHECK_THROWS_WITH(read_onnx(kBad + "convtranspose_output_shape_too_large.onnx"),
+                    Contains("node 'deconv' (ConvTranspose): output_shape [100, 100] is larger "
+                             "than the input [1, 2, 4, 4] reaches (at most 6"));
+  // Batch norm parameters of another length than the channels.
+  CHECK_THROWS_WITH(read_onnx(kBad + "batchnorm_channel_mismatch.onnx"),
+                    Contains("node 'bn' (BatchNormalization): input 'scale' has 3 values for 2 "
+                             "channels (input shape [1, 2, 4, 4])"));
+  // An input with no shape at all: its consumer fails naming it; an override gives it one.
+  CHECK_THROWS_WITH(read_onnx(kBad + "input_without_shape.onnx"),
+                    Contains("node 'conv' (Conv)") &&
+                        Contains("input 'x' has no shape in the model; give one with an input "
+                                 "shape override for 'x'"));
+  LoadOptions o;
+  o.input_shapes["x"] = {1, 2, 8, 8};
+  const Graph g = read_onnx(kBad + "input_without_shape.onnx", o);
+  CHECK(compute_macs(g) == 4 * 2 * 9 * 6 * 6);
+}
+
 TEST_CASE("ONNX unsupported operators can be kept as zero-cost nodes", "[onnx]") {
   LoadOptions o;
   o.allow_unsupported = true;

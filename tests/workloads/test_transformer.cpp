@@ -552,3 +552,31 @@ TEST_CASE("transformer: mixture of experts load", "[transformer]") {
   o.experts_touched = 1;
   CHECK_THROWS_WITH(read_transformer(file, o), Contains("experts_touched must be in [2, 8]"));
 }
+
+TEST_CASE("transformer: sizes that would build more than 2^20 operators are refused first",
+          "[transformer]") {
+  // 2^40 layers would take terabytes to build; the first layer shows how many each has.
+  json j = llama_json();
+  j["num_hidden_layers"] = i64{1} << 40;
+  const std::string path = write_config("layers_2p40.json", j);
+  CHECK_THROWS_WITH(read_transformer(path, opts(1, 16)),
+                    Contains(path + ": /num_hidden_layers: 1099511627776 layers of ") &&
+                        Contains("operators each would build more than 2^20 operators"));
+  j = gpt2_json();
+  j["n_layer"] = 1000000;
+  CHECK_THROWS_WITH(read_transformer(write_config("n_layer.json", j), opts(1, 16)),
+                    Contains("/n_layer: 1000000 layers of"));
+  // The largest count below the limit is built.
+  j["n_layer"] = 1000;
+  CHECK(read_transformer(write_config("n_layer_1000.json", j), opts(1, 16)).size() > 1000);
+  // Experts: each one a token uses adds operators to every layer.
+  j = llama_json();
+  j["model_type"] = "mixtral";
+  j["num_local_experts"] = i64{1} << 40;
+  j["num_experts_per_tok"] = 2;
+  const std::string moe = write_config("experts_2p40.json", j);
+  CHECK_THROWS_WITH(read_transformer(moe, opts(1 << 20, 1)),
+                    Contains(moe + ": /num_local_experts: 1099511627776 experts would build more "
+                                   "than 2^20 operators"));
+  CHECK(read_transformer(moe, opts(1, 1)).size() > 0);  // one token uses two experts
+}

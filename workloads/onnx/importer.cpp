@@ -260,6 +260,15 @@ class Importer {
       inputs.insert(input.name());
       if (!input.type().has_tensor_type())
         fail("input '" + input.name() + "' is not a tensor (only tensor inputs are supported)");
+      if (!input.type().tensor_type().has_shape() && !options_.input_shapes.count(input.name())) {
+        // Not even a rank: nothing to assume a size from. A node using it fails naming itself
+        // and this reason.
+        unknown_why_[input.name()] = "input '" + input.name() +
+                                     "' has no shape in the model; give one with an input "
+                                     "shape override for '" +
+                                     input.name() + "'";
+        continue;
+      }
       auto* shape = input.mutable_type()->mutable_tensor_type()->mutable_shape();
       std::vector<std::optional<i64>> dims;
       std::vector<std::string> names;
@@ -394,8 +403,11 @@ class Importer {
   void infer(NodeProto& n) {
     // Window attributes must be positive: ONNX 1.12's convolution and pooling inference divides
     // by them unchecked.
-    for (const char* name : {"strides", "dilations", "kernel_shape"})
-      if (auto v = attr_ints(n, name))
+    // A ConvTranspose's output_shape gives sizes (ONNX 1.12 takes negative ones as given).
+    for (const char* name : {"strides", "dilations", "kernel_shape", "output_shape"})
+      if (auto v = std::string(name) != "output_shape" || n.op_type() == "ConvTranspose"
+                       ? attr_ints(n, name)
+                       : std::nullopt)
         for (i64 x : *v)
           if (x <= 0)
             fail(n, std::string("attribute '") + name + "' has a value " + std::to_string(x) +
@@ -679,9 +691,17 @@ class Importer {
       for (std::size_t i = 0; i < 2; ++i) {
         const i64 span = size_product({kernel[i] - 1, dil[i]}) + 1;
         i64 total;
-        if (transposed)
-          total = std::max<i64>(0, size_product({stride[i], in_spatial[i] - 1}) + opad[i] + span - out_spatial[i]);
-        else
+        if (transposed) {
+          // The largest output the input reaches, with no padding.
+          const i64 reach = size_product({stride[i], in_spatial[i] - 1}) + opad[i] + span;
+          if (output_shape && reach < out_spatial[i])
+            fail(n, "output_shape " + dims_text(*output_shape) + " is larger than the input " +
+                        dims_text(x) + " reaches (at most " + std::to_string(reach) +
+                        " = stride x (input - 1) + output_padding + dilation x (kernel - 1) + "
+                        "1 along dimension " +
+                        std::to_string(i - (one_d ? 1 : 0)) + ")");
+          total = std::max<i64>(0, reach - out_spatial[i]);
+        } else
           total = std::max<i64>(0, size_product({out_spatial[i] - 1, stride[i]}) + span - in_spatial[i]);
         const bool upper = auto_pad != "SAME_LOWER";
         begin[i] = upper ? total / 2 : total - total / 2;
@@ -1062,8 +1082,18 @@ class Importer {
     } else if (t == "BatchNormalization" || t == "InstanceNormalization" ||
                t == "GroupNormalization") {
       const Dims x = shape_of(n, input(n, 0));
-      op.shape = Norm{t == "BatchNormalization" ? NormType::batch : NormType::group, numel(x),
-                      x.size() > 1 ? x[1] : 1};
+      const i64 channels = x.size() > 1 ? x[1] : 1;
+      // Scale, bias (and a batch norm's mean and variance): one value per channel. Group norms
+      // of opset 18 have one per group; their channel count is checked by the shape rules.
+      if (t != "GroupNormalization")
+        for (int i = 1; i < n.input_size() && i <= 4; ++i)
+          if (const auto p = input(n, i); !p.empty())
+            if (const auto d = static_shape(p); d && numel(*d) != channels)
+              fail(n, "input '" + p + "' has " + std::to_string(numel(*d)) + " values for " +
+                          std::to_string(channels) + " channels (input shape " + dims_text(x) +
+                          ")");
+      op.shape =
+          Norm{t == "BatchNormalization" ? NormType::batch : NormType::group, numel(x), channels};
     } else if (t == "LayerNormalization" || t == "RMSNormalization" ||
                t == "SimplifiedLayerNormalization") {
       map_last_axis_norm(n, op, t == "LayerNormalization" ? NormType::layer : NormType::rms);
