@@ -268,9 +268,9 @@ GraphPlan plan_graph(const arch::Engine& engine, const workloads::Graph& graph, 
     }
   }
   // The MAC array's share of each layer's compute, before epilogues extend it (LayerResult).
-  std::vector<u64> mac_cycles(n, 0);
+  p.mac_cycles.assign(n, 0);
   for (std::size_t i : heads)
-    if (work[i].macs > 0) mac_cycles[i] = work[i].plan.compute_cycles();
+    if (work[i].macs > 0) p.mac_cycles[i] = work[i].plan.compute_cycles();
   // The output path runs `lanes` elements per cycle beside the array; an epilogue slower than
   // its layer's compute adds the difference to the layer's last tile.
   for (std::size_t i : heads) {
@@ -362,7 +362,7 @@ std::vector<LayerResult> account(const arch::Engine& engine, const workloads::Gr
     }
     const arch::LayerWork& w = plan.work[i];
     r.macs = w.macs;
-    r.mac_cycles = mac_cycles[i];
+    r.mac_cycles = plan.mac_cycles[i];
     r.vector_cycles = w.vector.total() > 0 ? engine.vector_unit().compute_cycles(w.vector) : 0;
     const double peak = r.peak_macs_per_cycle = engine.peak_macs_per_cycle(op);
     r.utilization = utilization(r.macs, r.timing.cycles, peak);

@@ -106,6 +106,7 @@ struct GraphPlan {
   std::vector<std::size_t> head;                // head[i]: the layer that runs operator i
   std::vector<std::size_t> heads;               // the layers, in order
   std::vector<arch::LayerWork> work;            // at the heads: the layer's work
+  std::vector<u64> mac_cycles;  // at the heads: the MAC array's compute, before epilogues extend it
   std::vector<std::vector<std::string>> warnings;  // per operator (Engine::supports)
   // The layers' tile plans in order (pointers into `work`): what a timer or executor runs.
   std::vector<const dataflows::TilePlan*> plans() const;

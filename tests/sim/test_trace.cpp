@@ -62,7 +62,7 @@ TEST_CASE("a SystemC trace has well-nested slices on every track and a track gro
   const auto arch = arch::build_arch({"t.json", cfg});
   const auto graph = test::conv_relu_graph();
   sim::Trace trace;
-  const auto layers = sim::simulate(*arch.engine, graph, sim::Fidelity::systemc, &trace);
+  const auto layers = sim::simulate(*arch.engine, graph, "systemc", &trace);
   REQUIRE(layers.size() == 2);
   const auto json = nlohmann::json::parse(sim::chrome_trace(trace, {"conv", "relu"}, 700e6));
 
