@@ -61,6 +61,18 @@ std::vector<std::string> Engine::supports(const workloads::Operator& op) const {
   return warnings;
 }
 
+double Engine::area_mm2() const {
+  double total = 0;
+  for (const auto& [component, mm2] : area_by_component()) total += mm2;
+  return total;
+}
+
+AreaBreakdown EngineBase::area_or_given(AreaBreakdown estimate) const {
+  if (common_.area_mm2) return {{"given", *common_.area_mm2}};
+  estimate["vector"] = vector_area_mm2();
+  return estimate;
+}
+
 std::int64_t array_dimension(ParamReader& r, const std::string& key,
                              std::optional<std::int64_t> fallback) {
   if (fallback && !r.has(key)) return *fallback;
@@ -86,7 +98,7 @@ CommonParams read_common(ParamReader& r, const CommonDefaults& defaults,
   }
   c.tech = energy::read_technology(r, c.technology);
   c.technology = c.tech->origin;
-  c.vector = read_vector_unit(r, *c.tech, defaults.vector_lanes);
+  c.vector = read_vector_unit(r, *c.tech);
   c.fusion = r.boolean("fusion", true);
   if (const double area = r.non_negative("area_mm2", 0); area > 0) c.area_mm2 = area;
   if (auto energy = r.optional_child("energy")) {
@@ -123,7 +135,7 @@ LayerWork EngineBase::map_vector(const workloads::Operator& op, const MapContext
   w.plan.buffering = kDoubleBuffered;
   w.plan.units = common_.vector.lanes;
   if (is_view(op)) return w;
-  w.vector = vector_work(op);
+  w.vector = vector_work(op, engine_name());
   const auto bytes = [](workloads::i64 elements, int bits) {
     return static_cast<u64>((elements * bits + 7) / 8);
   };
@@ -135,16 +147,30 @@ LayerWork EngineBase::map_vector(const workloads::Operator& op, const MapContext
   }
   const u64 output = context.output_on_chip ? 0 : static_cast<u64>(op.output_bytes());
   Tile total;
-  total.compute_cycles = common_.vector.compute_cycles(w.vector);
+  try {
+    total.compute_cycles = common_.vector.compute_cycles(w.vector);
+  } catch (const InputError& e) {
+    throw InputError((op.source.empty() ? "" : op.source + ": ") + "operator '" + op.name +
+                     "' on " + engine_name() + ": " + e.what());
+  }
   total.busy_units = common_.vector.lanes;
   total.bytes[w.plan.port(port::input)] = input;
   if (params) total.bytes[w.plan.port(port::weight)] = params;
   total.bytes[w.plan.port(port::output, Direction::write)] = output;
-  // Tiles of at most half the unit's buffer for what comes in and what goes out.
-  const u64 half = std::max<u64>(common_.vector.buffer_bytes / 2, 1);
-  const auto up = [](u64 v, u64 d) { return (v + d - 1) / d; };
-  u64 n = std::max<u64>({1, up(input + params, half), up(output, half)});
-  while (up(input, n) + up(params, n) > half) ++n;  // per-port rounding (append_split)
+  // Tiles of at most half the unit's buffer for what comes in and what goes out. The fewest
+  // tiles whose per-port rounded shares fit (append_split rounds each port up): the fit only
+  // improves with more tiles, so a binary search finds it in 64 steps whatever the sizes, and
+  // max(input, params) tiles of one byte each always fit (half >= 2, kMinVectorBuffer).
+  const u64 half = std::max<u64>(common_.vector.buffer_bytes / 2, 2);
+  const auto up = [](u64 v, u64 d) { return v / d + (v % d != 0); };
+  const auto fits = [&](u64 n) { return up(input, n) + up(params, n) <= half && up(output, n) <= half; };
+  u64 lo = 1, hi = std::max<u64>({1, input, params, output});
+  while (lo < hi) {
+    const u64 mid = lo + (hi - lo) / 2;
+    if (fits(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  const u64 n = lo;
   append_split(w.plan, total, split ? n : 1);
   w.accesses["dram.ifmap"] = {input, 0};
   if (params) w.accesses["dram.filter"] = {params, 0};

@@ -40,6 +40,10 @@ using AccessCounts = std::map<std::string, Accesses>;
 // Energy in pJ by component and action ("mac", "dram.read", "vector", "leakage", ...).
 using EnergyBreakdown = std::map<std::string, double>;
 
+// Area in mm² by component: "pe_array", "sram", "vector" (the vector unit, on every engine that
+// estimates its area), or "given" alone when the config's area_mm2 replaces the estimate.
+using AreaBreakdown = std::map<std::string, double>;
+
 // What an engine does for one operator, before timing.
 struct LayerWork {
   dataflows::TilePlan plan;
@@ -89,7 +93,9 @@ class Engine {
   }
   virtual const MemorySystem& memory() const = 0;
   virtual const VectorUnit& vector_unit() const = 0;
-  virtual double area_mm2() const = 0;
+  // The area by component; area_mm2() is their sum.
+  virtual AreaBreakdown area_by_component() const = 0;
+  double area_mm2() const;
   // Bytes of on-chip operand buffers (SRAM; register files and the vector unit's buffer aside):
   // what could hold a tensor between steps, such as a KV cache. 0 when the engine models none.
   virtual u64 on_chip_bytes() const { return 0; }
@@ -157,7 +163,6 @@ struct CommonDefaults {
   std::string clock = "1 GHz";
   MemoryDefaults memory;
   bool dram_required = false;  // the "dram" object must be present (no default bandwidth)
-  u64 vector_lanes = 64;
   bool hamming = false;  // the engine describes operand streams: energy.hamming is a key
 };
 
@@ -193,6 +198,8 @@ class EngineBase : public Engine {
   LayerWork map_vector(const workloads::Operator& op, const MapContext& context,
                        bool split = true) const;
   double vector_area_mm2() const { return common_.vector.area_mm2(*common_.tech); }
+  // `estimate` (the engine's components, the vector unit added here), or the config's area_mm2.
+  AreaBreakdown area_or_given(AreaBreakdown estimate) const;
   // The shared keys, resolved, merged into an engine's own resolved keys.
   nlohmann::json with_common(nlohmann::json own) const;
 

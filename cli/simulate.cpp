@@ -105,7 +105,8 @@ int simulate(const SimulateArgs& a, std::ostream& out, std::ostream& err) {
   }
   if (!a.trace_file.empty()) {
     std::vector<std::string> names;
-    for (const auto& l : report.layers) names.push_back(l.name);
+    for (const auto& l : report.layers)  // the layers run: fused epilogues ran inside another
+      if (l.fused_into.empty()) names.push_back(l.name);
     write_file(a.trace_file, sim::chrome_trace(trace, names, report.clock_hz));
     if (!a.quiet) out << "trace written to " << a.trace_file << " (open in ui.perfetto.dev)\n";
     if (trace.dropped)

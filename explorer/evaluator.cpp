@@ -28,7 +28,8 @@ sim::Report make_report(const arch::ArchConfig& arch, const Workload& workload,
   sim::Report r;
   r.layers = std::move(layers);
   r.summary =
-      sim::summarize(r.layers, engine.clock_hz(), engine.peak_macs_per_cycle(), engine.area_mm2());
+      sim::summarize(r.layers, engine.clock_hz(), engine.peak_macs_per_cycle(),
+                     engine.area_by_component());
   r.arch_name = arch.name;
   r.engine = engine.engine_name();
   r.workload_name = workload.graph.name();

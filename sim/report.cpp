@@ -10,7 +10,7 @@
 namespace tessera::sim {
 
 Summary summarize(const std::vector<LayerResult>& layers, double clock_hz,
-                  double peak_macs_per_cycle, double area_mm2) {
+                  double peak_macs_per_cycle, const arch::AreaBreakdown& area) {
   std::map<std::string, std::size_t> warning_layers;  // distinct warning -> layers
   Summary s;
   // Capacity at each layer's own peak (a bit-composable engine does more MACs at fewer bits),
@@ -24,6 +24,8 @@ Summary summarize(const std::vector<LayerResult>& layers, double clock_hz,
     s.roofline_cycles += l.roofline_cycles;
     for (const auto& w : l.warnings) ++warning_layers[w];
     s.compute_cycles += l.timing.compute_cycles;
+    s.mac_cycles += l.mac_cycles;
+    s.vector_cycles += l.vector_cycles;
     s.stall_cycles += l.timing.stall_cycles;
     s.macs += l.macs;
     s.energy_pj += l.energy_pj;
@@ -36,7 +38,8 @@ Summary summarize(const std::vector<LayerResult>& layers, double clock_hz,
   s.latency_s = static_cast<double>(s.cycles) / clock_hz;
   s.utilization = capacity > 0 ? static_cast<double>(s.macs) / capacity : 0.0;
   s.compute_utilization = compute_capacity > 0 ? static_cast<double>(s.macs) / compute_capacity : 0.0;
-  s.area_mm2 = area_mm2;
+  s.area_by_component = area;
+  for (const auto& [component, mm2] : area) s.area_mm2 += mm2;
   for (const auto& l : layers) {
     if (l.hamming.is_null()) continue;
     if (s.hamming.is_null())
@@ -83,6 +86,8 @@ nlohmann::json to_json(const Report& r) {
                       {"source", l.source},
                       {"cycles", l.timing.cycles},
                       {"compute_cycles", l.timing.compute_cycles},
+                      {"mac_cycles", l.mac_cycles},
+                      {"vector_cycles", l.vector_cycles},
                       {"stall_cycles", l.timing.stall_cycles},
                       {"latency_s", static_cast<double>(l.timing.cycles) / r.clock_hz},
                       {"macs", l.macs},
@@ -111,6 +116,8 @@ nlohmann::json to_json(const Report& r) {
         {"workload", r.workload_name},
         {"cycles", s.cycles},
         {"compute_cycles", s.compute_cycles},
+        {"mac_cycles", s.mac_cycles},
+        {"vector_cycles", s.vector_cycles},
         {"stall_cycles", s.stall_cycles},
         {"latency_s", s.latency_s},
         {"macs", s.macs},
@@ -120,6 +127,7 @@ nlohmann::json to_json(const Report& r) {
         {"energy_by_component", energy_json(s.energy_by_component)},
         {"accesses", accesses_json(s.accesses)},
         {"area_mm2", s.area_mm2},
+        {"area_by_component", s.area_by_component},
         {"roofline_cycles", s.roofline_cycles},
         {"warnings", s.warnings},
         {"clock_hz", r.clock_hz},
@@ -220,28 +228,36 @@ std::string format_table(const Report& r) {
   name_w = std::min<std::size_t>(name_w, 40);
   std::string out;
   const auto row = [&](std::string_view name, std::string_view kind, const std::string& macs,
-                       const std::string& cycles, const std::string& time,
+                       const std::string& cycles, const std::string& mac_cycles,
+                       const std::string& vector_cycles, const std::string& time,
                        const std::string& stall, const std::string& util,
                        const std::string& energy) {
-    out += fmt::format("{:<{}} {:<13} {:>9} {:>9} {:>9} {:>9} {:>6} {:>10}\n",
-                       name.substr(0, name_w), name_w, kind, macs, cycles, time, stall, util,
-                       energy);
+    out += fmt::format("{:<{}} {:<13} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>6} {:>10}\n",
+                       name.substr(0, name_w), name_w, kind, macs, cycles, mac_cycles,
+                       vector_cycles, time, stall, util, energy);
   };
+  const auto count = [](u64 v) { return si(static_cast<double>(v)); };
   out += fmt::format("{} on {} ({}, {} fidelity)\n", r.workload_name, r.arch_name, r.engine,
                      r.run.fidelity);
-  row("layer", "kind", "MACs", "cycles", "time", "stalls", "util", "energy");
+  row("layer", "kind", "MACs", "cycles", "MAC cyc", "vec cyc", "time", "stalls", "util", "energy");
   const auto time = [&](u64 cycles) { return seconds(static_cast<double>(cycles) / r.clock_hz); };
   for (const auto& l : r.layers)
-    row(l.name, l.fused_into.empty() ? l.kind : "+" + l.kind, si(static_cast<double>(l.macs)),
-        si(static_cast<double>(l.timing.cycles)), time(l.timing.cycles),
+    row(l.name, l.fused_into.empty() ? l.kind : "+" + l.kind, count(l.macs),
+        count(l.timing.cycles), count(l.mac_cycles), count(l.vector_cycles), time(l.timing.cycles),
         si(static_cast<double>(l.timing.stall_cycles)), fmt::format("{:.1f}%", 100 * l.utilization),
         fmt::format("{:.4g} uJ", l.energy_pj * 1e-6));
   const Summary& s = r.summary;
-  row("total", "", si(static_cast<double>(s.macs)), si(static_cast<double>(s.cycles)),
+  row("total", "", count(s.macs), count(s.cycles), count(s.mac_cycles), count(s.vector_cycles),
       time(s.cycles), si(static_cast<double>(s.stall_cycles)),
       fmt::format("{:.1f}%", 100 * s.utilization), fmt::format("{:.4g} uJ", s.energy_pj * 1e-6));
-  out += fmt::format("latency {:.6g} s at {:.6g} MHz, energy {:.6g} uJ, area {:.6g} mm2\n",
+  out += fmt::format("latency {:.6g} s at {:.6g} MHz, energy {:.6g} uJ, area {:.6g} mm2 (",
                      s.latency_s, r.clock_hz / 1e6, s.energy_pj * 1e-6, s.area_mm2);
+  for (auto it = s.area_by_component.begin(); it != s.area_by_component.end(); ++it)
+    out += fmt::format("{}{} {:.4g}", it == s.area_by_component.begin() ? "" : ", ", it->first,
+                       it->second);
+  out += ")\n";
+  out += "MAC cyc, vec cyc: compute cycles of the MAC array and of the vector unit; they overlap "
+         "(compute = the larger)\n";
   if (std::any_of(r.layers.begin(), r.layers.end(), [](const auto& l) { return !l.fused_into.empty(); }))
     out += "+kind: an epilogue fused into the layer above it (its time and energy are that layer's)\n";
   for (const auto& w : s.warnings) out += "warning: " + w + "\n";

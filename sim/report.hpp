@@ -19,6 +19,8 @@ inline constexpr int kReportSchemaVersion = 1;
 struct Summary {
   u64 cycles = 0;
   u64 compute_cycles = 0;
+  u64 mac_cycles = 0;     // sums of the layers' split of compute_cycles (LayerResult)
+  u64 vector_cycles = 0;
   u64 stall_cycles = 0;
   double latency_s = 0;
   u64 macs = 0;
@@ -28,6 +30,7 @@ struct Summary {
   arch::EnergyBreakdown energy_by_component;
   arch::AccessCounts accesses;
   double area_mm2 = 0;
+  arch::AreaBreakdown area_by_component;  // Engine::area_by_component: the vector unit listed
   u64 roofline_cycles = 0;  // sum of the layers' physical lower bounds (LayerResult)
   // Distinct warnings of the layers (what the engine ignored), each with the number of layers.
   std::vector<std::string> warnings;
@@ -63,7 +66,7 @@ struct Report {
 
 // Totals over the layers (run back to back), with latency from the clock.
 Summary summarize(const std::vector<LayerResult>& layers, double clock_hz,
-                  double peak_macs_per_cycle, double area_mm2);
+                  double peak_macs_per_cycle, const arch::AreaBreakdown& area);
 
 nlohmann::json to_json(const Report& report);
 

@@ -278,7 +278,7 @@ GraphPlan plan_graph(const arch::Engine& engine, const workloads::Graph& graph, 
     const auto& op = graph.op(order[i]);
     warnings[i] = engine.supports(op);
     arch::LayerWork& w = work[head[i]];
-    const arch::VectorWork v = arch::vector_work(op);
+    const arch::VectorWork v = arch::vector_work(op, engine.engine_name());
     w.vector += v;
     // Inputs other than the fused chain's tensor (a residual) and parameters stream in.
     const auto chain = static_cast<u64>(graph.op(order[i - 1]).output_bytes());
@@ -291,12 +291,23 @@ GraphPlan plan_graph(const arch::Engine& engine, const workloads::Graph& graph, 
         read = checked_add(read, extra, "byte count");
       });
   }
+  // The MAC array's share of each layer's compute, before epilogues extend it (LayerResult).
+  p.mac_cycles.assign(n, 0);
+  for (std::size_t i : heads)
+    if (work[i].macs > 0) p.mac_cycles[i] = work[i].plan.compute_cycles();
   // The output path runs `lanes` elements per cycle beside the array; an epilogue slower than
   // its layer's compute adds the difference to the layer's last tile.
   for (std::size_t i : heads) {
     arch::LayerWork& w = work[i];
     if (tail[i] == i || w.plan.tiles.empty()) continue;
-    const u64 epilogue = engine.vector_unit().compute_cycles(w.vector);
+    u64 epilogue = 0;
+    try {
+      epilogue = engine.vector_unit().compute_cycles(w.vector);
+    } catch (const InputError& e) {
+      const auto& op = graph.op(order[i]);
+      throw InputError((op.source.empty() ? "" : op.source + ": ") + "operator '" + op.name +
+                       "' with its fused epilogues: " + e.what());
+    }
     const u64 compute = for_operator(graph.op(order[i]), [&] { return w.plan.compute_cycles(); });
     if (epilogue > compute) {
       dataflows::peel_last(w.plan);
@@ -378,6 +389,8 @@ std::vector<LayerResult> account(const arch::Engine& engine, const workloads::Gr
     }
     const arch::LayerWork& w = plan.work[i];
     r.macs = w.macs;
+    r.mac_cycles = plan.mac_cycles[i];
+    r.vector_cycles = w.vector.total() > 0 ? engine.vector_unit().compute_cycles(w.vector) : 0;
     const double peak = r.peak_macs_per_cycle = engine.peak_macs_per_cycle(op);
     r.utilization = utilization(r.macs, r.timing.cycles, peak);
     r.compute_utilization = utilization(r.macs, r.timing.compute_cycles, peak);

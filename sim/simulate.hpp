@@ -26,6 +26,11 @@ struct LayerResult {
   std::string runs_on;
   std::string source;
   LayerTiming timing;
+  // timing.compute_cycles by unit: the MAC array's (0 for a layer without MACs) and the vector
+  // unit's (the layer's own operations, or its fused epilogues' on the array's output path,
+  // softmax and GELU included). They overlap: compute_cycles = max(mac_cycles, vector_cycles).
+  u64 mac_cycles = 0;
+  u64 vector_cycles = 0;
   u64 macs = 0;
   // The engine's peak at this layer's precisions (Engine::peak_macs_per_cycle(op)); 0 when
   // fused into another layer.
@@ -101,6 +106,7 @@ struct GraphPlan {
   std::vector<std::size_t> head;                // head[i]: the layer that runs operator i
   std::vector<std::size_t> heads;               // the layers, in order
   std::vector<arch::LayerWork> work;            // at the heads: the layer's work
+  std::vector<u64> mac_cycles;  // at the heads: the MAC array's compute, before epilogues extend it
   std::vector<std::vector<std::string>> warnings;  // per operator (Engine::supports)
   // The layers' tile plans in order (pointers into `work`): what a timer or executor runs.
   std::vector<const dataflows::TilePlan*> plans() const;

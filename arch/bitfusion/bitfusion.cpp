@@ -102,7 +102,6 @@ std::unique_ptr<Engine> BitFusionEngine::create(ParamReader& r) {
   CommonDefaults d;
   d.clock = "500 MHz";
   d.memory.bandwidth = "24 B/cycle";
-  d.vector_lanes = static_cast<u64>(p.cols);
   d.hamming = true;
   p.common = read_common(r, d, [&p](ParamReader& e, const energy::Technology&) {
     p.core_pj_per_cycle = e.non_negative("core_pj_per_cycle", p.core_pj_per_cycle);
@@ -121,7 +120,6 @@ CommonParams BitFusionParams::default_common() {
   CommonParams c;
   c.clock_hz = 500e6;
   c.memory.channels.front().bytes_per_cycle = 24;
-  c.vector.lanes = 32;
   return c;
 }
 
@@ -144,15 +142,15 @@ std::vector<std::string> BitFusionEngine::supports(const workloads::Operator& op
   return w;
 }
 
-double BitFusionEngine::area_mm2() const {
-  if (common_.area_mm2) return *common_.area_mm2;
+AreaBreakdown BitFusionEngine::area_by_component() const {
   // The paper's 45 nm figures (config.json: core 0.88809 mm² for 16×32 units, WBUF 64 KiB
   // 0.76748, IBUF 32 KiB 0.24211, OBUF 16 KiB 0.24331), scaled linearly.
   const double kib = 1024.0;
-  return 0.88809 * static_cast<double>(p_.rows * p_.cols) / 512.0 +
-         0.76748 * static_cast<double>(p_.wbuf_bytes) / (64 * kib) +
-         0.24211 * static_cast<double>(p_.ibuf_bytes) / (32 * kib) +
-         0.24331 * static_cast<double>(p_.obuf_bytes) / (16 * kib) + vector_area_mm2();
+  return area_or_given(
+      {{"pe_array", 0.88809 * static_cast<double>(p_.rows * p_.cols) / 512.0},
+       {"sram", 0.76748 * static_cast<double>(p_.wbuf_bytes) / (64 * kib) +
+                    0.24211 * static_cast<double>(p_.ibuf_bytes) / (32 * kib) +
+                    0.24331 * static_cast<double>(p_.obuf_bytes) / (16 * kib)}});
 }
 
 nlohmann::json BitFusionEngine::resolved_config() const {

@@ -112,7 +112,7 @@ class BitFusionEngine final : public EngineBase, public energy::OperandStreamSou
     return mac_kinds_on_datapath(p_.reference_mode ? Unit::none : Unit::vector_unit);
   }
   std::vector<std::string> supports(const workloads::Operator& op) const override;
-  double area_mm2() const override;
+  AreaBreakdown area_by_component() const override;
   u64 on_chip_bytes() const override { return p_.wbuf_bytes + p_.ibuf_bytes + p_.obuf_bytes; }
   using Engine::map;
   LayerWork map(const workloads::Operator& op, const MapContext& context) const override;

@@ -70,7 +70,6 @@ std::unique_ptr<Engine> EyerissEngine::create(ParamReader& r) {
   CommonDefaults d;
   d.clock = "200 MHz";
   d.memory.bandwidth = "8 B/cycle";
-  d.vector_lanes = static_cast<u64>(p.cols);
   d.hamming = true;
   p.common = read_common(r, d, [&p](ParamReader& e, const energy::Technology&) {
     p.unit_pj = e.non_negative("unit_pj", p.unit_pj);
@@ -88,7 +87,6 @@ CommonParams EyerissParams::default_common() {
   CommonParams c;
   c.clock_hz = 200e6;
   c.memory.channels.front().bytes_per_cycle = 8;
-  c.vector.lanes = 14;
   c.area_mm2 = 12.25;
   return c;
 }
@@ -112,6 +110,11 @@ EyerissEngine::EyerissEngine(const EyerissParams& p) : EngineBase(p.common), p_(
   EyerissParams reference;  // the chip's array and buffers
   const double scale = estimated_area_mm2(p_, *common_.tech) / estimated_area_mm2(reference, *common_.tech);
   area_mm2_ = chip * scale;
+}
+
+AreaBreakdown EyerissEngine::area_by_component() const {
+  // The chip's core (its PEs and global buffer, scaled) had no vector unit; the model's is added.
+  return {{"chip", area_mm2_}, {"vector", vector_area_mm2()}};
 }
 
 nlohmann::json EyerissEngine::resolved_config() const {

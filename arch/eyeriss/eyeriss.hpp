@@ -49,9 +49,10 @@ class EyerissEngine final : public EngineBase, public energy::OperandStreamSourc
 
   std::string engine_name() const override { return "eyeriss"; }
   double peak_macs_per_cycle() const override { return static_cast<double>(p_.rows * p_.cols); }
-  // area_mm2 is the chip's (12 x 14 PEs of 16-bit words with the default scratchpads, a 108 KiB
-  // global buffer); another size scales it by the technology table's estimate of both.
-  double area_mm2() const override { return area_mm2_; }
+  // "chip": the config's area_mm2, the chip's core (12 x 14 PEs of 16-bit words with the default
+  // scratchpads, a 108 KiB global buffer), scaled for another size by the technology table's
+  // estimate of both; "vector": the model's vector unit, which the chip did not have.
+  AreaBreakdown area_by_component() const override;
   u64 on_chip_bytes() const override { return p_.glb_bytes; }
   using Engine::map;
   std::vector<KindSupport> kinds() const override {

@@ -27,10 +27,10 @@ std::unique_ptr<Engine> IdealEngine::create(ParamReader& r) {
   return std::make_unique<IdealEngine>(p);
 }
 
-double IdealEngine::area_mm2() const {
-  if (common_.area_mm2) return *common_.area_mm2;
+AreaBreakdown IdealEngine::area_by_component() const {
   const std::string prec = energy::area_mac_precision(p_.pe_precision);
-  return p_.peak_macs_per_cycle * common_.tech->mac_cost(prec).area_um2 * 1e-6 + vector_area_mm2();
+  return area_or_given(
+      {{"pe_array", p_.peak_macs_per_cycle * common_.tech->mac_cost(prec).area_um2 * 1e-6}});
 }
 
 std::vector<std::string> IdealEngine::supports(const workloads::Operator& op) const {

@@ -31,7 +31,7 @@ class IdealEngine final : public EngineBase {
 
   std::string engine_name() const override { return "ideal"; }
   double peak_macs_per_cycle() const override { return p_.peak_macs_per_cycle; }
-  double area_mm2() const override;
+  AreaBreakdown area_by_component() const override;
   // Layers whose MACs the PEs do not support (energy.pe_precision) are a warning.
   // Products on the roofline, everything else on the vector unit.
   std::vector<KindSupport> kinds() const override {

@@ -154,7 +154,6 @@ std::unique_ptr<Engine> SystolicEngine::create(ParamReader& r) {
   d.memory.shared_only_reason =
       "SCALE-Sim mode stalls the whole array on each operand's fetch, modelled as one shared "
       "channel: use \"shared\" or leave it out";
-  d.vector_lanes = static_cast<u64>(p.cols);
   d.hamming = true;
   p.common = read_common(r, d, [&p](ParamReader& energy, const energy::Technology& tech) {
     p.mac_energy_pj = energy.optional_number("mac_pj");
@@ -187,8 +186,8 @@ SystolicEngine::SystolicEngine(const SystolicParams& p) : EngineBase(p.common), 
   for (const auto& [component, pj] : leakage_) leakage_sum_ += pj;
 }
 
-double SystolicEngine::area_mm2() const {
-  return common_.area_mm2 ? *common_.area_mm2 : pe_mm2_ + sram_mm2_ + vector_area_mm2();
+AreaBreakdown SystolicEngine::area_by_component() const {
+  return area_or_given({{"pe_array", pe_mm2_}, {"sram", sram_mm2_}});
 }
 
 nlohmann::json SystolicEngine::resolved_config() const {

@@ -58,7 +58,7 @@ class SystolicEngine final : public EngineBase, public energy::OperandStreamSour
 
   std::string engine_name() const override { return "systolic"; }
   double peak_macs_per_cycle() const override { return static_cast<double>(p_.rows * p_.cols); }
-  double area_mm2() const override;
+  AreaBreakdown area_by_component() const override;
   u64 on_chip_bytes() const override {
     return p_.ifmap_sram_bytes + p_.filter_sram_bytes + p_.ofmap_sram_bytes;
   }

@@ -101,11 +101,13 @@ struct Unit : sc_core::sc_module {
     return index == 0 ? "compute" : "compute." + std::to_string(index);
   }
 
+  // A compute span, or a transfer: its channel busy from `start` to `end`, landing `latency`
+  // cycles later (sim/trace.hpp draws the two apart so that no track has overlapping slices).
   void record(const std::string& track, u64 tile, const sc_time& start, const sc_time& end,
-              u64 bytes, bool write) {
+              u64 bytes, bool write, u64 latency = 0) {
     if (shared.trace)
       shared.trace->add({track, static_cast<std::size_t>(job_id), tile, to_cycles(start),
-                         to_cycles(end), bytes, write});
+                         to_cycles(end), latency, bytes, write});
   }
 
   // Issues one transfer without waiting; returns when it lands.
@@ -127,8 +129,9 @@ struct Unit : sc_core::sc_module {
       throw std::runtime_error("memory transfer failed: " + tx.get_response_string());
     const sc_time end = sc_core::sc_time_stamp() + delay;
     const auto& ch = system.channels[channel];
-    record(ch.name, tile, end - cycles(ch.occupancy(bytes) + ch.latency_cycles), end, bytes,
-           cmd == tlm::TLM_WRITE_COMMAND);
+    const sc_time left = end - cycles(ch.latency_cycles);
+    record(ch.name, tile, left - cycles(ch.occupancy(bytes)), left, bytes,
+           cmd == tlm::TLM_WRITE_COMMAND, ch.latency_cycles);
     return end;
   }
 

@@ -173,7 +173,7 @@ TEST_CASE("bitfusion: first layers with few channels run as im2col") {
   CHECK(native.plan.read_bytes() == 512);
   CHECK(native.plan.write_bytes() == 128);
   CHECK(native.vector[arch::VectorOp::compare] == 512);
-  CHECK(native.plan.compute_cycles() == 16);
+  CHECK(native.plan.compute_cycles() == 8);  // 512 compares on the default 64 lanes
 }
 
 TEST_CASE("bitfusion: operand streams describe the fused array") {

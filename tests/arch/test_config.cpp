@@ -335,7 +335,7 @@ TEST_CASE("dram and vector keys are checked with their JSON paths", "[arch][conf
              "must be >= 0");
   fails_with(head + R"(}, "vector": {"energy_pj": {"sqrt": 1}}})", "/vector/energy_pj/sqrt",
              "unknown key");
-  fails_with(head + R"(}, "vector": {"buffer": 1}})", "/vector/buffer", "at least 2 bytes");
+  fails_with(head + R"(}, "vector": {"buffer": 1}})", "/vector/buffer", "at least 32 bytes");
   fails_with(head + R"(}, "vector": {"precision": "int7"}})", "/vector/precision", "int8");
   fails_with(head + R"(}, "vector": 3})", "/vector", "expected an object");
 }

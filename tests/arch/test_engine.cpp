@@ -19,7 +19,7 @@ class ConvOnly final : public arch::EngineBase {
   ConvOnly() : EngineBase(arch::CommonParams{}) {}
   std::string engine_name() const override { return "conv_only"; }
   double peak_macs_per_cycle() const override { return 1; }
-  double area_mm2() const override { return 0; }
+  arch::AreaBreakdown area_by_component() const override { return {}; }
   std::vector<arch::KindSupport> kinds() const override {
     return {{workloads::OpKind::conv, arch::Unit::datapath}};
   }

@@ -76,8 +76,14 @@ TEST_CASE("eyeriss: area is the chip's at its size and scales with the array and
   // sizes scale it by the technology table's area of a 16-bit MAC unit with its 260 words of
   // scratchpad registers per PE and of the global buffer, computed here from the table.
   const auto path = test::source_path("configs/arch/eyeriss.json");
-  const auto area = [&](std::vector<std::string> set) { return arch::load_arch(path, set).engine->area_mm2(); };
+  const auto area = [&](std::vector<std::string> set) {
+    return arch::load_arch(path, set).engine->area_by_component().at("chip");
+  };
   CHECK(area({}) == Approx(12.25));
+  // The total adds the model's vector unit (64 fp16 lanes), which the chip did not have.
+  const auto engine = arch::load_arch(path).engine;
+  CHECK(engine->area_mm2() == Approx(12.25 + engine->vector_unit().area_mm2(
+                                                 *arch::energy::load_technology("45nm"))));
   const auto tech = arch::energy::load_technology("45nm");
   const double pe = tech->mac_cost("int16").area_um2 * 1e-6 +
                     (12 + 224 + 24) * 16 * tech->register_area_um2_per_bit * 1e-6;

@@ -1,9 +1,11 @@
-// The ideal (roofline) engine's mapping against hand-computed figures. Its timing as an upper
-// bound is tested in tests/sim/test_analytical.cpp.
+// The ideal (roofline) engine's mapping against hand-computed figures. Its timing as a bound on
+// layers that move at least its bytes is tested in tests/sim/test_bounds.cpp; the last test here
+// shows where it is no bound (a tensor kept on chip).
 #include <catch2/catch.hpp>
 
 #include "arch/config.hpp"
 #include "arch/ideal/ideal.hpp"
+#include "arch/systolic/systolic.hpp"
 #include "test_support.hpp"
 
 using namespace tessera;
@@ -71,4 +73,34 @@ TEST_CASE("ideal engine rejects zero peak and zero bandwidth at load time",
   j["dram"]["bandwidth"] = 0;
   CHECK_THROWS_WITH(arch::build_arch({"z.json", j}),
                     Catch::Matchers::Contains("z.json: /dram/bandwidth"));
+}
+
+// What the ideal engine bounds (docs/configs.md, "Engine `ideal`"): every layer reads its inputs
+// and weights and writes its output once, and nothing stays on chip between layers. An engine
+// that keeps a tensor on chip moves fewer bytes, so on a memory-bound layer the ideal is not an
+// upper bound; it bounds layers that move at least its bytes (tests/sim/test_bounds.cpp).
+TEST_CASE("ideal engine: compulsory traffic per layer, nothing kept on chip between layers",
+          "[arch][ideal]") {
+  workloads::Operator fc1, fc2;
+  fc1.name = "fc1";
+  fc1.shape = workloads::MatMul{.batch = 1, .m = 64, .n = 128, .k = 128};
+  fc2 = fc1;
+  fc2.name = "fc2";
+  const auto ideal = edge();
+  arch::SystolicParams sp;
+  sp.rows = sp.cols = 16;
+  const arch::SystolicEngine systolic(sp);
+  // The systolic engine keeps fc1's 8 KiB output in its buffers for fc2; the ideal never does,
+  // whatever the context asks: it has no buffers to size "on chip" by.
+  CHECK(systolic.keeps_on_chip(fc1, fc2));
+  CHECK_FALSE(ideal.keeps_on_chip(fc1, fc2));
+  const auto chained = systolic.map(fc2, arch::MapContext{.input_on_chip = true});
+  const auto roofline = ideal.map(fc2);
+  // Ideal: 64 x 128 B in, 128 x 128 B of weights, 64 x 128 B out.
+  CHECK(roofline.plan.read_bytes() == 8192 + 16384);
+  CHECK(roofline.plan.write_bytes() == 8192);
+  // Systolic with fc1's output on chip: no input read; fewer DRAM bytes than the "bound".
+  CHECK(chained.plan.port_bytes(dataflows::port::input) == 0);
+  CHECK(chained.plan.read_bytes() + chained.plan.write_bytes() <
+        roofline.plan.read_bytes() + roofline.plan.write_bytes());
 }

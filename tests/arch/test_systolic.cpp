@@ -317,7 +317,7 @@ TEST_CASE("systolic config: defaults, units, and errors with JSON paths",
   CHECK(e.memory().form == arch::ChannelForm::shared);
   CHECK(e.memory().channels[0].bytes_per_cycle == Approx(34e9 / 700e6));
   CHECK(e.peak_macs_per_cycle() == 128 * 128);
-  CHECK(e.vector_unit().lanes == 128);  // one lane per column
+  CHECK(e.vector_unit().lanes == 64);  // a stated default, not one lane per column
   CHECK(e.params().use_mapper);
   CHECK(e.params().objective == dataflows::MapperObjective::latency);
   CHECK(cfg.resolved["systolic"]["dataflow"] == "ws");

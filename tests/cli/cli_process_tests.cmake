@@ -210,3 +210,16 @@ tessera_cli_input_error_test(space_same_key
 tessera_cli_input_error_test(space_derived_string
   "space_derived_string.json: /derived/systolic.rows: names systolic.dataflow, whose values are not all numbers"
   sweep ${d}/space_derived_string.json --log ${CMAKE_CURRENT_BINARY_DIR}/space_derived_string.jsonl)
+
+# The vector unit's ranges and work model: a buffer that cannot hold a tile, cycles per element
+# whose counts would leave 64 bits, and an elementwise function it does not model are refused
+# naming the key or the operator and engine, never looped on, wrapped or costed as nothing.
+tessera_cli_input_error_test(vector_buffer_tiny "/vector/buffer: must be at least 32 bytes"
+                             simulate --arch ${a}/systolic_tiny_8x8.json --workload ${d}/ok_workload.json
+                             --set vector.buffer=3)
+tessera_cli_input_error_test(vector_cycles_huge "/vector/cycles/exp: must be in \\[2\\^-16, 2\\^16\\]"
+                             simulate --arch ${a}/systolic_tiny_8x8.json --workload ${d}/ok_workload.json
+                             --set vector.cycles.exp=1e17)
+tessera_cli_failure_test(vector_unknown_function
+                         "operator 'f': the vector unit of engine 'systolic' has no work model for elementwise function 'foo'"
+                         simulate --arch ${a}/systolic_tiny_8x8.json --workload ${d}/unknown_function.json)

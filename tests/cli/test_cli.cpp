@@ -242,7 +242,7 @@ TEST_CASE("simulate writes a trace of the SystemC run", "[cli][systemc][trace]")
   bool conv = false, dram = false;
   for (const auto& e : j.at("traceEvents")) {
     if (e.at("ph") != "X") continue;
-    conv = conv || (e.at("cat") == "compute" && e.at("name") == "conv");
+    conv = conv || (e.at("cat") == "compute" && e.at("args").at("layer") == "conv");
     dram = dram || e.at("cat") == "dram";
   }
   CHECK(conv);
