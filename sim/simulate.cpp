@@ -294,7 +294,9 @@ GraphPlan plan_graph(const arch::Engine& engine, const workloads::Graph& graph, 
   // The MAC array's share of each layer's compute, before epilogues extend it (LayerResult).
   p.mac_cycles.assign(n, 0);
   for (std::size_t i : heads)
-    if (work[i].macs > 0) p.mac_cycles[i] = work[i].plan.compute_cycles();
+    if (work[i].macs > 0)
+      p.mac_cycles[i] =
+          for_operator(graph.op(order[i]), [&] { return work[i].plan.compute_cycles(); });
   // The output path runs `lanes` elements per cycle beside the array; an epilogue slower than
   // its layer's compute adds the difference to the layer's last tile.
   for (std::size_t i : heads) {
