@@ -12,6 +12,7 @@
 #include "sim/analytical.hpp"
 #include "sim/executor.hpp"
 #include "sim/systemc/tile_sim.hpp"
+#include "sim/plan_support.hpp"
 
 using namespace tessera;
 using dataflows::Direction;
@@ -22,36 +23,9 @@ namespace {
 
 using u64 = std::uint64_t;
 
-arch::MemorySystem memory(double bw, u64 latency, std::size_t channels = 1) {
-  arch::MemorySystem m;
-  m.channels.clear();
-  for (std::size_t c = 0; c < channels; ++c) {
-    arch::MemoryChannel ch;
-    ch.name = "ch" + std::to_string(c);
-    ch.bytes_per_cycle = bw;
-    ch.latency_cycles = latency;
-    m.channels.push_back(ch);
-  }
-  return m;
-}
-
-TilePlan plan3(dataflows::Buffering b, std::array<std::size_t, 3> channel = {0, 0, 0}) {
-  TilePlan p;
-  p.buffering = b;
-  p.port("input");
-  p.port("weight");
-  p.port("output", Direction::write);
-  for (std::size_t i = 0; i < 3; ++i) p.ports[i].channel = channel[i];
-  return p;
-}
-
-Tile tile(u64 compute, u64 in, u64 w, u64 out, u64 count = 1) {
-  Tile t;
-  t.compute_cycles = compute;
-  t.bytes[0] = in, t.bytes[1] = w, t.bytes[2] = out;
-  t.count = count;
-  return t;
-}
+using test::memory;
+using test::plan3;
+using test::tile;
 
 sim::ExecutorSpec spec(std::size_t units, const arch::MemorySystem& m) {
   return {std::vector<sim::UnitSpec>(units, sim::UnitSpec{"test", 1e9}), m, 1e9};

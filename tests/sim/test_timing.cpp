@@ -11,6 +11,7 @@
 #include "sim/analytical.hpp"
 #include "sim/simulate.hpp"
 #include "sim/systemc/tile_sim.hpp"
+#include "sim/plan_support.hpp"
 #include "test_support.hpp"
 #include "workloads/frontend.hpp"
 
@@ -21,37 +22,9 @@ using dataflows::TilePlan;
 
 namespace {
 
-arch::MemorySystem memory(double bw, arch::u64 latency, std::size_t channels = 1) {
-  arch::MemorySystem m;
-  m.channels.clear();
-  for (std::size_t c = 0; c < channels; ++c) {
-    arch::MemoryChannel ch;
-    ch.name = "ch" + std::to_string(c);
-    ch.bytes_per_cycle = bw;
-    ch.latency_cycles = latency;
-    m.channels.push_back(ch);
-  }
-  return m;
-}
-
-// A plan with an input and a weight read port and an output write port on the given channels.
-TilePlan plan3(dataflows::Buffering b, std::array<std::size_t, 3> channel = {0, 0, 0}) {
-  TilePlan p;
-  p.buffering = b;
-  p.port("input");
-  p.port("weight");
-  p.port("output", Direction::write);
-  for (std::size_t i = 0; i < 3; ++i) p.ports[i].channel = channel[i];
-  return p;
-}
-
-Tile tile(arch::u64 compute, arch::u64 in, arch::u64 w, arch::u64 out, arch::u64 count = 1) {
-  Tile t;
-  t.compute_cycles = compute;
-  t.bytes[0] = in, t.bytes[1] = w, t.bytes[2] = out;
-  t.count = count;
-  return t;
-}
+using test::memory;
+using test::plan3;
+using test::tile;
 
 sim::LayerTiming systemc_one(const TilePlan& p, const arch::MemorySystem& m) {
   return sim::systemc::simulate_tile_plans({&p}, m).front();
