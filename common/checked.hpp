@@ -31,6 +31,15 @@ template <class T>
   return out;
 }
 
+// a + b, or nullopt when it does not fit in T.
+template <class T>
+[[nodiscard]] std::optional<T> try_add(T a, T b) {
+  static_assert(std::is_integral_v<T>);
+  T out;
+  if (__builtin_add_overflow(a, b, &out)) return std::nullopt;
+  return out;
+}
+
 template <class T>
 [[nodiscard]] T checked_mul(T a, T b, const char* what) {
   static_assert(std::is_integral_v<T>);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "common/checked.hpp"
 #include "sim/analytical.hpp"
 
 namespace tessera::sim {
@@ -30,9 +31,25 @@ const dataflows::TilePlan& on_memory_clock(const dataflows::TilePlan& plan, doub
     throw std::invalid_argument("executor: clocks must be positive");
   scratch = std::make_unique<dataflows::TilePlan>(plan);
   const long double ratio = static_cast<long double>(memory_clock_hz) / unit_clock_hz;
-  for (auto& t : scratch->tiles)
-    t.compute_cycles = static_cast<u64>(std::ceil(static_cast<long double>(t.compute_cycles) * ratio));
+  for (auto& t : scratch->tiles) {
+    const long double c = std::ceil(static_cast<long double>(t.compute_cycles) * ratio);
+    if (!(c < 18446744073709551616.0L)) throw CountOverflow("a tile's cycle count on the memory's clock");
+    t.compute_cycles = static_cast<u64>(c);
+  }
   return *scratch;
+}
+
+u64 serial_cycles_bound(const dataflows::TilePlan& plan, const arch::MemorySystem& memory) {
+  u64 bound = plan.compute_cycles();
+  const u64 tiles = plan.tile_count();
+  for (std::size_t p = 0; p < plan.ports.size(); ++p) {
+    const arch::MemoryChannel& ch = memory.channels.at(plan.ports[p].channel);
+    const u64 per_tile = checked_add(ch.latency_cycles, u64{1}, "the run's cycle bound");
+    bound = checked_add(bound, ch.occupancy(plan.port_bytes(p)), "the run's cycle bound");
+    bound = checked_add(bound, checked_mul(tiles, per_tile, "the run's cycle bound"),
+                        "the run's cycle bound");
+  }
+  return bound;
 }
 
 void add_port_bytes(const dataflows::TilePlan& plan, std::map<std::string, u64>& bytes) {

@@ -125,7 +125,16 @@ struct Fidelity {
   // Layers of more tiles than this are refused with one line naming the operator (a fidelity
   // executing tiles one by one); 0: no limit.
   u64 max_layer_tiles = 0;
+  // Runs that could last more cycles than this are refused with one line naming the operator
+  // that passes it (a fidelity whose clock is a fixed-width time, as SystemC's 64-bit count of
+  // its resolution); 0: no limit. Judged on serial_cycles_bound (sim/simulate.hpp).
+  u64 max_run_cycles = 0;
 };
+
+// An upper bound on the cycles `plan` can take on `memory` whatever the overlap: its compute, then
+// each transfer alone after the one before (each channel's bytes at its rate, a rounding cycle
+// and the channel's latency per tile and port). Throws CountOverflow when the bound does not fit.
+u64 serial_cycles_bound(const dataflows::TilePlan& plan, const arch::MemorySystem& memory);
 
 // Fidelity name -> entry. "analytical" is always there.
 Registry<Fidelity>& fidelities();

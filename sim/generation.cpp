@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "common/checked.hpp"
 #include "common/error.hpp"
 
 namespace tessera::sim {
@@ -36,8 +37,10 @@ u64 weight_set_bytes(const Graph& g, int bits) {
   u64 total = 0;
   for (Graph::Node n = 0; n < g.size(); ++n) {
     const auto& op = g.op(n);
-    total += bits && is_weight_op(op) ? bytes_at(op.params(), bits)
-                                      : static_cast<u64>(op.weight_bytes());
+    total = checked_add(total,
+                        bits && is_weight_op(op) ? bytes_at(op.params(), bits)
+                                                 : static_cast<u64>(op.weight_bytes()),
+                        "the model's weight bytes");
   }
   return total;
 }
@@ -45,7 +48,7 @@ u64 weight_set_bytes(const Graph& g, int bits) {
 i64 weight_elements(const Graph& g) {
   i64 total = 0;
   for (Graph::Node n = 0; n < g.size(); ++n)
-    if (is_weight_op(g.op(n))) total += g.op(n).params();
+    if (is_weight_op(g.op(n))) total = checked_add(total, g.op(n).params(), "the model's weight count");
   return total;
 }
 
@@ -68,9 +71,9 @@ struct Cost {
 Cost total(const std::vector<LayerResult>& layers) {
   Cost c;
   for (const auto& l : layers) {
-    c.cycles += l.timing.cycles;
+    c.cycles = checked_add(c.cycles, l.timing.cycles, "a step's cycle count");
     c.energy_pj += l.energy_pj;
-    c.macs += l.macs;
+    c.macs = checked_add(c.macs, l.macs, "a step's MAC count");
   }
   return c;
 }
@@ -113,7 +116,7 @@ Graph decode_graph(const workloads::TransformerConfig& config, const std::string
 
 u64 GenerationResult::decode_cycles() const {
   u64 c = 0;
-  for (const auto& s : decode) c += s.cycles;
+  for (const auto& s : decode) c = checked_add(c, s.cycles, "the decode steps' cycle count");
   return c;
 }
 
@@ -131,7 +134,7 @@ double GenerationResult::tpot_mean_s() const {
 
 double GenerationResult::decode_tokens_per_s() const {
   const u64 c = decode_cycles();
-  return c ? static_cast<double>(batch * steps) * clock_hz / static_cast<double>(c) : 0.0;
+  return c ? static_cast<double>(batch) * static_cast<double>(steps) * clock_hz / static_cast<double>(c) : 0.0;
 }
 
 GenerationResult simulate_generation(const arch::Engine& engine,
@@ -197,17 +200,20 @@ GenerationResult simulate_generation(const arch::Engine& engine,
     const auto& op = r.prefill_graph.op(n);
     if (const auto* m = std::get_if<workloads::DataMovement>(&op.shape);
         m && m->type == workloads::MoveType::cache_write)
-      kv_written += static_cast<u64>(op.output_bytes());
+      kv_written = checked_add(kv_written, static_cast<u64>(op.output_bytes()), "the KV bytes written");
   }
-  r.kv_bytes_per_token = kv_written / static_cast<u64>(r.batch * r.prompt);
-  r.kv_bytes = r.kv_bytes_per_token * static_cast<u64>(r.batch * (r.prompt + r.steps));
+  r.kv_bytes_per_token = kv_written / static_cast<u64>(checked_mul(r.batch, r.prompt, "the prompt token count"));
+  r.kv_bytes = checked_mul(r.kv_bytes_per_token,
+                           checked_mul(static_cast<u64>(r.batch),
+                                       static_cast<u64>(r.prompt + r.steps), "the KV token count"),
+                           "the KV cache bytes");
 
   // The weights resident at the largest precision used; with the KV cache they must fit DRAM.
   const auto resolved = [&](int bits) { return bits ? bits : own_bits; };
   int max_bits = std::max(resolved(r.prefill_weight_bits), resolved(bits_at(gen.decode_weights, 0)));
   for (const auto& p : gen.decode_weights) max_bits = std::max(max_bits, p.bits);
   r.weight_bytes = weight_set_bytes(r.prefill_graph, max_bits);
-  if (r.weight_bytes + r.kv_bytes > r.dram_capacity_bytes)
+  if (!try_add(r.weight_bytes, r.kv_bytes) || r.weight_bytes + r.kv_bytes > r.dram_capacity_bytes)
     throw fail(fmt::format(
         "the KV cache of {} sequences x {} tokens ({}) and the weights ({}) exceed the DRAM "
         "capacity of {} (dram.capacity)",
@@ -262,7 +268,7 @@ GenerationResult simulate_generation(const arch::Engine& engine,
     bits_before = s.weight_bits;
     const Cost c = total(run(decode_graph(config, file, settings, s.kv_len, s.weight_bits)));
     s.switch_cycles = sw.cycles;
-    s.cycles = c.cycles + sw.cycles;
+    s.cycles = checked_add(c.cycles, sw.cycles, "a step's cycle count");
     s.energy_pj = c.energy_pj + sw.energy_pj;
     s.macs = c.macs;
     r.decode.push_back(s);
@@ -287,12 +293,12 @@ GenerationResult simulate_generation(const arch::Engine& engine,
       const int bits = bits_at(gen.decode_weights, produced);
       for (i64 j = 0; j < d; ++j) {
         const Cost c = total(run(decode_graph(head, file, settings, kv + j, bits, 1, false)));
-        e.draft_cycles += c.cycles;
+        e.draft_cycles = checked_add(e.draft_cycles, c.cycles, "the draft steps' cycle count");
         e.energy_pj += c.energy_pj;
         if (options.progress) options.progress(++done, work);
       }
       const Cost v = total(run(decode_graph(tail, file, settings, kv, bits, d, false)));
-      e.verify_cycles += v.cycles;
+      e.verify_cycles = checked_add(e.verify_cycles, v.cycles, "the verify passes' cycle count");
       e.energy_pj += v.energy_pj;
       if (options.progress) options.progress(++done, work);
     }
@@ -301,7 +307,7 @@ GenerationResult simulate_generation(const arch::Engine& engine,
                          (static_cast<double>(e.rounds) * e.tokens_per_round);
     e.seconds = static_cast<double>(e.draft_cycles + e.verify_cycles) / r.clock_hz * scale;
     e.energy_pj *= scale;
-    e.tokens_per_s = e.seconds > 0 ? static_cast<double>(r.batch * r.steps) / e.seconds : 0.0;
+    e.tokens_per_s = e.seconds > 0 ? static_cast<double>(r.batch) * static_cast<double>(r.steps) / e.seconds : 0.0;
     e.speedup = e.seconds > 0 ? static_cast<double>(r.decode_cycles()) / r.clock_hz / e.seconds : 0.0;
     r.early_exit = e;
   }

@@ -350,8 +350,22 @@ std::vector<LayerTiming> time_layers(const arch::Engine& engine, const workloads
       timings.push_back(*t);
     }
   } else {  // one simulation of the run's layers (SystemC: tile by tile)
+    u64 run_bound = 0;
     for (std::size_t i : plan.heads) {
       const auto& op = graph.op(plan.order[i]);
+      if (timing.max_run_cycles) {
+        const u64 b = for_operator(op, [&] {
+          return checked_add(run_bound, serial_cycles_bound(plan.work[i].plan, engine.memory()),
+                             "the run's cycle bound");
+        });
+        if (b > timing.max_run_cycles)
+          throw InputError((op.source.empty() ? "" : op.source + ": ") + "operator '" + op.name +
+                           "': the run could last " + std::to_string(b) + " cycles up to it, " +
+                           "more than the " + fidelity + " fidelity's clock holds (" +
+                           std::to_string(timing.max_run_cycles) +
+                           " cycles); the analytical fidelity has no such limit");
+        run_bound = b;
+      }
       const std::uint64_t tiles = for_operator(op, [&] { return plan.work[i].plan.tile_count(); });
       if (timing.max_layer_tiles && tiles > timing.max_layer_tiles)
         throw InputError((op.source.empty() ? "" : op.source + ": ") + "operator '" + op.name +

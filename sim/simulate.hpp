@@ -119,7 +119,7 @@ GraphPlan plan_graph(const arch::Engine& engine, const workloads::Graph& graph,
 
 // Times the planned layers at `fidelity` (a sim::fidelities() name), one LayerTiming per head.
 // A memoising fidelity looks plans timed before up in `cache`; SystemC refuses layers beyond
-// its tile limit with one line naming the operator.
+// its tile limit, and runs that could pass its time limit, with one line naming the operator.
 std::vector<LayerTiming> time_layers(const arch::Engine& engine, const workloads::Graph& graph,
                                      const GraphPlan& plan, const std::string& fidelity,
                                      Trace* trace = nullptr, MapCache* cache = nullptr);

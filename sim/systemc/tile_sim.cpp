@@ -12,6 +12,7 @@
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/multi_passthrough_target_socket.h>
 
+#include "common/checked.hpp"
 #include "common/error.hpp"
 #include "sim/systemc/kernel.hpp"
 
@@ -26,6 +27,9 @@ using sc_core::sc_time;
 sc_core::sc_time::value_type cycle_value() { return sc_time(1, sc_core::SC_NS).value(); }
 sc_time cycles(u64 n) { return sc_time::from_value(n * cycle_value()); }
 u64 to_cycles(const sc_time& t) { return t.value() / cycle_value(); }
+// sc_time counts the resolution (1 ps by default) in 64 bits and a cycle is 1 ns: the longest
+// run that fits, about 1.8e16 cycles.
+constexpr u64 kMaxRunCycles = std::numeric_limits<std::uint64_t>::max() / 1000;
 
 // The memory system as a TLM-2.0 target (loosely timed, blocking transport). The address selects
 // the channel. A transfer starts when it arrives or when its channel frees, whichever is later,
@@ -306,6 +310,13 @@ class Executor final : public PlanExecutor {
       std::unique_ptr<dataflows::TilePlan> converted;
       job.layers.push_back(
           &on_memory_clock(*plan, spec_.units[unit].clock_hz, spec_.memory_clock_hz, converted));
+      // sc_time is 64 bits of picoseconds: all work submitted, run one after another, must fit.
+      submitted_bound_ = checked_add(submitted_bound_,
+                                     serial_cycles_bound(*job.layers.back(), spec_.memory),
+                                     "the submitted work's cycle bound");
+      if (submitted_bound_ > kMaxRunCycles)
+        throw CountOverflow("the submitted work's cycle bound (over " +
+                            std::to_string(kMaxRunCycles) + " SystemC cycles)");
       if (converted) job.converted.push_back(std::move(converted));
     }
     u.queue.push_back(std::move(job));
@@ -366,6 +377,7 @@ class Executor final : public PlanExecutor {
   }
   ExecutorSpec spec_;
   Shared shared_;
+  u64 submitted_bound_ = 0;  // serial_cycles_bound of everything submitted
   std::unique_ptr<Top> top_;
 };
 
@@ -396,6 +408,7 @@ void register_fidelity() {
   f.thread_safe = false;  // the kernel is process-global
   // Tiles execute one by one (about 0.4 us each): at most this many per layer, a few seconds.
   f.max_layer_tiles = std::uint64_t{1} << 22;
+  f.max_run_cycles = kMaxRunCycles;
   fidelities().add("systemc", "tile-level SystemC/TLM simulation; one per process at a time",
                    std::move(f));
 }

@@ -81,6 +81,11 @@ tessera_cli_input_error_test(cycles_2p66
 tessera_cli_input_error_test(bytes_2p55
                              "bytes_2p55.json: /operators/0: operator 'gemm': cycle count does not fit in 64 bits"
                              simulate --arch ${d}/slow_dram_arch.json --workload ${d}/bytes_2p55.json)
+# 2^45 bytes at 1e-3 B/cycle: 3.5e16 cycles fit 64 bits (the analytical fidelity times them) but
+# not SystemC's clock (64 bits of picoseconds, 1.8e16 one-nanosecond cycles): refused, never wrapped.
+tessera_cli_input_error_test(systemc_time_bound
+                             "bytes_2p45.json: /operators/0: operator 'gemm': the run could last [0-9]+ cycles up to it, more than the systemc fidelity's clock holds"
+                             simulate --arch ${d}/slow_dram_arch.json --workload ${d}/bytes_2p45.json --fidelity systemc)
 tessera_cli_input_error_test(conv_2p31
                              "conv_2p31.json: /operators/0: operator 'conv1': weights \\(k x c/groups x r x s\\) exceed 2\\^53"
                              simulate --arch ${d}/ok_arch.json --workload ${d}/conv_2p31.json)
