@@ -20,6 +20,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "common/checked.hpp"
 #include "sim/analytical.hpp"
 #include "sim/executor.hpp"
 
@@ -189,8 +190,10 @@ class AnalyticalExecutor final : public PlanExecutor {
   void finish_layer(std::size_t i) {
     UnitState& u = units_[i];
     const Layer& l = u.job->layers[u.layer];
-    u.sum.compute_cycles += l.alone.compute_cycles;
-    u.sum.busy_unit_cycles += l.alone.busy_unit_cycles;
+    u.sum.compute_cycles =
+        checked_add(u.sum.compute_cycles, l.alone.compute_cycles, "a job's compute cycle count");
+    u.sum.busy_unit_cycles = checked_add(u.sum.busy_unit_cycles, l.alone.busy_unit_cycles,
+                                         "a job's busy unit-cycle count");
     if (u.layer + 1 < u.job->layers.size() && u.layer < u.stop_after) {
       ++u.layer;
       u.left = static_cast<double>(u.job->layers[u.layer].alone.cycles);
