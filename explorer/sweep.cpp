@@ -1,9 +1,11 @@
 #include "explorer/sweep.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <exception>
 #include <cmath>
+#include <limits>
 #include <mutex>
 #include <numeric>
 #include <random>
@@ -30,19 +32,51 @@ std::optional<SweepOptions::Method> sweep_method_from_string(const std::string& 
   return std::nullopt;
 }
 
+namespace {
+
+std::uint64_t mix(std::uint64_t x) {  // splitmix64's finaliser
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+// A bijection of [0, n) chosen by `key`, computed per element (no table: any n costs nothing
+// to hold): a balanced Feistel network on the smallest even number of bits that covers n,
+// walked until the value falls inside [0, n) (each step stays inside the power of two, so the
+// walk ends and stays a bijection).
+std::uint64_t permute(std::uint64_t i, std::uint64_t n, std::uint64_t key) {
+  if (n <= 1) return 0;
+  unsigned bits = static_cast<unsigned>(std::bit_width(n - 1));
+  bits += bits & 1u;
+  const unsigned half = bits / 2;
+  const std::uint64_t mask = (std::uint64_t{1} << half) - 1;
+  std::uint64_t x = i;
+  do {
+    std::uint64_t l = x >> half, r = x & mask;
+    for (std::uint64_t round = 0; round < 4; ++round) {
+      const std::uint64_t f = mix(r ^ mix(key + round)) & mask;
+      const std::uint64_t next = l ^ f;
+      l = r;
+      r = next;
+    }
+    x = (l << half) | r;
+  } while (x >= n);
+  return x;
+}
+
+}  // namespace
+
 Sampler::Sampler(const DesignSpace& space, const SweepOptions& o)
     : space_(space),
       method_(o.method),
       seed_(o.seed),
       size_(o.method == SweepOptions::Method::grid ? space.grid_size() : o.samples) {
-  if (method_ != SweepOptions::Method::lhs) return;
-  for (std::size_t p = 0; p < space.parameters.size(); ++p) {
-    std::vector<std::uint64_t> strata(size_);
-    std::iota(strata.begin(), strata.end(), 0);
-    std::mt19937_64 rng(seed_ * 1000003u + p);
-    std::shuffle(strata.begin(), strata.end(), rng);
-    strata_.push_back(std::move(strata));
-  }
+  // pagmo numbers the Halton sequence with unsigned ints.
+  if (method_ == SweepOptions::Method::halton &&
+      size_ > std::numeric_limits<unsigned>::max())
+    throw InputError("--method halton: at most " +
+                     std::to_string(std::numeric_limits<unsigned>::max()) + " samples, got " +
+                     std::to_string(size_));
 }
 
 nlohmann::json Sampler::point(std::uint64_t index) const {
@@ -56,8 +90,9 @@ nlohmann::json Sampler::point(std::uint64_t index) const {
                                              static_cast<unsigned>(index + 1))());
     case SweepOptions::Method::lhs: {  // the middle of the sample's stratum, per parameter
       std::vector<double> u;
-      for (const auto& strata : strata_)
-        u.push_back((static_cast<double>(strata[index]) + 0.5) / static_cast<double>(size_));
+      for (std::size_t p = 0; p < space_.parameters.size(); ++p)
+        u.push_back((static_cast<double>(permute(index, size_, mix(seed_ * 1000003u + p))) + 0.5) /
+                    static_cast<double>(size_));
       return space_.unit_point(u);
     }
   }
@@ -65,6 +100,15 @@ nlohmann::json Sampler::point(std::uint64_t index) const {
 }
 
 std::vector<std::uint64_t> sweep_indices(const Sampler& sampler, const SweepOptions& o) {
+  const std::uint64_t mine =
+      o.shard < sampler.size() ? (sampler.size() - o.shard - 1) / o.shards + 1 : 0;
+  if (mine > kMaxRunPoints)
+    throw InputError("this run would evaluate " + std::to_string(mine) + " points, more than the " +
+                     std::to_string(kMaxRunPoints) +
+                     " one run lists; split it over runs with --shard/--shards" +
+                     (o.method == SweepOptions::Method::grid
+                          ? ", or sample the space (--method random|halton|lhs --samples N)"
+                          : ""));
   std::vector<std::uint64_t> out;
   for (std::uint64_t i = o.shard; i < sampler.size(); i += o.shards)
     if (!o.done.count(i)) out.push_back(i);

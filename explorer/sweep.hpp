@@ -64,7 +64,8 @@ class WorkloadCache {
 struct SweepOptions {
   // grid: every point. random: independent uniform draws. halton: the Halton low-discrepancy
   // sequence (pagmo). lhs: Latin hypercube (each parameter's range cut into `samples` strata,
-  // each used once, strata shuffled per parameter by the seed).
+  // each used once, strata permuted per parameter by the seed, computed per point: any sample
+  // count costs no memory).
   enum class Method { grid, random, halton, lhs } method = Method::grid;
   std::uint64_t samples = 0;            // random, halton, lhs: number of points
   std::uint64_t seed = 1;               // random, lhs
@@ -86,10 +87,12 @@ class Sampler {
   const DesignSpace& space_;
   SweepOptions::Method method_;
   std::uint64_t seed_, size_;
-  std::vector<std::vector<std::uint64_t>> strata_;  // lhs: per parameter, stratum of each sample
 };
 
-// The indices this run evaluates, in order.
+// The most points one run (one shard) lists: 2^26, half a gigabyte of indices.
+inline constexpr std::uint64_t kMaxRunPoints = std::uint64_t{1} << 26;
+
+// The indices this run evaluates, in order; more than kMaxRunPoints is an InputError.
 std::vector<std::uint64_t> sweep_indices(const Sampler& sampler, const SweepOptions& options);
 
 // Evaluates one point; never throws for a bad point (the entry says why it failed). In this

@@ -196,6 +196,31 @@ TEST_CASE("Latin hypercube and Halton samples", "[explorer][space]") {
     CHECK(n == (value.rfind("systolic.dataflow", 0) == 0 ? 3 : 2));
   CHECK(explorer::Sampler(s, o).point(4) == lhs.point(4));  // a function of (space, seed, samples)
 
+  // Strata are a permutation for any sample count (computed per point, nothing stored): with 999
+  // samples each of 3 values takes exactly 333 strata, each of 2 values 500 or 499.
+  o.samples = 999;
+  const explorer::Sampler many(s, o);
+  seen.clear();
+  for (std::uint64_t i = 0; i < 999; ++i) {
+    const auto point = many.point(i);
+    for (auto it = point.begin(); it != point.end(); ++it) ++seen[it.key() + "=" + it.value().dump()];
+  }
+  for (const auto& [value, n] : seen) {
+    INFO(value);
+    if (value.rfind("systolic.dataflow", 0) == 0)
+      CHECK((n == 500 || n == 499));
+    else
+      CHECK(n == 333);
+  }
+  // 2^40 samples cost no memory to set up; one run refuses to list more than 2^26 of them.
+  o.samples = std::uint64_t{1} << 40;
+  const explorer::Sampler huge(s, o);
+  CHECK(huge.point((std::uint64_t{1} << 40) - 1).is_object());
+  CHECK_THROWS_WITH(explorer::sweep_indices(huge, o), Contains("--shard") && Contains("67108864"));
+  o.method = explorer::SweepOptions::Method::halton;
+  CHECK_THROWS_WITH(explorer::Sampler(s, o), Contains("halton") && Contains("1099511627776"));
+  o.samples = 6;
+
   o.method = explorer::SweepOptions::Method::halton;
   const explorer::Sampler halton(s, o);
   CHECK(halton.point(0) != halton.point(1));
