@@ -1,0 +1,292 @@
+#include "arch/dram/controller.hpp"
+
+#include <algorithm>
+#include <array>
+#include <deque>
+#include <limits>
+#include <stdexcept>
+
+namespace tessera::arch::dram {
+
+double Stats::row_hit_rate() const {
+  const u64 n = row_hits + row_misses + row_conflicts;
+  return n ? static_cast<double>(row_hits) / static_cast<double>(n) : 0.0;
+}
+
+double Stats::bytes_per_cycle() const {
+  return cycles ? static_cast<double>(bytes) / static_cast<double>(cycles) : 0.0;
+}
+
+namespace {
+
+// Earliest cycles at which a command may issue, per level.
+struct Bank {
+  bool open = false;
+  u64 row = 0;
+  u64 act = 0, pre = 0, rd = 0, wr = 0;
+};
+struct Group {
+  u64 act = 0, rd = 0, wr = 0;
+};
+struct Rank {
+  u64 act = 0, rd = 0, wr = 0;
+  std::array<u64, 4> last_acts{};  // ring of the last four ACTs (tFAW)
+  unsigned acts = 0;
+  u64 next_refresh = 0;
+};
+
+struct Entry {
+  std::size_t index;
+  Location at;
+  bool write;
+  bool classified = false;
+};
+
+class Channel {
+ public:
+  Channel(const Spec& spec, const std::vector<Request>& requests, bool log)
+      : s_(spec), t_(spec.timing), requests_(requests), log_(log),
+        banks_(static_cast<std::size_t>(spec.org.ranks) * spec.org.banks()),
+        groups_(static_cast<std::size_t>(spec.org.ranks) * spec.org.bank_groups),
+        ranks_(spec.org.ranks) {
+    for (auto& r : ranks_) r.next_refresh = t_.refi;
+    result_.done.assign(requests.size(), 0);
+  }
+
+  Result run() {
+    std::size_t next = 0;
+    constexpr u64 never = std::numeric_limits<u64>::max();
+    while (next < requests_.size() || !queue_.empty()) {
+      while (next < requests_.size() && queue_.size() < s_.queue_depth &&
+             requests_[next].arrival <= now_) {
+        const Request& r = requests_[next];
+        queue_.push_back({next, decode(s_, r.address), r.write});
+        ++next;
+      }
+      if (queue_.empty()) {
+        now_ = std::max(now_, requests_[next].arrival);
+        continue;
+      }
+      if (refresh_due()) continue;
+      // The candidate command of each queued request and when it could issue.
+      std::size_t pick = queue_.size();
+      u64 when = never;
+      bool pick_column = false;
+      const std::size_t considered = s_.scheduling == Scheduling::fcfs ? 1 : queue_.size();
+      for (std::size_t q = 0; q < considered; ++q) {
+        const Entry& e = queue_[q];
+        const CommandKind kind = next_command(e);
+        if (kind == CommandKind::pre && hits_pending(e)) continue;  // its row still has hits
+        const u64 t = earliest(kind, e);
+        const bool column = kind == CommandKind::rd || kind == CommandKind::wr;
+        // FR-FCFS: among commands ready first, row hits (column commands), then the oldest.
+        if (t < when || (t == when && column && !pick_column)) {
+          pick = q, when = t, pick_column = column;
+        }
+      }
+      if (pick == queue_.size()) {  // every candidate waits on an older hit: serve the oldest
+        pick = 0;
+        when = earliest(next_command(queue_[0]), queue_[0]);
+      }
+      // Something else happens first: an arrival the queue has room for, or a refresh.
+      if (next < requests_.size() && queue_.size() < s_.queue_depth &&
+          requests_[next].arrival < when) {
+        now_ = std::max(now_, requests_[next].arrival);
+        continue;
+      }
+      if (const u64 refresh = earliest_refresh(); refresh < when) {
+        now_ = std::max(now_, refresh);
+        continue;
+      }
+      issue(pick, when);
+    }
+    for (u64 d : result_.done) result_.stats.cycles = std::max(result_.stats.cycles, d);
+    result_.stats.bytes = s_.org.access_bytes() * requests_.size();
+    return std::move(result_);
+  }
+
+ private:
+  Bank& bank(const Location& l) { return banks_[l.flat_bank(s_.org)]; }
+  Group& group(const Location& l) { return groups_[l.rank * s_.org.bank_groups + l.bank_group]; }
+
+  CommandKind next_command(const Entry& e) {
+    const Bank& b = bank(e.at);
+    if (!b.open) return CommandKind::act;
+    if (b.row != e.at.row) return CommandKind::pre;
+    return e.write ? CommandKind::wr : CommandKind::rd;
+  }
+
+  // A queued request hits the open row of e's bank.
+  bool hits_pending(const Entry& e) {
+    const unsigned flat = e.at.flat_bank(s_.org);
+    const Bank& b = banks_[flat];
+    for (const Entry& o : queue_)
+      if (o.at.flat_bank(s_.org) == flat && o.at.row == b.row) return true;
+    return false;
+  }
+
+  u64 earliest(CommandKind kind, const Entry& e) {
+    const Bank& b = bank(e.at);
+    const Group& g = group(e.at);
+    const Rank& r = ranks_[e.at.rank];
+    u64 t = std::max(now_, bus_);
+    switch (kind) {
+      case CommandKind::act:
+        t = std::max({t, b.act, g.act, r.act});
+        if (r.acts >= 4) t = std::max(t, r.last_acts[r.acts % 4] + t_.faw);
+        break;
+      case CommandKind::pre: t = std::max(t, b.pre); break;
+      case CommandKind::rd: t = std::max({t, b.rd, g.rd, r.rd, data_rd_}); break;
+      case CommandKind::wr: t = std::max({t, b.wr, g.wr, r.wr, data_wr_}); break;
+      case CommandKind::ref: break;
+    }
+    return t;
+  }
+
+  u64 earliest_refresh() const {
+    u64 t = std::numeric_limits<u64>::max();
+    if (t_.refi)
+      for (const auto& r : ranks_) t = std::min(t, r.next_refresh);
+    return t;
+  }
+
+  // A rank due for refresh closes its banks (one PRE per step) and refreshes; true when a
+  // command was issued.
+  bool refresh_due() {
+    if (!t_.refi) return false;
+    for (unsigned k = 0; k < s_.org.ranks; ++k) {
+      Rank& r = ranks_[k];
+      if (now_ < r.next_refresh) continue;
+      const std::size_t first = static_cast<std::size_t>(k) * s_.org.banks();
+      for (std::size_t i = first; i < first + s_.org.banks(); ++i) {
+        Bank& b = banks_[i];
+        if (!b.open) continue;
+        const u64 t = std::max({now_, bus_, b.pre});
+        close(b, t);
+        record(t, CommandKind::pre, k, i - first, b.row);
+        return true;
+      }
+      u64 t = std::max(now_, bus_);
+      for (std::size_t i = first; i < first + s_.org.banks(); ++i) t = std::max(t, banks_[i].act);
+      now_ = t;
+      bus_ = t + 1;
+      for (std::size_t i = first; i < first + s_.org.banks(); ++i) banks_[i].act = t + t_.rfc;
+      r.next_refresh += t_.refi;
+      ++result_.stats.refreshes;
+      record(t, CommandKind::ref, k, 0, 0);
+      return true;
+    }
+    return false;
+  }
+
+  void close(Bank& b, u64 t) {
+    b.open = false;
+    b.act = std::max(b.act, t + t_.rp);
+    ++result_.stats.precharges;
+    now_ = std::max(now_, t);
+    bus_ = std::max(bus_, t + 1);
+  }
+
+  void record(u64 t, CommandKind kind, unsigned rank, std::size_t flat_in_rank, u64 row) {
+    if (!log_) return;
+    const auto bg = static_cast<unsigned>(flat_in_rank / s_.org.banks_per_group);
+    const auto ba = static_cast<unsigned>(flat_in_rank % s_.org.banks_per_group);
+    result_.commands.push_back({t, kind, rank, bg, ba, row});
+  }
+
+  void issue(std::size_t q, u64 t) {
+    Entry& e = queue_[q];
+    const CommandKind kind = next_command(e);
+    Bank& b = bank(e.at);
+    Group& g = group(e.at);
+    Rank& r = ranks_[e.at.rank];
+    Stats& st = result_.stats;
+    now_ = t;
+    bus_ = t + 1;
+    const std::size_t in_rank = e.at.flat_bank(s_.org) % s_.org.banks();
+    switch (kind) {
+      case CommandKind::act:
+        if (!e.classified) ++st.row_misses, e.classified = true;
+        b.open = true;
+        b.row = e.at.row;
+        b.rd = t + t_.rcd;
+        b.wr = t + t_.rcd_wr;
+        b.pre = std::max(b.pre, t + t_.ras);
+        b.act = t + t_.rc;
+        g.act = std::max(g.act, t + t_.rrd_l);
+        r.act = std::max(r.act, t + t_.rrd_s);
+        r.last_acts[r.acts % 4] = t;
+        ++r.acts;
+        ++st.activates;
+        record(t, kind, e.at.rank, in_rank, e.at.row);
+        return;
+      case CommandKind::pre:
+        if (!e.classified) ++st.row_conflicts, e.classified = true;
+        record(t, kind, e.at.rank, in_rank, b.row);
+        close(b, t);
+        return;
+      case CommandKind::rd:
+      case CommandKind::wr: break;
+      case CommandKind::ref: return;
+    }
+    if (!e.classified) ++st.row_hits;
+    const u64 burst = t_.burst_cycles;
+    if (kind == CommandKind::rd) {
+      ++st.reads;
+      result_.done[e.index] = t + t_.cl + burst;
+      r.rd = std::max(r.rd, t + t_.ccd_s);
+      g.rd = std::max(g.rd, t + t_.ccd_l);
+      r.wr = std::max(r.wr, t + t_.cl + burst + 2 - std::min(t_.cwl, t_.cl + burst + 2));
+      b.pre = std::max(b.pre, t + t_.rtp);
+    } else {
+      ++st.writes;
+      result_.done[e.index] = t + t_.cwl + burst;
+      r.wr = std::max(r.wr, t + t_.ccd_s);
+      g.wr = std::max(g.wr, t + t_.ccd_l);
+      r.rd = std::max(r.rd, t + t_.cwl + burst + t_.wtr_s);
+      g.rd = std::max(g.rd, t + t_.cwl + burst + t_.wtr_l);
+      b.pre = std::max(b.pre, t + t_.cwl + burst + t_.wr);
+    }
+    // One burst on the data bus at a time, whatever the rank (reads and writes land at different
+    // delays after their command).
+    data_rd_ = std::max(data_rd_, t + burst);
+    data_wr_ = std::max(data_wr_, t + burst);
+    record(t, kind, e.at.rank, in_rank, e.at.row);
+    if (s_.page == PagePolicy::closed) {  // auto-precharge as soon as the bank allows
+      b.open = false;
+      b.act = std::max(b.act, b.pre + t_.rp);
+      ++st.precharges;
+    }
+    queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(q));
+  }
+
+  const Spec& s_;
+  const Timing& t_;
+  const std::vector<Request>& requests_;
+  bool log_;
+  std::vector<Bank> banks_;
+  std::vector<Group> groups_;
+  std::vector<Rank> ranks_;
+  std::deque<Entry> queue_;
+  u64 now_ = 0, bus_ = 0, data_rd_ = 0, data_wr_ = 0;
+  Result result_;
+};
+
+}  // namespace
+
+Result simulate(const Spec& spec, const std::vector<Request>& requests, bool log) {
+  for (std::size_t i = 1; i < requests.size(); ++i)
+    if (requests[i].arrival < requests[i - 1].arrival)
+      throw std::invalid_argument("dram::simulate: arrivals must not decrease");
+  return Channel(spec, requests, log).run();
+}
+
+std::vector<Request> stream(const Spec& spec, u64 base, u64 bytes, bool write, u64 arrival) {
+  const u64 step = spec.org.access_bytes();
+  std::vector<Request> out;
+  out.reserve(static_cast<std::size_t>((bytes + step - 1) / step));
+  for (u64 a = 0; a < bytes; a += step) out.push_back({base + a, write, arrival});
+  return out;
+}
+
+}  // namespace tessera::arch::dram

@@ -1,0 +1,59 @@
+// A DRAM channel controller at command level: requests of one access (a burst) each, queued up
+// to the spec's depth, scheduled FCFS or FR-FCFS (ready row hits first, then the oldest), turned
+// into ACT / PRE / RD / WR commands that obey the bank, bank-group and rank timing of
+// arch/dram/spec.hpp on one command bus, with all-bank refresh every tREFI. Time advances from
+// command to command (no per-cycle loop), so a request costs a scan of the queue.
+//
+// Not modelled (stated in reports that use it): rank-to-rank switching on the data bus,
+// per-bank refresh, power-down, and write queues drained separately from reads (reads and writes
+// share one queue).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "arch/dram/spec.hpp"
+
+namespace tessera::arch::dram {
+
+struct Request {
+  u64 address = 0;  // byte address; one access of spec.org.access_bytes()
+  bool write = false;
+  u64 arrival = 0;  // command-clock cycle; requests are given in non-decreasing arrival
+};
+
+enum class CommandKind { act, pre, rd, wr, ref };
+
+struct Command {
+  u64 time = 0;
+  CommandKind kind = CommandKind::act;
+  unsigned rank = 0, bank_group = 0, bank = 0;  // ref: the rank's banks, bank_group/bank 0
+  u64 row = 0;
+};
+
+struct Stats {
+  u64 reads = 0, writes = 0;
+  u64 activates = 0, precharges = 0, refreshes = 0;
+  u64 row_hits = 0;       // requests whose first command was RD or WR
+  u64 row_misses = 0;     // ... an ACT to a closed bank
+  u64 row_conflicts = 0;  // ... a PRE of another row
+  u64 cycles = 0;         // the last request's data done
+  u64 bytes = 0;
+  double row_hit_rate() const;
+  double bytes_per_cycle() const;
+};
+
+struct Result {
+  std::vector<u64> done;          // per request: the cycle its data has been transferred
+  std::vector<Command> commands;  // when asked for (simulate's `log`)
+  Stats stats;
+};
+
+// Runs `requests` on one channel of `spec` (validated) from an idle, precharged state.
+// Throws std::invalid_argument when arrivals decrease.
+Result simulate(const Spec& spec, const std::vector<Request>& requests, bool log = false);
+
+// `bytes` from `base` as consecutive accesses, all arriving at `arrival`.
+std::vector<Request> stream(const Spec& spec, u64 base, u64 bytes, bool write, u64 arrival = 0);
+
+}  // namespace tessera::arch::dram
