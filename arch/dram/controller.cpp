@@ -42,29 +42,38 @@ struct Entry {
   bool classified = false;
 };
 
+}  // namespace
+
 class Channel {
  public:
-  Channel(const Spec& spec, const std::vector<Request>& requests, bool log)
-      : s_(spec), t_(spec.timing), requests_(requests), log_(log),
+  explicit Channel(const Spec& spec)
+      : s_(spec),
         banks_(static_cast<std::size_t>(spec.org.ranks) * spec.org.banks()),
         groups_(static_cast<std::size_t>(spec.org.ranks) * spec.org.bank_groups),
         ranks_(spec.org.ranks) {
     for (auto& r : ranks_) r.next_refresh = t_.refi;
-    result_.done.assign(requests.size(), 0);
   }
 
-  Result run() {
+  const Stats& stats() const { return stats_; }
+
+  // Runs `requests` (non-decreasing arrivals; an arrival before the channel's present waits for
+  // it) until all are done; per request the cycle its data is done in `done`, commands appended
+  // to `log` when given.
+  void run(const std::vector<Request>& requests, std::vector<u64>& done, std::vector<Command>* log) {
+    done_ = &done;
+    log_ = log;
+    done.assign(requests.size(), 0);
     std::size_t next = 0;
     constexpr u64 never = std::numeric_limits<u64>::max();
-    while (next < requests_.size() || !queue_.empty()) {
-      while (next < requests_.size() && queue_.size() < s_.queue_depth &&
-             requests_[next].arrival <= now_) {
-        const Request& r = requests_[next];
+    while (next < requests.size() || !queue_.empty()) {
+      while (next < requests.size() && queue_.size() < s_.queue_depth &&
+             requests[next].arrival <= now_) {
+        const Request& r = requests[next];
         queue_.push_back({next, decode(s_, r.address), r.write});
         ++next;
       }
       if (queue_.empty()) {
-        now_ = std::max(now_, requests_[next].arrival);
+        now_ = std::max(now_, requests[next].arrival);
         continue;
       }
       if (refresh_due()) continue;
@@ -89,9 +98,9 @@ class Channel {
         when = earliest(next_command(queue_[0]), queue_[0]);
       }
       // Something else happens first: an arrival the queue has room for, or a refresh.
-      if (next < requests_.size() && queue_.size() < s_.queue_depth &&
-          requests_[next].arrival < when) {
-        now_ = std::max(now_, requests_[next].arrival);
+      if (next < requests.size() && queue_.size() < s_.queue_depth &&
+          requests[next].arrival < when) {
+        now_ = std::max(now_, requests[next].arrival);
         continue;
       }
       if (const u64 refresh = earliest_refresh(); refresh < when) {
@@ -100,9 +109,8 @@ class Channel {
       }
       issue(pick, when);
     }
-    for (u64 d : result_.done) result_.stats.cycles = std::max(result_.stats.cycles, d);
-    result_.stats.bytes = s_.org.access_bytes() * requests_.size();
-    return std::move(result_);
+    for (u64 d : done) stats_.cycles = std::max(stats_.cycles, d);
+    stats_.bytes += s_.org.access_bytes() * requests.size();
   }
 
  private:
@@ -172,7 +180,7 @@ class Channel {
       bus_ = t + 1;
       for (std::size_t i = first; i < first + s_.org.banks(); ++i) banks_[i].act = t + t_.rfc;
       r.next_refresh += t_.refi;
-      ++result_.stats.refreshes;
+      ++stats_.refreshes;
       record(t, CommandKind::ref, k, 0, 0);
       return true;
     }
@@ -182,7 +190,7 @@ class Channel {
   void close(Bank& b, u64 t) {
     b.open = false;
     b.act = std::max(b.act, t + t_.rp);
-    ++result_.stats.precharges;
+    ++stats_.precharges;
     now_ = std::max(now_, t);
     bus_ = std::max(bus_, t + 1);
   }
@@ -191,7 +199,7 @@ class Channel {
     if (!log_) return;
     const auto bg = static_cast<unsigned>(flat_in_rank / s_.org.banks_per_group);
     const auto ba = static_cast<unsigned>(flat_in_rank % s_.org.banks_per_group);
-    result_.commands.push_back({t, kind, rank, bg, ba, row});
+    log_->push_back({t, kind, rank, bg, ba, row});
   }
 
   void issue(std::size_t q, u64 t) {
@@ -200,7 +208,7 @@ class Channel {
     Bank& b = bank(e.at);
     Group& g = group(e.at);
     Rank& r = ranks_[e.at.rank];
-    Stats& st = result_.stats;
+    Stats& st = stats_;
     now_ = t;
     bus_ = t + 1;
     const std::size_t in_rank = e.at.flat_bank(s_.org) % s_.org.banks();
@@ -233,14 +241,14 @@ class Channel {
     const u64 burst = t_.burst_cycles;
     if (kind == CommandKind::rd) {
       ++st.reads;
-      result_.done[e.index] = t + t_.cl + burst;
+      (*done_)[e.index] = t + t_.cl + burst;
       r.rd = std::max(r.rd, t + t_.ccd_s);
       g.rd = std::max(g.rd, t + t_.ccd_l);
       r.wr = std::max(r.wr, t + t_.cl + burst + 2 - std::min(t_.cwl, t_.cl + burst + 2));
       b.pre = std::max(b.pre, t + t_.rtp);
     } else {
       ++st.writes;
-      result_.done[e.index] = t + t_.cwl + burst;
+      (*done_)[e.index] = t + t_.cwl + burst;
       r.wr = std::max(r.wr, t + t_.ccd_s);
       g.wr = std::max(g.wr, t + t_.ccd_l);
       r.rd = std::max(r.rd, t + t_.cwl + burst + t_.wtr_s);
@@ -260,25 +268,44 @@ class Channel {
     queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(q));
   }
 
-  const Spec& s_;
-  const Timing& t_;
-  const std::vector<Request>& requests_;
-  bool log_;
+  Spec s_;
+  const Timing& t_ = s_.timing;
+  std::vector<u64>* done_ = nullptr;
+  std::vector<Command>* log_ = nullptr;
   std::vector<Bank> banks_;
   std::vector<Group> groups_;
   std::vector<Rank> ranks_;
   std::deque<Entry> queue_;
   u64 now_ = 0, bus_ = 0, data_rd_ = 0, data_wr_ = 0;
-  Result result_;
+  Stats stats_;
 };
 
-}  // namespace
+Controller::Controller(const Spec& spec) : channel_(std::make_unique<Channel>(spec)) {}
+Controller::~Controller() = default;
+Controller::Controller(Controller&&) noexcept = default;
+Controller& Controller::operator=(Controller&&) noexcept = default;
 
-Result simulate(const Spec& spec, const std::vector<Request>& requests, bool log) {
+const Stats& Controller::stats() const { return channel_->stats(); }
+
+u64 Controller::run(const std::vector<Request>& requests, std::vector<u64>* done,
+                    std::vector<Command>* log) {
   for (std::size_t i = 1; i < requests.size(); ++i)
     if (requests[i].arrival < requests[i - 1].arrival)
-      throw std::invalid_argument("dram::simulate: arrivals must not decrease");
-  return Channel(spec, requests, log).run();
+      throw std::invalid_argument("dram::Controller: arrivals must not decrease");
+  std::vector<u64> local;
+  std::vector<u64>& out = done ? *done : local;
+  channel_->run(requests, out, log);
+  u64 last = 0;
+  for (u64 d : out) last = std::max(last, d);
+  return last;
+}
+
+Result simulate(const Spec& spec, const std::vector<Request>& requests, bool log) {
+  Controller c(spec);
+  Result r;
+  c.run(requests, &r.done, log ? &r.commands : nullptr);
+  r.stats = c.stats();
+  return r;
 }
 
 std::vector<Request> stream(const Spec& spec, u64 base, u64 bytes, bool write, u64 arrival) {

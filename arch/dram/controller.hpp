@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "arch/dram/spec.hpp"
@@ -49,8 +50,30 @@ struct Result {
   Stats stats;
 };
 
-// Runs `requests` on one channel of `spec` (validated) from an idle, precharged state.
-// Throws std::invalid_argument when arrivals decrease.
+class Channel;
+
+// One channel whose state (open rows, timing, refresh, the present cycle) carries from one run
+// to the next: a memory target gives it each transfer as it arrives.
+class Controller {
+ public:
+  explicit Controller(const Spec& spec);  // `spec` validated
+  ~Controller();
+  Controller(Controller&&) noexcept;
+  Controller& operator=(Controller&&) noexcept;
+
+  // Runs `requests` until all are done and returns the cycle the last one's data is done;
+  // per request in `done`, commands appended to `log`, when given. Arrivals must not decrease
+  // inside one call (std::invalid_argument); one before the channel's present waits for it.
+  u64 run(const std::vector<Request>& requests, std::vector<u64>* done = nullptr,
+          std::vector<Command>* log = nullptr);
+  // Over every run so far.
+  const Stats& stats() const;
+
+ private:
+  std::unique_ptr<Channel> channel_;
+};
+
+// Runs `requests` on a fresh channel of `spec` (validated), from an idle, precharged state.
 Result simulate(const Spec& spec, const std::vector<Request>& requests, bool log = false);
 
 // `bytes` from `base` as consecutive accesses, all arriving at `arrival`.
