@@ -3,9 +3,11 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 
+#include "arch/dram/controller.hpp"
 #include "common/checked.hpp"
 #include "common/error.hpp"
 
@@ -59,11 +61,61 @@ void MemorySystem::assign(dataflows::TilePlan& plan) const {
 
 namespace {
 
+std::vector<std::string> preset_names() {
+  std::vector<std::string> names;
+  for (const auto& p : dram::presets()) names.push_back(p.name);
+  return names;
+}
+
+// A channel of model "detailed": the preset and its options; bandwidth and latency follow.
+MemoryChannel read_detailed(ParamReader& r, double clock_hz, MemoryChannel c) {
+  for (const char* key : {"bandwidth", "latency_cycles", "burst_bytes"})
+    if (r.has(key))
+      throw r.error(key, "comes from the DRAM preset with model 'detailed'; remove it");
+  const std::optional<dram::Spec>& inherited = c.detailed;
+  const auto names = preset_names();
+  if (!inherited && !r.has("preset")) {
+    std::string list;
+    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+    throw r.error("preset", "required with model 'detailed' (one of: " + list + ")");
+  }
+  dram::Spec s = dram::preset(r.choice("preset", names, inherited ? inherited->name : ""));
+  if (inherited && inherited->name == s.name) s = *inherited;  // a listed channel keeps the object's options
+  s.mapping = r.string("mapping", s.mapping);
+  s.page = r.choice("page", {"open", "closed"}, s.page == dram::PagePolicy::open ? "open" : "closed") == "open"
+               ? dram::PagePolicy::open
+               : dram::PagePolicy::closed;
+  s.scheduling = r.choice("scheduling", {"frfcfs", "fcfs"},
+                          s.scheduling == dram::Scheduling::frfcfs ? "frfcfs" : "fcfs") == "frfcfs"
+                     ? dram::Scheduling::frfcfs
+                     : dram::Scheduling::fcfs;
+  const std::int64_t depth = r.positive_integer("queue_depth", s.queue_depth);
+  if (depth > 1024) throw r.error("queue_depth", "must be at most 1024, got " + std::to_string(depth));
+  s.queue_depth = static_cast<unsigned>(depth);
+  s.validate([&r](const std::string& key, const std::string& what) { return r.error(key, what); });
+  // The engine's cycles per DRAM cycle convert the preset's rate and latency.
+  const double dram_cycles_per_engine_cycle = 1e9 / s.timing.tck_ns / clock_hz;
+  c.bytes_per_cycle = sustained_bytes_per_dram_cycle(s) * dram_cycles_per_engine_cycle;
+  c.latency_cycles = static_cast<u64>(std::ceil(
+      static_cast<double>(s.timing.rcd + s.timing.cl + s.timing.burst_cycles) / dram_cycles_per_engine_cycle));
+  c.outstanding = static_cast<u64>(r.positive_integer("outstanding", std::int64_t(c.outstanding)));
+  if (c.outstanding > static_cast<u64>(kMaxOutstanding))
+    throw r.error("outstanding", "must be at most 2^20");
+  c.burst_bytes = s.org.access_bytes();
+  c.detailed = s;
+  c.clock_hz = clock_hz;
+  return c;
+}
+
 // A channel's timing keys; `defaults` fills the absent ones. An absent bandwidth is
 // `bandwidth_default` ("" = required), or the default's when that is nullopt.
 MemoryChannel read_channel(ParamReader& r, double clock_hz, const MemoryChannel& defaults,
                            const std::optional<std::string>& bandwidth_default) {
   MemoryChannel c = defaults;
+  const std::string model =
+      r.choice("model", {"simple", "detailed"}, defaults.detailed ? "detailed" : "simple");
+  if (model == "detailed") return read_detailed(r, clock_hz, c);
+  c.detailed.reset();
   if (r.is_string("bandwidth") && r.string("bandwidth") == "unlimited")
     c.bytes_per_cycle = std::numeric_limits<double>::infinity();
   else if (bandwidth_default || r.has("bandwidth"))
@@ -163,6 +215,40 @@ MemorySystem read_memory(ParamReader& dram, double clock_hz, const MemoryDefault
   return m;
 }
 
+double sustained_bytes_per_dram_cycle(const dram::Spec& spec) {
+  static std::mutex mutex;
+  static std::vector<std::pair<dram::Spec, double>> known;
+  {
+    std::lock_guard lock(mutex);
+    for (const auto& [s, rate] : known)
+      if (s == spec) return rate;
+  }
+  // 4 MiB read in order from address 0: long against refresh (several tREFI), short to run.
+  const auto r = dram::simulate(spec, dram::stream(spec, 0, u64{4} << 20, false));
+  const double rate = r.stats.bytes_per_cycle();
+  std::lock_guard lock(mutex);
+  known.emplace_back(spec, rate);
+  return rate;
+}
+
+namespace {
+nlohmann::json channel_json(const MemoryChannel& c) {
+  if (!c.detailed)
+    return {{"bandwidth", bandwidth_json(c.bytes_per_cycle)},
+            {"latency_cycles", c.latency_cycles},
+            {"outstanding", c.outstanding},
+            {"burst_bytes", c.burst_bytes}};
+  const dram::Spec& s = *c.detailed;
+  return {{"model", "detailed"},
+          {"preset", s.name},
+          {"mapping", s.mapping},
+          {"page", s.page == dram::PagePolicy::open ? "open" : "closed"},
+          {"scheduling", s.scheduling == dram::Scheduling::frfcfs ? "frfcfs" : "fcfs"},
+          {"queue_depth", s.queue_depth},
+          {"outstanding", c.outstanding}};
+}
+}  // namespace
+
 nlohmann::json bandwidth_json(double bytes_per_cycle) {
   if (std::isinf(bytes_per_cycle)) return "unlimited";
   return bytes_per_cycle;
@@ -171,22 +257,18 @@ nlohmann::json bandwidth_json(double bytes_per_cycle) {
 nlohmann::json memory_json(const MemorySystem& m) {
   if (m.form == ChannelForm::list) {
     nlohmann::json list = nlohmann::json::array();
-    for (const auto& c : m.channels)
-      list.push_back({{"name", c.name},
-                      {"bandwidth", bandwidth_json(c.bytes_per_cycle)},
-                      {"latency_cycles", c.latency_cycles},
-                      {"outstanding", c.outstanding},
-                      {"burst_bytes", c.burst_bytes},
-                      {"ports", c.ports}});
+    for (const auto& c : m.channels) {
+      nlohmann::json j = channel_json(c);
+      j["name"] = c.name;
+      j["ports"] = c.ports;
+      list.push_back(std::move(j));
+    }
     return {{"channels", list}, {"capacity", m.capacity_bytes}};
   }
-  const MemoryChannel& c = m.channels.front();
-  return {{"bandwidth", bandwidth_json(c.bytes_per_cycle)},
-          {"latency_cycles", c.latency_cycles},
-          {"outstanding", c.outstanding},
-          {"burst_bytes", c.burst_bytes},
-          {"channels", m.form == ChannelForm::per_operand ? "per_operand" : "shared"},
-          {"capacity", m.capacity_bytes}};
+  nlohmann::json j = channel_json(m.channels.front());
+  j["channels"] = m.form == ChannelForm::per_operand ? "per_operand" : "shared";
+  j["capacity"] = m.capacity_bytes;
+  return j;
 }
 
 }  // namespace tessera::arch

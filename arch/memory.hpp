@@ -18,6 +18,14 @@
 //                   (each channel's, as with per_operand)
 //   capacity        bytes the off-chip memory holds (default 16 GiB); generation runs check the
 //                   weights and the KV cache against it (sim/generation.hpp)
+//   model           "simple" (default: the occupancy formula below, both fidelities) or
+//                   "detailed": each channel is one DRAM channel of `preset` (arch/dram/spec.hpp:
+//                   ddr4_3200, lpddr4x_4266, lpddr5_6400, hbm2_2000), with optional `mapping`,
+//                   `page` (open|closed), `scheduling` (frfcfs|fcfs) and `queue_depth`. The SystemC
+//                   fidelity runs its command-level controller (arch/dram/controller.hpp) on each
+//                   transfer; the analytical fidelity uses the rate that controller sustains on
+//                   one sequential stream and its first-access latency. `bandwidth` and
+//                   `latency_cycles` then come from the preset and may not be given.
 //
 // A transfer of B bytes holds its channel for ceil(B / rate) cycles and lands latency_cycles
 // after it has left, where rate = min(bandwidth, outstanding * burst / (latency + burst /
@@ -26,12 +34,14 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "arch/dram/spec.hpp"
 #include "common/params.hpp"
 #include "dataflows/tile_plan.hpp"
 
@@ -46,6 +56,9 @@ struct MemoryChannel {
   u64 outstanding = 1024;
   u64 burst_bytes = 64;
   std::vector<std::string> ports;  // carried ports; empty: every port no other channel names
+  // model "detailed": the DRAM channel, and the engine clock its cycles are converted with.
+  std::optional<dram::Spec> detailed;
+  double clock_hz = 0;
 
   // The sustained rate: the bandwidth, or less when the DMA cannot cover the latency.
   double rate() const;
@@ -88,6 +101,10 @@ struct MemoryDefaults {
 MemorySystem read_memory(ParamReader& dram, double clock_hz, const MemoryDefaults& defaults);
 // The keys read_memory reads, resolved (bandwidth in bytes/cycle or "unlimited").
 nlohmann::json memory_json(const MemorySystem& memory);
+// Bytes per DRAM cycle a channel of `spec` sustains on one long sequential read stream (its
+// command-level controller run once per spec, then remembered).
+double sustained_bytes_per_dram_cycle(const dram::Spec& spec);
+
 // A bandwidth in bytes/cycle as resolved configs write it: the number, or "unlimited".
 nlohmann::json bandwidth_json(double bytes_per_cycle);
 

@@ -129,6 +129,9 @@ struct Fidelity {
   // that passes it (a fidelity whose clock is a fixed-width time, as SystemC's 64-bit count of
   // its resolution); 0: no limit. Judged on serial_cycles_bound (sim/simulate.hpp).
   u64 max_run_cycles = 0;
+  // Layers that move more accesses than this through detailed DRAM channels are refused with one
+  // line naming the operator (a fidelity running a command-level DRAM model); 0: no limit.
+  u64 max_layer_dram_accesses = 0;
 };
 
 // An upper bound on the cycles `plan` can take on `memory` whatever the overlap: its compute, then

@@ -367,6 +367,19 @@ std::vector<LayerTiming> time_layers(const arch::Engine& engine, const workloads
         run_bound = b;
       }
       const std::uint64_t tiles = for_operator(op, [&] { return plan.work[i].plan.tile_count(); });
+      if (timing.max_layer_dram_accesses) {
+        const auto& w = plan.work[i].plan;
+        u64 accesses = 0;
+        for (std::size_t p = 0; p < w.ports.size(); ++p)
+          if (const auto& ch = engine.memory().channels.at(w.ports[p].channel); ch.detailed)
+            accesses += for_operator(op, [&] { return w.port_bytes(p); }) / ch.burst_bytes + 1;
+        if (accesses > timing.max_layer_dram_accesses)
+          throw InputError((op.source.empty() ? "" : op.source + ": ") + "operator '" + op.name +
+                           "': the " + fidelity + " fidelity runs its " + std::to_string(accesses) +
+                           " DRAM accesses one by one, more than 2^" +
+                           std::to_string(std::bit_width(timing.max_layer_dram_accesses) - 1) +
+                           " (the analytical fidelity uses the channel's sustained rate)");
+      }
       if (timing.max_layer_tiles && tiles > timing.max_layer_tiles)
         throw InputError((op.source.empty() ? "" : op.source + ": ") + "operator '" + op.name +
                          "': the " + fidelity + " fidelity executes its " + std::to_string(tiles) +

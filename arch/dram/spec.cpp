@@ -102,9 +102,14 @@ double Spec::peak_bytes_per_cycle() const {
 }
 
 void Spec::validate(const std::string& where) {
-  const auto fail = [&](const std::string& key, const std::string& what) {
-    throw InputError(where + ": " + key + ": " + what);
-  };
+  validate([&](const std::string& key, const std::string& what) {
+    return InputError(where + ": " + key + ": " + what);
+  });
+}
+
+void Spec::validate(
+    const std::function<InputError(const std::string& key, const std::string& what)>& error) {
+  const auto fail = [&](const std::string& key, const std::string& what) { throw error(key, what); };
   const auto pow2 = [&](const std::string& key, u64 v, u64 most) {
     if (!power_of_two(v) || v > most)
       fail(key, "must be a power of two from 1 to " + std::to_string(most) + ", got " +

@@ -8,8 +8,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
+
+#include "common/error.hpp"
 
 namespace tessera::arch::dram {
 
@@ -26,6 +29,7 @@ struct Organisation {
   unsigned banks() const { return bank_groups * banks_per_group; }
   // Bytes one column command moves: burst_length x data_bits / 8.
   u64 access_bytes() const { return u64{burst_length} * data_bits / 8; }
+  bool operator==(const Organisation&) const = default;
 };
 
 struct Timing {
@@ -43,6 +47,7 @@ struct Timing {
   u64 rtp = 12;              // read to precharge
   u64 rfc = 560;             // all-bank refresh
   u64 refi = 12480;          // refresh interval
+  bool operator==(const Timing&) const = default;
 };
 
 enum class PagePolicy { open, closed };
@@ -61,13 +66,18 @@ struct Spec {
   PagePolicy page = PagePolicy::open;
   Scheduling scheduling = Scheduling::frfcfs;
   unsigned queue_depth = 32;
-  std::string mapping = "RoRaBgBaCo";  // default: consecutive accesses walk a row's columns
+  // Default: consecutive accesses alternate bank groups (tCCD_S apart, not tCCD_L), and inside a
+  // group walk the columns of one row.
+  std::string mapping = "RoRaBaCoBg";
   std::vector<Field> fields;           // parsed from `mapping`, most significant first
 
   // Peak bytes per command-clock cycle: one access per burst_cycles.
   double peak_bytes_per_cycle() const;
-  // Checks ranges and parses `mapping`; throws InputError naming `where` and the key.
+  // Checks ranges and parses `mapping`; throws what `error(key, what)` makes.
+  void validate(const std::function<InputError(const std::string& key, const std::string& what)>& error);
+  // The same, with errors "<where>: <key>: <what>".
   void validate(const std::string& where);
+  bool operator==(const Spec&) const = default;
 };
 
 // The shipped presets, by name (`tessera list` shows them).

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <optional>
 #include <stdexcept>
 
 #include <systemc>
@@ -12,6 +13,7 @@
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/multi_passthrough_target_socket.h>
 
+#include "arch/dram/controller.hpp"
 #include "common/checked.hpp"
 #include "common/error.hpp"
 #include "sim/systemc/kernel.hpp"
@@ -31,29 +33,71 @@ u64 to_cycles(const sc_time& t) { return t.value() / cycle_value(); }
 // run that fits, about 1.8e16 cycles.
 constexpr u64 kMaxRunCycles = std::numeric_limits<std::uint64_t>::max() / 1000;
 
-// The memory system as a TLM-2.0 target (loosely timed, blocking transport). The address selects
-// the channel. A transfer starts when it arrives or when its channel frees, whichever is later,
-// holds the channel for MemoryChannel::occupancy() and lands latency_cycles after that; channels
-// serve transfers in arrival order and are free again before the latency has passed (pipelined
-// requests). Timing only: a payload's data is the transfer's size in bytes (a u64, so transfers
-// beyond the 4 GiB a length field holds need no splitting).
+// The memory system as a TLM-2.0 target (loosely timed, blocking transport). The address's low
+// byte selects the channel. A transfer starts when it arrives or when its channel frees,
+// whichever is later, holds the channel for MemoryChannel::occupancy() and lands latency_cycles
+// after that; channels serve transfers in arrival order and are free again before the latency
+// has passed (pipelined requests). Timing only: a payload's data is the transfer's size in bytes
+// (a u64, so transfers beyond the 4 GiB a length field holds need no splitting).
+//
+// A channel of model "detailed" is a DRAM channel instead: the address's upper bytes name the
+// stream (unit and port), each stream reads or writes its own region in order (its own 1 GiB,
+// so streams meet in the same banks on other rows), and the transfer's accesses go through the
+// channel's command-level controller (arch/dram/controller.hpp), whose state carries from one
+// transfer to the next; the transfer lands when its last access is done.
 struct Memory : sc_core::sc_module {
   tlm_utils::multi_passthrough_target_socket<Memory> socket{"socket"};
   arch::MemorySystem system;
   std::vector<sc_time> busy_until;
+  std::vector<std::optional<arch::dram::Controller>> controllers;  // detailed channels
+  std::map<u64, u64> cursors;  // per stream: the next byte address
+  double memory_clock_hz;
+  std::vector<arch::dram::Request> requests;  // scratch
 
-  Memory(sc_core::sc_module_name name, const arch::MemorySystem& m)
-      : sc_module(name), system(m), busy_until(m.channels.size()) {
+  Memory(sc_core::sc_module_name name, const arch::MemorySystem& m, double clock_hz)
+      : sc_module(name), system(m), busy_until(m.channels.size()), controllers(m.channels.size()),
+        memory_clock_hz(clock_hz) {
+    for (std::size_t c = 0; c < m.channels.size(); ++c)
+      if (m.channels[c].detailed) controllers[c].emplace(*m.channels[c].detailed);
     socket.register_b_transport(this, &Memory::b_transport);
   }
 
   void b_transport(int /*initiator*/, tlm::tlm_generic_payload& tx, sc_time& delay) {
-    const auto& channel = system.channels.at(tx.get_address());
-    auto& busy = busy_until.at(tx.get_address());
+    const std::size_t index = tx.get_address() & 0xff;
+    const auto& channel = system.channels.at(index);
+    if (controllers[index]) {
+      delay = detailed(index, tx, sc_core::sc_time_stamp() + delay) - sc_core::sc_time_stamp();
+      tx.set_response_status(tlm::TLM_OK_RESPONSE);
+      return;
+    }
+    auto& busy = busy_until.at(index);
     const sc_time start = std::max(sc_core::sc_time_stamp() + delay, busy);
     busy = start + cycles(channel.occupancy(bytes_of(tx)));
     delay = busy + cycles(channel.latency_cycles) - sc_core::sc_time_stamp();
     tx.set_response_status(tlm::TLM_OK_RESPONSE);
+  }
+
+  // When the transfer's last access is done, on the DRAM channel `index`.
+  sc_time detailed(std::size_t index, const tlm::tlm_generic_payload& tx, const sc_time& arrival) {
+    arch::dram::Controller& ctl = *controllers[index];
+    const arch::dram::Spec& spec = *system.channels[index].detailed;
+    const u64 access = spec.org.access_bytes();
+    // DRAM cycles per simulated cycle.
+    const double ratio = 1e9 / spec.timing.tck_ns / memory_clock_hz;
+    const auto dram_arrival = static_cast<u64>(std::floor(static_cast<double>(to_cycles(arrival)) * ratio));
+    const u64 stream = tx.get_address() >> 8;
+    auto [cursor, fresh] = cursors.try_emplace(tx.get_address(), stream << 30);
+    const bool write = tx.get_command() == tlm::TLM_WRITE_COMMAND;
+    u64 left = (bytes_of(tx) + access - 1) / access, done = dram_arrival;
+    while (left > 0) {  // in pieces, so that a long transfer holds a bounded request list
+      const u64 n = std::min<u64>(left, 4096);
+      requests.clear();
+      for (u64 i = 0; i < n; ++i) requests.push_back({cursor->second + i * access, write, dram_arrival});
+      cursor->second += n * access;
+      done = std::max(done, ctl.run(requests));
+      left -= n;
+    }
+    return cycles(static_cast<u64>(std::ceil(static_cast<double>(done) / ratio)));
   }
 
   static u64 bytes_of(const tlm::tlm_generic_payload& tx) {
@@ -114,13 +158,14 @@ struct Unit : sc_core::sc_module {
                          to_cycles(end), latency, bytes, write});
   }
 
-  // Issues one transfer without waiting; returns when it lands.
-  sc_time issue(tlm::tlm_command cmd, std::size_t channel, u64 bytes, u64 tile) {
+  // Issues one transfer without waiting; returns when it lands. `stream` names the port of a
+  // detailed DRAM channel (0 otherwise).
+  sc_time issue(tlm::tlm_command cmd, std::size_t channel, u64 bytes, u64 tile, u64 stream = 0) {
     if (bytes == 0) return sc_core::sc_time_stamp();
     u64 size = bytes;
     tlm::tlm_generic_payload tx;
     tx.set_command(cmd);
-    tx.set_address(channel);
+    tx.set_address(channel | (stream << 8));
     tx.set_data_ptr(reinterpret_cast<unsigned char*>(&size));
     tx.set_data_length(static_cast<unsigned>(sizeof size));
     tx.set_streaming_width(static_cast<unsigned>(sizeof size));
@@ -133,6 +178,10 @@ struct Unit : sc_core::sc_module {
       throw std::runtime_error("memory transfer failed: " + tx.get_response_string());
     const sc_time end = sc_core::sc_time_stamp() + delay;
     const auto& ch = system.channels[channel];
+    if (ch.detailed) {  // no fixed occupancy: the channel's track shows the whole transfer
+      record(ch.name, tile, sc_core::sc_time_stamp(), end, bytes, cmd == tlm::TLM_WRITE_COMMAND);
+      return end;
+    }
     const sc_time left = end - cycles(ch.latency_cycles);
     record(ch.name, tile, left - cycles(ch.occupancy(bytes)), left, bytes,
            cmd == tlm::TLM_WRITE_COMMAND, ch.latency_cycles);
@@ -151,9 +200,20 @@ struct Unit : sc_core::sc_module {
     const auto cmd = d == dataflows::Direction::read ? tlm::TLM_READ_COMMAND : tlm::TLM_WRITE_COMMAND;
     for (std::size_t ch = 0; ch < system.channels.size(); ++ch) {
       if (!bytes[ch]) continue;
+      const auto& channel = system.channels[ch];
+      if (channel.detailed) {  // a DRAM channel: each port its own stream of addresses
+        for (std::size_t p = 0; p < plan->ports.size(); ++p) {
+          if (plan->ports[p].direction != d || plan->ports[p].channel != ch || !t.bytes[p]) continue;
+          const u64 stream = 1 + index * dataflows::kMaxPorts + p;
+          const sc_time landed = issue(cmd, ch, t.bytes[p], tile, stream);
+          done = std::max(done, landed);
+          if (sent) *sent = std::max(*sent, landed - std::min(landed, cycles(channel.latency_cycles)));
+        }
+        continue;
+      }
       const sc_time landed = issue(cmd, ch, bytes[ch], tile);
       done = std::max(done, landed);
-      if (sent) *sent = std::max(*sent, landed - cycles(system.channels[ch].latency_cycles));
+      if (sent) *sent = std::max(*sent, landed - cycles(channel.latency_cycles));
     }
     return done;
   }
@@ -276,7 +336,7 @@ struct Top : sc_core::sc_module {
   Memory memory;
   std::vector<std::unique_ptr<Unit>> units;
   Top(sc_core::sc_module_name name, std::size_t n, const arch::MemorySystem& m, Shared& shared)
-      : sc_module(name), memory("memory", m) {
+      : sc_module(name), memory("memory", m, shared.memory_clock_hz) {
     for (std::size_t i = 0; i < n; ++i) {
       units.push_back(std::make_unique<Unit>(("unit" + std::to_string(i)).c_str(), i, m, shared));
       units.back()->memory.bind(memory.socket);
@@ -409,6 +469,8 @@ void register_fidelity() {
   // Tiles execute one by one (about 0.4 us each): at most this many per layer, a few seconds.
   f.max_layer_tiles = std::uint64_t{1} << 22;
   f.max_run_cycles = kMaxRunCycles;
+  // A detailed DRAM channel runs its accesses one by one (a few million a second).
+  f.max_layer_dram_accesses = std::uint64_t{1} << 26;
   fidelities().add("systemc", "tile-level SystemC/TLM simulation; one per process at a time",
                    std::move(f));
 }
