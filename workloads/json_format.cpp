@@ -230,6 +230,7 @@ void read_precision_density(ParamReader& r, Precision& precision, Density& densi
     if (p->has("format"))
       precision.format = *number_format_from_string(
           p->choice("format", {"integer", "fp16", "bf16", "fp32"}, "integer"));
+    precision.complex = p->boolean("complex", precision.complex);
     p->finish();
   }
   if (auto d = r.optional_child("density")) {
@@ -356,6 +357,7 @@ json workload_to_json(const Graph& graph) {
       o["density"]["weight_pattern"] = std::to_string(nm->n) + ":" + std::to_string(nm->m);
     if (op.precision.format != NumberFormat::integer)  // integer: absent, as files without it
       o["precision"]["format"] = std::string(to_string(op.precision.format));
+    if (op.precision.complex) o["precision"]["complex"] = true;  // real: absent
     if (op.early_exit) {
       o["early_exit"] = {{"index", op.early_exit->index}};
       if (op.early_exit->probability) o["early_exit"]["probability"] = *op.early_exit->probability;

@@ -221,26 +221,29 @@ const DataMovement* cache_move(const Operator& op, MoveType type) {
 }
 }  // namespace
 
-i64 Operator::weight_bytes() const { return bytes(params(), precision.weight_bits); }
+i64 Operator::weight_bytes() const { return bytes(params(), precision.weight_bits * precision.parts()); }
 i64 Operator::cache_bytes() const {
   const auto* m = std::get_if<MatMul>(&shape);
   return m && m->b_is_cache && !m->b_is_weight
-             ? bytes(product({m->batch, m->k, m->n}, kElements), precision.cache())
+             ? bytes(product({m->batch, m->k, m->n}, kElements), precision.cache() * precision.parts())
              : 0;
 }
 i64 Operator::input_bytes() const {
-  if (cache_move(*this, MoveType::cache_read)) return bytes(input_elements(), precision.cache());
+  const int parts = precision.parts();
+  if (cache_move(*this, MoveType::cache_read))
+    return bytes(input_elements(), precision.cache() * parts);
   if (const i64 cache = cache_bytes()) {
     const auto& m = std::get<MatMul>(shape);
-    return sum(bytes(product({m.batch, m.m, m.k}, kElements), precision.activation_bits), cache,
-               "byte count");
+    return sum(bytes(product({m.batch, m.m, m.k}, kElements), precision.activation_bits * parts),
+               cache, "byte count");
   }
-  return bytes(input_elements(), precision.activation_bits);
+  return bytes(input_elements(), precision.activation_bits * parts);
 }
 i64 Operator::output_bytes() const {
-  return bytes(output_elements(), cache_move(*this, MoveType::cache_write)
-                                      ? precision.cache()
-                                      : precision.activation_bits);
+  return bytes(output_elements(), (cache_move(*this, MoveType::cache_write)
+                                       ? precision.cache()
+                                       : precision.activation_bits) *
+                                      precision.parts());
 }
 int Operator::b_bits() const {
   const auto* m = std::get_if<MatMul>(&shape);

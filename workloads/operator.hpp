@@ -136,7 +136,12 @@ struct Precision {
   NumberFormat format = NumberFormat::integer;
   // A persistent cache's stored precision (KV cache operands, cache writes); 0 = activation_bits.
   int cache_bits = 0;
+  // Complex values: two real parts (real, imaginary), each of the widths above, so every value
+  // stores twice the bits. A complex MAC costs real multiplies and adds as its engine says
+  // (arch/energy/technology.hpp, ComplexMac); engines without a complex datapath refuse it.
+  bool complex = false;
   int cache() const { return cache_bits > 0 ? cache_bits : activation_bits; }
+  int parts() const { return complex ? 2 : 1; }
   bool operator==(const Precision&) const = default;
 };
 
@@ -203,7 +208,8 @@ struct Operator {
   i64 input_elements() const;   // activation elements read (all activation operands)
   i64 output_elements() const;  // activation elements written
 
-  // Dense storage sizes at the operator's precision, rounded up to whole bytes. A cache operand
+  // Dense storage sizes at the operator's precision (both parts of a complex value), rounded up to
+  // whole bytes. A cache operand
   // (MatMul::b_is_cache) counts in input_bytes() at the cache precision; a cache write's output
   // and a cache read's input are stored at the cache precision too.
   i64 weight_bytes() const;

@@ -61,6 +61,7 @@ Graph every_kind() {
   g.connect(e, ew);
   g.connect(ew, dm);
   g.op(c).precision = {.weight_bits = 4, .activation_bits = 6};
+  g.op(mm).precision.complex = true;
   g.op(c).density = {.weight = 0.25, .activation = 0.5, .weight_pattern = std::nullopt};
   g.op(gp).early_exit = EarlyExit{0, 0.125};
   g.op(dm).early_exit = EarlyExit{1, std::nullopt};
