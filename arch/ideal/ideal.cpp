@@ -62,7 +62,7 @@ LayerWork IdealEngine::map(const workloads::Operator& op, const MapContext& cont
     // KV cache operand streams there too, at its own precision.
     u64 input = static_cast<u64>(op.input_bytes()), weight = static_cast<u64>(op.weight_bytes());
     if (const auto* m = std::get_if<workloads::MatMul>(&op.shape); m && !m->b_is_weight) {
-      weight = static_cast<u64>((m->batch * m->k * m->n * op.b_bits() + 7) / 8);
+      weight = static_cast<u64>((m->batch * m->k * m->n * op.b_bits() * op.precision.parts() + 7) / 8);
       input -= std::min(input, weight);
     }
     t.bytes[w.plan.port(port::input)] = input;
