@@ -11,6 +11,8 @@
 //                                              (NASAIC vs NSGA-II and random: bench_nasaic.cpp)
 //   tessera_bench --generate [ARCH [MODEL [N]]] (generation runs: bench_generation.cpp)
 //   tessera_bench --codesign [--seeds N] ...     (co-design searches: bench_codesign.cpp)
+//   tessera_bench --fabnet ARCH [L]             (FABNet-Large at L tokens, default 4096, on a
+//                                              butterfly config, analytical, both modes)
 //
 // Without ARCH WORKLOAD pairs: every shipped workload on the ideal edge roofline, and ResNet-50
 // on the TPUv1-like systolic array. --scalesim adds, for every row of
@@ -68,6 +70,28 @@ Measurement measure(const tessera::arch::ArchConfig& arch,
 
 tessera::explorer::Workload load(const std::string& file) {
   return tessera::explorer::prepare_workload(tessera::workloads::load_workload(file), file);
+}
+
+// FABNet-Large at sequence length L on a butterfly config, analytical fidelity, native and
+// reference mode: wall time of one evaluation (issue #25's goal: under 10 ms at L = 4096).
+int fabnet_bench(const std::string& arch_file, long seq_len) {
+  const std::string root = TESSERA_SOURCE_DIR;
+  tessera::workloads::LoadOptions o;
+  o.seq_len = seq_len;
+  const std::string model = root + "/configs/models/fabnet-large.json";
+  const auto workload =
+      tessera::explorer::prepare_workload(tessera::workloads::load_workload(model, o), model);
+  std::cout << fmt::format("{:<10} {:>6} {:>7} {:>14} {:>12} {:>12}\n", "mode", "L", "layers",
+                           "cycles", "analytic ms", "latency ms");
+  for (const char* mode : {"native", "reference"}) {
+    const auto arch =
+        tessera::arch::load_arch(arch_file, {std::string("butterfly.mode=") + mode});
+    const auto m = measure(arch, workload, Fidelity::analytical, 1.0);
+    std::cout << fmt::format("{:<10} {:>6} {:>7} {:>14} {:>12.3f} {:>12.3f}\n", mode, seq_len,
+                             workload.graph.size(), m.cycles, m.s_per_run * 1e3,
+                             static_cast<double>(m.cycles) / arch.engine->clock_hz() * 1e3);
+  }
+  return 0;
 }
 
 void scalesim_section(const std::string& dir, double seconds) {
@@ -158,6 +182,13 @@ int sc_main(int argc, char* argv[]) {
   }
   if (argc >= 2 && std::string(argv[1]).rfind("--codesign", 0) == 0)  // bench_codesign.cpp
     return codesign_bench(std::vector<std::string>(argv + 1, argv + argc), TESSERA_SOURCE_DIR);
+  if (argc >= 2 && std::string(argv[1]) == "--fabnet") {
+    if (argc < 3) {
+      std::cerr << "tessera_bench --fabnet ARCH [L]: ARCH is a butterfly engine config\n";
+      return 1;
+    }
+    return fabnet_bench(argv[2], argc >= 4 ? std::atol(argv[3]) : 4096);
+  }
   if (argc >= 2 && std::string(argv[1]) == "--onnx") {  // ONNX import speed (bench_onnx.cpp)
     return onnx_bench(std::vector<std::string>(argv + 2, argv + argc), 2.0);
   }

@@ -176,6 +176,23 @@ void describe(Io& io, DataMovement& d) {
   io.size("output_elements", d.output_elements);
 }
 
+template <class Io>
+void describe(Io& io, Butterfly& b) {
+  io.size("rows", b.rows, 1);
+  io.size("in_features", b.in_features);
+  io.size("out_features", b.out_features);
+  io.flag("bias", b.bias, false);
+}
+
+template <class Io>
+void describe(Io& io, Fft& f) {
+  io.size("batch", f.batch, 1);
+  io.size("rows", f.rows);
+  io.size("cols", f.cols);
+  io.flag("two_d", f.two_d, false);
+  io.flag("complex_input", f.complex_input, false);
+}
+
 // The OpShape alternative with variant index `index` (OpKind's order), default-constructed.
 template <std::size_t I = 0>
 OpShape shape_of_kind(std::size_t index) {
