@@ -86,7 +86,7 @@ int fabnet_bench(const std::string& arch_file, long seq_len) {
   for (const char* mode : {"native", "reference"}) {
     const auto arch =
         tessera::arch::load_arch(arch_file, {std::string("butterfly.mode=") + mode});
-    const auto m = measure(arch, workload, Fidelity::analytical, 1.0);
+    const auto m = measure(arch, workload, "analytical", 1.0);
     std::cout << fmt::format("{:<10} {:>6} {:>7} {:>14} {:>12.3f} {:>12.3f}\n", mode, seq_len,
                              workload.graph.size(), m.cycles, m.s_per_run * 1e3,
                              static_cast<double>(m.cycles) / arch.engine->clock_hz() * 1e3);

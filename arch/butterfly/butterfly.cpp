@@ -94,30 +94,37 @@ double ButterflyEngine::peak_macs_per_cycle(const workloads::Operator& op) const
 
 u64 ButterflyEngine::on_chip_bytes() const { return data_bytes(p_) + coefficient_bytes(p_); }
 
-double ButterflyEngine::area_mm2() const {
-  if (common_.area_mm2) return *common_.area_mm2;
+AreaBreakdown ButterflyEngine::area_by_component() const {
   const energy::Technology& t = *common_.tech;
   // Half-precision floating point, as the accelerator's datapath.
   const double mac = t.mac_cost("fp16").area_um2 * 1e-6;
-  const double macs = peak_macs_per_cycle() + 2.0 * static_cast<double>(p_.attention_lanes) *
-                                                  static_cast<double>(p_.attention_macs_per_lane);
+  const double attention = 2.0 * static_cast<double>(p_.attention_lanes) *
+                           static_cast<double>(p_.attention_macs_per_lane);
   const double banks = static_cast<double>(p_.engines * 2 * 2 * p_.units);
-  return macs * mac + banks * t.sram_area_mm2(bank_bytes(p_)) +
-         t.sram_area_mm2(coefficient_bytes(p_)) + vector_area_mm2();
+  return area_or_given({{"butterfly_units", peak_macs_per_cycle() * mac},
+                        {"attention", attention * mac},
+                        {"data_banks", banks * t.sram_area_mm2(bank_bytes(p_))},
+                        {"coefficient_buffer", t.sram_area_mm2(coefficient_bytes(p_))}});
+}
+
+std::vector<KindSupport> ButterflyEngine::kinds() const {
+  using workloads::OpKind;
+  const Unit others = p_.reference ? Unit::none : Unit::vector_unit;
+  return {{OpKind::butterfly, Unit::datapath},  {OpKind::fft, Unit::datapath},
+          {OpKind::matmul, p_.reference ? Unit::none : Unit::datapath},
+          {OpKind::elementwise, others},        {OpKind::softmax, others},
+          {OpKind::norm, others},               {OpKind::data_movement, others}};
 }
 
 std::vector<std::string> ButterflyEngine::supports(const workloads::Operator& op) const {
   using workloads::OpKind;
-  std::vector<std::string> w = Engine::supports(op);
+  std::vector<std::string> w = Engine::supports(op);  // refuses the kinds kinds() does not list
   const OpKind k = op.kind();
-  if (k == OpKind::conv || k == OpKind::pool || k == OpKind::embedding ||
-      (k == OpKind::matmul && !activation_product(op)))
+  if (k == OpKind::matmul && !activation_product(op))
     throw UnsupportedError(where(op) +
                            "the butterfly engine runs butterfly and FFT layers, products of two "
-                           "activations (attention) and vector operators, not " +
-                           (k == OpKind::matmul
-                                ? std::string("dense or cached matrix products")
-                                : std::string(workloads::to_string(k)) + " operators"));
+                           "activations (attention) and vector operators, not dense or cached "
+                           "matrix products");
   const bool datapath = k == OpKind::butterfly || k == OpKind::fft;
   if (p_.reference) {
     w.push_back(datapath ? fmt::format("reference mode: the artefact's pipeline model (DRAM "

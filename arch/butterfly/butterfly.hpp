@@ -56,7 +56,13 @@ class ButterflyEngine final : public EngineBase {
   double peak_macs_per_cycle() const override;
   // The attention processor's peak for products of two activations.
   double peak_macs_per_cycle(const workloads::Operator& op) const override;
-  double area_mm2() const override;
+  // Butterfly units, attention processor, data banks, coefficient buffer and vector unit, from
+  // the technology table (or the config's area_mm2).
+  AreaBreakdown area_by_component() const override;
+  // Butterfly and FFT layers on the butterfly units, products of two activations on the
+  // attention processor (the datapath too), elementwise, softmax, norms and data movement on the
+  // vector unit; in reference mode only butterfly and FFT layers are timed (the others: none).
+  std::vector<KindSupport> kinds() const override;
   // Reference mode times the artefact's layers alone: shortcuts stay separate, untimed layers.
   bool fuses_epilogues() const override { return !p_.reference && common_.fusion; }
   u64 on_chip_bytes() const override;
