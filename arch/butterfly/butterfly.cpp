@@ -51,6 +51,7 @@ std::unique_ptr<Engine> ButterflyEngine::create(ParamReader& r) {
   CommonDefaults d;
   d.clock = "200 MHz";
   d.dram_required = true;
+  d.hamming = true;  // operand streams: energy.hamming is a key
   d.memory.bandwidth = "";  // the config names its ports' channels and widths
   p.common = read_common(r, d, [&p](ParamReader& energy, const energy::Technology& tech) {
     p.dram_type = energy::read_dram_type(energy, tech, p.dram_type);
@@ -392,6 +393,117 @@ LayerWork ButterflyEngine::map_native(const workloads::Operator& op,
   w.accesses["sram.coefficients"] = {(traffic.coefficient_read_bits + 7) / 8,
                                      w.plan.port_bytes(coef)};
   return w;
+}
+
+namespace {
+
+using energy::IndexLoop;
+using energy::IndexSegment;
+using energy::IndexedStream;
+
+// What a stream of one radix-2 network reads at stage s, for a unit's pair p = u + P_BU t (the
+// low log2 P_BU bits of p pick the unit): the data ports the pair's upper (j) or lower (j + 2^s)
+// value, where j is p with a zero bit inserted at position s; the coefficient ports a block's
+// weight (one per pair and stage) or the pair's twiddle W_N^(p mod 2^s x N / 2^(s+1)).
+enum class Reads { upper, lower, block_weight, twiddle };
+
+// The loops of stage s of an N-point network on `units` units (both powers of two,
+// 2 units <= N): the spatial unit bits innermost, one loop each (a bit's stride depends on the
+// stage), the temporal pairs of each unit outside them. `scale` multiplies every stride (a
+// tensor's element step), `spatial` (outermost) are the caller's: rows, columns, batches.
+IndexSegment stage_segment(i64 n, i64 units, i64 s, Reads reads, i64 scale, i64 offset,
+                           const std::vector<IndexLoop>& spatial) {
+  const i64 m = log2_pow2(n / 2), b = log2_pow2(units), half = i64{1} << s;
+  // The element step of pair bit i.
+  const auto stride = [&](i64 i) -> i64 {
+    switch (reads) {
+      case Reads::upper:
+      case Reads::lower:
+        return (i < s ? i64{1} << i : i64{1} << (i + 1)) * scale;
+      case Reads::block_weight:
+        return (i64{1} << i) * scale;
+      case Reads::twiddle:  // j's bits only: W index j x N / 2^(s+1), two values a factor
+        return i < s ? (i64{1} << i) * (n / (2 * half)) * 2 * scale : 0;
+    }
+    return 0;
+  };
+  IndexSegment g;
+  g.offset = offset + (reads == Reads::lower ? half * scale : 0);
+  g.loops = spatial;
+  // Temporal: pair bits [b, m), split at s where the stride changes.
+  if (s > b && s < m) {
+    g.loops.push_back({"block", i64{1} << (m - s), stride(s), false});
+    g.loops.push_back({"pair", i64{1} << (s - b), stride(b), false});
+  } else {
+    g.loops.push_back({"pair", i64{1} << (m - b), stride(b), false});
+  }
+  for (i64 i = b; i-- > 0;)
+    g.loops.push_back({"unit.bit" + std::to_string(i), 2, stride(i), true});
+  return g;
+}
+
+}  // namespace
+
+std::optional<energy::LayerStreams> ButterflyEngine::operand_streams(
+    const workloads::Operator& op) const {
+  const int abits = op.precision.activation_bits;
+  energy::LayerStreams out;
+  // Units an N-point network keeps busy.
+  const auto units = [&](i64 n) { return std::min<i64>(p_.units, n / 2); };
+  if (const auto* b = std::get_if<workloads::Butterfly>(&op.shape)) {
+    const i64 n = b->size(), stages = b->stages(), u = units(n);
+    // Rows on the engines (rows of the padded input); coefficients broadcast: the same on every
+    // engine (stride 0: one stream, counted once per row).
+    const std::vector<IndexLoop> rows{{"row", b->rows, n, true}};
+    const std::vector<IndexLoop> broadcast{{"row", b->rows, 0, true}};
+    IndexedStream upper{"bu.upper", "input", abits, {}}, lower{"bu.lower", "input", abits, {}};
+    std::vector<IndexedStream> coef;
+    for (const char* c : {"bu.coef.a", "bu.coef.b", "bu.coef.c", "bu.coef.d"})
+      coef.push_back({c, "weight", op.precision.weight_bits, {}});
+    for (i64 copy = 0; copy < b->copies(); ++copy)
+      for (i64 s = 0; s < stages; ++s) {
+        upper.segments.push_back(stage_segment(n, u, s, Reads::upper, 1, 0, rows));
+        lower.segments.push_back(stage_segment(n, u, s, Reads::lower, 1, 0, rows));
+        const i64 base = ((copy * stages + s) * (n / 2)) * 4;
+        for (i64 w = 0; w < 4; ++w)
+          coef[static_cast<std::size_t>(w)].segments.push_back(
+              stage_segment(n, u, s, Reads::block_weight, 4, base + w, broadcast));
+      }
+    out.indexed = {std::move(upper), std::move(lower)};
+    for (auto& c : coef) out.indexed.push_back(std::move(c));
+    return out;
+  }
+  if (const auto* f = std::get_if<workloads::Fft>(&op.shape)) {
+    const i64 parts = f->complex_input ? 2 : 1;  // data ports carry the real parts
+    const i64 np = f->row_points(), padded_rows = f->two_d ? f->col_points() : f->rows;
+    // One pass: `pass` names its ports; `points` per network, `step` between its points,
+    // `spatial` the networks (rows or columns) and `table` its twiddles.
+    const auto pass = [&](const std::string& name, i64 points, i64 step,
+                          const std::vector<IndexLoop>& spatial, const std::string& table) {
+      std::vector<IndexLoop> shared = spatial;
+      for (auto& l : shared) l.stride = 0;
+      const i64 u = units(points);
+      IndexedStream up{name + "upper", "input", abits, {}}, lo{name + "lower", "input", abits, {}};
+      IndexedStream re{name + "twiddle.re", table, abits, {}},
+          im{name + "twiddle.im", table, abits, {}};
+      for (i64 s = 0; s < log2_pow2(points); ++s) {
+        up.segments.push_back(stage_segment(points, u, s, Reads::upper, step, 0, spatial));
+        lo.segments.push_back(stage_segment(points, u, s, Reads::lower, step, 0, spatial));
+        re.segments.push_back(stage_segment(points, u, s, Reads::twiddle, 1, 0, shared));
+        im.segments.push_back(stage_segment(points, u, s, Reads::twiddle, 1, 1, shared));
+      }
+      for (auto* st : {&up, &lo, &re, &im}) out.indexed.push_back(std::move(*st));
+    };
+    const std::vector<IndexLoop> rows{{"batch", f->batch, padded_rows * np * parts, true},
+                                      {"row", f->rows, np * parts, true}};
+    pass(f->two_d ? "bu.rows." : "bu.", np, parts, rows, "twiddle");
+    if (f->two_d)
+      pass("bu.cols.", f->col_points(), np,
+           {{"batch", f->batch, padded_rows * np, true}, {"col", f->cols, 1, true}},
+           "twiddle.col");
+    return out;
+  }
+  return std::nullopt;  // attention products and vector operators: no butterfly-unit streams
 }
 
 EnergyBreakdown ButterflyEngine::energy(const LayerWork& work, u64 cycles) const {

@@ -26,6 +26,7 @@
 #include <memory>
 #include <string>
 
+#include "arch/energy/streams.hpp"
 #include "arch/engine.hpp"
 
 namespace tessera::arch {
@@ -46,7 +47,7 @@ struct ButterflyParams {
   std::string dram_type = "hbm2";
 };
 
-class ButterflyEngine final : public EngineBase {
+class ButterflyEngine final : public EngineBase, public energy::OperandStreamSource {
  public:
   explicit ButterflyEngine(const ButterflyParams& p);
   static std::unique_ptr<Engine> create(ParamReader& params);
@@ -71,6 +72,17 @@ class ButterflyEngine final : public EngineBase {
   LayerWork map(const workloads::Operator& op, const MapContext& context) const override;
   EnergyBreakdown energy(const LayerWork& work, u64 cycles) const override;
   nlohmann::json resolved_config() const override;
+
+  // OperandStreamSource: each butterfly unit's two data inputs ("bu.upper", "bu.lower": pair j,
+  // j + 2^s of stage s, unit u taking the pairs u, u + P_BU, ... of its engine's row) and its
+  // coefficients ("bu.coef.a" .. "bu.coef.d" of a butterfly layer's 2x2 blocks; "bu.twiddle.re",
+  // "bu.twiddle.im" of an FFT), as indexed streams (energy/streams.hpp), one row per engine.
+  const energy::OperandStreamSource* stream_source() const override { return this; }
+  std::optional<energy::LayerStreams> operand_streams(const workloads::Operator& op) const override;
+  std::shared_ptr<const energy::Technology> technology() const override { return common_.tech; }
+  std::optional<energy::HammingOptions> hamming_in_simulate() const override {
+    return common_.hamming;
+  }
 
   const ButterflyParams& params() const { return p_; }
   // The artefact's cycles for a butterfly or FFT operator (reference mode, before the

@@ -40,9 +40,13 @@ class IdealEngine final : public EngineBase {
   }
   std::optional<energy::ComplexMac> complex_mac() const override { return energy::kComplexMac4; }
   // Layers whose MACs the PEs do not support (energy.pe_precision) are a warning.
-  // Products on the roofline, everything else on the vector unit.
+  // Products, butterfly linear layers and FFTs (their MACs: 4 real multiplies a 2x2 block or a
+  // radix-2 butterfly) on the roofline, everything else on the vector unit.
   std::vector<KindSupport> kinds() const override {
-    return mac_kinds_on_datapath(Unit::vector_unit);
+    auto k = mac_kinds_on_datapath(Unit::vector_unit);
+    k.push_back({workloads::OpKind::butterfly, Unit::datapath});
+    k.push_back({workloads::OpKind::fft, Unit::datapath});
+    return k;
   }
   std::vector<std::string> supports(const workloads::Operator& op) const override;
   using Engine::map;

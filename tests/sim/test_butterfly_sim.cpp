@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "arch/butterfly/butterfly.hpp"
+#include "arch/config.hpp"
 #include "common/csv.hpp"
 #include "sim/simulate.hpp"
 #include "test_support.hpp"
@@ -49,8 +50,8 @@ TEST_CASE("butterfly: FABNet in reference mode takes the artefact's latency", "[
       o.seq_len = L;
       const auto g = workloads::load_workload(
           test::source_path(std::string("configs/models/fabnet-") + version + ".json"), o);
-      const auto a = sim::simulate(e, g, sim::Fidelity::analytical);
-      const auto s = sim::simulate(e, g, sim::Fidelity::systemc);
+      const auto a = sim::simulate(e, g, "analytical");
+      const auto s = sim::simulate(e, g, "systemc");
       arch::u64 total = 0;
       for (std::size_t i = 0; i < a.size(); ++i) {
         CHECK(a[i].timing == s[i].timing);
@@ -73,8 +74,8 @@ TEST_CASE("butterfly: FABNet in native mode, both fidelities, above the bounds",
   c.layers = 4;
   c.abfly_layers = 2;  // attention layers too
   const auto g = workloads::build_fabnet(c, "hybrid.json", o);
-  const auto a = sim::simulate(e, g, sim::Fidelity::analytical);
-  const auto s = sim::simulate(e, g, sim::Fidelity::systemc);
+  const auto a = sim::simulate(e, g, "analytical");
+  const auto s = sim::simulate(e, g, "systemc");
   REQUIRE(a.size() == s.size());
   for (std::size_t i = 0; i < a.size(); ++i) {
     INFO(a[i].name);
@@ -84,4 +85,39 @@ TEST_CASE("butterfly: FABNet in native mode, both fidelities, above the bounds",
       CHECK(static_cast<double>(a[i].timing.cycles) * a[i].peak_macs_per_cycle >=
             static_cast<double>(a[i].macs));
   }
+}
+
+TEST_CASE("butterfly: hamming-distance energy of its streams in simulate", "[sim][butterfly][energy]") {
+  const auto arch = arch::load_arch(test::source_path("configs/arch/butterfly_vcu128.json"),
+                                    {"energy.hamming=true"});
+  const auto plain = arch::load_arch(test::source_path("configs/arch/butterfly_vcu128.json"));
+  workloads::LoadOptions o;
+  o.seq_len = 64;
+  workloads::FabnetConfig c;
+  c.layers = 2;
+  c.abfly_layers = 1;
+  const auto g = workloads::build_fabnet(c, "hybrid.json", o);
+  const auto with = sim::simulate(*arch.engine, g, "analytical");
+  const auto without = sim::simulate(*plain.engine, g, "analytical");
+  REQUIRE(with.size() == without.size());
+  int streamed = 0;
+  for (std::size_t i = 0; i < with.size(); ++i) {
+    INFO(with[i].name);
+    const auto kind = g.op(*g.find(with[i].name)).kind();
+    const bool datapath = kind == workloads::OpKind::butterfly || kind == workloads::OpKind::fft;
+    CHECK(with[i].timing == without[i].timing);  // energy only
+    if (datapath) {
+      ++streamed;
+      // The table's flat MAC energy replaced by toggles on the unit's ports plus the MACs' base.
+      CHECK_FALSE(with[i].energy.count("mac"));
+      CHECK(with[i].energy.at("mac.toggle") > 0);
+      CHECK(with[i].energy.at("mac.base") > 0);
+      CHECK(with[i].hamming.at("original").at("ports").size() >= 4);
+      CHECK(with[i].energy.at("mac.toggle") + with[i].energy.at("mac.base") <
+            1.5 * without[i].energy.at("mac"));
+    } else {
+      CHECK(with[i].hamming.is_null());
+    }
+  }
+  CHECK(streamed >= 3);  // the FBfly layer's mixer and FFN, the ABfly layer's projections
 }
