@@ -22,6 +22,7 @@
 // every grid point of a design space (default configs/spaces/systolic_resnet50.json) with each
 // --jobs count (default 1,2), as `tessera sweep` does without writing a log, and prints design
 // points per second, per core, and the parallel efficiency against one job in the same run.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -87,9 +88,14 @@ int fabnet_bench(const std::string& arch_file, long seq_len) {
       tessera::explorer::prepare_workload(tessera::workloads::load_workload(model, o), model);
   const auto board = tessera::arch::load_arch(arch_file);
   nlohmann::json dram = board.resolved.at("dram");
-  for (auto& ch : dram.at("channels"))
-    for (auto& port : ch.at("ports"))
-      if (port == "coefficients") port = "weight";
+  for (auto& ch : dram.at("channels")) {  // its coefficients port is the ideal's weight port
+    nlohmann::json ports = nlohmann::json::array();
+    for (const auto& port : ch.at("ports")) {
+      const auto p = port == "coefficients" ? nlohmann::json("weight") : port;
+      if (std::find(ports.begin(), ports.end(), p) == ports.end()) ports.push_back(p);
+    }
+    ch["ports"] = ports;
+  }
   const auto ideal = tessera::arch::build_arch(
       {"ideal-baseline", nlohmann::json{{"engine", "ideal"},
                                         {"peak_macs_per_cycle", board.engine->peak_macs_per_cycle()},

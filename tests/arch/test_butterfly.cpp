@@ -29,7 +29,7 @@ ButterflyParams board(i64 engines, i64 units, double in_bits, double coef_bits, 
       arch::MemoryChannel{
           .name = "in", .bytes_per_cycle = in_bits / 8, .ports = {"input", "epilogue_in"}},
       arch::MemoryChannel{
-          .name = "coef", .bytes_per_cycle = coef_bits / 8, .ports = {"coefficients"}},
+          .name = "coef", .bytes_per_cycle = coef_bits / 8, .ports = {"coefficients", "weight"}},
       arch::MemoryChannel{.name = "out", .bytes_per_cycle = out_bits / 8, .ports = {"output"}}};
   p.engines = engines;
   p.units = units;

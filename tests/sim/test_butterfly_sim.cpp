@@ -24,7 +24,7 @@ arch::ButterflyParams vcu128() {
                           .latency_cycles = 40,
                           .ports = {"input", "epilogue_in"}},
       arch::MemoryChannel{
-          .name = "coef", .bytes_per_cycle = 32, .latency_cycles = 40, .ports = {"coefficients"}},
+          .name = "coef", .bytes_per_cycle = 32, .latency_cycles = 40, .ports = {"coefficients", "weight"}},
       arch::MemoryChannel{
           .name = "out", .bytes_per_cycle = 256, .latency_cycles = 40, .ports = {"output"}}};
   p.engines = 120;
