@@ -127,9 +127,10 @@ TEST_CASE("complex MACs: two real parts, priced as the engine builds them", "[ar
   const auto cfg = arch::build_arch(
       {"complex.json", nlohmann::json{{"engine", "ideal"},
                                       {"peak_macs_per_cycle", 96},
+                                      {"energy", {{"pe_precision", "fp16"}}},
                                       {"dram", {{"bandwidth", 1e6}}}}});
   const auto& e = *cfg.engine;
-  CHECK(e.supports(op).empty());
+  CHECK(e.supports(op).empty());  // fp16 PEs: no precision warning
   REQUIRE(e.complex_mac());
   CHECK(*e.complex_mac() == arch::energy::kComplexMac4);
   CHECK(e.peak_macs_per_cycle(op) == Approx(96.0 / 4));

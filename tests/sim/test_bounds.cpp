@@ -175,7 +175,8 @@ TEST_CASE("bounds: every shipped config on every shipped workload, both fideliti
         sets.push_back("butterfly.bank_layout=linear");
         sets.push_back(R"(dram.channels=[{"name": "in", "bandwidth": 2, "latency_cycles": 80,
                                           "ports": ["input", "epilogue_in"]},
-                                         {"name": "rest", "ports": ["coefficients", "weight", "output"]}])");
+                                         {"name": "rest", "bandwidth": 256,
+                                          "ports": ["coefficients", "weight", "output"]}])");
       } else if (arch.resolved.dump().find("scalesim") == std::string::npos) {
         sets.push_back("dram.channels=per_operand");
         // Listed channels of different widths: operands in on a narrow one, results out on one
