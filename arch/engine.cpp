@@ -43,6 +43,15 @@ Unit Engine::runs_on(const workloads::Operator& op) const {
 
 std::vector<std::string> Engine::supports(const workloads::Operator& op) const {
   runs_on(op);  // refuses a kind the engine does not list
+  if (op.precision.complex) {
+    const std::string where = (op.source.empty() ? "" : op.source + ": ") + "operator '" +
+                              op.name + "': ";
+    if (op.macs() == 0)
+      throw UnsupportedError(where + "complex operands are modelled for MACs only (the vector "
+                                     "unit has no complex operations)");
+    if (!complex_mac())
+      throw UnsupportedError(where + "engine '" + engine_name() + "' has no complex datapath");
+  }
   std::vector<std::string> warnings;
   // Messages name no layer: a report lists them per layer and counts the layers in its summary.
   const auto& d = op.density;

@@ -51,6 +51,7 @@ struct LayerWork {
   u64 macs = 0;  // useful MACs
   int mac_bits = 0;  // widest operand precision of the MACs (picks the technology table's MAC entry)
   workloads::NumberFormat mac_format = workloads::NumberFormat::integer;  // their arithmetic
+  std::optional<energy::ComplexMac> complex_mac;  // set when they are complex MACs
   VectorWork vector;  // vector-unit operations: the operator's own, or its fused epilogues'
   // Engine-specific figures with their names, reported per layer (e.g. "mapping_efficiency").
   std::map<std::string, double> metrics;
@@ -127,6 +128,10 @@ class Engine {
                              const workloads::Operator& /*consumer*/) const {
     return false;
   }
+
+  // How the engine builds a complex MAC (4 real multiplies, or Gauss's 3: a stated choice), or
+  // nullopt when it has no complex datapath; supports() then refuses complex operators.
+  virtual std::optional<energy::ComplexMac> complex_mac() const { return std::nullopt; }
 
   // The description of the engine's datapath streams for the bit-toggle energy model
   // (arch/energy/streams.hpp), or null when it has none.

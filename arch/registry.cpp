@@ -1,5 +1,6 @@
 // The one place engine templates are registered. A new engine adds one line here.
 #include "arch/bitfusion/bitfusion.hpp"
+#include "arch/butterfly/butterfly.hpp"
 #include "arch/engine.hpp"
 #include "arch/eyeriss/eyeriss.hpp"
 #include "arch/ideal/ideal.hpp"
@@ -16,6 +17,9 @@ const Registry<EngineFactory>& engines() {
           &SystolicEngine::create);
     r.add("bitfusion", "Bit Fusion (ISCA 2018): bit-composable fusion units, per-layer precision",
           &BitFusionEngine::create);
+    r.add("butterfly",
+          "adaptable butterfly accelerator (MICRO 2022): butterfly and FFT layers, FABNet",
+          &ButterflyEngine::create);
     r.add("eyeriss", "Eyeriss (ISSCC 2016): 12 x 14 PEs, row stationary, 16-bit",
           &EyerissEngine::create);
     return r;

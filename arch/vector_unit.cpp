@@ -185,6 +185,8 @@ VectorWork vector_work(const workloads::Operator& op, std::string_view engine) {
     const Counter& c;
     VectorWork operator()(const Conv&) const { return {}; }    // MACs; epilogues are separate
     VectorWork operator()(const MatMul&) const { return {}; }  // operators
+    VectorWork operator()(const Butterfly&) const { return {}; }  // butterfly-unit MACs
+    VectorWork operator()(const Fft&) const { return {}; }
     VectorWork operator()(const Elementwise& e) const { return pointwise(c, e); }
     VectorWork operator()(const Softmax& s) const {
       VectorWork w;

@@ -11,6 +11,9 @@
 //                                              (NASAIC vs NSGA-II and random: bench_nasaic.cpp)
 //   tessera_bench --generate [ARCH [MODEL [N]]] (generation runs: bench_generation.cpp)
 //   tessera_bench --codesign [--seeds N] ...     (co-design searches: bench_codesign.cpp)
+//   tessera_bench --fabnet ARCH [L]             (FABNet-Large at L tokens, default 4096, on a
+//                                              butterfly config, analytical, both modes, with
+//                                              the board's ideal roofline as the baseline)
 //
 // Without ARCH WORKLOAD pairs: every shipped workload on the ideal edge roofline, and ResNet-50
 // on the TPUv1-like systolic array. --scalesim adds, for every row of
@@ -19,6 +22,7 @@
 // every grid point of a design space (default configs/spaces/systolic_resnet50.json) with each
 // --jobs count (default 1,2), as `tessera sweep` does without writing a log, and prints design
 // points per second, per core, and the parallel efficiency against one job in the same run.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -32,6 +36,7 @@
 
 #include <systemc>
 
+#include "arch/config.hpp"
 #include "common/csv.hpp"
 #include "explorer/evaluator.hpp"
 #include "explorer/sweep.hpp"
@@ -68,6 +73,51 @@ Measurement measure(const tessera::arch::ArchConfig& arch,
 
 tessera::explorer::Workload load(const std::string& file) {
   return tessera::explorer::prepare_workload(tessera::workloads::load_workload(file), file);
+}
+
+// FABNet-Large at sequence length L on a butterfly config, analytical fidelity, native and
+// reference mode: wall time of one evaluation (issue #25's goal: under 10 ms at L = 4096), with
+// its ratio to the baseline measured in the same run: the same graph on the ideal roofline of the
+// board (the config's peak, clock and memory; the cheapest timing the simulator has).
+int fabnet_bench(const std::string& arch_file, long seq_len) {
+  const std::string root = TESSERA_SOURCE_DIR;
+  tessera::workloads::LoadOptions o;
+  o.seq_len = seq_len;
+  const std::string model = root + "/configs/models/fabnet-large.json";
+  const auto workload =
+      tessera::explorer::prepare_workload(tessera::workloads::load_workload(model, o), model);
+  const auto board = tessera::arch::load_arch(arch_file);
+  nlohmann::json dram = board.resolved.at("dram");
+  for (auto& ch : dram.at("channels")) {  // its coefficients port is the ideal's weight port
+    nlohmann::json ports = nlohmann::json::array();
+    for (const auto& port : ch.at("ports")) {
+      const auto p = port == "coefficients" ? nlohmann::json("weight") : port;
+      if (std::find(ports.begin(), ports.end(), p) == ports.end()) ports.push_back(p);
+    }
+    ch["ports"] = ports;
+  }
+  const auto ideal = tessera::arch::build_arch(
+      {"ideal-baseline", nlohmann::json{{"engine", "ideal"},
+                                        {"peak_macs_per_cycle", board.engine->peak_macs_per_cycle()},
+                                        {"clock", board.resolved.at("clock")},
+                                        {"dram", dram},
+                                        {"vector", board.resolved.at("vector")}}});
+  const auto base = measure(ideal, workload, "analytical", 1.0);
+  std::cout << fmt::format("{:<10} {:>6} {:>7} {:>14} {:>12} {:>10} {:>12}\n", "mode", "L",
+                           "layers", "cycles", "analytic ms", "x ideal", "latency ms");
+  const auto row = [&](const char* mode, const Measurement& m, double clock_hz) {
+    std::cout << fmt::format("{:<10} {:>6} {:>7} {:>14} {:>12.3f} {:>10.2f} {:>12.3f}\n", mode,
+                             seq_len, workload.graph.size(), m.cycles, m.s_per_run * 1e3,
+                             m.s_per_run / base.s_per_run,
+                             static_cast<double>(m.cycles) / clock_hz * 1e3);
+  };
+  row("ideal", base, ideal.engine->clock_hz());
+  for (const char* mode : {"native", "reference"}) {
+    const auto arch =
+        tessera::arch::load_arch(arch_file, {std::string("butterfly.mode=") + mode});
+    row(mode, measure(arch, workload, "analytical", 1.0), arch.engine->clock_hz());
+  }
+  return 0;
 }
 
 void scalesim_section(const std::string& dir, double seconds) {
@@ -158,6 +208,13 @@ int sc_main(int argc, char* argv[]) {
   }
   if (argc >= 2 && std::string(argv[1]).rfind("--codesign", 0) == 0)  // bench_codesign.cpp
     return codesign_bench(std::vector<std::string>(argv + 1, argv + argc), TESSERA_SOURCE_DIR);
+  if (argc >= 2 && std::string(argv[1]) == "--fabnet") {
+    if (argc < 3) {
+      std::cerr << "tessera_bench --fabnet ARCH [L]: ARCH is a butterfly engine config\n";
+      return 1;
+    }
+    return fabnet_bench(argv[2], argc >= 4 ? std::atol(argv[3]) : 4096);
+  }
   if (argc >= 2 && std::string(argv[1]) == "--onnx") {  // ONNX import speed (bench_onnx.cpp)
     return onnx_bench(std::vector<std::string>(argv + 2, argv + argc), 2.0);
   }

@@ -43,6 +43,12 @@ std::string shape_text(const workloads::Operator& op) {
           return fmt::format("{} {}", to_string(s.type), s.elements);
         else if constexpr (std::is_same_v<T, Embedding>)
           return fmt::format("{} of {}x{}", s.tokens, s.vocab, s.dim);
+        else if constexpr (std::is_same_v<T, Butterfly>)
+          return fmt::format("{}x[{}->{}] {} of N={}", s.rows, s.in_features, s.out_features,
+                             s.copies(), s.size());
+        else if constexpr (std::is_same_v<T, Fft>)
+          return fmt::format("{}x{}x{} {}", s.batch, s.rows, s.cols,
+                             s.two_d ? "2-D real" : (s.complex_input ? "complex" : "real"));
         else
           return fmt::format("{} {}->{}", to_string(s.type), s.input_elements, s.output_elements);
       },

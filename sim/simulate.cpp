@@ -34,7 +34,9 @@ u64 roofline_cycles(const arch::Engine& engine, const workloads::Operator& op,
 namespace {
 
 bool is_mac(const workloads::Operator& op) {
-  return op.kind() == workloads::OpKind::conv || op.kind() == workloads::OpKind::matmul;
+  using workloads::OpKind;
+  const OpKind k = op.kind();
+  return k == OpKind::conv || k == OpKind::matmul || k == OpKind::butterfly || k == OpKind::fft;
 }
 
 // True when `producer` writes a cache that `consumer` reads as its cache operand.

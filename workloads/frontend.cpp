@@ -8,6 +8,7 @@
 
 #include "common/error.hpp"
 #include "common/input_file.hpp"
+#include "workloads/fabnet.hpp"
 #include "workloads/json_format.hpp"
 #include "workloads/passes.hpp"
 #include "workloads/nasbench201.hpp"
@@ -75,12 +76,19 @@ Registry<FrontEnd> make_frontends() {
         {[](const std::string& p) { return looks_like_onnx(p); },
          [](const std::string& p, const LoadOptions& o) { return read_onnx(p, o); },
          {"batch", "image_size", "seq_len", "input_shapes"}});
+  r.add("fabnet",
+        "FABNet config (model_type fabnet): FBfly and ABfly layers, butterfly FFNs "
+        "(docs/butterfly.md)",
+        {looks_like_fabnet_config,
+         [](const std::string& p, const LoadOptions& o) { return read_fabnet(p, o); },
+         {"batch", "seq_len"}});
   r.add("transformer",
         "Hugging Face config.json with a model_type: bert, roberta, gpt2, llama, mistral, mixtral, "
         "qwen2, phi3, gemma, vit "
         "(docs/transformers.md)",
         {[](const std::string& p) {
-           return has_extension(p, ".json") && looks_like_model_config(p);
+           return has_extension(p, ".json") && looks_like_model_config(p) &&
+                  !looks_like_fabnet_config(p);
          },
          [](const std::string& p, const LoadOptions& o) { return read_transformer(p, o); },
          {"batch", "seq_len", "phase", "kv_len", "kv_read", "kv_bits", "experts_touched"}});

@@ -176,6 +176,23 @@ void describe(Io& io, DataMovement& d) {
   io.size("output_elements", d.output_elements);
 }
 
+template <class Io>
+void describe(Io& io, Butterfly& b) {
+  io.size("rows", b.rows, 1);
+  io.size("in_features", b.in_features);
+  io.size("out_features", b.out_features);
+  io.flag("bias", b.bias, false);
+}
+
+template <class Io>
+void describe(Io& io, Fft& f) {
+  io.size("batch", f.batch, 1);
+  io.size("rows", f.rows);
+  io.size("cols", f.cols);
+  io.flag("two_d", f.two_d, false);
+  io.flag("complex_input", f.complex_input, false);
+}
+
 // The OpShape alternative with variant index `index` (OpKind's order), default-constructed.
 template <std::size_t I = 0>
 OpShape shape_of_kind(std::size_t index) {
@@ -230,6 +247,7 @@ void read_precision_density(ParamReader& r, Precision& precision, Density& densi
     if (p->has("format"))
       precision.format = *number_format_from_string(
           p->choice("format", {"integer", "fp16", "bf16", "fp32"}, "integer"));
+    precision.complex = p->boolean("complex", precision.complex);
     p->finish();
   }
   if (auto d = r.optional_child("density")) {
@@ -356,6 +374,7 @@ json workload_to_json(const Graph& graph) {
       o["density"]["weight_pattern"] = std::to_string(nm->n) + ":" + std::to_string(nm->m);
     if (op.precision.format != NumberFormat::integer)  // integer: absent, as files without it
       o["precision"]["format"] = std::string(to_string(op.precision.format));
+    if (op.precision.complex) o["precision"]["complex"] = true;  // real: absent
     if (op.early_exit) {
       o["early_exit"] = {{"index", op.early_exit->index}};
       if (op.early_exit->probability) o["early_exit"]["probability"] = *op.early_exit->probability;

@@ -11,6 +11,7 @@
 
 #include "common/checked.hpp"
 #include "common/error.hpp"
+#include "workloads/butterfly_ops.hpp"
 
 namespace tessera::workloads {
 
@@ -71,6 +72,18 @@ i64 Conv::q() const {
 i64 Pool::p() const { return global ? 1 : out_size(h, pad_top, pad_bottom, 1, r, stride_h); }
 i64 Pool::q() const { return global ? 1 : out_size(w, pad_left, pad_right, 1, s, stride_w); }
 
+i64 Butterfly::size() const { return ceil_pow2(in_features); }
+i64 Butterfly::copies() const { return butterfly_copies(in_features, out_features); }
+i64 Butterfly::stages() const { return log2_pow2(size()); }
+i64 Butterfly::blocks() const { return copies() * (size() / 2) * stages(); }
+i64 Fft::row_points() const { return ceil_pow2(cols); }
+i64 Fft::col_points() const { return ceil_pow2(rows); }
+i64 Fft::butterflies() const {
+  const i64 along_rows = rows * (row_points() / 2) * log2_pow2(row_points());
+  const i64 along_cols = two_d ? cols * (col_points() / 2) * log2_pow2(col_points()) : 0;
+  return batch * (along_rows + along_cols);
+}
+
 i64 Operator::macs() const {
   return std::visit(
       Overloaded{
@@ -85,6 +98,9 @@ i64 Operator::macs() const {
           [](const OneOf<Elementwise, Pool, Softmax, Norm, Embedding, DataMovement> auto&) {
             return i64{0};
           },
+          // Four real multiplies per 2x2 block or radix-2 butterfly.
+          [](const Butterfly& b) { return product({4, b.rows, b.blocks()}, kMacs); },
+          [](const Fft& f) { return product({4, f.butterflies()}, kMacs); },
       },
       shape);
 }
@@ -104,7 +120,11 @@ i64 Operator::params() const {
             return n.type == NormType::rms ? n.channels : product({2, n.channels}, kParams);
           },
           [](const Embedding& e) { return product({e.vocab, e.dim}, kParams); },
-          [](const OneOf<Elementwise, Pool, Softmax, DataMovement> auto&) { return i64{0}; },
+          [](const Butterfly& b) {
+            return sum(product({4, b.blocks()}, kParams), b.bias ? b.out_features : 0, kParams);
+          },
+          // FFT twiddles are constants, not parameters.
+          [](const OneOf<Elementwise, Pool, Softmax, DataMovement, Fft> auto&) { return i64{0}; },
       },
       shape);
 }
@@ -125,6 +145,11 @@ i64 Operator::input_elements() const {
           [](const Norm& n) { return n.elements; },
           [](const Embedding& e) { return e.tokens; },  // the token ids
           [](const DataMovement& d) { return d.input_elements; },
+          [](const Butterfly& b) { return product({b.rows, b.in_features}, kElements); },
+          // A complex value counts two elements.
+          [](const Fft& f) {
+            return product({f.batch, f.rows, f.cols, !f.two_d && f.complex_input ? 2 : 1}, kElements);
+          },
       },
       shape);
 }
@@ -143,6 +168,10 @@ i64 Operator::output_elements() const {
                         [](const Norm& n) { return n.elements; },
                         [](const Embedding& e) { return product({e.tokens, e.dim}, kElements); },
                         [](const DataMovement& d) { return d.output_elements; },
+                        [](const Butterfly& b) { return product({b.rows, b.out_features}, kElements); },
+                        [](const Fft& f) {
+                          return product({f.batch, f.rows, f.cols, f.two_d ? 1 : 2}, kElements);
+                        },
                     },
                     shape);
 }
@@ -221,26 +250,29 @@ const DataMovement* cache_move(const Operator& op, MoveType type) {
 }
 }  // namespace
 
-i64 Operator::weight_bytes() const { return bytes(params(), precision.weight_bits); }
+i64 Operator::weight_bytes() const { return bytes(params(), precision.weight_bits * precision.parts()); }
 i64 Operator::cache_bytes() const {
   const auto* m = std::get_if<MatMul>(&shape);
   return m && m->b_is_cache && !m->b_is_weight
-             ? bytes(product({m->batch, m->k, m->n}, kElements), precision.cache())
+             ? bytes(product({m->batch, m->k, m->n}, kElements), precision.cache() * precision.parts())
              : 0;
 }
 i64 Operator::input_bytes() const {
-  if (cache_move(*this, MoveType::cache_read)) return bytes(input_elements(), precision.cache());
+  const int parts = precision.parts();
+  if (cache_move(*this, MoveType::cache_read))
+    return bytes(input_elements(), precision.cache() * parts);
   if (const i64 cache = cache_bytes()) {
     const auto& m = std::get<MatMul>(shape);
-    return sum(bytes(product({m.batch, m.m, m.k}, kElements), precision.activation_bits), cache,
-               "byte count");
+    return sum(bytes(product({m.batch, m.m, m.k}, kElements), precision.activation_bits * parts),
+               cache, "byte count");
   }
-  return bytes(input_elements(), precision.activation_bits);
+  return bytes(input_elements(), precision.activation_bits * parts);
 }
 i64 Operator::output_bytes() const {
-  return bytes(output_elements(), cache_move(*this, MoveType::cache_write)
-                                      ? precision.cache()
-                                      : precision.activation_bits);
+  return bytes(output_elements(), (cache_move(*this, MoveType::cache_write)
+                                       ? precision.cache()
+                                       : precision.activation_bits) *
+                                      precision.parts());
 }
 int Operator::b_bits() const {
   const auto* m = std::get_if<MatMul>(&shape);
@@ -250,8 +282,9 @@ int Operator::b_bits() const {
 
 namespace {
 
-constexpr std::array<std::string_view, 8> kKindNames = {
-    "conv", "matmul", "elementwise", "pool", "softmax", "norm", "embedding", "data_movement"};
+constexpr std::array<std::string_view, 10> kKindNames = {
+    "conv",      "matmul",        "elementwise", "pool", "softmax", "norm",
+    "embedding", "data_movement", "butterfly",   "fft"};
 // OpKind follows OpShape's alternatives, one name each.
 static_assert(kKindNames.size() == std::variant_size_v<OpShape>);
 constexpr std::array<std::string_view, 2> kPoolNames = {"max", "avg"};
@@ -449,6 +482,24 @@ void validate(const Operator& op, const std::string& where) {
           [&](const DataMovement& d) {
             positive(d.input_elements, "input_elements");
             positive(d.output_elements, "output_elements");
+          },
+          [&](const Butterfly& b) {
+            positive(b.rows, "rows");
+            positive(b.in_features, "in_features");
+            positive(b.out_features, "out_features");
+            if (b.in_features < 2) fail("in_features must be >= 2 (a butterfly pairs values)");
+            // N, the copies and the blocks follow from these; each product stays in range.
+            count({b.rows, 2 * b.in_features}, "input elements (rows x in_features)");
+            count({b.rows, 2 * b.out_features}, "output elements (rows x out_features)");
+            count({4, b.rows, b.copies(), b.size(), b.stages()}, "MACs (4 x rows x blocks)");
+          },
+          [&](const Fft& f) {
+            positive(f.batch, "batch");
+            positive(f.rows, "rows");
+            positive(f.cols, "cols");
+            if (f.two_d && f.complex_input) fail("complex_input applies to a 1-D FFT only");
+            if (!f.two_d && f.cols < 2) fail("cols must be >= 2 (the points of each FFT)");
+            count({4, f.batch, 2 * f.rows, 2 * f.cols, 64}, "MACs (4 x butterflies)");
           },
       },
       op.shape);

@@ -119,11 +119,52 @@ struct DataMovement {
   bool operator==(const DataMovement&) const = default;
 };
 
-// The order of this variant defines OpKind.
-using OpShape =
-    std::variant<Conv, MatMul, Elementwise, Pool, Softmax, Norm, Embedding, DataMovement>;
+// A butterfly linear layer (FABNet; workloads/butterfly_ops.hpp): each of `rows` rows goes from
+// in_features to out_features through butterflies of log2 N stages of N/2 2x2 blocks (4 weights
+// and 4 MACs each). Sizes round up to powers of two as the Butterfly accelerator builds
+// rectangular layers: out > in runs N_out / N_in butterflies of size N_in (expansion), otherwise
+// one of size N_in keeps the first out_features outputs (contraction).
+struct Butterfly {
+  i64 rows = 1, in_features = 1, out_features = 1;
+  bool bias = false;
+  i64 size() const;      // N = in_features rounded up to a power of two
+  i64 copies() const;    // butterflies per row
+  i64 stages() const;    // log2 N
+  i64 blocks() const;    // 2x2 blocks per row: copies * N/2 * log2 N
+  bool operator==(const Butterfly&) const = default;
+};
 
-enum class OpKind { conv, matmul, elementwise, pool, softmax, norm, embedding, data_movement };
+// Radix-2 fast Fourier transforms over `batch` matrices of rows x cols; point counts round up to
+// powers of two, a butterfly (a complex twiddle multiply, an add and a subtract) counts 4 MACs.
+//   two_d false: a cols-point FFT of every row (ONNX DFT): input real or complex, output complex;
+//   two_d true: the FNet token mixer: cols-point FFTs over the rows, then rows-point FFTs over the
+//     columns, real part kept (input and output real).
+struct Fft {
+  i64 batch = 1, rows = 1, cols = 1;
+  bool two_d = false;
+  bool complex_input = false;  // 1-D only
+  i64 row_points() const;  // points of the FFT along a row: cols rounded up
+  i64 col_points() const;  // two_d: points of the FFT along a column: rows rounded up
+  i64 butterflies() const;  // radix-2 butterflies of the whole operator
+  bool operator==(const Fft&) const = default;
+};
+
+// The order of this variant defines OpKind.
+using OpShape = std::variant<Conv, MatMul, Elementwise, Pool, Softmax, Norm, Embedding,
+                             DataMovement, Butterfly, Fft>;
+
+enum class OpKind {
+  conv,
+  matmul,
+  elementwise,
+  pool,
+  softmax,
+  norm,
+  embedding,
+  data_movement,
+  butterfly,
+  fft
+};
 
 // The arithmetic of a layer's MACs: integers of the widths below, or a floating-point format
 // (operands then 16 bits for fp16 and bf16, 32 for fp32). Float32 models keep the IR default,
@@ -136,7 +177,12 @@ struct Precision {
   NumberFormat format = NumberFormat::integer;
   // A persistent cache's stored precision (KV cache operands, cache writes); 0 = activation_bits.
   int cache_bits = 0;
+  // Complex values: two real parts (real, imaginary), each of the widths above, so every value
+  // stores twice the bits. A complex MAC costs real multiplies and adds as its engine says
+  // (arch/energy/technology.hpp, ComplexMac); engines without a complex datapath refuse it.
+  bool complex = false;
   int cache() const { return cache_bits > 0 ? cache_bits : activation_bits; }
+  int parts() const { return complex ? 2 : 1; }
   bool operator==(const Precision&) const = default;
 };
 
@@ -203,7 +249,8 @@ struct Operator {
   i64 input_elements() const;   // activation elements read (all activation operands)
   i64 output_elements() const;  // activation elements written
 
-  // Dense storage sizes at the operator's precision, rounded up to whole bytes. A cache operand
+  // Dense storage sizes at the operator's precision (both parts of a complex value), rounded up to
+  // whole bytes. A cache operand
   // (MatMul::b_is_cache) counts in input_bytes() at the cache precision; a cache write's output
   // and a cache read's input are stored at the cache precision too.
   i64 weight_bytes() const;

@@ -830,7 +830,10 @@ PortCount count_port(const LayerStreams& streams, const PortStream& p, const wor
 std::vector<PortCount> count_toggles(const LayerStreams& streams, const workloads::Operator& op,
                                      const LayerValues& values, const HammingOptions& options) {
   std::vector<PortCount> out;
-  if (DenseOperands::elements(op, streams) <= DenseOperands::kMaxElements) {
+  // GEMM operand views only for GEMM ports (a layer of indexed streams alone, such as a
+  // butterfly or FFT layer, is no GEMM).
+  if (streams.ports.empty()) {
+  } else if (DenseOperands::elements(op, streams) <= DenseOperands::kMaxElements) {
     const DenseOperands ops(op, values, streams);
     for (const PortStream& p : streams.ports) out.push_back(count_port(streams, p, op, ops, options));
   } else {

@@ -24,11 +24,24 @@ double sourced(ParamReader& r, const std::string& key) {
 }
 
 void skip_text(ParamReader& r) {
-  for (const char* k : {"source", "notes", "description", "confidence"})
+  for (const char* k : {"source", "notes", "description", "confidence", "add_source"})
     if (r.has(k)) r.string(k);
 }
 
 }  // namespace
+
+double Technology::complex_mac_pj(const std::string& precision, ComplexMac form,
+                                  std::optional<double> mac_pj) const {
+  const MacCost& c = mac_cost(precision);
+  const double mac = mac_pj.value_or(c.energy_pj);
+  if (form.adds == form.multiplies) return form.multiplies * mac;
+  if (!c.add_pj)
+    throw InputError("technology '" + origin + "': mac." + precision +
+                     " has no add_pj, needed to price a complex MAC of " +
+                     std::to_string(form.multiplies) + " multiplies and " +
+                     std::to_string(form.adds) + " adds");
+  return form.multiplies * mac + (form.adds - form.multiplies) * *c.add_pj;
+}
 
 const MacCost& Technology::mac_cost(const std::string& precision) const {
   if (auto it = mac.find(precision); it != mac.end()) return it->second;
@@ -88,6 +101,11 @@ std::shared_ptr<const Technology> parse_technology(const nlohmann::json& json,
         MacCost c;
         c.energy_pj = e->positive("energy_pj");
         c.area_um2 = e->non_negative("area_um2", 0);
+        if (e->has("add_pj")) {
+          c.add_pj = e->non_negative("add_pj", 0);
+          if (*c.add_pj > c.energy_pj)
+            throw e->error("add_pj", "is the adder's share of energy_pj and cannot exceed it");
+        }
         skip_text(*e);
         e->finish();
         t->mac[p] = c;

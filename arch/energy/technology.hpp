@@ -2,7 +2,8 @@
 // JSON file users can replace (configs/tech/*.json; format and sources in docs/energy.md).
 //
 //   mac.<precision>        energy_pj per MAC and area_um2 per MAC unit, precisions int2, int4,
-//                          int8, int16, int32, fp16, bf16, fp32
+//                          int8, int16, int32, fp16, bf16, fp32; add_pj, the adder's share
+//                          (optional: complex MACs need it)
 //   mac_data_fraction      share of the MAC energy that is data-dependent switching (hamming model)
 //   register               energy_pj_per_bit per access, area_um2_per_bit
 //   sram                   read energy per bit = coefficient * (capacity / 1 KiB)^exponent
@@ -21,6 +22,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,7 +33,20 @@ namespace tessera::arch::energy {
 struct MacCost {
   double energy_pj = 0;  // per MAC
   double area_um2 = 0;   // per MAC unit (PE datapath)
+  // The adder's share of energy_pj (the rest is the multiply); complex MACs are priced from it.
+  std::optional<double> add_pj;
 };
+
+// A complex MAC in real operations: the complex product (4 multiplies and 2 adds, or Gauss's 3
+// multiplies and 5 adds) and the accumulation of its two parts (2 adds). Engines with a complex
+// datapath say which they build (Engine::complex_mac).
+struct ComplexMac {
+  int multiplies = 4;
+  int adds = 4;
+  bool operator==(const ComplexMac&) const = default;
+};
+inline constexpr ComplexMac kComplexMac4{4, 4};
+inline constexpr ComplexMac kComplexMac3{3, 7};
 
 struct Technology {
   std::string name;    // the table's "name"
@@ -48,6 +63,12 @@ struct Technology {
 
   // The table entry for a precision name; throws InputError listing the known ones.
   const MacCost& mac_cost(const std::string& precision) const;
+  // One complex MAC at an entry: multiplies x (E_mac - E_add) + adds x E_add, i.e.
+  // multiplies x E_mac + (adds - multiplies) x E_add; `mac_pj` replaces the entry's E_mac (an
+  // engine's flat override). Throws InputError naming the table when the form needs the
+  // entry's add_pj and the table has none.
+  double complex_mac_pj(const std::string& precision, ComplexMac form,
+                        std::optional<double> mac_pj = std::nullopt) const;
   // The integer precision covering `bits` operand bits: int2, int4, int8, int16 or int32.
   static std::string int_precision(int bits);
   double sram_read_pj_per_bit(std::uint64_t capacity_bytes) const;

@@ -78,6 +78,11 @@ std::string npy_path(const std::string& data, const std::string& layer) {
 }
 
 std::size_t input_count(const workloads::Operator& op) {
+  if (const auto* b = std::get_if<workloads::Butterfly>(&op.shape))
+    return static_cast<std::size_t>(b->rows * b->size());
+  if (const auto* f = std::get_if<workloads::Fft>(&op.shape))
+    return static_cast<std::size_t>(f->batch * (f->two_d ? f->col_points() : f->rows) *
+                                    f->row_points() * (f->complex_input ? 2 : 1));
   if (const auto* c = std::get_if<Conv>(&op.shape))
     return static_cast<std::size_t>(c->n * c->c * c->h * c->w);
   if (const auto* m = std::get_if<MatMul>(&op.shape))
@@ -86,6 +91,8 @@ std::size_t input_count(const workloads::Operator& op) {
 }
 
 std::size_t weight_count(const workloads::Operator& op) {
+  if (const auto* b = std::get_if<workloads::Butterfly>(&op.shape))
+    return static_cast<std::size_t>(4 * b->blocks());
   if (const auto* c = std::get_if<Conv>(&op.shape))
     return static_cast<std::size_t>(c->k * (c->c / c->groups) * c->r * c->s);
   if (const auto* m = std::get_if<MatMul>(&op.shape))
@@ -104,9 +111,64 @@ std::vector<std::int32_t> quantize(const std::vector<double>& x, int bits, bool 
   return q;
 }
 
-LayerValues make_values(const workloads::Operator& op, const HammingOptions& o) {
+namespace {
+
+// Butterfly and FFT layers: the input zero-padded to the power-of-two points of the network
+// (input_count's layout), synthetic or from DIR/<layer>.npy (the operator's own input elements);
+// butterfly weights synthetic (stage by stage, block by block, [a, b, c, d]); an FFT's twiddle
+// tables ("twiddle" along the rows, "twiddle.col" along the columns of a 2-D mixer).
+LayerValues butterfly_values(const workloads::Operator& op, const HammingOptions& o,
+                             std::mt19937_64& rng) {
   LayerValues v;
+  const int abits = op.precision.activation_bits;
+  const auto* b = std::get_if<workloads::Butterfly>(&op.shape);
+  const auto* f = std::get_if<workloads::Fft>(&op.shape);
+  // Rows of `width` values (per row) padded to `padded`, `rows` of them, in blocks of
+  // `block_rows` rows padded to `padded_rows` (a 2-D mixer's columns).
+  const i64 parts = f && f->complex_input ? 2 : 1;
+  const i64 width = (b ? b->in_features : f->cols) * parts;
+  const i64 padded = (b ? b->size() : f->row_points()) * parts;
+  const i64 blocks = b ? 1 : f->batch;
+  const i64 rows = b ? b->rows : f->rows;
+  const i64 padded_rows = f && f->two_d ? f->col_points() : rows;
+  const std::size_t own = static_cast<std::size_t>(blocks * rows * width);
+  std::vector<std::int32_t> dense;
+  v.input_source = "synthetic relu(normal)";
+  if (o.data.rfind("npy:", 0) == 0) {
+    const auto path = npy_path(o.data, op.name);
+    std::error_code ec;
+    if (std::filesystem::symlink_status(path, ec).type() != std::filesystem::file_type::not_found) {
+      const NpyArray a = read_npy(path, own, "the input of layer '" + op.name + "'");
+      const bool nonneg = std::all_of(a.values.begin(), a.values.end(), [](double x) { return x >= 0; });
+      dense = quantize(a.values, abits, nonneg);
+      v.input_source = "npy";
+    }
+  }
+  if (dense.empty()) dense = synthetic_activations(own, abits, rng);
+  v.input.assign(input_count(op), 0);
+  for (i64 k = 0; k < blocks; ++k)
+    for (i64 r = 0; r < rows; ++r)
+      std::copy_n(dense.begin() + (k * rows + r) * width, width,
+                  v.input.begin() + (k * padded_rows + r) * padded);
+  if (b) {
+    v.weight = synthetic_weights(weight_count(op), op.precision.weight_bits, rng);
+    v.weight_source = "synthetic laplace";
+  } else {
+    v.tables["twiddle"] = twiddle_table(f->row_points(), abits);
+    if (f->two_d) v.tables["twiddle.col"] = twiddle_table(f->col_points(), abits);
+    v.weight_source = "twiddle factors";
+  }
+  return v;
+}
+
+}  // namespace
+
+LayerValues make_values(const workloads::Operator& op, const HammingOptions& o) {
   std::mt19937_64 rng(mix(o.seed, op.name));
+  if (std::holds_alternative<workloads::Butterfly>(op.shape) ||
+      std::holds_alternative<workloads::Fft>(op.shape))
+    return butterfly_values(op, o, rng);
+  LayerValues v;
   const int wbits = op.b_bits(), abits = op.precision.activation_bits;
   const std::size_t nin = input_count(op), nw = weight_count(op);
   const auto* mm = std::get_if<MatMul>(&op.shape);

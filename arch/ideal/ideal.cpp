@@ -48,16 +48,21 @@ LayerWork IdealEngine::map(const workloads::Operator& op, const MapContext& cont
     w.macs = static_cast<u64>(op.macs());
     w.mac_bits = std::max(op.precision.weight_bits, op.precision.activation_bits);
     w.mac_format = op.precision.format;
+    if (const auto form = complex_mac(); form && op.precision.complex) {
+      w.complex_mac = form;
+      w.metrics["complex_mac_real_multiplies"] = form->multiplies;
+      w.metrics["complex_mac_real_adds"] = form->adds;
+    }
     Tile t;
     t.compute_cycles =
-        static_cast<u64>(std::ceil(static_cast<double>(w.macs) / p_.peak_macs_per_cycle));
+        static_cast<u64>(std::ceil(static_cast<double>(w.macs) / peak_macs_per_cycle(op)));
     t.busy_units = static_cast<u64>(std::ceil(p_.peak_macs_per_cycle));
     // A product of two activations streams its second operand where a weight would go (the
     // weight port), as the array engines do, so a per-operand memory serves both in parallel; a
     // KV cache operand streams there too, at its own precision.
     u64 input = static_cast<u64>(op.input_bytes()), weight = static_cast<u64>(op.weight_bytes());
     if (const auto* m = std::get_if<workloads::MatMul>(&op.shape); m && !m->b_is_weight) {
-      weight = static_cast<u64>((m->batch * m->k * m->n * op.b_bits() + 7) / 8);
+      weight = static_cast<u64>((m->batch * m->k * m->n * op.b_bits() * op.precision.parts() + 7) / 8);
       input -= std::min(input, weight);
     }
     t.bytes[w.plan.port(port::input)] = input;
@@ -76,7 +81,9 @@ EnergyBreakdown IdealEngine::energy(const LayerWork& work, u64 cycles) const {
   const energy::Technology& t = *common_.tech;
   const auto& dram = work.accesses.at("dram");
   const std::string prec = energy::priced_mac_precision(p_.pe_precision, work.mac_bits, work.mac_format);
-  const double mac_pj = p_.mac_energy_pj.value_or(t.mac_cost(prec).energy_pj);
+  const double mac_pj = work.complex_mac
+                            ? t.complex_mac_pj(prec, *work.complex_mac, p_.mac_energy_pj)
+                            : p_.mac_energy_pj.value_or(t.mac_cost(prec).energy_pj);
   const double dram_pj_per_byte = p_.dram_energy_pj_per_byte.value_or(8 * t.dram(p_.dram_type));
   // Leakage of the MAC array (no buffers in a roofline) over the layer's cycles.
   const std::string area_prec = energy::area_mac_precision(p_.pe_precision);

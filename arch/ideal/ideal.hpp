@@ -32,10 +32,21 @@ class IdealEngine final : public EngineBase {
   std::string engine_name() const override { return "ideal"; }
   double peak_macs_per_cycle() const override { return p_.peak_macs_per_cycle; }
   AreaBreakdown area_by_component() const override;
+  // A complex MAC on four of the roofline's real MAC units (4 multiplies, their adds and the
+  // accumulation): it takes four of the peak's slots.
+  double peak_macs_per_cycle(const workloads::Operator& op) const override {
+    return op.precision.complex ? p_.peak_macs_per_cycle / energy::kComplexMac4.multiplies
+                                : p_.peak_macs_per_cycle;
+  }
+  std::optional<energy::ComplexMac> complex_mac() const override { return energy::kComplexMac4; }
   // Layers whose MACs the PEs do not support (energy.pe_precision) are a warning.
-  // Products on the roofline, everything else on the vector unit.
+  // Products, butterfly linear layers and FFTs (their MACs: 4 real multiplies a 2x2 block or a
+  // radix-2 butterfly) on the roofline, everything else on the vector unit.
   std::vector<KindSupport> kinds() const override {
-    return mac_kinds_on_datapath(Unit::vector_unit);
+    auto k = mac_kinds_on_datapath(Unit::vector_unit);
+    k.push_back({workloads::OpKind::butterfly, Unit::datapath});
+    k.push_back({workloads::OpKind::fft, Unit::datapath});
+    return k;
   }
   std::vector<std::string> supports(const workloads::Operator& op) const override;
   using Engine::map;

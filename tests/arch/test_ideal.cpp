@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "arch/config.hpp"
+#include "arch/energy/technology.hpp"
 #include "arch/ideal/ideal.hpp"
 #include "arch/systolic/systolic.hpp"
 #include "test_support.hpp"
@@ -103,4 +104,93 @@ TEST_CASE("ideal engine: compulsory traffic per layer, nothing kept on chip betw
   CHECK(chained.plan.port_bytes(dataflows::port::input) == 0);
   CHECK(chained.plan.read_bytes() + chained.plan.write_bytes() <
         roofline.plan.read_bytes() + roofline.plan.write_bytes());
+}
+
+TEST_CASE("complex MACs: two real parts, priced as the engine builds them", "[arch][ideal][complex]") {
+  workloads::Operator op;
+  op.name = "fft_matmul";
+  op.shape = workloads::MatMul{.batch = 1, .m = 64, .n = 32, .k = 16};
+  op.precision = {.weight_bits = 16, .activation_bits = 16, .format = workloads::NumberFormat::fp16};
+  workloads::Operator real = op;
+  op.precision.complex = true;
+  // Every value stores both parts: twice the bytes of the real operator.
+  CHECK(op.input_bytes() == 2 * real.input_bytes());    // 64 x 16 x 2 parts x 2 B = 4096
+  CHECK(op.input_bytes() == 4096);
+  CHECK(op.weight_bytes() == 2 * real.weight_bytes());
+  CHECK(op.output_bytes() == 2 * real.output_bytes());
+
+  const auto tech = arch::energy::load_technology("45nm");
+  const double e_mac = tech->mac_cost("fp16").energy_pj, e_add = *tech->mac_cost("fp16").add_pj;
+  CHECK(e_mac == Approx(1.5));  // Horowitz 45 nm: fp16 multiply 1.1 + add 0.4
+  CHECK(e_add == Approx(0.4));
+  const double macs = 64.0 * 32 * 16;
+  const auto cfg = arch::build_arch(
+      {"complex.json", nlohmann::json{{"engine", "ideal"},
+                                      {"peak_macs_per_cycle", 96},
+                                      {"energy", {{"pe_precision", "fp16"}}},
+                                      {"dram", {{"bandwidth", 1e6}}}}});
+  const auto& e = *cfg.engine;
+  CHECK(e.supports(op).empty());  // fp16 PEs: no precision warning
+  REQUIRE(e.complex_mac());
+  CHECK(*e.complex_mac() == arch::energy::kComplexMac4);
+  CHECK(e.peak_macs_per_cycle(op) == Approx(96.0 / 4));
+  const auto w = e.map(op);
+  CHECK(w.macs == 32768);  // complex MACs
+  REQUIRE(w.complex_mac);
+  CHECK(w.metrics.at("complex_mac_real_multiplies") == 4);
+  CHECK(w.metrics.at("complex_mac_real_adds") == 4);
+  // Each complex MAC takes 4 of the 96 real MAC slots: ceil(32768 x 4 / 96) = 1366.
+  CHECK(w.plan.tiles.at(0).compute_cycles == 1366);
+  // 4 multiplies + 4 adds = 4 real MACs.
+  CHECK(e.energy(w, 2000).at("mac") == Approx(macs * 4 * e_mac));
+  // The real operator on the same engine: one MAC slot and one table MAC each.
+  const auto r = e.map(real);
+  CHECK(r.plan.tiles.at(0).compute_cycles == 342);  // ceil(32768 / 96)
+  CHECK(e.energy(r, 2000).at("mac") == Approx(macs * e_mac));
+  // Gauss's form, for engines that build it: 3 multiplies and 7 adds = 3 MACs and 4 more adds.
+  CHECK(tech->complex_mac_pj("fp16", arch::energy::kComplexMac3) ==
+        Approx(3 * (e_mac - e_add) + 7 * e_add));
+  CHECK(tech->complex_mac_pj("fp16", arch::energy::kComplexMac3) == Approx(3 * 1.5 + 4 * 0.4));
+  CHECK(tech->complex_mac_pj("fp16", arch::energy::kComplexMac4) == Approx(4 * 1.5));
+}
+
+TEST_CASE("engines without a complex datapath refuse complex operators", "[arch][complex][errors]") {
+  workloads::Operator op;
+  op.name = "cmm";
+  op.source = "net.json: /operators/2";
+  op.shape = workloads::MatMul{.batch = 1, .m = 8, .n = 8, .k = 8};
+  op.precision.complex = true;
+  const auto systolic = arch::load_arch(test::source_path("configs/arch/systolic_edge_32x32.json"));
+  CHECK_THROWS_WITH(systolic.engine->supports(op),
+                    "net.json: /operators/2: operator 'cmm': engine 'systolic' has no complex "
+                    "datapath");
+  // The vector unit has no complex operations, on any engine.
+  const auto ideal = arch::load_arch(test::source_path("configs/arch/ideal_edge.json"));
+  workloads::Operator add = op;
+  add.shape = workloads::Elementwise{.function = "add", .elements = 64, .inputs = 2};
+  CHECK_THROWS_WITH(ideal.engine->supports(add), Catch::Matchers::Contains("MACs only"));
+  CHECK(ideal.engine->supports(op).empty());
+}
+
+TEST_CASE("technology tables: every MAC entry has its adder, within its energy", "[energy][tech][complex]") {
+  for (const auto& name : arch::energy::builtin_technologies()) {
+    const auto t = arch::energy::load_technology(name);
+    for (const auto& [prec, c] : t->mac) {
+      INFO(name << " " << prec);
+      REQUIRE(c.add_pj);
+      CHECK(*c.add_pj > 0);
+      CHECK(*c.add_pj < c.energy_pj);
+    }
+  }
+  // A user table without adders prices 4-multiply complex MACs (4 real MACs) but not Gauss's.
+  nlohmann::json table = read_json_file(test::source_path("configs/tech/45nm.json"));
+  table["mac"]["int8"].erase("add_pj");
+  const auto mine = arch::energy::parse_technology(table, "mine.json");
+  CHECK(mine->complex_mac_pj("int8", arch::energy::kComplexMac4) == Approx(4 * 0.2977));
+  CHECK(mine->complex_mac_pj("int8", arch::energy::kComplexMac4, 1.0) == Approx(4.0));
+  CHECK_THROWS_WITH(mine->complex_mac_pj("int8", arch::energy::kComplexMac3),
+                    Catch::Matchers::Contains("mine.json': mac.int8 has no add_pj"));
+  table["mac"]["int8"]["add_pj"] = 0.3;  // more than the whole MAC's 0.2977
+  CHECK_THROWS_WITH(arch::energy::parse_technology(table, "bad.json"),
+                    Catch::Matchers::Contains("bad.json: /mac/int8/add_pj"));
 }

@@ -9,9 +9,12 @@
 //     layer that moves at least the ideal's bytes;
 //   - the analytical and SystemC fidelities agree exactly on these static runs (they share one
 //     per-layer recurrence; docs/architecture.md).
+// The butterfly engine's configs run FABNet (FBfly and ABfly layers) instead of the shipped
+// workloads, whose convolutions and dense products it does not run.
 // Tagged [bounds] (run alone: tessera_sim_tests "[bounds]"); about 40 s.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 
@@ -19,6 +22,7 @@
 #include "explorer/space.hpp"
 #include "sim/simulate.hpp"
 #include "test_support.hpp"
+#include "workloads/fabnet.hpp"
 #include "workloads/frontend.hpp"
 #include "workloads/settings.hpp"
 
@@ -47,12 +51,26 @@ bool compatibility_mode(const std::vector<sim::LayerResult>& layers) {
   return false;
 }
 
-// The ideal engine with the engine's peak (at its widest precision), memory and vector unit.
+// The ideal engine with the engine's peak (at its widest precision), memory and vector unit (a
+// butterfly engine's coefficients port is the ideal's weight port).
 arch::ArchConfig ideal_twin(const arch::ArchConfig& a) {
+  nlohmann::json dram = a.resolved.at("dram");
+  if (dram.contains("channels") && dram.at("channels").is_array())
+    for (auto& ch : dram.at("channels"))
+      for (auto& port : ch.at("ports"))
+        if (port == "coefficients") port = "weight";
+  // (a channel that carried both now lists "weight" twice: once is enough)
+  if (dram.contains("channels") && dram.at("channels").is_array())
+    for (auto& ch : dram.at("channels")) {
+      nlohmann::json ports = nlohmann::json::array();
+      for (const auto& port : ch.at("ports"))
+        if (std::find(ports.begin(), ports.end(), port) == ports.end()) ports.push_back(port);
+      ch["ports"] = ports;
+    }
   nlohmann::json cfg = {{"engine", "ideal"},
                         {"peak_macs_per_cycle", a.engine->peak_macs_per_cycle()},
                         {"clock", a.resolved.at("clock")},
-                        {"dram", a.resolved.at("dram")},
+                        {"dram", dram},
                         {"vector", a.resolved.at("vector")},
                         {"fusion", a.resolved.at("fusion")}};
   return arch::build_arch({"ideal-twin", cfg});
@@ -127,14 +145,39 @@ TEST_CASE("bounds: every shipped config on every shipped workload, both fideliti
     graphs.emplace_back("gpt2 decode", workloads::load_workload(
                                            test::source_path("configs/models/gpt2.json"), d));
   }
+  // FABNet for the butterfly engine: FBfly layers (FFT mixing, butterfly FFN) of both shipped
+  // models, and a hybrid with ABfly (attention) layers.
+  std::vector<std::pair<std::string, workloads::Graph>> fabnets;
+  {
+    workloads::LoadOptions o;
+    o.seq_len = 128;
+    fabnets.emplace_back("fabnet-base L=128", workloads::load_workload(
+                                                  test::source_path("configs/models/fabnet-base.json"), o));
+    o.seq_len = 200;  // not a power of two: padded FFT columns
+    fabnets.emplace_back("fabnet-large L=200", workloads::load_workload(
+                                                   test::source_path("configs/models/fabnet-large.json"), o));
+    workloads::FabnetConfig c;
+    c.layers = 3;
+    c.abfly_layers = 1;
+    o.seq_len = 256;
+    fabnets.emplace_back("fabnet hybrid L=256", workloads::build_fabnet(c, "hybrid.json", o));
+  }
   for (const auto& af : files("configs/arch", {".json"})) {
     const auto arch = arch::load_arch(af);
-    for (const auto& [name, g] : graphs) check({af + " x " + name, arch, &g, true});
+    const bool butterfly = arch.resolved.at("engine") == "butterfly";
+    const auto& these = butterfly ? fabnets : graphs;
+    for (const auto& [name, g] : these) check({af + " x " + name, arch, &g, true});
     // The same config with DRAM latency, per-operand and listed memories where allowed, and no
-    // fusion.
+    // fusion (the butterfly engine: also its linear bank layout, and its listed ports narrowed).
     if (arch.resolved.at("engine") != "ideal") {
       std::vector<std::string> sets = {"dram.latency_cycles=300", "fusion=false"};
-      if (arch.resolved.dump().find("scalesim") == std::string::npos) {
+      if (butterfly) {
+        sets.push_back("butterfly.bank_layout=linear");
+        sets.push_back(R"(dram.channels=[{"name": "in", "bandwidth": 2, "latency_cycles": 80,
+                                          "ports": ["input", "epilogue_in"]},
+                                         {"name": "rest", "bandwidth": 256,
+                                          "ports": ["coefficients", "weight", "output"]}])");
+      } else if (arch.resolved.dump().find("scalesim") == std::string::npos) {
         sets.push_back("dram.channels=per_operand");
         // Listed channels of different widths: operands in on a narrow one, results out on one
         // of the config's bandwidth (not compared with the ideal twin: Case::against_ideal).
@@ -144,7 +187,7 @@ TEST_CASE("bounds: every shipped config on every shipped workload, both fideliti
       }
       for (const auto& set : sets) {
         const auto varied = arch::load_arch(af, {set});
-        for (const auto& [name, g] : graphs)
+        for (const auto& [name, g] : these)
           if (g.size() < 200)
             check({af + " " + set + " x " + name, varied, &g, set.find('[') == std::string::npos});
       }

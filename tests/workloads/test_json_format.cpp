@@ -61,6 +61,7 @@ Graph every_kind() {
   g.connect(e, ew);
   g.connect(ew, dm);
   g.op(c).precision = {.weight_bits = 4, .activation_bits = 6};
+  g.op(mm).precision.complex = true;
   g.op(c).density = {.weight = 0.25, .activation = 0.5, .weight_pattern = std::nullopt};
   g.op(gp).early_exit = EarlyExit{0, 0.125};
   g.op(dm).early_exit = EarlyExit{1, std::nullopt};
@@ -290,11 +291,11 @@ TEST_CASE("the front-end registry lists every front-end", "[workloads][frontend]
   std::vector<std::string> names;
   for (const auto& [name, description] : list) names.push_back(name);
   CHECK(names ==
-        std::vector<std::string>{"json", "nasbench201", "onnx", "scalesim", "transformer"});
+        std::vector<std::string>{"fabnet", "json", "nasbench201", "onnx", "scalesim", "transformer"});
   CHECK(frontends().get("json").accepts("a/b/net.JSON"));
   CHECK_FALSE(frontends().get("json").accepts("net.csv"));
   CHECK(frontends().get("scalesim").accepts("topo.csv"));
-  CHECK_THROWS_WITH(frontends().get("tflite"), Contains("known: json, nasbench201, onnx"));
+  CHECK_THROWS_WITH(frontends().get("tflite"), Contains("known: fabnet, json, nasbench201, onnx"));
 }
 
 TEST_CASE("a setting the front-end would ignore is an error", "[workloads][frontend][errors]") {

@@ -1079,6 +1079,8 @@ class Importer {
       map_pool(n, op, t == "GlobalMaxPool" ? PoolType::max : PoolType::avg, true);
     } else if (t == "Softmax" || t == "LogSoftmax" || t == "Hardmax") {
       map_softmax(n, op);
+    } else if (t == "DFT") {
+      map_dft(n, op);
     } else if (t == "BatchNormalization" || t == "InstanceNormalization" ||
                t == "GroupNormalization") {
       const Dims x = shape_of(n, input(n, 0));
@@ -1131,6 +1133,36 @@ class Importer {
                       .b_is_weight = true, .bias = !input(n, 5).empty()};
     op.precision = precision_for("", input(n, 0));
     op.precision.weight_bits = int(attr_int(n, "bits", 4));
+  }
+
+  // DFT: 1-D FFTs along one axis of [..., 1 (real) or 2 (complex)]; the transformed axis is the
+  // one whose length the node changes (dft_length, onesided), else the axis attribute (opset
+  // < 20) or the default -2.
+  void map_dft(const NodeProto& n, Operator& op) {
+    const Dims x = shape_of(n, input(n, 0)), y = shape_of(n, n.output(0));
+    const i64 rank = i64(x.size());
+    if (rank < 2 || y.size() != x.size() || (x.back() != 1 && x.back() != 2))
+      fail(n, "DFT needs an input of shape [..., 1 or 2] and an output of the same rank, got " +
+                  dims_text(x) + " -> " + dims_text(y));
+    std::optional<i64> axis;
+    for (i64 i = 0; i + 1 < rank; ++i)
+      if (x[std::size_t(i)] != y[std::size_t(i)]) axis = i;
+    if (!axis) {
+      if (opset_ >= 20 && !input(n, 2).empty())
+        fail(n, "the DFT axis given as an input is not read; the axis must change length "
+                "(dft_length or onesided) to be found");
+      const i64 given = opset_ < 20 ? attr_int(n, "axis", 1) : -2;
+      axis = axis_index(given, rank);
+      if (!axis || *axis + 1 == rank)
+        fail(n, "DFT axis " + std::to_string(given) + " is out of range for " + dims_text(x));
+    }
+    const i64 along = x[std::size_t(*axis)], out = y[std::size_t(*axis)];
+    const bool onesided = attr_int(n, "onesided", 0) != 0;
+    const i64 points = onesided ? std::max(along, 2 * (out - 1)) : out;
+    op.shape = Fft{.batch = 1,
+                   .rows = numel(x) / std::max<i64>(1, x.back() * along),
+                   .cols = points,
+                   .complex_input = x.back() == 2};
   }
 
   void map_softmax(const NodeProto& n, Operator& op) {
