@@ -245,3 +245,84 @@ TEST_CASE("the serving metrics are rows of the metric table", "[serving]") {
     CHECK(std::isfinite(value));
   }
 }
+
+namespace {
+
+// LeNet-5 with an exit head after pool1: stage 0 is conv1, relu1, pool1 and the head; stage 1
+// the rest. Exit decisions from `decisions` (one stage per line).
+json early_exit_doc(json streams, const std::string& decisions, json extra = json::object()) {
+  json d = scenario_doc(std::move(streams), std::move(extra));
+  d["models"]["lenet5"]["exits"] = json::array({{{"after", "pool1"}, {"probability", 0.5}}});
+  if (!decisions.empty()) d["models"]["lenet5"]["exit_decisions"] = decisions;
+  return d;
+}
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const auto path = std::filesystem::temp_directory_path() / name;
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+}  // namespace
+
+TEST_CASE("early exits: a request leaves after the stage its decision names", "[serving][early_exit]") {
+  const std::string decisions = write_temp("tessera_exit_decisions_a.txt", "# stage per request\n0\n1\n");
+  const json periodic = json::array({{{"model", "lenet5"},
+      {"arrival", {{"process", "periodic"}, {"rate_per_s", 100}}}}});
+  const Scenario s = make(early_exit_doc(periodic, decisions, {{"requests", 6}}));
+  StageCosts costs(s);
+  REQUIRE(costs.stages(0) == 2);
+  const double s0 = costs.get(0, 0, 1, 0).time_s(), s1 = costs.get(0, 1, 1, 0).time_s();
+  const ServingReport r = serve(s);
+  for (std::size_t i = 0; i < r.requests.size(); ++i) {
+    INFO(i);
+    CHECK(r.requests[i].exit_stage == i % 2);
+    CHECK(r.requests[i].end_s - r.requests[i].arrival_s == Approx(i % 2 ? s0 + s1 : s0).epsilon(1e-12));
+  }
+  CHECK(r.models[0].stages == 2);
+  CHECK(r.models[0].isolated_latency_s == Approx(s0 + s1).epsilon(1e-12));
+  // Drawn from the probabilities instead: about half leave early.
+  const ServingReport drawn = serve(make(early_exit_doc(periodic, "", {{"requests", 4000}})));
+  std::size_t early = 0;
+  for (const auto& q : drawn.requests) early += q.exit_stage == 0;
+  CHECK(static_cast<double>(early) == Approx(2000).margin(150));  // 4.7 standard deviations
+  const json bad = early_exit_doc(periodic, write_temp("tessera_exit_decisions_b.txt", "0\n2\n"));
+  CHECK_THROWS_WITH(make(bad), Contains("/models/lenet5/exit_decisions") && Contains("[0, 1], not 2"));
+  json no_op = early_exit_doc(periodic, "");
+  no_op["models"]["lenet5"]["exits"][0]["after"] = "conv9";
+  CHECK_THROWS_WITH(make(no_op), Contains("/models/lenet5/exits/0: no operator 'conv9'"));
+}
+
+TEST_CASE("fluid batching: exited requests leave, waiting ones at the stage join", "[serving][early_exit]") {
+  // A and B arrive at 0 and run stage 0 as a batch of 2; C (more important) arrives just after.
+  // A exits after stage 0, B and C after stage 1.
+  const std::string decisions = write_temp("tessera_exit_decisions_c.txt", "0\n1\n1\n");
+  const json streams = json::array(
+      {{{"name", "ab"}, {"model", "lenet5"}, {"arrival", {{"process", "trace"}, {"times_s", {0, 0}}}}},
+       {{"name", "c"}, {"model", "lenet5"}, {"priority", 1},
+        {"arrival", {{"process", "trace"}, {"times_s", {1e-9}}}}}});
+  const auto run = [&](const std::string& mode) {
+    return serve(make(early_exit_doc(streams, decisions,
+                                     {{"policy", "priority"}, {"requests", 3},
+                                      {"batching", {{"mode", mode}, {"size", 4}}}})));
+  };
+  const Scenario probe = make(early_exit_doc(streams, decisions, {{"requests", 3}}));
+  StageCosts costs(probe);
+  const double s0_2 = costs.get(0, 0, 2, 0).time_s(), s0_1 = costs.get(0, 0, 1, 0).time_s();
+  const double s1_1 = costs.get(0, 1, 1, 0).time_s(), s1_2 = costs.get(0, 1, 2, 0).time_s();
+  SECTION("fluid") {
+    // At s0_2 A leaves; B waits at stage 1 while C runs stage 0; then B and C run stage 1 together.
+    const ServingReport r = run("fluid");
+    CHECK(r.requests[0].end_s == Approx(s0_2).epsilon(1e-12));
+    CHECK(r.requests[2].start_s == Approx(s0_2).epsilon(1e-12));
+    CHECK(r.requests[1].end_s == Approx(s0_2 + s0_1 + s1_2).epsilon(1e-12));
+    CHECK(r.requests[2].end_s == Approx(s0_2 + s0_1 + s1_2).epsilon(1e-12));
+  }
+  SECTION("dynamic") {
+    // The batch keeps the unit: B runs stage 1 alone right away, then C runs both stages.
+    const ServingReport r = run("dynamic");
+    CHECK(r.requests[0].end_s == Approx(s0_2).epsilon(1e-12));
+    CHECK(r.requests[1].end_s == Approx(s0_2 + s1_1).epsilon(1e-12));
+    CHECK(r.requests[2].end_s == Approx(s0_2 + s1_1 + s0_1 + s1_1).epsilon(1e-12));
+  }
+}
