@@ -342,6 +342,15 @@ Scenario read_scenario(const nlohmann::json& doc, const std::string& file, const
     for (const auto& n : sim::fidelity_names()) known += (known.empty() ? "" : ", ") + n;
     throw r.error("fidelity", "unknown fidelity '" + s.fidelity + "' (known: " + known + ")");
   }
+  s.memory = r.choice("memory", {"isolated", "shared"}, "isolated");
+  if (s.memory == "shared" && s.fidelity != "analytical")
+    throw r.error("memory", "shared memory runs on the analytical executor only (so far)");
+  if (s.memory == "shared")
+    for (const Unit& u : s.units)
+      if (u.arch.engine->memory().channels.size() != s.units.front().arch.engine->memory().channels.size())
+        throw r.error("memory", "shared memory: sub-accelerator '" + u.name +
+                                    "' has another number of memory channels than '" +
+                                    s.units.front().name + "'");
   if (r.has("requests") == r.has("duration_s"))
     throw r.error("", "give exactly one of requests (how many) and duration_s (how long)");
   if (r.has("requests")) {

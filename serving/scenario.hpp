@@ -80,6 +80,10 @@ struct Scenario {
   Batching batching;
   Preemption preemption = Preemption::none;
   std::string fidelity = "analytical";  // times the stage costs (a sim::fidelities() name)
+  // "isolated": each job's time is its stage cost, timed alone on its unit (fast, memoised).
+  // "shared": jobs run on the fidelity's PlanExecutor, the units contending for the first
+  // unit's memory system (sub-accelerators sharing one memory system).
+  std::string memory = "isolated";
   // How many requests in all (the first `requests` arrivals over all streams), or every arrival
   // before duration_s; the run then serves them all.
   std::optional<std::int64_t> requests;

@@ -12,6 +12,7 @@
 
 #include "serving/policy.hpp"
 #include "serving/stage_costs.hpp"
+#include "sim/executor.hpp"
 #include "sim/metrics.hpp"
 
 namespace tessera::serving {
@@ -124,7 +125,16 @@ struct Event {
 class Loop {
  public:
   Loop(const Scenario& s, const ServeOptions& o)
-      : s_(s), o_(o), costs_(s), policy_(policies().get(s.policy)), units_(s.units.size()) {}
+      : s_(s), o_(o), costs_(s), policy_(policies().get(s.policy)), units_(s.units.size()) {
+    if (s.memory == "shared") {  // jobs contend for the first unit's memory system
+      sim::ExecutorSpec spec;
+      for (const Unit& u : s.units)
+        spec.units.push_back({u.arch.engine->engine_name(), u.arch.engine->clock_hz()});
+      spec.memory = s.units.front().arch.engine->memory();
+      spec.memory_clock_hz = s.units.front().arch.engine->clock_hz();
+      exec_ = sim::fidelities().get(s.fidelity).executor(spec, nullptr);
+    }
+  }
 
   ServingReport run();
 
@@ -206,6 +216,7 @@ class Loop {
   std::vector<Req> reqs_;
   std::vector<Work> queue_;
   std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
+  std::unique_ptr<sim::PlanExecutor> exec_;  // memory "shared": jobs run here
   u64 seq_ = 0, next_id_ = 0;
   std::int64_t done_ = 0, events_count_ = 0;
   struct QueueCount {
@@ -235,7 +246,13 @@ void Loop::start(u32 u, Work w, double t) {
     if (reqs_[r].start < 0) reqs_[r].start = t;
   us.work = std::move(w);
   ++us.version;
-  push(us.end, u, false);
+  if (exec_) {
+    const auto plans = us.cost->plan->plans();
+    exec_->submit(u, std::vector<const dataflows::TilePlan*>(plans.begin() + us.work.layer, plans.end()),
+                  us.version);
+  } else {
+    push(us.end, u, false);
+  }
 }
 
 void Loop::dispatch(u32 u, double t) {
@@ -342,6 +359,10 @@ void Loop::maybe_preempt(const Work& w, double t) {
   }
   if (!victim || !before(w, units_[*victim].work, t)) return;
   UnitState& us = units_[*victim];
+  if (exec_) {  // the executor stops it where its current layer ends
+    if (exec_->preempt(*victim)) us.preempting = true;
+    return;
+  }
   // The layer in progress at t ends at the first boundary at or after t.
   const auto& ends = us.cost->end_s;
   const double at = us.base + (t - us.start);
@@ -421,9 +442,20 @@ ServingReport Loop::run() {
   const std::int64_t total = static_cast<std::int64_t>(reqs_.size());
   std::size_t ai = 0;
   std::int64_t reported = 0;
-  while (ai < reqs_.size() || !events_.empty()) {
-    const double t = std::min(ai < reqs_.size() ? reqs_[ai].arrival : kInf,
-                              events_.empty() ? kInf : events_.top().t);
+  double last_t = 0;
+  while (ai < reqs_.size() || !events_.empty() || (exec_ && exec_->next_completion())) {
+    double t = std::min(ai < reqs_.size() ? reqs_[ai].arrival : kInf,
+                        events_.empty() ? kInf : events_.top().t);
+    if (exec_) {
+      if (const auto next = exec_->next_completion()) t = std::min(t, *next);
+      for (const sim::Completion& c : exec_->run_until(t)) {
+        ++events_count_;
+        UnitState& us = units_[c.unit];
+        us.stop = us.work.layer + static_cast<u32>(c.layers_done);
+        job_end(static_cast<u32>(c.unit), std::max(last_t, c.end_s));
+      }
+    }
+    last_t = t;
     while (!events_.empty() && events_.top().t <= t) {
       const Event e = events_.top();
       events_.pop();
@@ -545,10 +577,10 @@ ServingReport Loop::run() {
   }
   rep.requests.reserve(reqs_.size());
   for (const Req& r : reqs_) rep.requests.push_back({r.stream, r.exit_stage, r.arrival, r.start, r.end});
-  if (s_.units.size() > 1)
+  if (s_.units.size() > 1 && !exec_)
     rep.notes.push_back(
         "sub-accelerators are timed alone: sharing one memory system does not slow them down in "
-        "this run");
+        "this run (\"memory\": \"shared\" runs them on the executor)");
   rep.notes.push_back("energy counts the layers run; idle time between jobs costs none");
   rep.stage_costs = static_cast<std::int64_t>(costs_.computed());
   rep.events = events_count_;

@@ -29,9 +29,14 @@ const StageCost& StageCosts::get(std::size_t model, std::size_t stage, std::int6
   const arch::Engine& engine = *scenario_.units[unit].arch.engine;
   StageCost c;
   try {
-    const workloads::Graph g = workloads::rebatch(models_[model].stages[stage], batch);
+    auto graph = std::make_shared<const workloads::Graph>(
+        workloads::rebatch(models_[model].stages[stage], batch));
+    const workloads::Graph& g = *graph;
     sim::MapCache& cache = *caches_[unit];
-    const sim::GraphPlan plan = sim::plan_graph(engine, g, &cache);
+    auto planned = std::make_shared<const sim::GraphPlan>(sim::plan_graph(engine, g, &cache));
+    const sim::GraphPlan& plan = *planned;
+    c.graph = graph;
+    c.plan = planned;
     const auto timings = sim::time_layers(engine, g, plan, scenario_.fidelity, nullptr, &cache);
     const auto results = sim::account(engine, g, plan, timings);
     std::vector<std::size_t> layer_of(plan.order.size());

@@ -26,6 +26,9 @@ struct StageCost {
   std::vector<double> end_s;      // per layer: when it ends, from the stage's start (cumulative)
   std::vector<double> energy_pj;  // per layer: the energy spent by its end (cumulative)
   std::uint64_t macs = 0;
+  // The stage's planned graph (its layers' tile plans, channels assigned), for an executor.
+  std::shared_ptr<const workloads::Graph> graph;
+  std::shared_ptr<const sim::GraphPlan> plan;
   double time_s() const { return end_s.empty() ? 0.0 : end_s.back(); }
   std::size_t layers() const { return end_s.size(); }
 };

@@ -326,3 +326,37 @@ TEST_CASE("fluid batching: exited requests leave, waiting ones at the stage join
     CHECK(r.requests[2].end_s == Approx(s0_2 + s1_1 + s0_1 + s1_1).epsilon(1e-12));
   }
 }
+
+TEST_CASE("sub-accelerators sharing one memory system contend on the executor", "[serving][shared]") {
+  const auto doc = [](json times, const std::string& memory) {
+    json d = scenario_doc(
+        json::array({{{"model", "lenet5"}, {"arrival", {{"process", "trace"}, {"times_s", times}}}}}),
+        {{"memory", memory}, {"requests", times.size()}});
+    d["accelerator"] = {{"sub_accelerators",
+                         {{{"name", "a"}, {"arch", "configs/arch/systolic_tiny_8x8.json"}},
+                          {{"name", "b"}, {"arch", "configs/arch/systolic_tiny_8x8.json"}}}}};
+    return d;
+  };
+  const Scenario probe = make(doc({0}, "isolated"));
+  StageCosts costs(probe);
+  const double S = costs.get(0, 0, 1, 0).time_s();
+  // Alone, a job takes its isolated time on the executor too (one cycle of rounding).
+  const ServingReport alone = serve(make(doc({0}, "shared")));
+  CHECK(alone.requests[0].end_s == Approx(S).margin(2.5e-9 * 2));
+  CHECK(alone.notes.size() == 1);  // no "timed alone" note
+  // Two at once, one per unit: isolated they end together at S; sharing the 4 B/cycle channel
+  // each takes longer, and no longer than both back to back.
+  const ServingReport iso = serve(make(doc({0, 0}, "isolated")));
+  CHECK(iso.requests[1].end_s == Approx(S).epsilon(1e-12));
+  const ServingReport shared = serve(make(doc({0, 0}, "shared")));
+  for (const auto& q : shared.requests) {
+    CHECK(q.start_s == 0);
+    CHECK(q.end_s > S * 1.05);
+    CHECK(q.end_s <= 2 * S * (1 + 1e-6));
+  }
+  CHECK(shared.units[0].jobs == 1);
+  CHECK(shared.units[1].jobs == 1);
+  json systemc = doc({0}, "shared");
+  systemc["fidelity"] = "systemc";
+  CHECK_THROWS_WITH(make(systemc), Contains("/memory: shared memory runs on the analytical executor only"));
+}
