@@ -443,12 +443,21 @@ ServingReport Loop::run() {
   std::size_t ai = 0;
   std::int64_t reported = 0;
   double last_t = 0;
-  while (ai < reqs_.size() || !events_.empty() || (exec_ && exec_->next_completion())) {
+  // The executor's next completion (infinity: none).
+  const auto next_completion = [&] { return exec_ ? exec_->next_completion().value_or(kInf) : kInf; };
+  double next_done = next_completion();
+  while (ai < reqs_.size() || !events_.empty() || next_done < kInf) {
     double t = std::min(ai < reqs_.size() ? reqs_[ai].arrival : kInf,
                         events_.empty() ? kInf : events_.top().t);
     if (exec_) {
-      if (const auto next = exec_->next_completion()) t = std::min(t, *next);
-      for (const sim::Completion& c : exec_->run_until(t)) {
+      t = std::min(t, next_done);
+      std::vector<sim::Completion> done = exec_->run_until(t);
+      // The completion's time in seconds may round a hair below its cycle: step up to it.
+      for (double up = t; done.empty() && t == next_done && up < t * (1 + 1e-9) + 1e-15;) {
+        up = std::nextafter(up * (1 + 1e-13), kInf);
+        done = exec_->run_until(up);
+      }
+      for (const sim::Completion& c : done) {
         ++events_count_;
         UnitState& us = units_[c.unit];
         us.stop = us.work.layer + static_cast<u32>(c.layers_done);
@@ -476,6 +485,7 @@ ServingReport Loop::run() {
     }
     for (u32 u = 0; u < units_.size(); ++u)
       if (!units_[u].busy) dispatch(u, t);
+    next_done = next_completion();
     if (o_.progress && done_ - reported >= 20000) {
       reported = done_;
       o_.progress(done_, total);
