@@ -3,6 +3,7 @@
 #include "arch/butterfly/butterfly.hpp"
 #include "arch/engine.hpp"
 #include "arch/eyeriss/eyeriss.hpp"
+#include "arch/fluid_npu/fluid_npu.hpp"
 #include "arch/ideal/ideal.hpp"
 #include "arch/systolic/systolic.hpp"
 
@@ -22,6 +23,9 @@ const Registry<EngineFactory>& engines() {
           &ButterflyEngine::create);
     r.add("eyeriss", "Eyeriss (ISSCC 2016): 12 x 14 PEs, row stationary, 16-bit",
           &EyerissEngine::create);
+    r.add("fluid_npu",
+          "fluid-batching NPU (ICCAD 2022): PEs of V MAC lanes over batch samples, stackable PEs",
+          &FluidNpuEngine::create);
     return r;
   }();
   return registry;

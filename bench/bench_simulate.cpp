@@ -14,6 +14,7 @@
 //   tessera_bench --fabnet ARCH [L]             (FABNet-Large at L tokens, default 4096, on a
 //                                              butterfly config, analytical, both modes, with
 //                                              the board's ideal roofline as the baseline)
+//   tessera_bench --serve [SCENARIO [REQUESTS]]  (serving runs: bench_serving.cpp)
 //
 // Without ARCH WORKLOAD pairs: every shipped workload on the ideal edge roofline, and ResNet-50
 // on the TPUv1-like systolic array. --scalesim adds, for every row of
@@ -183,6 +184,7 @@ void sweep_section(const std::string& space_file, const std::vector<unsigned>& j
 int energy_bench(const std::string& arch_file, const std::string& workload_file);  // bench_energy.cpp
 int onnx_bench(const std::vector<std::string>& files, double seconds);  // bench_onnx.cpp
 int mapping_bench();  // bench_mapping.cpp
+int serving_bench(const std::string& scenario_file, long requests);  // bench_serving.cpp
 int layer_size_bench();  // bench_layer_size.cpp
 int nasaic_bench(int argc, char* argv[]);  // bench_nasaic.cpp
 int generation_bench(const std::string& arch_file, const std::string& model_file,
@@ -200,6 +202,11 @@ int sc_main(int argc, char* argv[]) {
   if (argc >= 2 && std::string(argv[1]) == "--mapping") return mapping_bench();
   if (argc >= 2 && std::string(argv[1]) == "--layer-size") return layer_size_bench();
   if (argc >= 2 && std::string(argv[1]) == "--nasaic") return nasaic_bench(argc - 2, argv + 2);
+  if (argc >= 2 && std::string(argv[1]) == "--serve")  // serving runs (bench_serving.cpp)
+    return serving_bench(argc >= 3 ? argv[2]
+                                   : std::string(TESSERA_SOURCE_DIR) +
+                                         "/configs/scenarios/lenet5_two_streams_edge.json",
+                         argc >= 4 ? std::stol(argv[3]) : 1000000);
   if (argc >= 2 && std::string(argv[1]) == "--generate") {  // generation runs (bench_generation.cpp)
     const std::string root = TESSERA_SOURCE_DIR;
     return generation_bench(argc >= 3 ? argv[2] : root + "/configs/arch/systolic_edge_32x32.json",

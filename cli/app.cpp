@@ -20,7 +20,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
 
   // The command table, in help order.
   std::vector<Command> commands;
-  for (auto* add : {add_simulate, add_inspect, add_convert, add_list, add_sweep, add_explore,
+  for (auto* add : {add_simulate, add_serve, add_inspect, add_convert, add_list, add_sweep, add_explore,
                     add_codesign,
                     add_check, add_pareto, add_merge, add_energy, add_compare})
     commands.push_back(add(app));

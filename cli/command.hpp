@@ -30,5 +30,6 @@ Command add_pareto(CLI::App& app);
 Command add_merge(CLI::App& app);
 Command add_energy(CLI::App& app);
 Command add_compare(CLI::App& app);
+Command add_serve(CLI::App& app);
 
 }  // namespace tessera::cli

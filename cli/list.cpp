@@ -9,6 +9,7 @@
 #include "cli/command.hpp"
 #include "cli/pools.hpp"
 #include "explorer/search.hpp"
+#include "serving/policy.hpp"
 #include "sim/executor.hpp"
 #include "sim/metrics.hpp"
 #include "workloads/frontend.hpp"
@@ -37,6 +38,8 @@ int list(bool as_json, std::ostream& out) {
   doc["accuracy_oracles"] = nlohmann::json::object();
   for (const auto& [name, desc] : explorer::accuracy_oracles().list())
     doc["accuracy_oracles"][name] = desc;
+  doc["scheduling_policies"] = nlohmann::json::object();
+  for (const auto& [name, desc] : serving::policies().list()) doc["scheduling_policies"][name] = desc;
   doc["accelerator_templates"] = nlohmann::json::object();
   for (const auto& [name, desc] : explorer::accelerator_templates().list())
     doc["accelerator_templates"][name] = desc;
@@ -51,6 +54,7 @@ int list(bool as_json, std::ostream& out) {
                                        {"accuracy_oracles", "accuracy oracles"},
                                        {"accelerator_templates", "accelerator templates"},
                                        {"evaluator_pools", "evaluator pools"},
+                                       {"scheduling_policies", "scheduling policies (tessera serve)"},
                                        {"metrics", "metrics of a design point"}}) {
     out << title << ":\n";
     if (doc[section].empty()) out << "  (none registered)\n";

@@ -103,13 +103,15 @@ bool has_prefix(const std::string& s, const std::string& prefix) { return s.rfin
 std::vector<std::string> task_metric_names() {
   std::vector<std::string> names;
   for (const sim::Metric& m : sim::metric_table())
-    if (m.combine != sim::Combine::derived) names.emplace_back(m.name);
+    if (m.combine != sim::Combine::derived && m.combine != sim::Combine::serving)
+      names.emplace_back(m.name);
   return names;
 }
 std::vector<std::string> combined_metric_names() {
   std::vector<std::string> names;
   for (const sim::Metric& m : sim::metric_table())
-    if (m.combine != sim::Combine::per_task) names.emplace_back(m.name);
+    if (m.combine != sim::Combine::per_task && m.combine != sim::Combine::serving)
+      names.emplace_back(m.name);
   return names;
 }
 
@@ -675,7 +677,8 @@ nlohmann::json DesignSpace::random_point(std::uint64_t seed, std::uint64_t index
 const std::vector<std::string>& metric_names() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> out;
-    for (const sim::Metric& m : sim::metric_table()) out.emplace_back(m.name);
+    for (const sim::Metric& m : sim::metric_table())
+      if (m.combine != sim::Combine::serving) out.emplace_back(m.name);  // not a sweep's (yet)
     return out;
   }();
   return names;

@@ -332,7 +332,7 @@ LogEntry evaluate_point(const DesignSpace& space, const WorkloadCache& workloads
       for (const auto& run : runs) {
         tasks.push_back(sim::metric_values(evaluate(run.arch, *run.workload, options).summary));
         for (const sim::Metric& m : sim::metric_table())
-          if (m.combine != sim::Combine::derived)
+          if (m.combine != sim::Combine::derived && m.combine != sim::Combine::serving)
             e.metrics[std::string(m.name) + "." + run.name] = tasks.back().at(std::string(m.name));
       }
       for (auto& [name, value] : sim::combine_metric_values(tasks)) e.metrics[name] = value;

@@ -33,6 +33,20 @@ const std::vector<Metric>& metric_table() {
       {"power_w", "W", Direction::minimize, "average power",
        Combine::derived, nullptr,
        [](V v) { return ratio(v.at("energy_pj") * 1e-12, v.at("latency_s")); }},
+      // A serving run's (tessera serve): over every request of every stream. Its "utilization"
+      // is the row above: the units' busy time over the run's span, averaged over the units.
+      {"mean_latency_s", "s", Direction::minimize, "serving: mean request latency", Combine::serving},
+      {"p50_latency_s", "s", Direction::minimize, "serving: median request latency", Combine::serving},
+      {"p95_latency_s", "s", Direction::minimize, "serving: 95th percentile request latency",
+       Combine::serving},
+      {"p99_latency_s", "s", Direction::minimize, "serving: 99th percentile request latency",
+       Combine::serving},
+      {"slo_satisfaction", "1", Direction::maximize,
+       "serving: fraction of requests done within their SLO", Combine::serving},
+      {"throughput_rps", "request/s", Direction::maximize,
+       "serving: requests done per second of the run", Combine::serving},
+      {"energy_per_request_pj", "pJ", Direction::minimize, "serving: energy per request",
+       Combine::serving},
   };
   return table;
 }

@@ -18,8 +18,10 @@ enum class Direction { minimize, maximize };
 
 // How a heterogeneous accelerator's value follows from its sub-accelerators' (which run their
 // tasks in parallel): per_task values are logged per task only ("cycles.TASK"); max and sum
-// combine the tasks' values; derived values are computed from the combined ones.
-enum class Combine { per_task, max, sum, derived };
+// combine the tasks' values; derived values are computed from the combined ones. serving values
+// come from a serving run's report (serving/serve.hpp, serving::metric_values), not from one
+// run's summary: hardware sweeps neither log nor accept them.
+enum class Combine { per_task, max, sum, derived, serving };
 
 struct Metric {
   std::string_view name;

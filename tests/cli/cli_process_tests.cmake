@@ -228,3 +228,12 @@ tessera_cli_input_error_test(vector_cycles_huge "/vector/cycles/exp: must be in 
 tessera_cli_failure_test(vector_unknown_function
                          "operator 'f': the vector unit of engine 'systolic' has no work model for elementwise function 'foo'"
                          simulate --arch ${a}/systolic_tiny_8x8.json --workload ${d}/unknown_function.json)
+
+# tessera serve through the executable: a shipped scenario, and bad input as one line.
+set(sc ${PROJECT_SOURCE_DIR}/configs/scenarios/lenet5_two_streams_edge.json)
+add_test(NAME cli.process.serve_example COMMAND tessera serve ${sc} --set requests=2000)
+set_tests_properties(cli.process.serve_example PROPERTIES LABELS "cli" PASS_REGULAR_EXPRESSION "p99 ms")
+tessera_cli_input_error_test(serve_bad_rate "lenet5_two_streams_edge.json: /streams/0/arrival/rate_per_s: "
+                             serve ${sc} --set streams/0/arrival/rate_per_s=-4)
+tessera_cli_input_error_test(serve_unknown_key "lenet5_two_streams_edge.json: /streams/1/slo: unknown key"
+                             serve ${sc} --set streams/1/slo=3)

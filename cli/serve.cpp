@@ -1,0 +1,92 @@
+// tessera serve: a serving scenario (serving/scenario.hpp) run in time, a table of latency
+// percentiles, SLO satisfaction, throughput, utilisation, energy and queues per stream, and
+// optionally the JSON serving report.
+
+#include <memory>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/command.hpp"
+#include "cli/files.hpp"
+#include "cli/progress.hpp"
+#include "common/error.hpp"
+#include "serving/policy.hpp"
+#include "serving/serve.hpp"
+
+namespace tessera::cli {
+
+namespace {
+
+struct ServeArgs {
+  std::string scenario, policy, out_file;
+  std::vector<std::string> overrides;
+  bool quiet = false, requests = false;
+};
+
+int serve(const ServeArgs& a, std::ostream& out, std::ostream& err) {
+  check_run_paths({{"scenario", a.scenario}}, {{"--out", a.out_file}});
+  std::vector<std::string> overrides = a.overrides;
+  if (!a.policy.empty()) overrides.push_back("policy=\"" + a.policy + "\"");
+  const serving::Scenario scenario = serving::load_scenario(a.scenario, overrides);
+  ProgressLine progress(err, "serve", "requests");
+  serving::ServeOptions options;
+  if (!a.quiet)
+    options.progress = [&](std::int64_t done, std::int64_t total) {
+      progress("serving", static_cast<std::size_t>(done), static_cast<std::size_t>(total));
+    };
+  const serving::ServingReport report = serving::serve(scenario, options);
+  progress.finish();
+  nlohmann::json doc = serving::to_json(report, a.requests);
+  // The scenario's baselines: the same scenario with their overrides, side by side.
+  std::vector<std::pair<std::string, serving::ServingReport>> baselines;
+  for (const auto& [name, sets] : scenario.baselines) {
+    std::vector<std::string> all = overrides;
+    all.insert(all.end(), sets.begin(), sets.end());
+    all.push_back("baselines={}");
+    ProgressLine line(err, "serve: baseline " + name, "requests");
+    serving::ServeOptions o;
+    if (!a.quiet)
+      o.progress = [&](std::int64_t done, std::int64_t total) {
+        line("serving", static_cast<std::size_t>(done), static_cast<std::size_t>(total));
+      };
+    baselines.emplace_back(name, serving::serve(serving::load_scenario(a.scenario, all), o));
+    line.finish();
+    doc["baselines"][name] = serving::to_json(baselines.back().second);
+    doc["baselines"][name].erase("resolved");
+  }
+  if (!a.quiet) {
+    out << serving::format_table(report);
+    if (!baselines.empty()) out << "\n" << serving::format_comparison(report, baselines);
+  }
+  if (!a.out_file.empty()) {
+    write_file(a.out_file, doc.dump(2) + "\n");
+    if (!a.quiet) out << "report written to " << a.out_file << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_serve(CLI::App& app) {
+  auto a = std::make_shared<ServeArgs>();
+  auto* cmd = app.add_subcommand(
+      "serve", "Serve requests in time: a scenario's streams on its accelerator (docs/serving.md)");
+  cmd->add_option("scenario", a->scenario, "Scenario file (\"format\": \"tessera.scenario\")")
+      ->required();
+  std::vector<std::string> names;
+  for (const auto& [name, desc] : serving::policies().list()) names.push_back(name);
+  cmd->add_option("--policy", a->policy, "Scheduling policy, instead of the scenario's (tessera list)")
+      ->check(CLI::IsMember(names));
+  cmd->add_option("--set", a->overrides,
+                  "Override a scenario value: path=value, the path in dots or as a JSON pointer "
+                  "(streams/0/arrival/rate_per_s=40, batching=static); repeatable");
+  cmd->add_option("--out", a->out_file,
+                  "Write the JSON serving report here (a file, replaced whole; or a pipe or device)")
+      ->check(output_path());
+  cmd->add_flag("--requests", a->requests,
+                "With --out: list every request's stream, exit stage, arrival, start and end");
+  cmd->add_flag("--quiet", a->quiet, "Do not print the table or progress");
+  return {cmd, [a](std::ostream& out, std::ostream& err) { return serve(*a, out, err); }};
+}
+
+}  // namespace tessera::cli
