@@ -55,10 +55,10 @@ struct MemoryChannel {
   u64 latency_cycles = 0;
   u64 outstanding = 1024;
   u64 burst_bytes = 64;
-  std::vector<std::string> ports;  // carried ports; empty: every port no other channel names
   // model "detailed": the DRAM channel, and the engine clock its cycles are converted with.
   std::optional<dram::Spec> detailed;
   double clock_hz = 0;
+  std::vector<std::string> ports;  // carried ports; empty: every port no other channel names
 
   // The sustained rate: the bandwidth, or less when the DMA cannot cover the latency.
   double rate() const;

@@ -34,6 +34,10 @@ Graph rebatch(const Graph& graph, i64 batch) {
             } else if constexpr (std::is_same_v<T, DataMovement>) {
               times(s.input_elements);
               times(s.output_elements);
+            } else if constexpr (std::is_same_v<T, Butterfly>) {
+              times(s.rows);
+            } else if constexpr (std::is_same_v<T, Fft>) {
+              times(s.batch);
             } else {
               static_assert(!sizeof(T), "rebatch: an operator kind without a batch rule");
             }

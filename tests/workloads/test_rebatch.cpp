@@ -23,6 +23,20 @@ TEST_CASE("rebatch multiplies MACs and activations, not weights", "[workloads][r
   CHECK_THROWS_WITH(rebatch(g, std::int64_t{1} << 62), Catch::Contains("does not fit in 64 bits"));
 }
 
+TEST_CASE("rebatch scales butterfly and FFT operators by their rows and batch", "[workloads][rebatch]") {
+  const Graph g = load_workload(test::source_path("configs/models/fabnet-base.json"));
+  const Graph b = rebatch(g, 3);
+  bool butterfly = false, fft = false;
+  for (Graph::Node n = 0; n < g.size(); ++n) {
+    butterfly |= g.op(n).kind() == OpKind::butterfly;
+    fft |= g.op(n).kind() == OpKind::fft;
+    CHECK(b.op(n).macs() == 3 * g.op(n).macs());
+    CHECK(b.op(n).params() == g.op(n).params());
+  }
+  CHECK(butterfly);
+  CHECK(fft);
+}
+
 TEST_CASE("split_stages cuts a network at its exits", "[workloads][rebatch]") {
   // a -> b -> c -> d, with an exit head x on b (exit 0, 30 %) and y on c (exit 1, 20 %).
   Graph g("exits");
