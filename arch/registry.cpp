@@ -3,6 +3,7 @@
 #include "arch/engine.hpp"
 #include "arch/eyeriss/eyeriss.hpp"
 #include "arch/ideal/ideal.hpp"
+#include "arch/sparse/sparse.hpp"
 #include "arch/systolic/systolic.hpp"
 
 namespace tessera::arch {
@@ -18,6 +19,8 @@ const Registry<EngineFactory>& engines() {
           &BitFusionEngine::create);
     r.add("eyeriss", "Eyeriss (ISSCC 2016): 12 x 14 PEs, row stationary, 16-bit",
           &EyerissEngine::create);
+    r.add("sparse", "PE array skipping or gating zeros, compressed formats, N:M, imbalance from masks",
+          &SparseEngine::create);
     return r;
   }();
   return registry;
