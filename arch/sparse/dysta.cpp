@@ -1,6 +1,8 @@
 #include "arch/sparse/dysta.hpp"
 
+#include <bit>
 #include <cmath>
+#include <vector>
 #include <string>
 
 #include "common/error.hpp"
@@ -48,7 +50,105 @@ u64 valid_stride1(const LayerShape& L, const Mask& w, const Mask& in, i64 image)
   return total;
 }
 
+// The convolution's output at stride 1, 'same' padding, of one image, in PyTorch's order
+// (filter, row, column): the effectual MACs of each output.
+std::vector<float> outputs_stride1(const LayerShape& L, const Mask& w, const Mask& in, i64 image) {
+  const i64 cg = L.cg(), kg = L.kg(), pt = (L.r - 1) / 2, pl = (L.s - 1) / 2;
+  const std::size_t words = static_cast<std::size_t>((cg + 63) / 64);
+  std::vector<float> out(static_cast<std::size_t>(L.k * L.h * L.w));
+  std::vector<u64> ib(static_cast<std::size_t>(L.h * L.w) * words), wb(static_cast<std::size_t>(L.r * L.s) * words);
+  for (i64 g = 0; g < L.groups; ++g) {
+    std::fill(ib.begin(), ib.end(), 0);
+    for (i64 c = 0; c < cg; ++c)
+      for (i64 i = 0; i < L.h * L.w; ++i)
+        if (in[static_cast<std::size_t>((image * L.c + g * cg + c) * L.h * L.w + i)])
+          ib[static_cast<std::size_t>(i) * words + static_cast<std::size_t>(c / 64)] |= u64{1} << (c % 64);
+    for (i64 j = 0; j < kg; ++j) {
+      const i64 k = g * kg + j;
+      std::fill(wb.begin(), wb.end(), 0);
+      for (i64 c = 0; c < cg; ++c)
+        for (i64 t = 0; t < L.r * L.s; ++t)
+          if (w[L.weight_index(k, c, t / L.s, t % L.s)])
+            wb[static_cast<std::size_t>(t) * words + static_cast<std::size_t>(c / 64)] |= u64{1} << (c % 64);
+      for (i64 y = 0; y < L.h; ++y)
+        for (i64 x = 0; x < L.w; ++x) {
+          u64 n = 0;
+          for (i64 r = 0; r < L.r; ++r) {
+            const i64 yy = y + r - pt;
+            if (yy < 0 || yy >= L.h) continue;
+            for (i64 s2 = 0; s2 < L.s; ++s2) {
+              const i64 xx = x + s2 - pl;
+              if (xx < 0 || xx >= L.w) continue;
+              const u64* a = &ib[static_cast<std::size_t>(yy * L.w + xx) * words];
+              const u64* b = &wb[static_cast<std::size_t>(r * L.s + s2) * words];
+              for (std::size_t q = 0; q < words; ++q) n += static_cast<u64>(std::popcount(a[q] & b[q]));
+            }
+          }
+          out[static_cast<std::size_t>((k * L.h + y) * L.w + x)] = static_cast<float>(n);
+        }
+    }
+  }
+  return out;
+}
+
+int ceil_log2(i64 x) { return x <= 2 ? 1 : static_cast<int>(std::bit_width(static_cast<u64>(x - 1))); }
+
+// PyTorch's CPU sum of a contiguous float32 tensor on one thread (ATen's cascade sum): vectors of
+// `lanes` floats, four of them side by side, accumulated in four levels of 2^p vectors
+// (p = max(4, ceil(log2(vectors / 4)) / 4)); leftover vectors, then the four partial vectors,
+// then the scalar tail, then the lanes in order.
+float torch_sum(const std::vector<float>& v, int lanes) {
+  using Vec = std::vector<float>;
+  const i64 n = static_cast<i64>(v.size()), vl = lanes;
+  const i64 vec_size = n / vl;
+  float final_acc = 0;
+  Vec partial(static_cast<std::size_t>(vl), 0.0f);
+  if (n >= vl) {
+    const auto load = [&](i64 vi, Vec& acc) {
+      for (i64 l = 0; l < vl; ++l) acc[static_cast<std::size_t>(l)] += v[static_cast<std::size_t>(vi * vl + l)];
+    };
+    constexpr i64 ilp = 4, levels = 4;
+    const i64 size_ilp = vec_size / ilp;
+    const i64 level_power = std::max<i64>(4, ceil_log2(size_ilp) / levels);
+    const i64 level_step = i64{1} << level_power, level_mask = level_step - 1;
+    std::vector<std::vector<Vec>> acc(levels, std::vector<Vec>(ilp, Vec(static_cast<std::size_t>(vl), 0.0f)));
+    const auto add = [](Vec& a, const Vec& b) { for (std::size_t l = 0; l < a.size(); ++l) a[l] += b[l]; };
+    i64 i = 0;
+    for (; i + level_step <= size_ilp;) {
+      for (i64 j = 0; j < level_step; ++j, ++i)
+        for (i64 k = 0; k < ilp; ++k) load(i * ilp + k, acc[0][static_cast<std::size_t>(k)]);
+      for (i64 j = 1; j < levels; ++j) {
+        for (i64 k = 0; k < ilp; ++k) {
+          add(acc[static_cast<std::size_t>(j)][static_cast<std::size_t>(k)], acc[static_cast<std::size_t>(j - 1)][static_cast<std::size_t>(k)]);
+          std::fill(acc[static_cast<std::size_t>(j - 1)][static_cast<std::size_t>(k)].begin(), acc[static_cast<std::size_t>(j - 1)][static_cast<std::size_t>(k)].end(), 0.0f);
+        }
+        if ((i & (level_mask << (j * level_power))) != 0) break;
+      }
+    }
+    for (; i < size_ilp; ++i)
+      for (i64 k = 0; k < ilp; ++k) load(i * ilp + k, acc[0][static_cast<std::size_t>(k)]);
+    for (i64 j = 1; j < levels; ++j)
+      for (i64 k = 0; k < ilp; ++k) add(acc[0][static_cast<std::size_t>(k)], acc[static_cast<std::size_t>(j)][static_cast<std::size_t>(k)]);
+    partial = acc[0][0];
+    for (i64 vi = size_ilp * ilp; vi < vec_size; ++vi) load(vi, partial);
+    for (i64 k = 1; k < ilp; ++k) add(partial, acc[0][static_cast<std::size_t>(k)]);
+    for (i64 t = vec_size * vl; t < n; ++t) final_acc += v[static_cast<std::size_t>(t)];
+    for (i64 l = 0; l < vl; ++l) final_acc += partial[static_cast<std::size_t>(l)];
+  } else {
+    // Too short for a vector: the scalar cascade (four rows of one element).
+    const i64 size_ilp = n / 4;
+    float p[4] = {0, 0, 0, 0};
+    for (i64 i = 0; i < size_ilp; ++i)
+      for (int k = 0; k < 4; ++k) p[k] += v[static_cast<std::size_t>(i * 4 + k)];
+    for (i64 t = size_ilp * 4; t < n; ++t) p[0] += v[static_cast<std::size_t>(t)];
+    final_acc = ((p[0] + p[1]) + p[2]) + p[3];
+  }
+  return 0.0f + final_acc;
+}
+
 }  // namespace
+
+int g_dysta_lanes = 16;
 
 DystaLayer dysta_layer(const LayerShape& L, const Mask& w, const Mask& in) {
   DystaLayer d;
@@ -112,7 +212,8 @@ DystaLayer dysta_layer(const LayerShape& L, const Mask& w, const Mask& in) {
     }
     const u64 weight_checks = static_cast<u64>(2 * m1 * s1 * m2 * s2) * windows;
     // PyTorch's float32 arithmetic on the tensor the sum is.
-    float parallel = static_cast<float>(valid) * 4.0f;
+    const float valid_f = torch_sum(outputs_stride1(L, w, in, image), g_dysta_lanes);
+    float parallel = valid_f * 4.0f;
     parallel = parallel + static_cast<float>(act_checks);
     parallel = parallel + static_cast<float>(weight_checks);
     const float per_pe = parallel / 192.0f;

@@ -24,7 +24,16 @@ bool keep(std::uint64_t seed, std::uint64_t index, double density) {
   return (mask_hash(seed, index) >> 11) < threshold;
 }
 
-double unit(std::uint64_t h) { return static_cast<double>(h >> 11) / 9007199254740992.0; }
+// Stratified shares for `rows` rows: row i gets (rank_i + 0.5) / rows, ranks a permutation drawn
+// from the hash, so that the shares average exactly one half.
+std::vector<double> stratified(std::uint64_t seed, u64 rows) {
+  std::vector<std::pair<u64, u64>> order(rows);
+  for (u64 i = 0; i < rows; ++i) order[i] = {mask_hash(seed ^ 0x5851F42D4C957F2Dull, i), i};
+  std::sort(order.begin(), order.end());
+  std::vector<double> u(rows);
+  for (u64 r = 0; r < rows; ++r) u[order[r].second] = (static_cast<double>(r) + 0.5) / static_cast<double>(rows);
+  return u;
+}
 
 // Keeps the `count` elements of `indices` (positions in `mask`, hashed by `keys`) with the
 // smallest hashes.
@@ -121,6 +130,7 @@ Mask weight_mask(const LayerShape& L, const PatternSpec& spec) {
     case Pattern::nm: {
       // Per filter (or per group of m along its reduction): the elements with the smallest hashes.
       std::vector<u64> idx, keys;
+      const std::vector<double> u = spec.pattern == Pattern::clustered ? stratified(spec.seed, static_cast<u64>(L.k)) : std::vector<double>{};
       for (i64 j = 0; j < L.k; ++j) {
         idx.clear(); keys.clear();
         const auto flush = [&](u64 count) { keep_smallest(mask, idx, keys, spec.seed, count); idx.clear(); keys.clear(); };
@@ -137,7 +147,7 @@ Mask weight_mask(const LayerShape& L, const PatternSpec& spec) {
         } else {
           double dj = d;
           if (spec.pattern == Pattern::clustered)
-            dj = std::min(1.0, d * (0.5 + unit(mask_hash(spec.seed ^ 0x5851F42D4C957F2Dull, static_cast<u64>(j)))));
+            dj = std::min(1.0, d * (0.5 + u[static_cast<std::size_t>(j)]));
           flush(static_cast<u64>(std::llround(dj * static_cast<double>(red))));
         }
       }
@@ -159,13 +169,14 @@ Mask input_mask(const LayerShape& L, const PatternSpec& spec) {
     case Pattern::balanced:
     case Pattern::clustered: {
       std::vector<u64> idx, keys;
+      const std::vector<double> u = spec.pattern == Pattern::clustered ? stratified(spec.seed, count / plane) : std::vector<double>{};
       for (u64 row = 0; row < count / plane; ++row) {
         idx.resize(plane);
         std::iota(idx.begin(), idx.end(), row * plane);
         keys = idx;
         double dr = d;
         if (spec.pattern == Pattern::clustered)
-          dr = std::min(1.0, d * (0.5 + unit(mask_hash(spec.seed ^ 0x5851F42D4C957F2Dull, row))));
+          dr = std::min(1.0, d * (0.5 + u[row]));
         keep_smallest(mask, idx, keys, spec.seed, static_cast<u64>(std::llround(dr * static_cast<double>(plane))));
       }
       break;

@@ -29,7 +29,8 @@ using Mask = std::vector<std::uint8_t>;
 //   uniform    every element kept independently with probability `density`;
 //   balanced   every filter keeps exactly round(density × columns) elements (perfect balance);
 //   clustered  filter j keeps round(columns × min(1, density × (0.5 + u_j))) elements, u_j
-//              uniform in [0, 1): densities spread from half to one and a half times the mean;
+//              stratified over [0, 1) in a drawn order ((rank + 0.5) / filters): densities
+//              spread evenly from half to one and a half times the mean, which they keep;
 //   channel    whole input channels kept with probability `density` (channel pruning);
 //   filter     whole filters kept with probability `density` (filter pruning);
 //   block      blocks of `block` consecutive input channels at one (filter, r, s) kept with

@@ -196,6 +196,8 @@ std::vector<std::string> SparseEngine::supports(const workloads::Operator& op) c
                              "connected layers only");
     w.push_back("sparse: an activation x activation product or transposed convolution runs densely");
   }
+  if (p_.mode == "dysta")
+    w.push_back("sparse: reference mode (Dysta's Eyeriss-v2 latency model): memory traffic is not timed");
   if (p_.mode == "expected")
     w.push_back("sparse: expected-value mode: every lane is assumed to get the mean work (perfect balance)");
   if (!p_.structured.empty() && op.density.weight_pattern &&

@@ -97,7 +97,7 @@ TEST_CASE("config errors name the file, the JSON path and what was expected",
       "/dram/latency_cycles", "must be >= 0");
   fails_with(R"({"engine": "ideal", "peak_macs_per_cycle": 8})", "missing required key", "dram");
   fails_with(R"({"engine": "warp-drive"})", "/engine",
-             "known: bitfusion, eyeriss, ideal, systolic");
+             "known: bitfusion, eyeriss, ideal, sparse, systolic");
   fails_with(R"({"peak_macs_per_cycle": 8})", "missing required key", "engine");
   fails_with(R"([1, 2])", "expected an object", "array");
 }

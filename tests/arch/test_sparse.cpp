@@ -6,7 +6,8 @@
 //     beats the balanced bound (the tile work spread evenly over the PEs);
 //   - compressed sizes equal each format's formula; run-length fillers counted by hand;
 //   - one skip-both PE on a 1x1 convolution takes exactly the effectual MACs of its masks;
-//   - the map cache keys on the masks; plans from masks stay within their tile classes.
+//   - the expected-value mode states its balance assumption; bad keys name their path.
+// The map cache and the timing of sparse plans: tests/sim/test_sparse_sim.cpp.
 #include <catch2/catch.hpp>
 
 #include <fstream>
@@ -14,7 +15,6 @@
 #include "arch/config.hpp"
 #include "arch/sparse/masks.hpp"
 #include "arch/sparse/sparse.hpp"
-#include "sim/simulate.hpp"
 #include "test_support.hpp"
 
 using namespace tessera;
@@ -35,7 +35,7 @@ workloads::Operator conv(workloads::i64 c, workloads::i64 hw, workloads::i64 k, 
   return op;
 }
 
-std::unique_ptr<arch::Engine> engine(const nlohmann::json& sparse, const std::string& bandwidth = "1e6 B/cycle") {
+std::shared_ptr<const arch::Engine> engine(const nlohmann::json& sparse, const std::string& bandwidth = "1e6 B/cycle") {
   nlohmann::json cfg = {{"engine", "sparse"}, {"dram", {{"bandwidth", bandwidth}}}, {"sparse", sparse}};
   return arch::build_arch({"test", cfg}).engine;
 }
@@ -54,12 +54,6 @@ TEST_CASE("sparse: weight skipping on a balanced mask of density d takes d x the
     INFO("density " << d);
     const auto op = conv(64, 8, 32, 3, d);
     CHECK(cycles(*skip, op) * 4 == static_cast<arch::u64>(d * 4) * d1);
-    // Compute-bound: the analytical timing is the compute.
-    workloads::Graph g("one");
-    g.add(op);
-    const auto r = sim::simulate(*skip, g, "analytical");
-    CHECK(r.at(0).timing.cycles >= cycles(*skip, op));
-    CHECK(static_cast<double>(r.at(0).timing.cycles) <= 1.01 * static_cast<double>(cycles(*skip, op)));
   }
 }
 
@@ -172,38 +166,6 @@ TEST_CASE("sparse: one skip-both PE on a 1x1 convolution takes exactly its effec
   const auto w = one->map(op);
   CHECK(w.plan.compute_cycles() == effectual);
   CHECK(w.macs == effectual);
-}
-
-TEST_CASE("sparse: masks from data key the map cache; plans from masks keep to their tile classes", "[sparse]") {
-  const auto e = engine({{"pes", 64}, {"skip", "both"}, {"tile_classes", 16}});
-  auto a = conv(64, 56, 64, 3, 0.5, 0.5), b = a;
-  const auto L = *arch::sparse::layer_shape(a);
-  for (auto* op : {&a, &b}) {
-    workloads::OperandMasks m;
-    arch::sparse::PatternSpec s;
-    s.density = 0.5;
-    s.seed = op == &a ? 11 : 12;
-    m.weight = arch::sparse::weight_mask(L, s);
-    s.seed += 100;
-    m.input = arch::sparse::input_mask(L, s);
-    m.digest = arch::sparse::mask_digest(m);
-    op->masks = std::make_shared<const workloads::OperandMasks>(std::move(m));
-  }
-  REQUIRE(a.masks->digest != b.masks->digest);
-  sim::MapCache cache;
-  const auto& wa = cache.map(*e, a, {});
-  const auto& wb = cache.map(*e, b, {});
-  CHECK(cache.size() == 2);
-  CHECK(wa.plan != wb.plan);
-  cache.map(*e, a, {});
-  CHECK(cache.hits() == 1);
-  // ResNet-50's widest 3x3 layer: 1 filter block x 196 position blocks compress to at most
-  // two runs per class (and the first tile peeled for the rest of the bytes); the total is kept.
-  const auto exact = engine({{"pes", 64}, {"skip", "both"}, {"tile_classes", 100000}});
-  CHECK(wa.plan.tiles.size() <= 2 * 16 + 2);
-  CHECK(exact->map(a).plan.tiles.size() > 2 * 16 + 2);
-  CHECK(wa.plan.compute_cycles() == exact->map(a).plan.compute_cycles());
-  CHECK(wa.metrics.at("tiles") == 196);
 }
 
 TEST_CASE("sparse: the expected-value mode states its balance assumption", "[sparse]") {

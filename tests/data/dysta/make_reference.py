@@ -45,22 +45,27 @@ def keep(seed, index, density):
 
 def weight_mask(shape, pattern, density, seed):
     """[K][Cg][R][S] (conv) or [K][C] (fc) mask, as Tessera's masks.cpp (patterns uniform,
-    block (4 consecutive input channels at one k, r, s), filter (whole output channels))."""
+    block (4 consecutive input channels at one k, r, s), filter (whole output channels)).
+    Drawn 64 filters at a time to bound memory."""
     k_, cg = shape[0], shape[1]
     r_, s_ = (shape[2], shape[3]) if len(shape) == 4 else (1, 1)
-    k, c, r, s = np.meshgrid(np.arange(k_), np.arange(cg), np.arange(r_), np.arange(s_), indexing="ij")
     if density >= 1.0:
-        m = np.ones((k_, cg, r_, s_), dtype=bool)
-    elif pattern == "uniform":
-        m = keep(seed, ((k * cg + c) * r_ + r) * s_ + s, density)
-    elif pattern == "block":
-        blocks = (cg + 3) // 4
-        m = keep(seed, ((k * blocks + c // 4) * r_ + r) * s_ + s, density)
-    elif pattern == "filter":
-        m = keep(seed, k, density)
-    else:
-        raise ValueError(pattern)
-    return m.reshape(shape)
+        return np.ones(shape, dtype=bool)
+    out = np.empty((k_, cg, r_, s_), dtype=bool)
+    c, r, s = np.ogrid[0:cg, 0:r_, 0:s_]
+    for k0 in range(0, k_, 64):
+        k = np.arange(k0, min(k_, k0 + 64)).reshape(-1, 1, 1, 1)
+        if pattern == "uniform":
+            idx = ((k * cg + c) * r_ + r) * s_ + s
+        elif pattern == "block":
+            blocks = (cg + 3) // 4
+            idx = ((k * blocks + c // 4) * r_ + r) * s_ + s
+        elif pattern == "filter":
+            idx = k + 0 * (c + r + s)
+        else:
+            raise ValueError(pattern)
+        out[k0:k0 + 64] = keep(seed, idx, density)
+    return out.reshape(shape)
 
 
 def act_mask(shape, density, seed):
