@@ -146,9 +146,11 @@ float torch_sum(const std::vector<float>& v, int lanes) {
   return 0.0f + final_acc;
 }
 
-}  // namespace
+// Lanes of the vectors PyTorch's sum uses: its AVX2 kernel's 8 floats, as in the reference run
+// (PyTorch 1.13.1 on one thread, tests/data/dysta/README.md).
+constexpr int kTorchLanes = 8;
 
-int g_dysta_lanes = 16;
+}  // namespace
 
 DystaLayer dysta_layer(const LayerShape& L, const Mask& w, const Mask& in) {
   DystaLayer d;
@@ -212,7 +214,7 @@ DystaLayer dysta_layer(const LayerShape& L, const Mask& w, const Mask& in) {
     }
     const u64 weight_checks = static_cast<u64>(2 * m1 * s1 * m2 * s2) * windows;
     // PyTorch's float32 arithmetic on the tensor the sum is.
-    const float valid_f = torch_sum(outputs_stride1(L, w, in, image), g_dysta_lanes);
+    const float valid_f = torch_sum(outputs_stride1(L, w, in, image), kTorchLanes);
     float parallel = valid_f * 4.0f;
     parallel = parallel + static_cast<float>(act_checks);
     parallel = parallel + static_cast<float>(weight_checks);

@@ -13,8 +13,9 @@
 // width is padded is padded in height by as much, rows are counted over a flat reshape of each
 // channel (a no-op permute before it), windows stop at the F0 boundary, out_channel/groups is
 // a float, and the sum is float32 arithmetic as in PyTorch (each term rounded to float32, the
-// division by 192 in float32, then truncated). The exact count `valid` is rounded to float32
-// once (PyTorch sums the convolution's float32 output).
+// division by 192 in float32, then truncated). `valid` itself is PyTorch's float32 sum of the
+// convolution's output, in the order of its CPU kernel (ATen's cascade sum over vectors of 8
+// floats, one thread): beyond 2^24 the order changes the last bits, and the cycles with them.
 //
 // Owns the model; may include arch/sparse/masks.hpp.
 #pragma once
