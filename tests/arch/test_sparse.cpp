@@ -186,3 +186,24 @@ TEST_CASE("sparse: bad keys are errors naming their path", "[sparse]") {
   CHECK_THROWS_WITH(engine({{"mode", "dysta"}, {"pes", 168}}), Catch::Contains("/sparse/pes"));
   CHECK_THROWS_WITH(engine({{"pe", 4}}), Catch::Contains("pe"));
 }
+
+TEST_CASE("zero gating: the systolic array and Bit Fusion spare the MAC energy of gated zeros", "[sparse]") {
+  auto op = conv(64, 8, 32, 3, 0.5, 0.25);
+  for (const char* file : {"configs/arch/systolic_edge_32x32.json", "configs/arch/bitfusion_isca2018.json"}) {
+    INFO(file);
+    const auto dense = arch::load_arch(test::source_path(file));
+    const auto gated_w = arch::load_arch(test::source_path(file), {"energy.zero_gating=weights"});
+    const auto gated_b = arch::load_arch(test::source_path(file), {"energy.zero_gating=both"});
+    CHECK(dense.engine->mac_energy_fraction(op) == 1.0);
+    CHECK(gated_w.engine->mac_energy_fraction(op) == 0.5);
+    CHECK(gated_b.engine->mac_energy_fraction(op) == 0.125);
+    auto w = gated_b.engine->map(op);
+    const auto d = dense.engine->map(op);
+    CHECK(w.plan.compute_cycles() == d.plan.compute_cycles());  // gating keeps the cycles
+    const std::string key = std::string(file).find("bitfusion") != std::string::npos ? "core" : "mac";
+    const double full = gated_b.engine->energy(w, 1000).at(key);
+    w.mac_energy_fraction = gated_b.engine->mac_energy_fraction(op);
+    CHECK(gated_b.engine->energy(w, 1000).at(key) == Approx(full * 0.125));
+    CHECK(gated_b.resolved.at("energy").at("zero_gating") == "both");
+  }
+}
