@@ -112,6 +112,11 @@ CommonParams read_common(ParamReader& r, const CommonDefaults& defaults,
   if (const double area = r.non_negative("area_mm2", 0); area > 0) c.area_mm2 = area;
   if (auto energy = r.optional_child("energy")) {
     if (defaults.hamming) c.hamming = energy::read_hamming(*energy);
+    if (defaults.zero_gating) {
+      const std::string g = energy->choice("zero_gating", {"none", "weights", "activations", "both"}, "none");
+      c.gate_weights = g == "weights" || g == "both";
+      c.gate_activations = g == "activations" || g == "both";
+    }
     if (own_energy) own_energy(*energy, *c.tech);
     energy->finish();
   }
@@ -129,7 +134,26 @@ nlohmann::json EngineBase::with_common(nlohmann::json own) const {
   own["area_mm2"] = common_.area_mm2.value_or(0.0);
   if (stream_source())
     own["energy"]["hamming"] = energy::hamming_json(common_.hamming);
+  if (common_.gate_weights || common_.gate_activations)
+    own["energy"]["zero_gating"] = common_.gate_weights && common_.gate_activations ? "both"
+                                   : common_.gate_weights                          ? "weights"
+                                                                                   : "activations";
   return own;
+}
+
+double EngineBase::mac_energy_fraction(const workloads::Operator& op) const {
+  const auto density = [](const std::vector<std::uint8_t>& mask, double fallback) {
+    if (mask.empty()) return fallback;
+    std::uint64_t nnz = 0;
+    for (auto b : mask) nnz += b;
+    return static_cast<double>(nnz) / static_cast<double>(mask.size());
+  };
+  double f = 1.0;
+  if (common_.gate_weights)
+    f *= op.masks ? density(op.masks->weight, op.density.weight) : op.density.weight;
+  if (common_.gate_activations)
+    f *= op.masks ? density(op.masks->input, op.density.activation) : op.density.activation;
+  return f;
 }
 
 EngineBase::EngineBase(CommonParams common) : common_(std::move(common)) {

@@ -56,6 +56,9 @@ struct LayerWork {
   // Engine-specific figures with their names, reported per layer (e.g. "mapping_efficiency").
   std::map<std::string, double> metrics;
   std::optional<dataflows::MappingInfo> mapping;  // the mapper's choice, when the engine maps
+  // The share of the MACs that cost MAC energy: zero-gated operands (energy.zero_gating) spare
+  // theirs (sim::plan_graph sets it from Engine::mac_energy_fraction).
+  double mac_energy_fraction = 1.0;
 };
 
 // What the neighbouring operators leave in the on-chip buffers (decided by sim::simulate from the
@@ -132,6 +135,9 @@ class Engine {
   // How the engine builds a complex MAC (4 real multiplies, or Gauss's 3: a stated choice), or
   // nullopt when it has no complex datapath; supports() then refuses complex operators.
   virtual std::optional<energy::ComplexMac> complex_mac() const { return std::nullopt; }
+  // The share of `op`'s MACs that cost MAC energy: 1, or with zero gating the product of the
+  // gated operands' densities (their masks' when the operator has masks from data).
+  virtual double mac_energy_fraction(const workloads::Operator& /*op*/) const { return 1.0; }
 
   // The description of the engine's datapath streams for the bit-toggle energy model
   // (arch/energy/streams.hpp), or null when it has none.
@@ -162,6 +168,9 @@ struct CommonParams {
   std::optional<double> area_mm2;  // given area instead of the engine's estimate
   // energy.hamming: the bit-toggle datapath energy in `simulate` (engines with operand streams)
   std::optional<energy::HammingOptions> hamming;
+  // energy.zero_gating (engines whose PEs can gate): operands whose zeros are gated ("weights",
+  // "activations", "both"): the cycles stay dense, gated MACs cost no MAC energy.
+  bool gate_weights = false, gate_activations = false;
 };
 
 struct CommonDefaults {
@@ -169,6 +178,7 @@ struct CommonDefaults {
   MemoryDefaults memory;
   bool dram_required = false;  // the "dram" object must be present (no default bandwidth)
   bool hamming = false;  // the engine describes operand streams: energy.hamming is a key
+  bool zero_gating = false;  // the engine's PEs can gate zero operands: energy.zero_gating is a key
 };
 
 // The engine's own keys of the "energy" object, read after the shared ones with the loaded
@@ -193,6 +203,7 @@ class EngineBase : public Engine {
   const MemorySystem& memory() const override { return common_.memory; }
   const VectorUnit& vector_unit() const override { return common_.vector; }
   bool fuses_epilogues() const override { return common_.fusion; }
+  double mac_energy_fraction(const workloads::Operator& op) const override;
   const CommonParams& common() const { return common_; }
 
  protected:

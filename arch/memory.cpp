@@ -45,6 +45,11 @@ std::size_t MemorySystem::channel_for(std::string_view port) const {
     for (const auto& p : channels[c].ports)
       if (p == port) return c;
   }
+  // Metadata travels beside its values: "weight_meta" on the channel of "weight" unless a
+  // channel names it.
+  constexpr std::string_view meta = "_meta";
+  if (port.size() > meta.size() && port.substr(port.size() - meta.size()) == meta)
+    return channel_for(port.substr(0, port.size() - meta.size()));
   if (fallback) return *fallback;
   if (form != ChannelForm::list) return 0;
   std::string listed;

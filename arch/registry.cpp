@@ -5,6 +5,7 @@
 #include "arch/eyeriss/eyeriss.hpp"
 #include "arch/fluid_npu/fluid_npu.hpp"
 #include "arch/ideal/ideal.hpp"
+#include "arch/sparse/sparse.hpp"
 #include "arch/systolic/systolic.hpp"
 
 namespace tessera::arch {
@@ -26,6 +27,8 @@ const Registry<EngineFactory>& engines() {
     r.add("fluid_npu",
           "fluid-batching NPU (ICCAD 2022): PEs of V MAC lanes over batch samples, stackable PEs",
           &FluidNpuEngine::create);
+    r.add("sparse", "PE array skipping or gating zeros, compressed formats, N:M, imbalance from masks",
+          &SparseEngine::create);
     return r;
   }();
   return registry;

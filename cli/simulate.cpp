@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "arch/config.hpp"
+#include "arch/sparse/masks.hpp"
 #include "cli/command.hpp"
 #include "cli/files.hpp"
 #include "cli/progress.hpp"
@@ -29,7 +30,7 @@ namespace {
 
 struct SimulateArgs {
   std::string arch_file, workload_file, out_file, trace_file, fidelity = "analytical",
-                                                              format = "json";
+                                                              format = "json", data = "synthetic";
   std::vector<std::string> overrides;
   bool quiet = false;
   workloads::i64 generate = 0, prompt = 0;
@@ -65,6 +66,8 @@ int simulate(const SimulateArgs& a, std::ostream& out, std::ostream& err) {
   if (a.generate) workload_overrides.push_back("generate=" + std::to_string(a.generate));
   if (a.prompt) workload_overrides.push_back("seq_len=" + std::to_string(a.prompt));
   const workloads::WorkloadSettings settings = workload_settings(a.workload, workload_overrides);
+  if (a.data != "synthetic" && settings.generation)
+    throw InputError("--data " + a.data + ": masks from data apply to one-shot runs, not generation runs");
   if (a.prompt && !settings.generation)
     throw InputError("--prompt sets a generation run's prompt: add --generate N");
   explorer::EvaluateOptions options;
@@ -89,8 +92,10 @@ int simulate(const SimulateArgs& a, std::ostream& out, std::ostream& err) {
     report = explorer::evaluate_generation(arch, a.workload_file, settings, options, generation);
     progress.finish();
   } else {
-    const auto workload = explorer::prepare_workload(
-        workloads::load_workload(a.workload_file, settings), a.workload_file);
+    workloads::Graph graph = workloads::load_workload(a.workload_file, settings);
+    // Zero masks from data for engines that skip zeros (arch/sparse/masks.hpp).
+    arch::sparse::attach_masks(graph, a.data);
+    const auto workload = explorer::prepare_workload(std::move(graph), a.workload_file);
     ProgressLine progress(err, "simulate: bit toggles");  // only energy.hamming reports any
     options.progress = std::ref(progress);
     report = explorer::evaluate(arch, workload, options);
@@ -159,6 +164,11 @@ Command add_simulate(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--prompt", a->prompt, "With --generate: prompt tokens (default: --seq-len or 128)")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--data", a->data,
+                  "Zero masks for engines that skip zeros: synthetic (from densities and the "
+                  "engine's patterns), onnx (weights' zeros from the ONNX initializers), or "
+                  "npy:DIR (a layer's input from DIR/<layer>.npy; weights as onnx)")
+      ->capture_default_str();
   cmd->add_flag("--quiet", a->quiet, "Do not print the summary table");
   return {cmd, [a](std::ostream& out, std::ostream& err) { return simulate(*a, out, err); }};
 }

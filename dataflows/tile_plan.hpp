@@ -19,9 +19,10 @@ namespace tessera::dataflows {
 
 using u64 = std::uint64_t;
 
-// Ports per plan: enough for input, weight, output, partial sums in and out, metadata,
-// coefficients and a spare; fixed so that tiles stay flat arrays.
-inline constexpr std::size_t kMaxPorts = 8;
+// Ports per plan: enough for a sparse layer's input, weight and output values with a metadata
+// port beside each (compressed formats), partial sums in and out, the epilogue's inputs and
+// spares; fixed so that tiles stay flat arrays.
+inline constexpr std::size_t kMaxPorts = 12;
 
 // The names engines use for the common streams (any other name is allowed).
 namespace port {

@@ -57,7 +57,7 @@ class AnalyticalExecutor final : public PlanExecutor {
       : spec_(spec), units_(spec.units.size()) {
     if (spec.units.empty()) throw std::invalid_argument("analytical executor: no compute units");
     if (spec.memory.channels.empty() || spec.memory.channels.size() > kMaxChannels)
-      throw std::invalid_argument("analytical executor: 1 to 8 memory channels");
+      throw std::invalid_argument("analytical executor: 1 to " + std::to_string(kMaxChannels) + " memory channels");
   }
 
   const std::vector<UnitSpec>& units() const override { return spec_.units; }

@@ -153,6 +153,10 @@ decltype(auto) for_operator(const workloads::Operator& op, F&& f) {
   }
 }
 
+// The masks a plan may depend on (0 without any): two layers of one shape and density with
+// different masks do not share a plan.
+std::uint64_t mask_digest(const workloads::Operator& op) { return op.masks ? op.masks->digest : 0; }
+
 std::uint64_t map_digest(const workloads::Operator& op, const arch::MapContext& context) {
   return (static_cast<std::uint64_t>(op.macs()) * 1000003u) ^
          (static_cast<std::uint64_t>(op.input_elements()) * 10007u) ^
@@ -160,7 +164,7 @@ std::uint64_t map_digest(const workloads::Operator& op, const arch::MapContext& 
          (static_cast<std::uint64_t>(op.precision.weight_bits) << 48) ^
          (static_cast<std::uint64_t>(op.precision.activation_bits) << 56) ^
          (static_cast<std::uint64_t>(op.kind()) << 40) ^ (context.input_on_chip ? 1u : 0u) ^
-         (context.output_on_chip ? 2u : 0u);
+         (context.output_on_chip ? 2u : 0u) ^ mask_digest(op);
 }
 
 }  // namespace
@@ -176,7 +180,7 @@ const arch::LayerWork* MapCache::find(const workloads::Operator& op,
   for (auto [it, end] = entries_.equal_range(map_digest(op, context)); it != end; ++it) {
     const Entry& e = it->second;
     if (e.shape == op.shape && e.precision == op.precision && e.density == op.density &&
-        e.context.input_on_chip == context.input_on_chip &&
+        e.masks == mask_digest(op) && e.context.input_on_chip == context.input_on_chip &&
         e.context.output_on_chip == context.output_on_chip)
       return &e.work;
   }
@@ -198,7 +202,7 @@ const arch::LayerWork& MapCache::map(const arch::Engine& engine, const workloads
   if (const arch::LayerWork* w = find(op, context)) return *w;  // another thread was first
   return entries_
       .emplace(map_digest(op, context),
-               Entry{op.shape, op.precision, op.density, context, std::move(work)})
+               Entry{op.shape, op.precision, op.density, mask_digest(op), context, std::move(work)})
       ->second.work;
 }
 
@@ -274,6 +278,7 @@ GraphPlan plan_graph(const arch::Engine& engine, const workloads::Graph& graph, 
     const arch::MapContext context{.input_on_chip = h > 0 && kept[heads[h - 1]],
                                    .output_on_chip = kept[i]};
     work[i] = maps.map(engine, op, context);
+    work[i].mac_energy_fraction = engine.mac_energy_fraction(op);
   }
   for (std::size_t i = 0; i < n; ++i) {
     if (head[i] == i) continue;

@@ -56,8 +56,8 @@ struct LayerResult {
   nlohmann::json hamming;
 };
 
-// Mapped operators by what decides their mapping (shape, precisions, densities, the on-chip
-// context), so that an operator met again is not mapped again: a network's repeated blocks in
+// Mapped operators by what decides their mapping (shape, precisions, densities, the digest of
+// their masks, the on-chip context), so that an operator met again is not mapped again: a network's repeated blocks in
 // one run, and the steps of a generation run (sim/generation.hpp), which differ only in their
 // attention layers. Also the analytical timings of the plans met (a layer's analytical timing
 // depends on its plan and the engine's memory alone), so that an equal plan is not timed
@@ -86,6 +86,7 @@ class MapCache {
     workloads::OpShape shape;
     workloads::Precision precision;
     workloads::Density density;
+    std::uint64_t masks = 0;  // Operator::masks' digest, 0 without
     arch::MapContext context;
     arch::LayerWork work;
   };

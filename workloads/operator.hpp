@@ -221,6 +221,17 @@ struct TensorValues {
 std::size_t element_size(ElementType type);
 std::string_view to_string(ElementType type);
 
+// Which operand elements are non-zero, when known from data (an ONNX initializer's zeros, a
+// layer's input from a .npy file): one byte per element, 1 = non-zero, in the layouts of
+// arch/energy/values.hpp (conv input [n][c][h][w], weights [k][c/groups][r][s]; matmul input
+// [batch][m][k], weights [k][n]). An empty vector: unknown. `digest` identifies both (equal
+// masks, equal digest), so that plans that depend on masks are keyed on it (sim::MapCache).
+struct OperandMasks {
+  std::vector<std::uint8_t> weight;
+  std::vector<std::uint8_t> input;
+  std::uint64_t digest = 0;
+};
+
 // Marks an operator whose output is an early-exit point of the network.
 struct EarlyExit {
   int index = 0;                      // 0 = first exit
@@ -238,6 +249,9 @@ struct Operator {
   // The weight values, when the front-end has them (ONNX initializers with payloads); null
   // otherwise. Shared, never copied; not part of the operator's identity (operator== ignores it).
   std::shared_ptr<const TensorValues> weight_values;
+  // Zero masks of its operands from data (`simulate --data`), or null. Not part of its identity;
+  // engines that skip zeros read them (arch/sparse/).
+  std::shared_ptr<const OperandMasks> masks;
   // Operators folded into this one at load time (batch norms: workloads/passes.hpp). Not part of
   // its identity.
   std::vector<std::string> folded;

@@ -103,6 +103,7 @@ std::unique_ptr<Engine> BitFusionEngine::create(ParamReader& r) {
   d.clock = "500 MHz";
   d.memory.bandwidth = "24 B/cycle";
   d.hamming = true;
+  d.zero_gating = true;
   p.common = read_common(r, d, [&p](ParamReader& e, const energy::Technology&) {
     p.core_pj_per_cycle = e.non_negative("core_pj_per_cycle", p.core_pj_per_cycle);
     p.wbuf_read_pj_per_bit = e.non_negative("wbuf_read_pj_per_bit", p.wbuf_read_pj_per_bit);
@@ -542,7 +543,8 @@ EnergyBreakdown BitFusionEngine::energy(const LayerWork& work, u64 /*cycles*/) c
     return it == work.metrics.end() ? 0.0 : it->second;
   };
   EnergyBreakdown e;
-  e["core"] = static_cast<double>(work.plan.compute_cycles()) * p_.core_pj_per_cycle;
+  // Zero gating idles the bricks of gated MACs: the core's energy scales with the MACs that run.
+  e["core"] = static_cast<double>(work.plan.compute_cycles()) * p_.core_pj_per_cycle * work.mac_energy_fraction;
   e["sram.filter.read"] = metric("wbuf_read_bits") * p_.wbuf_read_pj_per_bit;
   e["sram.filter.write"] = metric("wbuf_write_bits") * p_.wbuf_write_pj_per_bit;
   e["sram.ifmap.read"] = metric("ibuf_read_bits") * p_.ibuf_read_pj_per_bit;

@@ -26,7 +26,7 @@ ToggleResult price(const std::vector<PortCount>& ports, const LayerHamming& l) {
   }
   r.ci95 = std::sqrt(var);  // ports sampled independently
   r.toggle_pj = r.toggles * l.pj_per_toggle;
-  r.base_pj = static_cast<double>(l.macs) * l.base_pj_per_mac;
+  r.base_pj = static_cast<double>(l.macs) * l.mac_energy_fraction * l.base_pj_per_mac;
   return r;
 }
 
@@ -79,6 +79,7 @@ HammingReport analyse_hamming(const Engine& engine, const workloads::Graph& grap
     LayerHamming& l = report.layers[i];
     l.name = op.name;
     l.macs = static_cast<std::uint64_t>(op.macs());
+    l.mac_energy_fraction = engine.mac_energy_fraction(op);
     l.precision = source->mac_precision(op);
     const double e_mac = tech->mac_cost(l.precision).energy_pj;
     double ref = 0;

@@ -90,6 +90,9 @@ struct LayerHamming {
   std::string precision;           // technology MAC entry used
   double table_mac_pj = 0;         // MACs * E_mac (the flat table figure)
   double pj_per_toggle = 0, base_pj_per_mac = 0;
+  // The share of the MACs that pay the base energy: zero-gated MACs do not
+  // (Engine::mac_energy_fraction). Their operands' toggles are still counted.
+  double mac_energy_fraction = 1.0;
   std::string weight_source, input_source;
   ToggleResult original;
   std::optional<ToggleResult> optimized;  // with --optimize-order

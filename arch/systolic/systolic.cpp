@@ -155,6 +155,7 @@ std::unique_ptr<Engine> SystolicEngine::create(ParamReader& r) {
       "SCALE-Sim mode stalls the whole array on each operand's fetch, modelled as one shared "
       "channel: use \"shared\" or leave it out";
   d.hamming = true;
+  d.zero_gating = true;
   p.common = read_common(r, d, [&p](ParamReader& energy, const energy::Technology& tech) {
     p.mac_energy_pj = energy.optional_number("mac_pj");
     p.sram_energy_pj_per_byte = energy.optional_number("sram_pj_per_byte");
@@ -561,7 +562,8 @@ EnergyBreakdown SystolicEngine::energy(const LayerWork& work, u64 cycles) const 
   const energy::Technology& t = *common_.tech;
   EnergyBreakdown e;
   const std::string prec = energy::priced_mac_precision(p_.pe_precision, work.mac_bits, work.mac_format);
-  e["mac"] = static_cast<double>(work.macs) * p_.mac_energy_pj.value_or(t.mac_cost(prec).energy_pj);
+  e["mac"] = static_cast<double>(work.macs) * work.mac_energy_fraction *
+             p_.mac_energy_pj.value_or(t.mac_cost(prec).energy_pj);
   const auto capacity = [&](const std::string& level) {
     return level == "sram.ifmap"    ? p_.ifmap_sram_bytes
            : level == "sram.filter" ? p_.filter_sram_bytes

@@ -349,7 +349,7 @@ class Executor final : public PlanExecutor {
   Executor(const ExecutorSpec& spec, Trace* trace) : spec_(spec) {
     if (spec.units.empty()) throw std::invalid_argument("SystemC executor: no compute units");
     if (spec.memory.channels.empty() || spec.memory.channels.size() > kMaxChannels)
-      throw std::invalid_argument("SystemC executor: 1 to 8 memory channels");
+      throw std::invalid_argument("SystemC executor: 1 to " + std::to_string(kMaxChannels) + " memory channels");
     shared_.trace = trace;
     shared_.memory_clock_hz = spec.memory_clock_hz;
     fresh_kernel();

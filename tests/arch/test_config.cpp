@@ -97,7 +97,7 @@ TEST_CASE("config errors name the file, the JSON path and what was expected",
       "/dram/latency_cycles", "must be >= 0");
   fails_with(R"({"engine": "ideal", "peak_macs_per_cycle": 8})", "missing required key", "dram");
   fails_with(R"({"engine": "warp-drive"})", "/engine",
-             "known: bitfusion, butterfly, eyeriss, fluid_npu, ideal, systolic");
+             "known: bitfusion, butterfly, eyeriss, fluid_npu, ideal, sparse, systolic");
   fails_with(R"({"peak_macs_per_cycle": 8})", "missing required key", "engine");
   fails_with(R"([1, 2])", "expected an object", "array");
 }
@@ -293,11 +293,11 @@ TEST_CASE("dram.channels list errors name the JSON path", "[arch][memory][config
   fails_with("[" + a + "," + a + "]", "/dram/channels/1/name", "listed twice");
   fails_with("[]", "/dram/channels", "at least one channel");
   {
-    std::string nine = "[";
-    for (int i = 0; i < 9; ++i)
-      nine += (i ? "," : "") + std::string(R"({"name": "c)") + std::to_string(i) +
+    std::string many = "[";
+    for (int i = 0; i < 13; ++i)
+      many += (i ? "," : "") + std::string(R"({"name": "c)") + std::to_string(i) +
               R"(", "bandwidth": 1, "ports": ["p)" + std::to_string(i) + R"("]})";
-    fails_with(nine + "]", "/dram/channels", "lists 9 channels, at most 8");
+    fails_with(many + "]", "/dram/channels", "lists 13 channels, at most 12");
   }
   fails_with(R"([{"name": "a", "bandwidth": 8, "ports": []}])", "/dram/channels/0/ports",
              "at least one");
