@@ -56,7 +56,7 @@ struct MemoryChannel {
   u64 outstanding = 1024;
   u64 burst_bytes = 64;
   // model "detailed": the DRAM channel, and the engine clock its cycles are converted with.
-  std::optional<dram::Spec> detailed;
+  std::optional<dram::Spec> detailed = std::nullopt;
   double clock_hz = 0;
   std::vector<std::string> ports;  // carried ports; empty: every port no other channel names
 
