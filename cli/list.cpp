@@ -1,11 +1,13 @@
 // tessera list: what is built in (engines, workload front-ends, fidelities, search algorithms,
-// accuracy oracles, accelerator templates, evaluator pools).
+// accuracy oracles, accelerator templates, evaluator pools, scheduling policies, DRAM presets).
+#include <algorithm>
 #include <memory>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "arch/config.hpp"
+#include "arch/dram/spec.hpp"
 #include "cli/command.hpp"
 #include "cli/pools.hpp"
 #include "explorer/search.hpp"
@@ -40,6 +42,11 @@ int list(bool as_json, std::ostream& out) {
     doc["accuracy_oracles"][name] = desc;
   doc["scheduling_policies"] = nlohmann::json::object();
   for (const auto& [name, desc] : serving::policies().list()) doc["scheduling_policies"][name] = desc;
+  doc["dram_presets"] = nlohmann::json::object();
+  for (const auto& p : arch::dram::presets())
+    doc["dram_presets"][p.name] =  // the source's first clause (all of it: arch/dram/spec.cpp)
+        fmt::format("{:.1f} GB/s per channel, {}", p.peak_bytes_per_cycle() / p.timing.tck_ns,
+                    p.source.substr(0, p.source.find(',')));
   doc["accelerator_templates"] = nlohmann::json::object();
   for (const auto& [name, desc] : explorer::accelerator_templates().list())
     doc["accelerator_templates"][name] = desc;
@@ -55,11 +62,14 @@ int list(bool as_json, std::ostream& out) {
                                        {"accelerator_templates", "accelerator templates"},
                                        {"evaluator_pools", "evaluator pools"},
                                        {"scheduling_policies", "scheduling policies (tessera serve)"},
+                                       {"dram_presets", "DRAM presets (dram.preset)"},
                                        {"metrics", "metrics of a design point"}}) {
     out << title << ":\n";
     if (doc[section].empty()) out << "  (none registered)\n";
+    std::size_t width = 12;  // names line up within a section, however long
+    for (const auto& [name, desc] : doc[section].items()) width = std::max(width, name.size());
     for (const auto& [name, desc] : doc[section].items())
-      out << fmt::format("  {:<12} {}\n", name, desc.get<std::string>());
+      out << fmt::format("  {:<{}} {}\n", name, width, desc.get<std::string>());
   }
   return 0;
 }

@@ -155,6 +155,9 @@ TEST_CASE("list names the registered engines and front-ends", "[cli]") {
                         Contains("search algorithms"));
   const auto j = nlohmann::json::parse(run({"list", "--json"}).out);
   CHECK(j.at("engines").contains("ideal"));
+  CHECK_THAT(j.at("dram_presets").at("ddr4_3200").get<std::string>(), Contains("25.6 GB/s"));
+  // Names longer than the usual column still leave one space before their description.
+  CHECK_THAT(r.out, Contains("  lpddr4x_4266 ") && Contains("DRAM presets"));
 }
 
 TEST_CASE("check validates a config without running it", "[cli]") {
