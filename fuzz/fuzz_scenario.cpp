@@ -8,19 +8,9 @@
 #include "serving/scenario.hpp"
 #include "serving/serve.hpp"
 
-namespace {
-
-void copy_beside(const char* shipped, const char* name) {
-  std::filesystem::copy_file(std::filesystem::path(TESSERA_SOURCE_DIR) / shipped,
-                             tessera::fuzz::scratch_dir() / name,
-                             std::filesystem::copy_options::overwrite_existing);
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  copy_beside("configs/arch/systolic_tiny_8x8.json", "arch.json");
-  copy_beside("configs/workloads/lenet5.json", "workload.json");
+  tessera::fuzz::copy_beside("configs/arch/systolic_tiny_8x8.json", "arch.json");
+  tessera::fuzz::copy_beside("configs/workloads/lenet5.json", "workload.json");
   return 0;
 }
 

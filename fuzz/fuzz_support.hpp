@@ -39,6 +39,13 @@ inline const std::filesystem::path& scratch_dir() {
   return dir.path;
 }
 
+// Copies a shipped file (path from the source tree) into the scratch folder as `name`, for
+// inputs that name files beside them.
+inline void copy_beside(const char* shipped, const char* name) {
+  std::filesystem::copy_file(std::filesystem::path(TESSERA_SOURCE_DIR) / shipped, scratch_dir() / name,
+                             std::filesystem::copy_options::overwrite_existing);
+}
+
 // Writes the input to `name` in the scratch folder and returns its path.
 inline std::string as_file(const std::uint8_t* data, std::size_t size, const std::string& name) {
   const auto path = (scratch_dir() / name).string();

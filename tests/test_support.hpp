@@ -14,6 +14,21 @@ inline std::string data_path(const std::string& rel) {
   return std::string(TESSERA_TEST_DATA) + "/" + rel;
 }
 
+// A c -> k channel convolution on hw x hw with r x r kernels, "same" padding, at the given weight
+// and activation densities (the sparse engine's tests).
+inline workloads::Operator conv(workloads::i64 c, workloads::i64 hw, workloads::i64 k,
+                                workloads::i64 r, double wd = 1.0, double ad = 1.0) {
+  workloads::Operator op;
+  op.name = "conv";
+  workloads::Conv cv;
+  cv.c = c, cv.h = hw, cv.w = hw, cv.k = k, cv.r = r, cv.s = r;
+  cv.pad_top = cv.pad_bottom = cv.pad_left = cv.pad_right = (r - 1) / 2;
+  op.shape = cv;
+  op.density.weight = wd;
+  op.density.activation = ad;
+  return op;
+}
+
 // ResNet-18's conv2_x 3x3 convolution (64 -> 64 channels on 56x56, padding 1) followed by a ReLU.
 // MACs 56*56*64*64*9 = 115,605,504; 8-bit operands.
 inline workloads::Graph conv_relu_graph() {

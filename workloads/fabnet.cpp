@@ -6,34 +6,9 @@
 #include "common/error.hpp"
 #include "common/input_file.hpp"
 #include "common/params.hpp"
+#include "workloads/graph_builder.hpp"
 
 namespace tessera::workloads {
-
-namespace {
-
-class Builder {
- public:
-  Builder(Graph& g, std::string file, Precision precision)
-      : g_(g), file_(std::move(file)), precision_(precision) {}
-  Graph::Node add(const std::string& name, OpShape shape, const std::vector<Graph::Node>& inputs) {
-    Operator op;
-    op.name = name;
-    op.source = file_ + ": " + name;
-    op.shape = std::move(shape);
-    op.precision = precision_;
-    validate(op, file_ + ": ");
-    const Graph::Node n = g_.add(std::move(op));
-    for (Graph::Node in : inputs) g_.connect(in, n);
-    return n;
-  }
-
- private:
-  Graph& g_;
-  std::string file_;
-  Precision precision_;
-};
-
-}  // namespace
 
 FabnetConfig read_fabnet_config(const std::string& path) {
   const nlohmann::json doc = read_json_file(path);

@@ -8,6 +8,7 @@
 #include "common/error.hpp"
 #include "common/input_file.hpp"
 #include "common/params.hpp"
+#include "workloads/graph_builder.hpp"
 
 namespace tessera::workloads {
 
@@ -68,32 +69,6 @@ Precision dtype_precision(ConfigReader& c) {
   if (t == "float64") return {64, 64, NumberFormat::integer};
   return {16, 16, t == "bfloat16" ? NumberFormat::bf16 : NumberFormat::fp16};
 }
-
-// Builds the graph: every operator gets the config's precision and a source naming the file and
-// the layer; edges follow the tensors.
-class Builder {
- public:
-  Builder(Graph& g, std::string file, Precision precision)
-      : g_(g), file_(std::move(file)), precision_(precision) {}
-
-  Graph::Node add(const std::string& name, const std::string& where, OpShape shape,
-                  const std::vector<Graph::Node>& inputs) {
-    Operator op;
-    op.name = name;
-    op.source = file_ + ": " + where;
-    op.shape = std::move(shape);
-    op.precision = precision_;
-    validate(op, file_ + ": ");
-    const Graph::Node n = g_.add(std::move(op));
-    for (Graph::Node in : inputs) g_.connect(in, n);
-    return n;
-  }
-
- private:
-  Graph& g_;
-  std::string file_;
-  Precision precision_;
-};
 
 }  // namespace
 

@@ -86,7 +86,7 @@ struct Memory : sc_core::sc_module {
     const double ratio = 1e9 / spec.timing.tck_ns / memory_clock_hz;
     const auto dram_arrival = static_cast<u64>(std::floor(static_cast<double>(to_cycles(arrival)) * ratio));
     const u64 stream = tx.get_address() >> 8;
-    auto [cursor, fresh] = cursors.try_emplace(tx.get_address(), stream << 30);
+    const auto cursor = cursors.try_emplace(tx.get_address(), stream << 30).first;
     const bool write = tx.get_command() == tlm::TLM_WRITE_COMMAND;
     u64 left = (bytes_of(tx) + access - 1) / access, done = dram_arrival;
     while (left > 0) {  // in pieces, so that a long transfer holds a bounded request list

@@ -22,18 +22,7 @@ using arch::SparseFormat;
 
 namespace {
 
-workloads::Operator conv(workloads::i64 c, workloads::i64 hw, workloads::i64 k, workloads::i64 r,
-                         double wd = 1.0, double ad = 1.0) {
-  workloads::Operator op;
-  op.name = "conv";
-  workloads::Conv cv;
-  cv.c = c; cv.h = hw; cv.w = hw; cv.k = k; cv.r = r; cv.s = r;
-  cv.pad_top = cv.pad_bottom = cv.pad_left = cv.pad_right = (r - 1) / 2;
-  op.shape = cv;
-  op.density.weight = wd;
-  op.density.activation = ad;
-  return op;
-}
+using test::conv;
 
 std::shared_ptr<const arch::Engine> engine(const nlohmann::json& sparse, const std::string& bandwidth = "1e6 B/cycle") {
   nlohmann::json cfg = {{"engine", "sparse"}, {"dram", {{"bandwidth", bandwidth}}}, {"sparse", sparse}};

@@ -7,23 +7,13 @@
 #include "arch/sparse/masks.hpp"
 #include "arch/sparse/sparse.hpp"
 #include "sim/simulate.hpp"
+#include "test_support.hpp"
 
 using namespace tessera;
 
 namespace {
 
-workloads::Operator conv(workloads::i64 c, workloads::i64 hw, workloads::i64 k, workloads::i64 r,
-                         double wd = 1.0, double ad = 1.0) {
-  workloads::Operator op;
-  op.name = "conv";
-  workloads::Conv cv;
-  cv.c = c; cv.h = hw; cv.w = hw; cv.k = k; cv.r = r; cv.s = r;
-  cv.pad_top = cv.pad_bottom = cv.pad_left = cv.pad_right = (r - 1) / 2;
-  op.shape = cv;
-  op.density.weight = wd;
-  op.density.activation = ad;
-  return op;
-}
+using test::conv;
 
 std::shared_ptr<const arch::Engine> engine(const nlohmann::json& sparse) {
   nlohmann::json cfg = {{"engine", "sparse"}, {"dram", {{"bandwidth", "1e6 B/cycle"}}}, {"sparse", sparse}};
