@@ -11,6 +11,7 @@
 #include "cli/command.hpp"
 #include "cli/pools.hpp"
 #include "explorer/search.hpp"
+#include "serving/multi_dnn.hpp"
 #include "serving/policy.hpp"
 #include "sim/executor.hpp"
 #include "sim/metrics.hpp"
@@ -42,6 +43,9 @@ int list(bool as_json, std::ostream& out) {
     doc["accuracy_oracles"][name] = desc;
   doc["scheduling_policies"] = nlohmann::json::object();
   for (const auto& [name, desc] : serving::policies().list()) doc["scheduling_policies"][name] = desc;
+  doc["multi_dnn_policies"] = nlohmann::json::object();
+  for (const auto& [name, desc] : serving::multi_dnn_policies().list())
+    doc["multi_dnn_policies"][name] = desc;
   doc["dram_presets"] = nlohmann::json::object();
   for (const auto& p : arch::dram::presets())
     doc["dram_presets"][p.name] =  // the source's first clause (all of it: arch/dram/spec.cpp)
@@ -62,6 +66,7 @@ int list(bool as_json, std::ostream& out) {
                                        {"accelerator_templates", "accelerator templates"},
                                        {"evaluator_pools", "evaluator pools"},
                                        {"scheduling_policies", "scheduling policies (tessera serve)"},
+                                       {"multi_dnn_policies", "multi-DNN policies (tessera serve)"},
                                        {"dram_presets", "DRAM presets (dram.preset)"},
                                        {"metrics", "metrics of a design point"}}) {
     out << title << ":\n";

@@ -10,6 +10,8 @@
 #include "cli/files.hpp"
 #include "cli/progress.hpp"
 #include "common/error.hpp"
+#include "common/params.hpp"
+#include "serving/multi_dnn.hpp"
 #include "serving/policy.hpp"
 #include "serving/serve.hpp"
 
@@ -23,10 +25,26 @@ struct ServeArgs {
   bool quiet = false, requests = false;
 };
 
+// A multi-DNN scenario (serving/multi_dnn.hpp): one run, its table and report.
+int serve_multi_dnn(const ServeArgs& a, const std::vector<std::string>& overrides,
+                    std::ostream& out) {
+  const serving::MultiDnnScenario scenario =
+      serving::load_multi_dnn_scenario(a.scenario, overrides);
+  const serving::MultiDnnReport report = serving::run_multi_dnn(scenario);
+  if (!a.quiet) out << serving::format_table(report);
+  if (!a.out_file.empty()) {
+    write_file(a.out_file, serving::to_json(report, a.requests).dump(2) + "\n");
+    if (!a.quiet) out << "report written to " << a.out_file << "\n";
+  }
+  return 0;
+}
+
 int serve(const ServeArgs& a, std::ostream& out, std::ostream& err) {
   check_run_paths({{"scenario", a.scenario}}, {{"--out", a.out_file}});
   std::vector<std::string> overrides = a.overrides;
   if (!a.policy.empty()) overrides.push_back("policy=\"" + a.policy + "\"");
+  if (serving::is_multi_dnn_scenario(read_json_file(a.scenario)))
+    return serve_multi_dnn(a, overrides, out);
   const serving::Scenario scenario = serving::load_scenario(a.scenario, overrides);
   ProgressLine progress(err, "serve", "requests");
   serving::ServeOptions options;
@@ -71,10 +89,13 @@ Command add_serve(CLI::App& app) {
   auto a = std::make_shared<ServeArgs>();
   auto* cmd = app.add_subcommand(
       "serve", "Serve requests in time: a scenario's streams on its accelerator (docs/serving.md)");
-  cmd->add_option("scenario", a->scenario, "Scenario file (\"format\": \"tessera.scenario\")")
+  cmd->add_option("scenario", a->scenario,
+                  "Scenario file (\"format\": \"tessera.scenario\" or \"tessera.multi_dnn\")")
       ->required();
   std::vector<std::string> names;
   for (const auto& [name, desc] : serving::policies().list()) names.push_back(name);
+  for (const auto& [name, desc] : serving::multi_dnn_policies().list())
+    if (!serving::policies().contains(name)) names.push_back(name);
   cmd->add_option("--policy", a->policy, "Scheduling policy, instead of the scenario's (tessera list)")
       ->check(CLI::IsMember(names));
   cmd->add_option("--set", a->overrides,
