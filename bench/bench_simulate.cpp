@@ -15,6 +15,7 @@
 //                                              butterfly config, analytical, both modes, with
 //                                              the board's ideal roofline as the baseline)
 //   tessera_bench --serve [SCENARIO [REQUESTS]]  (serving runs: bench_serving.cpp)
+//   tessera_bench --multi-dnn [SCENARIO [REQUESTS]]  (multi-DNN scheduling: bench_multi_dnn.cpp)
 //
 // Without ARCH WORKLOAD pairs: every shipped workload on the ideal edge roofline, and ResNet-50
 // on the TPUv1-like systolic array. --scalesim adds, for every row of
@@ -185,6 +186,7 @@ int energy_bench(const std::string& arch_file, const std::string& workload_file)
 int onnx_bench(const std::vector<std::string>& files, double seconds);  // bench_onnx.cpp
 int mapping_bench();  // bench_mapping.cpp
 int serving_bench(const std::string& scenario_file, long requests);  // bench_serving.cpp
+int multi_dnn_bench(const std::string& scenario_file, long requests);  // bench_multi_dnn.cpp
 int layer_size_bench();  // bench_layer_size.cpp
 int nasaic_bench(int argc, char* argv[]);  // bench_nasaic.cpp
 int generation_bench(const std::string& arch_file, const std::string& model_file,
@@ -207,6 +209,11 @@ int sc_main(int argc, char* argv[]) {
                                    : std::string(TESSERA_SOURCE_DIR) +
                                          "/configs/scenarios/lenet5_two_streams_edge.json",
                          argc >= 4 ? std::stol(argv[3]) : 1000000);
+  if (argc >= 2 && std::string(argv[1]) == "--multi-dnn")  // multi-DNN scheduling (bench_multi_dnn.cpp)
+    return multi_dnn_bench(argc >= 3 ? argv[2]
+                                     : std::string(TESSERA_SOURCE_DIR) +
+                                           "/configs/scenarios/dysta_cnn_eyeriss_v2.json",
+                           argc >= 4 ? std::stol(argv[3]) : 1000);
   if (argc >= 2 && std::string(argv[1]) == "--generate") {  // generation runs (bench_generation.cpp)
     const std::string root = TESSERA_SOURCE_DIR;
     return generation_bench(argc >= 3 ? argv[2] : root + "/configs/arch/systolic_edge_32x32.json",
