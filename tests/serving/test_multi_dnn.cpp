@@ -3,6 +3,7 @@
 // artefact's Python classes computed on the same inputs (tests/data/dysta_sched/README.md); and
 // small cases worked out by hand: preemption at a layer boundary, the artefact's admission rule,
 // family averages, SLO multiples, the generator, and the strict readers.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "cli_support.hpp"
 #include "common/error.hpp"
 #include "common/params.hpp"
 #include "serving/multi_dnn.hpp"
@@ -193,4 +195,28 @@ TEST_CASE("multi-DNN: bad tables and traces name the file and line", "[serving][
   doc = doc_with("r.csv", "dysta");
   doc["models"]["a_x"].erase("slo_s");
   REQUIRE_THROWS_WITH(d.read(doc), Contains("/models/a_x: give exactly one of slo_s"));
+}
+
+TEST_CASE("tessera serve runs a multi-DNN scenario and names a bad trace line",
+          "[serving][multi_dnn][cli]") {
+  const std::string scenario = test::data_path("dysta_sched/loaded.json");
+  Scratch d("cli");
+  const std::string out = (d.dir / "r.json").string();
+  const auto ok = test::run_cli({"serve", scenario, "--policy", "prema", "--quiet", "--out", out});
+  REQUIRE(ok.code == 0);
+  const json report = read_json_file(out);
+  CHECK(report.at("format") == "tessera.multi_dnn_report");
+  CHECK(report.at("policy") == "prema");
+  const json ref = read_json_file(test::data_path("dysta_sched/reference.json"));
+  CHECK(report.at("summary").at("violations") ==
+        ref.at("cases").at("loaded").at("policies").at("prema").at("violations"));
+  CHECK(report.at("models").size() == 6);
+
+  d.write("t.csv", kTables);
+  d.write("r.csv", "arrival_s,model,priority,sample\n0,a_x,1,0\n0.5,a_x,1,9\n");
+  std::ofstream((d.dir / "s.json").string()) << doc_with("r.csv", "dysta").dump();
+  const auto bad = test::run_cli({"serve", (d.dir / "s.json").string(), "--quiet"});
+  CHECK(bad.code == 1);
+  CHECK_THAT(bad.err, Contains("r.csv:3: model 'a_x' has no sample 9"));
+  CHECK(std::count(bad.err.begin(), bad.err.end(), '\n') == 1);
 }
