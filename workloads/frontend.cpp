@@ -91,7 +91,8 @@ Registry<FrontEnd> make_frontends() {
                   !looks_like_fabnet_config(p);
          },
          [](const std::string& p, const LoadOptions& o) { return read_transformer(p, o); },
-         {"batch", "seq_len", "phase", "kv_len", "kv_read", "kv_bits", "experts_touched"}});
+         {"batch", "seq_len", "phase", "kv_len", "kv_read", "kv_bits", "experts_touched",
+          "modegpt"}});
   r.add("nasbench201",
         "NAS-Bench-201 cell network, nasbench201:[DATASET:]|op~0|+|op~0|op~1|+|...| "
         "(docs/transformers.md)",
@@ -117,6 +118,7 @@ std::vector<std::string> LoadOptions::given() const {
   if (kv_read != "per_group") out.push_back("kv_read");
   if (kv_bits) out.push_back("kv_bits");
   if (experts_touched) out.push_back("experts_touched");
+  if (modegpt) out.push_back("modegpt");
   return out;
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/registry.hpp"
+#include "workloads/compression.hpp"
 #include "workloads/graph.hpp"
 
 namespace tessera::workloads {
@@ -38,6 +39,9 @@ struct LoadOptions {
   // Mixture-of-experts transformers: distinct experts the step's tokens use per layer; absent =
   // the expected number when every token picks its top-k of E experts uniformly.
   std::optional<i64> experts_touched;
+  // Transformers: MoDeGPT-style module decomposition, the layers' reduced inner dimensions
+  // (workloads/compression.hpp).
+  std::optional<ModuleDecomposition> modegpt;
   // Fold batch norms into the convolution or matrix product before them (workloads/passes.hpp),
   // as inference compilers do. Applies to every front-end.
   bool fold_batch_norms = true;

@@ -1,5 +1,6 @@
 #include "workloads/passes.hpp"
 
+#include <algorithm>
 #include <vector>
 
 namespace tessera::workloads {
@@ -57,6 +58,66 @@ std::size_t fold_batch_norms(Graph& graph) {
       if (node[n] != node[c]) out.connect(node[n], node[c]);
   graph = std::move(out);
   return folded;
+}
+
+i64 full_rank(const Operator& op) {
+  if (const auto* m = std::get_if<MatMul>(&op.shape))
+    return m->b_is_weight ? std::min(m->k, m->n) : 0;
+  if (const auto* c = std::get_if<Conv>(&op.shape))
+    return c->groups == 1 && !c->transposed ? std::min(c->k, size_product({c->c, c->r, c->s}))
+                                            : 0;
+  return 0;
+}
+
+void factorise_low_rank(Graph& graph, const std::vector<i64>& ranks) {
+  if (std::none_of(ranks.begin(), ranks.end(), [](i64 r) { return r > 0; })) return;
+  const auto order = graph.topological_order();
+  Graph out(graph.name());
+  // Each node's entry (what its producers feed) and exit (what its consumers read).
+  std::vector<Graph::Node> entry(graph.size()), exit(graph.size());
+  for (const auto n : order) {
+    const Operator& op = graph.op(n);
+    const i64 r = ranks[n];
+    if (r == 0) {
+      entry[n] = exit[n] = out.add(op);
+      continue;
+    }
+    Operator in = op, last = op;
+    in.name = op.name + ".factor_in";
+    last.name = op.name + ".factor_out";
+    in.source = op.source + " (low-rank factor 1 of 2, rank " + std::to_string(r) + ")";
+    last.source = op.source + " (low-rank factor 2 of 2, rank " + std::to_string(r) + ")";
+    for (Operator* f : {&in, &last}) {
+      f->weight_values.reset();
+      f->masks.reset();
+    }
+    in.early_exit.reset();  // the exit is the factorised operator's output
+    in.folded.clear();      // a folded norm lives on in the bias, which the second factor has
+    if (const auto* m = std::get_if<MatMul>(&op.shape)) {
+      MatMul a = *m, b = *m;
+      a.n = r;
+      a.bias = false;
+      b.k = r;
+      in.shape = a;
+      last.shape = b;
+    } else {
+      const auto& c = std::get<Conv>(op.shape);
+      Conv a = c;
+      a.k = r;
+      a.bias = false;
+      Conv b{.n = c.n, .c = r, .h = c.p(), .w = c.q(), .k = c.k, .r = 1, .s = 1, .bias = c.bias};
+      in.shape = a;
+      last.shape = b;
+    }
+    validate(in, "");
+    validate(last, "");
+    entry[n] = out.add(std::move(in));
+    exit[n] = out.add(std::move(last));
+    out.connect(entry[n], exit[n]);
+  }
+  for (const auto n : order)
+    for (const auto c : graph.consumers(n)) out.connect(exit[n], entry[c]);
+  graph = std::move(out);
 }
 
 }  // namespace tessera::workloads

@@ -6,10 +6,16 @@
 
 #include "common/params.hpp"
 #include "workloads/json_format.hpp"
+#include "workloads/passes.hpp"
 
 namespace tessera::workloads {
 
 namespace {
+
+std::size_t literal_characters(const std::string& pattern) {
+  return static_cast<std::size_t>(
+      std::count_if(pattern.begin(), pattern.end(), [](char c) { return c != '*' && c != '?'; }));
+}
 
 Annotation read_annotation(ParamReader& r) {
   Annotation a;
@@ -36,8 +42,66 @@ Annotation read_annotation(ParamReader& r) {
     if (a.weight_density && std::abs(*a.weight_density - nm) > 1e-9)
       throw r.error("weight_density", "contradicts weight_pattern (the density of N:M is N/M)");
   }
+  if (r.has("rank") && r.has("rank_ratio"))
+    throw r.error("rank_ratio", "give either rank or rank_ratio, not both");
+  if (r.has("rank")) {
+    a.rank = r.positive_integer("rank");
+    a.rank_where = json_location(r.file(), r.path_of("rank"));
+  }
+  if (r.has("rank_ratio")) {
+    a.rank_ratio = density("rank_ratio");
+    a.rank_where = json_location(r.file(), r.path_of("rank_ratio"));
+  }
   r.finish();
   return a;
+}
+
+// The module decomposition's levels share these keys.
+ModuleRanks read_module_ranks(ParamReader& r) {
+  ModuleRanks m;
+  m.file = r.file();
+  m.path = r.path();
+  if (r.has("ratio")) {
+    m.ratio = r.non_negative("ratio", 0);
+    if (*m.ratio >= 1)
+      throw r.error("ratio", "must be in [0, 1) (the fraction of each module removed), got " +
+                                 std::to_string(*m.ratio));
+  }
+  for (auto [key, field] : {std::pair{"qk_rank", &ModuleRanks::qk_rank},
+                            std::pair{"vo_rank", &ModuleRanks::vo_rank},
+                            std::pair{"mlp_rank", &ModuleRanks::mlp_rank}})
+    if (r.has(key)) m.*field = r.positive_integer(key);
+  return m;
+}
+
+ModuleDecomposition read_module_decomposition(ParamReader& r) {
+  ModuleDecomposition d;
+  d.all = read_module_ranks(r);
+  if (auto layers = r.optional_child("layers")) {
+    for (const auto& pattern : layers->keys()) {
+      ParamReader l = layers->child(pattern);
+      d.layers.emplace_back(pattern, read_module_ranks(l));
+      l.finish();
+    }
+    layers->finish();
+    std::stable_sort(d.layers.begin(), d.layers.end(), [](const auto& a, const auto& b) {
+      return literal_characters(a.first) < literal_characters(b.first);
+    });
+  }
+  r.finish();
+  return d;
+}
+
+// The rank an annotation gives `op` (0: none), checked against its full rank.
+i64 resolved_rank(const Annotation& a, const Operator& op, i64 full) {
+  if (a.rank) {
+    if (*a.rank > full)
+      throw InputError(a.rank_where + "rank " + std::to_string(*a.rank) +
+                       " exceeds the full rank " + std::to_string(full) + " of operator '" +
+                       op.name + "'");
+    return *a.rank;
+  }
+  return std::max<i64>(1, std::llround(*a.rank_ratio * static_cast<double>(full)));
 }
 
 void apply(const Annotation& a, Operator& op) {
@@ -52,11 +116,6 @@ void apply(const Annotation& a, Operator& op) {
     op.density.weight = double(a.weight_pattern->n) / a.weight_pattern->m;
   }
   if (a.activation_density) op.density.activation = *a.activation_density;
-}
-
-std::size_t literal_characters(const std::string& pattern) {
-  return static_cast<std::size_t>(
-      std::count_if(pattern.begin(), pattern.end(), [](char c) { return c != '*' && c != '?'; }));
 }
 
 int read_bits(ParamReader& r, const std::string& key) {
@@ -190,6 +249,7 @@ WorkloadSettings read_workload_settings(const nlohmann::json& doc, const std::st
   s.load.experts_touched = size("experts_touched");
   s.load.allow_unsupported = r.boolean("allow_unsupported", false);
   s.load.fold_batch_norms = r.boolean("fold_batch_norms", true);
+  if (auto m = r.optional_child("modegpt")) s.load.modegpt = read_module_decomposition(*m);
   if (auto shapes = r.optional_child("input_shapes")) {
     for (const auto& name : shapes->keys()) {
       const std::size_t rank = shapes->array_size(name);
@@ -210,6 +270,10 @@ WorkloadSettings read_workload_settings(const nlohmann::json& doc, const std::st
       }
       ParamReader k = kinds->child(name);
       s.kinds.emplace_back(*kind, read_annotation(k));
+      const Annotation& a = s.kinds.back().second;
+      if ((a.rank || a.rank_ratio) && *kind != OpKind::matmul && *kind != OpKind::conv)
+        throw InputError(a.rank_where + "a low-rank factorisation applies to matmul and conv "
+                                        "operators, not " + name);
     }
     kinds->finish();
   }
@@ -248,23 +312,47 @@ WorkloadSettings read_workload_settings(nlohmann::json doc, const std::string& f
 }
 
 void annotate(Graph& graph, const WorkloadSettings& settings, bool whole_model) {
+  if (settings.load.modegpt && whole_model)
+    for (const auto& [pattern, ranks] : settings.load.modegpt->layers) {
+      bool found = false;
+      for (Graph::Node n = 0; n < graph.size() && !found; ++n)
+        found = glob_match(pattern + ".*", graph.op(n).name);
+      if (!found)
+        throw InputError(json_location(ranks.file, ranks.path) + "pattern '" + pattern +
+                         "' matches no layer of workload '" + graph.name() + "'");
+    }
   if (!settings.has_annotations()) return;
   std::vector<bool> used(settings.layers.size(), false);
+  // The rank each operator gets, from the last annotation with one that reaches it.
+  std::vector<i64> ranks(graph.size(), 0);
   for (Graph::Node n = 0; n < graph.size(); ++n) {
     Operator& op = graph.op(n);
-    if (settings.all) apply(*settings.all, op);
+    const i64 full = full_rank(op);
+    auto take = [&](const Annotation& a) {
+      apply(a, op);
+      if (full > 0 && (a.rank || a.rank_ratio)) ranks[n] = resolved_rank(a, op, full);
+    };
+    if (settings.all) take(*settings.all);
     for (const auto& [kind, a] : settings.kinds)
-      if (kind == op.kind()) apply(a, op);
+      if (kind == op.kind()) take(a);
     for (std::size_t i = 0; i < settings.layers.size(); ++i) {
+      const Annotation& a = settings.layers[i].second;
       if (!glob_match(settings.layers[i].first, op.name)) continue;
-      apply(settings.layers[i].second, op);
-      used[i] = true;
+      take(a);
+      // A pattern with a rank must reach an operator it can factorise.
+      used[i] = used[i] || !(a.rank || a.rank_ratio) || full > 0;
     }
   }
-  for (std::size_t i = 0; i < settings.layers.size() && whole_model; ++i)
-    if (!used[i])
-      throw InputError(settings.layers[i].second.where + "pattern '" + settings.layers[i].first +
-                       "' matches no operator of workload '" + graph.name() + "'");
+  for (std::size_t i = 0; i < settings.layers.size() && whole_model; ++i) {
+    if (used[i]) continue;
+    const Annotation& a = settings.layers[i].second;
+    throw InputError(a.where + "pattern '" + settings.layers[i].first + "' matches no operator" +
+                     (a.rank || a.rank_ratio ? " that a rank can factorise (matmul with weights, "
+                                               "ungrouped conv)"
+                                             : "") +
+                     " of workload '" + graph.name() + "'");
+  }
+  factorise_low_rank(graph, ranks);
   for (Graph::Node n = 0; n < graph.size(); ++n) validate(graph.op(n), "");
 }
 

@@ -8,7 +8,9 @@
 //    "default": {"weight_bits": 8, "activation_bits": 8},
 //    "kinds":   {"matmul": {"weight_bits": 4}},
 //    "layers":  {"layer4.*": {"weight_bits": 2, "weight_pattern": "2:4",
-//                             "activation_density": 0.6}}}
+//                             "activation_density": 0.6},
+//                "fc*": {"rank": 64}},
+//    "modegpt": {"ratio": 0.25, "layers": {"layers.0": {"ratio": 0}}}}
 //
 // It comes from a sidecar file (--workload-settings), from CLI flags (--batch, ...), from
 // `--set workload.KEY=VALUE`, and from a design space's workload parameters.
@@ -31,7 +33,13 @@ struct Annotation {
   std::optional<int> weight_bits, activation_bits;
   std::optional<double> weight_density, activation_density;
   std::optional<StructuredSparsity> weight_pattern;
-  std::string where;  // file and JSON path, for messages
+  // Low-rank factorisation (workloads/passes.hpp, factorise_low_rank): a rank, or a fraction of
+  // the operator's full rank (max(1, round(rank_ratio · full rank))). Applies to the operators
+  // that can be factorised (full_rank() > 0); others the annotation reaches keep their shape.
+  std::optional<i64> rank;
+  std::optional<double> rank_ratio;
+  std::string where;       // file and JSON path, for messages
+  std::string rank_where;  // the same for the rank key
 };
 
 // Precision of the weights over a run of decode steps (a phase of a PMPD schedule).
@@ -83,9 +91,12 @@ struct WorkloadSettings {
 WorkloadSettings read_workload_settings(const nlohmann::json& doc, const std::string& file,
                                         const std::string& path = "");
 
-// Applies the annotations to every operator; the result is validated. A `layers` pattern that
-// matches no operator is an error (a typo would otherwise pass silently), unless the graph is a
-// part of the model the settings describe (`whole_model` false: an early exit's head or tail).
+// Applies the annotations to every operator, then factorises the operators given a rank; the
+// result is validated. A `layers` pattern that matches no operator (with a rank: no operator
+// that can be factorised), or a `modegpt` layer pattern that matches no layer, is an error (a
+// typo would otherwise pass silently), unless the graph is a part of the model the settings
+// describe (`whole_model` false: an early exit's head or tail). A rank above an operator's full
+// rank is an error naming the setting.
 void annotate(Graph& graph, const WorkloadSettings& settings, bool whole_model = true);
 
 // load_workload() with the settings' load options, then annotate(). Settings with `generate`

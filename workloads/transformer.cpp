@@ -251,7 +251,7 @@ Graph build_transformer(const TransformerConfig& t, const std::string& file,
                  " exceeds the model's " + std::to_string(t.max_positions) + " positions");
   }
 
-  const i64 d = t.hidden, dq = t.q_dim(), dkv = t.kv_dim(), hd = t.head_dim;
+  const i64 d = t.hidden, hd = t.head_dim;
   const i64 rows = size_product({B, S_q});  // token rows through the layer stack
 
   std::string stem = std::filesystem::path(file).stem().string();
@@ -379,30 +379,40 @@ Graph build_transformer(const TransformerConfig& t, const std::string& file,
       g.op(n).precision.cache_bits = kv_bits;
       return n;
     };
+    // The layer's inner dimensions: the model's, or reduced by the module decomposition (Q/K
+    // per-head dim qd, V/O per-head dim vd, MLP width F); RoPE keeps Q/K dimensions in pairs.
+    const LayerModules mod =
+        options.modegpt
+            ? layer_modules(*options.modegpt, p.substr(0, p.size() - 1), hd, t.intermediate,
+                            t.family == TransformerFamily::llama)
+            : LayerModules{hd, hd, t.intermediate};
+    const i64 qd = mod.qk_dim, vd = mod.vo_dim;
+    const i64 dq_l = size_product({t.heads, qd}), dk_l = size_product({t.kv_heads, qd}),
+              dv_l = size_product({t.kv_heads, vd}), do_l = size_product({t.heads, vd});
 
     const Graph::Node h = t.pre_norm ? norm(p + "attn_norm", where + "attn_norm", rows, x) : x;
     Graph::Node q, k, v;
     if (t.fused_projections) {
-      q = k = v = lin("attn.qkv_proj", d, dq + 2 * dkv, t.qkv_bias, h);
+      q = k = v = lin("attn.qkv_proj", d, dq_l + dk_l + dv_l, t.qkv_bias, h);
     } else {
-      q = lin("attn.q_proj", d, dq, t.qkv_bias, h);
-      k = lin("attn.k_proj", d, dkv, t.qkv_bias, h);
-      v = lin("attn.v_proj", d, dkv, t.qkv_bias, h);
+      q = lin("attn.q_proj", d, dq_l, t.qkv_bias, h);
+      k = lin("attn.k_proj", d, dk_l, t.qkv_bias, h);
+      v = lin("attn.v_proj", d, dv_l, t.qkv_bias, h);
     }
     if (t.family == TransformerFamily::llama) {
       // Rotary position embedding of the new queries and keys (no parameters).
-      q = k = add("attn.rope", Elementwise{"rope", size_product({rows, dq + dkv}), 1}, {q, k});
+      q = k = add("attn.rope", Elementwise{"rope", size_product({rows, dq_l + dk_l}), 1}, {q, k});
     }
     // Decoders append the new tokens' K and V to the cache. In decode the attention products
     // then read all T keys and values from the cache, in place (their K×N operand is the cache:
     // no copy); in prefill they use the new K and V directly.
     std::vector<Graph::Node> k_in{q}, v_in;
     if (t.decoder()) {
-      const i64 n = size_product({rows, dkv});
+      const i64 nk = size_product({rows, dk_l}), nv = size_product({rows, dv_l});
       const Graph::Node kw =
-          at_kv_bits(add("attn.k_cache_write", DataMovement{MoveType::cache_write, n, n}, {k}));
+          at_kv_bits(add("attn.k_cache_write", DataMovement{MoveType::cache_write, nk, nk}, {k}));
       const Graph::Node vw =
-          at_kv_bits(add("attn.v_cache_write", DataMovement{MoveType::cache_write, n, n}, {v}));
+          at_kv_bits(add("attn.v_cache_write", DataMovement{MoveType::cache_write, nv, nv}, {v}));
       k_in.push_back(decode ? kw : k);
       v_in.push_back(decode ? vw : v);
     } else {
@@ -413,7 +423,7 @@ Graph build_transformer(const TransformerConfig& t, const std::string& file,
                                               MatMul{.batch = attn_batch,
                                                      .m = attn_rows,
                                                      .n = T,
-                                                     .k = hd,
+                                                     .k = qd,
                                                      .b_is_weight = false,
                                                      .b_is_cache = decode},
                                               k_in));
@@ -422,19 +432,19 @@ Graph build_transformer(const TransformerConfig& t, const std::string& file,
     const Graph::Node ctx = at_kv_bits(add("attn.context",
                                            MatMul{.batch = attn_batch,
                                                   .m = attn_rows,
-                                                  .n = hd,
+                                                  .n = vd,
                                                   .k = T,
                                                   .b_is_weight = false,
                                                   .b_is_cache = decode},
                                            v_in));
-    const Graph::Node o = lin("attn.o_proj", dq, d, t.out_bias, ctx);
+    const Graph::Node o = lin("attn.o_proj", do_l, d, t.out_bias, ctx);
     Graph::Node r1 = add("attn_residual", Elementwise{"add", size_product({rows, d}), 2}, {o, x});
     if (!t.pre_norm) r1 = norm(p + "attn_norm", where + "attn_norm (post)", rows, r1);
 
     const Graph::Node h2 = t.pre_norm ? norm(p + "mlp_norm", where + "mlp_norm", rows, r1) : r1;
     // One MLP over `m` token rows, its operators named `prefix`*.
     auto mlp = [&](const std::string& prefix, i64 m, std::vector<Graph::Node> in) {
-      const i64 F = t.intermediate, mf = size_product({m, F});
+      const i64 F = mod.intermediate, mf = size_product({m, F});
       Graph::Node act;
       if (t.gated_mlp && t.fused_projections) {
         const Graph::Node gu = lin_m(prefix + "gate_up_proj", m, d, 2 * F, t.mlp_bias, in);

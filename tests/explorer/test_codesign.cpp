@@ -499,6 +499,34 @@ TEST_CASE("the shipped co-design spaces", "[explorer][codesign][space]") {
   CHECK(nasaic.oracle);
 }
 
+TEST_CASE("the shipped compression x hardware space", "[explorer][codesign][space]") {
+  const auto space =
+      explorer::read_space(test::source_path("configs/spaces/modegpt_gpt2_systolic.json"));
+  CHECK(space.grid_size() == 5ull * 3 * 3 * 2);
+  REQUIRE(space.oracle);
+  const explorer::WorkloadCache workloads(space);
+  // The same hardware at ratios 0 and 0.25: the compressed GPT-2 does fewer MACs, is faster, and
+  // its accuracy is the oracle table's (100 and 95, configs/spaces/modegpt_accuracy.csv).
+  auto point = space.grid_point(0);
+  point["workload.modegpt.ratio"] = 0;
+  const auto dense = explorer::evaluate_point(space, workloads, 0, point);
+  point["workload.modegpt.ratio"] = 0.25;
+  const auto compressed = explorer::evaluate_point(space, workloads, 1, point);
+  INFO(dense.error << compressed.error);
+  REQUIRE(dense.ok);
+  REQUIRE(compressed.ok);
+  CHECK(dense.metrics.at("accuracy") == Approx(100));
+  CHECK(compressed.metrics.at("accuracy") == Approx(95));
+  CHECK(compressed.metrics.at("macs") < dense.metrics.at("macs"));
+  CHECK(compressed.metrics.at("latency_s") < dense.metrics.at("latency_s"));
+  CHECK(compressed.workload_hash != dense.workload_hash);
+  // Past the table the oracle refuses the point rather than extrapolate.
+  point["workload.modegpt.ratio"] = 0.5;
+  const auto outside = explorer::evaluate_point(space, workloads, 2, point);
+  CHECK_FALSE(outside.ok);
+  CHECK_THAT(outside.error, Contains("outside the table"));
+}
+
 TEST_CASE("a space's hypervolume scale goes into its log and tessera pareto uses it",
           "[explorer][codesign][cli]") {
   const auto dir = temp_dir("hv_scale");

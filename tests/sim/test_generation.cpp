@@ -309,3 +309,31 @@ TEST_CASE("generation settings: schedules, early exit and their errors") {
   CHECK_THROWS_WITH(generate(arch_from("ideal_edge.json"), {{"generate", 2}, {"phase", "decode"}}),
                     Catch::Matchers::Contains("phase and kv_len do not apply"));
 }
+
+TEST_CASE("generation: compressed models run with the reduced KV cache and shapes") {
+  // MoDeGPT ratio 0.25 on every layer (Q/K and V/O head dims 64 -> 48), 0.5 on layers 10-15
+  // (-> 32), a rank-256 LM head, and an early exit after 4 layers: its head and tail graphs see
+  // the per-layer settings of the layers they hold.
+  const nlohmann::json j = {{"seq_len", 16},
+                            {"generate", 3},
+                            {"modegpt", {{"ratio", 0.25}, {"layers", {{"layers.1?", {{"ratio", 0.5}}}}}}},
+                            {"layers", {{"lm_head", {{"rank", 256}}}}},
+                            {"early_exit", {{"layers", 4}, {"draft", 2}, {"acceptance", 0.5}}}};
+  const auto arch = arch_from("systolic_edge_32x32.json");
+  const auto r = generate(arch, j);
+  // K and V of 8 KV heads at 2 bytes: 10 layers of 48, 6 of 32 per head (32,768 uncompressed).
+  CHECK(r.kv_bytes_per_token == 2 * 2 * 8 * (10 * 48 + 6 * 32));
+  REQUIRE(r.early_exit);
+  // A decode step is the graph the same settings give at its KV length.
+  nlohmann::json step = j;
+  step.erase("generate");
+  step.erase("early_exit");
+  step["phase"] = "decode";
+  step["kv_len"] = 16;
+  const auto g = workloads::load_workload(kLlama, settings(step));
+  CHECK(g.find("lm_head.factor_out"));
+  CHECK(r.decode[0].macs == static_cast<sim::u64>(g.totals().macs));
+  const auto plain = generate(arch, {{"seq_len", 16}, {"generate", 3}});
+  CHECK(r.decode[0].macs < plain.decode[0].macs);
+  CHECK(r.weight_bytes < plain.weight_bytes);
+}

@@ -1,0 +1,255 @@
+// Compressed models from workload settings: low-rank factorisation of linear and convolution
+// layers (`rank`, `rank_ratio` annotations) and MoDeGPT-style module decomposition of
+// transformer layers (`modegpt`). Parameter and MAC counts are worked out by hand in the
+// comments from the shapes in configs/workloads/lenet5.json and configs/models/*.json.
+#include <catch2/catch.hpp>
+
+#include "common/error.hpp"
+#include "test_support.hpp"
+#include "workloads/passes.hpp"
+#include "workloads/settings.hpp"
+
+using namespace tessera;
+using namespace tessera::workloads;
+using Catch::Matchers::Contains;
+using nlohmann::json;
+
+namespace {
+
+WorkloadSettings settings(const json& doc) { return read_workload_settings(doc, "s.json"); }
+
+const std::string kLenet = test::source_path("configs/workloads/lenet5.json");
+const std::string kGpt2 = test::source_path("configs/models/gpt2.json");
+const std::string kLlama = test::source_path("configs/models/llama-1b.json");
+
+std::string error_of(const std::string& path, const json& doc) {
+  try {
+    (void)load_workload(path, settings(doc));
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+std::vector<std::string> names(const Graph& g, const std::vector<Graph::Node>& nodes) {
+  std::vector<std::string> out;
+  for (auto n : nodes) out.push_back(g.op(n).name);
+  return out;
+}
+
+i64 kv_bytes_written(const Graph& g) {
+  i64 bytes = 0;
+  for (Graph::Node n = 0; n < g.size(); ++n)
+    if (const auto* m = std::get_if<DataMovement>(&g.op(n).shape);
+        m && m->type == MoveType::cache_write)
+      bytes += g.op(n).output_bytes();
+  return bytes;
+}
+
+}  // namespace
+
+TEST_CASE("low rank: a linear layer becomes d_in -> r -> d_out", "[workloads][compression]") {
+  const Graph dense = load_workload(kLenet, LoadOptions{});
+  Graph g = load_workload(kLenet, settings({{"layers", {{"fc1", {{"rank", 16}, {"weight_bits", 4}}}}}}));
+  CHECK_FALSE(g.find("fc1"));
+  const Operator& a = g.op(*g.find("fc1.factor_in"));
+  const Operator& b = g.op(*g.find("fc1.factor_out"));
+  // fc1 is 400 -> 120 with a bias: 48,120 parameters. Its factors: 400·16 = 6,400 without a bias
+  // and 16·120 + 120 = 2,040 with fc1's bias.
+  CHECK(a.shape == OpShape{MatMul{.batch = 1, .m = 1, .n = 16, .k = 400, .bias = false}});
+  CHECK(b.shape == OpShape{MatMul{.batch = 1, .m = 1, .n = 120, .k = 16, .bias = true}});
+  CHECK(a.params() == 6400);
+  CHECK(b.params() == 2040);
+  CHECK(dense.totals().params == 61706);
+  CHECK(g.totals().params == 61706 - 48120 + 6400 + 2040);
+  // MACs 400·120 = 48,000 become 400·16 + 16·120 = 8,320.
+  CHECK(g.totals().macs == dense.totals().macs - 48000 + 8320);
+  // Both factors keep the annotation; the edges go through them.
+  CHECK(a.precision.weight_bits == 4);
+  CHECK(b.precision.weight_bits == 4);
+  CHECK(names(g, g.producers(*g.find("fc1.factor_in"))) == std::vector<std::string>{"flatten"});
+  CHECK(names(g, g.producers(*g.find("fc1.factor_out"))) ==
+        std::vector<std::string>{"fc1.factor_in"});
+  CHECK(names(g, g.consumers(*g.find("fc1.factor_out"))) == std::vector<std::string>{"relu3"});
+  CHECK(names(g, g.producers(*g.find("relu3"))) == std::vector<std::string>{"fc1.factor_out"});
+  CHECK_THAT(b.source, Contains("low-rank factor 2 of 2, rank 16"));
+}
+
+TEST_CASE("low rank: a KxK convolution becomes KxK to r channels, then 1x1 to K",
+          "[workloads][compression]") {
+  const Graph dense = load_workload(kLenet, LoadOptions{});
+  Graph g = load_workload(kLenet, settings({{"layers", {{"conv2", {{"rank", 4}}}}}}));
+  const Operator& a = g.op(*g.find("conv2.factor_in"));
+  const Operator& b = g.op(*g.find("conv2.factor_out"));
+  // conv2: 6 -> 16 channels, 5x5, 14x14 -> 10x10, bias: 16·6·25 + 16 = 2,416 parameters,
+  // 10·10·16·150 = 240,000 MACs. Factors: 5x5 6 -> 4 (600 parameters, 100·4·150 = 60,000
+  // MACs), 1x1 4 -> 16 over 10x10 with the bias (64 + 16 = 80 parameters, 100·16·4 = 6,400 MACs).
+  const auto& ca = std::get<Conv>(a.shape);
+  const auto& cb = std::get<Conv>(b.shape);
+  CHECK(ca.c == 6);
+  CHECK(ca.k == 4);
+  CHECK(ca.r == 5);
+  CHECK_FALSE(ca.bias);
+  CHECK(cb.c == 4);
+  CHECK(cb.h == 10);
+  CHECK(cb.w == 10);
+  CHECK(cb.k == 16);
+  CHECK(cb.r == 1);
+  CHECK(cb.bias);
+  CHECK(a.params() == 600);
+  CHECK(b.params() == 80);
+  CHECK(a.macs() == 60000);
+  CHECK(b.macs() == 6400);
+  CHECK(b.output_elements() == dense.op(*dense.find("conv2")).output_elements());
+  CHECK(g.totals().params == 61706 - 2416 + 680);
+  CHECK(g.totals().macs == dense.totals().macs - 240000 + 66400);
+}
+
+TEST_CASE("low rank: ratios, defaults and kinds reach only factorisable operators",
+          "[workloads][compression]") {
+  // rank_ratio 0.5: fc1 (full rank min(400, 120) = 120) gets 60, fc2 (min(120, 84)) 42, fc3 5;
+  // conv1 (min(6, 1·25)) 3, conv2 (min(16, 150)) 8. Pools, ReLUs and the flatten stay.
+  Graph g = load_workload(kLenet, settings({{"default", {{"rank_ratio", 0.5}}}}));
+  CHECK(std::get<MatMul>(g.op(*g.find("fc1.factor_in")).shape).n == 60);
+  CHECK(std::get<MatMul>(g.op(*g.find("fc2.factor_in")).shape).n == 42);
+  CHECK(std::get<MatMul>(g.op(*g.find("fc3.factor_in")).shape).n == 5);
+  CHECK(std::get<Conv>(g.op(*g.find("conv1.factor_in")).shape).k == 3);
+  CHECK(std::get<Conv>(g.op(*g.find("conv2.factor_in")).shape).k == 8);
+  CHECK(g.size() == 12 + 5);
+  CHECK(g.find("relu1"));
+  // A more specific pattern wins; "fc*" also matches nothing that is not a matmul here.
+  Graph h = load_workload(kLenet, settings({{"kinds", {{"matmul", {{"rank", 8}}}}},
+                                            {"layers", {{"fc3", {{"rank", 2}}}}}}));
+  CHECK(std::get<MatMul>(h.op(*h.find("fc1.factor_in")).shape).n == 8);
+  CHECK(std::get<MatMul>(h.op(*h.find("fc3.factor_in")).shape).n == 2);
+  CHECK(h.find("conv1"));
+  // A full-rank factorisation is allowed (it is what the user asked for).
+  Graph f = load_workload(kLenet, settings({{"layers", {{"fc3", {{"rank", 10}}}}}}));
+  CHECK(f.op(*f.find("fc3.factor_out")).params() == 10 * 10 + 10);
+}
+
+TEST_CASE("low rank: bad ranks are one line naming the setting", "[workloads][compression]") {
+  CHECK_THAT(error_of(kLenet, {{"layers", {{"fc1", {{"rank", 0}}}}}}),
+             Contains("s.json: /layers/fc1/rank:"));
+  CHECK_THAT(error_of(kLenet, {{"layers", {{"fc1", {{"rank", 121}}}}}}),
+             Contains("s.json: /layers/fc1/rank: rank 121 exceeds the full rank 120 of operator "
+                      "'fc1'"));
+  // conv1's filters are a 6 x 25 matrix: rank at most 6.
+  CHECK_THAT(error_of(kLenet, {{"layers", {{"conv1", {{"rank", 7}}}}}}),
+             Contains("/layers/conv1/rank: rank 7 exceeds the full rank 6"));
+  CHECK_THAT(error_of(kLenet, {{"layers", {{"fc1", {{"rank_ratio", 1.5}}}}}}),
+             Contains("/layers/fc1/rank_ratio: must be in (0, 1]"));
+  CHECK_THAT(error_of(kLenet, {{"layers", {{"fc1", {{"rank_ratio", 0}}}}}}),
+             Contains("/layers/fc1/rank_ratio:"));
+  CHECK_THAT(error_of(kLenet, {{"layers", {{"fc1", {{"rank", 4}, {"rank_ratio", 0.5}}}}}}),
+             Contains("/layers/fc1/rank_ratio: give either rank or rank_ratio, not both"));
+  CHECK_THAT(error_of(kLenet, {{"layers", {{"relu*", {{"rank", 4}}}}}}),
+             Contains("/layers/relu*: pattern 'relu*' matches no operator that a rank can "
+                      "factorise"));
+  CHECK_THAT(error_of(kLenet, {{"kinds", {{"pool", {{"rank", 4}}}}}}),
+             Contains("/kinds/pool/rank: a low-rank factorisation applies to matmul and conv"));
+}
+
+TEST_CASE("low rank: the rank of each kind of operator", "[workloads][compression]") {
+  Operator op;
+  op.shape = MatMul{.batch = 2, .m = 8, .n = 30, .k = 50};
+  CHECK(full_rank(op) == 30);
+  op.shape = MatMul{.batch = 2, .m = 8, .n = 30, .k = 50, .b_is_weight = false};
+  CHECK(full_rank(op) == 0);  // attention products have no weight
+  op.shape = Conv{.c = 8, .k = 64, .r = 3, .s = 3};
+  CHECK(full_rank(op) == 64);  // min(64, 8·9 = 72)
+  op.shape = Conv{.c = 8, .k = 8, .r = 3, .s = 3, .groups = 8};
+  CHECK(full_rank(op) == 0);  // depthwise
+  op.shape = Norm{};
+  CHECK(full_rank(op) == 0);
+}
+
+TEST_CASE("modegpt: a compression ratio on every layer of gpt2", "[workloads][compression]") {
+  // ratio 0.25: head dim 64 -> 48 for Q/K and for V/O, MLP 3072 -> 2304. A layer: Q, K, V
+  // 768 x 576 + 576 each, O 576 x 768 + 768, MLP 768 x 2304 + 2304 and 2304 x 768 + 768, two
+  // LayerNorms 2·1536: 1,771,968 + 3,542,016 + 3,072 = 5,317,056 (7,087,872 uncompressed).
+  // Model: 124,439,808 - 12·(7,087,872 - 5,317,056) = 103,190,016.
+  Graph g = load_workload(kGpt2, settings({{"modegpt", {{"ratio", 0.25}}}}));
+  CHECK(g.totals().params == 103190016);
+  CHECK(std::get<MatMul>(g.op(*g.find("layers.3.attn.q_proj")).shape).n == 576);
+  CHECK(std::get<MatMul>(g.op(*g.find("layers.3.attn.o_proj")).shape).k == 576);
+  CHECK(std::get<MatMul>(g.op(*g.find("layers.3.mlp.up_proj")).shape).n == 2304);
+  CHECK(std::get<MatMul>(g.op(*g.find("layers.3.mlp.down_proj")).shape).k == 2304);
+  // QK^T over the smaller head dim; the context has the smaller value dim.
+  const auto& scores = std::get<MatMul>(g.op(*g.find("layers.3.attn.scores")).shape);
+  CHECK(scores.k == 48);
+  CHECK(scores.batch == 12);
+  CHECK(std::get<MatMul>(g.op(*g.find("layers.3.attn.context")).shape).n == 48);
+  // The cache holds the reduced K and V: 2·12 layers·576·2 bytes per token (36,864 dense).
+  CHECK(kv_bytes_written(g) == 128 * 2 * 12 * 576 * 2);
+  // ratio 0 is the model itself.
+  CHECK(load_workload(kGpt2, settings({{"modegpt", {{"ratio", 0}}}})).totals().params ==
+        124439808);
+}
+
+TEST_CASE("modegpt: ranks per module and per layer on llama-1b (GQA, RoPE)",
+          "[workloads][compression]") {
+  // Every layer: Q/K 32 per head, V/O 48 per head, MLP 4096; layers.0 left whole (ratio 0).
+  // llama-1b: d 2048, 32 heads, 8 KV heads, head dim 64, gated MLP 8192, 16 layers.
+  // A compressed layer: q 2048·(32·32), k 2048·(8·32), v 2048·(8·48), o (32·48)·2048,
+  // MLP 3·2048·4096, norms 2·2048 = 6,553,600 + 25,165,824 + 4,096 = 31,723,520.
+  // A whole layer: 2048·5120 + 3·2048·8192 + 4096 = 60,821,504. Model: tied table 128256·2048 =
+  // 262,668,288 + 60,821,504 + 15·31,723,520 + final norm 2048 = 799,344,640.
+  Graph g = load_workload(kLlama, settings({{"modegpt",
+                                             {{"qk_rank", 32},
+                                              {"vo_rank", 48},
+                                              {"mlp_rank", 4096},
+                                              {"layers", {{"layers.0", {{"ratio", 0}}}}}}}}));
+  CHECK(g.totals().params == 799344640);
+  CHECK(std::get<MatMul>(g.op(*g.find("layers.0.attn.scores")).shape).k == 64);
+  CHECK(std::get<MatMul>(g.op(*g.find("layers.5.attn.scores")).shape).k == 32);
+  CHECK(std::get<MatMul>(g.op(*g.find("layers.5.attn.context")).shape).n == 48);
+  CHECK(std::get<MatMul>(g.op(*g.find("layers.5.attn.k_proj")).shape).n == 256);
+  CHECK(std::get<MatMul>(g.op(*g.find("layers.5.attn.v_proj")).shape).n == 384);
+  CHECK(std::get<MatMul>(g.op(*g.find("layers.5.mlp.gate_proj")).shape).n == 4096);
+  // RoPE rotates the new queries and keys: 128·(1024 + 256) elements.
+  CHECK(std::get<Elementwise>(g.op(*g.find("layers.5.attn.rope")).shape).elements == 128 * 1280);
+  // KV bytes per token: layer 0 2·512·2, the others (256 + 384)·2.
+  CHECK(kv_bytes_written(g) == 128 * (2 * 512 * 2 + 15 * (256 + 384) * 2));
+
+  // A layer's ratio wins over the ranks of every layer: 0.5 of 64 -> 32 (paired for RoPE), of
+  // 8192 -> 4096.
+  Graph h = load_workload(kLlama, settings({{"modegpt",
+                                             {{"qk_rank", 16},
+                                              {"layers", {{"layers.1?", {{"ratio", 0.5}}}}}}}}));
+  CHECK(std::get<MatMul>(h.op(*h.find("layers.2.attn.scores")).shape).k == 16);
+  CHECK(std::get<MatMul>(h.op(*h.find("layers.12.attn.scores")).shape).k == 32);
+  CHECK(std::get<MatMul>(h.op(*h.find("layers.12.mlp.up_proj")).shape).n == 4096);
+  CHECK(std::get<MatMul>(h.op(*h.find("layers.2.mlp.up_proj")).shape).n == 8192);
+  // Ratios round the Q/K dim to pairs: (1 - 0.3)·64 = 44.8 -> 44.
+  Graph r = load_workload(kLlama, settings({{"modegpt", {{"ratio", 0.3}}}}));
+  CHECK(std::get<MatMul>(r.op(*r.find("layers.0.attn.scores")).shape).k == 44);
+  CHECK(std::get<MatMul>(r.op(*r.find("layers.0.attn.context")).shape).n == 45);
+}
+
+TEST_CASE("modegpt: decode steps read the reduced cache", "[workloads][compression]") {
+  auto s = settings({{"phase", "decode"}, {"kv_len", 100}, {"modegpt", {{"ratio", 0.25}}}});
+  Graph g = load_workload(kGpt2, s);
+  // 12 layers, K and V of 12 heads x 48 at 2 bytes over the 101 keys attended.
+  i64 read = 0;
+  for (Graph::Node n = 0; n < g.size(); ++n) read += g.op(n).cache_bytes();
+  CHECK(read == 2 * 12 * 101 * 576 * 2);
+}
+
+TEST_CASE("modegpt: bad settings are one line naming the setting", "[workloads][compression]") {
+  CHECK_THAT(error_of(kGpt2, {{"modegpt", {{"qk_rank", 65}}}}),
+             Contains("s.json: /modegpt/qk_rank: 65 exceeds the head dimension 64 of layers.0"));
+  CHECK_THAT(error_of(kGpt2, {{"modegpt", {{"layers", {{"layers.3", {{"mlp_rank", 4000}}}}}}}}),
+             Contains("s.json: /modegpt/layers/layers.3/mlp_rank: 4000 exceeds the MLP width "
+                      "3072 of layers.3"));
+  CHECK_THAT(error_of(kLlama, {{"modegpt", {{"qk_rank", 33}}}}),
+             Contains("/modegpt/qk_rank: 33 must be even: rotary embeddings rotate pairs"));
+  CHECK_THAT(error_of(kGpt2, {{"modegpt", {{"vo_rank", 0}}}}), Contains("/modegpt/vo_rank:"));
+  CHECK_THAT(error_of(kGpt2, {{"modegpt", {{"ratio", 1}}}}),
+             Contains("/modegpt/ratio: must be in [0, 1)"));
+  CHECK_THAT(error_of(kGpt2, {{"modegpt", {{"layers", {{"layers.12", {{"ratio", 0.1}}}}}}}}),
+             Contains("s.json: /modegpt/layers/layers.12: pattern 'layers.12' matches no layer"));
+  CHECK_THAT(error_of(kGpt2, {{"modegpt", {{"rank", 3}}}}), Contains("/modegpt/rank"));
+  // Other front-ends do not take it.
+  CHECK_THAT(error_of(kLenet, {{"modegpt", {{"ratio", 0.25}}}}), Contains("modegpt"));
+}

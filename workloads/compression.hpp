@@ -1,0 +1,53 @@
+// Structured compression of transformer layers after MoDeGPT (Lin et al., "MoDeGPT: Modular
+// Decomposition for Large Language Model Compression", ICLR 2025): each layer's three modules
+// keep a smaller inner dimension, so the graph gets smaller shapes and no extra operators:
+//   key-query  (W_Q, W_K jointly, CR decomposition): the per-head dimension of Q and K;
+//   value-output (W_V, W_O jointly, SVD): the per-head dimension of V and of O's input;
+//   MLP (Nyström selection of intermediate channels): the intermediate size.
+// The setting is the workload key "modegpt" (workloads/settings.hpp); the transformer front-end
+// builds the reduced shapes (workloads/transformer.cpp). docs/transformers.md, "Compressed models".
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tessera::workloads {
+
+// What one level of the setting gives; absent fields leave the level below in force.
+struct ModuleRanks {
+  // Fraction of each module's inner dimension (and so of its parameters) removed, in [0, 1).
+  std::optional<double> ratio;
+  // Kept dimensions: per head for qk and vo, channels for the MLP. A rank wins over a ratio of
+  // the same level.
+  std::optional<std::int64_t> qk_rank, vo_rank, mlp_rank;
+  std::string file, path;  // where the object is, for messages
+  bool operator==(const ModuleRanks&) const = default;
+};
+
+struct ModuleDecomposition {
+  ModuleRanks all;  // the top-level keys: every layer
+  // Glob over layer names ("layers.<i>") -> ranks, from the least to the most specific (fewest
+  // to most literal characters), as the annotations' `layers` patterns.
+  std::vector<std::pair<std::string, ModuleRanks>> layers;
+  bool operator==(const ModuleDecomposition&) const = default;
+};
+
+// One layer's inner dimensions after decomposition.
+struct LayerModules {
+  std::int64_t qk_dim = 0;        // per-head dimension of Q and K
+  std::int64_t vo_dim = 0;        // per-head dimension of V (and O's input)
+  std::int64_t intermediate = 0;  // MLP width
+};
+
+// The dimensions of layer `layer` ("layers.<i>") of a model with per-head dimension `head_dim`
+// and MLP width `intermediate`. With `paired_qk` (rotary embeddings rotate pairs of dimensions)
+// the qk dimension is even: a ratio rounds to an even number, an odd rank is an error. A ratio
+// keeps max(1, round((1 - ratio) · full)) (2 for paired qk). Throws InputError naming the
+// setting for a rank above the full dimension.
+LayerModules layer_modules(const ModuleDecomposition& d, const std::string& layer,
+                           std::int64_t head_dim, std::int64_t intermediate, bool paired_qk);
+
+}  // namespace tessera::workloads
