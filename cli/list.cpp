@@ -13,6 +13,7 @@
 #include "explorer/search.hpp"
 #include "serving/multi_dnn.hpp"
 #include "serving/policy.hpp"
+#include "serving/xr_run.hpp"
 #include "sim/executor.hpp"
 #include "sim/metrics.hpp"
 #include "workloads/frontend.hpp"
@@ -46,6 +47,8 @@ int list(bool as_json, std::ostream& out) {
   doc["multi_dnn_policies"] = nlohmann::json::object();
   for (const auto& [name, desc] : serving::multi_dnn_policies().list())
     doc["multi_dnn_policies"][name] = desc;
+  doc["xr_policies"] = nlohmann::json::object();
+  for (const auto& [name, desc] : serving::xr::policies().list()) doc["xr_policies"][name] = desc;
   doc["dram_presets"] = nlohmann::json::object();
   for (const auto& p : arch::dram::presets())
     doc["dram_presets"][p.name] =  // the source's first clause (all of it: arch/dram/spec.cpp)
@@ -67,6 +70,7 @@ int list(bool as_json, std::ostream& out) {
                                        {"evaluator_pools", "evaluator pools"},
                                        {"scheduling_policies", "scheduling policies (tessera serve)"},
                                        {"multi_dnn_policies", "multi-DNN policies (tessera serve)"},
+                                       {"xr_policies", "XR scenario policies (tessera serve, tessera.xr_scenario)"},
                                        {"dram_presets", "DRAM presets (dram.preset)"},
                                        {"metrics", "metrics of a design point"}}) {
     out << title << ":\n";

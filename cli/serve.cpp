@@ -2,18 +2,22 @@
 // percentiles, SLO satisfaction, throughput, utilisation, energy and queues per stream, and
 // optionally the JSON serving report.
 
+#include <algorithm>
 #include <memory>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
 #include "cli/command.hpp"
 #include "cli/files.hpp"
 #include "cli/progress.hpp"
 #include "common/error.hpp"
 #include "common/params.hpp"
+#include "explorer/xr_space.hpp"
 #include "serving/multi_dnn.hpp"
 #include "serving/policy.hpp"
 #include "serving/serve.hpp"
+#include "serving/xr_run.hpp"
 
 namespace tessera::cli {
 
@@ -39,12 +43,75 @@ int serve_multi_dnn(const ServeArgs& a, const std::vector<std::string>& override
   return 0;
 }
 
+// An XR scenario (serving/xr_run.hpp): frames at their rates, scored as XRBench scores them.
+int serve_xr(const ServeArgs& a, const std::vector<std::string>& overrides, std::ostream& out) {
+  const serving::xr::XrScenario scenario = serving::xr::load_xr_scenario(a.scenario, overrides);
+  const serving::xr::XrReport report = serving::xr::run(scenario);
+  if (!a.quiet) out << serving::xr::format_table(report);
+  if (!a.out_file.empty()) {
+    nlohmann::json doc = serving::xr::to_json(report, a.requests);
+    doc["resolved"] = scenario.resolved;
+    write_file(a.out_file, doc.dump(2) + "\n");
+    if (!a.quiet) out << "report written to " << a.out_file << "\n";
+  }
+  return 0;
+}
+
+// An XR design space (explorer/xr_space.hpp): every point under each policy, best first.
+int serve_xr_space(const ServeArgs& a, std::ostream& out, std::ostream& err) {
+  const explorer::XrSpace space = explorer::read_xr_space(a.scenario);
+  ProgressLine progress(err, "serve", "points");
+  auto results = explorer::sweep_xr_space(space, [&](std::size_t done, std::size_t total) {
+    if (!a.quiet) progress("running", done, total);
+  });
+  progress.finish();
+  nlohmann::json doc = {{"format", "tessera.xr_space_results"}, {"space", space.name}, {"points", nlohmann::json::array()}};
+  for (const auto& r : results) {
+    nlohmann::json j = {{"index", r.index}, {"point", r.point}};
+    if (r.error.empty()) {
+      j["policy"] = r.policy;
+      j["score"] = r.score;
+      j["models"] = r.models;
+    } else {
+      j["error"] = r.error;
+    }
+    doc["points"].push_back(std::move(j));
+  }
+  std::stable_sort(results.begin(), results.end(), [](const auto& x, const auto& y) {
+    if (x.error.empty() != y.error.empty()) return x.error.empty();
+    return x.score > y.score;
+  });
+  if (!a.quiet) {
+    out << "XR design space " << space.name << ": " << space.grid_size() << " points, best first\n";
+    std::size_t shown = 0;
+    for (const auto& r : results) {
+      if (!r.error.empty()) {
+        out << "  point " << r.index << " failed: " << r.error << "\n";
+        continue;
+      }
+      if (shown++ < 10)
+        out << fmt::format("  {:>8.3f}  {:<6} {}\n", r.score, r.policy, r.point.dump());
+    }
+  }
+  if (!a.out_file.empty()) {
+    write_file(a.out_file, doc.dump(2) + "\n");
+    if (!a.quiet) out << "results written to " << a.out_file << "\n";
+  }
+  return 0;
+}
+
 int serve(const ServeArgs& a, std::ostream& out, std::ostream& err) {
   check_run_paths({{"scenario", a.scenario}}, {{"--out", a.out_file}});
   std::vector<std::string> overrides = a.overrides;
   if (!a.policy.empty()) overrides.push_back("policy=\"" + a.policy + "\"");
-  if (serving::is_multi_dnn_scenario(read_json_file(a.scenario)))
-    return serve_multi_dnn(a, overrides, out);
+  const nlohmann::json head = read_json_file(a.scenario);
+  if (serving::is_multi_dnn_scenario(head)) return serve_multi_dnn(a, overrides, out);
+  if (serving::xr::is_xr_scenario(head)) return serve_xr(a, overrides, out);
+  if (head.is_object() && head.value("format", "") == "tessera.xr_space") {
+    if (!overrides.empty())
+      throw InputError(a.scenario + ": an XR design space takes no --set or --policy (give them in the space)");
+    return serve_xr_space(a, out, err);
+  }
   const serving::Scenario scenario = serving::load_scenario(a.scenario, overrides);
   ProgressLine progress(err, "serve", "requests");
   serving::ServeOptions options;
@@ -90,12 +157,15 @@ Command add_serve(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "serve", "Serve requests in time: a scenario's streams on its accelerator (docs/serving.md)");
   cmd->add_option("scenario", a->scenario,
-                  "Scenario file (\"format\": \"tessera.scenario\" or \"tessera.multi_dnn\")")
+                  "Scenario file (\"format\": \"tessera.scenario\", \"tessera.multi_dnn\", "
+                  "\"tessera.xr_scenario\" or \"tessera.xr_space\")")
       ->required();
   std::vector<std::string> names;
   for (const auto& [name, desc] : serving::policies().list()) names.push_back(name);
   for (const auto& [name, desc] : serving::multi_dnn_policies().list())
     if (!serving::policies().contains(name)) names.push_back(name);
+  for (const auto& [name, desc] : serving::xr::policies().list())
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
   cmd->add_option("--policy", a->policy, "Scheduling policy, instead of the scenario's (tessera list)")
       ->check(CLI::IsMember(names));
   cmd->add_option("--set", a->overrides,

@@ -1,0 +1,327 @@
+// XR scenarios (serving/xr.hpp, serving/xr_run.hpp): XRBench's score recomputed from the
+// reference schedule shipped in data/xrbench (XRBench-MLSys2023, commit 8915666: VR gaming on
+// Single_4K with WS, overall 86.466141 in its summary CSV); the readers against the derived
+// table of the same data; and the run's rules (injection, deadlines, drops, cascades,
+// probabilities, policies) on hand-built cases whose timelines are worked out by hand from the
+// models' times on their units.
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+#include <catch2/catch.hpp>
+
+#include "common/csv.hpp"
+#include "common/error.hpp"
+#include "serving/xr.hpp"
+#include "serving/xr_run.hpp"
+#include "test_support.hpp"
+
+using namespace tessera;
+using namespace tessera::serving::xr;
+using Catch::Contains;
+
+namespace {
+
+std::string xr_data(const std::string& rel) { return test::source_path("data/xrbench/" + rel); }
+
+std::string fmt17(double v) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.17g", v);
+  return b;
+}
+
+// A small CONV network at `fps`; `extra` adds Probability/Dependency lines.
+std::string network(const std::string& name, double fps, const std::string& extra = "",
+                    int k = 16) {
+  return "Network " + name + " {\nFPS: " + fmt17(fps) + "\n" + extra + "\nLayer conv1 {\n  Type: CONV\n"
+         "  Dimensions: { N: 1, K: " + std::to_string(k) + ", C: 16, Y: 34, X: 34, R: 3, S: 3 }\n}\n}\n";
+}
+
+SubAccelerator pe(std::int64_t n) {
+  SubAccelerator a;
+  a.name = "acc" + std::to_string(n);
+  a.num_pes = n;
+  a.offchip_bw = 128;
+  a.global_shared_memory = 2 << 20;
+  return a;
+}
+
+XrScenario scenario(const std::string& text, std::size_t units, double duration_s,
+                    const std::string& policy = "fcfs") {
+  XrScenario s;
+  s.file = "hand.json";
+  s.usage = parse_usage_scenario(text, "hand.m");
+  s.name = "hand";
+  for (std::size_t u = 0; u < units; ++u) {
+    SubAccelerator a = pe(1024);
+    a.name = "u" + std::to_string(u);
+    s.units.push_back(make_unit(a, Dataflow::ws, "hand"));
+  }
+  s.duration_s = duration_s;
+  s.policy = policy;
+  return s;
+}
+
+// The time of the small network (K filters) alone on a 1024-PE WS unit.
+double latency(int k = 16) {
+  const XrScenario s = scenario(network("probe", 1, "", k), 1, 0.5);
+  CostCache c;
+  return c.get(s.usage.models[0], "hand.m", s.units[0], "analytical").first;
+}
+
+std::vector<Inference> of(const XrReport& r, const std::string& model) {
+  std::vector<Inference> out;
+  for (const auto& i : r.log)
+    if (i.model == model) out.push_back(i);
+  std::sort(out.begin(), out.end(), [](const Inference& a, const Inference& b) { return a.frame < b.frame; });
+  return out;
+}
+
+double rt(double done_ms, double deadline_ms, double k = 15) {
+  return 1 / (1 + std::exp(k * (done_ms - deadline_ms)));
+}
+
+}  // namespace
+
+TEST_CASE("XRBench's score of its reference schedule", "[serving][xr]") {
+  const auto log = read_schedule_csv(xr_data("eval_data/schedule/schedule_VR_gaming__Single_4K__WS.csv"));
+  REQUIRE(log.size() == 115);
+  const auto summary = read_csv_table(xr_data("eval_data/summary/summary_VR_gaming__Single_4K__WS.csv"));
+  REQUIRE(summary.size() == 4);
+  // In single precision, as XRBench's scoring module computes: its printed overall, to the digit.
+  ScoreParams single;
+  single.single_precision = true;
+  const Score s = score(log, {}, single);
+  char printed[32];
+  std::snprintf(printed, sizeof printed, "%f", s.overall);
+  REQUIRE(summary[3].at("Model Name") == "Overall Score");
+  CHECK(std::string(printed) == summary[3].at("Real-time Score"));  // "86.466141"
+  // Per model, the summary's real-time, energy and user-experience scores (printed to 1e-6).
+  REQUIRE(s.models.size() == 3);
+  for (std::size_t m = 0; m < 3; ++m) {
+    INFO(s.models[m].model);
+    CHECK(s.models[m].model == summary[m].at("Model Name"));
+    CHECK(std::abs(s.models[m].realtime - std::stod(summary[m].at("Real-time Score"))) < 1e-6);
+    CHECK(std::abs(s.models[m].energy - std::stod(summary[m].at("Energy Score"))) < 1e-6);
+    CHECK(s.models[m].qoe == std::stod(summary[m].at("User-Experience Score")));
+  }
+  // In double precision the same definition gives 86.466122: the printed 86.466 either way.
+  const Score d = score(log);
+  CHECK(std::abs(d.overall - 86.466122) < 1e-6);
+  CHECK(std::round(d.overall * 1000) / 1000 == 86.466);
+}
+
+TEST_CASE("XR score by hand: drops lower QoE and count as frames", "[serving][xr]") {
+  std::vector<Inference> log = {
+      {"a", 0, 0, 0, 0, 10, 9, 150, false},   // RT 1/(1+e^-15), E 0.9
+      {"a", 1, -1, 10, 20, 20, 20, 0, true},  // dropped
+      {"b", 0, 0, 0, 0, 10, 10, 0, false},    // RT 0.5, E 1
+  };
+  const Score s = score(log, {"a", "b"});
+  const double a = rt(9, 10) * 0.9 / 2 * 0.5;
+  CHECK(s.models[0].score == Approx(a).epsilon(1e-12));
+  CHECK(s.models[0].qoe == 0.5);
+  CHECK(s.models[1].score == Approx(0.5).epsilon(1e-12));
+  CHECK(s.overall == Approx(100 * (a + 0.5) / 2).epsilon(1e-12));
+}
+
+TEST_CASE("XR readers against XRBench's derived table", "[serving][xr]") {
+  const auto rows = read_csv_table(xr_data("derived/scenario_summary.csv"));
+  REQUIRE(rows.size() == 26);
+  std::map<std::string, UsageScenario> read;
+  for (const auto& row : rows) {
+    const std::string sc = row.at("scenario");
+    if (!read.count(sc)) read[sc] = load_usage_scenario(xr_data("usage_scenarios/" + sc + ".m"));
+    const UsageScenario& u = read[sc];
+    const auto it = std::find_if(u.models.begin(), u.models.end(),
+                                 [&](const Model& m) { return m.name == row.at("model"); });
+    INFO(sc << " " << row.at("model"));
+    REQUIRE(it != u.models.end());
+    CHECK(it->fps == std::stod(row.at("fps")));
+    CHECK(it->probability == std::stod(row.at("probability")));
+    CHECK(it->dependency == row.at("depends_on"));
+    CHECK(it->layers.size() == std::stoul(row.at("num_layers")));
+    std::int64_t macs = 0;
+    for (const Layer& l : it->layers) macs += l.n * l.k * l.c * l.y * l.x * l.r * l.s;
+    CHECK(macs == std::stoll(row.at("approx_macs_upper_bound")));
+  }
+  CHECK(read.size() == 7);
+  // Hardware configs: the PE splits of the single, dual and quad systems.
+  const auto pes = [](const std::string& f) {
+    std::vector<std::int64_t> out;
+    for (const auto& u : load_hardware_config(f).units) out.push_back(u.num_pes);
+    return out;
+  };
+  CHECK(pes(xr_data("hw_configs/single/Single_4K.m")) == std::vector<std::int64_t>{4096});
+  CHECK(pes(xr_data("hw_configs/single/Single_8K.m")) == std::vector<std::int64_t>{8192});
+  CHECK(pes(xr_data("hw_configs/dual/Dual_4K_BigLittle.m")) == std::vector<std::int64_t>{3072, 1024});
+  CHECK(pes(xr_data("hw_configs/quad/Quad_8K.m")).size() == 4);
+  CHECK(load_dataflow_file(xr_data("dataflows/quad/WS_OS_WS_OS.m")) ==
+        std::vector<Dataflow>{Dataflow::ws, Dataflow::os, Dataflow::ws, Dataflow::os});
+  // The engines: WS and OS on the systolic array, RS on the eyeriss engine, 1 GHz.
+  const Unit ws = make_unit(pe(3072), Dataflow::ws, "t");
+  CHECK(ws.arch.resolved.at("engine") == "systolic");
+  CHECK(ws.arch.resolved.at("systolic").at("rows") == 48);
+  CHECK(ws.arch.resolved.at("systolic").at("cols") == 64);
+  CHECK(make_unit(pe(4096), Dataflow::rs, "t").arch.resolved.at("engine") == "eyeriss");
+  CHECK(ws.arch.engine->clock_hz() == 1e9);
+}
+
+TEST_CASE("XR graphs: MAESTRO's output sizes", "[serving][xr]") {
+  const UsageScenario u = parse_usage_scenario(
+      "Network a {\nFPS: 30\nLayer l { Type: CONV\n Dimensions: { N: 1, K: 8, C: 4, Y: 10, X: 12, R: 3, S: 5 } }\n"
+      "Layer m { Type: CONV\n Dimensions: { N: 1, K: 8, C: 4, Y: 3, X: 2, R: 5, S: 5 } } }", "u.m");
+  const workloads::Graph g = to_graph(u.models[0], "u.m");
+  const auto& l = std::get<workloads::Conv>(g.op(*g.find("l")).shape);
+  CHECK(l.p() == 8);
+  CHECK(l.q() == 8);
+  const auto& m = std::get<workloads::Conv>(g.op(*g.find("m")).shape);  // filter above the input
+  CHECK(m.p() == 1);
+  CHECK(m.q() == 1);
+  CHECK(g.op(*g.find("m")).source == "u.m:4");
+}
+
+TEST_CASE("XR readers: one line naming the file and line", "[serving][xr]") {
+  const auto fails = [](const std::string& text, const std::string& what) {
+    try {
+      parse_usage_scenario(text, "u.m");
+      FAIL("accepted: " << text);
+    } catch (const InputError& e) {
+      const std::string m = e.what();
+      CHECK(m.find('\n') == std::string::npos);
+      CHECK_THAT(m, Contains(what));
+    }
+  };
+  fails("", "u.m:1: no networks");
+  fails("Network a {\n FPS: 0\n}", "u.m:2: network 'a': FPS must be");
+  fails("Network a {\nFPS: 30\n}", "u.m:1: network 'a' has no layers");
+  fails("Network a {\nFPS: 30\nLayer l {\n Type: POOL\n}\n}", "u.m:4: layer 'l': type 'POOL'");
+  fails("Network a {\nFPS: 30\nLayer l { Type: CONV\n Dimensions: { K: 1, C: x } } }",
+        "u.m:4: layer 'l' dimension C: expected a positive integer, got 'x'");
+  fails(network("a", 30, "Dependency: { b }"), "u.m:1: network 'a': depends on 'b', which is not in the file");
+  fails(network("a", 30, "Dependency: { b }") + network("b", 30, "Dependency: { a }"), "its dependencies form a cycle");
+  fails(network("a", 30) + network("b", 60, "Dependency: { a }"), "at another frame rate");
+  fails(network("a", 30, "Probability: 2"), "u.m:3: network 'a': Probability must be in [0, 1]");
+  fails(network("a", 30) + "Network", "expected a network name, got the end of the file");
+  fails("Network a { FPS: 30 @", "u.m:1: unexpected character '@'");
+  try {
+    parse_hardware_config("Accelerator a {\n num_pes: 16\n offchip_bw: 1\n}", "h.m");
+    FAIL("accepted");
+  } catch (const InputError& e) {
+    CHECK_THAT(e.what(), Contains("h.m:1: accelerator 'a': global_shared_memory is missing"));
+  }
+  try {
+    parse_hardware_config("Accelerator a {\n num_pes: 16\n bogus: 1\n}", "h.m");
+    FAIL("accepted");
+  } catch (const InputError& e) {
+    CHECK_THAT(e.what(), Contains("h.m:3: accelerator 'a': unknown key 'bogus'"));
+  }
+}
+
+TEST_CASE("XR run: frames under capacity end at injection plus their time", "[serving][xr]") {
+  const double L = latency();
+  REQUIRE(L > 0);
+  const double T = 4 * L;  // period
+  const XrScenario s = scenario(network("a", 1 / T), 1, 10.5 * T);
+  const XrReport r = run(s);
+  const auto a = of(r, "a");
+  REQUIRE(a.size() == 11);
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    CHECK_FALSE(a[i].dropped);
+    CHECK(a[i].dispatch_ms == Approx(i * T * 1e3).epsilon(1e-12));
+    CHECK(a[i].done_ms == Approx((i * T + L) * 1e3).epsilon(1e-12));
+    CHECK(a[i].deadline_ms == Approx((i + 1) * T * 1e3).epsilon(1e-12));
+  }
+  const double e = (1500 - r.costs[0][0].second) / 1500;
+  CHECK(r.score.overall == Approx(100 * rt(L * 1e3, T * 1e3) * e).epsilon(1e-9));
+}
+
+TEST_CASE("XR run: a frame still waiting at its deadline is dropped", "[serving][xr]") {
+  // L = 1.6 T on one unit: frame 0 ends at 1.6T; frame 1 runs 1.6T-3.2T; frame 2 (deadline 3T)
+  // still waits at 3.2T and is dropped; frame 3 runs 3.2T-4.8T; frame 4 4.8T-6.4T, late.
+  const double L = latency();
+  const double T = L / 1.6;
+  const XrReport r = run(scenario(network("a", 1 / T), 1, 4.5 * T));
+  const auto a = of(r, "a");
+  REQUIRE(a.size() == 5);
+  CHECK(a[2].dropped);
+  CHECK(a[2].done_ms == Approx(3.2 * T * 1e3).epsilon(1e-9));  // dropped when the unit came free
+  for (std::size_t i : {0, 1, 3, 4}) CHECK_FALSE(a[i].dropped);
+  CHECK(a[1].done_ms == Approx(3.2 * T * 1e3).epsilon(1e-9));
+  CHECK(a[4].dispatch_ms == Approx(4.8 * T * 1e3).epsilon(1e-9));
+  CHECK(r.score.models[0].qoe == Approx(0.8));
+}
+
+TEST_CASE("XR run: cascades wait for the parent's frame and fall with it", "[serving][xr]") {
+  const double L = latency();
+  SECTION("the child starts when its parent's frame ends, even with a unit idle") {
+    const double T = 5 * L;
+    const XrReport r = run(scenario(network("p", 1 / T) + network("c", 1 / T, "Dependency: { p }"), 2, 3.5 * T));
+    const auto p = of(r, "p"), c = of(r, "c");
+    REQUIRE(p.size() == 4);
+    REQUIRE(c.size() == 4);
+    for (std::size_t i = 0; i < 4; ++i) {
+      CHECK(c[i].dispatch_ms == Approx(p[i].done_ms).epsilon(1e-12));
+      CHECK(c[i].done_ms == Approx((i * T + 2 * L) * 1e3).epsilon(1e-9));
+    }
+  }
+  SECTION("a dropped parent frame drops the child's; a child ready after its deadline is dropped") {
+    // The parent as in the drop case above (L = 1.6 T): every child frame becomes ready after its
+    // deadline (1.6T > T) and is dropped; parent frame 2 is dropped and its child with it.
+    const double T = L / 1.6;
+    const XrReport r = run(scenario(network("p", 1 / T) + network("c", 1 / T, "Dependency: { p }"), 1, 4.5 * T));
+    const auto p = of(r, "p"), c = of(r, "c");
+    REQUIRE(p.size() == 5);
+    REQUIRE(c.size() == 5);
+    CHECK(p[2].dropped);
+    for (const auto& f : c) CHECK(f.dropped);
+    CHECK(c[2].done_ms == Approx(p[2].done_ms));
+    CHECK(r.score.models[1].score == 0);
+  }
+  SECTION("a child runs with its probability, drawn from the seed") {
+    const double T = 4 * L;
+    XrScenario s = scenario(network("p", 1 / T) + network("c", 1 / T, "Probability: 0.3\nDependency: { p }"), 1, 2000 * T);
+    const XrReport r = run(s);
+    const auto c = of(r, "c");
+    // Binomial(2000, 0.3): standard deviation 20.5.
+    CHECK(c.size() > 500);
+    CHECK(c.size() < 700);
+    CHECK(r.skipped == static_cast<std::int64_t>(2000 - c.size()));
+    CHECK(of(run(s), "c").size() == c.size());
+    s.seed = 2;
+    CHECK(of(run(s), "c").size() != c.size());
+  }
+}
+
+TEST_CASE("XR policies on constructed cases", "[serving][xr]") {
+  const double L = latency();
+  SECTION("fcfs runs the frame ready first, edf and dream the urgent cascade") {
+    // p (period 2.5L) feeds c; x has period 10L. At 0 p runs (earlier deadline); at L, c is ready
+    // (ready at L, deadline 2.5L) and x waits since 0 (deadline 10L).
+    const std::string text = network("p", 1 / (2.5 * L)) + network("c", 1 / (2.5 * L), "Dependency: { p }") +
+                             network("x", 1 / (10 * L));
+    const auto done_c = [&](const std::string& policy) {
+      return of(run(scenario(text, 1, 0.5 * L, policy)), "c").at(0).done_ms;
+    };
+    CHECK(done_c("fcfs") == Approx(3 * L * 1e3).epsilon(1e-9));
+    CHECK(done_c("edf") == Approx(2 * L * 1e3).epsilon(1e-9));
+    CHECK(done_c("dream") == Approx(2 * L * 1e3).epsilon(1e-9));
+  }
+  SECTION("dream drops a hopeless frame for one that can still make it") {
+    // h: period 0.8L, so every frame ends late; g: period 3.1L. edf runs h0, h1, h2 and then g0
+    // at 3L, 0.9L late; dream drops h0 at 0 (g0 can still make it) and g0 ends at L.
+    const std::string text = network("h", 1 / (0.8 * L)) + network("g", 1 / (3.1 * L));
+    XrScenario s = scenario(text, 1, 2.5 * L, "edf");
+    s.score.k_per_ms = 1e6;  // "hopeless": the real-time score below 1 % at 4.6 ps late
+    const XrReport edf = run(s);
+    s.policy = "dream";
+    const XrReport dream = run(s);
+    CHECK(of(edf, "g").at(0).done_ms == Approx(4 * L * 1e3).epsilon(1e-9));
+    CHECK_FALSE(of(edf, "h").at(0).dropped);
+    CHECK(of(dream, "g").at(0).done_ms == Approx(L * 1e3).epsilon(1e-9));
+    CHECK(of(dream, "h").at(0).dropped);
+    CHECK_FALSE(of(dream, "h").at(1).dropped);  // alone it runs, late
+    CHECK(dream.score.models[1].score > 0.99);
+    CHECK(edf.score.models[1].score < 0.01);
+  }
+}
