@@ -178,7 +178,7 @@ TEST_CASE("XR graphs: MAESTRO's output sizes", "[serving][xr]") {
   const auto& m = std::get<workloads::Conv>(g.op(*g.find("m")).shape);  // filter above the input
   CHECK(m.p() == 1);
   CHECK(m.q() == 1);
-  CHECK(g.op(*g.find("m")).source == "u.m:4");
+  CHECK(g.op(*g.find("m")).source == "u.m:5");  // the line of its `Layer`
 }
 
 TEST_CASE("XR readers: one line naming the file and line", "[serving][xr]") {
