@@ -19,6 +19,7 @@ SOURCE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.p
 SCRIPTS, DATA = os.path.join(SOURCE, "scripts"), os.path.join(SOURCE, "tests", "data", "plots")
 LOG, REPORT = os.path.join(DATA, "small.jsonl"), os.path.join(DATA, "lenet5_report.json")
 CONVERGENCE = os.path.join(DATA, "codesign_bench.csv")  # tessera_bench --codesign, 4 seeds
+XR_SPACE = os.path.join(DATA, "xr_space.json")  # tessera serve configs/spaces/xr_ar_assistant_splits_1k.json, OS points
 FRONT, FRONT3 = os.path.join(DATA, "small_front.json"), os.path.join(DATA, "small_front3.json")
 
 
@@ -158,6 +159,11 @@ def main():
         submit(plot_ok, "scatter numeric parameter", out("scatter_bw"), "plot_scatter.py", out("with_failed.jsonl"),
                "--param", "dram.bandwidth", "--metric", "throughput_macs_per_s")
         submit(plot_ok, "layers", out("layers"), "plot_layers.py", REPORT)
+        submit(plot_ok, "xr space (a failed point among them)", out("xr_space"), "plot_xr_space.py", XR_SPACE)
+        submit(fails_with, "xr space: not XR results", ["not XR design-space results"], "plot_xr_space.py",
+               REPORT, "--out", out("x"))
+        submit(fails_with, "xr space: no such parameter", ["no parameter 'nope'"], "plot_xr_space.py",
+               XR_SPACE, "--x", "nope", "--out", out("x"))
         submit(plot_ok, "convergence", out("convergence"), "plot_convergence.py", CONVERGENCE)
         submit(fails_with, "convergence: a log is not the bench's CSV", ["no column 'algo'"],
                "plot_convergence.py", LOG, "--out", out("x"))

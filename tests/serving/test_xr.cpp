@@ -4,6 +4,7 @@
 // table of the same data; and the run's rules (injection, deadlines, drops, cascades,
 // probabilities, policies) on hand-built cases whose timelines are worked out by hand from the
 // models' times on their units.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -14,6 +15,7 @@
 #include "common/error.hpp"
 #include "serving/xr.hpp"
 #include "serving/xr_run.hpp"
+#include "cli_support.hpp"
 #include "test_support.hpp"
 
 using namespace tessera;
@@ -324,4 +326,18 @@ TEST_CASE("XR policies on constructed cases", "[serving][xr]") {
     CHECK(dream.score.models[1].score > 0.99);
     CHECK(edf.score.models[1].score < 0.01);
   }
+}
+
+TEST_CASE("tessera serve runs XR scenarios and XR design spaces", "[serving][xr][cli]") {
+  const auto r = test::run_cli({"serve", test::source_path("configs/xr/vr_gaming.json"), "--policy", "edf"});
+  CHECK(r.code == 0);
+  CHECK_THAT(r.out, Contains("XR scenario VR_gaming under edf: score"));
+  CHECK_THAT(r.out, Contains("GE_FBNet_C"));
+  const auto bad = test::run_cli({"serve", test::source_path("configs/xr/vr_gaming.json"), "--set", "duration_s=-1"});
+  CHECK(bad.code == 1);
+  CHECK_THAT(bad.err, Contains("vr_gaming.json: /duration_s:"));
+  CHECK(std::count(bad.err.begin(), bad.err.end(), '\n') == 1);
+  const auto list = test::run_cli({"list"});
+  CHECK_THAT(list.out, Contains("XR scenario policies"));
+  CHECK_THAT(list.out, Contains("dream"));
 }
