@@ -189,6 +189,7 @@ int serving_bench(const std::string& scenario_file, long requests);  // bench_se
 int multi_dnn_bench(const std::string& scenario_file, long requests);  // bench_multi_dnn.cpp
 int layer_size_bench();  // bench_layer_size.cpp
 int nasaic_bench(int argc, char* argv[]);  // bench_nasaic.cpp
+int sparse_bench(const std::string& root, const std::string& csv);  // bench_sparse.cpp
 int generation_bench(const std::string& arch_file, const std::string& model_file,
                      long steps);  // bench_generation.cpp
 int codesign_bench(const std::vector<std::string>& args,
@@ -202,6 +203,9 @@ int sc_main(int argc, char* argv[]) {
                         argc >= 4 ? argv[3] : root + "/workloads/models/resnet18.onnx");
   }
   if (argc >= 2 && std::string(argv[1]) == "--mapping") return mapping_bench();
+  if (argc >= 2 && std::string(argv[1]) == "--sparse")  // bench_sparse.cpp
+    return sparse_bench(TESSERA_SOURCE_DIR, argc >= 3 ? argv[2]
+                                                      : std::string(TESSERA_SOURCE_DIR) + "/tests/data/dysta/reference.csv");
   if (argc >= 2 && std::string(argv[1]) == "--layer-size") return layer_size_bench();
   if (argc >= 2 && std::string(argv[1]) == "--nasaic") return nasaic_bench(argc - 2, argv + 2);
   if (argc >= 2 && std::string(argv[1]) == "--serve")  // serving runs (bench_serving.cpp)

@@ -140,6 +140,11 @@ std::unique_ptr<Engine> SparseEngine::create(ParamReader& r) {
     p.run_bits = static_cast<int>(s->positive_integer("run_bits", p.run_bits));
     if (p.run_bits > 32) throw s->error("run_bits", "must be at most 32");
     p.tile_classes = s->positive_integer("tile_classes", p.tile_classes);
+    p.dynamic_pruning = s->choice("pruning", {"none", "dynamic"}, "none") == "dynamic";
+    if (s->has("pruning_threshold")) {
+      if (!p.dynamic_pruning) throw s->error("pruning_threshold", "applies to \"pruning\": \"dynamic\"");
+      p.pruning_threshold = s->non_negative("pruning_threshold", 0);
+    }
     if (auto f = s->optional_child("formats")) {
       for (const char* level : {"dram", "sram"}) {
         if (auto l = f->optional_child(level)) {
@@ -194,7 +199,11 @@ std::vector<std::string> SparseEngine::supports(const workloads::Operator& op) c
     if (p_.mode == "dysta")
       throw UnsupportedError("sparse: operator '" + op.name + "': sparse.mode=dysta models convolutions and fully "
                              "connected layers only");
-    w.push_back("sparse: an activation x activation product or transposed convolution runs densely");
+    if (op.kind() == workloads::OpKind::conv || !(p_.skip_activations || p_.gate_activations))
+      w.push_back("sparse: an activation x activation product or transposed convolution runs densely");
+    else
+      w.push_back("sparse: an activation x activation product skips the zeros of its first operand "
+                  "at its density (expected value: perfect balance)");
   }
   if (p_.mode == "dysta")
     w.push_back("sparse: reference mode (Dysta's Eyeriss-v2 latency model): memory traffic is not timed");
@@ -274,7 +283,66 @@ void append_classes(dataflows::TilePlan& plan, std::vector<u64> cycles, u64 busy
 
 }  // namespace
 
-LayerWork SparseEngine::map(const workloads::Operator& op, const MapContext& context) const {
+double SparseEngine::pruned_density(const workloads::Operator& op) const {
+  if (!p_.dynamic_pruning) return op.density.activation;
+  if (p_.pruning_threshold) return std::max(1e-9, std::erfc(*p_.pruning_threshold / std::sqrt(2.0)));
+  return op.density.activation;
+}
+
+workloads::Operator SparseEngine::as_run(const workloads::Operator& op) const {
+  workloads::Operator r = op;
+  r.density.activation = pruned_density(op);
+  return r;
+}
+
+LayerWork SparseEngine::map(const workloads::Operator& given, const MapContext& context) const {
+  using namespace dataflows;
+  const bool mac_layer = given.kind() == workloads::OpKind::conv || given.kind() == workloads::OpKind::matmul;
+  if (p_.dynamic_pruning && mac_layer && p_.mode != "dysta") {
+    LayerWork w = map(as_run(given), context, true);
+    // Pruning compares each activation input element with the threshold on the vector unit,
+    // beside the array: a layer takes at least those cycles.
+    const u64 elements = static_cast<u64>(given.input_elements());  // every activation operand
+    w.vector[VectorOp::compare] += elements;
+    w.metrics["mac_compute_cycles"] = static_cast<double>(w.plan.compute_cycles());
+    const u64 prune = common_.vector.compute_cycles(w.vector);
+    if (!w.plan.tiles.empty() && prune > w.plan.compute_cycles()) {
+      peel_last(w.plan);
+      w.plan.tiles.back().compute_cycles += prune - w.plan.compute_cycles();
+    }
+    w.metrics["pruning_compares"] = static_cast<double>(elements);
+    w.metrics["pruned_activation_density"] = as_run(given).density.activation;
+    return w;
+  }
+  return map(given, context, true);
+}
+
+namespace {
+
+// The taps where input and weight are both non-zero at one output position: channel-packed bit
+// sets of the input pixel of each tap (`px`, -1 in the padding) and of the filter's taps. The
+// popcount clone is picked at load time on CPUs that have the instruction (the project does not
+// build with -mpopcnt globally); this is the inner loop of plans from masks.
+__attribute__((target_clones("popcnt", "default"))) u64 effectual_at(const i64* px, u64 taps, const u64* ib,
+                                                                      const u64* wj, u64 words) {
+  u64 n = 0;
+  if (words == 1) {  // up to 64 channels per group: one word per tap
+    for (u64 t = 0; t < taps; ++t)
+      if (px[t] >= 0) n += static_cast<u64>(std::popcount(ib[px[t]] & wj[t]));
+    return n;
+  }
+  for (u64 t = 0; t < taps; ++t)
+    if (px[t] >= 0) {
+      const u64* in = ib + static_cast<u64>(px[t]) * words;
+      const u64* wt = wj + t * words;
+      for (u64 k = 0; k < words; ++k) n += static_cast<u64>(std::popcount(in[k] & wt[k]));
+    }
+  return n;
+}
+
+}  // namespace
+
+LayerWork SparseEngine::map(const workloads::Operator& op, const MapContext& context, bool) const {
   using namespace dataflows;
   if (op.kind() != workloads::OpKind::conv && op.kind() != workloads::OpKind::matmul) {
     if (p_.mode == "dysta") {  // the artefact models convolutions and linear layers only
@@ -291,17 +359,28 @@ LayerWork SparseEngine::map(const workloads::Operator& op, const MapContext& con
   const auto shape = sparse::layer_shape(op);
   const u64 word = static_cast<u64>(p_.word_bits);
   const auto bytes = [](u64 bits) { return bits / 8 + (bits % 8 != 0); };
-  if (!shape) {  // activation x activation products: dense on the array
-    w.macs = static_cast<u64>(op.macs());
+  if (!shape) {
+    // Activation x activation products (attention scores, their product with the values):
+    // with activations skipped, the zeros of the first operand (pruned scores, activations) are
+    // skipped at its density, spread evenly; otherwise dense on the array.
+    const bool act_mm = op.kind() == workloads::OpKind::matmul;
+    const double d = act_mm && p_.skip_activations ? op.density.activation : 1.0;
+    const double e = act_mm && (p_.skip_activations || p_.gate_activations) ? op.density.activation : 1.0;
+    const u64 dense = static_cast<u64>(op.macs());
+    w.macs = static_cast<u64>(std::llround(static_cast<double>(dense) * e));
+    const u64 work = static_cast<u64>(std::ceil(static_cast<double>(dense) * d - 1e-9));
     Tile t;
-    t.compute_cycles = ceil_div(w.macs, static_cast<u64>(p_.pes * p_.macs_per_pe));
+    t.compute_cycles = ceil_div(work, static_cast<u64>(p_.pes * p_.macs_per_pe));
     t.busy_units = static_cast<u64>(p_.pes);
     t.bytes[w.plan.port(port::input)] = context.input_on_chip ? 0 : static_cast<u64>(op.input_bytes());
     t.bytes[w.plan.port(port::output, Direction::write)] = context.output_on_chip ? 0 : static_cast<u64>(op.output_bytes());
     w.plan.tiles.push_back(t);
     w.accesses["dram.ifmap"] = {t.bytes[0], 0};
     w.accesses["dram.ofmap"] = {0, t.bytes[1]};
-    w.metrics["mac_work"] = static_cast<double>(w.macs);
+    w.metrics["mac_work"] = static_cast<double>(work);
+    w.metrics["effectual_macs"] = static_cast<double>(w.macs);
+    w.metrics["energy_macs"] = static_cast<double>(w.macs);
+    w.metrics["input_density"] = d;
     return w;
   }
   const sparse::LayerShape& L = *shape;
@@ -392,6 +471,7 @@ LayerWork SparseEngine::map(const workloads::Operator& op, const MapContext& con
     std::vector<u64> wb(static_cast<std::size_t>(kg * L.r * L.s) * words);
     std::vector<u64> filter_nnz(static_cast<std::size_t>(kg));
     std::vector<u64> act(positions), lane_pos;
+    std::vector<i64> tap_pixel;
     for (i64 g = 0; g < L.groups; ++g) {
       std::fill(ib.begin(), ib.end(), 0);
       std::fill(wb.begin(), wb.end(), 0);
@@ -411,32 +491,34 @@ LayerWork SparseEngine::map(const workloads::Operator& op, const MapContext& con
                 ++filter_nnz[static_cast<std::size_t>(j)];
               }
       }
-      // Position p = (image, oh, ow): the input pixel of tap (r, s), or none in the padding.
-      const auto pixel = [&](u64 p, i64 r, i64 s) -> i64 {
-        const i64 img = static_cast<i64>(p / static_cast<u64>(L.p * L.q));
-        const i64 oh = static_cast<i64>(p / static_cast<u64>(L.q) % static_cast<u64>(L.p)), ow = static_cast<i64>(p % static_cast<u64>(L.q));
-        const i64 y = oh * L.stride_h - L.pad_top + r * L.dilation_h, x = ow * L.stride_w - L.pad_left + s * L.dilation_w;
-        if (y < 0 || y >= L.h || x < 0 || x >= L.w) return -1;
-        return (img * L.h + y) * L.w + x;
-      };
+      // Position p = (image, oh, ow): the input pixel of each tap (r, s), -1 in the padding,
+      // computed once per layer rather than once per filter (the divisions dominated).
+      const u64 taps = static_cast<u64>(L.r * L.s);
+      if (g == 0) {
+        tap_pixel.resize(static_cast<std::size_t>(positions * taps));
+        for (u64 p = 0; p < positions; ++p) {
+          const i64 img = static_cast<i64>(p / static_cast<u64>(L.p * L.q));
+          const i64 oh = static_cast<i64>(p / static_cast<u64>(L.q) % static_cast<u64>(L.p)), ow = static_cast<i64>(p % static_cast<u64>(L.q));
+          for (i64 r = 0; r < L.r; ++r)
+            for (i64 s = 0; s < L.s; ++s) {
+              const i64 y = oh * L.stride_h - L.pad_top + r * L.dilation_h, x = ow * L.stride_w - L.pad_left + s * L.dilation_w;
+              tap_pixel[static_cast<std::size_t>(p * taps) + static_cast<std::size_t>(r * L.s + s)] =
+                  y < 0 || y >= L.h || x < 0 || x >= L.w ? -1 : (img * L.h + y) * L.w + x;
+            }
+        }
+      }
       for (u64 p = 0; p < positions; ++p) {
         u64 a = 0;
-        for (i64 r = 0; r < L.r; ++r)
-          for (i64 s = 0; s < L.s; ++s)
-            if (const i64 px = pixel(p, r, s); px >= 0)
-              for (u64 k = 0; k < words; ++k) a += static_cast<u64>(std::popcount(ib[static_cast<std::size_t>(px) * words + k]));
+        const i64* px = tap_pixel.data() + p * taps;
+        for (u64 t = 0; t < taps; ++t)
+          if (px[t] >= 0)
+            for (u64 k = 0; k < words; ++k) a += static_cast<u64>(std::popcount(ib[static_cast<std::size_t>(px[t]) * words + k]));
         act[p] = a;
       }
       const u64 structured_work = static_cast<u64>(std::ceil(static_cast<double>(red) * structured_ratio - 1e-9));
       const auto both = [&](i64 j, u64 p) {
-        u64 n = 0;
-        for (i64 r = 0; r < L.r; ++r)
-          for (i64 s = 0; s < L.s; ++s)
-            if (const i64 px = pixel(p, r, s); px >= 0)
-              for (u64 k = 0; k < words; ++k)
-                n += static_cast<u64>(std::popcount(ib[static_cast<std::size_t>(px) * words + k] &
-                                                    wb[static_cast<std::size_t>((j * L.r + r) * L.s + s) * words + k]));
-        return n;
+        return effectual_at(tap_pixel.data() + p * taps, taps, ib.data(),
+                            wb.data() + static_cast<std::size_t>(j) * taps * words, words);
       };
       const auto work = [&](bool ow, bool oa, i64 j, u64 p, u64 eff) -> u64 {
         if (ow && oa) return eff;
@@ -606,7 +688,7 @@ nlohmann::json SparseEngine::resolved_config() const {
   const auto operands = [](bool w, bool a) { return w && a ? "both" : w ? "weights" : a ? "activations" : "none"; };
   nlohmann::json structured = nlohmann::json::array();
   for (const auto& s : p_.structured) structured.push_back(nm_text(s));
-  return with_common(
+  nlohmann::json j = with_common(
       {{"sparse",
         {{"pes", p_.pes},
          {"macs_per_pe", p_.macs_per_pe},
@@ -624,11 +706,41 @@ nlohmann::json SparseEngine::resolved_config() const {
          {"word_bits", p_.word_bits},
          {"run_bits", p_.run_bits},
          {"tile_classes", p_.tile_classes},
+         {"pruning", p_.dynamic_pruning ? "dynamic" : "none"},
          {"formats",
           {{"dram", {{"weight", to_string(p_.dram_weight)}, {"input", to_string(p_.dram_input)}}},
            {"sram", {{"weight", to_string(p_.sram_weight)}, {"input", to_string(p_.sram_input)}}}}}}},
        {"sram", {{"global_buffer", p_.glb_bytes}}},
        {"energy", {{"dram", p_.dram_type}}}});
+  if (p_.pruning_threshold) j["sparse"]["pruning_threshold"] = *p_.pruning_threshold;
+  return j;
+}
+
+// The operands whose zeros cost no MAC energy: skipped or gated ones (the N:M datapath skips the
+// weights of layers that follow one of its patterns). The product of their densities, the masks'
+// where the layer has masks from data: zeros of the two operands taken as independent.
+double SparseEngine::mac_energy_fraction(const workloads::Operator& given) const {
+  if (p_.mode == "dysta") return 1.0;
+  const workloads::Operator op = as_run(given);
+  if (!sparse::layer_shape(op)) {
+    const bool act = op.kind() == workloads::OpKind::matmul && (p_.skip_activations || p_.gate_activations);
+    return act ? op.density.activation : 1.0;
+  }
+  const auto& pat = op.density.weight_pattern;
+  const bool structured = pat && std::find(p_.structured.begin(), p_.structured.end(), *pat) != p_.structured.end();
+  const bool en_w = (p_.structured.empty() && p_.skip_weights) || p_.gate_weights || structured;
+  const bool en_a = p_.skip_activations || p_.gate_activations;
+  const auto density = [](const std::vector<std::uint8_t>& mask, double fallback) {
+    if (mask.empty()) return fallback;
+    u64 nnz = 0;
+    for (auto b : mask) nnz += b;
+    return static_cast<double>(nnz) / static_cast<double>(mask.size());
+  };
+  double f = 1.0;
+  if (en_w) f *= structured ? static_cast<double>(pat->n) / pat->m
+                            : op.masks ? density(op.masks->weight, op.density.weight) : op.density.weight;
+  if (en_a) f *= op.masks ? density(op.masks->input, op.density.activation) : op.density.activation;
+  return f;
 }
 
 }  // namespace tessera::arch

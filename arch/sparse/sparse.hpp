@@ -22,6 +22,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,13 @@ struct SparseParams {
   u64 glb_bytes = 246 * 1024;
   std::string dram_type = "lpddr4";
   i64 tile_classes = 64;  // classes of tiles a plan from masks keeps at most
+  // Dynamic activation pruning (AccelTran's DynaTran): activations below a threshold are zeroed
+  // at run time, on the vector unit (a comparison per element of a MAC layer's activation
+  // inputs). The pruned density is each layer's activation_density (its target sparsity), or
+  // with a threshold tau, P(|x| >= tau) = erfc(tau / sqrt 2) for activations ~ N(0, 1) scaled
+  // to unit deviation (a stated assumption: no activation values are at hand).
+  bool dynamic_pruning = false;
+  std::optional<double> pruning_threshold;
 
   static CommonParams default_common();
 };
@@ -106,6 +114,13 @@ class SparseEngine final : public EngineBase {
   EnergyBreakdown energy(const LayerWork& work, u64 cycles) const override;
   nlohmann::json resolved_config() const override;
   const SparseParams& params() const { return p_; }
+  double mac_energy_fraction(const workloads::Operator& op) const override;
+
+
+  // `op` as the engine runs it: with dynamic pruning, its activations at the pruned density.
+  workloads::Operator as_run(const workloads::Operator& op) const;
+  // The density dynamic pruning leaves (the layer's own activation density without a threshold).
+  double pruned_density(const workloads::Operator& op) const;
 
   // The masks the engine uses for `op` (its own, or drawn from its densities and patterns).
   struct LayerMasks {
@@ -115,6 +130,7 @@ class SparseEngine final : public EngineBase {
   LayerMasks masks_for(const workloads::Operator& op, const sparse::LayerShape& shape) const;
 
  private:
+  LayerWork map(const workloads::Operator& op, const MapContext& context, bool as_given) const;
   SparseParams p_;
 };
 

@@ -196,3 +196,61 @@ TEST_CASE("zero gating: the systolic array and Bit Fusion spare the MAC energy o
     CHECK(gated_b.resolved.at("energy").at("zero_gating") == "both");
   }
 }
+
+TEST_CASE("sparse: activation x activation products skip the first operand's zeros at its density", "[sparse][transformer]") {
+  workloads::Operator scores;
+  scores.name = "scores";
+  scores.shape = workloads::MatMul{.batch = 4, .m = 128, .n = 128, .k = 64, .b_is_weight = false};
+  scores.density.activation = 0.3;
+  const auto skip = engine({{"pes", 64}, {"macs_per_pe", 4}, {"skip", "activations"}});
+  const auto dense = engine({{"pes", 64}, {"macs_per_pe", 4}, {"skip", "weights"}});
+  const arch::u64 macs = 4 * 128 * 128 * 64;
+  CHECK(cycles(*dense, scores) == macs / 256);
+  // ceil(MACs x 0.3 / 256): 0.3 x 4,194,304 = 1,258,291.2 -> 1,258,292 products -> 4,916 cycles
+  CHECK(cycles(*skip, scores) == 4916);
+  const auto w = skip->map(scores);
+  CHECK(w.metrics.at("energy_macs") == 1258291);
+  CHECK(skip->mac_energy_fraction(scores) == 0.3);
+  CHECK(dense->mac_energy_fraction(scores) == 1.0);
+  const auto warnings = skip->supports(scores);
+  REQUIRE(warnings.size() == 1);
+  CHECK_THAT(warnings[0], Catch::Contains("skips the zeros of its first operand"));
+}
+
+TEST_CASE("sparse: dynamic pruning sets the activation density and costs compares on the vector unit",
+          "[sparse][transformer]") {
+  workloads::Operator fc;
+  fc.name = "ff1";
+  fc.shape = workloads::MatMul{.batch = 1, .m = 512, .n = 512, .k = 128};
+  fc.density.activation = 0.4;  // the layer's target density
+  const nlohmann::json base = {{"pes", 1024}, {"macs_per_pe", 16}, {"skip", "activations"},
+                               {"distribution", "flexible"}, {"mode", "expected"}};
+  auto pruned_cfg = base;
+  pruned_cfg["pruning"] = "dynamic";
+  const auto plain = engine(base), pruned = engine(pruned_cfg);
+  // Without pruning the workload's density is already what the engine skips: same MAC cycles.
+  CHECK(cycles(*pruned, fc) == cycles(*plain, fc));
+  const auto w = pruned->map(fc);
+  CHECK(w.metrics.at("pruning_compares") == 512 * 128);
+  CHECK(w.metrics.at("pruned_activation_density") == 0.4);
+  CHECK(w.vector[arch::VectorOp::compare] == 512 * 128);
+  // 512 x 512 x 128 x 0.4 / 16,384 MACs per cycle = 819.2: 820 cycles (tiles of whole work).
+  CHECK(w.plan.compute_cycles() >= 820);
+  CHECK(w.plan.compute_cycles() <= 832);
+  // A threshold tau: density erfc(tau / sqrt 2) whatever the layer's own (tau = 1: 0.3173).
+  auto thr_cfg = pruned_cfg;
+  thr_cfg["pruning_threshold"] = 1.0;
+  const auto thr = engine(thr_cfg);
+  const auto t = thr->map(fc);
+  CHECK(t.metrics.at("pruned_activation_density") == Approx(0.317310508));
+  CHECK(t.metrics.at("mac_work") == Approx(512.0 * 512 * 128 * 0.317310508).epsilon(1e-6));
+  CHECK(thr->mac_energy_fraction(fc) == Approx(0.317310508));
+  // The compares bound a layer whose MACs take fewer cycles than the vector unit needs.
+  auto narrow = thr_cfg;
+  narrow["pruning_threshold"] = 4.0;  // density 6.3e-5: almost no MAC work left
+  const auto few = engine(narrow)->map(fc);
+  const arch::u64 vector_cycles = (512 * 128 + 63) / 64;  // 64 lanes, a compare per cycle each
+  CHECK(few.plan.compute_cycles() == vector_cycles);
+  CHECK_THROWS_WITH(engine({{"pruning_threshold", 1.0}}), Catch::Contains("/sparse/pruning_threshold"));
+  CHECK_THROWS_WITH(engine({{"pruning", "static"}}), Catch::Contains("/sparse/pruning"));
+}
