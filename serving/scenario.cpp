@@ -137,12 +137,14 @@ Arrival read_arrival(ParamReader r, const nlohmann::json& node, const std::strin
 
 Batching read_batching(ParamReader& r, const nlohmann::json& doc) {
   Batching b;
-  static const std::vector<std::string> modes = {"none", "static", "dynamic", "fluid"};
+  static const std::vector<std::string> modes = {"none", "static", "dynamic", "fluid",
+                                                 "continuous"};
   const auto mode_of = [](const std::string& m) {
-    return m == "static"    ? BatchingMode::static_size
-           : m == "dynamic" ? BatchingMode::dynamic
-           : m == "fluid"   ? BatchingMode::fluid
-                            : BatchingMode::none;
+    return m == "static"       ? BatchingMode::static_size
+           : m == "dynamic"    ? BatchingMode::dynamic
+           : m == "fluid"      ? BatchingMode::fluid
+           : m == "continuous" ? BatchingMode::continuous
+                               : BatchingMode::none;
   };
   if (!r.has("batching")) return b;
   if (r.is_string("batching")) {
@@ -165,6 +167,55 @@ Batching read_batching(ParamReader& r, const nlohmann::json& doc) {
   return b;
 }
 
+// LLM streams are served by their own loop (serving/llm_serve.hpp), which takes one unit, no
+// preemption or early exits, and admits first come, first served.
+void check_llm(const Scenario& s, ParamReader& r) {
+  const auto fail = [&](const std::string& path, const std::string& what) {
+    return InputError(json_location(s.file, "/" + path) + what);
+  };
+  std::size_t llm = 0;
+  for (const Stream& st : s.streams) llm += st.tokens ? 1 : 0;
+  if (llm == 0) {
+    if (s.batching.mode == BatchingMode::continuous)
+      throw r.error("batching", "continuous batching serves LLM streams (prompt_tokens, output_tokens)");
+    if (r.has("llm")) throw r.error("llm", "applies to LLM streams (prompt_tokens, output_tokens)");
+    return;
+  }
+  for (std::size_t i = 0; i < s.streams.size(); ++i) {
+    const Stream& st = s.streams[i];
+    const std::string at = "streams/" + std::to_string(i);
+    if (!st.tokens)
+      throw fail(at, "LLM streams and other streams cannot share a scenario (yet)");
+    if (st.model != s.streams.front().model)
+      throw fail(at + "/model", "LLM streams serve one model (so far)");
+    const Model& m = s.models[st.model];
+    if (!m.llm || !m.llm->config.decoder())
+      throw fail(at + "/model", "an LLM stream needs a decoder transformer config "
+                                   "(configs/models/, such as llama-1b.json); '" + m.name + "' is not one");
+    if (m.llm->settings.load.phase != "prefill" || m.llm->settings.load.kv_len ||
+        m.llm->settings.load.batch || m.llm->settings.load.seq_len)
+      throw fail("models/" + pointer_token(m.name) + "/settings",
+                    "batch, seq_len, phase and kv_len are set per iteration by an LLM serving run");
+    const auto& t = *st.tokens;
+    const std::int64_t positions = m.llm->config.max_positions;
+    if (t.trace.empty() && t.prompt.largest() + t.output.largest() > positions)
+      throw fail(at, "prompt_tokens + output_tokens can exceed the model's " +
+                            std::to_string(positions) + " positions");
+    for (std::size_t k = 0; k < t.trace.size(); ++k)
+      if (t.trace[k].first + t.trace[k].second > positions)
+        throw fail(at + "/tokens_trace", t.trace_file + ": data row " + std::to_string(k + 1) +
+                                                ": prompt + output tokens exceed the model's " +
+                                                std::to_string(positions) + " positions");
+  }
+  if (s.units.size() != 1) throw r.error("accelerator", "LLM streams are served by one accelerator (so far)");
+  if (s.memory != "isolated") throw r.error("memory", "LLM streams run with isolated memory");
+  if (s.preemption != Preemption::none) throw r.error("preemption", "LLM requests are not preempted (so far)");
+  if (s.policy != "fcfs") throw r.error("policy", "LLM requests are admitted first come, first served (fcfs)");
+  if (s.batching.mode == BatchingMode::fluid)
+    throw r.error("batching", "fluid batching is for early exits; LLM streams take none, static, "
+                              "dynamic or continuous");
+}
+
 }  // namespace
 
 std::string to_string(ArrivalProcess p) {
@@ -183,6 +234,7 @@ std::string to_string(BatchingMode m) {
     case BatchingMode::static_size: return "static";
     case BatchingMode::dynamic: return "dynamic";
     case BatchingMode::fluid: return "fluid";
+    case BatchingMode::continuous: return "continuous";
   }
   return "?";
 }
@@ -245,6 +297,8 @@ Scenario read_scenario(const nlohmann::json& doc, const std::string& file, const
       } catch (const InputError& e) {
         throw one.error("workload", e.what());
       }
+      if (workloads::looks_like_model_config(model.file))
+        model.llm = LlmModel{workloads::read_transformer_config(model.file), settings};
       // Early-exit heads: [{"after": OPERATOR, "probability": P}], each a classifier of
       // `classes` outputs.
       if (one.has("exits")) {
@@ -322,6 +376,11 @@ Scenario read_scenario(const nlohmann::json& doc, const std::string& file, const
       const auto p = st.integer("priority", 0);
       if (p < -1000000 || p > 1000000) throw st.error("priority", "must be in [-1e6, 1e6]");
       stream.priority = static_cast<int>(p);
+      if (is_llm_stream(st)) {
+        stream.tokens = read_token_lengths(st, sn, dir);
+        if (stream.slo_multiple)
+          throw st.error("slo_multiple", "an LLM stream's SLO is slo_s (end to end, in seconds)");
+      }
       st.finish();
       s.streams.push_back(std::move(stream));
     }
@@ -374,6 +433,8 @@ Scenario read_scenario(const nlohmann::json& doc, const std::string& file, const
   }
   const auto seed = r.non_negative_integer("seed", 1);
   s.seed = static_cast<std::uint64_t>(seed);
+  if (r.has("llm")) s.llm = read_llm_settings(r.child("llm"));
+  check_llm(s, r);
   r.finish();
   return s;
 }

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "arch/config.hpp"
+#include "serving/llm.hpp"
 #include "workloads/graph.hpp"
 
 namespace tessera::serving {
@@ -34,6 +35,8 @@ struct Model {
   // Per-sample exit decisions (the stage each request leaves after), used in turn by the
   // model's requests in arrival order; empty: drawn from the exits' probabilities.
   std::vector<std::uint32_t> exit_decisions;
+  // A transformer config (configs/models/): its sizes and settings, for LLM streams.
+  std::optional<LlmModel> llm;
 };
 
 enum class ArrivalProcess { poisson, periodic, bursty, trace };
@@ -58,9 +61,12 @@ struct Stream {
   // resolved by the serving run; neither: no SLO (slo_satisfaction 1).
   std::optional<double> slo_s, slo_multiple;
   int priority = 0;  // larger = more important (the priority policy)
+  // LLM requests: prompt and output lengths (serving/llm.hpp); absent: one pass per request.
+  std::optional<TokenLengths> tokens;
 };
 
-enum class BatchingMode { none, static_size, dynamic, fluid };
+// continuous: iteration-level batching of LLM requests (serving/llm_serve.hpp).
+enum class BatchingMode { none, static_size, dynamic, fluid, continuous };
 
 struct Batching {
   BatchingMode mode = BatchingMode::none;
@@ -92,7 +98,11 @@ struct Scenario {
   // Other runs to make beside this one (same arrivals, same seed): name -> overrides of this
   // scenario ("path=value", as --set), e.g. {"static_fcfs": ["batching=static", "policy=fcfs"]}.
   std::vector<std::pair<std::string, std::vector<std::string>>> baselines;
+  LlmSettings llm;          // LLM streams: the KV cache and the length grid
   nlohmann::json resolved;  // the scenario document after overrides, for reports
+
+  // Its streams are LLM streams (all or none are).
+  bool serves_llm() const { return !streams.empty() && streams.front().tokens.has_value(); }
 };
 
 // Reads a scenario file and applies `overrides` ("path=value"; the path in dots or as a JSON

@@ -6,11 +6,12 @@
 #include <limits>
 #include <map>
 #include <queue>
-#include <random>
 
 #include <fmt/format.h>
 
+#include "serving/llm_serve.hpp"
 #include "serving/policy.hpp"
+#include "serving/sampling.hpp"
 #include "serving/stage_costs.hpp"
 #include "sim/executor.hpp"
 #include "sim/metrics.hpp"
@@ -22,73 +23,6 @@ namespace {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 using u32 = std::uint32_t;
 using u64 = std::uint64_t;
-
-// The standard fixes mt19937_64's sequence; the conversions to doubles are our own, so a seed
-// gives the same numbers with any standard library.
-struct Rng {
-  std::mt19937_64 g;
-  explicit Rng(u64 seed) : g(seed) {}
-  double uniform() { return static_cast<double>(g() >> 11) * 0x1.0p-53; }  // [0, 1)
-  double exponential(double mean) { return -mean * std::log1p(-uniform()); }
-};
-
-u64 mix(u64 x) {  // splitmix64's finaliser: independent seeds for each stream and purpose
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-// A stream's arrival times: at most `limit` of them, all before `until`.
-std::vector<double> arrival_times(const Arrival& a, Rng& rng, std::int64_t limit, double until) {
-  std::vector<double> out;
-  const auto room = [&](double t) { return static_cast<std::int64_t>(out.size()) < limit && t < until; };
-  switch (a.process) {
-    case ArrivalProcess::trace:
-      for (double t : a.times_s)
-        if (room(t)) out.push_back(t);
-      break;
-    case ArrivalProcess::periodic:
-      for (std::int64_t i = 0;; ++i) {
-        const double t = a.offset_s + static_cast<double>(i) / a.rate_per_s;
-        if (!room(t)) break;
-        out.push_back(t);
-      }
-      break;
-    case ArrivalProcess::poisson:
-      for (double t = rng.exponential(1 / a.rate_per_s); room(t); t += rng.exponential(1 / a.rate_per_s))
-        out.push_back(t);
-      break;
-    case ArrivalProcess::bursty: {
-      const double on_rate = a.peak_ratio * a.rate_per_s;
-      const double off_mean = a.burst_s * (a.peak_ratio - 1);
-      double t = 0, on_end = rng.exponential(a.burst_s);
-      while (true) {
-        const double next = t + rng.exponential(1 / on_rate);
-        if (next < on_end) {
-          if (!room(next)) break;
-          out.push_back(next);
-          t = next;
-        } else {  // the burst ends first: a quiet spell, then a new burst (memoryless)
-          t = on_end + (off_mean > 0 ? rng.exponential(off_mean) : 0.0);
-          on_end = t + rng.exponential(a.burst_s);
-          if (!room(t)) break;
-        }
-      }
-      break;
-    }
-  }
-  return out;
-}
-
-// Linear interpolation between order statistics (NumPy's default), on sorted values.
-double percentile(const std::vector<double>& sorted, double q) {
-  if (sorted.empty()) return 0;
-  const double pos = q * static_cast<double>(sorted.size() - 1);
-  const auto lo = static_cast<std::size_t>(std::floor(pos));
-  const std::size_t hi = std::min(lo + 1, sorted.size() - 1);
-  return sorted[lo] + (pos - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
-}
 
 struct Req {
   double arrival = 0, deadline = kInf, start = -1, end = -1, energy = 0, busy = 0;
@@ -616,12 +550,19 @@ nlohmann::json stats_json(const ServingStats& s) {
                       {"mean_batch", s.mean_batch}};
   if (!s.model.empty()) j["model"] = s.model;
   if (s.slo_s > 0) j["slo_s"] = s.slo_s;
+  if (s.output_tokens > 0) {
+    j["output_tokens"] = s.output_tokens;
+    j["output_tokens_per_s"] = s.output_tokens_per_s;
+    j["ttft_s"] = {{"mean", s.mean_ttft_s}, {"p50", s.p50_ttft_s}, {"p95", s.p95_ttft_s}, {"p99", s.p99_ttft_s}};
+    j["tpot_s"] = {{"mean", s.mean_tpot_s}, {"p50", s.p50_tpot_s}, {"p95", s.p95_tpot_s}, {"p99", s.p99_tpot_s}};
+  }
   return j;
 }
 
 }  // namespace
 
 ServingReport serve(const Scenario& scenario, const ServeOptions& options) {
+  if (scenario.serves_llm()) return serve_llm(scenario, options);
   return Loop(scenario, options).run();
 }
 
@@ -654,7 +595,15 @@ nlohmann::json to_json(const ServingReport& r, bool requests) {
     nlohmann::json rq = {{"stream", nlohmann::json::array()}, {"exit_stage", nlohmann::json::array()},
                          {"arrival_s", nlohmann::json::array()}, {"start_s", nlohmann::json::array()},
                          {"end_s", nlohmann::json::array()}};
+    const bool llm = r.summary.output_tokens > 0;
+    if (llm)
+      for (const char* k : {"first_token_s", "prompt_tokens", "output_tokens"}) rq[k] = nlohmann::json::array();
     for (const auto& q : r.requests) {
+      if (llm) {
+        rq["first_token_s"].push_back(q.first_token_s);
+        rq["prompt_tokens"].push_back(q.prompt_tokens);
+        rq["output_tokens"].push_back(q.output_tokens);
+      }
       rq["stream"].push_back(q.stream);
       rq["exit_stage"].push_back(q.exit_stage);
       rq["arrival_s"].push_back(q.arrival_s);
@@ -663,6 +612,9 @@ nlohmann::json to_json(const ServingReport& r, bool requests) {
     }
     j["requests"] = std::move(rq);
   }
+  if (r.summary.output_tokens > 0)
+    j["llm"] = {{"kv_capacity_tokens", r.kv_capacity_tokens}, {"kv_peak_tokens", r.kv_peak_tokens},
+                {"iterations", r.iterations}};
   j["notes"] = r.notes;
   j["run"] = {{"wall_s", r.wall_s}, {"stage_cost_wall_s", r.cost_wall_s},
               {"stage_costs", r.stage_costs}, {"events", r.events},
@@ -681,6 +633,15 @@ std::map<std::string, double> metric_values(const ServingReport& r) {
                                      {"slo_satisfaction", s.slo_satisfaction},
                                      {"throughput_rps", s.throughput_rps},
                                      {"energy_per_request_pj", s.energy_per_request_pj}};
+  if (s.output_tokens > 0) {
+    v["mean_ttft_s"] = s.mean_ttft_s;
+    v["p50_ttft_s"] = s.p50_ttft_s;
+    v["p99_ttft_s"] = s.p99_ttft_s;
+    v["mean_tpot_s"] = s.mean_tpot_s;
+    v["p50_tpot_s"] = s.p50_tpot_s;
+    v["p99_tpot_s"] = s.p99_tpot_s;
+    v["output_tokens_per_s"] = s.output_tokens_per_s;
+  }
   double busy = 0;
   for (const auto& u : r.units) busy += u.utilization;
   v["utilization"] = r.units.empty() ? 0 : busy / static_cast<double>(r.units.size());
@@ -710,8 +671,23 @@ std::string format_table(const ServingReport& r) {
   for (const auto& s : r.streams) row(s);
   if (r.streams.size() > 1) row(r.summary);
   out += "\n";
+  if (r.summary.output_tokens > 0) {  // LLM requests: TTFT and TPOT
+    out += fmt::format("{:<14} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "stream", "TTFT p50",
+                       "TTFT p95", "TTFT p99", "TPOT p50", "TPOT p95", "TPOT p99", "tok/s");
+    const auto llm_row = [&](const ServingStats& s) {
+      std::string name = s.name.size() > 14 ? s.name.substr(0, 13) + "~" : s.name;
+      out += fmt::format("{:<14} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9.4g}\n", name,
+                         ms(s.p50_ttft_s), ms(s.p95_ttft_s), ms(s.p99_ttft_s), ms(s.p50_tpot_s),
+                         ms(s.p95_tpot_s), ms(s.p99_tpot_s), s.output_tokens_per_s);
+    };
+    for (const auto& s : r.streams) llm_row(s);
+    if (r.streams.size() > 1) llm_row(r.summary);
+    out += fmt::format("(ms; TPOT after the first token; KV cache {} tokens, at most {} reserved; "
+                       "{} iterations)\n\n", r.kv_capacity_tokens, r.kv_peak_tokens, r.iterations);
+  }
   for (const auto& m : r.models)
-    out += fmt::format("model {}: isolated latency {} ms{}\n", m.name, ms(m.isolated_latency_s),
+    if (m.isolated_latency_s > 0)
+      out += fmt::format("model {}: isolated latency {} ms{}\n", m.name, ms(m.isolated_latency_s),
                        m.stages > 1 ? fmt::format(", {} exit stages", m.stages) : "");
   for (const auto& u : r.units)
     out += fmt::format("unit {} ({}): utilization {:.1f} %, {} jobs, {} preemptions\n", u.name,

@@ -48,6 +48,14 @@ struct ServingStats {
   double mean_queue = 0;  // requests waiting, time-averaged over the span
   std::int64_t max_queue = 0;
   double mean_batch = 0;  // the batch size each request's stages ran at, averaged
+  // LLM streams (output_tokens > 0): time to first token (arrival to the end of the request's
+  // prefill iteration) and time per output token after the first ((end - first token) /
+  // (output tokens - 1), over requests of two or more output tokens), as vLLM's serving
+  // benchmark and LLMServingSim report them (Vidur's normalised decode time divides by all n).
+  std::int64_t output_tokens = 0;
+  double mean_ttft_s = 0, p50_ttft_s = 0, p95_ttft_s = 0, p99_ttft_s = 0;
+  double mean_tpot_s = 0, p50_tpot_s = 0, p95_tpot_s = 0, p99_tpot_s = 0;
+  double output_tokens_per_s = 0;  // output tokens done / span
 };
 
 struct UnitStats {
@@ -81,8 +89,12 @@ struct ServingReport {
     std::uint32_t stream = 0;
     std::uint32_t exit_stage = 0;
     double arrival_s = 0, start_s = 0, end_s = 0;
+    double first_token_s = 0;  // LLM requests: the prefill's end
+    std::int64_t prompt_tokens = 0, output_tokens = 0;  // LLM requests
   };
   std::vector<Request> requests;
+  // LLM runs: the KV cache's capacity, the most tokens it held, and the iterations run.
+  std::int64_t kv_capacity_tokens = 0, kv_peak_tokens = 0, iterations = 0;
   std::vector<std::string> notes;  // what the run does not model
   std::int64_t stage_costs = 0;    // distinct (model, stage, batch, unit) costs computed
   std::int64_t events = 0;

@@ -47,6 +47,17 @@ const std::vector<Metric>& metric_table() {
        "serving: requests done per second of the run", Combine::serving},
       {"energy_per_request_pj", "pJ", Direction::minimize, "serving: energy per request",
        Combine::serving},
+      // LLM serving runs only: time to first token and per output token after the first.
+      {"mean_ttft_s", "s", Direction::minimize, "serving, LLM: mean time to first token", Combine::serving},
+      {"p50_ttft_s", "s", Direction::minimize, "serving, LLM: median time to first token", Combine::serving},
+      {"p99_ttft_s", "s", Direction::minimize, "serving, LLM: 99th percentile time to first token",
+       Combine::serving},
+      {"mean_tpot_s", "s", Direction::minimize, "serving, LLM: mean time per output token", Combine::serving},
+      {"p50_tpot_s", "s", Direction::minimize, "serving, LLM: median time per output token", Combine::serving},
+      {"p99_tpot_s", "s", Direction::minimize, "serving, LLM: 99th percentile time per output token",
+       Combine::serving},
+      {"output_tokens_per_s", "token/s", Direction::maximize,
+       "serving, LLM: output tokens per second of the run", Combine::serving},
   };
   return table;
 }
