@@ -9,6 +9,8 @@
 #include "common/error.hpp"
 #include "common/hash.hpp"
 #include "common/params.hpp"
+#include "serving/scenario.hpp"
+#include "serving/serve.hpp"
 #include "sim/executor.hpp"
 #include "sim/metrics.hpp"
 #include "sim/simulate.hpp"
@@ -20,6 +22,7 @@ namespace tessera::explorer {
 namespace {
 
 constexpr const char* kWorkloadPrefix = "workload.";
+constexpr const char* kScenarioPrefix = "scenario.";
 
 bool is_workload_path(const std::string& path) { return path.rfind(kWorkloadPrefix, 0) == 0; }
 
@@ -169,6 +172,37 @@ void read_tasks(DesignSpace& s, ParamReader& r, const std::string& dir) {
 }
 
 // Checks a multi-task space's parameter path ("TASK.rows", "TASK.network.op_1_0", ...).
+// A serving space's scenario, read and checked once here (a broken scenario is named now), and
+// its accelerator's config as the base that expressions read.
+void read_scenario_base(DesignSpace& s, ParamReader& r) {
+  const std::string dir = std::filesystem::path(s.scenario_file).parent_path().string();
+  try {
+    s.scenario = read_json_file(s.scenario_file);
+    (void)serving::read_scenario(s.scenario, s.scenario_file, dir);
+  } catch (const InputError& e) {
+    throw r.error("scenario", e.what());
+  }
+  const nlohmann::json* acc = s.scenario.contains("accelerator") ? &s.scenario.at("accelerator") : nullptr;
+  if (acc && acc->contains("arch") && acc->at("arch").is_string()) {
+    std::string file = acc->at("arch").get<std::string>();
+    if (!std::filesystem::path(file).is_absolute()) file = (std::filesystem::path(dir) / file).string();
+    s.base = arch::read_arch_document(file);
+  } else if (acc && acc->contains("arch")) {
+    s.base.file = s.scenario_file;
+    s.base.json = acc->at("arch");
+  }
+}
+
+// A serving space's metrics: those its scenario's reports have, and the accelerator's area.
+std::vector<std::string> serving_metric_names(const DesignSpace& s) {
+  const std::string dir = std::filesystem::path(s.scenario_file).parent_path().string();
+  serving::ServingReport probe;
+  if (serving::read_scenario(s.scenario, s.scenario_file, dir).serves_llm()) probe.summary.output_tokens = 1;
+  std::vector<std::string> out = {"area_mm2"};
+  for (const auto& [name, value] : serving::metric_values(probe)) out.push_back(name);
+  return out;
+}
+
 void check_task_parameter(const DesignSpace& s, const Parameter& p, const std::string& where) {
   const auto dot = p.path.find('.');
   const std::string name = p.path.substr(0, dot);
@@ -420,7 +454,13 @@ DesignSpace read_space(const std::string& path) {
   const auto resolve = [&](const std::string& p) {
     return std::filesystem::path(p).is_absolute() ? p : (dir / p).lexically_normal().string();
   };
-  if (r.has("tasks")) {
+  if (r.has("scenario")) {
+    for (const char* key : {"tasks", "arch", "workload", "network", "workload_settings"})
+      if (r.has(key))
+        throw r.error(key, "a space over a scenario takes its accelerator and models from the scenario");
+    s.scenario_file = resolve(r.string("scenario"));
+    read_scenario_base(s, r);
+  } else if (r.has("tasks")) {
     read_tasks(s, r, dir.string());
   } else {
     const std::string arch_file = resolve(r.string("arch"));
@@ -449,7 +489,11 @@ DesignSpace read_space(const std::string& path) {
     p.finish();
     const Parameter& added = s.parameters.back();
     const std::string where = json_location(path, params.path_of(it.key()));
-    if (!s.tasks.empty()) {
+    if (s.serving()) {
+      if (is_workload_path(added.path) || has_prefix(added.path, kNetworkPrefix))
+        throw InputError(where + "a space over a scenario takes scenario.KEY parameters and its "
+                                 "accelerator's config paths");
+    } else if (!s.tasks.empty()) {
       if (!is_workload_path(added.path)) check_task_parameter(s, added, where);
     } else if (has_prefix(added.path, kNetworkPrefix)) {
       if (!s.network)
@@ -483,7 +527,9 @@ DesignSpace read_space(const std::string& path) {
   }
 
   // Metrics: the hardware's, the oracle's, then the expression metrics.
-  if (s.tasks.empty()) {
+  if (s.serving()) {
+    s.metrics = serving_metric_names(s);
+  } else if (s.tasks.empty()) {
     s.metrics = metric_names();
   } else {
     for (const auto& t : s.tasks)
@@ -559,7 +605,9 @@ DesignSpace read_space(const std::string& path) {
         throw InputError(json_location(path, "/objectives/" + std::to_string(i)) + "metric '" +
                          name + "' is an objective twice");
   }
-  if (s.objectives.empty()) s.objectives = {{"latency_s", true}, {"energy_pj", true}};
+  if (s.objectives.empty())
+    s.objectives = s.serving() ? std::vector<std::pair<std::string, bool>>{{"p99_latency_s", true}, {"area_mm2", true}}
+                               : std::vector<std::pair<std::string, bool>>{{"latency_s", true}, {"energy_pj", true}};
   if (auto hv = r.optional_child("hypervolume")) {
     const std::size_t n = s.objectives.size();
     for (auto [key, out] : {std::pair{"lo", &s.hv_lo}, {"ref", &s.hv_ref}}) {
@@ -759,6 +807,8 @@ ResolvedPoint resolve_point(const DesignSpace& space, const nlohmann::json& poin
         task_overrides[k].push_back(rest.substr(5) + "=" + value.dump());
       else
         throw InputError("'" + path + "' is not a task parameter of " + space.file);
+    } else if (space.serving() && has_prefix(path, kScenarioPrefix)) {
+      p.scenario_overrides.push_back(path.substr(std::string(kScenarioPrefix).size()) + "=" + value.dump());
     } else if (has_prefix(path, kNetworkPrefix)) {
       networks[0][path.substr(std::string(kNetworkPrefix).size())] = value;
     } else {

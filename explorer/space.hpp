@@ -103,7 +103,15 @@ struct DesignSpace {
   // normalised_hypervolume (explorer/pareto.hpp); empty when absent.
   std::vector<double> hv_lo, hv_ref;
 
+  // Serving spaces: a scenario (docs/serving.md) instead of arch and workload. Parameters
+  // "scenario.KEY" change its keys (dotted, as `tessera serve --set` does); the others are config
+  // paths of its accelerator (added to its "set"). Metrics: the serving rows of the metric table
+  // and area_mm2. `base` is the scenario's accelerator config when it names one.
+  std::string scenario_file;
+  nlohmann::json scenario;
+
   bool joint() const { return network.has_value() || !tasks.empty(); }
+  bool serving() const { return !scenario_file.empty(); }
 
   // Number of grid points (the product of the parameters' sizes); InputError if it does not fit
   // in 64 bits.
@@ -129,6 +137,7 @@ struct ResolvedPoint {
   std::vector<std::string> arch_overrides;
   nlohmann::json workload_settings;  // the space's base settings with the point's applied
   nlohmann::json network;            // single-task joint spaces: resolve_network()'s description
+  std::vector<std::string> scenario_overrides;  // serving spaces: "KEY=value" of the scenario
   struct Task {
     std::string name, template_name;
     nlohmann::json network;

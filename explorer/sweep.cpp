@@ -5,6 +5,7 @@
 #include <chrono>
 #include <exception>
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <mutex>
 #include <numeric>
@@ -17,6 +18,8 @@
 #include "common/error.hpp"
 #include "common/hash.hpp"
 #include "explorer/network.hpp"
+#include "serving/scenario.hpp"
+#include "serving/serve.hpp"
 #include "workloads/nasbench201.hpp"
 #include "explorer/pool.hpp"
 #include "sim/metrics.hpp"
@@ -117,6 +120,10 @@ std::vector<std::uint64_t> sweep_indices(const Sampler& sampler, const SweepOpti
 
 WorkloadCache::WorkloadCache(const DesignSpace& space, std::size_t capacity)
     : space_(space), capacity_(std::max<std::size_t>(capacity, 1)) {
+  if (space.serving()) {  // the scenario loads its own models
+    base_hash_ = json_hash(space.scenario);
+    return;
+  }
   if (!space.joint()) {
     base_ = get(nullptr, space.workload_settings);
     base_hash_ = base_->hash;
@@ -307,6 +314,43 @@ void check_finite(const std::map<std::string, double>& metrics) {
                        "): the model cannot evaluate this point");
 }
 
+// A serving space's point: the scenario with the point's accelerator config paths added to its
+// "set" and its scenario keys applied, read as `tessera serve --set` reads it.
+serving::Scenario point_scenario(const DesignSpace& space, const ResolvedPoint& resolved) {
+  nlohmann::json doc = space.scenario;
+  for (const std::string& o : resolved.arch_overrides) {
+    const auto eq = o.find('=');
+    if (!doc.contains("accelerator") || !doc["accelerator"].contains("arch"))
+      throw InputError(space.file + ": parameter " + o.substr(0, eq) +
+                       " sets an accelerator config path, but the scenario has sub-accelerators");
+    doc["accelerator"]["set"][o.substr(0, eq)] = nlohmann::json::parse(o.substr(eq + 1));
+  }
+  for (const std::string& o : resolved.scenario_overrides) apply_json_override(doc, space.file, o);
+  return serving::read_scenario(doc, space.scenario_file,
+                                std::filesystem::path(space.scenario_file).parent_path().string());
+}
+
+// The hashes a serving point's entry records: its accelerators' configs and its scenario.
+std::pair<std::string, std::string> scenario_hashes(const serving::Scenario& s) {
+  nlohmann::json configs = nlohmann::json::array();
+  for (const auto& u : s.units) configs.push_back(u.arch.hash);
+  return {s.units.size() == 1 ? s.units.front().arch.hash : json_hash(configs), json_hash(s.resolved)};
+}
+
+// Serves the point's scenario: the serving metrics, and the area of its accelerators.
+void evaluate_serving(const DesignSpace& space, const ResolvedPoint& resolved, LogEntry& e) {
+  const serving::Scenario scenario = point_scenario(space, resolved);
+  std::tie(e.config_hash, e.workload_hash) = scenario_hashes(scenario);
+  check_constraints(space, resolved, scenario.units.front().arch.resolved);
+  e.metrics = serving::metric_values(serving::serve(scenario));
+  double area = 0;
+  for (const auto& u : scenario.units) area += u.arch.engine->area_mm2();
+  e.metrics["area_mm2"] = area;
+  check_finite(e.metrics);
+  add_expression_metrics(space, resolved, e.metrics, false);
+  check_constraints(space, resolved, scenario.units.front().arch.resolved, &e.metrics);
+}
+
 }  // namespace
 
 LogEntry evaluate_point(const DesignSpace& space, const WorkloadCache& workloads,
@@ -319,6 +363,11 @@ LogEntry evaluate_point(const DesignSpace& space, const WorkloadCache& workloads
   try {
     const ResolvedPoint resolved = resolve_point(space, point);
     e.derived = resolved.derived;
+    if (space.serving()) {
+      evaluate_serving(space, resolved, e);
+      e.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      return e;
+    }
     const PointRuns built = task_runs(space, workloads, resolved);
     const std::vector<TaskRun>& runs = built.runs;
     std::tie(e.config_hash, e.workload_hash) = run_hashes(runs);
@@ -381,7 +430,8 @@ void check_logged_entry(const DesignSpace& space, const WorkloadCache& workloads
   }
   std::pair<std::string, std::string> hashes;
   try {
-    hashes = run_hashes(task_runs(space, workloads, resolved).runs);
+    hashes = space.serving() ? scenario_hashes(point_scenario(space, resolved))
+                             : run_hashes(task_runs(space, workloads, resolved).runs);
   } catch (const std::exception& error) {
     throw fail(std::string("its config does not build now (") + error.what() + ")");
   }

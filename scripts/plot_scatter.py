@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Plot one parameter of a results log against one metric, over its ok points.
 
-  scripts/plot_scatter.py LOG --param systolic.rows --metric latency_s [--color PARAM] --out PREFIX
+  scripts/plot_scatter.py LOG --param systolic.rows --metric latency_s [--color PARAM] [--log-y]
+                          [--line Y] --out PREFIX
 
 Text parameters go on a categorical axis, numeric ones on a numeric axis (log2 when every value
 is a power of two). --color colours the points by a second parameter.
@@ -62,6 +63,9 @@ def main():
     parser.add_argument("--param", required=True, help="parameter path on the x axis, e.g. systolic.rows")
     parser.add_argument("--metric", default="latency_s", help="metric on the y axis (default: latency_s)")
     parser.add_argument("--color", metavar="PARAM", help="colour the points by this parameter")
+    parser.add_argument("--log-y", action="store_true", help="logarithmic metric axis")
+    parser.add_argument("--line", type=float, metavar="Y",
+                        help="a dashed horizontal line at this metric value (an SLO, say), in the metric's own unit")
     common.add_out_argument(parser)
     args = parser.parse_args()
 
@@ -86,6 +90,10 @@ def main():
             ax.legend(title=args.color, fontsize=8)
     else:
         ax.scatter(xs, ys, s=24, color="tab:blue")
+    if args.line is not None:
+        ax.axhline(args.line * factor, color="tab:red", linestyle="--", linewidth=1, label=f"{args.line:g}")
+    if args.log_y:
+        ax.set_yscale("log")
     if scale == "log2":
         ax.set_xscale("log", base=2)
     if len(ticks) <= 12:
