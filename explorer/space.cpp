@@ -191,6 +191,9 @@ void read_scenario_base(DesignSpace& s, ParamReader& r) {
     s.base.file = s.scenario_file;
     s.base.json = acc->at("arch");
   }
+  // With its "set" entries, so that point_config() is the scenario's accelerator at the point.
+  if (acc && acc->contains("arch") && acc->contains("set"))
+    for (const auto& [key, value] : acc->at("set").items()) arch::apply_override(s.base, key + "=" + value.dump());
 }
 
 // A serving space's metrics: those its scenario's reports have, and the accelerator's area.

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <deque>
 #include <limits>
+#include <stdexcept>
 
 #include "common/checked.hpp"
 #include "common/error.hpp"
@@ -225,7 +226,7 @@ ServingReport serve_llm(const Scenario& s, const ServeOptions& o) {
   while (done < n) {
     while (ai < n && reqs[ai].arrival <= t) {
       waiting.push_back(static_cast<u32>(ai));
-      queue_log.push_back({t, reqs[ai].stream, +1});
+      queue_log.push_back({reqs[ai].arrival, reqs[ai].stream, +1});
       ++ai;
     }
     // Admission: first come first served while the batch and the KV cache have room.
@@ -282,7 +283,8 @@ ServingReport serve_llm(const Scenario& s, const ServeOptions& o) {
           still.push_back(r);
       }
       running = std::move(still);
-    } else {  // idle until the next arrival
+    } else {  // idle until the next arrival (every waiting request fits an empty machine)
+      if (ai >= n) throw std::logic_error("LLM serving: waiting requests but nothing to run");
       t = std::max(t, reqs[ai].arrival);
       continue;
     }

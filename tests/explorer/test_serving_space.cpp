@@ -48,11 +48,11 @@ TEST_CASE("a sweep over a scenario finds the cheapest array that meets a p99 SLO
   const double slo = std::sqrt(p99[8] * p99[16]);
   const json doc = {{"format", "tessera.space"}, {"version", 1}, {"scenario", kScenario},
                     {"parameters", {{"systolic.rows", {{"pow2", {{"min", 4}, {"max", 32}}}}},
-                                    {"scenario.streams.1.arrival.rate_per_s", {{"values", {rate}}}},
-                                    {"scenario.requests", {{"values", {2000}}}}}},
+                                    {"scenario.streams.1.arrival.rate_per_s", {{"values", json::array({rate})}}},
+                                    {"scenario.requests", {{"values", json::array({2000})}}}}},
                     {"derived", {{"systolic.cols", "systolic.rows"}}},
-                    {"objectives", {"area_mm2:min", "p99_latency_s:min"}},
-                    {"constraints", {"p99_latency_s <= " + json(slo).dump()}}};
+                    {"objectives", json::array({"area_mm2:min", "p99_latency_s:min"})},
+                    {"constraints", json::array({"p99_latency_s <= " + json(slo).dump()})}};
   const std::string path = write_space("slo", doc);
   const explorer::DesignSpace space = explorer::read_space(path);
   REQUIRE(space.serving());
@@ -96,11 +96,11 @@ TEST_CASE("a sweep over a scenario finds the cheapest array that meets a p99 SLO
 
 TEST_CASE("serving spaces: bad parameters and metrics name the file and path", "[explorer][serving]") {
   json doc = {{"format", "tessera.space"}, {"version", 1}, {"scenario", kScenario},
-              {"parameters", {{"workload.batch", {{"values", {1, 2}}}}}}};
+              {"parameters", {{"workload.batch", {{"values", json::array({1, 2})}}}}}};
   CHECK_THROWS_WITH(explorer::read_space(write_space("bad1", doc)),
                     Contains("/parameters/workload.batch: a space over a scenario takes scenario.KEY"));
-  doc["parameters"] = {{"scenario.policy", {{"values", {"fcfs", "edf"}}}}};
-  doc["objectives"] = {"latency_s:min"};
+  doc["parameters"] = {{"scenario.policy", {{"values", json::array({"fcfs", "edf"})}}}};
+  doc["objectives"] = json::array({"latency_s:min"});
   CHECK_THROWS_WITH(explorer::read_space(write_space("bad2", doc)), Contains("unknown metric 'latency_s'"));
   doc.erase("objectives");
   doc["arch"] = "x.json";

@@ -106,9 +106,10 @@ TEST_CASE("Poisson arrivals with exponential service: the M/M/1 mean response", 
                                           {"output_tokens", {{"distribution", "geometric"}, {"mean", 20}, {"max", 4000}}}}})},
                 {"batching", "none"}, {"requests", requests}, {"seed", seed}};
   };
-  // One token's cost from a probe: 20 of them is about the mean service time.
+  // One token's cost from a probe (its median TTFT: most of its requests never wait): 20 of them
+  // is about the mean service time.
   const ServingReport probe = serve(make(doc(1e-3, 50, 1)));
-  const double token_s = probe.summary.mean_ttft_s;
+  const double token_s = probe.summary.p50_ttft_s;
   REQUIRE(token_s > 0);
   const double rho = 0.5, rate = rho / (20 * token_s);
   const ServingReport r = serve(make(doc(rate, 100000, 3)));
@@ -127,9 +128,10 @@ TEST_CASE("Poisson arrivals with exponential service: the M/M/1 mean response", 
   CHECK(load == Approx(rho).epsilon(0.02));
   const double pk = s1 + rate * s2 / (2 * (1 - load));
   const double mm1 = 1 / (1 / s1 - rate);
-  // Over seeds 1-20 the run's mean against P-K had a relative error of sd TODO-MEASURE
-  // (docs/serving.md); M/D/1 would be 25 % below, so 5 % fails a wrong queue.
-  CHECK(r.summary.mean_latency_s == Approx(pk).epsilon(0.05));
+  // Over seeds 1-20 (docs/serving.md) the run's mean against P-K had a relative error of sd
+  // 0.55 %, largest 1.4 %; against M/M/1 a mean of -1.1 % (the service's cv^2 is 0.95, not 1),
+  // largest -2.0 %; cv^2 was 0.939-0.958. M/D/1 would be 25 % below, so 5 % fails a wrong queue.
+  CHECK(r.summary.mean_latency_s == Approx(pk).epsilon(0.03));
   CHECK(r.summary.mean_latency_s == Approx(mm1).epsilon(0.05));
   CHECK(r.units[0].utilization == Approx(load).epsilon(0.02));
 }
