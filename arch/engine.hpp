@@ -106,6 +106,10 @@ class Engine {
   // Whether epilogues (bias, batch norm, activations, residual adds) run on the output path of
   // the MAC layer that produces their input (config key "fusion", default true).
   virtual bool fuses_epilogues() const { return true; }
+  // Whether layer norms are epilogues too: an engine that holds each output row whole before it
+  // leaves (the butterfly engine's data banks) takes a row's statistics on the output path. Only
+  // asked when fuses_epilogues().
+  virtual bool fuses_row_norms() const { return false; }
 
   // The operator kinds the engine runs and on which unit. Every engine lists its own: a kind it
   // does not list is refused by supports() (an operator shape added to the IR is an error on

@@ -77,8 +77,8 @@ def main():
                            opset_imports=[helper.make_opsetid("", 13)]), "convs.onnx")
 
 
-    # Opset 20: an operator nobody knows between two known ones, and one whose schema changed
-    # after opset 17 (DFT, 20) without a Tessera shape rule, feeding a Relu.
+    # Opset 20: an operator nobody knows between two known ones, and one newer than opset 17
+    # (AffineGrid, 20) without a Tessera shape rule, feeding a Relu.
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 16, 1])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
     nodes = [helper.make_node("Relu", ["x"], ["r"], name="relu"),
@@ -86,11 +86,34 @@ def main():
              helper.make_node("Sigmoid", ["f"], ["y"], name="sigmoid")]
     save(helper.make_model(helper.make_graph(nodes, "g", [x], [y]),
                            opset_imports=[helper.make_opsetid("", 20)]), "unknown_op_opset20.onnx")
-    nodes = [helper.make_node("DFT", ["x", "", "axis"], ["d"], name="dft"),
+    theta = helper.make_tensor_value_info("theta", TensorProto.FLOAT, [2, 2, 3])
+    nodes = [helper.make_node("AffineGrid", ["theta", "size"], ["d"], name="grid"),
              helper.make_node("Relu", ["d"], ["y"], name="relu")]
-    axis = numpy_helper.from_array(np.array(1, np.int64), "axis")
-    save(helper.make_model(helper.make_graph(nodes, "g", [x], [y], [axis]),
+    size = numpy_helper.from_array(np.array([2, 3, 8, 8], np.int64), "size")
+    save(helper.make_model(helper.make_graph(nodes, "g", [theta], [y], [size]),
                            opset_imports=[helper.make_opsetid("", 20)]), "changed_schema.onnx")
+
+    # DFT at opset 20 (axis and dft_length as inputs): a real [2, 64, 1] along the axis input 1,
+    # a complex [3, 16, 32, 2] along the default axis -2 (32 points, 48 rows), and a real
+    # [4, 100, 1] one-sided along axis 1 with dft_length 128 (65 outputs of a 128-point FFT).
+    xr = helper.make_tensor_value_info("xr", TensorProto.FLOAT, [2, 64, 1])
+    xc = helper.make_tensor_value_info("xc", TensorProto.FLOAT, [3, 16, 32, 2])
+    xl = helper.make_tensor_value_info("xl", TensorProto.FLOAT, [4, 100, 1])
+    outs = [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in ("yr", "yc", "yl")]
+    nodes = [helper.make_node("DFT", ["xr", "", "one"], ["yr"], name="dft_axis"),
+             helper.make_node("DFT", ["xc"], ["yc"], name="dft_default"),
+             helper.make_node("DFT", ["xl", "len", "one"], ["yl"], name="dft_onesided",
+                              onesided=1)]
+    inits = [numpy_helper.from_array(np.array(1, np.int64), "one"),
+             numpy_helper.from_array(np.array(128, np.int64), "len")]
+    save(helper.make_model(helper.make_graph(nodes, "g", [xr, xc, xl], outs, inits),
+                           opset_imports=[helper.make_opsetid("", 20)]), "dft_opset20.onnx")
+    # The axis input naming the last dim (the real and imaginary parts).
+    nodes = [helper.make_node("DFT", ["xr", "", "two"], ["yr"], name="dft_last")]
+    save(helper.make_model(
+        helper.make_graph(nodes, "g", [xr], [outs[0]],
+                          [numpy_helper.from_array(np.array(2, np.int64), "two")]),
+        opset_imports=[helper.make_opsetid("", 20)]), "dft_opset20_last_axis.onnx")
 
     # onnxruntime's com.microsoft operators: a 4-bit MatMulNBits (K 64, N 32, blocks of 32),
     # FastGelu, SkipSimplifiedLayerNormalization, and SimplifiedLayerNormalization, which

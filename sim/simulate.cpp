@@ -49,12 +49,15 @@ bool feeds_cache_operand(const workloads::Graph& graph, workloads::Graph::Node p
 
 // Operators that can run on a MAC layer's output path as its outputs come out: elementwise
 // functions, batch norms, and softmax (online, over the running row maximum and sum, as fused
-// attention kernels compute it while the scores stream out).
-bool is_epilogue(const workloads::Operator& op) {
+// attention kernels compute it while the scores stream out); layer and RMS norms on engines that
+// hold whole output rows.
+bool is_epilogue(const workloads::Operator& op, const arch::Engine& engine) {
   if (op.kind() == workloads::OpKind::elementwise || op.kind() == workloads::OpKind::softmax)
     return true;
   const auto* n = std::get_if<workloads::Norm>(&op.shape);
-  return n && n->type == workloads::NormType::batch;
+  return n && (n->type == workloads::NormType::batch ||
+               ((n->type == workloads::NormType::layer || n->type == workloads::NormType::rms) &&
+                engine.fuses_row_norms()));
 }
 
 // Calls f(block index or kNone, first run, end run) for each element of runs [begin, end): a
@@ -233,7 +236,7 @@ GraphPlan plan_graph(const arch::Engine& engine, const workloads::Graph& graph, 
   head.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
     head[i] = i;
-    if (!engine.fuses_epilogues() || i == 0 || !is_epilogue(graph.op(order[i]))) continue;
+    if (!engine.fuses_epilogues() || i == 0 || !is_epilogue(graph.op(order[i]), engine)) continue;
     const auto prev = order[i - 1];
     const auto producers = graph.producers(order[i]);
     const auto prev_consumers = graph.consumers(prev);

@@ -90,7 +90,13 @@ double ButterflyEngine::peak_macs_per_cycle(const workloads::Operator& op) const
   if (activation_product(op))
     return static_cast<double>(p_.attention_lanes) *
            static_cast<double>(p_.attention_macs_per_lane);
+  if (op.precision.complex) return peak_macs_per_cycle() / energy::kComplexMac4.multiplies;
   return peak_macs_per_cycle();
+}
+
+std::optional<energy::ComplexMac> ButterflyEngine::complex_mac() const {
+  if (p_.reference) return std::nullopt;
+  return energy::kComplexMac4;
 }
 
 u64 ButterflyEngine::on_chip_bytes() const { return data_bytes(p_) + coefficient_bytes(p_); }
@@ -127,6 +133,13 @@ std::vector<std::string> ButterflyEngine::supports(const workloads::Operator& op
                            "activations (attention) and vector operators, not dense or cached "
                            "matrix products");
   const bool datapath = k == OpKind::butterfly || k == OpKind::fft;
+  if (op.precision.complex && k != OpKind::butterfly)
+    throw UnsupportedError(where(op) +
+                           (k == OpKind::fft
+                                ? "an FFT is complex by its shape (complex_input, complex output); "
+                                  "precision.complex applies to butterfly layers"
+                                : "the butterfly engine's complex datapath runs butterfly layers "
+                                  "only"));
   if (p_.reference) {
     w.push_back(datapath ? fmt::format("reference mode: the artefact's pipeline model (DRAM "
                                        "cycles inside its stage costs, efficiency {:g})",
@@ -315,7 +328,12 @@ LayerWork ButterflyEngine::map_native(const workloads::Operator& op,
   const std::size_t in = w.plan.port(port::input);
   const std::size_t coef = w.plan.port("coefficients");
   const std::size_t out = w.plan.port(port::output, Direction::write);
-  const u64 abits = static_cast<u64>(op.precision.activation_bits);
+  // Complex butterfly layers carry two parts a value; a unit's four multipliers do one complex
+  // multiply a cycle, so a 2x2 block (four of them) takes four cycles.
+  const u64 parts = static_cast<u64>(op.precision.parts());
+  const u64 abits = static_cast<u64>(op.precision.activation_bits) * parts;
+  const u64 steps_per_butterfly =
+      op.precision.complex ? static_cast<u64>(energy::kComplexMac4.multiplies) : 1;
   Traffic traffic;
 
   // One pass: `rows` rows of a `points`-point network, P_BE rows a tile; each row brings
@@ -327,7 +345,7 @@ LayerWork ButterflyEngine::map_native(const workloads::Operator& op,
     TileSeq seq;
     const u64 groups = up(rows, pbe), last_rows = rows - (groups - 1) * pbe;
     const u64 pts = static_cast<u64>(points);
-    const u64 cycles = std::max({row_cycles(points), pts, out_values});
+    const u64 cycles = std::max({row_cycles(points) * steps_per_butterfly, pts, out_values});
     const auto tile = [&](u64 r, u64 n, bool first) {
       Tile t;
       t.compute_cycles = cycles;
@@ -352,7 +370,7 @@ LayerWork ButterflyEngine::map_native(const workloads::Operator& op,
   if (const auto* b = std::get_if<workloads::Butterfly>(&op.shape)) {
     const i64 n = b->size();
     const u64 copies = static_cast<u64>(b->copies());
-    const u64 wbits = static_cast<u64>(op.precision.weight_bits);
+    const u64 wbits = static_cast<u64>(op.precision.weight_bits) * parts;
     const u64 coef_bytes = bytes(static_cast<u64>(2 * n * b->stages()), wbits);
     const u64 out_values = std::min(static_cast<u64>(n), static_cast<u64>(b->out_features));
     // Copy by copy (an expansion): coefficients once per copy, the rows again for each.
@@ -386,6 +404,11 @@ LayerWork ButterflyEngine::map_native(const workloads::Operator& op,
   w.macs = static_cast<u64>(op.macs());
   w.mac_bits = std::max(op.precision.weight_bits, op.precision.activation_bits);
   w.mac_format = op.precision.format;
+  if (op.precision.complex) {
+    w.complex_mac = complex_mac();
+    w.metrics["complex_mac_real_multiplies"] = w.complex_mac->multiplies;
+    w.metrics["complex_mac_real_adds"] = w.complex_mac->adds;
+  }
   w.accesses["dram.input"] = {w.plan.port_bytes(in), 0};
   w.accesses["dram.coefficients"] = {w.plan.port_bytes(coef), 0};
   w.accesses["dram.output"] = {0, w.plan.port_bytes(out)};
@@ -446,6 +469,9 @@ IndexSegment stage_segment(i64 n, i64 units, i64 s, Reads reads, i64 scale, i64 
 
 std::optional<energy::LayerStreams> ButterflyEngine::operand_streams(
     const workloads::Operator& op) const {
+  // Complex butterfly layers: no streams described (each value's two parts interleave through
+  // the multipliers); their MACs keep the table's complex-MAC energy.
+  if (op.precision.complex) return std::nullopt;
   const int abits = op.precision.activation_bits;
   energy::LayerStreams out;
   // Units an N-point network keeps busy.
@@ -509,9 +535,12 @@ std::optional<energy::LayerStreams> ButterflyEngine::operand_streams(
 EnergyBreakdown ButterflyEngine::energy(const LayerWork& work, u64 cycles) const {
   const energy::Technology& t = *common_.tech;
   EnergyBreakdown e;
-  if (work.macs > 0)
+  if (work.macs > 0) {
+    const std::string prec = energy::layer_mac_precision(work.mac_bits, work.mac_format);
     e["mac"] = static_cast<double>(work.macs) *
-               t.mac_cost(energy::layer_mac_precision(work.mac_bits, work.mac_format)).energy_pj;
+               (work.complex_mac ? t.complex_mac_pj(prec, *work.complex_mac, std::nullopt)
+                                 : t.mac_cost(prec).energy_pj);
+  }
   const double dram_pj_per_byte = 8 * t.dram(p_.dram_type);
   double read = 0, write = 0;
   for (const auto& [level, a] : work.accesses)

@@ -55,8 +55,13 @@ class ButterflyEngine final : public EngineBase, public energy::OperandStreamSou
   std::string engine_name() const override { return "butterfly"; }
   // Butterfly units: four multiplies a cycle each.
   double peak_macs_per_cycle() const override;
-  // The attention processor's peak for products of two activations.
+  // The attention processor's peak for products of two activations; a complex butterfly layer's
+  // complex MACs on the units' four multipliers: one a cycle per unit.
   double peak_macs_per_cycle(const workloads::Operator& op) const override;
+  // The FFT mode's complex multiply: 4 real multiplies, and the adds of the product and of the
+  // accumulation (energy::kComplexMac4). Native mode runs complex butterfly layers on it; the
+  // artefact's model (reference mode) has none.
+  std::optional<energy::ComplexMac> complex_mac() const override;
   // Butterfly units, attention processor, data banks, coefficient buffer and vector unit, from
   // the technology table (or the config's area_mm2).
   AreaBreakdown area_by_component() const override;
@@ -66,6 +71,9 @@ class ButterflyEngine final : public EngineBase, public energy::OperandStreamSou
   std::vector<KindSupport> kinds() const override;
   // Reference mode times the artefact's layers alone: shortcuts stay separate, untimed layers.
   bool fuses_epilogues() const override { return !p_.reference && common_.fusion; }
+  // An engine holds a whole row in its data banks: LayerNorm runs on the output path, as the
+  // accelerator's post-processing does, beside shortcuts.
+  bool fuses_row_norms() const override { return true; }
   u64 on_chip_bytes() const override;
   std::vector<std::string> supports(const workloads::Operator& op) const override;
   using Engine::map;

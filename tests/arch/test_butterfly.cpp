@@ -128,6 +128,42 @@ TEST_CASE("butterfly native: a butterfly layer's tiles, worked by hand", "[arch]
   CHECK(u.plan.port_bytes("coefficients") == 4 * 2 * 64 * 6 * 2);
 }
 
+TEST_CASE("butterfly native: a complex butterfly layer on the complex datapath",
+          "[arch][butterfly]") {
+  // The same 5 rows of a 64 -> 64 butterfly as above, complex: a unit's four multipliers do one
+  // complex multiply a cycle, so a row takes 4 x 96 = 384 cycles (S2P and P2S: 64); values and
+  // weights are twice the bytes.
+  const ButterflyEngine e(board(2, 2, 256, 64, 256));
+  auto op = fp16("bfly", workloads::Butterfly{.rows = 5, .in_features = 64, .out_features = 64});
+  op.precision.complex = true;
+  CHECK(e.supports(op).empty());
+  const auto w = e.map(op);
+  CHECK(w.plan.compute_cycles() == 3 * 4 * 96);
+  CHECK(w.plan.port_bytes("input") == 5 * 64 * 4);
+  CHECK(w.plan.port_bytes("output") == 5 * 64 * 4);
+  CHECK(w.plan.port_bytes("coefficients") == 2 * 64 * 6 * 4);
+  // Peak: one complex MAC a cycle per unit; the plan's busiest time holds it.
+  CHECK(e.peak_macs_per_cycle(op) == 4);
+  CHECK(static_cast<double>(w.plan.compute_cycles()) * e.peak_macs_per_cycle(op) >=
+        static_cast<double>(op.macs()));
+  // Energy: each complex MAC as 4 real multiplies with their adds (kComplexMac4).
+  REQUIRE(w.complex_mac);
+  CHECK(*w.complex_mac == arch::energy::kComplexMac4);
+  const auto& tech = *e.technology();
+  const auto en = e.energy(w, w.plan.compute_cycles());
+  CHECK(en.at("mac") == Approx(static_cast<double>(op.macs()) * 4 * tech.mac_cost("fp16").energy_pj));
+  // No streams described for complex values: their MACs keep the table's energy.
+  CHECK_FALSE(e.operand_streams(op));
+  // The artefact's model has no complex datapath; an FFT is complex by its shape.
+  ButterflyParams ref = board(2, 2, 256, 64, 256);
+  ref.reference = true;
+  CHECK_THROWS_WITH(ButterflyEngine(ref).supports(op),
+                    Catch::Contains("'bfly'") && Catch::Contains("no complex datapath"));
+  auto fft = fp16("fft", workloads::Fft{.rows = 4, .cols = 64});
+  fft.precision.complex = true;
+  CHECK_THROWS_WITH(e.supports(fft), Catch::Contains("'fft'") && Catch::Contains("complex_input"));
+}
+
 TEST_CASE("butterfly native: the FNet mixer runs both passes, the second L-point over columns",
           "[arch][butterfly]") {
   const ButterflyEngine e(board(4, 4, 256, 64, 256));

@@ -229,3 +229,18 @@ TEST_CASE("fft: ONNX DFT nodes become 1-D FFT operators", "[onnx]") {
         Fft{.batch = 1, .rows = 3, .cols = 128, .complex_input = true});
   CHECK(g.op(*cplx).macs() == 4 * 3 * 64 * 7);
 }
+
+TEST_CASE("fft: ONNX DFT at opset 20 reads its axis and length inputs", "[onnx]") {
+  // tests/data/onnx/dft_opset20.onnx (scripts/make_onnx_test_data.py): the axis as a constant
+  // input, the default axis -2, and a one-sided 128-point DFT of 100 values (dft_length).
+  const Graph g = load_workload(test::data_path("onnx/dft_opset20.onnx"));
+  REQUIRE(g.size() == 3);
+  CHECK(std::get<Fft>(g.op(*g.find("dft_axis")).shape) == Fft{.batch = 1, .rows = 2, .cols = 64});
+  CHECK(std::get<Fft>(g.op(*g.find("dft_default")).shape) ==
+        Fft{.batch = 1, .rows = 3 * 16, .cols = 32, .complex_input = true});
+  CHECK(std::get<Fft>(g.op(*g.find("dft_onesided")).shape) ==
+        Fft{.batch = 1, .rows = 4, .cols = 128});
+  // An axis on the last dim (the real and imaginary parts) names the node.
+  CHECK_THROWS_WITH(load_workload(test::data_path("onnx/dft_opset20_last_axis.onnx")),
+                    Catch::Contains("node 'dft_last' (DFT)") && Catch::Contains("axis 2"));
+}

@@ -1137,7 +1137,7 @@ class Importer {
 
   // DFT: 1-D FFTs along one axis of [..., 1 (real) or 2 (complex)]; the transformed axis is the
   // one whose length the node changes (dft_length, onesided), else the axis attribute (opset
-  // < 20) or the default -2.
+  // < 20) or input (opset 20, a constant scalar; default -2).
   void map_dft(const NodeProto& n, Operator& op) {
     const Dims x = shape_of(n, input(n, 0)), y = shape_of(n, n.output(0));
     const i64 rank = i64(x.size());
@@ -1148,10 +1148,13 @@ class Importer {
     for (i64 i = 0; i + 1 < rank; ++i)
       if (x[std::size_t(i)] != y[std::size_t(i)]) axis = i;
     if (!axis) {
-      if (opset_ >= 20 && !input(n, 2).empty())
-        fail(n, "the DFT axis given as an input is not read; the axis must change length "
-                "(dft_length or onesided) to be found");
-      const i64 given = opset_ < 20 ? attr_int(n, "axis", 1) : -2;
+      i64 given = opset_ < 20 ? attr_int(n, "axis", 1) : -2;
+      if (opset_ >= 20 && !input(n, 2).empty()) {
+        const auto v = values_.find(input(n, 2));
+        if (v == values_.end() || v->second.size() != 1)
+          fail(n, "the DFT axis input '" + input(n, 2) + "' must be a constant scalar");
+        given = v->second.integer(0);
+      }
       axis = axis_index(given, rank);
       if (!axis || *axis + 1 == rank)
         fail(n, "DFT axis " + std::to_string(given) + " is out of range for " + dims_text(x));

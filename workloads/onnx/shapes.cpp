@@ -468,6 +468,52 @@ std::vector<TensorInfo> matmul_nbits(const NodeProto& n, i64, const std::vector<
   return {t};
 }
 
+// DFT-20: input [..., 1 or 2] (real or complex); the axis is an input (a scalar, default -2,
+// one of the dims before the last), the transform's length along it dft_length (an input) or
+// the input's, onesided keeps n/2 + 1 of them; the output's last dim is 2. A non-constant axis
+// or length leaves the output unknown.
+std::vector<TensorInfo> dft(const NodeProto& n, i64, const std::vector<TensorInfo>& in,
+                            const std::vector<const Value*>& values) {
+  TensorInfo t{std::nullopt, arg(in, 0).dtype};
+  if (!arg(in, 0).dims) return {t};
+  Dims y = *arg(in, 0).dims;
+  const i64 rank = i64(y.size());
+  if (rank < 2 || (y.back() != 1 && y.back() != 2))
+    throw ShapeError("input " + dims_text(y) + " is not [..., 1 (real) or 2 (complex)]");
+  const auto scalar = [&](int i, const char* what) -> std::optional<i64> {
+    const Value* v = value(values, std::size_t(i));
+    if (!v) return std::nullopt;
+    if (v->size() != 1)
+      throw ShapeError(std::string(what) + " must be a scalar, got " +
+                       std::to_string(v->size()) + " values");
+    return v->integer(0);
+  };
+  i64 axis = -2;
+  if (given(n, 2)) {
+    const auto a = scalar(2, "axis");
+    if (!a) return {t};
+    axis = *a;
+  }
+  const i64 a = normalize_axis(axis, rank);
+  if (a < 0 || a >= rank - 1)
+    throw ShapeError("axis " + std::to_string(axis) + " is out of range for " + dims_text(y) +
+                     " (the last dim holds the real and imaginary parts)");
+  i64 length = y[std::size_t(a)];
+  if (given(n, 1)) {
+    const auto l = scalar(1, "dft_length");
+    if (!l) return {t};
+    if (*l <= 0) throw ShapeError("dft_length must be positive, got " + std::to_string(*l));
+    length = *l;
+  }
+  const bool onesided = attr_int(n, "onesided", 0) != 0;
+  if (onesided && attr_int(n, "inverse", 0) != 0)
+    throw ShapeError("onesided and inverse together are not defined");
+  y[std::size_t(a)] = onesided ? length / 2 + 1 : length;
+  y.back() = 2;
+  t.dims = y;
+  return {t};
+}
+
 const std::map<std::string, Rule>& onnx_rules() {
   static const std::map<std::string, Rule> rules = {
       {"ReduceMean", reduce}, {"ReduceSum", reduce}, {"ReduceMax", reduce},
@@ -481,7 +527,7 @@ const std::map<std::string, Rule>& onnx_rules() {
       {"ScatterElements", same}, {"IsNaN", boolean}, {"IsInf", boolean},
       {"BitwiseNot", same}, {"BitwiseAnd", binary}, {"BitwiseOr", binary},
       {"BitwiseXor", binary}, {"GridSample", grid_sample}, {"Attention", attention},
-      {"Einsum", einsum}, {"GatherND", gather_nd},
+      {"Einsum", einsum}, {"GatherND", gather_nd}, {"DFT", dft},
       // onnxruntime's contrib operator, registered in the ai.onnx domain
       {"SimplifiedLayerNormalization", same}};
   return rules;
