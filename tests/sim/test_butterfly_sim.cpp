@@ -87,6 +87,53 @@ TEST_CASE("butterfly: FABNet in native mode, both fidelities, above the bounds",
   }
 }
 
+TEST_CASE("butterfly: LayerNorm and shortcuts run on the output path in native mode",
+          "[sim][butterfly]") {
+  workloads::LoadOptions o;
+  o.seq_len = 128;
+  workloads::FabnetConfig c;
+  c.layers = 2;
+  c.abfly_layers = 1;
+  const auto g = workloads::build_fabnet(c, "hybrid.json", o);
+  const arch::ButterflyEngine fused(vcu128());
+  arch::ButterflyParams p = vcu128();
+  p.common.fusion = false;
+  const arch::ButterflyEngine separate(p);
+  const auto a = sim::simulate(fused, g, "analytical");
+  const auto b = sim::simulate(separate, g, "analytical");
+  REQUIRE(a.size() == b.size());
+  const auto total = [](const std::vector<sim::LayerResult>& r, auto field) {
+    double sum = 0;
+    for (const auto& l : r) sum += static_cast<double>(field(l));
+    return sum;
+  };
+  std::size_t norms = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i].kind != "norm") continue;
+    ++norms;
+    INFO(a[i].name);
+    // Each norm follows its shortcut add on the layer that produced the add's input.
+    CHECK_FALSE(a[i].fused_into.empty());
+    CHECK(a[i].timing.cycles == 0);
+    CHECK(b[i].fused_into.empty());
+    CHECK(b[i].timing.cycles > 0);
+  }
+  CHECK(norms == 4);
+  // Fused, no norm reads or writes its row through DRAM, and the network takes less time.
+  const auto dram = [](const sim::LayerResult& l) {
+    arch::u64 bytes = 0;
+    for (const auto& [level, x] : l.accesses)
+      if (level.rfind("dram", 0) == 0) bytes += x.read_bytes + x.write_bytes;
+    return bytes;
+  };
+  CHECK(total(a, dram) < total(b, dram));
+  const auto cycles = [](const sim::LayerResult& l) { return l.timing.cycles; };
+  CHECK(total(a, cycles) < total(b, cycles));
+  // Both fidelities time the fused plans alike.
+  const auto s = sim::simulate(fused, g, "systemc");
+  for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i].timing == s[i].timing);
+}
+
 TEST_CASE("butterfly: hamming-distance energy of its streams in simulate", "[sim][butterfly][energy]") {
   const auto arch = arch::load_arch(test::source_path("configs/arch/butterfly_vcu128.json"),
                                     {"energy.hamming=true"});
