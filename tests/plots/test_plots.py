@@ -19,7 +19,7 @@ SOURCE = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.p
 SCRIPTS, DATA = os.path.join(SOURCE, "scripts"), os.path.join(SOURCE, "tests", "data", "plots")
 LOG, REPORT = os.path.join(DATA, "small.jsonl"), os.path.join(DATA, "lenet5_report.json")
 CONVERGENCE = os.path.join(DATA, "codesign_bench.csv")  # tessera_bench --codesign, 4 seeds
-XR_SPACE = os.path.join(DATA, "xr_space.json")  # tessera serve configs/spaces/xr_ar_assistant_splits_1k.json, OS points
+XR_SPACE = os.path.join(DATA, "xr_space.json")  # tessera serve configs/xr/spaces/ar_assistant_splits_1k.json, OS points
 FRONT, FRONT3 = os.path.join(DATA, "small_front.json"), os.path.join(DATA, "small_front3.json")
 
 
