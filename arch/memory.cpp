@@ -221,19 +221,7 @@ MemorySystem read_memory(ParamReader& dram, double clock_hz, const MemoryDefault
 }
 
 double sustained_bytes_per_dram_cycle(const dram::Spec& spec) {
-  static std::mutex mutex;
-  static std::vector<std::pair<dram::Spec, double>> known;
-  {
-    std::lock_guard lock(mutex);
-    for (const auto& [s, rate] : known)
-      if (s == spec) return rate;
-  }
-  // 4 MiB read in order from address 0: long against refresh (several tREFI), short to run.
-  const auto r = dram::simulate(spec, dram::stream(spec, 0, u64{4} << 20, false));
-  const double rate = r.stats.bytes_per_cycle();
-  std::lock_guard lock(mutex);
-  known.emplace_back(spec, rate);
-  return rate;
+  return dram::sequential_stream_stats(spec).bytes_per_cycle();
 }
 
 namespace {

@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <array>
-#include <deque>
 #include <limits>
+#include <list>
+#include <mutex>
 #include <stdexcept>
 
 namespace tessera::arch::dram {
@@ -15,6 +16,34 @@ double Stats::row_hit_rate() const {
 
 double Stats::bytes_per_cycle() const {
   return cycles ? static_cast<double>(bytes) / static_cast<double>(cycles) : 0.0;
+}
+
+Stats& Stats::operator+=(const Stats& o) {
+  reads += o.reads, writes += o.writes;
+  activates += o.activates, precharges += o.precharges, refreshes += o.refreshes;
+  row_hits += o.row_hits, row_misses += o.row_misses, row_conflicts += o.row_conflicts;
+  cycles = std::max(cycles, o.cycles);
+  bytes += o.bytes;
+  return *this;
+}
+
+Stats Stats::since(const Stats& b) const {
+  Stats d;
+  d.reads = reads - b.reads, d.writes = writes - b.writes;
+  d.activates = activates - b.activates, d.precharges = precharges - b.precharges;
+  d.refreshes = refreshes - b.refreshes;
+  d.row_hits = row_hits - b.row_hits, d.row_misses = row_misses - b.row_misses;
+  d.row_conflicts = row_conflicts - b.row_conflicts;
+  d.cycles = cycles - std::min(cycles, b.cycles);
+  d.bytes = bytes - b.bytes;
+  return d;
+}
+
+CommandEnergy energy(const Spec& spec, const Stats& s) {
+  const CommandEnergy per = command_energy(spec);
+  const auto n = [](u64 v) { return static_cast<double>(v); };
+  return {per.act * n(s.activates), per.pre * n(s.precharges), per.rd * n(s.reads),
+          per.wr * n(s.writes), per.ref * n(s.refreshes)};
 }
 
 namespace {
@@ -40,6 +69,7 @@ struct Entry {
   Location at;
   bool write;
   bool classified = false;
+  unsigned bank = 0, group = 0;  // flat indices of its bank and bank group
 };
 
 }  // namespace
@@ -50,7 +80,9 @@ class Channel {
       : s_(spec),
         banks_(static_cast<std::size_t>(spec.org.ranks) * spec.org.banks()),
         groups_(static_cast<std::size_t>(spec.org.ranks) * spec.org.bank_groups),
-        ranks_(spec.org.ranks) {
+        ranks_(spec.org.ranks),
+        pending_hit_(banks_.size()),
+        seen_(banks_.size()) {
     for (auto& r : ranks_) r.next_refresh = t_.refi;
   }
 
@@ -69,7 +101,10 @@ class Channel {
       while (next < requests.size() && queue_.size() < s_.queue_depth &&
              requests[next].arrival <= now_) {
         const Request& r = requests[next];
-        queue_.push_back({next, decode(s_, r.address), r.write});
+        Entry e{next, decode(s_, r.address), r.write};
+        e.bank = e.at.flat_bank(s_.org);
+        e.group = e.at.rank * s_.org.bank_groups + e.at.bank_group;
+        queue_.push_back(e);
         ++next;
       }
       if (queue_.empty()) {
@@ -82,10 +117,20 @@ class Channel {
       u64 when = never;
       bool pick_column = false;
       const std::size_t considered = s_.scheduling == Scheduling::fcfs ? 1 : queue_.size();
+      bool marked = false;
+      // A bank's commands of one kind all may issue at the same cycle: only the oldest request
+      // of each (bank, kind) can be picked, the others are not evaluated.
+      std::fill(seen_.begin(), seen_.end(), std::uint8_t{0});
       for (std::size_t q = 0; q < considered; ++q) {
         const Entry& e = queue_[q];
         const CommandKind kind = next_command(e);
-        if (kind == CommandKind::pre && hits_pending(e)) continue;  // its row still has hits
+        const auto bit = static_cast<std::uint8_t>(1u << static_cast<unsigned>(kind));
+        if (seen_[e.bank] & bit) continue;
+        seen_[e.bank] |= bit;
+        if (kind == CommandKind::pre) {  // its bank's open row still has queued hits: they go first
+          if (!marked) mark_pending_hits(), marked = true;
+          if (pending_hit_[e.bank]) continue;
+        }
         const u64 t = earliest(kind, e);
         const bool column = kind == CommandKind::rd || kind == CommandKind::wr;
         // FR-FCFS: among commands ready first, row hits (column commands), then the oldest.
@@ -118,24 +163,25 @@ class Channel {
   Group& group(const Location& l) { return groups_[l.rank * s_.org.bank_groups + l.bank_group]; }
 
   CommandKind next_command(const Entry& e) {
-    const Bank& b = bank(e.at);
+    const Bank& b = banks_[e.bank];
     if (!b.open) return CommandKind::act;
     if (b.row != e.at.row) return CommandKind::pre;
     return e.write ? CommandKind::wr : CommandKind::rd;
   }
 
-  // A queued request hits the open row of e's bank.
-  bool hits_pending(const Entry& e) {
-    const unsigned flat = e.at.flat_bank(s_.org);
-    const Bank& b = banks_[flat];
-    for (const Entry& o : queue_)
-      if (o.at.flat_bank(s_.org) == flat && o.at.row == b.row) return true;
-    return false;
+  // Per bank: whether a queued request hits its open row, in one pass over the queue (a scan
+  // per precharge candidate made a step quadratic in the queue depth).
+  void mark_pending_hits() {
+    std::fill(pending_hit_.begin(), pending_hit_.end(), char{0});
+    for (const Entry& o : queue_) {
+      const Bank& b = banks_[o.bank];
+      if (b.open && b.row == o.at.row) pending_hit_[o.bank] = 1;
+    }
   }
 
   u64 earliest(CommandKind kind, const Entry& e) {
-    const Bank& b = bank(e.at);
-    const Group& g = group(e.at);
+    const Bank& b = banks_[e.bank];
+    const Group& g = groups_[e.group];
     const Rank& r = ranks_[e.at.rank];
     u64 t = std::max(now_, bus_);
     switch (kind) {
@@ -275,7 +321,9 @@ class Channel {
   std::vector<Bank> banks_;
   std::vector<Group> groups_;
   std::vector<Rank> ranks_;
-  std::deque<Entry> queue_;
+  std::vector<char> pending_hit_;  // per bank, mark_pending_hits()
+  std::vector<std::uint8_t> seen_;  // per bank: command kinds evaluated in this step
+  std::vector<Entry> queue_;  // oldest first; at most queue_depth, so erasing is cheap
   u64 now_ = 0, bus_ = 0, data_rd_ = 0, data_wr_ = 0;
   Stats stats_;
 };
@@ -306,6 +354,22 @@ Result simulate(const Spec& spec, const std::vector<Request>& requests, bool log
   c.run(requests, &r.done, log ? &r.commands : nullptr);
   r.stats = c.stats();
   return r;
+}
+
+const Stats& sequential_stream_stats(const Spec& spec) {
+  static std::mutex mutex;
+  // A list: references handed out stay valid as specs are added.
+  static std::list<std::pair<Spec, Stats>> known;
+  {
+    std::lock_guard lock(mutex);
+    for (const auto& [s, stats] : known)
+      if (s == spec) return stats;
+  }
+  const Stats stats = simulate(spec, stream(spec, 0, u64{4} << 20, false)).stats;
+  std::lock_guard lock(mutex);
+  for (const auto& [s, st] : known)
+    if (s == spec) return st;
+  return known.emplace_back(spec, stats).second;
 }
 
 std::vector<Request> stream(const Spec& spec, u64 base, u64 bytes, bool write, u64 arrival) {

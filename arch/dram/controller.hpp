@@ -13,6 +13,7 @@
 #include <memory>
 #include <vector>
 
+#include "arch/dram/power.hpp"
 #include "arch/dram/spec.hpp"
 
 namespace tessera::arch::dram {
@@ -42,7 +43,14 @@ struct Stats {
   u64 bytes = 0;
   double row_hit_rate() const;
   double bytes_per_cycle() const;
+  // Counts added (cycles: the larger), and what a channel did between two snapshots.
+  Stats& operator+=(const Stats& o);
+  Stats since(const Stats& before) const;
+  bool operator==(const Stats&) const = default;
 };
+
+// Energy of the commands counted in `stats` (pJ) with command_energy(spec).
+CommandEnergy energy(const Spec& spec, const Stats& stats);
 
 struct Result {
   std::vector<u64> done;          // per request: the cycle its data has been transferred
@@ -75,6 +83,11 @@ class Controller {
 
 // Runs `requests` on a fresh channel of `spec` (validated), from an idle, precharged state.
 Result simulate(const Spec& spec, const std::vector<Request>& requests, bool log = false);
+
+// A long sequential read stream's run on a fresh channel of `spec` (4 MiB from address 0,
+// several tREFI long), run once per spec and remembered: its rate is what the analytical
+// fidelity sustains, its counts per access what it estimates a layer's statistics from.
+const Stats& sequential_stream_stats(const Spec& spec);
 
 // `bytes` from `base` as consecutive accesses, all arriving at `arrival`.
 std::vector<Request> stream(const Spec& spec, u64 base, u64 bytes, bool write, u64 arrival = 0);

@@ -278,3 +278,61 @@ TEST_CASE("address mapping and spec checks", "[dram][config]") {
   CHECK(gbs("lpddr5_6400") == Approx(12.8));
   CHECK(gbs("lpddr4x_4266") == Approx(8.532).epsilon(1e-3));
 }
+
+TEST_CASE("IDD-based command energies match hand-computed DRAMPower figures", "[dram][energy]") {
+  // DDR4-3200, 8 devices, VDD 1.2 V and VPP 2.5 V, tCK 0.625 ns; tRAS 52, tRC 74, burst 4,
+  // tRFC 560 cycles (350 ns). mA x ns x V = pJ.
+  const auto d = dram::command_energy(dram::preset("ddr4_3200"));
+  CHECK(d.act == Approx(8 * (1.2 * (57 - 56) * 52 * 0.625 + 2.5 * (3 - 3) * 52 * 0.625)));  // 312
+  CHECK(d.act == Approx(312.0));
+  CHECK(d.pre == Approx(8 * 1.2 * (57 - 37) * 22 * 0.625));                                  // 2640
+  CHECK(d.rd == Approx(8 * 1.2 * (168 - 56) * 4 * 0.625));                                   // 2688
+  CHECK(d.wr == Approx(8 * 1.2 * (155 - 56) * 4 * 0.625));                                   // 2376
+  CHECK(d.ref == Approx(8 * (1.2 * (66 - 56) + 2.5 * (5 - 3)) * 350.0));                     // 47600
+  // LPDDR4X-4266, one die, VDD1 1.8 V and VDD2 1.1 V, tCK 1/2.133 ns: tRAS 90, tRC 129 (tRAS +
+  // tRP 39), burst 8, tRFC 598 cycles.
+  const dram::Spec& l = dram::preset("lpddr4x_4266");
+  REQUIRE(l.timing.ras == 90);
+  REQUIRE(l.timing.rc == 129);
+  REQUIRE(l.timing.rfc == 598);
+  const double tck = 1 / 2.133;
+  const auto e = dram::command_energy(l);
+  CHECK(e.act == Approx((1.8 * (3.5 - 2.25) + 1.1 * (45 - 30)) * 90 * tck));
+  CHECK(e.pre == Approx((1.8 * (3.5 - 2.0) + 1.1 * (45 - 27)) * 39 * tck));
+  CHECK(e.rd == Approx((1.8 * 0 + 1.1 * (275 - 30)) * 8 * tck));
+  CHECK(e.wr == Approx((1.8 * 0 + 1.1 * (210 - 30)) * 8 * tck));
+  CHECK(e.ref == Approx((1.8 * (10 - 2.25) + 1.1 * (90 - 30)) * 598 * tck));
+  // The order of magnitude of published DRAM read energies: 1 to 20 pJ per bit.
+  CHECK(d.rd / 512 > 1.0);
+  CHECK(d.rd / 512 < 20.0);
+  // Presets without published currents give none.
+  CHECK_FALSE(dram::power(dram::preset("hbm2_2000")).known());
+  CHECK(dram::command_energy(dram::preset("hbm2_2000")).act == 0);
+  // A channel's energy is the commands it counted, each at its energy.
+  dram::Stats s;
+  s.activates = 3, s.precharges = 2, s.reads = 100, s.writes = 7, s.refreshes = 1;
+  const auto total = dram::energy(dram::preset("ddr4_3200"), s);
+  CHECK(total.act == Approx(3 * d.act));
+  CHECK(total.pre == Approx(2 * d.pre));
+  CHECK(total.rd == Approx(100 * d.rd));
+  CHECK(total.wr == Approx(7 * d.wr));
+  CHECK(total.ref == Approx(d.ref));
+}
+
+TEST_CASE("controller statistics add up and difference between snapshots", "[dram]") {
+  const dram::Spec& s = dram::preset("ddr4_3200");
+  dram::Controller c(s);
+  c.run(dram::stream(s, 0, 64 << 10, false));
+  const dram::Stats first = c.stats();
+  c.run(dram::stream(s, 1 << 20, 32 << 10, true, first.cycles));
+  const dram::Stats d = c.stats().since(first);
+  CHECK(d.reads == 0);
+  CHECK(d.writes == (32 << 10) / 64);
+  CHECK(d.bytes == 32 << 10);
+  dram::Stats sum = first;
+  sum += d;
+  CHECK(sum.reads == c.stats().reads);
+  CHECK(sum.writes == c.stats().writes);
+  CHECK(sum.activates == c.stats().activates);
+  CHECK(sum.row_hits + sum.row_misses + sum.row_conflicts == sum.reads + sum.writes);
+}

@@ -1,0 +1,62 @@
+#include "arch/dram/power.hpp"
+
+namespace tessera::arch::dram {
+
+namespace {
+
+Power ddr4_3200() {
+  // Eight x8 devices on the x64 bus. DRAMPower's memspec MICRON_8Gb_DDR4-3200_8bit_G (Micron
+  // 8Gb DDR4 data sheet, die G, speed grade -062E): VDD 1.2 V, IDD0 57, IDD2N 37, IDD3N 56,
+  // IDD4R 168, IDD4W 155, IDD5 66 mA; VPP 2.5 V, IPP0 3, IPP3N 3, IPP5 5 mA (IPP2N and IPP4R/W,
+  // which it leaves out, taken as IPP3N).
+  Power p;
+  p.devices = 8;
+  p.rails = {{1.2, 57, 37, 56, 168, 155, 66}, {2.5, 3, 3, 3, 3, 3, 5}};
+  p.source =
+      "DRAMPower memspec MICRON_8Gb_DDR4-3200_8bit_G (Micron 8Gb DDR4 SDRAM data sheet, -062E): "
+      "VDD 1.2 V: IDD0 57, IDD2N 37, IDD3N 56, IDD4R 168, IDD4W 155, IDD5 66 mA; VPP 2.5 V: "
+      "IPP0 3, IPP3N 3, IPP5 5 mA; 8 x8 devices";
+  return p;
+}
+
+Power lpddr4x_4266() {
+  // One x16 die. DRAMPower's memspec MICRON_6Gb_LPDDR4-3200_32bit_A (Micron LPDDR4 data sheet,
+  // per channel): the nearest published currents, taken unchanged at 4266 (LPDDR4X lowers VDDQ,
+  // whose I/O energy is not modelled).
+  Power p;
+  p.devices = 1;
+  p.rails = {{1.8, 3.5, 2.0, 2.25, 2.25, 2.25, 10.0}, {1.1, 45, 27, 30, 275, 210, 90}};
+  p.source =
+      "DRAMPower memspec MICRON_6Gb_LPDDR4-3200_32bit_A (Micron LPDDR4 data sheet), taken at "
+      "4266 unscaled: VDD1 1.8 V: IDD0 3.5, IDD2N 2.0, IDD3N 2.25, IDD4R/W 2.25, IDD5 10 mA; "
+      "VDD2 1.1 V: IDD0 45, IDD2N 27, IDD3N 30, IDD4R 275, IDD4W 210, IDD5 90 mA";
+  return p;
+}
+
+}  // namespace
+
+const Power& power(const Spec& spec) {
+  static const Power ddr4 = ddr4_3200(), lpddr4x = lpddr4x_4266(), none;
+  if (spec.name == "ddr4_3200") return ddr4;
+  if (spec.name == "lpddr4x_4266") return lpddr4x;
+  return none;
+}
+
+CommandEnergy command_energy(const Spec& spec) {
+  const Power& p = power(spec);
+  const Timing& t = spec.timing;
+  CommandEnergy e;
+  // mA x ns x V = pJ.
+  const auto ns = [&](u64 cycles) { return static_cast<double>(cycles) * t.tck_ns; };
+  for (const Rail& r : p.rails) {
+    const double k = r.vdd * static_cast<double>(p.devices);
+    e.act += k * (r.idd0 - r.idd3n) * ns(t.ras);
+    e.pre += k * (r.idd0 - r.idd2n) * ns(t.rc - t.ras);
+    e.rd += k * (r.idd4r - r.idd3n) * ns(t.burst_cycles);
+    e.wr += k * (r.idd4w - r.idd3n) * ns(t.burst_cycles);
+    e.ref += k * (r.idd5 - r.idd3n) * ns(t.rfc);
+  }
+  return e;
+}
+
+}  // namespace tessera::arch::dram
