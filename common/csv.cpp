@@ -7,15 +7,17 @@
 
 namespace tessera {
 
+std::vector<std::string> split_csv_line(std::string line) {
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  std::vector<std::string> out;
+  std::stringstream ss(line);
+  for (std::string f; std::getline(ss, f, ',');) out.push_back(f);
+  return out;
+}
+
 std::vector<std::map<std::string, std::string>> read_csv_table(const std::string& path) {
   std::istringstream in(read_input_file(path, kTextFileLimit));
-  const auto split = [](std::string line) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    std::vector<std::string> out;
-    std::stringstream ss(line);
-    for (std::string f; std::getline(ss, f, ',');) out.push_back(f);
-    return out;
-  };
+  const auto split = split_csv_line;
   std::string line;
   std::getline(in, line);
   const auto header = split(line);

@@ -8,6 +8,9 @@
 
 namespace tessera {
 
+// The fields of one line (a trailing CR dropped).
+std::vector<std::string> split_csv_line(std::string line);
+
 // Throws InputError naming the file when it cannot be opened.
 std::vector<std::map<std::string, std::string>> read_csv_table(const std::string& path);
 

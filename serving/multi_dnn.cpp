@@ -1,4 +1,5 @@
 #include "serving/multi_dnn.hpp"
+#include "serving/scenario_file.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -382,15 +383,8 @@ MultiDnnScenario read_multi_dnn_scenario(const nlohmann::json& doc, const std::s
 
 MultiDnnScenario load_multi_dnn_scenario(const std::string& path,
                                          const std::vector<std::string>& overrides) {
-  nlohmann::json doc = read_json_file(path);
-  for (std::string o : overrides) {
-    const auto eq = o.find('=');
-    if (eq != std::string::npos && eq > 0 && o[0] != '/' &&
-        o.substr(0, eq).find('/') != std::string::npos)
-      o = "/" + o;
-    apply_json_override(doc, path, o);
-  }
-  return read_multi_dnn_scenario(doc, path, std::filesystem::path(path).parent_path().string());
+  return read_multi_dnn_scenario(read_scenario_json(path, overrides), path,
+                                 std::filesystem::path(path).parent_path().string());
 }
 
 namespace {

@@ -1,4 +1,5 @@
 #include "serving/scenario.hpp"
+#include "serving/scenario_file.hpp"
 
 #include <cmath>
 #include <filesystem>
@@ -439,7 +440,8 @@ Scenario read_scenario(const nlohmann::json& doc, const std::string& file, const
   return s;
 }
 
-Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides) {
+nlohmann::json read_scenario_json(const std::string& path,
+                                  const std::vector<std::string>& overrides) {
   nlohmann::json doc = read_json_file(path);
   for (std::string a : overrides) {
     // `streams/0/arrival/rate_per_s=40`: a JSON pointer without its leading '/'.
@@ -448,7 +450,12 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
       a = "/" + a;
     apply_json_override(doc, path, a);
   }
-  return read_scenario(doc, path, std::filesystem::path(path).parent_path().string());
+  return doc;
+}
+
+Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides) {
+  return read_scenario(read_scenario_json(path, overrides), path,
+                       std::filesystem::path(path).parent_path().string());
 }
 
 }  // namespace tessera::serving

@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/csv.hpp"
 #include "common/error.hpp"
 #include "common/input_file.hpp"
 #include "common/params.hpp"
@@ -465,13 +466,7 @@ std::vector<Inference> read_schedule_csv(const std::string& path) {
   const std::vector<std::string> columns = {
       "AcceleratorID", "Model Name", "Frame ID", "Injection Time (ms)", "Dispatch Time (ms)",
       "Deadline Time (ms)", "Completion Time (ms)", "Violated Deadline Amount (ms)", "Energy (mJ)"};
-  const auto split = [](std::string line) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    std::vector<std::string> out;
-    std::stringstream ss(line);
-    for (std::string f; std::getline(ss, f, ',');) out.push_back(f);
-    return out;
-  };
+  const auto split = split_csv_line;
   std::string line;
   if (!std::getline(in, line) || split(line) != columns)
     throw InputError(path + ":1: expected the header of an XRBench schedule");

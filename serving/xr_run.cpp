@@ -1,4 +1,5 @@
 #include "serving/xr_run.hpp"
+#include "serving/scenario_file.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -128,14 +129,8 @@ XrScenario read_xr_scenario(const nlohmann::json& given, const std::string& file
 }
 
 XrScenario load_xr_scenario(const std::string& path, const std::vector<std::string>& overrides) {
-  nlohmann::json doc = read_json_file(path);
-  for (std::string a : overrides) {
-    const auto eq = a.find('=');
-    if (eq != std::string::npos && eq > 0 && a[0] != '/' && a.substr(0, eq).find('/') != std::string::npos)
-      a = "/" + a;
-    apply_json_override(doc, path, a);
-  }
-  return read_xr_scenario(doc, path, std::filesystem::path(path).parent_path().string());
+  return read_xr_scenario(read_scenario_json(path, overrides), path,
+                          std::filesystem::path(path).parent_path().string());
 }
 
 Registry<Policy>& policies() {
