@@ -191,8 +191,10 @@ void family_averages(std::vector<LatencyTableModel>& models, const std::string& 
     for (std::size_t i : members) {
       if (models[i].layers() != layers)
         throw InputError(fmt::format(
-            "{}: models '{}' and '{}' of family '{}' have {} and {} layers", file,
-            models[members.front()].name, models[i].name, name, layers, models[i].layers()));
+            "{}: models '{}' and '{}' of family '{}' have {} and {} layers (latency tables {} and "
+            "{})",
+            file, models[members.front()].name, models[i].name, name, layers, models[i].layers(),
+            models[members.front()].table_file, models[i].table_file));
       const auto nb = static_cast<double>(models[i].sample_ids.size());
       total += nb;
       target += nb * models[i].mean_isolated_s;

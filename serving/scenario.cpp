@@ -39,6 +39,7 @@ arch::ArchConfig read_arch(ParamReader& r, const nlohmann::json& node, const std
     doc.file = r.file() + ": " + r.path_of("arch");
     doc.json = node.at("arch");
   }
+  if (!name.empty() && !doc.json.contains("name")) doc.json["name"] = name;
   if (r.has("set")) {
     (void)r.child("set");
     for (const auto& [key, value] : node.at("set").items()) {
@@ -48,8 +49,11 @@ arch::ArchConfig read_arch(ParamReader& r, const nlohmann::json& node, const std
         throw r.error("set", e.what());
       }
     }
+    // A key the engine then refuses may come from `set`: its messages name the scenario's `set`
+    // and the config it was applied to (the config's name stays its file's).
+    if (!doc.json.contains("name")) doc.json["name"] = std::filesystem::path(doc.file).stem().string();
+    doc.file = r.file() + ": " + r.path_of("set") + " applied to " + doc.file;
   }
-  if (!name.empty() && !doc.json.contains("name")) doc.json["name"] = name;
   return arch::build_arch(doc);
 }
 
