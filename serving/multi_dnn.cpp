@@ -1,4 +1,5 @@
 #include "serving/multi_dnn.hpp"
+#include "serving/sampling.hpp"
 #include "serving/scenario_file.hpp"
 
 #include <algorithm>
@@ -417,15 +418,6 @@ struct Task {
   double prema_token = -1;
 };
 
-double quantile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const double pos = q * static_cast<double>(v.size() - 1);
-  const auto lo = static_cast<std::size_t>(pos);
-  const std::size_t hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
-}
-
 MultiDnnStats stats_of(const std::string& name,
                        const std::vector<const MultiDnnReport::Request*>& rs) {
   MultiDnnStats s;
@@ -448,7 +440,8 @@ MultiDnnStats stats_of(const std::string& name,
   s.antt = ntt / n;
   s.stp = n / (last - first);
   s.mean_latency_s = lat / n;
-  s.p99_latency_s = quantile(std::move(lats), 0.99);
+  std::sort(lats.begin(), lats.end());
+  s.p99_latency_s = percentile(lats, 0.99);
   return s;
 }
 
