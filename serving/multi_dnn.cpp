@@ -209,15 +209,10 @@ void family_averages(std::vector<LatencyTableModel>& models, const std::string& 
   }
 }
 
-// mt19937_64 is fixed by the standard; the conversions are ours (as in serve.cpp).
-struct Rng {
-  std::mt19937_64 g;
-  explicit Rng(std::uint64_t seed) : g(seed) {}
-  double uniform() { return static_cast<double>(g() >> 11) * 0x1.0p-53; }
-  std::size_t index(std::size_t n) {
-    return std::min(n - 1, static_cast<std::size_t>(uniform() * static_cast<double>(n)));
-  }
-};
+// One of n indices, uniformly, from serving's generator.
+std::size_t draw_index(Rng& rng, std::size_t n) {
+  return std::min(n - 1, static_cast<std::size_t>(rng.uniform() * static_cast<double>(n)));
+}
 
 }  // namespace
 
@@ -374,9 +369,9 @@ MultiDnnScenario read_multi_dnn_scenario(const nlohmann::json& doc, const std::s
       t += -std::log1p(-rng.uniform()) / s.rate_per_s;
       MultiDnnRequest q;
       q.arrival_s = t;
-      q.model = static_cast<std::uint32_t>(rng.index(s.models.size()));
-      q.priority = priorities[rng.index(priorities.size())];
-      q.sample = static_cast<std::uint32_t>(rng.index(s.models[q.model].sample_ids.size()));
+      q.model = static_cast<std::uint32_t>(draw_index(rng, s.models.size()));
+      q.priority = priorities[draw_index(rng, priorities.size())];
+      q.sample = static_cast<std::uint32_t>(draw_index(rng, s.models[q.model].sample_ids.size()));
       s.requests.push_back(q);
     }
   }
