@@ -184,7 +184,7 @@ TEST_CASE("the embedding of a space and snapping to real designs", "[explorer][b
 
 TEST_CASE("boshcode finds a better front than random search", "[explorer][torch][boshcode]") {
   // The systolic ResNet-18 space (2,025 designs; latency, energy, area), 40 evaluations.
-  const auto space = explorer::read_space(TESSERA_SOURCE_DIR "/configs/spaces/systolic_resnet18.json");
+  const auto space = explorer::read_space(TESSERA_SOURCE_DIR + "/configs/spaces/systolic_resnet18.json");
   const explorer::WorkloadCache workloads(space);
   struct Pool : explorer::EvaluatorPool {
     const explorer::DesignSpace* space;
