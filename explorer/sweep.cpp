@@ -120,8 +120,14 @@ std::vector<std::uint64_t> sweep_indices(const Sampler& sampler, const SweepOpti
 
 WorkloadCache::WorkloadCache(const DesignSpace& space, std::size_t capacity)
     : space_(space), capacity_(std::max<std::size_t>(capacity, 1)) {
-  if (space.serving()) {  // the scenario loads its own models
-    base_hash_ = json_hash(space.scenario);
+  if (space.serving()) {  // the scenario loads its own models: their contents count
+    try {
+      base_hash_ = json_hash(serving::scenario_inputs(serving::read_scenario(
+          space.scenario, space.scenario_file,
+          std::filesystem::path(space.scenario_file).parent_path().string())));
+    } catch (const InputError&) {  // completed by the space's parameters: each point hashes its own
+      base_hash_ = json_hash(space.scenario);
+    }
     return;
   }
   if (!space.joint()) {
@@ -330,11 +336,13 @@ serving::Scenario point_scenario(const DesignSpace& space, const ResolvedPoint& 
                                 std::filesystem::path(space.scenario_file).parent_path().string());
 }
 
-// The hashes a serving point's entry records: its accelerators' configs and its scenario.
+// The hashes a serving point's entry records: its accelerators' configs, and its scenario with
+// the contents of the models and traces it names.
 std::pair<std::string, std::string> scenario_hashes(const serving::Scenario& s) {
   nlohmann::json configs = nlohmann::json::array();
   for (const auto& u : s.units) configs.push_back(u.arch.hash);
-  return {s.units.size() == 1 ? s.units.front().arch.hash : json_hash(configs), json_hash(s.resolved)};
+  return {s.units.size() == 1 ? s.units.front().arch.hash : json_hash(configs),
+          json_hash(serving::scenario_inputs(s))};
 }
 
 // Serves the point's scenario: the serving metrics, and the area of its accelerators.

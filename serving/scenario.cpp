@@ -10,6 +10,7 @@
 #include "common/params.hpp"
 #include "serving/policy.hpp"
 #include "sim/executor.hpp"
+#include "workloads/json_format.hpp"
 #include "workloads/rebatch.hpp"
 #include "workloads/settings.hpp"
 
@@ -222,6 +223,30 @@ void check_llm(const Scenario& s, ParamReader& r) {
 }
 
 }  // namespace
+
+nlohmann::json scenario_inputs(const Scenario& s) {
+  nlohmann::json models = nlohmann::json::array();
+  for (const Model& m : s.models) {
+    nlohmann::json graph = workloads::workload_to_json(m.graph);
+    graph.erase("name");  // names and sources are not content
+    for (auto& op : graph.at("operators")) op.erase("source");
+    nlohmann::json one = {{"graph", std::move(graph)}, {"exit_decisions", m.exit_decisions}};
+    if (m.llm) {  // the served graphs are built from the config's sizes per iteration
+      std::ifstream in(m.file, std::ios::binary);
+      std::ostringstream text;
+      text << in.rdbuf();
+      one["config"] = text.str();
+    }
+    models.push_back(std::move(one));
+  }
+  nlohmann::json streams = nlohmann::json::array();
+  for (const Stream& st : s.streams) {
+    nlohmann::json one = {{"times_s", st.arrival.times_s}};
+    if (st.tokens) one["tokens_trace"] = st.tokens->trace;
+    streams.push_back(std::move(one));
+  }
+  return {{"document", s.resolved}, {"models", std::move(models)}, {"streams", std::move(streams)}};
+}
 
 std::string to_string(ArrivalProcess p) {
   switch (p) {

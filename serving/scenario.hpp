@@ -114,6 +114,13 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
 // The same from a parsed document; `file` names it in messages and `dir` anchors its paths.
 Scenario read_scenario(const nlohmann::json& doc, const std::string& file, const std::string& dir);
 
+// What a run of the scenario reads, for resume keys (a results log's workload_hash): the
+// document after overrides and the contents of every file it names that is not an accelerator
+// config (those have their own hash): each model's graph (settings and exit heads applied), its
+// transformer config text for LLM streams and its exit decisions, and the streams' arrival and
+// token traces. A changed model or trace file changes it; moving a file does not.
+nlohmann::json scenario_inputs(const Scenario& s);
+
 std::string to_string(ArrivalProcess p);
 std::string to_string(BatchingMode m);
 

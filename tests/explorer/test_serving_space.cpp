@@ -110,3 +110,57 @@ TEST_CASE("serving spaces: bad parameters and metrics name the file and path", "
   doc["scenario"] = "/nonexistent/scenario.json";
   CHECK_THROWS_WITH(explorer::read_space(write_space("bad4", doc)), Contains("/scenario: "));
 }
+
+TEST_CASE("serving spaces: a changed model or trace file is not resumed from the old log",
+          "[explorer][serving]") {
+  // The scenario names a copy of LeNet-5 and an arrival trace in a folder of its own; a resumed
+  // sweep accepts its log while they are unchanged and refuses it once either changed, although
+  // the scenario and space documents are the same.
+  const auto dir = std::filesystem::temp_directory_path() / "tessera_serving_space_inputs";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const auto model = dir / "lenet5.json";
+  const auto trace = dir / "arrivals.txt";
+  std::filesystem::copy_file(test::source_path("configs/workloads/lenet5.json"), model);
+  std::ofstream(trace) << "0\n0.0001\n0.0002\n";
+  const json scenario = {
+      {"format", "tessera.scenario"},
+      {"accelerator", {{"arch", test::source_path("configs/arch/systolic_tiny_8x8.json")}}},
+      {"models", {{"lenet5", {{"workload", "lenet5.json"}}}}},
+      {"streams", json::array({{{"model", "lenet5"},
+                                {"arrival", {{"process", "trace"}, {"file", "arrivals.txt"}}}}})},
+      {"requests", 3}};
+  std::ofstream(dir / "scenario.json") << scenario.dump(2);
+  const json doc = {{"format", "tessera.space"}, {"version", 1},
+                    {"scenario", (dir / "scenario.json").string()},
+                    {"parameters", {{"scenario.policy", {{"values", json::array({"fcfs", "sjf"})}}}}}};
+  const std::string path = write_space("inputs", doc);
+  const std::string log = (dir / "log.jsonl").string();
+  REQUIRE(test::run_cli({"sweep", path, "--log", log, "--quiet"}).code == 0);
+  const std::string logged = test::log_by_index(log).at(0).at("workload_hash").get<std::string>();
+  CHECK(test::run_cli({"sweep", path, "--log", log, "--quiet", "--resume"}).code == 0);
+
+  // The last layer without its bias: the same document, another model.
+  json lenet = json::parse(std::ifstream(model));
+  lenet["operators"].back()["shape"]["bias"] = false;
+  std::ofstream(model) << lenet.dump(2);
+  auto r = test::run_cli({"sweep", path, "--log", log, "--quiet", "--resume"});
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Contains("workload_hash"));
+  // Each point's entry records the model's contents too.
+  const explorer::DesignSpace space = explorer::read_space(path);
+  explorer::WorkloadCache workloads(space);
+  const auto e = explorer::evaluate_point(space, workloads, 0, space.grid_point(0));
+  REQUIRE(e.ok);
+  CHECK(e.workload_hash != logged);
+
+  // The model back as it was: resumable again; then another arrival trace: refused.
+  std::filesystem::copy_file(test::source_path("configs/workloads/lenet5.json"), model,
+                             std::filesystem::copy_options::overwrite_existing);
+  CHECK(test::run_cli({"sweep", path, "--log", log, "--quiet", "--resume"}).code == 0);
+  std::ofstream(trace) << "0\n0.0001\n0.0003\n";
+  r = test::run_cli({"sweep", path, "--log", log, "--quiet", "--resume"});
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Contains("workload_hash"));
+  std::filesystem::remove_all(dir);
+}
