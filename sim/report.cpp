@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <string_view>
 
 #include <cmath>
 
@@ -72,6 +73,39 @@ nlohmann::json energy_json(const arch::EnergyBreakdown& e) {
   nlohmann::json j = nlohmann::json::object();
   for (const auto& [component, pj] : e) j[component] = pj;
   return j;
+}
+
+// The layers' DRAM statistics (metrics "dram_stats.<channel>.<figure>", sim::account) added up
+// per channel over `seconds`: counts summed, rates recomputed; empty without detailed channels.
+nlohmann::json dram_summary(const std::vector<LayerResult>& layers, double seconds) {
+  constexpr std::string_view prefix = "dram_stats.";
+  std::map<std::string, std::map<std::string, double>> sums;
+  for (const auto& l : layers)
+    for (const auto& [key, v] : l.metrics) {
+      if (key.rfind(prefix, 0) != 0) continue;
+      const auto dot = key.rfind('.');
+      const std::string channel = key.substr(prefix.size(), dot - prefix.size());
+      const std::string figure = key.substr(dot + 1);
+      auto& f = sums[channel][figure];
+      if (figure == "estimated" || figure == "peak_gb_per_s") f = std::max(f, v);
+      else f += v;
+    }
+  nlohmann::json out = nlohmann::json::object();
+  for (auto& [channel, f] : sums) {
+    const double requests = f["row_hits"] + f["row_misses"] + f["row_conflicts"];
+    const double gbs = seconds > 0 ? f["bytes"] / seconds / 1e9 : 0.0;
+    nlohmann::json j;
+    j["estimated"] = f["estimated"] > 0;
+    for (const char* k : {"reads", "writes", "activates", "precharges", "refreshes", "row_hits",
+                          "row_misses", "row_conflicts", "bytes"})
+      j[k] = static_cast<std::uint64_t>(f[k]);
+    j["row_hit_rate"] = requests > 0 ? f["row_hits"] / requests : 0.0;
+    j["achieved_gb_per_s"] = gbs;
+    j["peak_gb_per_s"] = f["peak_gb_per_s"];
+    j["bandwidth_fraction"] = f["peak_gb_per_s"] > 0 ? gbs / f["peak_gb_per_s"] : 0.0;
+    out[channel] = j;
+  }
+  return out;
 }
 
 }  // namespace
@@ -146,6 +180,7 @@ nlohmann::json to_json(const Report& r) {
         {"simulated_cycles_per_s", cycles_per_s}}},
   };
   if (!s.hamming.is_null()) out["summary"]["hamming"] = s.hamming;
+  if (auto d = dram_summary(r.layers, s.latency_s); !d.empty()) out["summary"]["dram"] = std::move(d);
   if (!r.generation.is_null()) out["generation"] = r.generation;
   return out;
 }
@@ -260,6 +295,15 @@ std::string format_table(const Report& r) {
          "(compute = the larger)\n";
   if (std::any_of(r.layers.begin(), r.layers.end(), [](const auto& l) { return !l.fused_into.empty(); }))
     out += "+kind: an epilogue fused into the layer above it (its time and energy are that layer's)\n";
+  const nlohmann::json dram = dram_summary(r.layers, s.latency_s);  // items() refers into it
+  for (const auto& [channel, d] : dram.items())
+    out += fmt::format(
+        "DRAM {}{}: {:.4g} GB/s of {:.4g} peak, row-buffer hit rate {:.1f}%, {} activates, {} "
+        "refreshes, {} reads, {} writes\n",
+        channel, d["estimated"].get<bool>() ? " (estimated)" : "", d["achieved_gb_per_s"].get<double>(),
+        d["peak_gb_per_s"].get<double>(), 100 * d["row_hit_rate"].get<double>(),
+        si(d["activates"].get<double>()), si(d["refreshes"].get<double>()),
+        si(d["reads"].get<double>()), si(d["writes"].get<double>()));
   for (const auto& w : s.warnings) out += "warning: " + w + "\n";
   if (!r.generation.is_null())
     out += "(the layers above are the prefill's)\n" + generation_table(r.generation);

@@ -6,10 +6,12 @@
 #include <mutex>
 #include <set>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "arch/energy/hamming.hpp"
 #include "common/checked.hpp"
 #include "common/error.hpp"
+#include "sim/dram_counts.hpp"
 #include "sim/executor.hpp"
 
 namespace tessera::sim {
@@ -402,6 +404,122 @@ std::vector<LayerTiming> time_layers(const arch::Engine& engine, const workloads
   return timings;
 }
 
+namespace {
+
+// A layer's counts on detailed channel `index` where the fidelity ran no controller (the
+// analytical one): reads and writes from the bytes of the ports the channel carries; row
+// outcomes, activates, precharges and active-standby time in the proportions of the preset's
+// sequential calibration stream; one refresh per tREFI of the layer's time and rank.
+arch::dram::Stats estimate_dram(const arch::dram::Spec& spec, std::size_t index,
+                                const dataflows::TilePlan& plan, double seconds) {
+  const u64 access = spec.org.access_bytes();
+  u64 read = 0, write = 0;
+  for (std::size_t p = 0; p < plan.ports.size(); ++p)
+    if (plan.ports[p].channel == index)
+      (plan.ports[p].direction == dataflows::Direction::read ? read : write) += plan.port_bytes(p);
+  arch::dram::Stats s;
+  s.reads = (read + access - 1) / access;
+  s.writes = (write + access - 1) / access;
+  s.bytes = (s.reads + s.writes) * access;
+  const arch::dram::Stats& cal = arch::dram::sequential_stream_stats(spec);
+  const double per_access =
+      static_cast<double>(s.reads + s.writes) / static_cast<double>(std::max<u64>(1, cal.reads + cal.writes));
+  const auto scale = [&](u64 v) { return static_cast<u64>(std::llround(static_cast<double>(v) * per_access)); };
+  s.activates = scale(cal.activates);
+  s.precharges = scale(cal.precharges);
+  s.row_misses = std::min(s.reads + s.writes, scale(cal.row_misses));
+  s.row_conflicts = std::min(s.reads + s.writes - s.row_misses, scale(cal.row_conflicts));
+  s.row_hits = s.reads + s.writes - s.row_misses - s.row_conflicts;
+  const double dram_cycles = seconds * 1e9 / spec.timing.tck_ns;
+  s.cycles = static_cast<u64>(dram_cycles);
+  if (spec.timing.refi) s.refreshes = static_cast<u64>(dram_cycles / static_cast<double>(spec.timing.refi)) * spec.org.ranks;
+  if (cal.cycles && s.reads + s.writes > 0)  // a channel without traffic opens no row
+    s.active_cycles = static_cast<u64>(dram_cycles * spec.org.ranks *
+                                       std::min(1.0, static_cast<double>(cal.active_cycles) / static_cast<double>(cal.cycles)));
+  return s;
+}
+
+// The layer's DRAM figures per detailed channel as metrics "dram_stats.<channel>.<figure>"
+// (counted when the fidelity ran the controllers, else estimated). When every channel is
+// detailed with published currents, the commands' and standby energy replace the per-byte DRAM
+// energy (components "dram" and "dram.*").
+void account_dram(const arch::Engine& engine, const arch::LayerWork& w, LayerResult& r) {
+  const auto& channels = engine.memory().channels;
+  bool any = false, all_known = true;
+  for (const auto& ch : channels) {
+    any = any || ch.detailed.has_value();
+    all_known = all_known && ch.detailed && arch::dram::power(*ch.detailed).known();
+  }
+  if (!any) return;
+  const auto recorded = take_dram_counts(&w.plan, r.timing);
+  const bool counted = recorded && recorded->size() == channels.size();
+  const double seconds = static_cast<double>(r.timing.cycles) / engine.clock_hz();
+  arch::dram::CommandEnergy energy;
+  double background = 0;
+  for (std::size_t c = 0; c < channels.size(); ++c) {
+    const auto& ch = channels[c];
+    if (!ch.detailed) continue;
+    const auto& spec = *ch.detailed;
+    const arch::dram::Stats s = counted ? (*recorded)[c] : estimate_dram(spec, c, w.plan, seconds);
+    const double peak = spec.peak_bytes_per_cycle() / spec.timing.tck_ns;  // GB/s
+    const double achieved = seconds > 0 ? static_cast<double>(s.bytes) / seconds / 1e9 : 0.0;
+    const std::string k = "dram_stats." + ch.name + ".";
+    const auto n = [](u64 v) { return static_cast<double>(v); };
+    r.metrics[k + "estimated"] = counted ? 0 : 1;
+    r.metrics[k + "reads"] = n(s.reads);
+    r.metrics[k + "writes"] = n(s.writes);
+    r.metrics[k + "activates"] = n(s.activates);
+    r.metrics[k + "precharges"] = n(s.precharges);
+    r.metrics[k + "refreshes"] = n(s.refreshes);
+    r.metrics[k + "row_hits"] = n(s.row_hits);
+    r.metrics[k + "row_misses"] = n(s.row_misses);
+    r.metrics[k + "row_conflicts"] = n(s.row_conflicts);
+    r.metrics[k + "row_hit_rate"] = s.row_hit_rate();
+    r.metrics[k + "bytes"] = n(s.bytes);
+    r.metrics[k + "achieved_gb_per_s"] = achieved;
+    r.metrics[k + "peak_gb_per_s"] = peak;
+    r.metrics[k + "bandwidth_fraction"] = achieved / peak;
+    const auto e = arch::dram::energy(spec, s);
+    energy.act += e.act, energy.pre += e.pre, energy.rd += e.rd, energy.wr += e.wr, energy.ref += e.ref;
+    background += arch::dram::background_energy(spec, seconds * 1e9,
+                                                n(s.active_cycles) * spec.timing.tck_ns);
+  }
+  if (!all_known) return;
+  for (auto it = r.energy.begin(); it != r.energy.end();)
+    it = it->first == "dram" || it->first.rfind("dram.", 0) == 0 ? r.energy.erase(it) : std::next(it);
+  r.energy["dram.act"] = energy.act;
+  r.energy["dram.pre"] = energy.pre;
+  r.energy["dram.rd"] = energy.rd;
+  r.energy["dram.wr"] = energy.wr;
+  r.energy["dram.ref"] = energy.ref;
+  r.energy["dram.background"] = background;
+}
+
+// Per thread: a run is timed and accounted on the thread that asked for it.
+struct RecordedCounts {
+  LayerTiming timing;
+  std::vector<arch::dram::Stats> channels;
+};
+thread_local std::unordered_map<const dataflows::TilePlan*, RecordedCounts> recorded_counts;
+
+}  // namespace
+
+void clear_dram_counts() { recorded_counts.clear(); }
+
+void record_dram_counts(const dataflows::TilePlan* plan, const LayerTiming& timing,
+                        std::vector<arch::dram::Stats> channels) {
+  recorded_counts[plan] = {timing, std::move(channels)};
+}
+
+std::optional<std::vector<arch::dram::Stats>> take_dram_counts(const dataflows::TilePlan* plan,
+                                                               const LayerTiming& timing) {
+  const auto it = recorded_counts.find(plan);
+  if (it == recorded_counts.end() || !(it->second.timing == timing)) return std::nullopt;
+  auto out = std::move(it->second.channels);
+  recorded_counts.erase(it);
+  return out;
+}
+
 std::vector<LayerResult> account(const arch::Engine& engine, const workloads::Graph& graph,
                                  const GraphPlan& plan, const std::vector<LayerTiming>& timings,
                                  const Progress& progress) {
@@ -442,6 +560,7 @@ std::vector<LayerResult> account(const arch::Engine& engine, const workloads::Gr
     r.accesses = w.accesses;
     r.metrics = w.metrics;
     r.mapping = w.mapping;
+    account_dram(engine, w, r);
   }
   // Hamming-distance datapath energy in place of the flat MAC energy, when the config asks.
   const auto* streams = engine.stream_source();

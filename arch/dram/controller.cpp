@@ -24,6 +24,7 @@ Stats& Stats::operator+=(const Stats& o) {
   row_hits += o.row_hits, row_misses += o.row_misses, row_conflicts += o.row_conflicts;
   cycles = std::max(cycles, o.cycles);
   bytes += o.bytes;
+  active_cycles += o.active_cycles;
   return *this;
 }
 
@@ -36,6 +37,7 @@ Stats Stats::since(const Stats& b) const {
   d.row_conflicts = row_conflicts - b.row_conflicts;
   d.cycles = cycles - std::min(cycles, b.cycles);
   d.bytes = bytes - b.bytes;
+  d.active_cycles = active_cycles - b.active_cycles;
   return d;
 }
 
@@ -62,6 +64,9 @@ struct Rank {
   std::array<u64, 4> last_acts{};  // ring of the last four ACTs (tFAW)
   unsigned acts = 0;
   u64 next_refresh = 0;
+  unsigned open = 0;       // banks open
+  u64 active_since = 0;    // when the first of them opened
+  u64 closed_at = 0;       // the latest close (an auto-precharge may lie ahead of the present)
 };
 
 struct Entry {
@@ -86,7 +91,12 @@ class Channel {
     for (auto& r : ranks_) r.next_refresh = t_.refi;
   }
 
-  const Stats& stats() const { return stats_; }
+  Stats stats() const {
+    Stats s = stats_;
+    for (const Rank& r : ranks_)
+      if (r.open) s.active_cycles += now_ - std::min(now_, r.active_since);
+    return s;
+  }
 
   // Runs `requests` (non-decreasing arrivals; an arrival before the channel's present waits for
   // it) until all are done; per request the cycle its data is done in `done`, commands appended
@@ -216,7 +226,7 @@ class Channel {
         Bank& b = banks_[i];
         if (!b.open) continue;
         const u64 t = std::max({now_, bus_, b.pre});
-        close(b, t);
+        close(b, i, t);
         record(t, CommandKind::pre, k, i - first, b.row);
         return true;
       }
@@ -233,12 +243,22 @@ class Channel {
     return false;
   }
 
-  void close(Bank& b, u64 t) {
+  void close(Bank& b, std::size_t flat, u64 t) {
     b.open = false;
     b.act = std::max(b.act, t + t_.rp);
     ++stats_.precharges;
+    closed(ranks_[flat / s_.org.banks()], t);
     now_ = std::max(now_, t);
     bus_ = std::max(bus_, t + 1);
+  }
+
+  // Active standby time: a rank is active from its first bank's ACT to its last bank's PRE.
+  void opened(Rank& r, u64 t) {
+    if (r.open++ == 0) r.active_since = std::max(t, r.closed_at);
+  }
+  void closed(Rank& r, u64 t) {
+    r.closed_at = std::max(r.closed_at, t);
+    if (--r.open == 0) stats_.active_cycles += r.closed_at - std::min(r.closed_at, r.active_since);
   }
 
   void record(u64 t, CommandKind kind, unsigned rank, std::size_t flat_in_rank, u64 row) {
@@ -271,13 +291,14 @@ class Channel {
         r.act = std::max(r.act, t + t_.rrd_s);
         r.last_acts[r.acts % 4] = t;
         ++r.acts;
+        opened(r, t);
         ++st.activates;
         record(t, kind, e.at.rank, in_rank, e.at.row);
         return;
       case CommandKind::pre:
         if (!e.classified) ++st.row_conflicts, e.classified = true;
         record(t, kind, e.at.rank, in_rank, b.row);
-        close(b, t);
+        close(b, e.bank, t);
         return;
       case CommandKind::rd:
       case CommandKind::wr: break;
@@ -310,6 +331,7 @@ class Channel {
       b.open = false;
       b.act = std::max(b.act, b.pre + t_.rp);
       ++st.precharges;
+      closed(r, b.pre);
     }
     queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(q));
   }
@@ -333,7 +355,7 @@ Controller::~Controller() = default;
 Controller::Controller(Controller&&) noexcept = default;
 Controller& Controller::operator=(Controller&&) noexcept = default;
 
-const Stats& Controller::stats() const { return channel_->stats(); }
+Stats Controller::stats() const { return channel_->stats(); }
 
 u64 Controller::run(const std::vector<Request>& requests, std::vector<u64>* done,
                     std::vector<Command>* log) {

@@ -4,9 +4,9 @@
 // arch/dram/spec.hpp on one command bus, with all-bank refresh every tREFI. Time advances from
 // command to command (no per-cycle loop), so a request costs a scan of the queue.
 //
-// Not modelled (stated in reports that use it): rank-to-rank switching on the data bus,
-// per-bank refresh, power-down, and write queues drained separately from reads (reads and writes
-// share one queue).
+// Not modelled (docs/configs.md): rank-to-rank switching on the data bus (the presets have one
+// rank), per-bank refresh, power-down, and write queues drained separately from reads (reads and
+// writes share one queue).
 #pragma once
 
 #include <cstdint>
@@ -41,6 +41,9 @@ struct Stats {
   u64 row_conflicts = 0;  // ... a PRE of another row
   u64 cycles = 0;         // the last request's data done
   u64 bytes = 0;
+  // Cycles some bank of a rank was open, summed over the ranks (active standby, IDD3N; the rest
+  // of each rank's time is precharged standby, IDD2N).
+  u64 active_cycles = 0;
   double row_hit_rate() const;
   double bytes_per_cycle() const;
   // Counts added (cycles: the larger), and what a channel did between two snapshots.
@@ -74,8 +77,9 @@ class Controller {
   // inside one call (std::invalid_argument); one before the channel's present waits for it.
   u64 run(const std::vector<Request>& requests, std::vector<u64>* done = nullptr,
           std::vector<Command>* log = nullptr);
-  // Over every run so far.
-  const Stats& stats() const;
+  // Over every run so far; a rank with a bank open counts as active up to the channel's present
+  // (its last command).
+  Stats stats() const;
 
  private:
   std::unique_ptr<Channel> channel_;

@@ -1,5 +1,7 @@
 #include "arch/dram/power.hpp"
 
+#include <algorithm>
+
 namespace tessera::arch::dram {
 
 namespace {
@@ -57,6 +59,16 @@ CommandEnergy command_energy(const Spec& spec) {
     e.ref += k * (r.idd5 - r.idd3n) * ns(t.rfc);
   }
   return e;
+}
+
+double background_energy(const Spec& spec, double ns, double active_ns) {
+  const Power& p = power(spec);
+  const double rank_ns = ns * spec.org.ranks;
+  const double active = std::clamp(active_ns, 0.0, rank_ns);
+  double pj = 0;
+  for (const Rail& r : p.rails)
+    pj += r.vdd * static_cast<double>(p.devices) * (r.idd3n * active + r.idd2n * (rank_ns - active));
+  return pj;
 }
 
 }  // namespace tessera::arch::dram

@@ -19,7 +19,7 @@ struct Rail {
 };
 
 struct Power {
-  unsigned devices = 1;     // devices side by side on the channel's data bus
+  unsigned devices = 1;     // devices side by side on the data bus (one rank)
   std::vector<Rail> rails;  // empty: no published figures (the flat per-byte energy stays)
   std::string source;
   bool known() const { return !rails.empty(); }
@@ -29,8 +29,8 @@ struct Power {
 //   ACT  (IDD0 - IDD3N) x tRAS          PRE (IDD0 - IDD2N) x (tRC - tRAS)
 //   RD   (IDD4R - IDD3N) x burst        WR  (IDD4W - IDD3N) x burst
 //   REF  (IDD5 - IDD3N) x tRFC
-// times VDD and tCK, summed over rails and devices. Standby (background) and I/O energy are not
-// included.
+// times VDD and tCK, summed over rails and devices. Standby (background) energy is
+// background_energy's; I/O and termination energy are not modelled.
 struct CommandEnergy {
   double act = 0, pre = 0, rd = 0, wr = 0, ref = 0;
 };
@@ -39,5 +39,11 @@ struct CommandEnergy {
 // its mapping or scheduling); none for presets without published currents.
 const Power& power(const Spec& spec);
 CommandEnergy command_energy(const Spec& spec);
+
+// Standby energy of the channel's ranks over `ns` (pJ), as DRAMPower charges it: IDD3N while a
+// rank has a bank open (`active_ns`, summed over ranks, at most ranks x ns), IDD2N the rest of
+// each rank's time; times VDD, summed over rails and the devices of every rank. Power-down is
+// not modelled (an idle rank stays in precharged standby). 0 without published currents.
+double background_energy(const Spec& spec, double ns, double active_ns);
 
 }  // namespace tessera::arch::dram

@@ -16,6 +16,7 @@
 #include "arch/dram/controller.hpp"
 #include "common/checked.hpp"
 #include "common/error.hpp"
+#include "sim/dram_counts.hpp"
 #include "sim/systemc/kernel.hpp"
 
 namespace tessera::sim::systemc {
@@ -53,6 +54,9 @@ struct Memory : sc_core::sc_module {
   std::map<u64, u64> cursors;  // per stream: the next byte address
   double memory_clock_hz;
   std::vector<arch::dram::Request> requests;  // scratch
+  // Per initiator (unit), per channel: what the controllers did for its transfers since the unit
+  // last took them (take_stats), so that each layer has its own counts.
+  std::vector<std::vector<arch::dram::Stats>> stats;
 
   Memory(sc_core::sc_module_name name, const arch::MemorySystem& m, double clock_hz)
       : sc_module(name), system(m), busy_until(m.channels.size()), controllers(m.channels.size()),
@@ -62,11 +66,25 @@ struct Memory : sc_core::sc_module {
     socket.register_b_transport(this, &Memory::b_transport);
   }
 
-  void b_transport(int /*initiator*/, tlm::tlm_generic_payload& tx, sc_time& delay) {
+  // Moves what the unit's transfers did since the last call into `into` (per channel; empty
+  // when no detailed channel served it).
+  void take_stats(std::size_t unit, std::vector<arch::dram::Stats>& into) {
+    if (unit >= stats.size() || stats[unit].empty()) return;
+    if (into.empty()) into.resize(system.channels.size());
+    for (std::size_t c = 0; c < into.size(); ++c) into[c] += stats[unit][c];
+    stats[unit].assign(system.channels.size(), {});
+  }
+
+  void b_transport(int initiator, tlm::tlm_generic_payload& tx, sc_time& delay) {
     const std::size_t index = tx.get_address() & 0xff;
     const auto& channel = system.channels.at(index);
     if (controllers[index]) {
+      const arch::dram::Stats before = controllers[index]->stats();
       delay = detailed(index, tx, sc_core::sc_time_stamp() + delay) - sc_core::sc_time_stamp();
+      const auto unit = static_cast<std::size_t>(initiator);
+      if (stats.size() <= unit) stats.resize(unit + 1);
+      if (stats[unit].empty()) stats[unit].resize(system.channels.size());
+      stats[unit][index] += controllers[index]->stats().since(before);
       tx.set_response_status(tlm::TLM_OK_RESPONSE);
       return;
     }
@@ -82,8 +100,11 @@ struct Memory : sc_core::sc_module {
     arch::dram::Controller& ctl = *controllers[index];
     const arch::dram::Spec& spec = *system.channels[index].detailed;
     const u64 access = spec.org.access_bytes();
-    // DRAM cycles per simulated cycle.
-    const double ratio = 1e9 / spec.timing.tck_ns / memory_clock_hz;
+    // DRAM cycles per simulated cycle: the channel's cycles count in the engine clock it was
+    // configured with (one simulated cycle; the executor's memory clock is that clock, and
+    // simulate_tile_plans labels it 1 GHz whatever it is).
+    const double clock = system.channels[index].clock_hz > 0 ? system.channels[index].clock_hz : memory_clock_hz;
+    const double ratio = 1e9 / spec.timing.tck_ns / clock;
     const auto dram_arrival = static_cast<u64>(std::floor(static_cast<double>(to_cycles(arrival)) * ratio));
     const u64 stream = tx.get_address() >> 8;
     const auto cursor = cursors.try_emplace(tx.get_address(), stream << 30).first;
@@ -116,6 +137,7 @@ struct Shared {
   std::vector<Completion> completions;
   u64 pending = 0;  // submitted and not completed
   Trace* trace = nullptr;
+  std::map<u64, std::vector<arch::dram::Stats>> dram;  // per job: its DRAM counts per channel
 };
 
 // One compute unit: a DMA process and a compute process following the plan's buffering.
@@ -124,6 +146,8 @@ struct Unit : sc_core::sc_module {
   std::size_t index;
   const arch::MemorySystem& system;
   Shared& shared;
+  Memory* target = nullptr;  // the memory bound to `memory`, for its DRAM counts
+  std::vector<arch::dram::Stats> job_dram;  // the running job's, per channel (detailed ones)
   std::deque<Job> queue;
   sc_core::sc_event work_event;
 
@@ -234,6 +258,8 @@ struct Unit : sc_core::sc_module {
     c.timing.stall_cycles = c.timing.cycles - std::min(c.timing.cycles, sum.compute_cycles);
     c.layers_done = done;
     c.preempted = done < layers;
+    if (!job_dram.empty()) shared.dram[job_id] = std::move(job_dram);
+    job_dram.clear();
     shared.completions.push_back(c);
     --shared.pending;
   }
@@ -255,6 +281,7 @@ struct Unit : sc_core::sc_module {
         layer_index = l;
         plan = job.layers[l];
         run_layer();
+        if (target) target->take_stats(index, job_dram);
         sum.compute_cycles += plan->compute_cycles();
         sum.busy_unit_cycles += plan->busy_unit_cycles();
         done = l + 1;
@@ -340,6 +367,7 @@ struct Top : sc_core::sc_module {
     for (std::size_t i = 0; i < n; ++i) {
       units.push_back(std::make_unique<Unit>(("unit" + std::to_string(i)).c_str(), i, m, shared));
       units.back()->memory.bind(memory.socket);
+      units.back()->target = &memory;
     }
   }
 };
@@ -416,6 +444,12 @@ class Executor final : public PlanExecutor {
     return shared_.completions[before].end_s;
   }
 
+  // What the DRAM controllers counted for job `id` (empty without detailed channels).
+  std::vector<arch::dram::Stats> dram_counts(u64 id) const {
+    const auto it = shared_.dram.find(id);
+    return it == shared_.dram.end() ? std::vector<arch::dram::Stats>{} : it->second;
+  }
+
   std::optional<Preemption> preempt(std::size_t unit) override {
     Unit& u = *top_->units.at(unit);
     if (!u.running || u.layer_index + 1 >= u.layer_count || u.stop_after <= u.layer_index)
@@ -450,10 +484,16 @@ std::unique_ptr<PlanExecutor> make_executor(const ExecutorSpec& spec, Trace* tra
 std::vector<LayerTiming> simulate_tile_plans(const std::vector<const dataflows::TilePlan*>& plans,
                                              const arch::MemorySystem& memory, Trace* trace) {
   // One unit on the memory's clock: cycles stay exact integers.
-  auto exec = make_executor(ExecutorSpec{{UnitSpec{}}, memory, 1e9}, trace);
-  for (std::size_t l = 0; l < plans.size(); ++l) exec->submit(0, *plans[l], l);
+  Executor exec(ExecutorSpec{{UnitSpec{}}, memory, 1e9}, trace);
+  PlanExecutor& base = exec;  // submit(unit, plan, id) is the base class's
+  for (std::size_t l = 0; l < plans.size(); ++l) base.submit(0, *plans[l], l);
   std::vector<LayerTiming> out(plans.size());
-  for (const Completion& c : exec->run_to_completion()) out[c.id] = c.timing;
+  clear_dram_counts();
+  for (const Completion& c : exec.run_to_completion()) {
+    out[c.id] = c.timing;
+    if (auto counts = exec.dram_counts(c.id); !counts.empty())
+      record_dram_counts(plans[c.id], c.timing, std::move(counts));
+  }
   return out;
 }
 

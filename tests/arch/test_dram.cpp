@@ -336,3 +336,62 @@ TEST_CASE("controller statistics add up and difference between snapshots", "[dra
   CHECK(sum.activates == c.stats().activates);
   CHECK(sum.row_hits + sum.row_misses + sum.row_conflicts == sum.reads + sum.writes);
 }
+
+TEST_CASE("a sequential stream activates each row it touches once; refresh every tREFI", "[dram]") {
+  // DDR4, default mapping RoRaBaCoBg: a row of one bank holds 128 bursts (8 KiB); 16 banks.
+  auto s = dram::preset("ddr4_3200");
+  s.timing.refi = 0;  // no refresh: no row is closed but by another row
+  const u64 bytes = u64{4} << 20;
+  const auto r = dram::simulate(s, dram::stream(s, 0, bytes, false)).stats;
+  const u64 rows = bytes / 8192, banks = s.org.banks();
+  CHECK(r.activates == rows);
+  CHECK(r.row_misses == banks);            // each bank's first row finds it closed
+  CHECK(r.row_conflicts == rows - banks);  // its next rows find another row open
+  CHECK(r.precharges == rows - banks);
+  CHECK(r.row_hits == bytes / 64 - rows);
+  CHECK(r.refreshes == 0);
+  // Open page: the rank stays active from the first ACT (cycle 0) to the last command.
+  CHECK(r.active_cycles <= r.cycles);
+  CHECK(static_cast<double>(r.active_cycles) >= 0.95 * static_cast<double>(r.cycles));
+
+  // With refresh: one per tREFI of the run, within one; each closes the open banks, whose rows
+  // open again.
+  const auto& p = dram::preset("ddr4_3200");
+  const auto f = dram::simulate(p, dram::stream(p, 0, u64{16} << 20, false)).stats;
+  const u64 refis = f.cycles / p.timing.refi;
+  CHECK(f.refreshes + 1 >= refis);
+  CHECK(f.refreshes <= refis + 1);
+  CHECK(f.activates >= (u64{16} << 20) / 8192);
+  CHECK(f.activates <= (u64{16} << 20) / 8192 + f.refreshes * banks);
+
+  // Closed page, one read every 1000 cycles: each opens its row at arrival and closes it tRAS
+  // later (the read's tRTP ends sooner), so the rank is active tRAS per access.
+  auto c = s;
+  c.page = dram::PagePolicy::closed;
+  std::vector<dram::Request> sparse;
+  for (u64 i = 0; i < 100; ++i) sparse.push_back({i * 64, false, i * 1000});
+  const auto k = dram::simulate(c, sparse).stats;
+  CHECK(k.activates == 100);
+  CHECK(k.precharges == 100);
+  CHECK(k.row_misses == 100);
+  CHECK(k.active_cycles == 100 * c.timing.ras);
+  // Open page, the same reads (bank 0 of each bank group, row 0): four activates, and the rank
+  // stays active from the first (cycle 0) to the last read (cycle 99000).
+  const auto o = dram::simulate(s, sparse).stats;
+  CHECK(o.activates == 4);
+  CHECK(o.active_cycles == 99 * 1000);
+}
+
+TEST_CASE("standby energy from IDD3N while a bank is open and IDD2N otherwise", "[dram][energy]") {
+  // DDR4-3200: 8 devices; VDD 1.2 V (IDD3N 56, IDD2N 37 mA), VPP 2.5 V (IPP3N = IPP2N 3 mA).
+  // mA x ns x V = pJ.
+  const auto& d = dram::preset("ddr4_3200");
+  CHECK(dram::background_energy(d, 1000, 400) ==
+        Approx(8 * (1.2 * (56 * 400 + 37 * 600) + 2.5 * (3 * 400 + 3 * 600))));
+  CHECK(dram::background_energy(d, 1000, 0) == Approx(8 * (1.2 * 37 + 2.5 * 3) * 1000));  // 415 mW
+  // Active time beyond the run's is the run's.
+  CHECK(dram::background_energy(d, 1000, 5000) == Approx(dram::background_energy(d, 1000, 1000)));
+  // LPDDR4X: VDD1 1.8 V (IDD3N 2.25, IDD2N 2.0), VDD2 1.1 V (30, 27 mA); one die.
+  CHECK(dram::background_energy(dram::preset("lpddr4x_4266"), 100, 100) == Approx((1.8 * 2.25 + 1.1 * 30) * 100));
+  CHECK(dram::background_energy(dram::preset("hbm2_2000"), 100, 100) == 0);
+}

@@ -1,10 +1,13 @@
 // The detailed DRAM model (dram.model = "detailed"): config keys, the SystemC fidelity running the
 // command-level controller on each transfer, and the analytical fidelity's sustained rate held to
 // it on streaming layers.
+#include <cmath>
+
 #include <catch2/catch.hpp>
 
 #include "arch/config.hpp"
 #include "arch/dram/controller.hpp"
+#include "sim/report.hpp"
 #include "sim/simulate.hpp"
 #include "workloads/json_format.hpp"
 
@@ -93,4 +96,138 @@ TEST_CASE("detailed DRAM: operand streams sharing a channel cost row conflicts t
   const auto& spec = dram::preset("ddr4_3200");
   const double bytes = static_cast<double>(g.op(0).input_bytes() + g.op(0).output_bytes());
   CHECK(static_cast<double>(one_channel) >= bytes / (spec.peak_bytes_per_cycle() / spec.timing.tck_ns));
+}
+
+TEST_CASE("detailed DRAM: per-channel statistics counted by SystemC, estimated by analytical, IDD energy",
+          "[dram][energy]") {
+  const auto g = one({{"name", "copy"},
+                       {"kind", "data_movement"},
+                       {"shape", {{"type", "copy"}, {"input_elements", 4 << 20}, {"output_elements", 4 << 20}}}});
+  const auto a = arch_with({{"model", "detailed"}, {"preset", "ddr4_3200"}, {"channels", "per_operand"}});
+  const auto& spec = dram::preset("ddr4_3200");
+  const auto systemc = sim::simulate(*a.engine, g, "systemc");
+  const auto analytical = sim::simulate(*a.engine, g, "analytical");
+  REQUIRE(systemc.size() == 1);
+  const auto& l = systemc.front();
+  // per_operand: channels dram.input, dram.weight, dram.output.
+  const auto m = [&](const sim::LayerResult& r, const std::string& channel, const std::string& figure) {
+    INFO(channel << " " << figure);
+    REQUIRE(r.metrics.count("dram_stats." + channel + "." + figure) == 1);
+    return r.metrics.at("dram_stats." + channel + "." + figure);
+  };
+  const double in = static_cast<double>(g.op(0).input_bytes());
+  const double out = static_cast<double>(g.op(0).output_bytes());
+  CHECK(m(l, "dram.input", "estimated") == 0);
+  // Every byte once, in bursts of 64 B, on the channel carrying its port.
+  CHECK(m(l, "dram.input", "reads") == in / 64);
+  CHECK(m(l, "dram.input", "writes") == 0);
+  CHECK(m(l, "dram.output", "writes") == out / 64);
+  CHECK(m(l, "dram.weight", "reads") + m(l, "dram.weight", "writes") == 0);
+  CHECK(m(l, "dram.input", "bytes") == in);
+  // One sequential stream: nearly all row hits; one activate per 8 KiB row, again after each
+  // refresh for the banks it closed.
+  CHECK(m(l, "dram.input", "row_hit_rate") > 0.95);
+  CHECK(m(l, "dram.input", "activates") >= in / 8192);
+  CHECK(m(l, "dram.input", "activates") <= in / 8192 + 16 * m(l, "dram.input", "refreshes"));
+  CHECK(m(l, "dram.input", "row_hits") + m(l, "dram.input", "row_misses") + m(l, "dram.input", "row_conflicts") ==
+        m(l, "dram.input", "reads"));
+  // A refresh per tREFI of the layer's time, give or take one.
+  const double layer_ns = static_cast<double>(l.timing.cycles);  // 1 GHz
+  const double refis = layer_ns / (static_cast<double>(spec.timing.refi) * spec.timing.tck_ns);
+  CHECK(m(l, "dram.input", "refreshes") >= std::floor(refis) - 1);
+  CHECK(m(l, "dram.input", "refreshes") <= std::ceil(refis) + 1);
+  // Achieved bandwidth never above the peak.
+  CHECK(m(l, "dram.input", "bandwidth_fraction") <= 1.0);
+  CHECK(m(l, "dram.input", "achieved_gb_per_s") == Approx(in / layer_ns));
+  CHECK(m(l, "dram.input", "peak_gb_per_s") == Approx(25.6));
+
+  // The analytical fidelity estimates the same counts from the calibration stream.
+  const auto& e = analytical.front();
+  CHECK(m(e, "dram.input", "estimated") == 1);
+  CHECK(m(e, "dram.input", "reads") == m(l, "dram.input", "reads"));
+  CHECK(m(e, "dram.output", "writes") == m(l, "dram.output", "writes"));
+  CHECK(m(e, "dram.input", "activates") == Approx(m(l, "dram.input", "activates")).epsilon(0.1));
+  CHECK(m(e, "dram.input", "row_hit_rate") == Approx(m(l, "dram.input", "row_hit_rate")).epsilon(0.02));
+  CHECK(m(e, "dram.input", "refreshes") == Approx(m(l, "dram.input", "refreshes")).margin(2));
+
+  // IDD energy in place of the per-byte DRAM energy: the counted commands at their energies.
+  for (const auto& [name, pj] : l.energy) {
+    INFO(name);
+    CHECK((name.rfind("dram", 0) != 0 || name == "dram.act" || name == "dram.pre" || name == "dram.rd" ||
+           name == "dram.wr" || name == "dram.ref" || name == "dram.background"));
+  }
+  const auto per = dram::command_energy(spec);
+  double acts = 0, pres = 0, writes = 0, refs = 0;
+  for (const std::string ch : {"dram.input", "dram.weight", "dram.output"}) {
+    acts += m(l, ch, "activates"), pres += m(l, ch, "precharges"), writes += m(l, ch, "writes");
+    refs += m(l, ch, "refreshes");
+  }
+  CHECK(l.energy.at("dram.rd") == Approx(in / 64 * per.rd));
+  CHECK(l.energy.at("dram.wr") == Approx(writes * per.wr));
+  CHECK(l.energy.at("dram.wr") == Approx(out / 64 * per.wr));
+  CHECK(l.energy.at("dram.act") == Approx(acts * per.act));
+  CHECK(l.energy.at("dram.pre") == Approx(pres * per.pre));
+  CHECK(l.energy.at("dram.ref") == Approx(refs * per.ref));
+  // Standby of three channels over the layer's time: between all precharged (IDD2N) and all
+  // active (IDD3N); the streaming channels keep rows open, the idle weight channel none.
+  const double idle = dram::background_energy(spec, layer_ns, 0), busy = dram::background_energy(spec, layer_ns, layer_ns);
+  CHECK(l.energy.at("dram.background") > idle + 1.8 * (busy - idle));
+  CHECK(l.energy.at("dram.background") <= 2 * busy + idle);
+  CHECK(e.energy.at("dram.background") == Approx(l.energy.at("dram.background")).epsilon(0.05));
+
+  // HBM2 has no published currents here: its energy stays per byte, its statistics are reported.
+  const auto h = arch_with({{"model", "detailed"}, {"preset", "hbm2_2000"}});
+  const auto hl = sim::simulate(*h.engine, g, "analytical").front();
+  CHECK(hl.metrics.count("dram_stats.dram.reads") == 1);
+  CHECK(hl.energy.count("dram.act") == 0);
+  CHECK(hl.energy.count("dram.background") == 0);
+  bool per_byte = false;
+  for (const auto& [name, pj] : hl.energy) per_byte = per_byte || (name.rfind("dram", 0) == 0 && pj > 0);
+  CHECK(per_byte);
+  // The simple model reports no DRAM statistics.
+  const auto s = arch_with({{"bandwidth", "16 B/cycle"}});
+  for (const auto& [name, v] : sim::simulate(*s.engine, g, "analytical").front().metrics)
+    CHECK(name.rfind("dram_stats.", 0) != 0);
+}
+
+TEST_CASE("detailed DRAM: the report sums the layers' statistics per channel", "[dram][report]") {
+  const auto g = one({{"name", "copy"},
+                       {"kind", "data_movement"},
+                       {"shape", {{"type", "copy"}, {"input_elements", 1 << 20}, {"output_elements", 1 << 20}}}});
+  const auto a = arch_with({{"model", "detailed"}, {"preset", "lpddr4x_4266"}});
+  for (const std::string fidelity : {"systemc", "analytical"}) {
+    INFO(fidelity);
+    sim::Report r;
+    r.layers = sim::simulate(*a.engine, g, fidelity);
+    r.clock_hz = 1e9;
+    r.summary = sim::summarize(r.layers, r.clock_hz, 4096, {});
+    const auto j = sim::to_json(r);
+    const auto& d = j.at("summary").at("dram").at("dram");
+    CHECK(d.at("estimated") == (fidelity == "analytical"));
+    CHECK(d.at("reads").get<double>() == r.layers[0].metrics.at("dram_stats.dram.reads"));
+    CHECK(d.at("bytes").get<double>() == static_cast<double>(g.op(0).input_bytes() + g.op(0).output_bytes()));
+    CHECK(d.at("row_hit_rate").get<double>() > 0.5);
+    CHECK(d.at("bandwidth_fraction").get<double>() <= 1.0);
+    CHECK(d.at("bandwidth_fraction").get<double>() > 0.5);
+    CHECK_THAT(sim::format_table(r), Contains("DRAM dram") && Contains("row-buffer hit rate"));
+  }
+}
+
+TEST_CASE("detailed DRAM: SystemC converts the engine's clock to DRAM cycles", "[dram][systemc]") {
+  // A streaming copy at 500 MHz and 2 GHz: the analytical fidelity's sustained rate (converted
+  // with the engine clock) and the SystemC controller agree as they do at 1 GHz.
+  const auto g = one({{"name", "copy"},
+                       {"kind", "data_movement"},
+                       {"shape", {{"type", "copy"}, {"input_elements", 2 << 20}, {"output_elements", 2 << 20}}}});
+  for (const char* clock : {"500 MHz", "2 GHz"}) {
+    INFO(clock);
+    const auto a = arch::build_arch({"dram.json", {{"engine", "ideal"},
+                                                   {"peak_macs_per_cycle", 4096},
+                                                   {"clock", clock},
+                                                   {"dram", {{"model", "detailed"}, {"preset", "ddr4_3200"},
+                                                             {"channels", "per_operand"}}}}});
+    const double s = static_cast<double>(total_cycles(sim::simulate(*a.engine, g, "systemc")));
+    const double an = static_cast<double>(total_cycles(sim::simulate(*a.engine, g, "analytical")));
+    CHECK(s == Approx(an).epsilon(0.05));
+  }
 }
