@@ -14,6 +14,10 @@
 // recomputed at every start and finish of a layer; between events every running layer works off
 // its T at its rate. Alone a layer runs at rate 1 and takes exactly T: one unit matches
 // time_layer exactly. Held to the SystemC executor in tests/sim/test_executor.cpp.
+//
+// Preemption at a tile boundary cuts the running layer to its first k tiles, k the least whose
+// time alone (time_layer of those tiles) exceeds the work the layer has done: the rest of the
+// layer's time is that of the cut layer, at the shared rate.
 #include <algorithm>
 #include <cmath>
 #include <deque>
@@ -49,6 +53,10 @@ struct UnitState {
   double start = 0;        // when the job started (memory cycles)
   std::size_t stop_after = std::numeric_limits<std::size_t>::max();  // preempted: last layer
   LayerTiming sum;         // of the layers done
+  // Preempted at a tile boundary: the running layer stops before this tile, and its work is
+  // that of its first cut_tile tiles (timed alone: `cut`); 0: not cut.
+  u64 cut_tile = 0;
+  LayerTiming cut;
 };
 
 class AnalyticalExecutor final : public PlanExecutor {
@@ -117,16 +125,46 @@ class AnalyticalExecutor final : public PlanExecutor {
     }
   }
 
-  std::optional<Preemption> preempt(std::size_t unit) override {
+  std::optional<Preemption> preempt(std::size_t unit, Boundary at) override {
     UnitState& u = units_.at(unit);
-    if (!u.job || u.layer + 1 >= u.job->layers.size() || u.stop_after <= u.layer)
-      return std::nullopt;
-    u.stop_after = u.layer;
+    if (!u.job || u.cut_tile > 0) return std::nullopt;  // idle, or stopping inside its layer
+    const Layer& l = u.job->layers[u.layer];
     Preemption p;
     p.id = u.job->id;
     p.unit = unit;
+    for (std::size_t k = 0; k < u.layer; ++k) add_port_bytes(*u.job->layers[k].plan, p.bytes);
+    const double alone = static_cast<double>(l.alone.cycles);
+    if (at == Boundary::tile && u.left > 0) {
+      // The layer alone is a sequence of tiles whose first k end (their writes landed) at
+      // time_layer of those k tiles: the tile in progress is the first k whose end lies after
+      // the work done so far (in the layer's own time, which sharing only slows down).
+      const double done = alone - u.left;
+      const u64 n = l.plan->tile_count();
+      u64 lo = 1, hi = n;
+      while (lo < hi) {
+        const u64 mid = lo + (hi - lo) / 2;
+        if (static_cast<double>(time_layer(plan_head(*l.plan, mid), spec_.memory).cycles) > done)
+          hi = mid;
+        else
+          lo = mid + 1;
+      }
+      if (lo < n) {
+        const dataflows::TilePlan head = plan_head(*l.plan, lo);
+        u.cut = time_layer(head, spec_.memory);
+        u.cut_tile = lo;
+        u.left = static_cast<double>(u.cut.cycles) - done;
+        u.stop_after = u.layer;
+        add_port_bytes(head, p.bytes);
+        p.layer = u.layer;
+        p.tile = lo;
+        return p;
+      }
+      // In its last tile: the next boundary is the layer's.
+    }
+    if (u.layer + 1 >= u.job->layers.size() || u.stop_after <= u.layer) return std::nullopt;
+    u.stop_after = u.layer;
+    add_port_bytes(*l.plan, p.bytes);
     p.layer = u.layer + 1;
-    for (std::size_t l = 0; l <= u.layer; ++l) add_port_bytes(*u.job->layers[l].plan, p.bytes);
     return p;
   }
 
@@ -154,6 +192,8 @@ class AnalyticalExecutor final : public PlanExecutor {
     c.start = u.start;
     c.stop_after = u.stop_after;
     c.sum = u.sum;
+    c.cut_tile = u.cut_tile;
+    c.cut = u.cut;
     return c;
   }
 
@@ -174,6 +214,7 @@ class AnalyticalExecutor final : public PlanExecutor {
           u.layer = 0;
           u.start = now_;
           u.sum = {};
+          u.cut_tile = 0;
           u.stop_after = std::numeric_limits<std::size_t>::max();
           if (u.job->layers.empty()) {
             finish_job(i);
@@ -190,9 +231,10 @@ class AnalyticalExecutor final : public PlanExecutor {
   void finish_layer(std::size_t i) {
     UnitState& u = units_[i];
     const Layer& l = u.job->layers[u.layer];
+    const LayerTiming& done = u.cut_tile > 0 ? u.cut : l.alone;
     u.sum.compute_cycles =
-        checked_add(u.sum.compute_cycles, l.alone.compute_cycles, "a job's compute cycle count");
-    u.sum.busy_unit_cycles = checked_add(u.sum.busy_unit_cycles, l.alone.busy_unit_cycles,
+        checked_add(u.sum.compute_cycles, done.compute_cycles, "a job's compute cycle count");
+    u.sum.busy_unit_cycles = checked_add(u.sum.busy_unit_cycles, done.busy_unit_cycles,
                                          "a job's busy unit-cycle count");
     if (u.layer + 1 < u.job->layers.size() && u.layer < u.stop_after) {
       ++u.layer;
@@ -212,8 +254,9 @@ class AnalyticalExecutor final : public PlanExecutor {
     c.timing = u.sum;
     c.timing.cycles = static_cast<u64>(std::llround(now_ - u.start));
     c.timing.stall_cycles = c.timing.cycles - std::min(c.timing.cycles, c.timing.compute_cycles);
-    c.layers_done = u.job->layers.empty() ? 0 : u.layer + 1;
+    c.layers_done = u.job->layers.empty() ? 0 : u.layer + (u.cut_tile > 0 ? 0 : 1);
     c.preempted = c.layers_done < u.job->layers.size();
+    u.cut_tile = 0;
     done_.push_back(c);
     u.job.reset();
   }

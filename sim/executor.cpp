@@ -1,5 +1,6 @@
 #include "sim/executor.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -50,6 +51,46 @@ u64 serial_cycles_bound(const dataflows::TilePlan& plan, const arch::MemorySyste
                         "the run's cycle bound");
   }
   return bound;
+}
+
+namespace {
+
+// Appends tiles [from, to) of `plan` (walked with its blocks expanded) to `out`.
+void copy_tiles(const dataflows::TilePlan& plan, u64 from, u64 to, dataflows::TilePlan& out) {
+  dataflows::TileCursor c(plan);
+  u64 at = 0;
+  while (!c.done() && at < to) {
+    const u64 n = std::min(c.left_in_run(), to - at);
+    if (at + n > from) {
+      dataflows::Tile t = c.tile();
+      t.count = at + n - std::max(at, from);
+      out.append(t);
+    }
+    at += n;
+    c.advance(n);
+  }
+}
+
+dataflows::TilePlan empty_like(const dataflows::TilePlan& plan) {
+  dataflows::TilePlan out;
+  out.ports = plan.ports;
+  out.buffering = plan.buffering;
+  out.units = plan.units;
+  return out;
+}
+
+}  // namespace
+
+dataflows::TilePlan plan_head(const dataflows::TilePlan& plan, u64 k) {
+  dataflows::TilePlan out = empty_like(plan);
+  copy_tiles(plan, 0, k, out);
+  return out;
+}
+
+dataflows::TilePlan plan_tail(const dataflows::TilePlan& plan, u64 k) {
+  dataflows::TilePlan out = empty_like(plan);
+  copy_tiles(plan, k, plan.tile_count(), out);
+  return out;
 }
 
 void add_port_bytes(const dataflows::TilePlan& plan, std::map<std::string, u64>& bytes) {

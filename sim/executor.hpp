@@ -56,15 +56,27 @@ struct Completion {
   bool preempted = false;
 };
 
-// Where a preempted job stops: it finishes the layer it is running and runs no more of them.
-// Resubmitting layers [layer, end) resumes it.
+// Where a preempted job stops. At a layer boundary it finishes the layer it is running and runs
+// no more of them: resubmitting layers [layer, end) resumes it. At a tile boundary it finishes
+// the tile it is computing (or, waiting for a tile's reads, does not start that tile), issues no
+// more reads, and ends when that tile's writes have landed: resubmitting plan_tail(layer's plan,
+// tile) and the layers after it resumes it.
 struct Preemption {
   u64 id = 0;
   std::size_t unit = 0;
-  std::size_t layer = 0;  // the first layer it does not run
-  u64 tile = 0;           // the tile of `layer` to resume from: 0 (preemption at layer boundaries)
-  std::map<std::string, u64> bytes;  // moved per port name by the layers it runs
+  std::size_t layer = 0;  // the first layer it does not finish
+  u64 tile = 0;           // the tile of `layer` to resume from (0 at a layer boundary)
+  // Moved per port name by the work it does: the layers before `layer` and tiles [0, tile) of
+  // `layer`. Reads already issued for later tiles are not counted: resuming reads them again.
+  std::map<std::string, u64> bytes;
 };
+
+enum class Boundary { layer, tile };
+
+// Tiles [0, k) and [k, end) of a plan as plans of their own (ports, buffering and units kept;
+// blocks are expanded where the cut falls inside them).
+dataflows::TilePlan plan_head(const dataflows::TilePlan& plan, u64 k);
+dataflows::TilePlan plan_tail(const dataflows::TilePlan& plan, u64 k);
 
 class PlanExecutor {
  public:
@@ -87,10 +99,13 @@ class PlanExecutor {
   // work is left. The analytical executor computes it; the SystemC one runs its kernel to that
   // completion (now() advances to it, and the next run_until returns it).
   virtual std::optional<double> next_completion() = 0;
-  // Stops the job running on `unit` at its next layer boundary: it completes (preempted) when
-  // its current layer ends. None when the unit runs nothing or runs its last layer; the jobs
-  // queued behind it are untouched.
-  virtual std::optional<Preemption> preempt(std::size_t unit) = 0;
+  // Stops the job running on `unit` at its next layer or tile boundary (Preemption): it
+  // completes (preempted) when that boundary is reached. None when the unit runs nothing, or
+  // nothing would be left after the boundary (its last layer, or at a tile boundary its last
+  // tile); the jobs queued behind it are untouched. A second call may move a tile boundary's
+  // stop earlier, to a layer boundary never later.
+  virtual std::optional<Preemption> preempt(std::size_t unit, Boundary at) = 0;
+  std::optional<Preemption> preempt(std::size_t unit) { return preempt(unit, Boundary::layer); }
 };
 
 // A fresh executor for `spec`; with `trace`, where the fidelity records one, its compute spans

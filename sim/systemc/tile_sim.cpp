@@ -161,6 +161,11 @@ struct Unit : sc_core::sc_module {
   const std::vector<const dataflows::TilePlan*>* layers = nullptr;  // of the running job
   std::size_t layer_index = 0, layer_count = 0;
   std::size_t stop_after = 0;  // the last layer the running job runs (preempt() lowers it)
+  // The running layer stops before this tile (preempt() at a tile boundary lowers it).
+  u64 stop_tile = std::numeric_limits<u64>::max();
+  bool computing = false;  // tile `computed` is computing (or streaming) now
+  bool compute_busy = false;  // the compute process is inside a layer
+  sc_core::sc_event compute_done_event;
 
   SC_HAS_PROCESS(Unit);
   Unit(sc_core::sc_module_name name, std::size_t i, const arch::MemorySystem& m, Shared& s)
@@ -280,8 +285,15 @@ struct Unit : sc_core::sc_module {
       for (std::size_t l = 0; l < job.layers.size(); ++l) {
         layer_index = l;
         plan = job.layers[l];
+        stop_tile = std::numeric_limits<u64>::max();
         run_layer();
         if (target) target->take_stats(index, job_dram);
+        if (stop_tile < tiles) {  // cut at a tile boundary: the work of its first tiles
+          const dataflows::TilePlan head = plan_head(*plan, stop_tile);
+          sum.compute_cycles += head.compute_cycles();
+          sum.busy_unit_cycles += head.busy_unit_cycles();
+          break;
+        }
         sum.compute_cycles += plan->compute_cycles();
         sum.busy_unit_cycles += plan->busy_unit_cycles();
         done = l + 1;
@@ -297,15 +309,21 @@ struct Unit : sc_core::sc_module {
   void run_layer() {
     using dataflows::Direction;
     tiles = plan->tile_count();
+    computed = 0;
+    computing = false;
     if (plan->buffering.streaming) {
       u64 j = 0;
-      for (dataflows::TileCursor c(*plan); !c.done(); c.advance(), ++j) {
+      for (dataflows::TileCursor c(*plan); !c.done() && j < stop_tile; c.advance(), ++j) {
+        computed = j;
+        computing = true;
         const sc_time t0 = sc_core::sc_time_stamp();
         sc_time done = transfers(c.tile(), Direction::read, j);
         done = std::max(done, transfers(c.tile(), Direction::write, j));
         done = std::max(done, t0 + cycles(c.tile().compute_cycles));
         record(compute_track(), j, t0, t0 + cycles(c.tile().compute_cycles), 0, false);
         wait_until(done);
+        computing = false;
+        computed = j + 1;
       }
       return;
     }
@@ -319,7 +337,7 @@ struct Unit : sc_core::sc_module {
     job_event.notify(sc_core::SC_ZERO_TIME);
     reads_event.notify(sc_core::SC_ZERO_TIME);
     sc_time last = sc_core::sc_time_stamp();
-    for (u64 j = 0; j < tiles; ++j, at.advance()) {
+    for (u64 j = 0; j < std::min(tiles, stop_tile); ++j, at.advance()) {
       while (computed <= j) sc_core::wait(computed_event);
       sc_time sent;
       const sc_time w = transfers(at.tile(), Direction::write, j, &sent);
@@ -327,7 +345,7 @@ struct Unit : sc_core::sc_module {
       write_landed[j % dout] = sent;  // the result buffer is free once its data has left
       ++writes_issued;
       writes_event.notify(sc_core::SC_ZERO_TIME);
-      if (!ahead.done()) {
+      if (!ahead.done() && j + di < stop_tile) {
         read_landed[(j + di) % di] = transfers(ahead.tile(), Direction::read, j + di);
         ++reads_issued;
         ahead.advance();
@@ -335,26 +353,46 @@ struct Unit : sc_core::sc_module {
       }
     }
     wait_until(last);
+    // A cut layer's compute process leaves its loop in a delta cycle; the next layer must not
+    // start before it has.
+    while (compute_busy) sc_core::wait(compute_done_event);
+  }
+
+  // Waits until `t` or until the layer is cut (preempt() notifies reads_event).
+  template <class Cut>
+  void wait_unless_cut(const sc_time& t, const Cut& cut) {
+    while (t > sc_core::sc_time_stamp() && !cut())
+      sc_core::wait(t - sc_core::sc_time_stamp(), reads_event);
   }
 
   void compute() {
     for (;;) {
       sc_core::wait(job_event);
+      compute_busy = true;
       const u64 di = read_landed.size(), dout = write_landed.size();
       u64 j = 0;
       for (dataflows::TileCursor c(*plan); !c.done(); c.advance(), ++j) {
-        while (reads_issued <= j) sc_core::wait(reads_event);
-        wait_until(read_landed[j % di]);
+        // Preempted before tile j (preempt() wakes this process when it waits for reads that
+        // will not come).
+        const auto cut = [&] { return j >= stop_tile; };
+        while (reads_issued <= j && !cut()) sc_core::wait(reads_event);
+        if (cut()) break;
+        wait_unless_cut(read_landed[j % di], cut);
         if (j >= dout) {
           while (writes_issued <= j - dout) sc_core::wait(writes_event);
-          wait_until(write_landed[(j - dout) % dout]);
+          wait_unless_cut(write_landed[(j - dout) % dout], cut);
         }
+        if (cut()) break;
+        computing = true;
         const sc_time start = sc_core::sc_time_stamp();
         sc_core::wait(cycles(c.tile().compute_cycles));
         record(compute_track(), j, start, sc_core::sc_time_stamp(), 0, false);
+        computing = false;
         ++computed;
         computed_event.notify(sc_core::SC_ZERO_TIME);
       }
+      compute_busy = false;
+      compute_done_event.notify(sc_core::SC_ZERO_TIME);
     }
   }
 };
@@ -450,16 +488,30 @@ class Executor final : public PlanExecutor {
     return it == shared_.dram.end() ? std::vector<arch::dram::Stats>{} : it->second;
   }
 
-  std::optional<Preemption> preempt(std::size_t unit) override {
+  std::optional<Preemption> preempt(std::size_t unit, Boundary at) override {
     Unit& u = *top_->units.at(unit);
-    if (!u.running || u.layer_index + 1 >= u.layer_count || u.stop_after <= u.layer_index)
-      return std::nullopt;
-    u.stop_after = u.layer_index;
+    if (!u.running || u.stop_tile < u.tiles) return std::nullopt;  // idle, or cut already
     Preemption p;
     p.id = u.job_id;
     p.unit = unit;
+    for (std::size_t l = 0; l < u.layer_index; ++l) add_port_bytes(*(*u.layers)[l], p.bytes);
+    if (at == Boundary::tile) {
+      // The tile computing finishes; one waiting for its reads or buffers does not start.
+      const u64 k = u.computed + (u.computing ? 1 : 0);
+      if (k < u.tiles) {
+        u.stop_tile = k;
+        u.stop_after = u.layer_index;
+        u.reads_event.notify(sc_core::SC_ZERO_TIME);
+        add_port_bytes(plan_head(*u.plan, k), p.bytes);
+        p.layer = u.layer_index;
+        p.tile = k;
+        return p;
+      }
+    }
+    if (u.layer_index + 1 >= u.layer_count || u.stop_after <= u.layer_index) return std::nullopt;
+    u.stop_after = u.layer_index;
+    add_port_bytes(*(*u.layers)[u.layer_index], p.bytes);
     p.layer = u.layer_index + 1;
-    for (std::size_t l = 0; l <= u.layer_index; ++l) add_port_bytes(*(*u.layers)[l], p.bytes);
     return p;
   }
 
