@@ -338,7 +338,9 @@ struct Unit : sc_core::sc_module {
     reads_event.notify(sc_core::SC_ZERO_TIME);
     sc_time last = sc_core::sc_time_stamp();
     for (u64 j = 0; j < std::min(tiles, stop_tile); ++j, at.advance()) {
-      while (computed <= j) sc_core::wait(computed_event);
+      // preempt() wakes this process when the tile it waits for will not be computed.
+      while (computed <= j && j < stop_tile) sc_core::wait(computed_event);
+      if (j >= stop_tile) break;
       sc_time sent;
       const sc_time w = transfers(at.tile(), Direction::write, j, &sent);
       last = std::max(last, w);
@@ -502,6 +504,7 @@ class Executor final : public PlanExecutor {
         u.stop_tile = k;
         u.stop_after = u.layer_index;
         u.reads_event.notify(sc_core::SC_ZERO_TIME);
+        u.computed_event.notify(sc_core::SC_ZERO_TIME);
         add_port_bytes(plan_head(*u.plan, k), p.bytes);
         p.layer = u.layer_index;
         p.tile = k;

@@ -311,6 +311,66 @@ TEST_CASE("executors: preemption at a tile boundary, two requests worked by hand
   }
 }
 
+TEST_CASE("executors: random preemptions at tile boundaries resume to the whole work",
+          "[sim][executor][systemc]") {
+  // Random jobs on one unit, preempted at a tile boundary at a random time and resumed from the
+  // tile reported: the compute done before and after adds up to the job's, the preempted part's
+  // compute is that of the layers before and the tiles before the cut, and the analytical
+  // executor ends the cut job exactly when those layers and tiles take alone.
+  Rng pick{std::mt19937_64(20261209)};
+  for (int trial = 0; trial < 40; ++trial) {
+    const std::size_t channels = pick(1, 3);
+    const auto m = memory(static_cast<double>(pick(4, 64)) / 4.0, pick(0, 200), channels);
+    std::vector<TilePlan> layers;
+    const u64 n = pick(1, 3);
+    for (u64 l = 0; l < n; ++l) layers.push_back(random_layer(pick, channels));
+    std::vector<const TilePlan*> job;
+    u64 alone = 0, compute = 0;
+    for (const auto& l : layers) {
+      job.push_back(&l);
+      alone += sim::time_layer(l, m).cycles;
+      compute += l.compute_cycles();
+    }
+    const u64 at = pick(0, alone);
+    for (const bool systemc : {false, true}) {
+      INFO("trial " << trial << (systemc ? " systemc" : " analytical") << ", preempted at " << at
+                    << " of " << alone);
+      auto exec = systemc ? sim::systemc::make_executor(spec(1, m))
+                          : sim::make_analytical_executor(spec(1, m));
+      exec->submit(0, job, 0);
+      exec->run_until(static_cast<double>(at) * 1e-9);
+      const auto p = exec->preempt(0, sim::Boundary::tile);
+      auto done = exec->run_to_completion();
+      REQUIRE(done.size() == 1);
+      if (!p) {  // done already, or in the last tile of the last layer
+        CHECK_FALSE(done[0].preempted);
+        CHECK(done[0].timing.compute_cycles == compute);
+        continue;
+      }
+      REQUIRE(p->layer < n);
+      const TilePlan head = sim::plan_head(layers[p->layer], p->tile);
+      u64 before = head.compute_cycles(), before_time = sim::time_layer(head, m).cycles;
+      for (std::size_t l = 0; l < p->layer; ++l) {
+        before += layers[l].compute_cycles();
+        before_time += sim::time_layer(layers[l], m).cycles;
+      }
+      CHECK(done[0].preempted);
+      CHECK(done[0].layers_done == p->layer);
+      CHECK(done[0].timing.compute_cycles == before);
+      if (!systemc) CHECK(done[0].timing.cycles == before_time);
+      // Resumed: the tail of the cut layer and the layers after it.
+      const TilePlan tail = sim::plan_tail(layers[p->layer], p->tile);
+      std::vector<const TilePlan*> rest{&tail};
+      for (std::size_t l = p->layer + 1; l < n; ++l) rest.push_back(&layers[l]);
+      exec->submit(0, rest, 1);
+      done = exec->run_to_completion();
+      REQUIRE(done.size() == 1);
+      CHECK_FALSE(done[0].preempted);
+      CHECK(before + done[0].timing.compute_cycles == compute);
+    }
+  }
+}
+
 TEST_CASE("executors: a unit on its own clock", "[sim][executor][systemc]") {
   const auto m = memory(8, 20);
   TilePlan layer = plan3(dataflows::kDoubleBuffered);
