@@ -16,6 +16,7 @@
 //                                              the board's ideal roofline as the baseline)
 //   tessera_bench --serve [SCENARIO [REQUESTS]]  (serving runs: bench_serving.cpp)
 //   tessera_bench --multi-dnn [SCENARIO [REQUESTS]]  (multi-DNN scheduling: bench_multi_dnn.cpp)
+//   tessera_bench --dram [PRESET [REQUESTS]]    (the detailed DRAM model: bench_dram.cpp)
 //
 // Without ARCH WORKLOAD pairs: every shipped workload on the ideal edge roofline, and ResNet-50
 // on the TPUv1-like systolic array. --scalesim adds, for every row of
@@ -190,6 +191,7 @@ int multi_dnn_bench(const std::string& scenario_file, long requests);  // bench_
 int layer_size_bench();  // bench_layer_size.cpp
 int nasaic_bench(int argc, char* argv[]);  // bench_nasaic.cpp
 int sparse_bench(const std::string& root, const std::string& csv);  // bench_sparse.cpp
+int dram_bench(const std::string& preset, long requests);  // bench_dram.cpp
 int generation_bench(const std::string& arch_file, const std::string& model_file,
                      long steps);  // bench_generation.cpp
 int codesign_bench(const std::vector<std::string>& args,
@@ -207,6 +209,8 @@ int sc_main(int argc, char* argv[]) {
     return sparse_bench(TESSERA_SOURCE_DIR, argc >= 3 ? argv[2]
                                                       : std::string(TESSERA_SOURCE_DIR) + "/tests/data/dysta/reference.csv");
   if (argc >= 2 && std::string(argv[1]) == "--layer-size") return layer_size_bench();
+  if (argc >= 2 && std::string(argv[1]) == "--dram")  // the detailed DRAM model (bench_dram.cpp)
+    return dram_bench(argc >= 3 ? argv[2] : "ddr4_3200", argc >= 4 ? std::stol(argv[3]) : 1 << 20);
   if (argc >= 2 && std::string(argv[1]) == "--nasaic") return nasaic_bench(argc - 2, argv + 2);
   if (argc >= 2 && std::string(argv[1]) == "--serve")  // serving runs (bench_serving.cpp)
     return serving_bench(argc >= 3 ? argv[2]
