@@ -410,8 +410,8 @@ namespace {
 // analytical one): reads and writes from the bytes of the ports the channel carries; row
 // outcomes, activates, precharges and active-standby time in the proportions of the preset's
 // sequential calibration stream; one refresh per tREFI of the layer's time and rank.
-arch::dram::Stats estimate_dram(const arch::dram::Spec& spec, std::size_t index,
-                                const dataflows::TilePlan& plan, double seconds) {
+arch::dram::Stats estimate_dram(const arch::dram::Spec& spec, const arch::dram::Stats& cal,
+                                std::size_t index, const dataflows::TilePlan& plan, double seconds) {
   const u64 access = spec.org.access_bytes();
   u64 read = 0, write = 0;
   for (std::size_t p = 0; p < plan.ports.size(); ++p)
@@ -421,7 +421,6 @@ arch::dram::Stats estimate_dram(const arch::dram::Spec& spec, std::size_t index,
   s.reads = (read + access - 1) / access;
   s.writes = (write + access - 1) / access;
   s.bytes = (s.reads + s.writes) * access;
-  const arch::dram::Stats& cal = arch::dram::sequential_stream_stats(spec);
   const double per_access =
       static_cast<double>(s.reads + s.writes) / static_cast<double>(std::max<u64>(1, cal.reads + cal.writes));
   const auto scale = [&](u64 v) { return static_cast<u64>(std::llround(static_cast<double>(v) * per_access)); };
@@ -443,14 +442,15 @@ arch::dram::Stats estimate_dram(const arch::dram::Spec& spec, std::size_t index,
 // (counted when the fidelity ran the controllers, else estimated). When every channel is
 // detailed with published currents, the commands' and standby energy replace the per-byte DRAM
 // energy (components "dram" and "dram.*").
-void account_dram(const arch::Engine& engine, const arch::LayerWork& w, LayerResult& r) {
+// `calibration`: per channel, its preset's sequential stream (sequential_stream_stats), null for
+// channels of the simple model; empty when no channel is detailed.
+void account_dram(const arch::Engine& engine, const std::vector<const arch::dram::Stats*>& calibration,
+                  const arch::LayerWork& w, LayerResult& r) {
+  if (calibration.empty()) return;
   const auto& channels = engine.memory().channels;
-  bool any = false, all_known = true;
-  for (const auto& ch : channels) {
-    any = any || ch.detailed.has_value();
+  bool all_known = true;
+  for (const auto& ch : channels)
     all_known = all_known && ch.detailed && arch::dram::power(*ch.detailed).known();
-  }
-  if (!any) return;
   const auto recorded = take_dram_counts(&w.plan, r.timing);
   const bool counted = recorded && recorded->size() == channels.size();
   const double seconds = static_cast<double>(r.timing.cycles) / engine.clock_hz();
@@ -460,7 +460,7 @@ void account_dram(const arch::Engine& engine, const arch::LayerWork& w, LayerRes
     const auto& ch = channels[c];
     if (!ch.detailed) continue;
     const auto& spec = *ch.detailed;
-    const arch::dram::Stats s = counted ? (*recorded)[c] : estimate_dram(spec, c, w.plan, seconds);
+    const arch::dram::Stats s = counted ? (*recorded)[c] : estimate_dram(spec, *calibration[c], c, w.plan, seconds);
     const double peak = spec.peak_bytes_per_cycle() / spec.timing.tck_ns;  // GB/s
     const double achieved = seconds > 0 ? static_cast<double>(s.bytes) / seconds / 1e9 : 0.0;
     const std::string k = "dram_stats." + ch.name + ".";
@@ -530,6 +530,11 @@ std::vector<LayerResult> account(const arch::Engine& engine, const workloads::Gr
     throw std::invalid_argument("sim::account: one timing per planned layer");
   std::vector<LayerResult> out(n);
   for (std::size_t h = 0; h < plan.heads.size(); ++h) out[plan.heads[h]].timing = timings[h];
+  std::vector<const arch::dram::Stats*> calibration;  // looked up once, not per layer
+  const auto& channels = engine.memory().channels;
+  if (std::any_of(channels.begin(), channels.end(), [](const auto& ch) { return ch.detailed.has_value(); }))
+    for (const auto& ch : channels)
+      calibration.push_back(ch.detailed ? &arch::dram::sequential_stream_stats(*ch.detailed) : nullptr);
   for (std::size_t i = 0; i < n; ++i) {
     const auto& op = graph.op(order[i]);
     LayerResult& r = out[i];
@@ -560,7 +565,7 @@ std::vector<LayerResult> account(const arch::Engine& engine, const workloads::Gr
     r.accesses = w.accesses;
     r.metrics = w.metrics;
     r.mapping = w.mapping;
-    account_dram(engine, w, r);
+    account_dram(engine, calibration, w, r);
   }
   // Hamming-distance datapath energy in place of the flat MAC energy, when the config asks.
   const auto* streams = engine.stream_source();
