@@ -581,9 +581,11 @@ std::optional<energy::LayerStreams> BitFusionEngine::operand_streams(
       {GemmDim::m, s.m, false},
       {GemmDim::k, lanes, true},
       {GemmDim::n, p_.cols, true}};
-  s.ports.push_back({"fu.activation", StreamTensor::activation, layer->activation_bits, loops, 0});
-  s.ports.push_back({"fu.weight", StreamTensor::weight, layer->weight_bits, loops, 0});
-  s.ports.push_back({"fu.psum", StreamTensor::psum, p_.psum_bits, loops, 4});
+  // Zero-gated operands: the gated register holds on a zero (energy.zero_gating).
+  s.ports.push_back({"fu.activation", StreamTensor::activation, layer->activation_bits, loops, 0,
+                     common_.gate_activations});
+  s.ports.push_back({"fu.weight", StreamTensor::weight, layer->weight_bits, loops, 0, common_.gate_weights});
+  s.ports.push_back({"fu.psum", StreamTensor::psum, p_.psum_bits, loops, 4, false});
   return s;
 }
 

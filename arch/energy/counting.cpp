@@ -535,6 +535,7 @@ class Walker {
         } else {
           v = value(idx, base);
           evals += cost_per_value();
+          if (holds() && v == 0) continue;
         }
         have = true;
         vals.push_back(v);
@@ -632,7 +633,6 @@ class Walker {
       set_step(idx, t);
       const i64 mult = multiplicity(idx, base);
       if (mult == 0) continue;
-      sz += 1;
       std::uint64_t v, prev = 0;
       bool found = false;
       if (running && idx[acc_[0]] > 0) {
@@ -645,7 +645,8 @@ class Walker {
       } else {
         v = value(idx, base);
         evals += cost_per_value();
-        // The previous value this stream delivered (idle steps keep it).
+        if (holds() && v == 0) continue;  // not latched: no value, no transition
+        // The previous value this stream delivered (idle steps and held zeros keep it).
         for (i64 u = t - 1; u >= 0 && t - u <= (i64{1} << 22); --u) {
           std::fill(idx.begin(), idx.end(), 0);
           set_stream(idx, d);
@@ -653,10 +654,12 @@ class Walker {
           if (multiplicity(idx, base) == 0) continue;
           prev = value(idx, base);
           evals += cost_per_value();
+          if (holds() && prev == 0) continue;
           found = true;
           break;
         }
       }
+      sz += 1;
       if (!found) continue;
       const double x = static_cast<double>(std::popcount(v ^ prev)) * static_cast<double>(mult);
       sx += x;
@@ -672,6 +675,10 @@ class Walker {
     r.evaluations = evals;
     return r;
   }
+
+  // Zeros on this port are not latched (PortStream::hold_zeros); encoded operands are zero
+  // exactly when their value is.
+  bool holds() const { return p_.hold_zeros && p_.tensor != StreamTensor::psum; }
 
   PortCount header() const {
     PortCount r;
@@ -746,7 +753,7 @@ class Walker {
     }
     if (mult == 0) return {};
     const int D = row_dim_;
-    const i64 n = std::min(row_extent_, (size_[D] - base[D] + row_step_ - 1) / row_step_);
+    i64 n = std::min(row_extent_, (size_[D] - base[D] + row_step_ - 1) / row_step_);
     const std::uint8_t* v = scratch_.data();
     if (p_.tensor == StreamTensor::psum) {
       // Running sums restart at the row's start (the accumulated loop is the row).
@@ -768,6 +775,15 @@ class Walker {
         for (i64 i = 0; i < n; ++i)
           std::memcpy(scratch_.data() + i * static_cast<i64>(width_), src + (at + i * step) * static_cast<i64>(width_), width_);
       }
+    }
+    if (holds()) {  // keep the non-zero values, in order (in place: the write never passes the read)
+      i64 kept = 0;
+      for (i64 i = 0; i < n; ++i)
+        if (const std::uint64_t x = load(v, static_cast<std::size_t>(i), width_); x != 0)
+          store(scratch_.data(), static_cast<std::size_t>(kept++), width_, x);
+      if (kept == 0) return {};
+      v = scratch_.data();
+      n = kept;
     }
     Summary s;
     s.any = true;

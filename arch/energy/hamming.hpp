@@ -91,7 +91,8 @@ struct LayerHamming {
   double table_mac_pj = 0;         // MACs * E_mac (the flat table figure)
   double pj_per_toggle = 0, base_pj_per_mac = 0;
   // The share of the MACs that pay the base energy: zero-gated MACs do not
-  // (Engine::mac_energy_fraction). Their operands' toggles are still counted.
+  // (Engine::mac_energy_fraction). Gated and skipped zeros are not latched on their ports
+  // (PortStream::hold_zeros): they cost no toggles either.
   double mac_energy_fraction = 1.0;
   std::string weight_source, input_source;
   ToggleResult original;

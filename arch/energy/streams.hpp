@@ -86,6 +86,10 @@ struct PortStream {
   int bits = 8;                   // port width: two's-complement values masked to this many bits
   std::vector<StreamLoop> loops;  // outermost first
   std::size_t accumulate_from = 0;  // psum only: index into `loops` (see the header comment)
+  // Operand ports whose zeros are gated or skipped: a zero is never latched (gating holds the
+  // register, skipping never sends it), so the port keeps its previous value and the zero
+  // costs no toggles; counts run over the stream's non-zero values.
+  bool hold_zeros = false;
 };
 
 // A loop of an IndexedStream: a named dimension, its trip count (> 0) and the elements its step

@@ -8,6 +8,7 @@
 
 #include "arch/energy/config.hpp"
 #include "arch/sparse/dysta.hpp"
+#include "dataflows/gemm.hpp"
 #include "common/checked.hpp"
 #include "common/error.hpp"
 #include "common/hash.hpp"
@@ -169,6 +170,7 @@ std::unique_ptr<Engine> SparseEngine::create(ParamReader& r) {
     sram->finish();
   }
   CommonDefaults d;
+  d.hamming = true;
   d.clock = "200 MHz";
   d.memory.bandwidth = "128 B/cycle";
   p.common = read_common(r, d, [&p](ParamReader& e, const energy::Technology& tech) {
@@ -741,6 +743,34 @@ double SparseEngine::mac_energy_fraction(const workloads::Operator& given) const
                             : op.masks ? density(op.masks->weight, op.density.weight) : op.density.weight;
   if (en_a) f *= op.masks ? density(op.masks->input, op.density.activation) : op.density.activation;
   return f;
+}
+
+std::optional<energy::LayerStreams> SparseEngine::operand_streams(const workloads::Operator& op) const {
+  using energy::GemmDim;
+  using energy::StreamTensor;
+  if (p_.mode == "dysta" || !sparse::layer_shape(op)) return std::nullopt;
+  const auto g = dataflows::as_gemm(op);
+  if (!g) return std::nullopt;
+  // map()'s lanes: filters first, output positions with the rest, `sync_positions` per lane.
+  const i64 lanes_n = std::min(p_.pes, g->n), lanes_m = std::max<i64>(1, p_.pes / lanes_n);
+  const i64 T = p_.sync_positions;
+  const auto L = [](GemmDim d, i64 extent, bool spatial) { return energy::StreamLoop{d, extent, spatial}; };
+  const auto up = [](i64 a, i64 b) { return (a + b - 1) / b; };
+  const std::vector<energy::StreamLoop> loops = {
+      L(GemmDim::g, g->count, false),         L(GemmDim::n, up(g->n, lanes_n), false),
+      L(GemmDim::m, up(g->m, lanes_m * T), false), L(GemmDim::n, lanes_n, true),
+      L(GemmDim::m, lanes_m, true),            L(GemmDim::m, T, false),
+      L(GemmDim::k, g->k, false)};
+  energy::LayerStreams s;
+  s.groups = g->count, s.m = g->m, s.n = g->n, s.k = g->k;
+  const auto& pat = op.density.weight_pattern;
+  const bool structured = pat && std::find(p_.structured.begin(), p_.structured.end(), *pat) != p_.structured.end();
+  const bool hold_w = (p_.structured.empty() && p_.skip_weights) || p_.gate_weights || structured;
+  const bool hold_a = p_.skip_activations || p_.gate_activations;
+  s.ports.push_back({"pe.activation", StreamTensor::activation, p_.word_bits, loops, 0, hold_a});
+  s.ports.push_back({"pe.weight", StreamTensor::weight, p_.word_bits, loops, 0, hold_w});
+  s.ports.push_back({"pe.psum", StreamTensor::psum, 4 * p_.word_bits, loops, 6, false});
+  return s;
 }
 
 }  // namespace tessera::arch

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "arch/energy/streams.hpp"
 #include "arch/engine.hpp"
 #include "arch/sparse/masks.hpp"
 
@@ -98,7 +99,7 @@ struct SparseParams {
   static CommonParams default_common();
 };
 
-class SparseEngine final : public EngineBase {
+class SparseEngine final : public EngineBase, public energy::OperandStreamSource {
  public:
   explicit SparseEngine(const SparseParams& p);
   static std::unique_ptr<Engine> create(ParamReader& params);
@@ -116,6 +117,12 @@ class SparseEngine final : public EngineBase {
   const SparseParams& params() const { return p_; }
   double mac_energy_fraction(const workloads::Operator& op) const override;
 
+  // The lanes' operand streams for the bit-toggle model: lanes over filters and positions as in
+  // map(), each lane's taps one after another; skipped and gated operands do not latch zeros.
+  const energy::OperandStreamSource* stream_source() const override { return this; }
+  std::optional<energy::LayerStreams> operand_streams(const workloads::Operator& op) const override;
+  std::shared_ptr<const energy::Technology> technology() const override { return common_.tech; }
+  std::optional<energy::HammingOptions> hamming_in_simulate() const override { return common_.hamming; }
 
   // `op` as the engine runs it: with dynamic pruning, its activations at the pruned density.
   workloads::Operator as_run(const workloads::Operator& op) const;

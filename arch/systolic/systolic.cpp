@@ -638,9 +638,10 @@ std::optional<energy::LayerStreams> SystolicEngine::operand_streams(
       acc = 3;
       break;
   }
-  s.ports.push_back({"pe.activation", StreamTensor::activation, abits, loops, 0});
-  s.ports.push_back({"pe.weight", StreamTensor::weight, wbits, loops, 0});
-  s.ports.push_back({"pe.psum", StreamTensor::psum, p_.accumulator_bits, loops, acc});
+  // Zero-gated operands: the gated register holds on a zero (energy.zero_gating).
+  s.ports.push_back({"pe.activation", StreamTensor::activation, abits, loops, 0, common_.gate_activations});
+  s.ports.push_back({"pe.weight", StreamTensor::weight, wbits, loops, 0, common_.gate_weights});
+  s.ports.push_back({"pe.psum", StreamTensor::psum, p_.accumulator_bits, loops, acc, false});
   return s;
 }
 
