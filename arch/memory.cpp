@@ -97,6 +97,7 @@ MemoryChannel read_detailed(ParamReader& r, double clock_hz, MemoryChannel c) {
   const std::int64_t depth = r.positive_integer("queue_depth", s.queue_depth);
   if (depth > 1024) throw r.error("queue_depth", "must be at most 1024, got " + std::to_string(depth));
   s.queue_depth = static_cast<unsigned>(depth);
+  s.org.ranks = static_cast<unsigned>(r.positive_integer("ranks", s.org.ranks));  // validate() bounds it
   s.validate([&r](const std::string& key, const std::string& what) { return r.error(key, what); });
   // The engine's cycles per DRAM cycle convert the preset's rate and latency.
   const double dram_cycles_per_engine_cycle = 1e9 / s.timing.tck_ns / clock_hz;
@@ -238,6 +239,7 @@ nlohmann::json channel_json(const MemoryChannel& c) {
           {"page", s.page == dram::PagePolicy::open ? "open" : "closed"},
           {"scheduling", s.scheduling == dram::Scheduling::frfcfs ? "frfcfs" : "fcfs"},
           {"queue_depth", s.queue_depth},
+          {"ranks", s.org.ranks},
           {"outstanding", c.outstanding}};
 }
 }  // namespace

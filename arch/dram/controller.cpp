@@ -200,11 +200,16 @@ class Channel {
         if (r.acts >= 4) t = std::max(t, r.last_acts[r.acts % 4] + t_.faw);
         break;
       case CommandKind::pre: t = std::max(t, b.pre); break;
-      case CommandKind::rd: t = std::max({t, b.rd, g.rd, r.rd, data_rd_}); break;
-      case CommandKind::wr: t = std::max({t, b.wr, g.wr, r.wr, data_wr_}); break;
+      case CommandKind::rd: t = std::max({t, b.rd, g.rd, r.rd, data_rd_ + switch_gap(e)}); break;
+      case CommandKind::wr: t = std::max({t, b.wr, g.wr, r.wr, data_wr_ + switch_gap(e)}); break;
       case CommandKind::ref: break;
     }
     return t;
+  }
+
+  // A burst of another rank than the last burst's waits tRTRS more on the data bus.
+  u64 switch_gap(const Entry& e) const {
+    return bursts_ && e.at.rank != last_rank_ ? kRankSwitchCycles : 0;
   }
 
   u64 earliest_refresh() const {
@@ -326,6 +331,8 @@ class Channel {
     // delays after their command).
     data_rd_ = std::max(data_rd_, t + burst);
     data_wr_ = std::max(data_wr_, t + burst);
+    last_rank_ = e.at.rank;
+    bursts_ = true;
     record(t, kind, e.at.rank, in_rank, e.at.row);
     if (s_.page == PagePolicy::closed) {  // auto-precharge as soon as the bank allows
       b.open = false;
@@ -347,6 +354,8 @@ class Channel {
   std::vector<std::uint8_t> seen_;  // per bank: command kinds evaluated in this step
   std::vector<Entry> queue_;  // oldest first; at most queue_depth, so erasing is cheap
   u64 now_ = 0, bus_ = 0, data_rd_ = 0, data_wr_ = 0;
+  unsigned last_rank_ = 0;  // of the last burst
+  bool bursts_ = false;     // whether there was one
   Stats stats_;
 };
 

@@ -4,9 +4,9 @@
 // arch/dram/spec.hpp on one command bus, with all-bank refresh every tREFI. Time advances from
 // command to command (no per-cycle loop), so a request costs a scan of the queue.
 //
-// Not modelled (docs/configs.md): rank-to-rank switching on the data bus (the presets have one
-// rank), per-bank refresh, power-down, and write queues drained separately from reads (reads and
-// writes share one queue).
+// Bursts of two ranks are kRankSwitchCycles apart on the data bus (tRTRS). Not modelled
+// (docs/configs.md): per-bank refresh, power-down, and write queues drained separately from reads
+// (reads and writes share one queue).
 #pragma once
 
 #include <cstdint>
@@ -17,6 +17,10 @@
 #include "arch/dram/spec.hpp"
 
 namespace tessera::arch::dram {
+
+// tRTRS: idle data-bus cycles between bursts of two ranks, 2 tCK for every preset (Ramulator 2's
+// DDR4 figure; the presets have one rank unless a config sets dram.ranks).
+inline constexpr u64 kRankSwitchCycles = 2;
 
 struct Request {
   u64 address = 0;  // byte address; one access of spec.org.access_bytes()

@@ -39,6 +39,7 @@ std::string check_log(const dram::Spec& s, const std::vector<dram::Command>& log
   std::map<std::pair<unsigned, unsigned>, u64> group_act, group_rd, group_wr;
   std::map<unsigned, u64> rank_rd, rank_wr, rank_ref;
   u64 last_time = none, last_column = none;
+  unsigned last_rank = 0;
   const auto after = [&](u64 earlier, u64 later, u64 gap) {
     return earlier == none || later >= earlier + gap;
   };
@@ -88,6 +89,8 @@ std::string check_log(const dram::Spec& s, const std::vector<dram::Command>& log
         if (!b.open || b.row != c.row) return "column command without its row open" + at;
         if (!after(b.act, c.time, rd ? t.rcd : t.rcd_wr)) return "tRCD" + at;
         if (!after(last_column, c.time, t.burst_cycles)) return "two bursts on the data bus" + at;
+        if (last_column != none && c.rank != last_rank && c.time < last_column + t.burst_cycles + 2)
+          return "tRTRS (2 cycles between bursts of two ranks)" + at;
         auto& same_rank = rd ? rank_rd : rank_wr;
         auto& same_group = rd ? group_rd : group_wr;
         if (same_rank.count(c.rank) && !after(same_rank[c.rank], c.time, t.ccd_s)) return "tCCD_S" + at;
@@ -106,6 +109,7 @@ std::string check_log(const dram::Spec& s, const std::vector<dram::Command>& log
         same_rank[c.rank] = c.time;
         same_group[g] = c.time;
         last_column = c.time;
+        last_rank = c.rank;
         if (s.page == dram::PagePolicy::closed) {  // RDA / WRA: the bank precharges itself
           b.open = false;
           b.pre = std::max(b.act + t.ras, rd ? c.time + t.rtp : c.time + t.cwl + t.burst_cycles + t.wr);
@@ -382,6 +386,46 @@ TEST_CASE("a sequential stream activates each row it touches once; refresh every
   CHECK(o.active_cycles == 99 * 1000);
 }
 
+TEST_CASE("two ranks: bursts of different ranks are tRTRS apart on the data bus", "[dram]") {
+  auto s = dram::preset("ddr4_3200");
+  s.org.ranks = 2;
+  s.mapping = "RoBaCoBgRa";  // consecutive bursts alternate ranks
+  s.timing.refi = 0;
+  s.scheduling = dram::Scheduling::fcfs;  // in order: every burst switches rank
+  s.validate("test");
+  const u64 bytes = u64{1} << 20, gap = s.timing.burst_cycles + dram::kRankSwitchCycles;
+  const auto r = dram::simulate(s, dram::stream(s, 0, bytes, false), true);
+  CHECK(check_log(s, r.commands).empty());
+  std::vector<u64> columns;
+  for (const auto& c : r.commands)
+    if (c.kind == CommandKind::rd) columns.push_back(c.time);
+  REQUIRE(columns.size() == bytes / 64);
+  for (std::size_t i = 1; i < columns.size(); ++i) CHECK(columns[i] - columns[i - 1] >= gap);
+  // One burst per burst_cycles + tRTRS, give or take the activates of new rows.
+  const double per_burst = static_cast<double>(columns.back() - columns[64]) / static_cast<double>(columns.size() - 65);
+  CHECK(per_burst >= static_cast<double>(gap));
+  CHECK(per_burst <= 1.06 * static_cast<double>(gap));
+  // FR-FCFS serves the queued bursts of one rank together: few switches, close to the peak.
+  auto f = s;
+  f.scheduling = dram::Scheduling::frfcfs;
+  const auto q = dram::simulate(f, dram::stream(f, 0, bytes, false), true);
+  CHECK(check_log(f, q.commands).empty());
+  CHECK(q.stats.bytes_per_cycle() <= f.peak_bytes_per_cycle());
+  CHECK(q.stats.bytes_per_cycle() > 1.3 * r.stats.bytes_per_cycle());
+  // Random traffic over two ranks keeps every rule; both ranks refresh.
+  std::mt19937_64 rng(11);
+  for (const std::string mapping : {"RoRaBgBaCo", "RoCoBaBgRa"}) {
+    auto t = dram::preset("ddr4_3200");
+    t.org.ranks = 2;
+    t.mapping = mapping;
+    t.validate("test");
+    const auto z = dram::simulate(t, random_requests(t, rng, 20000, u64{1} << 28, 0.3, 3), true);
+    INFO(mapping);
+    CHECK(check_log(t, z.commands).empty());
+    CHECK(z.stats.refreshes + 2 >= 2 * (z.commands.back().time / t.timing.refi));
+  }
+}
+
 TEST_CASE("standby energy from IDD3N while a bank is open and IDD2N otherwise", "[dram][energy]") {
   // DDR4-3200: 8 devices; VDD 1.2 V (IDD3N 56, IDD2N 37 mA), VPP 2.5 V (IPP3N = IPP2N 3 mA).
   // mA x ns x V = pJ.
@@ -391,6 +435,10 @@ TEST_CASE("standby energy from IDD3N while a bank is open and IDD2N otherwise", 
   CHECK(dram::background_energy(d, 1000, 0) == Approx(8 * (1.2 * 37 + 2.5 * 3) * 1000));  // 415 mW
   // Active time beyond the run's is the run's.
   CHECK(dram::background_energy(d, 1000, 5000) == Approx(dram::background_energy(d, 1000, 1000)));
+  // Two ranks: twice the devices.
+  auto two = d;
+  two.org.ranks = 2;
+  CHECK(dram::background_energy(two, 1000, 0) == Approx(2 * dram::background_energy(d, 1000, 0)));
   // LPDDR4X: VDD1 1.8 V (IDD3N 2.25, IDD2N 2.0), VDD2 1.1 V (30, 27 mA); one die.
   CHECK(dram::background_energy(dram::preset("lpddr4x_4266"), 100, 100) == Approx((1.8 * 2.25 + 1.1 * 30) * 100));
   CHECK(dram::background_energy(dram::preset("hbm2_2000"), 100, 100) == 0);

@@ -60,6 +60,23 @@ TEST_CASE("dram.model detailed: keys, resolved config, errors naming the key", "
   CHECK_THROWS_WITH(arch_with({{"model", "detailed"}, {"preset", "ddr4_3200"}, {"mapping", "RoRo"}}),
                     Contains("/dram/mapping: five fields"));
   CHECK_THROWS_WITH(arch_with({{"model", "fancy"}}), Contains("/dram/model: 'fancy' is not one of"));
+  // Ranks: a power of two up to 16, written back, refreshed each on its own.
+  const auto two = arch_with({{"model", "detailed"}, {"preset", "ddr4_3200"}, {"ranks", 2}});
+  CHECK(two.engine->memory().channels.front().detailed->org.ranks == 2);
+  CHECK(two.resolved.at("dram").at("ranks") == 2);
+  CHECK(arch_with(two.resolved.at("dram")).engine->memory() == two.engine->memory());
+  CHECK_THROWS_WITH(arch_with({{"model", "detailed"}, {"preset", "ddr4_3200"}, {"ranks", 3}}),
+                    Contains("/dram/ranks: must be a power of two"));
+  CHECK_THROWS_WITH(arch_with({{"model", "detailed"}, {"preset", "ddr4_3200"}, {"ranks", 0}}),
+                    Contains("/dram/ranks"));
+  const auto g = one({{"name", "copy"},
+                       {"kind", "data_movement"},
+                       {"shape", {{"type", "copy"}, {"input_elements", 2 << 20}, {"output_elements", 2 << 20}}}});
+  const auto l = sim::simulate(*two.engine, g, "systemc").front();
+  const double refis = static_cast<double>(l.timing.cycles) /
+                       (static_cast<double>(dram::preset("ddr4_3200").timing.refi) * 0.625);
+  CHECK(l.metrics.at("dram_stats.dram.refreshes") >= 2 * std::floor(refis) - 2);
+  CHECK(l.metrics.at("dram_stats.dram.refreshes") <= 2 * std::ceil(refis) + 2);
 }
 
 TEST_CASE("detailed DRAM: SystemC runs the controller, analytical within 5 % on a streaming layer",
