@@ -24,7 +24,7 @@ namespace tessera::cli {
 namespace {
 
 struct ServeArgs {
-  std::string scenario, policy, out_file;
+  std::string scenario, policy, out_file, tables_file;
   std::vector<std::string> overrides;
   bool quiet = false, requests = false;
 };
@@ -34,6 +34,10 @@ int serve_multi_dnn(const ServeArgs& a, const std::vector<std::string>& override
                     std::ostream& out) {
   const serving::MultiDnnScenario scenario =
       serving::load_multi_dnn_scenario(a.scenario, overrides);
+  if (!a.tables_file.empty()) {
+    write_file(a.tables_file, serving::latency_tables_csv(scenario));
+    if (!a.quiet) out << "latency tables written to " << a.tables_file << "\n";
+  }
   const serving::MultiDnnReport report = serving::run_multi_dnn(scenario);
   if (!a.quiet) out << serving::format_table(report);
   if (!a.out_file.empty()) {
@@ -101,11 +105,14 @@ int serve_xr_space(const ServeArgs& a, std::ostream& out, std::ostream& err) {
 }
 
 int serve(const ServeArgs& a, std::ostream& out, std::ostream& err) {
-  check_run_paths({{"scenario", a.scenario}}, {{"--out", a.out_file}});
+  check_run_paths({{"scenario", a.scenario}}, {{"--out", a.out_file}, {"--tables", a.tables_file}});
   std::vector<std::string> overrides = a.overrides;
   if (!a.policy.empty()) overrides.push_back("policy=\"" + a.policy + "\"");
   const nlohmann::json head = read_json_file(a.scenario);
   if (serving::is_multi_dnn_scenario(head)) return serve_multi_dnn(a, overrides, out);
+  if (!a.tables_file.empty())
+    throw InputError("--tables " + a.tables_file + ": only multi-DNN scenarios (\"format\": " +
+                     "\"tessera.multi_dnn\") have latency tables");
   if (serving::xr::is_xr_scenario(head)) return serve_xr(a, overrides, out);
   if (head.is_object() && head.value("format", "") == "tessera.xr_space") {
     if (!overrides.empty())
@@ -173,6 +180,10 @@ Command add_serve(CLI::App& app) {
                   "(streams/0/arrival/rate_per_s=40, batching=static); repeatable");
   cmd->add_option("--out", a->out_file,
                   "Write the JSON serving report here (a file, replaced whole; or a pipe or device)")
+      ->check(output_path());
+  cmd->add_option("--tables", a->tables_file,
+                  "Multi-DNN scenarios: write every model's per-sample, per-layer latency table "
+                  "here (CSV model,sample,layer,latency_s,sparsity), whether read or computed")
       ->check(output_path());
   cmd->add_flag("--requests", a->requests,
                 "With --out: list every request's stream, exit stage, arrival, start and end");

@@ -1,4 +1,5 @@
 #include "serving/multi_dnn.hpp"
+#include "serving/multi_dnn_workload.hpp"
 #include "serving/sampling.hpp"
 #include "serving/scenario_file.hpp"
 
@@ -150,21 +151,31 @@ void read_latency_table(LatencyTableModel& m) {
   }
   m.latency_s.assign(rows.size(), std::vector<double>(layers));
   m.sparsity.assign(rows.size(), std::vector<double>(layers));
-  m.avg_latency_s.assign(layers, 0.0);
-  m.avg_sparsity.assign(layers, 0.0);
-  double e2e_sum = 0;
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    double e2e = 0;  // left to right, as Python's sum()
+  for (std::size_t i = 0; i < rows.size(); ++i)
     for (std::size_t l = 0; l < layers; ++l) {
       m.latency_s[i][l] = rows[i][l].first;
       m.sparsity[i][l] = rows[i][l].second;
-      m.avg_latency_s[l] += rows[i][l].first;
-      m.avg_sparsity[l] += rows[i][l].second;
-      e2e += rows[i][l].first;
+    }
+  summarise_latency_table(m);
+}
+
+}  // namespace
+
+void summarise_latency_table(LatencyTableModel& m) {
+  const std::size_t samples = m.latency_s.size(), layers = m.latency_s.front().size();
+  m.avg_latency_s.assign(layers, 0.0);
+  m.avg_sparsity.assign(layers, 0.0);
+  double e2e_sum = 0;
+  for (std::size_t i = 0; i < samples; ++i) {
+    double e2e = 0;  // left to right, as Python's sum()
+    for (std::size_t l = 0; l < layers; ++l) {
+      m.avg_latency_s[l] += m.latency_s[i][l];
+      m.avg_sparsity[l] += m.sparsity[i][l];
+      e2e += m.latency_s[i][l];
     }
     e2e_sum += e2e;
   }
-  const auto n = static_cast<double>(rows.size());
+  const auto n = static_cast<double>(samples);
   for (std::size_t l = 0; l < layers; ++l) {
     m.avg_latency_s[l] /= n;
     m.avg_sparsity[l] /= n;
@@ -173,6 +184,8 @@ void read_latency_table(LatencyTableModel& m) {
     if (m.avg_sparsity[l] >= 1) throw InputError(m.table_file + ": average sparsity reaches 1");
   m.mean_isolated_s = e2e_sum / n;
 }
+
+namespace {
 
 // The artefact's family averages (calc_avg_lat_per_model): weighted by sample counts, in the
 // order the models are given.
@@ -260,6 +273,8 @@ MultiDnnScenario read_multi_dnn_scenario(const nlohmann::json& doc, const std::s
   if (r.string("format") != "tessera.multi_dnn")
     throw r.error("format", "expected \"tessera.multi_dnn\"");
   s.name = r.string("name", std::filesystem::path(file).stem().string());
+  // The engine config of models given as workloads that name none.
+  const std::string default_arch = r.has("arch") ? resolve(dir, r.string("arch")) : "";
   {
     ParamReader m = r.child("models");
     std::vector<std::string> names = m.keys();
@@ -269,11 +284,17 @@ MultiDnnScenario read_multi_dnn_scenario(const nlohmann::json& doc, const std::s
       model.name = name;
       // The artefact's family is the model name up to its first '_'.
       model.family = one.string("family", name.substr(0, name.find('_')));
-      model.table_file = resolve(dir, one.string("latency_table"));
-      try {
-        read_latency_table(model);
-      } catch (const InputError& e) {
-        throw one.error("latency_table", e.what());
+      if (one.has("latency_table") == one.has("workload"))
+        throw one.error("", "give exactly one of latency_table (a CSV file) and workload");
+      if (one.has("workload")) {
+        compute_workload_table(model, one, doc.at("models").at(name), dir, default_arch);
+      } else {
+        model.table_file = resolve(dir, one.string("latency_table"));
+        try {
+          read_latency_table(model);
+        } catch (const InputError& e) {
+          throw one.error("latency_table", e.what());
+        }
       }
       if (one.has("slo_s") == one.has("slo_multiple"))
         throw one.error("",
@@ -383,6 +404,16 @@ MultiDnnScenario load_multi_dnn_scenario(const std::string& path,
                                          const std::vector<std::string>& overrides) {
   return read_multi_dnn_scenario(read_scenario_json(path, overrides), path,
                                  std::filesystem::path(path).parent_path().string());
+}
+
+std::string latency_tables_csv(const MultiDnnScenario& s) {
+  std::string out = "model,sample,layer,latency_s,sparsity\n";
+  for (const auto& m : s.models)
+    for (std::size_t i = 0; i < m.latency_s.size(); ++i)
+      for (std::size_t l = 0; l < m.latency_s[i].size(); ++l)
+        out += fmt::format("{},{},{},{},{}\n", m.name, m.sample_ids[i], l, m.latency_s[i][l],
+                           m.sparsity[i][l]);
+  return out;
 }
 
 namespace {

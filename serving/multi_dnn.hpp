@@ -6,7 +6,8 @@
 // (docs/serving.md, "Multi-DNN scheduling").
 //
 // Scenarios ("format": "tessera.multi_dnn") give each model as a latency table (per sample, per
-// layer: latency and output sparsity) with its network family and SLO, and the requests as a
+// layer: latency and output sparsity) or as a workload whose table Tessera's engines compute
+// (serving/multi_dnn_workload.hpp), with its network family and SLO, and the requests as a
 // trace or drawn by the artefact's generator (Poisson arrivals, models uniformly, priorities
 // from a list, samples uniformly).
 //
@@ -26,7 +27,8 @@ namespace tessera::serving {
 
 // One model (a network under one pruning recipe) as measured latencies.
 struct LatencyTableModel {
-  std::string name, family, table_file;
+  std::string name, family;
+  std::string table_file;  // the latency table, or the workload the table was computed from
   std::vector<std::int64_t> sample_ids;        // as in the table, in order of first appearance
   std::vector<std::vector<double>> latency_s;  // [sample][layer]
   std::vector<std::vector<double>> sparsity;   // [sample][layer]; 0 where the table has none
@@ -40,6 +42,10 @@ struct LatencyTableModel {
   double slo_s = 0;  // slo_s, or slo_multiple × family_mean_isolated_s
   std::size_t layers() const { return avg_latency_s.size(); }
 };
+
+// Fills the averages and mean isolated latency from latency_s and sparsity (at least one sample
+// of at least one layer). InputError naming table_file when an average sparsity reaches 1.
+void summarise_latency_table(LatencyTableModel& m);
 
 struct MultiDnnRequest {
   double arrival_s = 0;
@@ -113,6 +119,10 @@ struct MultiDnnReport {
   double wall_s = 0;
   nlohmann::json resolved;
 };
+
+// The scenario's latency tables as one CSV (model,sample,layer,latency_s,sparsity), numbers in
+// their shortest exact form: what a scenario naming them as latency tables reads back equally.
+std::string latency_tables_csv(const MultiDnnScenario& scenario);
 
 // Runs the scenario under its policy (or `policy` when given).
 MultiDnnReport run_multi_dnn(const MultiDnnScenario& scenario, const std::string& policy = "");

@@ -7,7 +7,9 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <set>
+#include <sstream>
 
 #include <catch2/catch.hpp>
 
@@ -219,4 +221,150 @@ TEST_CASE("tessera serve runs a multi-DNN scenario and names a bad trace line",
   CHECK(bad.code == 1);
   CHECK_THAT(bad.err, Contains("r.csv:3: model 'a_x' has no sample 9"));
   CHECK(std::count(bad.err.begin(), bad.err.end(), '\n') == 1);
+}
+
+TEST_CASE("multi-DNN: a model given as a workload computes the shipped CNN latency table",
+          "[serving][multi_dnn]") {
+  // configs/scenarios/dysta_cnn/tables.csv was written by `tessera serve
+  // dysta_cnn_eyeriss_v2_workloads.json --tables` (scripts/dysta_tables.py); every model draws
+  // its samples from its own seed, so one model alone gives its rows of the whole table.
+  // MobileNet (block4 60 %) keeps the test short: a ResNet-50 sample takes seconds in dysta mode.
+  const std::string dir = test::source_path("configs/scenarios");
+  const std::string file = dir + "/dysta_cnn_eyeriss_v2_workloads.json";
+  json doc = read_json_file(file);
+  const std::string name = "mobilenet_block4_60";
+  const json one = doc.at("models").at(name);
+  doc["models"] = {{name, one}};
+  const MultiDnnScenario computed = read_multi_dnn_scenario(doc, file, dir);
+  const MultiDnnScenario shipped = load_multi_dnn_scenario(dir + "/dysta_cnn_eyeriss_v2.json");
+  const auto it = std::find_if(shipped.models.begin(), shipped.models.end(),
+                               [&](const auto& m) { return m.name == name; });
+  REQUIRE(it != shipped.models.end());
+  const LatencyTableModel& m = computed.models.at(0);
+  REQUIRE(m.sample_ids == it->sample_ids);
+  CHECK(m.latency_s == it->latency_s);  // exactly: the CSV holds the shortest exact digits
+  CHECK(m.sparsity == it->sparsity);
+  // The rule: the image stays dense, the other inputs vary around 0.5 within the clamp.
+  std::set<double> second_layer;
+  for (std::size_t s = 0; s < m.sparsity.size(); ++s) {
+    CHECK(m.sparsity[s][0] == 0);
+    for (std::size_t l = 1; l < m.sparsity[s].size(); ++l) {
+      CHECK(m.sparsity[s][l] >= 1 - 0.5 * 1.4 * 1.15);
+      CHECK(m.sparsity[s][l] <= 1 - 0.5 * 0.6 * 0.85);
+    }
+    second_layer.insert(m.latency_s[s][1]);
+  }
+  CHECK(second_layer.size() == m.sparsity.size());  // samples differ
+}
+
+TEST_CASE("multi-DNN: a workload model's table is its samples' simulations",
+          "[serving][multi_dnn]") {
+  Scratch d("workload");
+  // Two layers on a sparse engine in expected mode, where a layer's cycles follow its density.
+  d.write("w.json", R"({"format": "tessera.workload", "version": 1, "name": "two",
+    "operators": [
+      {"name": "a.l0", "kind": "matmul", "shape": {"m": 64, "k": 256, "n": 256}},
+      {"name": "a.l1", "kind": "matmul", "inputs": ["a.l0"], "shape": {"m": 64, "k": 256, "n": 256},
+       "density": {"activation": 0.4}},
+      {"name": "b.l2", "kind": "matmul", "inputs": ["a.l1"], "shape": {"m": 64, "k": 256, "n": 256},
+       "density": {"activation": 0.4}}]})");
+  const std::string arch = test::source_path("configs/arch/sanger_like.json");
+  json doc = {{"format", "tessera.multi_dnn"},
+              {"arch", arch},
+              {"models",
+               {{"m_x",
+                 {{"workload", "w.json"},
+                  {"samples", 3},
+                  {"variation", {{"sample", {0.5, 2.0}}, {"layer", {0.9, 1.1}}, {"seed", 7}}},
+                  {"slo_multiple", 5}}}}},
+              {"arrival", {{"process", "poisson"}, {"rate_per_s", 10}}},
+              {"requests", 5}};
+  const MultiDnnScenario s = d.read(doc);
+  const LatencyTableModel& m = s.models.at(0);
+  REQUIRE(m.latency_s.size() == 3);
+  REQUIRE(m.layers() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(m.sparsity[i][0] == 0);  // a dense input stays dense
+    // Each sample is `tessera simulate` of the workload at the sample's densities.
+    const std::string report = (d.dir / "r.json").string();
+    std::vector<std::string> args = {"simulate", "--arch", arch, "--workload",
+                                     (d.dir / "w.json").string(), "--quiet", "--out", report};
+    for (int l = 1; l < 3; ++l) {
+      std::ostringstream set;
+      set << "/workload/layers/" << (l == 1 ? "a.l1" : "b.l2") << "/activation_density="
+          << std::setprecision(17) << 1 - m.sparsity[i][l];
+      args.insert(args.end(), {"--set", set.str()});
+    }
+    REQUIRE(test::run_cli(args).code == 0);
+    const json layers = read_json_file(report).at("layers");
+    for (std::size_t l = 0; l < 3; ++l)
+      CHECK(layers.at(l).at("latency_s").get<double>() == Approx(m.latency_s[i][l]).epsilon(1e-12));
+  }
+  CHECK(m.latency_s[0][1] != m.latency_s[1][1]);
+  // Grouped by the first name part: a.l0 + a.l1, then b.l2; the group's sparsity is its
+  // MAC-weighted input sparsity.
+  doc["models"]["m_x"]["layer_name_parts"] = 1;
+  const LatencyTableModel g = d.read(doc).models.at(0);
+  REQUIRE(g.layers() == 2);
+  CHECK(g.latency_s[2][0] == m.latency_s[2][0] + m.latency_s[2][1]);
+  CHECK(g.sparsity[2][0] == Approx(m.sparsity[2][1] / 2));
+  CHECK(g.latency_s[2][1] == m.latency_s[2][2]);
+  // The tables written by `tessera serve --tables` read back equal.
+  d.write("s.json", doc.dump());
+  const std::string csv = (d.dir / "t.csv").string();
+  REQUIRE(test::run_cli({"serve", (d.dir / "s.json").string(), "--quiet", "--tables", csv}).code == 0);
+  const MultiDnnScenario back =
+      d.read({{"format", "tessera.multi_dnn"},
+              {"models", {{"m_x", {{"latency_table", "t.csv"}, {"slo_multiple", 5}}}}},
+              {"arrival", {{"process", "poisson"}, {"rate_per_s", 10}}},
+              {"requests", 5}});
+  CHECK(back.models.at(0).latency_s == g.latency_s);
+  CHECK(back.models.at(0).sparsity == g.sparsity);
+}
+
+TEST_CASE("multi-DNN: bad workload models name the scenario file and JSON path",
+          "[serving][multi_dnn]") {
+  Scratch d("workload_errors");
+  d.write("w.json", R"({"format": "tessera.workload", "version": 1, "name": "one",
+    "operators": [{"name": "l0", "kind": "matmul", "shape": {"m": 8, "k": 8, "n": 8}}]})");
+  d.write("t.csv", kTables);
+  const std::string arch = test::source_path("configs/arch/sanger_like.json");
+  const auto doc = [&](const json& model) {
+    return json{{"format", "tessera.multi_dnn"},
+                {"models", {{"m_x", model}}},
+                {"arrival", {{"process", "poisson"}, {"rate_per_s", 10}}},
+                {"requests", 5}};
+  };
+  const auto fails = [&](const json& model, const std::string& what) {
+    REQUIRE_THROWS_WITH(d.read(doc(model)), Contains("s.json: ") && Contains(what));
+  };
+  const json ok = {{"workload", "w.json"}, {"arch", arch}, {"slo_s", 1}};
+  CHECK_NOTHROW(d.read(doc(ok)));
+  json m = ok;
+  m["latency_table"] = "t.csv";
+  fails(m, "/models/m_x: give exactly one of latency_table (a CSV file) and workload");
+  m = ok;
+  m.erase("arch");
+  fails(m, "/models/m_x: a model given as a workload needs an engine config");
+  m = ok;
+  m["workload"] = "missing.json";
+  fails(m, "/models/m_x/workload: ");
+  m = ok;
+  m["arch"] = "missing_arch.json";
+  fails(m, "/models/m_x/arch: ");
+  m = ok;
+  m["variation"] = {{"sample", {1.2, 0.5}}};
+  fails(m, "/models/m_x/variation/sample: expected [low, high] factors");
+  m = ok;
+  m["variation"] = {{"smaple", {0.5, 1.2}}};
+  fails(m, "/models/m_x/variation/smaple: unknown key 'smaple'");
+  m = ok;
+  m["samples"] = 0;
+  fails(m, "/models/m_x/samples");
+  m = ok;
+  m["workload_settings"] = {{"layers", {{"nope*", {{"activation_density", 0.5}}}}}};
+  fails(m, "/models/m_x/workload: ");
+  m = ok;
+  m["set"] = {"sparse.pes=-3"};
+  fails(m, "/models/m_x/arch: ");
 }
