@@ -70,33 +70,8 @@ int serve_xr_space(const ServeArgs& a, std::ostream& out, std::ostream& err) {
   });
   progress.finish();
   nlohmann::json doc = {{"format", "tessera.xr_space_results"}, {"space", space.name}, {"points", nlohmann::json::array()}};
-  for (const auto& r : results) {
-    nlohmann::json j = {{"index", r.index}, {"point", r.point}};
-    if (r.error.empty()) {
-      j["policy"] = r.policy;
-      j["score"] = r.score;
-      j["models"] = r.models;
-    } else {
-      j["error"] = r.error;
-    }
-    doc["points"].push_back(std::move(j));
-  }
-  std::stable_sort(results.begin(), results.end(), [](const auto& x, const auto& y) {
-    if (x.error.empty() != y.error.empty()) return x.error.empty();
-    return x.score > y.score;
-  });
-  if (!a.quiet) {
-    out << "XR design space " << space.name << ": " << space.grid_size() << " points, best first\n";
-    std::size_t shown = 0;
-    for (const auto& r : results) {
-      if (!r.error.empty()) {
-        out << "  point " << r.index << " failed: " << r.error << "\n";
-        continue;
-      }
-      if (shown++ < 10)
-        out << fmt::format("  {:>8.3f}  {:<6} {}\n", r.score, r.policy, r.point.dump());
-    }
-  }
+  for (const auto& r : results) doc["points"].push_back(explorer::to_json(r));
+  if (!a.quiet) out << explorer::format_xr_results(space, results);
   if (!a.out_file.empty()) {
     write_file(a.out_file, doc.dump(2) + "\n");
     if (!a.quiet) out << "results written to " << a.out_file << "\n";

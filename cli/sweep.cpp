@@ -4,21 +4,94 @@
 
 #include <cstdio>
 #include <memory>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
 #include "cli/app.hpp"
+#include "cli/progress.hpp"
 #include "cli/command.hpp"
 #include "cli/files.hpp"
 #include "cli/results_file.hpp"
 #include "cli/run_log.hpp"
 #include "common/error.hpp"
+#include "common/hash.hpp"
+#include "common/params.hpp"
+#include "explorer/xr_space.hpp"
 
 namespace tessera::cli {
 
 namespace {
 
+// An XR design space (explorer/xr_space.hpp): its grid, every point under each policy, one log
+// line per point and policy after a header naming the space and scenario by their hashes.
+int sweep_xr(const SweepArgs& a, std::ostream& out, std::ostream& err) {
+  if (a.method != "grid" || !a.shard.empty() || !a.pool.empty() || a.mpi)
+    throw InputError(a.space + ": an XR design space sweeps its whole grid in one process: drop "
+                               "--method, --shard, --pool and --mpi");
+  const explorer::XrSpace space = explorer::read_xr_space(a.space);
+  const nlohmann::json header = {{"format", "tessera.xr_sweep_log"},
+                                 {"version", 1},
+                                 {"space", space.name},
+                                 {"space_hash", json_hash(space.doc)},
+                                 {"scenario_hash", json_hash(space.scenario_doc)},
+                                 {"points", space.grid_size()}};
+  check_run_paths({{"space", a.space}, {"the space's scenario", space.scenario}}, {{"--log", a.log}});
+  ResultsFile file(a.log);
+  explorer::XrSweepOptions o;
+  std::vector<explorer::XrPointResult> previous;
+  if (file.content().find_first_not_of(" \t\r\n") == std::string::npos) {
+    file.drop_partial_line();
+    file.append(header.dump());
+  } else {
+    if (!a.resume)
+      throw InputError(a.log + ": results log exists; add --resume to continue it, or choose another --log");
+    std::istringstream in(file.content());
+    std::string line;
+    std::size_t number = 0;
+    const bool complete = file.content().back() == '\n';
+    while (std::getline(in, line)) {
+      ++number;
+      if (!complete && in.peek() == std::char_traits<char>::eof()) break;  // cut by a kill
+      const std::string where = a.log + ":" + std::to_string(number);
+      const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_discarded()) throw InputError(where + ": not a JSON line");
+      if (number == 1) {
+        if (j != header)
+          throw InputError(where + ": is the log of another XR sweep (its header differs: the "
+                                   "space or its scenario changed); choose another --log");
+        continue;
+      }
+      previous.push_back(explorer::xr_point_from_json(j, where));
+      if (previous.back().index >= space.grid_size())
+        throw InputError(where + ": point " + std::to_string(previous.back().index) +
+                         " is outside the space's grid");
+      o.done.insert(previous.back().index);
+    }
+    file.drop_partial_line();
+  }
+  ProgressLine progress(err, "sweep", "points");
+  o.on_point = [&](const std::vector<explorer::XrPointResult>& rs) {
+    for (const auto& r : rs) file.append(explorer::to_json(r).dump());
+  };
+  if (!a.quiet) o.progress = [&](std::size_t done, std::size_t total) { progress("running", done, total); };
+  auto results = explorer::sweep_xr_space(space, o);
+  progress.finish();
+  results.insert(results.begin(), previous.begin(), previous.end());
+  if (!a.quiet) {
+    out << explorer::format_xr_results(space, results);
+    out << fmt::format("{} points run, {} from the log; results in {}\n",
+                       space.grid_size() - o.done.size(), o.done.size(), a.log);
+  }
+  return kExitOk;
+}
+
 int sweep(const SweepArgs& a, std::ostream& out, std::ostream& err) {
+  {
+    const nlohmann::json head = read_json_file(a.space);
+    if (head.is_object() && head.value("format", "") == "tessera.xr_space") return sweep_xr(a, out, err);
+  }
   explorer::SweepOptions o;
   o.method = *explorer::sweep_method_from_string(a.method);
   o.samples = a.samples;
@@ -74,7 +147,10 @@ Command add_sweep(CLI::App& app) {
   auto a = std::make_shared<SweepArgs>();
   auto* cmd = app.add_subcommand(
       "sweep", "Evaluate the points of a design space, appending to a results log");
-  cmd->add_option("space", a->space, "Design space (JSON, docs/explorer.md)")->required();
+  cmd->add_option("space", a->space,
+                  "Design space (JSON, docs/explorer.md), or an XR design space "
+                  "(\"format\": \"tessera.xr_space\", docs/serving.md)")
+      ->required();
   cmd->add_option("--log", a->log,
                   "Results log (JSON lines), appended as points complete; its folder is created")
       ->required()

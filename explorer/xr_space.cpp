@@ -1,7 +1,10 @@
 #include "explorer/xr_space.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
+
+#include <fmt/format.h>
 
 #include "common/error.hpp"
 #include "common/params.hpp"
@@ -56,6 +59,7 @@ XrSpace read_xr_space(const std::string& path) {
   ParamReader r(doc, path);
   XrSpace s;
   s.file = path;
+  s.doc = doc;
   if (r.string("format") != "tessera.xr_space") throw r.error("format", "expected \"tessera.xr_space\"");
   if (r.integer("version") != 1) throw r.error("version", "expected 1");
   s.name = r.string("name", std::filesystem::path(path).stem().string());
@@ -96,11 +100,21 @@ XrSpace read_xr_space(const std::string& path) {
 
 std::vector<XrPointResult> sweep_xr_space(const XrSpace& space,
                                           const std::function<void(std::size_t, std::size_t)>& progress) {
+  XrSweepOptions o;
+  o.progress = progress;
+  return sweep_xr_space(space, o);
+}
+
+std::vector<XrPointResult> sweep_xr_space(const XrSpace& space, const XrSweepOptions& options) {
   std::vector<XrPointResult> out;
   serving::xr::CostCache costs;
   const std::uint64_t n = space.grid_size();
   const std::string dir = std::filesystem::path(space.scenario).parent_path().string();
+  std::size_t done = 0, to_do = 0;
+  for (std::uint64_t i = 0; i < n; ++i) to_do += options.done.count(i) ? 0 : 1;
   for (std::uint64_t i = 0; i < n; ++i) {
+    if (options.done.count(i)) continue;
+    const std::size_t first = out.size();
     // Mixed radix, the first parameter slowest (as explorer grids number their points).
     nlohmann::json point = nlohmann::json::object();
     std::uint64_t rest = i;
@@ -149,7 +163,89 @@ std::vector<XrPointResult> sweep_xr_space(const XrSpace& space,
       res.error = e.what();
       out.push_back(std::move(res));
     }
-    if (progress) progress(static_cast<std::size_t>(i + 1), static_cast<std::size_t>(n));
+    if (options.on_point)
+      options.on_point(std::vector<XrPointResult>(out.begin() + static_cast<std::ptrdiff_t>(first),
+                                                  out.end()));
+    if (options.progress) options.progress(++done, to_do);
+  }
+  return out;
+}
+
+nlohmann::json to_json(const XrPointResult& r) {
+  nlohmann::json j = {{"index", r.index}, {"point", r.point}};
+  if (r.error.empty()) {
+    j["policy"] = r.policy;
+    j["score"] = r.score;
+    j["models"] = r.models;
+  } else {
+    j["error"] = r.error;
+  }
+  return j;
+}
+
+XrPointResult xr_point_from_json(const nlohmann::json& j, const std::string& where) {
+  XrPointResult r;
+  const bool ok = j.is_object() && j.contains("index") && j["index"].is_number_unsigned() &&
+                  j.contains("point") && j["point"].is_object() &&
+                  (j.contains("error") ? j["error"].is_string()
+                                       : j.contains("policy") && j["policy"].is_string() &&
+                                             j.contains("score") && j["score"].is_number() &&
+                                             j.contains("models"));
+  if (!ok) throw InputError(where + ": not an XR point result (index, point, policy, score, models)");
+  r.index = j["index"].get<std::uint64_t>();
+  r.point = j["point"];
+  if (j.contains("error")) {
+    r.error = j["error"].get<std::string>();
+  } else {
+    r.policy = j["policy"].get<std::string>();
+    r.score = j["score"].get<double>();
+    r.models = j["models"];
+  }
+  return r;
+}
+
+std::string format_xr_results(const XrSpace& space, std::vector<XrPointResult> results,
+                              std::size_t top) {
+  std::stable_sort(results.begin(), results.end(), [](const auto& x, const auto& y) {
+    if (x.error.empty() != y.error.empty()) return x.error.empty();
+    return x.score > y.score;
+  });
+  std::vector<std::string> paths;
+  for (const auto& [path, values] : space.parameters) paths.push_back(path);
+  for (const auto& [path, expr] : space.derived) paths.push_back(path);
+  // The dotted prefix every path shares ("sub_accelerators."), left out of the headings.
+  std::size_t common = paths.empty() ? 0 : paths.front().size();
+  for (const auto& p : paths) {
+    std::size_t k = 0;
+    while (k < common && k < p.size() && p[k] == paths.front()[k]) ++k;
+    common = k;
+  }
+  while (common > 0 && paths.front()[common - 1] != '.') --common;
+  const auto cell = [](const nlohmann::json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); };
+  std::vector<std::size_t> width;
+  for (const auto& p : paths) width.push_back(std::max<std::size_t>(p.size() - common, 3));
+  std::size_t shown = 0;
+  for (const auto& r : results) {
+    if (!r.error.empty() || shown++ >= top) continue;
+    for (std::size_t c = 0; c < paths.size(); ++c)
+      if (r.point.contains(paths[c])) width[c] = std::max(width[c], cell(r.point[paths[c]]).size());
+  }
+  std::string out = fmt::format("XR design space {}: {} points, best first\n", space.name, space.grid_size());
+  if (common > 0) out += fmt::format("  (parameters {}*)\n", paths.front().substr(0, common));
+  out += fmt::format("  {:>6} {:>8}  {:<6}", "point", "score", "policy");
+  for (std::size_t c = 0; c < paths.size(); ++c) out += fmt::format(" {:>{}}", paths[c].substr(common), width[c]);
+  out += "\n";
+  shown = 0;
+  for (const auto& r : results) {
+    if (!r.error.empty()) {
+      out += fmt::format("  point {} failed: {}\n", r.index, r.error);
+      continue;
+    }
+    if (shown++ >= top) continue;
+    out += fmt::format("  {:>6} {:>8.3f}  {:<6}", r.index, r.score, r.policy);
+    for (std::size_t c = 0; c < paths.size(); ++c)
+      out += fmt::format(" {:>{}}", r.point.contains(paths[c]) ? cell(r.point[paths[c]]) : "-", width[c]);
+    out += "\n";
   }
   return out;
 }

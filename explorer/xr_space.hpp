@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,7 @@ struct XrSpace {
   std::vector<std::pair<std::string, std::vector<nlohmann::json>>> parameters;
   std::vector<std::pair<std::string, Expression>> derived;  // in the file's key order
   std::vector<std::string> policies;                        // default: the scenario's
+  nlohmann::json doc;  // the space file as read: with the scenario, what a sweep's log is of
   std::uint64_t grid_size() const;
 };
 
@@ -44,9 +46,28 @@ struct XrPointResult {
   std::string error;      // a point the scenario reader or an engine refused
 };
 
+nlohmann::json to_json(const XrPointResult& r);
+// The inverse of to_json; InputError naming `where` for a malformed entry.
+XrPointResult xr_point_from_json(const nlohmann::json& j, const std::string& where);
+
+struct XrSweepOptions {
+  std::set<std::uint64_t> done;  // points not to run again (a resumed log holds them)
+  // Told every point's results when it completes (one per policy, or its error).
+  std::function<void(const std::vector<XrPointResult>&)> on_point;
+  std::function<void(std::size_t, std::size_t)> progress;  // points done and to do
+};
+
 // Runs every grid point under every policy (inference costs computed once per distinct
-// sub-accelerator and model). `progress` is told points done and in all.
+// sub-accelerator and model), skipping options.done.
+std::vector<XrPointResult> sweep_xr_space(const XrSpace& space, const XrSweepOptions& options);
+// The same with only a progress callback.
 std::vector<XrPointResult> sweep_xr_space(
     const XrSpace& space, const std::function<void(std::size_t, std::size_t)>& progress = {});
+
+// The results best first as a table with a column per parameter (and derived value), the
+// parameters' common dotted prefix left out of the headings, at most `top` rows, failed points
+// listed after them.
+std::string format_xr_results(const XrSpace& space, std::vector<XrPointResult> results,
+                              std::size_t top = 10);
 
 }  // namespace tessera::explorer

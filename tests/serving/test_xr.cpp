@@ -7,12 +7,16 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <sstream>
 
 #include <catch2/catch.hpp>
 
 #include "common/csv.hpp"
 #include "common/error.hpp"
+#include "common/params.hpp"
 #include "serving/xr.hpp"
 #include "serving/xr_run.hpp"
 #include "cli_support.hpp"
@@ -340,4 +344,70 @@ TEST_CASE("tessera serve runs XR scenarios and XR design spaces", "[serving][xr]
   const auto list = test::run_cli({"list"});
   CHECK_THAT(list.out, Contains("XR scenario policies"));
   CHECK_THAT(list.out, Contains("dream"));
+}
+
+TEST_CASE("tessera sweep runs an XR design space into a log and resumes it", "[serving][xr][cli]") {
+  const auto dir = std::filesystem::temp_directory_path() / "tessera_xr_sweep";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string space = (dir / "space.json").string(), log = (dir / "log.jsonl").string();
+  const nlohmann::json doc = {
+      {"format", "tessera.xr_space"},
+      {"version", 1},
+      {"name", "two-points"},
+      {"scenario", test::source_path("configs/xr/ar_assistant_two_units.json")},
+      {"parameters",
+       {{"sub_accelerators.0.num_pes", {{"values", {256, 768}}}},
+        {"sub_accelerators.0.dataflow", {{"values", {"WS"}}}},
+        {"sub_accelerators.1.dataflow", {{"values", {"OS"}}}}}},
+      {"derived", {{"sub_accelerators.1.num_pes", "1024 - sub_accelerators.0.num_pes"}}},
+      {"policies", {"fcfs", "dream"}}};
+  std::ofstream(space) << doc.dump();
+  const auto lines = [&] {
+    std::ifstream in(log);
+    std::vector<std::string> out;
+    for (std::string l; std::getline(in, l);) out.push_back(l);
+    return out;
+  };
+  const auto r = test::run_cli({"sweep", space, "--log", log});
+  REQUIRE(r.code == 0);
+  const auto first = lines();
+  REQUIRE(first.size() == 1 + 2 * 2);  // the header, then 2 points x 2 policies
+  CHECK(nlohmann::json::parse(first[0]).at("format") == "tessera.xr_sweep_log");
+  // A column per parameter, at a terminal's width.
+  CHECK_THAT(r.out, Contains("(parameters sub_accelerators.*)"));
+  CHECK_THAT(r.out, Contains("0.num_pes"));
+  CHECK_THAT(r.out, Contains("1.num_pes"));
+  std::istringstream table(r.out);
+  for (std::string l; std::getline(table, l);) CHECK(l.size() <= 100);
+  // The scores are the ones `tessera serve` gives for the space.
+  const std::string out = (dir / "serve.json").string();
+  REQUIRE(test::run_cli({"serve", space, "--quiet", "--out", out}).code == 0);
+  const auto served = read_json_file(out).at("points");
+  for (std::size_t i = 1; i < first.size(); ++i)
+    CHECK(std::count(served.begin(), served.end(), nlohmann::json::parse(first[i])) == 1);
+  // An existing log is continued only with --resume; a finished one runs nothing again.
+  const auto again = test::run_cli({"sweep", space, "--log", log});
+  CHECK(again.code == 1);
+  CHECK_THAT(again.err, Contains("results log exists; add --resume"));
+  const auto resumed = test::run_cli({"sweep", space, "--log", log, "--resume"});
+  CHECK(resumed.code == 0);
+  CHECK_THAT(resumed.out, Contains("0 points run, 2 from the log"));
+  CHECK(lines() == first);
+  // A log cut after the first point (and in the middle of a line) runs the second point again.
+  {
+    std::ofstream cut(log, std::ios::trunc);
+    cut << first[0] << "\n" << first[1] << "\n" << first[2] << "\n" << first[3].substr(0, 10);
+  }
+  REQUIRE(test::run_cli({"sweep", space, "--log", log, "--resume", "--quiet"}).code == 0);
+  CHECK(lines() == first);
+  // A log of another space is refused.
+  nlohmann::json other = doc;
+  other["policies"] = {"edf"};
+  std::ofstream(space) << other.dump();
+  const auto refused = test::run_cli({"sweep", space, "--log", log, "--resume"});
+  CHECK(refused.code == 1);
+  CHECK_THAT(refused.err, Contains("log.jsonl:1: is the log of another XR sweep"));
+  CHECK(std::count(refused.err.begin(), refused.err.end(), '\n') == 1);
+  std::filesystem::remove_all(dir);
 }
