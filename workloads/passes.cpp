@@ -12,6 +12,10 @@ bool is_batch_norm(const Operator& op) {
   return n && n->type == NormType::batch;
 }
 
+// One input channel per group, and more than one group: a filter's only matrix is its R x S
+// kernel (an ungrouped convolution of one input channel is an ordinary K x (R·S) matrix).
+bool is_depthwise(const Conv& c) { return c.groups > 1 && c.c == c.groups; }
+
 bool takes_bias(const Operator& op) {
   if (op.kind() == OpKind::conv) return true;
   const auto* m = std::get_if<MatMul>(&op.shape);
@@ -63,9 +67,11 @@ std::size_t fold_batch_norms(Graph& graph) {
 i64 full_rank(const Operator& op) {
   if (const auto* m = std::get_if<MatMul>(&op.shape))
     return m->b_is_weight ? std::min(m->k, m->n) : 0;
-  if (const auto* c = std::get_if<Conv>(&op.shape))
-    return c->groups == 1 && !c->transposed ? std::min(c->k, size_product({c->c, c->r, c->s}))
-                                            : 0;
+  if (const auto* c = std::get_if<Conv>(&op.shape)) {
+    if (c->transposed) return 0;
+    if (is_depthwise(*c)) return std::min(c->r, c->s);
+    return std::min(c->k / c->groups, size_product({c->c / c->groups, c->r, c->s}));
+  }
   return 0;
 }
 
@@ -100,12 +106,31 @@ void factorise_low_rank(Graph& graph, const std::vector<i64>& ranks) {
       b.k = r;
       in.shape = a;
       last.shape = b;
-    } else {
-      const auto& c = std::get<Conv>(op.shape);
+    } else if (const auto& c = std::get<Conv>(op.shape); is_depthwise(c)) {
+      // Each filter's kernel as r outer products (column x row): R x 1 down the rows over
+      // every column (r channels per filter), then 1 x S along the columns summing them.
       Conv a = c;
-      a.k = r;
+      a.k = c.k * r;
+      a.s = 1;
+      a.stride_w = a.dilation_w = 1;
+      a.pad_left = a.pad_right = 0;
       a.bias = false;
-      Conv b{.n = c.n, .c = r, .h = c.p(), .w = c.q(), .k = c.k, .r = 1, .s = 1, .bias = c.bias};
+      Conv b = c;
+      b.c = a.k;
+      b.h = a.p();
+      b.r = 1;
+      b.stride_h = b.dilation_h = 1;
+      b.pad_top = b.pad_bottom = 0;
+      b.groups = c.k;
+      in.shape = a;
+      last.shape = b;
+    } else {
+      // Group by group: each group's filters to r channels, then a 1x1 conv of the same groups.
+      Conv a = c;
+      a.k = c.groups * r;
+      a.bias = false;
+      Conv b{.n = c.n, .c = a.k, .h = c.p(), .w = c.q(), .k = c.k, .r = 1, .s = 1,
+             .groups = c.groups, .bias = c.bias};
       in.shape = a;
       last.shape = b;
     }

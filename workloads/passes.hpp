@@ -16,17 +16,25 @@ namespace tessera::workloads {
 std::size_t fold_batch_norms(Graph& graph);
 
 // The rank of an operator's weight matrix when it can be factorised into two lower-rank ones,
-// else 0. A matrix product with a weight (K x N): min(K, N). An ungrouped, non-transposed
-// convolution, whose filters form a K x (C·R·S) matrix: min(K, C·R·S).
+// else 0. A matrix product with a weight (K x N): min(K, N). A non-transposed convolution of G
+// groups, whose filters form G matrices of K/G x (C/G·R·S): min(K/G, C/G·R·S) (G = 1: the
+// whole K x (C·R·S) matrix). A depthwise one (G > 1 groups of one input channel), whose
+// filters' only matrices are their R x S kernels: min(R, S). Transposed convolutions: 0.
 i64 full_rank(const Operator& op);
 
 // Low-rank factorisation of the operators with a rank (ranks[node] > 0; 0 leaves the node as it
 // is; each rank in [1, full_rank]): operator X becomes
 //   X.factor_in   a matrix product d_in -> r (no bias), or a convolution of X's window, stride,
-//                 dilation and padding with r filters (no bias);
-//   X.factor_out  a matrix product r -> d_out, or a 1x1 convolution r -> K over X's output
-//                 plane, with X's bias;
-// i.e. W (d_out x d_in) = U (d_out x r) · V (r x d_in), as truncated-SVD compression does.
+//                 dilation, padding and G groups with G·r filters (no bias);
+//   X.factor_out  a matrix product r -> d_out, or a 1x1 convolution of G groups G·r -> K over
+//                 X's output plane, with X's bias;
+// i.e. W (d_out x d_in) = U (d_out x r) · V (r x d_in) per group, as truncated-SVD compression
+// does. A depthwise X (K filters of R x S, each kernel = sum of r column x row products, the
+// spatial scheme of Jaderberg, Vedaldi and Zisserman, BMVC 2014) becomes
+//   X.factor_in   an R x 1 convolution (X's vertical stride, dilation and padding) over every
+//                 column, X's groups, K·r filters (r per filter of X), no bias;
+//   X.factor_out  a 1 x S convolution (X's horizontal stride, dilation and padding) of K groups
+//                 K·r -> K, with X's bias.
 // X.factor_in reads X's inputs, X's consumers read X.factor_out. Both factors keep X's
 // precision and densities; the weight values of X (ONNX initializers) and its data masks are
 // not carried over (they are X's, not its factors').

@@ -348,7 +348,7 @@ void annotate(Graph& graph, const WorkloadSettings& settings, bool whole_model) 
     const Annotation& a = settings.layers[i].second;
     throw InputError(a.where + "pattern '" + settings.layers[i].first + "' matches no operator" +
                      (a.rank || a.rank_ratio ? " that a rank can factorise (matmul with weights, "
-                                               "ungrouped conv)"
+                                               "conv that is not transposed)"
                                              : "") +
                      " of workload '" + graph.name() + "'");
   }

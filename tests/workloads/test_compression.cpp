@@ -158,10 +158,106 @@ TEST_CASE("low rank: the rank of each kind of operator", "[workloads][compressio
   CHECK(full_rank(op) == 0);  // attention products have no weight
   op.shape = Conv{.c = 8, .k = 64, .r = 3, .s = 3};
   CHECK(full_rank(op) == 64);  // min(64, 8·9 = 72)
-  op.shape = Conv{.c = 8, .k = 8, .r = 3, .s = 3, .groups = 8};
-  CHECK(full_rank(op) == 0);  // depthwise
+  op.shape = Conv{.c = 8, .k = 8, .r = 3, .s = 5, .groups = 8};
+  CHECK(full_rank(op) == 3);  // depthwise: each filter's 3 x 5 kernel
+  op.shape = Conv{.c = 8, .k = 16, .r = 3, .s = 3, .groups = 8};
+  CHECK(full_rank(op) == 3);  // depthwise with two filters per channel: still each kernel
+  op.shape = Conv{.c = 8, .k = 64, .r = 3, .s = 3, .groups = 4};
+  CHECK(full_rank(op) == 16);  // grouped: each group's 16 x (2·9) filters
+  op.shape = Conv{.c = 1, .k = 6, .r = 5, .s = 5};
+  CHECK(full_rank(op) == 6);  // one input channel, ungrouped: a 6 x 25 matrix, not depthwise
+  op.shape = Conv{.c = 8, .k = 8, .r = 2, .s = 2, .groups = 8, .transposed = true};
+  CHECK(full_rank(op) == 0);
   op.shape = Norm{};
   CHECK(full_rank(op) == 0);
+}
+
+TEST_CASE("low rank: a grouped convolution factorises group by group", "[workloads][compression]") {
+  const std::string block = test::data_path("workloads/mobile_block.json");
+  const Graph dense = load_workload(block, LoadOptions{});
+  Graph g = load_workload(block, settings({{"layers", {{"gc", {{"rank", 8}}}}}}));
+  const Operator& a = g.op(*g.find("gc.factor_in"));
+  const Operator& b = g.op(*g.find("gc.factor_out"));
+  // gc: 32 -> 64 channels in 4 groups, 3x3, 8x8, no bias: 64·8·9 = 4,608 parameters,
+  // 64·64·8·9 = 294,912 MACs. Each group's 16 x 72 filter matrix at rank 8: a 3x3 conv of 4
+  // groups 32 -> 4·8 = 32 (32·8·9 = 2,304 parameters, 32·64·8·9 = 147,456 MACs), then a 1x1
+  // conv of 4 groups 32 -> 64 (64·8 = 512 parameters, 64·64·8 = 32,768 MACs).
+  const auto& ca = std::get<Conv>(a.shape);
+  const auto& cb = std::get<Conv>(b.shape);
+  CHECK(ca.groups == 4);
+  CHECK(ca.k == 32);
+  CHECK(ca.r == 3);
+  CHECK(ca.pad_top == 1);
+  CHECK(cb.groups == 4);
+  CHECK(cb.c == 32);
+  CHECK(cb.k == 64);
+  CHECK(cb.r == 1);
+  CHECK(dense.op(*dense.find("gc")).params() == 4608);
+  CHECK(a.params() == 2304);
+  CHECK(b.params() == 512);
+  CHECK(a.macs() == 147456);
+  CHECK(b.macs() == 32768);
+  CHECK(b.output_elements() == dense.op(*dense.find("gc")).output_elements());
+  CHECK(g.totals().params == dense.totals().params - 4608 + 2816);
+  CHECK(g.totals().macs == dense.totals().macs - 294912 + 180224);
+}
+
+TEST_CASE("low rank: a depthwise convolution's kernels become rows then columns", "[workloads][compression]") {
+  const std::string block = test::data_path("workloads/mobile_block.json");
+  const Graph dense = load_workload(block, LoadOptions{});
+  Graph g = load_workload(block, settings({{"layers", {{"dw", {{"rank", 1}}}}}}));
+  const Operator& a = g.op(*g.find("dw.factor_in"));
+  const Operator& b = g.op(*g.find("dw.factor_out"));
+  // dw: 32 channels, 3x3, stride 2, padding 1, 16x16 -> 8x8, bias: 32·9 + 32 = 320 parameters,
+  // 32·8·8·9 = 18,432 MACs. At rank 1 each kernel is a column times a row: a 3x1 conv down the
+  // rows (stride 2, padding 1 above and below) over all 16 columns, 32 -> 32 channels in 32
+  // groups (32·3 = 96 parameters, 32·8·16·3 = 12,288 MACs), then a 1x3 conv along the columns
+  // (stride 2, padding 1 left and right) with the bias (32·3 + 32 = 128 parameters, 32·8·8·3 =
+  // 6,144 MACs): 224 parameters, and here as many MACs as before (stride 2 across needs every
+  // column of the first factor).
+  const auto& ca = std::get<Conv>(a.shape);
+  const auto& cb = std::get<Conv>(b.shape);
+  CHECK(ca.r == 3);
+  CHECK(ca.s == 1);
+  CHECK(ca.stride_h == 2);
+  CHECK(ca.stride_w == 1);
+  CHECK(ca.pad_top == 1);
+  CHECK(ca.pad_left == 0);
+  CHECK(ca.groups == 32);
+  CHECK(ca.p() == 8);
+  CHECK(ca.q() == 16);
+  CHECK(cb.c == 32);
+  CHECK(cb.h == 8);
+  CHECK(cb.w == 16);
+  CHECK(cb.r == 1);
+  CHECK(cb.s == 3);
+  CHECK(cb.stride_w == 2);
+  CHECK(cb.pad_left == 1);
+  CHECK(cb.pad_right == 1);
+  CHECK(cb.groups == 32);
+  CHECK(cb.bias);
+  CHECK(a.params() == 96);
+  CHECK(b.params() == 128);
+  CHECK(a.macs() == 12288);
+  CHECK(b.macs() == 6144);
+  CHECK(b.output_elements() == dense.op(*dense.find("dw")).output_elements());
+  CHECK(g.totals().params == dense.totals().params - 320 + 224);
+  // Rank 2 keeps two channels per kernel: 32·2·3 + (32·2·3 + 32) = 416 parameters, more than
+  // the 320 of the whole kernels (allowed: it is what was asked for).
+  Graph two = load_workload(block, settings({{"layers", {{"dw", {{"rank", 2}}}}}}));
+  CHECK(two.op(*two.find("dw.factor_in")).params() + two.op(*two.find("dw.factor_out")).params() == 416);
+  CHECK(std::get<Conv>(two.op(*two.find("dw.factor_out")).shape).c == 64);
+  CHECK_THAT(error_of(block, {{"layers", {{"dw", {{"rank", 4}}}}}}),
+             Contains("/layers/dw/rank: rank 4 exceeds the full rank 3 of operator 'dw'"));
+  // A ratio reaches every factorisable convolution; the transposed one stays:
+  // stem min(32, 27) -> round(13.5) = 14, dw 3 -> 2, gc 16 -> 8, pw min(16, 64) -> 8.
+  Graph r = load_workload(block, settings({{"kinds", {{"conv", {{"rank_ratio", 0.5}}}}}}));
+  CHECK(std::get<Conv>(r.op(*r.find("stem.factor_in")).shape).k == 14);
+  CHECK(std::get<Conv>(r.op(*r.find("dw.factor_in")).shape).k == 64);
+  CHECK(std::get<Conv>(r.op(*r.find("gc.factor_in")).shape).k == 32);
+  CHECK(std::get<Conv>(r.op(*r.find("pw.factor_in")).shape).k == 8);
+  CHECK(r.find("up"));
+  CHECK(r.size() == 9);
 }
 
 TEST_CASE("modegpt: a compression ratio on every layer of gpt2", "[workloads][compression]") {
