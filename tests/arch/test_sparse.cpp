@@ -85,6 +85,14 @@ TEST_CASE("sparse: a clustered mask is slower than a uniform one of equal densit
     }
     CHECK(wc.metrics.at("lane_utilization") < wu.metrics.at("lane_utilization"));
   }
+  // A perfectly balanced weight mask of the same density (every filter 40 % of its taps) is the
+  // bound: it takes 0.4 x the dense cycles, and neither the uniform nor the clustered mask beats it.
+  const auto op = conv(64, 14, 64, 3, 0.4, 0.6);
+  const auto dense = cycles(*engine({{"pes", 64}, {"skip", "none"}}), op);
+  const auto balanced = cycles(*engine({{"pes", 64}, {"skip", "weights"}, {"weight_pattern", "balanced"}}), op);
+  CHECK(static_cast<double>(balanced) == Approx(0.4 * static_cast<double>(dense)).epsilon(0.01));
+  for (const char* pattern : {"uniform", "clustered"})
+    CHECK(cycles(*engine({{"pes", 64}, {"skip", "weights"}, {"weight_pattern", pattern}}), op) > balanced);
 }
 
 TEST_CASE("sparse: compressed sizes follow each format's formula", "[sparse]") {
