@@ -118,7 +118,8 @@ std::optional<GemmMapping> map_gemm(const GemmView& g, const GemmArray& array);
 // fetches (A on port input, B on weight, partial sums on psum_in/psum_out, results on output)
 // and its folds' cycles; fill and drain once per GEMM. Operand A's and B's totals are their
 // distinct bytes times their refetch factors (a convolution's im2col duplication removed).
-// `input_on_chip` / `output_on_chip`: no A reads / no result writes.
+// `input_on_chip` / `output_on_chip`: no A reads / no result writes. Each port's Layout is its
+// operand's in DRAM: A as M rows, B as N rows of K, results and partial sums as M rows of N.
 TilePlan gemm_plan(const GemmView& g, const GemmArray& array, const GemmMapping& m,
                    bool input_on_chip, bool output_on_chip);
 

@@ -331,6 +331,9 @@ u64 digest(const TilePlan& plan) {
   for (const auto& p : plan.ports) {
     mix(std::hash<std::string>{}(p.name));
     mix(static_cast<u64>(p.direction) | p.channel << 1);
+    mix(p.layout.run);
+    mix(p.layout.pitch);
+    mix(p.layout.extent);
   }
   mix(plan.buffering.input | static_cast<u64>(plan.buffering.output) << 20 |
       static_cast<u64>(plan.buffering.streaming) << 40);

@@ -35,10 +35,23 @@ inline constexpr std::string_view psum_out = "psum_out";  // partial sums spille
 
 enum class Direction { read, write };  // read: memory to buffers; write: buffers to memory
 
+// Where a port's tensor lies in off-chip memory, for the detailed DRAM model
+// (arch/dram/pattern.hpp): a row-major matrix of `pitch` bytes per row and `extent` bytes in all;
+// a tile moves `run` bytes of each of its consecutive rows, tiles follow each other across the
+// rows and then down, wrapping at the extent (a tensor fetched again). run = 0 (or run >= pitch):
+// contiguous, each transfer right after the previous one. extent = 0: no wrap.
+struct Layout {
+  u64 run = 0;
+  u64 pitch = 0;
+  u64 extent = 0;
+  bool operator==(const Layout&) const = default;
+};
+
 struct Port {
   std::string name;
   Direction direction = Direction::read;
   std::size_t channel = 0;  // index into the memory system's channels (set by sim::simulate)
+  Layout layout{};          // set by engines that know their tensors' layouts
   bool operator==(const Port&) const = default;
 };
 

@@ -2,26 +2,66 @@
 
 #include <algorithm>
 
+#include "arch/dram/pattern.hpp"
 #include "common/checked.hpp"
 
 namespace tessera::sim {
 
-TileTransfers tile_transfers(const dataflows::TilePlan& plan, const dataflows::Tile& tile,
-                             const arch::MemorySystem& memory) {
+namespace {
+
+// Engine cycles per byte of each port on a detailed DRAM channel: what its transfers held the
+// channel in the synthetic stream of the plan's pattern (arch/dram/pattern.hpp), never less
+// than at the channel's sequential-stream rate; 0 for ports on other channels.
+using PortCosts = std::array<double, dataflows::kMaxPorts>;
+
+PortCosts port_costs(const dataflows::TilePlan& plan, const arch::MemorySystem& memory) {
+  PortCosts costs{};
+  for (std::size_t ch = 0; ch < memory.channels.size(); ++ch) {
+    const arch::MemoryChannel& c = memory.channels[ch];
+    if (!c.detailed) continue;
+    const arch::dram::Pattern pattern = arch::dram::plan_pattern(plan, ch);
+    if (pattern.ports.empty()) continue;
+    const arch::dram::PatternRun& run = arch::dram::pattern_run(*c.detailed, pattern);
+    const double dram_cycles_per_cycle = 1e9 / c.detailed->timing.tck_ns / c.clock_hz;
+    std::size_t i = 0;
+    for (std::size_t p = 0; p < plan.ports.size() && i < pattern.ports.size(); ++p) {
+      if (plan.ports[p].channel != ch || plan.port_bytes(p) == 0) continue;
+      const double rate = std::min(c.bytes_per_cycle, run.port_bytes_per_cycle(i++) * dram_cycles_per_cycle);
+      if (rate > 0) costs[p] = 1.0 / rate;
+    }
+  }
+  return costs;
+}
+
+TileTransfers transfers_of(const dataflows::TilePlan& plan, const dataflows::Tile& tile,
+                           const arch::MemorySystem& memory, const PortCosts& costs) {
   std::array<u64, kMaxChannels> read_bytes{}, write_bytes{};
+  std::array<double, kMaxChannels> read_cost{}, write_cost{};
   for (std::size_t p = 0; p < plan.ports.size(); ++p) {
     const auto& port = plan.ports[p];
-    (port.direction == dataflows::Direction::read ? read_bytes : write_bytes)[port.channel] +=
-        tile.bytes[p];
+    const bool read = port.direction == dataflows::Direction::read;
+    (read ? read_bytes : write_bytes)[port.channel] += tile.bytes[p];
+    (read ? read_cost : write_cost)[port.channel] += static_cast<double>(tile.bytes[p]) * costs[p];
   }
   TileTransfers t;
   for (std::size_t ch = 0; ch < memory.channels.size(); ++ch) {
-    t.reads[ch] = memory.channels[ch].occupancy(read_bytes[ch]);
-    t.writes[ch] = memory.channels[ch].occupancy(write_bytes[ch]);
+    const auto& c = memory.channels[ch];
+    const auto occupancy = [&](u64 bytes, double cost) {
+      return cost > 0 ? checked_ceil<u64>(cost, "cycle count") : c.occupancy(bytes);
+    };
+    t.reads[ch] = occupancy(read_bytes[ch], read_cost[ch]);
+    t.writes[ch] = occupancy(write_bytes[ch], write_cost[ch]);
     t.any_read[ch] = read_bytes[ch] > 0;
     t.any_write[ch] = write_bytes[ch] > 0;
   }
   return t;
+}
+
+}  // namespace
+
+TileTransfers tile_transfers(const dataflows::TilePlan& plan, const dataflows::Tile& tile,
+                             const arch::MemorySystem& memory) {
+  return transfers_of(plan, tile, memory, PortCosts{});
 }
 
 namespace {
@@ -32,12 +72,13 @@ using i64 = std::int64_t;
 // product that does not is a layer too long to count (CountOverflow), never a wrapped time.
 constexpr const char* kCycles = "cycle count";
 
-LayerTiming streaming(const dataflows::TilePlan& plan, const arch::MemorySystem& memory) {
+LayerTiming streaming(const dataflows::TilePlan& plan, const arch::MemorySystem& memory,
+                      const PortCosts& costs) {
   LayerTiming t;
   const std::vector<u64> times = plan.multiplicities();
   for (std::size_t r = 0; r < plan.tiles.size(); ++r) {
     const auto& tile = plan.tiles[r];
-    const TileTransfers tr = tile_transfers(plan, tile, memory);
+    const TileTransfers tr = transfers_of(plan, tile, memory, costs);
     u64 need = tile.compute_cycles;
     for (std::size_t ch = 0; ch < memory.channels.size(); ++ch)
       if (tr.any_read[ch] || tr.any_write[ch])
@@ -58,11 +99,11 @@ LayerTiming streaming(const dataflows::TilePlan& plan, const arch::MemorySystem&
 // depth.
 class Schedule {
  public:
-  Schedule(const dataflows::TilePlan& plan, const arch::MemorySystem& memory)
+  Schedule(const dataflows::TilePlan& plan, const arch::MemorySystem& memory, const PortCosts& costs)
       : plan_(plan), memory_(memory), channels_(memory.channels.size()),
         di_(std::max(1u, plan.buffering.input)), do_(std::max(1u, plan.buffering.output)),
         read_landed_(di_, 0), write_landed_(do_, 0) {
-    for (const auto& t : plan.tiles) transfers_.push_back(tile_transfers(plan, t, memory));
+    for (const auto& t : plan.tiles) transfers_.push_back(transfers_of(plan, t, memory, costs));
   }
 
   u64 run() {
@@ -271,9 +312,27 @@ class Schedule {
 
 }  // namespace
 
+arch::MemorySystem memory_for(const dataflows::TilePlan& plan, const arch::MemorySystem& memory) {
+  arch::MemorySystem m = memory;
+  for (std::size_t ch = 0; ch < m.channels.size(); ++ch) {
+    arch::MemoryChannel& c = m.channels[ch];
+    if (!c.detailed) continue;
+    const arch::dram::Pattern pattern = arch::dram::plan_pattern(plan, ch);
+    if (pattern.ports.empty()) continue;
+    const double dram_cycles_per_cycle = 1e9 / c.detailed->timing.tck_ns / c.clock_hz;
+    const double rate =
+        arch::dram::pattern_run(*c.detailed, pattern).bytes_per_cycle() * dram_cycles_per_cycle;
+    if (rate > 0) c.bytes_per_cycle = std::min(c.bytes_per_cycle, rate);
+  }
+  return m;
+}
+
 LayerTiming time_layer(const dataflows::TilePlan& plan, const arch::MemorySystem& memory) {
-  LayerTiming t = plan.buffering.streaming ? streaming(plan, memory)
-                                           : LayerTiming{Schedule(plan, memory).run(), 0, 0, 0};
+  bool detailed = false;
+  for (const auto& c : memory.channels) detailed = detailed || c.detailed.has_value();
+  const PortCosts costs = detailed ? port_costs(plan, memory) : PortCosts{};
+  LayerTiming t = plan.buffering.streaming ? streaming(plan, memory, costs)
+                                           : LayerTiming{Schedule(plan, memory, costs).run(), 0, 0, 0};
   t.compute_cycles = plan.compute_cycles();
   t.busy_unit_cycles = plan.busy_unit_cycles();
   t.stall_cycles = t.cycles - std::min(t.cycles, t.compute_cycles);

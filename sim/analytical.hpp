@@ -23,7 +23,15 @@ namespace tessera::sim {
 // layer ends when the last write has landed). Runs of identical tiles and iterations of repeated
 // blocks are extrapolated once the schedule is periodic, so the cost follows the distinct tiles
 // and the plan's loops, not the tile count.
+// Detailed DRAM channels (dram.model "detailed") run at the rate their controller sustains on
+// the plan's access pattern (memory_for).
 LayerTiming time_layer(const dataflows::TilePlan& plan, const arch::MemorySystem& memory);
+
+// The memory as the analytical fidelity times `plan` on it: each detailed DRAM channel at the
+// rate its controller sustains on the pattern of the plan's ports it carries (streaming, strided
+// or interleaved, arch/dram/pattern.hpp; run once per spec and pattern, then remembered), at most
+// its sequential-stream rate; other channels as they are.
+arch::MemorySystem memory_for(const dataflows::TilePlan& plan, const arch::MemorySystem& memory);
 
 // Every layer of a run, back to back.
 std::vector<LayerTiming> time_analytical(const std::vector<const dataflows::TilePlan*>& plans,

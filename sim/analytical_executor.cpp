@@ -85,9 +85,10 @@ class AnalyticalExecutor final : public PlanExecutor {
       if (l.alone.cycles > 0) {
         std::array<double, kMaxChannels> busy{};
         const std::vector<u64> times = l.plan->multiplicities();
+        const arch::MemorySystem memory = memory_for(*l.plan, spec_.memory);
         for (std::size_t r = 0; r < l.plan->tiles.size(); ++r) {
           const auto& t = l.plan->tiles[r];
-          const TileTransfers tr = tile_transfers(*l.plan, t, spec_.memory);
+          const TileTransfers tr = tile_transfers(*l.plan, t, memory);
           for (std::size_t c = 0; c < spec_.memory.channels.size(); ++c)
             busy[c] += static_cast<double>(times[r]) * static_cast<double>(t.count) *
                        static_cast<double>(tr.reads[c] + tr.writes[c]);

@@ -4,7 +4,6 @@
 #include <deque>
 #include <cmath>
 #include <limits>
-#include <map>
 #include <optional>
 #include <stdexcept>
 
@@ -14,6 +13,7 @@
 #include <tlm_utils/multi_passthrough_target_socket.h>
 
 #include "arch/dram/controller.hpp"
+#include "arch/dram/pattern.hpp"
 #include "common/checked.hpp"
 #include "common/error.hpp"
 #include "sim/dram_counts.hpp"
@@ -41,17 +41,21 @@ constexpr u64 kMaxRunCycles = std::numeric_limits<std::uint64_t>::max() / 1000;
 // has passed (pipelined requests). Timing only: a payload's data is the transfer's size in bytes
 // (a u64, so transfers beyond the 4 GiB a length field holds need no splitting).
 //
-// A channel of model "detailed" is a DRAM channel instead: the address's upper bytes name the
-// stream (unit and port), each stream reads or writes its own region in order (its own 1 GiB,
-// so streams meet in the same banks on other rows), and the transfer's accesses go through the
-// channel's command-level controller (arch/dram/controller.hpp), whose state carries from one
-// transfer to the next; the transfer lands when its last access is done.
+// A channel of model "detailed" is a DRAM channel instead: the payload also says where the
+// transfer's bytes lie (a footprint of its port's tensor, arch/dram/pattern.hpp, walked by the
+// unit as the plan's layouts say), and its accesses go through the channel's command-level
+// controller (arch/dram/controller.hpp), whose state carries from one transfer to the next; the
+// transfer lands when its last access is done.
+struct Payload {
+  u64 bytes = 0;  // first: what bytes_of reads
+  arch::dram::Footprint footprint;  // detailed channels
+};
+
 struct Memory : sc_core::sc_module {
   tlm_utils::multi_passthrough_target_socket<Memory> socket{"socket"};
   arch::MemorySystem system;
   std::vector<sc_time> busy_until;
   std::vector<std::optional<arch::dram::Controller>> controllers;  // detailed channels
-  std::map<u64, u64> cursors;  // per stream: the next byte address
   double memory_clock_hz;
   std::vector<arch::dram::Request> requests;  // scratch
   // Per initiator (unit), per channel: what the controllers did for its transfers since the unit
@@ -106,23 +110,28 @@ struct Memory : sc_core::sc_module {
     const double clock = system.channels[index].clock_hz > 0 ? system.channels[index].clock_hz : memory_clock_hz;
     const double ratio = 1e9 / spec.timing.tck_ns / clock;
     const auto dram_arrival = static_cast<u64>(std::floor(static_cast<double>(to_cycles(arrival)) * ratio));
-    const u64 stream = tx.get_address() >> 8;
-    const auto cursor = cursors.try_emplace(tx.get_address(), stream << 30).first;
+    const arch::dram::Footprint& f = reinterpret_cast<const Payload*>(tx.get_data_ptr())->footprint;
     const bool write = tx.get_command() == tlm::TLM_WRITE_COMMAND;
-    u64 left = (bytes_of(tx) + access - 1) / access, done = dram_arrival;
-    while (left > 0) {  // in pieces, so that a long transfer holds a bounded request list
-      const u64 n = std::min<u64>(left, 4096);
+    u64 done = dram_arrival;
+    // In pieces of about 4096 accesses, so that a long transfer holds a bounded request list.
+    const u64 piece = 4096 * access;
+    const bool contiguous = f.run >= f.bytes;
+    const u64 rows = contiguous ? 1 : std::max<u64>(1, piece / f.run);
+    const u64 step = contiguous ? piece : rows * f.run;
+    for (u64 off = 0, k = 0; off < f.bytes; off += step, k += rows) {
+      arch::dram::Footprint part = f;
+      part.bytes = std::min(step, f.bytes - off);
+      if (contiguous) part.address += off, part.run = part.pitch = part.bytes;
+      else part.address += k * f.pitch;
       requests.clear();
-      for (u64 i = 0; i < n; ++i) requests.push_back({cursor->second + i * access, write, dram_arrival});
-      cursor->second += n * access;
+      arch::dram::append_requests(spec, part, write, dram_arrival, requests);
       done = std::max(done, ctl.run(requests));
-      left -= n;
     }
     return cycles(static_cast<u64>(std::ceil(static_cast<double>(done) / ratio)));
   }
 
   static u64 bytes_of(const tlm::tlm_generic_payload& tx) {
-    return *reinterpret_cast<const u64*>(tx.get_data_ptr());
+    return reinterpret_cast<const Payload*>(tx.get_data_ptr())->bytes;
   }
 };
 
@@ -155,6 +164,8 @@ struct Unit : sc_core::sc_module {
   const dataflows::TilePlan* plan = nullptr;
   u64 tiles = 0, reads_issued = 0, computed = 0, writes_issued = 0;
   std::vector<sc_time> read_landed, write_landed;  // rings by tile index (writes: when sent)
+  // Per port on a detailed DRAM channel: where its next transfer lies (from each layer's start).
+  std::array<std::optional<arch::dram::Walk>, dataflows::kMaxPorts> walks;
   sc_core::sc_event job_event, reads_event, computed_event, writes_event;
   u64 job_id = 0;
   bool running = false;
@@ -187,17 +198,18 @@ struct Unit : sc_core::sc_module {
                          to_cycles(end), latency, bytes, write});
   }
 
-  // Issues one transfer without waiting; returns when it lands. `stream` names the port of a
-  // detailed DRAM channel (0 otherwise).
-  sc_time issue(tlm::tlm_command cmd, std::size_t channel, u64 bytes, u64 tile, u64 stream = 0) {
+  // Issues one transfer without waiting; returns when it lands. `where`: its bytes on a
+  // detailed DRAM channel.
+  sc_time issue(tlm::tlm_command cmd, std::size_t channel, u64 bytes, u64 tile,
+                const arch::dram::Footprint& where = {}) {
     if (bytes == 0) return sc_core::sc_time_stamp();
-    u64 size = bytes;
+    Payload data{bytes, where};
     tlm::tlm_generic_payload tx;
     tx.set_command(cmd);
-    tx.set_address(channel | (stream << 8));
-    tx.set_data_ptr(reinterpret_cast<unsigned char*>(&size));
-    tx.set_data_length(static_cast<unsigned>(sizeof size));
-    tx.set_streaming_width(static_cast<unsigned>(sizeof size));
+    tx.set_address(channel);
+    tx.set_data_ptr(reinterpret_cast<unsigned char*>(&data));
+    tx.set_data_length(static_cast<unsigned>(sizeof data));
+    tx.set_streaming_width(static_cast<unsigned>(sizeof data));
     tx.set_byte_enable_ptr(nullptr);
     tx.set_dmi_allowed(false);
     tx.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
@@ -230,11 +242,10 @@ struct Unit : sc_core::sc_module {
     for (std::size_t ch = 0; ch < system.channels.size(); ++ch) {
       if (!bytes[ch]) continue;
       const auto& channel = system.channels[ch];
-      if (channel.detailed) {  // a DRAM channel: each port its own stream of addresses
+      if (channel.detailed) {  // a DRAM channel: each port walks its own tensor
         for (std::size_t p = 0; p < plan->ports.size(); ++p) {
           if (plan->ports[p].direction != d || plan->ports[p].channel != ch || !t.bytes[p]) continue;
-          const u64 stream = 1 + index * dataflows::kMaxPorts + p;
-          const sc_time landed = issue(cmd, ch, t.bytes[p], tile, stream);
+          const sc_time landed = issue(cmd, ch, t.bytes[p], tile, walks[p]->next(t.bytes[p]));
           done = std::max(done, landed);
           if (sent) *sent = std::max(*sent, landed - std::min(landed, cycles(channel.latency_cycles)));
         }
@@ -311,6 +322,12 @@ struct Unit : sc_core::sc_module {
     tiles = plan->tile_count();
     computed = 0;
     computing = false;
+    for (std::size_t p = 0; p < plan->ports.size(); ++p) {
+      walks[p].reset();
+      if (const auto& spec = system.channels[plan->ports[p].channel].detailed)
+        walks[p].emplace(plan->ports[p].layout,
+                         arch::dram::region(*spec, 1 + index * dataflows::kMaxPorts + p));
+    }
     if (plan->buffering.streaming) {
       u64 j = 0;
       for (dataflows::TileCursor c(*plan); !c.done() && j < stop_tile; c.advance(), ++j) {
