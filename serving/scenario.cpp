@@ -432,8 +432,6 @@ Scenario read_scenario(const nlohmann::json& doc, const std::string& file, const
     throw r.error("fidelity", "unknown fidelity '" + s.fidelity + "' (known: " + known + ")");
   }
   s.memory = r.choice("memory", {"isolated", "shared"}, "isolated");
-  if (s.memory == "shared" && s.fidelity != "analytical")
-    throw r.error("memory", "shared memory runs on the analytical executor only (so far)");
   if (s.memory == "shared")
     for (const Unit& u : s.units)
       if (u.arch.engine->memory().channels.size() != s.units.front().arch.engine->memory().channels.size())

@@ -377,8 +377,14 @@ ServingReport Loop::run() {
   std::size_t ai = 0;
   std::int64_t reported = 0;
   double last_t = 0;
-  // The executor's next completion (infinity: none).
-  const auto next_completion = [&] { return exec_ ? exec_->next_completion().value_or(kInf) : kInf; };
+  // The executor's next completion before the loop's next arrival or event (infinity: none); the
+  // SystemC executor runs its kernel that far, so nothing may be submitted before it.
+  const auto next_completion = [&] {
+    if (!exec_) return kInf;
+    const double horizon = std::min(ai < reqs_.size() ? reqs_[ai].arrival : kInf,
+                                    events_.empty() ? kInf : events_.top().t);
+    return exec_->next_completion(horizon).value_or(kInf);
+  };
   double next_done = next_completion();
   while (ai < reqs_.size() || !events_.empty() || next_done < kInf) {
     double t = std::min(ai < reqs_.size() ? reqs_[ai].arrival : kInf,
@@ -525,6 +531,9 @@ ServingReport Loop::run() {
     rep.notes.push_back(
         "sub-accelerators are timed alone: sharing one memory system does not slow them down in "
         "this run (\"memory\": \"shared\" runs them on the executor)");
+  if (exec_ && s_.fidelity != "analytical")
+    rep.notes.push_back("the " + s_.fidelity + " executor times the jobs; their energy and the "
+                        "policies' estimates come from stage costs timed analytically");
   rep.notes.push_back("energy counts the layers run; idle time between jobs costs none");
   rep.stage_costs = static_cast<std::int64_t>(costs_.computed());
   rep.events = events_count_;

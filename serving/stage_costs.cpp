@@ -7,7 +7,11 @@
 
 namespace tessera::serving {
 
-StageCosts::StageCosts(const Scenario& scenario) : scenario_(scenario) {
+StageCosts::StageCosts(const Scenario& scenario)
+    : scenario_(scenario),
+      // With shared memory the executor times the jobs; the costs (plans, energy, estimates) are
+      // timed analytically, which also keeps a SystemC executor's kernel the only one running.
+      fidelity_(scenario.memory == "shared" ? "analytical" : scenario.fidelity) {
   for (const Model& m : scenario.models) {
     auto split = workloads::split_stages(m.graph);
     models_.push_back({std::move(split.stages), std::move(split.exit_probability)});
@@ -37,7 +41,7 @@ const StageCost& StageCosts::get(std::size_t model, std::size_t stage, std::int6
     const sim::GraphPlan& plan = *planned;
     c.graph = graph;
     c.plan = planned;
-    const auto timings = sim::time_layers(engine, g, plan, scenario_.fidelity, nullptr, &cache);
+    const auto timings = sim::time_layers(engine, g, plan, fidelity_, nullptr, &cache);
     const auto results = sim::account(engine, g, plan, timings);
     std::vector<std::size_t> layer_of(plan.order.size());
     for (std::size_t j = 0; j < plan.heads.size(); ++j) layer_of[plan.heads[j]] = j;

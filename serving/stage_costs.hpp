@@ -59,6 +59,7 @@ class StageCosts {
     std::vector<double> exit_probability;
   };
   const Scenario& scenario_;
+  std::string fidelity_;  // what times the stages
   std::vector<ModelStages> models_;
   std::vector<std::unique_ptr<sim::MapCache>> caches_;  // one per unit (a cache serves one engine)
   // [model][stage][unit] -> batch -> cost; node-based, so references stay valid.

@@ -113,14 +113,17 @@ class AnalyticalExecutor final : public PlanExecutor {
 
   double now() const override { return now_ / spec_.memory_clock_hz; }
 
-  std::optional<double> next_completion() override {
+  std::optional<double> next_completion(double before_s) override {
     // Simulated on a copy of the state: the answer must not move time.
     AnalyticalExecutor copy(spec_);
     copy.now_ = now_;
     for (std::size_t i = 0; i < units_.size(); ++i) copy.units_[i] = clone(units_[i]);
     for (;;) {
       copy.start_and_finish_instant();
-      if (!copy.done_.empty()) return copy.done_.front().end_s;
+      if (!copy.done_.empty()) {
+        const double end = copy.done_.front().end_s;
+        return end <= before_s ? std::optional<double>(end) : std::nullopt;
+      }
       if (!copy.busy()) return std::nullopt;
       copy.step(std::numeric_limits<double>::infinity());
     }

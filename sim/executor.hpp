@@ -21,6 +21,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -95,10 +96,13 @@ class PlanExecutor {
   // Runs until every submitted job has completed.
   virtual std::vector<Completion> run_to_completion() = 0;
   virtual double now() const = 0;
-  // When the next job completes if nothing is submitted or preempted before then; none when no
-  // work is left. The analytical executor computes it; the SystemC one runs its kernel to that
-  // completion (now() advances to it, and the next run_until returns it).
-  virtual std::optional<double> next_completion() = 0;
+  // When the next job completes if nothing is submitted or preempted before then, provided that
+  // is no later than `before_s`; none otherwise (or when no work is left). The analytical
+  // executor computes it; the SystemC one runs its kernel to that completion, or to `before_s`
+  // if none comes first (now() advances, and the next run_until returns the completion), so a
+  // caller that submits at `before_s` must pass it: the kernel cannot step back.
+  virtual std::optional<double> next_completion(
+      double before_s = std::numeric_limits<double>::infinity()) = 0;
   // Stops the job running on `unit` at its next layer or tile boundary (Preemption): it
   // completes (preempted) when that boundary is reached. None when the unit runs nothing, or
   // nothing would be left after the boundary (its last layer, or at a tile boundary its last

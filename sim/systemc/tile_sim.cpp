@@ -489,12 +489,20 @@ class Executor final : public PlanExecutor {
     return static_cast<double>(to_cycles(sc_core::sc_time_stamp())) / spec_.memory_clock_hz;
   }
 
-  std::optional<double> next_completion() override {
-    // The kernel cannot look ahead without running: it runs event by event to the completion.
+  std::optional<double> next_completion(double before_s) override {
+    // The kernel cannot look ahead without running: it runs event by event to the completion,
+    // and no further than before_s.
     const std::size_t before = shared_.completions.size();
+    const double limit = std::round(std::min(before_s, 1e300) * spec_.memory_clock_hz);
     while (shared_.pending > 0 && shared_.completions.size() == before) {
       if (!sc_core::sc_pending_activity())
         throw std::logic_error("SystemC executor: jobs left but nothing can run");
+      const double now = static_cast<double>(to_cycles(sc_core::sc_time_stamp()));
+      const double next = now + static_cast<double>(to_cycles(sc_core::sc_time_to_pending_activity()));
+      if (next > limit) {  // nothing completes before the limit: stop there
+        if (limit > now) sc_core::sc_start(cycles(static_cast<u64>(limit - now)));
+        break;
+      }
       sc_core::sc_start(sc_core::sc_time_to_pending_activity());
     }
     if (shared_.completions.size() == before) return std::nullopt;
