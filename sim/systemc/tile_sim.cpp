@@ -322,6 +322,9 @@ struct Unit : sc_core::sc_module {
     tiles = plan->tile_count();
     computed = 0;
     computing = false;
+    // No tiles, nothing to move (a layer that takes no time): the compute process is not woken,
+    // or it would run the next layer's plan unasked.
+    if (tiles == 0) return;
     for (std::size_t p = 0; p < plan->ports.size(); ++p) {
       walks[p].reset();
       if (const auto& spec = system.channels[plan->ports[p].channel].detailed)

@@ -389,3 +389,24 @@ TEST_CASE("executors: a unit on its own clock", "[sim][executor][systemc]") {
     CHECK(cycle(done[0].end_s) == expected);
   }
 }
+
+TEST_CASE("SystemC executor: a layer of no tiles between others wakes nothing",
+          "[sim][executor][systemc]") {
+  // A layer that takes no time (no tiles), then a streaming layer, then a double-buffered one:
+  // SystemC gives each its time alone, summed (a stray wake of the compute process by the empty
+  // layer once ran the streaming layer's plan and left the next layer waiting forever).
+  const auto m = memory(8, 20);
+  TilePlan empty = plan3(dataflows::kDoubleBuffered);
+  TilePlan streaming = plan3(dataflows::kStreaming);
+  streaming.tiles = {tile(300, 64, 0, 64, 3)};
+  TilePlan buffered = plan3(dataflows::kDoubleBuffered);
+  buffered.tiles = {tile(1000, 8, 0, 8, 4)};
+  u64 expected = 0;
+  for (const TilePlan* p : {&empty, &streaming, &buffered}) expected += sim::time_layer(*p, m).cycles;
+  auto exec = sim::systemc::make_executor(spec(1, m));
+  exec->submit(0, {&empty, &streaming, &buffered}, 1);
+  const auto done = exec->run_to_completion();
+  REQUIRE(done.size() == 1);
+  CHECK(done[0].timing.cycles == expected);
+  CHECK(done[0].layers_done == 3);
+}
