@@ -117,8 +117,8 @@ class Channel {
         queue_.push_back(e);
         ++next;
       }
-      if (queue_.empty()) {
-        now_ = std::max(now_, requests[next].arrival);
+      if (queue_.empty()) {  // idle until the next arrival: refreshes due meanwhile happen then
+        idle_until(requests[next].arrival);
         continue;
       }
       if (refresh_due()) continue;
@@ -210,6 +210,16 @@ class Channel {
   // A burst of another rank than the last burst's waits tRTRS more on the data bus.
   u64 switch_gap(const Entry& e) const {
     return bursts_ && e.at.rank != last_rank_ ? kRankSwitchCycles : 0;
+  }
+
+  // Moves the idle channel to `t`, issuing the refreshes (and their precharges) that come due
+  // before it at their due times, not back to back when the next request arrives.
+  void idle_until(u64 t) {
+    while (earliest_refresh() < t) {
+      now_ = std::max(now_, earliest_refresh());
+      if (!refresh_due()) break;
+    }
+    now_ = std::max(now_, t);
   }
 
   u64 earliest_refresh() const {
