@@ -23,11 +23,6 @@ namespace tessera::serving {
 
 namespace {
 
-std::string resolve(const std::string& dir, const std::string& path) {
-  if (path.empty() || std::filesystem::path(path).is_absolute() || dir.empty()) return path;
-  return (std::filesystem::path(dir) / path).string();
-}
-
 // Lines of a small CSV file with a fixed header; every error names the file and line.
 class CsvLines {
  public:

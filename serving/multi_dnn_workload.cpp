@@ -1,5 +1,6 @@
 #include "serving/multi_dnn_workload.hpp"
 #include "serving/sampling.hpp"
+#include "serving/scenario_file.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -18,11 +19,6 @@
 namespace tessera::serving {
 
 namespace {
-
-std::string resolve(const std::string& dir, const std::string& path) {
-  if (path.empty() || std::filesystem::path(path).is_absolute() || dir.empty()) return path;
-  return (std::filesystem::path(dir) / path).string();
-}
 
 // One simulated layer: its name, latency, MACs and input density.
 struct LayerRow {

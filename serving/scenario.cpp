@@ -18,11 +18,6 @@ namespace tessera::serving {
 
 namespace {
 
-std::string resolve(const std::string& dir, const std::string& path) {
-  if (path.empty() || std::filesystem::path(path).is_absolute() || dir.empty()) return path;
-  return (std::filesystem::path(dir) / path).string();
-}
-
 // An architecture: `arch` (a config file's path or an inline config object), then `set` (an
 // object of key path -> value, applied as --set is).
 arch::ArchConfig read_arch(ParamReader& r, const nlohmann::json& node, const std::string& dir,

@@ -18,15 +18,6 @@
 
 namespace tessera::serving::xr {
 
-namespace {
-
-std::string resolve(const std::string& dir, const std::string& path) {
-  if (path.empty() || std::filesystem::path(path).is_absolute() || dir.empty()) return path;
-  return (std::filesystem::path(dir) / path).string();
-}
-
-}  // namespace
-
 Unit make_unit(const SubAccelerator& hw, Dataflow df, const std::string& where) {
   Unit u;
   u.name = hw.name;
