@@ -21,10 +21,11 @@
 //   model           "simple" (default: the occupancy formula below, both fidelities) or
 //                   "detailed": each channel is one DRAM channel of `preset` (arch/dram/spec.hpp:
 //                   ddr4_3200, lpddr4x_4266, lpddr5_6400, hbm2_2000), with optional `mapping`,
-//                   `page` (open|closed), `scheduling` (frfcfs|fcfs) and `queue_depth`. The SystemC
-//                   fidelity runs its command-level controller (arch/dram/controller.hpp) on each
-//                   transfer; the analytical fidelity uses the rate that controller sustains on
-//                   one sequential stream and its first-access latency. `bandwidth` and
+//                   `page` (open|closed), `scheduling` (frfcfs|fcfs), `queue_depth` and `ranks`.
+//                   The SystemC fidelity runs its command-level controller
+//                   (arch/dram/controller.hpp) on each transfer at the addresses the ports'
+//                   layouts give; the analytical fidelity costs each port as that controller
+//                   serves the layer's access pattern (sim/analytical.hpp). `bandwidth` and
 //                   `latency_cycles` then come from the preset and may not be given.
 //
 // A transfer of B bytes holds its channel for ceil(B / rate) cycles and lands latency_cycles

@@ -23,8 +23,10 @@ namespace tessera::sim {
 // layer ends when the last write has landed). Runs of identical tiles and iterations of repeated
 // blocks are extrapolated once the schedule is periodic, so the cost follows the distinct tiles
 // and the plan's loops, not the tile count.
-// Detailed DRAM channels (dram.model "detailed") run at the rate their controller sustains on
-// the plan's access pattern (memory_for).
+// On a detailed DRAM channel (dram.model "detailed") each port's transfers hold the channel as
+// long as they held it in the controller's run of the plan's access pattern
+// (arch/dram/pattern.hpp), never shorter than at the sequential-stream rate. (The multi-unit
+// executor uses memory_for.)
 LayerTiming time_layer(const dataflows::TilePlan& plan, const arch::MemorySystem& memory);
 
 // The memory as the analytical fidelity times `plan` on it: each detailed DRAM channel at the
