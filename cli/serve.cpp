@@ -50,6 +50,10 @@ int serve_multi_dnn(const ServeArgs& a, const std::vector<std::string>& override
 // An XR scenario (serving/xr_run.hpp): frames at their rates, scored as XRBench scores them.
 int serve_xr(const ServeArgs& a, const std::vector<std::string>& overrides, std::ostream& out) {
   const serving::xr::XrScenario scenario = serving::xr::load_xr_scenario(a.scenario, overrides);
+  if (!a.tables_file.empty()) {
+    write_file(a.tables_file, serving::xr::layer_costs_csv(scenario));
+    if (!a.quiet) out << "per-layer costs written to " << a.tables_file << "\n";
+  }
   const serving::xr::XrReport report = serving::xr::run(scenario);
   if (!a.quiet) out << serving::xr::format_table(report);
   if (!a.out_file.empty()) {
@@ -85,10 +89,10 @@ int serve(const ServeArgs& a, std::ostream& out, std::ostream& err) {
   if (!a.policy.empty()) overrides.push_back("policy=\"" + a.policy + "\"");
   const nlohmann::json head = read_json_file(a.scenario);
   if (serving::is_multi_dnn_scenario(head)) return serve_multi_dnn(a, overrides, out);
-  if (!a.tables_file.empty())
-    throw InputError("--tables " + a.tables_file + ": only multi-DNN scenarios (\"format\": " +
-                     "\"tessera.multi_dnn\") have latency tables");
   if (serving::xr::is_xr_scenario(head)) return serve_xr(a, overrides, out);
+  if (!a.tables_file.empty())
+    throw InputError("--tables " + a.tables_file + ": only multi-DNN and XR scenarios have " +
+                     "latency tables");
   if (head.is_object() && head.value("format", "") == "tessera.xr_space") {
     if (!overrides.empty())
       throw InputError(a.scenario + ": an XR design space takes no --set or --policy (give them in the space)");
@@ -158,7 +162,8 @@ Command add_serve(CLI::App& app) {
       ->check(output_path());
   cmd->add_option("--tables", a->tables_file,
                   "Multi-DNN scenarios: write every model's per-sample, per-layer latency table "
-                  "here (CSV model,sample,layer,latency_s,sparsity), whether read or computed")
+                  "here (CSV model,sample,layer,latency_s,sparsity), whether read or computed; XR "
+                  "scenarios: every model's per-layer cycles and energy on every unit")
       ->check(output_path());
   cmd->add_flag("--requests", a->requests,
                 "With --out: list every request's stream, exit stage, arrival, start and end");

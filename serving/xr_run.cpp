@@ -145,6 +145,22 @@ Registry<Policy>& policies() {
   return r;
 }
 
+namespace {
+
+// The model's layers on the unit's engine, one result per layer.
+std::vector<sim::LayerResult> time_layers(const Model& model, const std::string& file,
+                                          const Unit& unit, const std::string& fidelity) {
+  const workloads::Graph g = to_graph(model, file);
+  try {
+    return sim::simulate(*unit.arch.engine, g, fidelity);
+  } catch (const InputError& e) {
+    throw InputError(file + ":" + std::to_string(model.line) + ": model '" + model.name +
+                     "' on '" + unit.name + "': " + e.what());
+  }
+}
+
+}  // namespace
+
 std::pair<double, double> CostCache::get(const Model& model, const std::string& file,
                                          const Unit& unit, const std::string& fidelity) {
   std::ostringstream key;
@@ -153,24 +169,30 @@ std::pair<double, double> CostCache::get(const Model& model, const std::string& 
     key << l.n << ',' << l.k << ',' << l.c << ',' << l.y << ',' << l.x << ',' << l.r << ',' << l.s << ';';
   const std::string k = key.str();
   if (const auto it = costs_.find(k); it != costs_.end()) return it->second;
-  const workloads::Graph g = to_graph(model, file);
-  const arch::Engine& engine = *unit.arch.engine;
-  std::vector<sim::LayerResult> results;
-  try {
-    results = sim::simulate(engine, g, fidelity);
-  } catch (const InputError& e) {
-    throw InputError(file + ":" + std::to_string(model.line) + ": model '" + model.name +
-                     "' on '" + unit.name + "': " + e.what());
-  }
   double cycles = 0, energy_pj = 0;
-  for (const auto& l : results) {
+  for (const auto& l : time_layers(model, file, unit, fidelity)) {
     cycles += static_cast<double>(l.timing.cycles);
     energy_pj += l.energy_pj;
   }
-  const std::pair<double, double> c{cycles / engine.clock_hz(), energy_pj * 1e-9};
+  const std::pair<double, double> c{cycles / unit.arch.engine->clock_hz(), energy_pj * 1e-9};
   costs_.emplace(k, c);
   ++computed_;
   return c;
+}
+
+std::string layer_costs_csv(const XrScenario& sc) {
+  std::ostringstream out;
+  out << "model,unit,dataflow,layer,name,cycles,energy_pj\n";
+  out.precision(17);
+  for (const Model& m : sc.usage.models)
+    for (const Unit& u : sc.units) {
+      const auto results = time_layers(m, sc.usage.file, u, sc.fidelity);
+      for (std::size_t i = 0; i < results.size(); ++i)
+        out << m.name << ',' << u.name << ',' << to_string(u.dataflow) << ',' << i << ','
+            << m.layers[i].name << ',' << results[i].timing.cycles << ',' << results[i].energy_pj
+            << '\n';
+    }
+  return out.str();
 }
 
 XrReport run(const XrScenario& sc, const RunOptions& options) {

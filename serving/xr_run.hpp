@@ -123,6 +123,11 @@ struct XrReport {
 
 XrReport run(const XrScenario& scenario, const RunOptions& options = {});
 
+// Every layer of every model timed alone on every unit of the scenario, as the run's costs
+// sum them: CSV `model,unit,dataflow,layer,name,cycles,energy_pj`, a header line first (`tessera
+// serve --tables`; per-layer comparison with XRBench's MAESTRO costs in docs/validation.md).
+std::string layer_costs_csv(const XrScenario& scenario);
+
 nlohmann::json to_json(const XrReport& report, bool with_log = false);
 std::string format_table(const XrReport& report);
 
