@@ -2,7 +2,9 @@
 // to the spec's depth, scheduled FCFS or FR-FCFS (ready row hits first, then the oldest), turned
 // into ACT / PRE / RD / WR commands that obey the bank, bank-group and rank timing of
 // arch/dram/spec.hpp on one command bus, with all-bank refresh every tREFI. Time advances from
-// command to command (no per-cycle loop), so a request costs a scan of the queue.
+// command to command (no per-cycle loop). Each bank keeps its queued requests in age order and
+// its FR-FCFS candidates (the oldest request's ACT or PRE, the oldest row hits) between steps,
+// so a step looks at each bank with queued requests once rather than at every request.
 //
 // Bursts of two ranks are kRankSwitchCycles apart on the data bus (tRTRS). Not modelled
 // (docs/configs.md): per-bank refresh, power-down, and write queues drained separately from reads
@@ -71,7 +73,9 @@ class Channel;
 // to the next: a memory target gives it each transfer as it arrives.
 class Controller {
  public:
-  explicit Controller(const Spec& spec);  // `spec` validated
+  // `spec` validated; `scan`: choose each command by a scan of the whole queue in age order
+  // (the reference the per-bank choice is tested against; same commands, slower).
+  explicit Controller(const Spec& spec, bool scan = false);
   ~Controller();
   Controller(Controller&&) noexcept;
   Controller& operator=(Controller&&) noexcept;
@@ -91,6 +95,8 @@ class Controller {
 
 // Runs `requests` on a fresh channel of `spec` (validated), from an idle, precharged state.
 Result simulate(const Spec& spec, const std::vector<Request>& requests, bool log = false);
+// The same with the reference scan of the whole queue, commands logged.
+Result simulate_by_scan(const Spec& spec, const std::vector<Request>& requests);
 
 // A long sequential read stream's run on a fresh channel of `spec` (4 MiB from address 0,
 // several tREFI long), run once per spec and remembered: its rate is what the analytical
