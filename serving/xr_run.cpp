@@ -1,4 +1,5 @@
 #include "serving/xr_run.hpp"
+#include "serving/csv_lines.hpp"
 #include "serving/scenario_file.hpp"
 
 #include <algorithm>
@@ -34,6 +35,55 @@ namespace {
 
 // The real-time score falls below 1 % once a frame is ln(99)/k late.
 double hopeless_ms(const ScoreParams& p) { return std::log(99.0) / p.k_per_ms; }
+
+}  // namespace
+
+namespace {
+
+// Every (model, unit) of the scenario from a per-layer cost table: each layer of the model once,
+// in order and by name; cycles at the unit's clock, energy in pJ.
+void read_layer_costs(XrScenario& s, const std::string& file) {
+  CsvLines csv(file, {"model", "unit", "dataflow", "layer", "name", "cycles", "energy_pj"}, 0);
+  std::map<std::pair<std::string, std::string>, std::size_t> next;  // layers read so far
+  for (const Model& m : s.usage.models)
+    for (const Unit& u : s.units) next[{m.name, u.name}] = 0;
+  std::map<std::pair<std::string, std::string>, std::pair<double, double>> sums;  // cycles, pJ
+  std::vector<std::string> f;
+  while (csv.next(f)) {
+    const auto it = next.find({f[0], f[1]});
+    if (it == next.end()) continue;  // a model or unit the scenario does not have
+    const Model& m = *std::find_if(s.usage.models.begin(), s.usage.models.end(),
+                                   [&](const Model& x) { return x.name == f[0]; });
+    const Unit& u = *std::find_if(s.units.begin(), s.units.end(),
+                                  [&](const Unit& x) { return x.name == f[1]; });
+    if (f[2] != to_string(u.dataflow))
+      throw csv.error("unit '" + printable(f[1]) + "' is " + to_string(u.dataflow) + " here, not '" +
+                      printable(f[2]) + "'");
+    const std::size_t layer = static_cast<std::size_t>(csv.integer(f[3], "layer", 0, 99'999));
+    if (layer != it->second || layer >= m.layers.size() || f[4] != m.layers[layer].name)
+      throw csv.error(fmt::format("expected layer {} of model '{}' ({}), got layer {} '{}'", it->second,
+                                  m.name, it->second < m.layers.size() ? m.layers[it->second].name : "none",
+                                  layer, printable(f[4])));
+    const double cycles = csv.number(f[5], "cycles"), pj = csv.number(f[6], "energy_pj");
+    if (cycles < 0 || cycles > 1e15 || pj < 0 || pj > 1e18)
+      throw csv.error("cycles must be in [0, 1e15] and energy_pj in [0, 1e18]");
+    auto& c = sums[{m.name, u.name}];  // summed as CostCache sums, then converted
+    c.first += cycles;
+    c.second += pj;
+    ++it->second;
+  }
+  for (const auto& [key, n] : next) {
+    const Model& m = *std::find_if(s.usage.models.begin(), s.usage.models.end(),
+                                   [&](const Model& x) { return x.name == key.first; });
+    if (n != m.layers.size())
+      throw InputError(fmt::format("{}: model '{}' on unit '{}' has {} of its {} layers", file,
+                                   key.first, key.second, n, m.layers.size()));
+    const Unit& u = *std::find_if(s.units.begin(), s.units.end(),
+                                  [&](const Unit& x) { return x.name == key.second; });
+    const auto [cycles, pj] = sums[key];
+    s.given_costs[key] = {cycles / u.arch.engine->clock_hz(), pj * 1e-9};
+  }
+}
 
 }  // namespace
 
@@ -110,6 +160,7 @@ XrScenario read_xr_scenario(const nlohmann::json& given, const std::string& file
     s.score.single_precision = sc->boolean("single_precision", false);
     sc->finish();
   }
+  if (r.has("layer_costs")) read_layer_costs(s, resolve(dir, r.string("layer_costs")));
   r.finish();
   // A run injects at most 10^7 frames, so that a mistyped duration cannot exhaust memory.
   double frames = 0;
@@ -210,7 +261,10 @@ XrReport run(const XrScenario& sc, const RunOptions& options) {
   rep.costs.assign(M, {});
   for (std::size_t m = 0; m < M; ++m)
     for (std::size_t u = 0; u < U; ++u)
-      rep.costs[m].push_back(cache.get(models[m], sc.usage.file, sc.units[u], sc.fidelity));
+      if (const auto it = sc.given_costs.find({models[m].name, sc.units[u].name}); it != sc.given_costs.end())
+        rep.costs[m].push_back(it->second);
+      else
+        rep.costs[m].push_back(cache.get(models[m], sc.usage.file, sc.units[u], sc.fidelity));
   for (const Unit& u : sc.units)
     rep.units.push_back({u.name, to_string(u.dataflow), u.hardware.num_pes, 0.0, 0});
 

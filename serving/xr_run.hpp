@@ -47,6 +47,9 @@ struct XrScenario {
   std::uint64_t seed = 1;
   std::string fidelity = "analytical";
   ScoreParams score;
+  // "layer_costs": per-layer costs given as a CSV (the format `--tables` writes) instead of
+  // timing the models on their engines: (model, unit name) -> (seconds, mJ) of an inference.
+  std::map<std::pair<std::string, std::string>, std::pair<double, double>> given_costs;
   nlohmann::json resolved;
 };
 

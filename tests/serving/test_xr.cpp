@@ -491,3 +491,64 @@ TEST_CASE("XR gap: MAESTRO's WS 1x1 layers run as one 16x16 weight-stationary ar
     }
   CHECK(checked == 60);
 }
+
+// "layer_costs": a scenario run on given per-layer costs instead of its engines. The table
+// `tessera serve --tables` writes reads back to the same costs; XRBench's own per-layer costs
+// give its energy scores exactly (tests the reader against the reference, not against itself).
+TEST_CASE("XR layer_costs: given per-layer costs replace the engines", "[serving][xr]") {
+  const auto dir = std::filesystem::temp_directory_path() / "tessera_xr_layer_costs";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string data = test::source_path("data/xrbench");
+  nlohmann::json doc = {{"format", "tessera.xr_scenario"},
+                        {"usage_scenario", data + "/usage_scenarios/VR_gaming.m"},
+                        {"hardware", data + "/hw_configs/single/Single_4K.m"},
+                        {"dataflows", data + "/dataflows/single/WS.m"},
+                        {"policy", "fcfs"},
+                        {"score", {{"single_precision", true}}}};
+  const XrScenario own = read_xr_scenario(doc, (dir / "s.json").string(), dir.string());
+  const XrReport own_run = run(own);
+  {
+    std::ofstream(dir / "own.csv") << layer_costs_csv(own);
+  }
+  doc["layer_costs"] = "own.csv";
+  const XrReport replay = run(read_xr_scenario(doc, (dir / "s.json").string(), dir.string()));
+  CHECK(replay.costs == own_run.costs);
+  CHECK(replay.score.overall == own_run.score.overall);
+
+  // XRBench's WS costs in the same format (energy nJ -> pJ): per-model energy scores as its summary.
+  {
+    std::ofstream out(dir / "maestro.csv");
+    out.precision(17);
+    out << "model,unit,dataflow,layer,name,cycles,energy_pj\n";
+    for (const auto& r : read_csv_table(data + "/maestro_layers/VR_gaming__Single_4K__WS.csv"))
+      out << r.at("model") << ",Acc0_4K,WS," << r.at("layer") << "," << r.at("name") << ","
+          << r.at("cycles") << "," << std::stod(r.at("energy")) * 1e3 << "\n";
+  }
+  doc["layer_costs"] = "maestro.csv";
+  const XrReport ref = run(read_xr_scenario(doc, (dir / "s.json").string(), dir.string()));
+  const auto summary = read_csv_table(data + "/eval_data/summary/summary_VR_gaming__Single_4K__WS.csv");
+  REQUIRE(ref.score.models.size() == 3);
+  for (std::size_t m = 0; m < 3; ++m) {
+    INFO(ref.score.models[m].model);
+    CHECK(std::abs(ref.score.models[m].energy - std::stod(summary[m].at("Energy Score"))) < 1e-6);
+  }
+  CHECK(std::abs(ref.costs[2][0].first - 8.561680e-3) < 1e-12);  // HT: 8,561,680 cycles at 1 GHz
+
+  // Errors: one line naming the table and its line, or the model that misses layers.
+  const auto fails = [&](const std::string& text, const std::string& what) {
+    std::ofstream(dir / "bad.csv") << text;
+    doc["layer_costs"] = "bad.csv";
+    CHECK_THROWS_WITH(read_xr_scenario(doc, (dir / "s.json").string(), dir.string()), Contains(what));
+  };
+  fails("model,unit,dataflow,layer,name,cycles,energy_pj\nES_RITNet,Acc0_4K,WS,0,conv1,10,1\n",
+        "bad.csv: model 'ES_RITNet' on unit 'Acc0_4K' has 1 of its 42 layers");
+  fails("model,unit,dataflow,layer,name,cycles,energy_pj\nES_RITNet,Acc0_4K,WS,0,conv2,10,1\n",
+        "bad.csv:2: expected layer 0 of model 'ES_RITNet' (conv1), got layer 0 'conv2'");
+  fails("model,unit,dataflow,layer,name,cycles,energy_pj\nES_RITNet,Acc0_4K,OS,0,conv1,10,1\n",
+        "bad.csv:2: unit 'Acc0_4K' is WS here, not 'OS'");
+  fails("model,unit,dataflow,layer,name,cycles,energy_pj\nES_RITNet,Acc0_4K,WS,0,conv1,-1,1\n",
+        "bad.csv:2: cycles must be in");
+  fails("model,unit,layer\n", "bad.csv:1: expected the header");
+  std::filesystem::remove_all(dir);
+}
