@@ -257,6 +257,26 @@ TEST_CASE("multi-DNN: a model given as a workload computes the shipped CNN laten
   CHECK(second_layer.size() == m.sparsity.size());  // samples differ
 }
 
+TEST_CASE("multi-DNN: the attention workloads compute the shipped attention latency tables",
+          "[serving][multi_dnn]") {
+  // configs/scenarios/dysta_attn/tables.csv was written by `tessera serve
+  // dysta_attn_sanger_like_workloads.json --tables` (scripts/dysta_tables.py): BERT, BART and
+  // GPT-2 on the Sanger-like engine, 16 samples each (under a second in all).
+  const std::string dir = test::source_path("configs/scenarios");
+  const MultiDnnScenario computed = load_multi_dnn_scenario(dir + "/dysta_attn_sanger_like_workloads.json");
+  const MultiDnnScenario shipped = load_multi_dnn_scenario(dir + "/dysta_attn_sanger_like.json");
+  REQUIRE(computed.models.size() == 3);
+  for (const LatencyTableModel& m : computed.models) {
+    INFO(m.name);
+    const auto it = std::find_if(shipped.models.begin(), shipped.models.end(),
+                                 [&](const auto& s) { return s.name == m.name; });
+    REQUIRE(it != shipped.models.end());
+    CHECK(m.sample_ids == it->sample_ids);
+    CHECK(m.latency_s == it->latency_s);
+    CHECK(m.sparsity == it->sparsity);
+  }
+}
+
 TEST_CASE("multi-DNN: a workload model's table is its samples' simulations",
           "[serving][multi_dnn]") {
   Scratch d("workload");
