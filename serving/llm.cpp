@@ -96,15 +96,42 @@ TokenLengths read_token_lengths(ParamReader& st, const nlohmann::json& node, con
   return t;
 }
 
+std::string to_string(Dispatch d) {
+  switch (d) {
+    case Dispatch::least_loaded: return "least_loaded";
+    case Dispatch::round_robin: return "round_robin";
+    case Dispatch::random: return "random";
+  }
+  return "?";
+}
+
 LlmSettings read_llm_settings(ParamReader r) {
   LlmSettings s;
+  if (r.has("kv_capacity_tokens") && r.has("kv_capacity_bytes"))
+    throw r.error("kv_capacity_bytes", "give kv_capacity_tokens or kv_capacity_bytes, not both");
   if (r.has("kv_capacity_tokens")) {
     s.kv_capacity_tokens = r.positive_integer("kv_capacity_tokens");
     if (*s.kv_capacity_tokens > (std::int64_t{1} << 40))
       throw r.error("kv_capacity_tokens", "must be at most 2^40 tokens");
   }
+  if (r.has("kv_capacity_bytes")) {
+    s.kv_capacity_bytes = static_cast<std::int64_t>(r.size_bytes("kv_capacity_bytes", "0"));
+  }
   s.length_step = r.positive_integer("length_step", s.length_step);
   if (s.length_step > 4096) throw r.error("length_step", "must be at most 4096 tokens");
+  const std::string d = r.choice("dispatch", {"least_loaded", "round_robin", "random"}, "least_loaded");
+  s.dispatch = d == "round_robin" ? Dispatch::round_robin
+               : d == "random"    ? Dispatch::random
+                                  : Dispatch::least_loaded;
+  if (r.has("placement")) {
+    ParamReader p = r.child("placement");
+    for (const auto& model : p.keys()) {
+      std::vector<std::string> units = p.strings(model);
+      if (units.empty()) throw p.error(model, "names no unit");
+      s.placement.emplace_back(model, std::move(units));
+    }
+    p.finish();
+  }
   r.finish();
   return s;
 }

@@ -49,15 +49,23 @@ struct LlmModel {
   workloads::WorkloadSettings settings;
 };
 
+// How an arriving request picks one of the units its model is placed on.
+enum class Dispatch { least_loaded, round_robin, random };
+
 // The scenario's "llm" object.
 struct LlmSettings {
-  // Tokens the KV cache holds over all running requests; absent: (DRAM capacity - the
-  // weights) / the KV bytes of one token.
-  std::optional<std::int64_t> kv_capacity_tokens;
+  // Per unit, the KV cache over all its running requests: in tokens (a unit serving one model),
+  // or in bytes; neither: the unit's DRAM capacity less the weights of the models placed on it.
+  std::optional<std::int64_t> kv_capacity_tokens, kv_capacity_bytes;
   // Prompt and KV lengths are timed exactly at multiples of this and linearly interpolated
   // between them (1: every length timed exactly).
   std::int64_t length_step = 16;
+  // Model name -> the names of the units that serve it; a model not named: every unit.
+  std::vector<std::pair<std::string, std::vector<std::string>>> placement;
+  Dispatch dispatch = Dispatch::least_loaded;
 };
+
+std::string to_string(Dispatch d);
 
 // True when a stream object has any token-length key (prompt_tokens, output_tokens,
 // tokens_trace): it is an LLM stream.

@@ -164,12 +164,22 @@ Batching read_batching(ParamReader& r, const nlohmann::json& doc) {
     throw c.error("size", "batching mode none runs one request at a time");
   }
   if (b.mode == BatchingMode::static_size) b.timeout_s = c.non_negative("timeout_s", 0.01);
+  if (c.has("chunk_tokens")) {
+    if (b.mode != BatchingMode::continuous)
+      throw c.error("chunk_tokens", "chunked prefill is a continuous-batching option");
+    b.chunk_tokens = c.positive_integer("chunk_tokens");
+    // Every running request's decode token must fit beside at least one prompt token.
+    if (b.chunk_tokens < b.size)
+      throw c.error("chunk_tokens", "must be at least batching.size (" + std::to_string(b.size) +
+                                        "): an iteration carries every running request's decode token");
+    if (b.chunk_tokens > 65536) throw c.error("chunk_tokens", "must be at most 65536");
+  }
   c.finish();
   return b;
 }
 
-// LLM streams are served by their own loop (serving/llm_serve.hpp), which takes one unit, no
-// preemption or early exits, and admits first come, first served.
+// LLM streams are served by their own loop (serving/llm_serve.hpp), which takes no preemption or
+// early exits, times each unit alone and admits first come, first served.
 void check_llm(const Scenario& s, ParamReader& r) {
   const auto fail = [&](const std::string& path, const std::string& what) {
     return InputError(json_location(s.file, "/" + path) + what);
@@ -187,8 +197,6 @@ void check_llm(const Scenario& s, ParamReader& r) {
     const std::string at = "streams/" + std::to_string(i);
     if (!st.tokens)
       throw fail(at, "LLM streams and other streams cannot share a scenario (yet)");
-    if (st.model != s.streams.front().model)
-      throw fail(at + "/model", "LLM streams serve one model (so far)");
     const Model& m = s.models[st.model];
     if (!m.llm || !m.llm->config.decoder())
       throw fail(at + "/model", "an LLM stream needs a decoder transformer config "
@@ -208,8 +216,41 @@ void check_llm(const Scenario& s, ParamReader& r) {
                                                 ": prompt + output tokens exceed the model's " +
                                                 std::to_string(positions) + " positions");
   }
-  if (s.units.size() != 1) throw r.error("accelerator", "LLM streams are served by one accelerator (so far)");
-  if (s.memory != "isolated") throw r.error("memory", "LLM streams run with isolated memory");
+  // Placement: model -> units; every LLM model has at least one unit (default: all of them).
+  std::vector<std::size_t> models_on(s.units.size(), 0);
+  std::set<std::size_t> placed;
+  for (std::size_t i = 0; i < s.llm.placement.size(); ++i) {
+    const auto& [model, units] = s.llm.placement[i];
+    const std::string at = "llm/placement/" + pointer_token(model);
+    std::size_t k = 0;
+    while (k < s.models.size() && s.models[k].name != model) ++k;
+    if (k == s.models.size()) throw fail(at, "no model '" + model + "'");
+    placed.insert(k);
+    std::set<std::string> seen;
+    for (std::size_t j = 0; j < units.size(); ++j) {
+      std::size_t u = 0;
+      while (u < s.units.size() && s.units[u].name != units[j]) ++u;
+      if (u == s.units.size()) {
+        std::string known;
+        for (const Unit& one : s.units) known += (known.empty() ? "" : ", ") + one.name;
+        throw fail(at + "/" + std::to_string(j), "no unit '" + units[j] + "' (units: " + known + ")");
+      }
+      if (!seen.insert(units[j]).second) throw fail(at + "/" + std::to_string(j), "unit '" + units[j] + "' named twice");
+      ++models_on[u];
+    }
+  }
+  std::set<std::size_t> served;
+  for (const Stream& st : s.streams) served.insert(st.model);
+  for (std::size_t k : served)
+    if (!placed.count(k))
+      for (std::size_t& n : models_on) ++n;
+  for (std::size_t u = 0; u < s.units.size(); ++u)
+    if (models_on[u] > 1 && s.llm.kv_capacity_tokens)
+      throw fail("llm/kv_capacity_tokens", "unit '" + s.units[u].name +
+                                               "' serves several models, whose tokens differ in size: "
+                                               "give llm.kv_capacity_bytes");
+  if (s.memory != "isolated")
+    throw r.error("memory", "LLM streams run with isolated memory (each unit timed alone)");
   if (s.preemption != Preemption::none) throw r.error("preemption", "LLM requests are not preempted (so far)");
   if (s.policy != "fcfs") throw r.error("policy", "LLM requests are admitted first come, first served (fcfs)");
   if (s.batching.mode == BatchingMode::fluid)

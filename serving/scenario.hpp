@@ -72,6 +72,9 @@ struct Batching {
   BatchingMode mode = BatchingMode::none;
   std::int64_t size = 1;  // static: the batch size; dynamic and fluid: the largest batch
   double timeout_s = 0;   // static: the oldest request waits at most this, then a smaller batch runs
+  // continuous, LLM streams: the token budget of an iteration (chunked prefill: each running
+  // request's decode token, then chunks of prompts); 0: whole prompts, prefill apart from decode.
+  std::int64_t chunk_tokens = 0;
 };
 
 enum class Preemption { none, layer };

@@ -606,12 +606,13 @@ nlohmann::json to_json(const ServingReport& r, bool requests) {
                          {"end_s", nlohmann::json::array()}};
     const bool llm = r.summary.output_tokens > 0;
     if (llm)
-      for (const char* k : {"first_token_s", "prompt_tokens", "output_tokens"}) rq[k] = nlohmann::json::array();
+      for (const char* k : {"first_token_s", "prompt_tokens", "output_tokens", "unit"}) rq[k] = nlohmann::json::array();
     for (const auto& q : r.requests) {
       if (llm) {
         rq["first_token_s"].push_back(q.first_token_s);
         rq["prompt_tokens"].push_back(q.prompt_tokens);
         rq["output_tokens"].push_back(q.output_tokens);
+        rq["unit"].push_back(q.unit);
       }
       rq["stream"].push_back(q.stream);
       rq["exit_stage"].push_back(q.exit_stage);
@@ -621,9 +622,24 @@ nlohmann::json to_json(const ServingReport& r, bool requests) {
     }
     j["requests"] = std::move(rq);
   }
-  if (r.summary.output_tokens > 0)
+  if (r.summary.output_tokens > 0) {
     j["llm"] = {{"kv_capacity_tokens", r.kv_capacity_tokens}, {"kv_peak_tokens", r.kv_peak_tokens},
-                {"iterations", r.iterations}};
+                {"kv_capacity_bytes", r.kv_capacity_bytes}, {"kv_peak_bytes", r.kv_peak_bytes},
+                {"iterations", r.iterations}, {"prefill_tokens", r.prefill_tokens},
+                {"chunk_tokens", r.chunk_tokens}, {"dispatch", r.dispatch}};
+    for (std::size_t i = 0; i < r.units.size(); ++i) {
+      j["units"][i]["kv_capacity_bytes"] = r.units[i].kv_capacity_bytes;
+      j["units"][i]["kv_peak_bytes"] = r.units[i].kv_peak_bytes;
+    }
+    for (const auto& m : r.llm_models) {
+      nlohmann::json one = stats_json(m.stats);
+      one["units"] = m.units;
+      one["iterations"] = m.iterations;
+      one["kv_bytes_per_token"] = m.kv_bytes_per_token;
+      one["kv_peak_tokens"] = m.kv_peak_tokens;
+      j["llm"]["models"][m.stats.name] = std::move(one);
+    }
+  }
   j["notes"] = r.notes;
   j["run"] = {{"wall_s", r.wall_s}, {"stage_cost_wall_s", r.cost_wall_s},
               {"stage_costs", r.stage_costs}, {"events", r.events},
@@ -690,9 +706,18 @@ std::string format_table(const ServingReport& r) {
                          ms(s.p95_tpot_s), ms(s.p99_tpot_s), s.output_tokens_per_s);
     };
     for (const auto& s : r.streams) llm_row(s);
+    for (const auto& m : r.llm_models) llm_row(m.stats);  // per model (several models)
     if (r.streams.size() > 1) llm_row(r.summary);
-    out += fmt::format("(ms; TPOT after the first token; KV cache {} tokens, at most {} reserved; "
-                       "{} iterations)\n\n", r.kv_capacity_tokens, r.kv_peak_tokens, r.iterations);
+    if (r.kv_capacity_tokens > 0)
+      out += fmt::format("(ms; TPOT after the first token; KV cache {} tokens, at most {} reserved; "
+                         "{} iterations", r.kv_capacity_tokens, r.kv_peak_tokens, r.iterations);
+    else
+      out += fmt::format("(ms; TPOT after the first token; KV cache {:.4g} GiB, at most {:.4g} GiB "
+                         "reserved; {} iterations", r.kv_capacity_bytes / 1073741824.0,
+                         r.kv_peak_bytes / 1073741824.0, r.iterations);
+    if (r.chunk_tokens > 0) out += fmt::format("; chunked prefill, {} tokens an iteration", r.chunk_tokens);
+    if (r.units.size() > 1) out += ", dispatch " + r.dispatch;
+    out += ")\n\n";
   }
   for (const auto& m : r.models)
     if (m.isolated_latency_s > 0)

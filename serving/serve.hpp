@@ -62,6 +62,14 @@ struct UnitStats {
   std::string name, engine;
   double busy_s = 0, utilization = 0;
   std::int64_t jobs = 0, preemptions = 0;
+  std::int64_t kv_capacity_bytes = 0, kv_peak_bytes = 0;  // LLM runs: the unit's KV cache
+};
+
+// LLM runs: one model's requests, the units serving it and its iterations.
+struct LlmModelStats {
+  ServingStats stats;
+  std::vector<std::string> units;
+  std::int64_t iterations = 0, kv_bytes_per_token = 0, kv_peak_tokens = 0;
 };
 
 struct ModelStats {
@@ -91,10 +99,16 @@ struct ServingReport {
     double arrival_s = 0, start_s = 0, end_s = 0;
     double first_token_s = 0;  // LLM requests: the prefill's end
     std::int64_t prompt_tokens = 0, output_tokens = 0;  // LLM requests
+    std::uint32_t unit = 0;                              // LLM requests: the unit that served it
   };
   std::vector<Request> requests;
-  // LLM runs: the KV cache's capacity, the most tokens it held, and the iterations run.
+  // LLM runs: the KV cache's capacity, the most tokens it held (over all units; tokens: one
+  // model only), the iterations run, the prompt tokens prefilled, the chunk budget (0: none),
+  // how requests pick a unit, and per model.
   std::int64_t kv_capacity_tokens = 0, kv_peak_tokens = 0, iterations = 0;
+  std::int64_t kv_capacity_bytes = 0, kv_peak_bytes = 0, prefill_tokens = 0, chunk_tokens = 0;
+  std::string dispatch;
+  std::vector<LlmModelStats> llm_models;
   std::vector<std::string> notes;  // what the run does not model
   std::int64_t stage_costs = 0;    // distinct (model, stage, batch, unit) costs computed
   std::int64_t events = 0;
