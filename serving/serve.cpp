@@ -745,6 +745,19 @@ std::string format_comparison(const ServingReport& r,
   row("this run", r);
   for (const auto& [name, b] : baselines) row(name, b);
   out += "(mean x: the run's mean latency over this run's)\n";
+  if (r.summary.output_tokens > 0) {  // LLM runs: what chunks, batching and dispatch change
+    out += fmt::format("\n{:<22} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "run", "TTFT p50", "TTFT p99",
+                       "TPOT p50", "TPOT p99", "tok/s");
+    const auto llm_row = [&](const std::string& name, const ServingReport& b) {
+      out += fmt::format("{:<22} {:>9.3f} {:>9.3f} {:>9.3f} {:>9.3f} {:>9.4g}\n",
+                         name.size() > 22 ? name.substr(0, 21) + "~" : name, b.summary.p50_ttft_s * 1e3,
+                         b.summary.p99_ttft_s * 1e3, b.summary.p50_tpot_s * 1e3,
+                         b.summary.p99_tpot_s * 1e3, b.summary.output_tokens_per_s);
+    };
+    llm_row("this run", r);
+    for (const auto& [name, b] : baselines) llm_row(name, b);
+    out += "(ms; all streams)\n";
+  }
   return out;
 }
 
