@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -152,6 +153,7 @@ XrScenario read_xr_scenario(const nlohmann::json& given, const std::string& file
   s.duration_s = r.positive("duration_s", s.duration_s);
   if (s.duration_s > 3600) throw r.error("duration_s", "at most 3600 s");
   s.integer_ms_interval = r.boolean("integer_ms_interval", false);
+  s.runtime = r.choice("runtime", {"tessera", "xrbench"}, "tessera");
   s.seed = static_cast<std::uint64_t>(r.non_negative_integer("seed", 1));
   s.fidelity = r.choice("fidelity", {"analytical", "systemc"}, "analytical");
   if (auto sc = r.optional_child("score")) {
@@ -246,6 +248,129 @@ std::string layer_costs_csv(const XrScenario& sc) {
   return out.str();
 }
 
+namespace {
+
+// XRBench's own runtime (its artefact's lib/include/heterogeneous-space-exploration/
+// HET_runtime.hpp, HET_timer.hpp, HET_load-generator.hpp at commit 8915666), rule for rule, in
+// its single-precision times (ms): events are the ticks of the fastest model's whole-ms
+// interval and the completions (a process counts as finished 0.01 ms before its end); at each
+// event each model injects at most one frame whose nominal time has come (injection = the
+// event, deadline = nominal, frames floor(run / interval)); requests queue per model and are
+// served in the models' alphabetical order, each queue's front only, when its parent model has
+// completed as many inferences as the frame's number; a queue's front past its deadline is
+// dropped (its cascaded frames are not: the artefact's check never matches); the idle unit with
+// the least latency takes it. The loop ends at the event after the last frame is injected:
+// frames still queued or running then are not logged.
+void xrbench_runtime(const XrScenario& sc, XrReport& rep) {
+  const auto& models = sc.usage.models;
+  const std::size_t M = models.size(), U = sc.units.size();
+  std::vector<int> interval(M), frames(M), injected(M, -1), completed(M, -1), base(M);
+  int base_fps = 1;
+  for (std::size_t m = 0; m < M; ++m) {
+    const int fps = std::max(1, static_cast<int>(models[m].fps));
+    interval[m] = std::max(1, 1000 / fps);
+    frames[m] = static_cast<int>(std::floor(static_cast<float>(sc.duration_s * 1000) / static_cast<float>(interval[m])));
+    base_fps = std::max(base_fps, fps);
+  }
+  const float tick = static_cast<float>(1000 / base_fps);
+  std::vector<std::size_t> alphabetical(M);
+  for (std::size_t m = 0; m < M; ++m) alphabetical[m] = m;
+  std::sort(alphabetical.begin(), alphabetical.end(),
+            [&](std::size_t a, std::size_t b) { return models[a].name < models[b].name; });
+  std::vector<int> parent(M, -1);
+  for (std::size_t m = 0; m < M; ++m)
+    for (std::size_t p = 0; p < M; ++p)
+      if (models[m].dependency == models[p].name) parent[m] = static_cast<int>(p);
+  struct Request {
+    int frame = 0;
+    float inject = 0, deadline = 0;
+  };
+  struct Process {
+    bool busy = false;
+    std::size_t model = 0;
+    Request req;
+    float dispatch = 0, done = 0;
+    double energy = 0;
+  };
+  std::vector<std::deque<Request>> queue(M);
+  std::vector<Process> active(U);
+  std::mt19937_64 rng(sc.seed);
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  const auto remaining = [&] {
+    for (std::size_t m = 0; m < M; ++m)
+      if (injected[m] < frames[m] - 1) return true;
+    return false;
+  };
+  float now = 0;
+  int base_frame = 0;
+  while (remaining()) {
+    for (std::size_t m = 0; m < M; ++m)
+      if (static_cast<float>(interval[m] * (injected[m] + 1)) <= now && injected[m] != frames[m] - 1) {
+        const float deadline = static_cast<float>(interval[m] * (injected[m] + 2));
+        ++injected[m];
+        if (uniform(rng) < models[m].probability)
+          queue[m].push_back({injected[m], now, deadline});
+        else
+          ++rep.skipped;
+      }
+    for (std::size_t u = 0; u < U; ++u) {
+      Process& p = active[u];
+      if (!p.busy || now + 1e-2f < p.done) continue;
+      rep.log.push_back({models[p.model].name, p.req.frame, static_cast<int>(u), p.req.inject, p.dispatch,
+                         p.req.deadline, p.done, p.energy, false});
+      rep.units[u].busy_s += rep.costs[p.model][u].first;
+      ++rep.units[u].inferences;
+      rep.span_s = std::max(rep.span_s, static_cast<double>(p.done) * 1e-3);
+      ++completed[p.model];
+      p.busy = false;
+    }
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (std::size_t m : alphabetical)
+        if (!queue[m].empty() && queue[m].front().deadline < now) {
+          const Request& r = queue[m].front();
+          rep.log.push_back({models[m].name, r.frame, -1, r.inject, now, r.deadline, now, 0.0, true});
+          queue[m].pop_front();
+          changed = true;
+        }
+    }
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (std::size_t m : alphabetical) {
+        if (queue[m].empty()) continue;
+        const Request r = queue[m].front();
+        if (r.inject > now) continue;
+        if (parent[m] >= 0 && completed[static_cast<std::size_t>(parent[m])] < r.frame) continue;
+        int best = -1;
+        std::int64_t best_cycles = 0;
+        for (std::size_t u = 0; u < U; ++u) {
+          if (active[u].busy) continue;
+          const auto cycles = std::llround(rep.costs[m][u].first * sc.units[u].arch.engine->clock_hz());
+          if (best < 0 || cycles < best_cycles) {
+            best = static_cast<int>(u);
+            best_cycles = cycles;
+          }
+        }
+        if (best < 0) continue;
+        Process& p = active[static_cast<std::size_t>(best)];
+        // XRBench logs the energy in single precision.
+        const float energy = static_cast<float>(rep.costs[m][static_cast<std::size_t>(best)].second);
+        p = {true, m, r, now, now + static_cast<float>(best_cycles) / 1000000, energy};
+        queue[m].pop_front();
+        changed = true;
+      }
+    }
+    float next = static_cast<float>(base_frame + 1) * tick;
+    const float at_tick = next;
+    for (const Process& p : active)
+      if (p.busy) next = std::min(next, p.done);
+    if (next == at_tick) ++base_frame;
+    now = next;
+  }
+}
+
+}  // namespace
+
 XrReport run(const XrScenario& sc, const RunOptions& options) {
   const auto wall0 = std::chrono::steady_clock::now();
   const Policy& policy = policies().get(options.policy.empty() ? sc.policy : options.policy);
@@ -267,6 +392,12 @@ XrReport run(const XrScenario& sc, const RunOptions& options) {
         rep.costs[m].push_back(cache.get(models[m], sc.usage.file, sc.units[u], sc.fidelity));
   for (const Unit& u : sc.units)
     rep.units.push_back({u.name, to_string(u.dataflow), u.hardware.num_pes, 0.0, 0});
+  if (sc.runtime == "xrbench") {
+    xrbench_runtime(sc, rep);
+    rep.score = score(rep.log, rep.models, sc.score);
+    rep.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+    return rep;
+  }
 
   // Cascades: parent index and children per model.
   std::vector<int> parent(M, -1);

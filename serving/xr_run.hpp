@@ -44,6 +44,9 @@ struct XrScenario {
   // XRBench's runtime injects every 1000/FPS ms rounded down to whole ms (60 FPS: every 16 ms);
   // false: every 1/FPS s exactly.
   bool integer_ms_interval = false;
+  // "tessera": the rules above; "xrbench": XRBench's own runtime, quirks included (its frames
+  // enter at the fastest model's ticks; xrbench_runtime in xr_run.cpp), to compare with it.
+  std::string runtime = "tessera";
   std::uint64_t seed = 1;
   std::string fidelity = "analytical";
   ScoreParams score;
