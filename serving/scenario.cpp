@@ -217,7 +217,9 @@ void check_llm(const Scenario& s, ParamReader& r) {
                                                 std::to_string(positions) + " positions");
   }
   // Placement: model -> units; every LLM model has at least one unit (default: all of them).
-  std::vector<std::size_t> models_on(s.units.size(), 0);
+  std::set<std::size_t> served;
+  for (const Stream& st : s.streams) served.insert(st.model);
+  std::vector<std::size_t> models_on(s.units.size(), 0);  // served models per unit
   std::set<std::size_t> placed;
   for (std::size_t i = 0; i < s.llm.placement.size(); ++i) {
     const auto& [model, units] = s.llm.placement[i];
@@ -236,11 +238,9 @@ void check_llm(const Scenario& s, ParamReader& r) {
         throw fail(at + "/" + std::to_string(j), "no unit '" + units[j] + "' (units: " + known + ")");
       }
       if (!seen.insert(units[j]).second) throw fail(at + "/" + std::to_string(j), "unit '" + units[j] + "' named twice");
-      ++models_on[u];
+      if (served.count(k)) ++models_on[u];
     }
   }
-  std::set<std::size_t> served;
-  for (const Stream& st : s.streams) served.insert(st.model);
   for (std::size_t k : served)
     if (!placed.count(k))
       for (std::size_t& n : models_on) ++n;

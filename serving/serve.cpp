@@ -706,8 +706,9 @@ std::string format_table(const ServingReport& r) {
                          ms(s.p95_tpot_s), ms(s.p99_tpot_s), s.output_tokens_per_s);
     };
     for (const auto& s : r.streams) llm_row(s);
-    for (const auto& m : r.llm_models) llm_row(m.stats);  // per model (several models)
     if (r.streams.size() > 1) llm_row(r.summary);
+    if (!r.llm_models.empty()) out += "by model:\n";
+    for (const auto& m : r.llm_models) llm_row(m.stats);
     if (r.kv_capacity_tokens > 0)
       out += fmt::format("(ms; TPOT after the first token; KV cache {} tokens, at most {} reserved; "
                          "{} iterations", r.kv_capacity_tokens, r.kv_peak_tokens, r.iterations);

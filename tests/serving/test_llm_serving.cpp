@@ -384,6 +384,25 @@ TEST_CASE("LLM requests on several units: placement and dispatch", "[serving][ll
                     Contains("llm.json: /llm/placement/llama/0: no unit 'u2' (units: u0, u1)"));
   CHECK_THROWS_WITH(make(llm_doc(json::array({four}), {{"llm", {{"placement", {{"gpt", {"u0"}}}}}}})),
                     Contains("llm.json: /llm/placement/gpt: no model 'gpt'"));
+  CHECK_THROWS_WITH(make(llm_doc(json::array({four}), {{"accelerator", replicas(2)}, {"llm", {{"placement", {{"llama", json::array()}}}}}})),
+                    Contains("llm.json: /llm/placement/llama: names no unit"));
+  CHECK_THROWS_WITH(make(llm_doc(json::array({four}), {{"accelerator", replicas(2)}, {"llm", {{"placement", {{"llama", {"u1", "u1"}}}}}}})),
+                    Contains("llm.json: /llm/placement/llama/1: unit 'u1' named twice"));
+  CHECK_THROWS_WITH(make(llm_doc(json::array({four}), {{"llm", {{"dispatch", "fastest"}}}})),
+                    Contains("llm.json: /llm/dispatch:"));
+  CHECK_THROWS_WITH(make(llm_doc(json::array({four}), {{"llm", {{"kv_capacity_tokens", 100}, {"kv_capacity_bytes", 1000}}}})),
+                    Contains("llm.json: /llm/kv_capacity_bytes: give kv_capacity_tokens or kv_capacity_bytes, not both"));
+  CHECK_THROWS_WITH(make(llm_doc(json::array({four}), {{"memory", "shared"}, {"accelerator", replicas(2)}})),
+                    Contains("llm.json: /memory: LLM streams run with isolated memory"));
+  // A model placed but not streamed does not count as served: one model per unit.
+  json models = two_models();
+  CHECK_NOTHROW(make(llm_doc(json::array({four}), {{"models", models}, {"accelerator", replicas(2)},
+                                                    {"llm", {{"kv_capacity_tokens", 100}, {"placement", {{"qwen", {"u0"}}}}}}})));
+  // Chunked prefill: a continuous-batching option of at least `size` tokens.
+  CHECK_THROWS_WITH(make(llm_doc(json::array({four}), {{"batching", {{"mode", "dynamic"}, {"chunk_tokens", 64}}}})),
+                    Contains("llm.json: /batching/chunk_tokens: chunked prefill is a continuous-batching option"));
+  CHECK_THROWS_WITH(make(llm_doc(json::array({four}), {{"batching", {{"mode", "continuous"}, {"size", 16}, {"chunk_tokens", 8}}}})),
+                    Contains("llm.json: /batching/chunk_tokens: must be at least batching.size (16)"));
 }
 
 TEST_CASE("two LLM replicas at twice the rate serve like one unit at the rate", "[serving][llm][multi_unit]") {
