@@ -272,7 +272,7 @@ void xrbench_runtime(const XrScenario& sc, XrReport& rep) {
     frames[m] = static_cast<int>(std::floor(static_cast<float>(sc.duration_s * 1000) / static_cast<float>(interval[m])));
     base_fps = std::max(base_fps, fps);
   }
-  const float tick = static_cast<float>(1000 / base_fps);
+  const float tick = static_cast<float>(std::max(1, 1000 / base_fps));  // above 1000 FPS: 1 ms
   std::vector<std::size_t> alphabetical(M);
   for (std::size_t m = 0; m < M; ++m) alphabetical[m] = m;
   std::sort(alphabetical.begin(), alphabetical.end(),
