@@ -209,6 +209,13 @@ TEST_CASE("chunked prefill: one request alone takes its prompt in chunks", "[ser
     CHECK(costs.mixed(0, 0, {{p, 0, true}}).seconds == Approx(costs.prefill(1, p).seconds).epsilon(1e-9));
   // A decode step written as a mixed iteration without chunks is the decode step.
   CHECK(costs.mixed(4, 48, {}).seconds == Approx(costs.decode(4, 48).seconds).epsilon(1e-9));
+  // Decode tokens ride along with a chunk: the mixed iteration reads the weights once, so it
+  // takes less than the decode step and the chunk apart, and more than either.
+  const double both = costs.mixed(4, 48, {{124, 32, false}}).seconds;
+  const double step = costs.decode(4, 48).seconds, part = costs.mixed(0, 0, {{124, 32, false}}).seconds;
+  INFO("mixed " << both << " s, decode " << step << " s, chunk " << part << " s");
+  CHECK(both < step + part);
+  CHECK(both > std::max(step, part));
 }
 
 TEST_CASE("chunked prefill stretches the running requests' tokens less", "[serving][llm][chunked]") {
