@@ -33,6 +33,13 @@ PortCosts port_costs(const dataflows::TilePlan& plan, const arch::MemorySystem& 
   return costs;
 }
 
+// port_costs where the memory has detailed channels (none otherwise: nothing to look up).
+PortCosts costs_of(const dataflows::TilePlan& plan, const arch::MemorySystem& memory) {
+  for (const auto& c : memory.channels)
+    if (c.detailed) return port_costs(plan, memory);
+  return PortCosts{};
+}
+
 TileTransfers transfers_of(const dataflows::TilePlan& plan, const dataflows::Tile& tile,
                            const arch::MemorySystem& memory, const PortCosts& costs) {
   std::array<u64, kMaxChannels> read_bytes{}, write_bytes{};
@@ -312,25 +319,17 @@ class Schedule {
 
 }  // namespace
 
-arch::MemorySystem memory_for(const dataflows::TilePlan& plan, const arch::MemorySystem& memory) {
-  arch::MemorySystem m = memory;
-  for (std::size_t ch = 0; ch < m.channels.size(); ++ch) {
-    arch::MemoryChannel& c = m.channels[ch];
-    if (!c.detailed) continue;
-    const arch::dram::Pattern pattern = arch::dram::plan_pattern(plan, ch);
-    if (pattern.ports.empty()) continue;
-    const double dram_cycles_per_cycle = 1e9 / c.detailed->timing.tck_ns / c.clock_hz;
-    const double rate =
-        arch::dram::pattern_run(*c.detailed, pattern).bytes_per_cycle() * dram_cycles_per_cycle;
-    if (rate > 0) c.bytes_per_cycle = std::min(c.bytes_per_cycle, rate);
-  }
-  return m;
+std::vector<TileTransfers> run_transfers(const dataflows::TilePlan& plan,
+                                         const arch::MemorySystem& memory) {
+  const PortCosts costs = costs_of(plan, memory);
+  std::vector<TileTransfers> out;
+  out.reserve(plan.tiles.size());
+  for (const auto& t : plan.tiles) out.push_back(transfers_of(plan, t, memory, costs));
+  return out;
 }
 
 LayerTiming time_layer(const dataflows::TilePlan& plan, const arch::MemorySystem& memory) {
-  bool detailed = false;
-  for (const auto& c : memory.channels) detailed = detailed || c.detailed.has_value();
-  const PortCosts costs = detailed ? port_costs(plan, memory) : PortCosts{};
+  const PortCosts costs = costs_of(plan, memory);
   LayerTiming t = plan.buffering.streaming ? streaming(plan, memory, costs)
                                            : LayerTiming{Schedule(plan, memory, costs).run(), 0, 0, 0};
   t.compute_cycles = plan.compute_cycles();

@@ -25,30 +25,24 @@ namespace tessera::sim {
 // and the plan's loops, not the tile count.
 // On a detailed DRAM channel (dram.model "detailed") each port's transfers hold the channel as
 // long as they held it in the controller's run of the plan's access pattern
-// (arch/dram/pattern.hpp), never shorter than at the sequential-stream rate. (The multi-unit
-// executor uses memory_for.)
+// (arch/dram/pattern.hpp), never shorter than at the sequential-stream rate.
 LayerTiming time_layer(const dataflows::TilePlan& plan, const arch::MemorySystem& memory);
 
-// The memory as the analytical fidelity times `plan` on it: each detailed DRAM channel at the
-// rate its controller sustains on the pattern of the plan's ports it carries (streaming, strided
-// or interleaved, arch/dram/pattern.hpp; run once per spec and pattern, then remembered), at most
-// its sequential-stream rate; other channels as they are.
-arch::MemorySystem memory_for(const dataflows::TilePlan& plan, const arch::MemorySystem& memory);
+// The transfers of each run of the plan's tiles as time_layer moves them (TileTransfers per
+// entry of plan.tiles; detailed DRAM channels at their ports' pattern rates).
+std::vector<TileTransfers> run_transfers(const dataflows::TilePlan& plan,
+                                         const arch::MemorySystem& memory);
 
 // Every layer of a run, back to back.
 std::vector<LayerTiming> time_analytical(const std::vector<const dataflows::TilePlan*>& plans,
                                          const arch::MemorySystem& memory);
 
-// Several units sharing the memory system (sim/executor.hpp), as a fluid model: each layer is
-// timed alone (time_layer) and needs a fraction of each channel (its transfers' occupancy over
-// its time); running layers share every channel's sustained rate by processor sharing (equal
-// shares, a layer needing less than its share keeping only what it needs, max-min fair), and a
-// layer progresses at the least, over its channels, of what it gets over what it needs, at most
-// its own pace, and at most 1 / (1 + sum over channels of its need x the others' use of the
-// channel), for the queueing behind their transfers below saturation. Rates are recomputed at
-// every layer start and finish. One unit, or layers that
-// never overlap, match time_layer exactly; several units are held to the SystemC executor
-// (tests/sim/test_executor.cpp, docs/validation.md).
+// Several units sharing the memory system (sim/executor.hpp): a layer that has its channels to
+// itself takes time_layer's cycles (one unit alone, or layers that never share a channel, match
+// time_layer exactly); layers of several units that overlap on a channel are stepped tile by
+// tile through time_layer's recurrence with each channel serving every unit's transfers in the
+// order they are issued, the rule of the SystemC executor (sim/analytical_executor.cpp; held to
+// SystemC in tests/sim/test_executor.cpp and docs/validation.md).
 std::unique_ptr<PlanExecutor> make_analytical_executor(const ExecutorSpec& spec);
 
 }  // namespace tessera::sim

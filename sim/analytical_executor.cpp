@@ -1,27 +1,38 @@
-// The analytical PlanExecutor: several units sharing the memory channels, as a fluid model.
+// The analytical PlanExecutor: several units sharing the memory channels.
 //
-// Each layer is timed alone first (time_layer: T cycles) and its demand on each channel is the
-// sum of its transfers' occupancies (D_c cycles), so running alone it needs the fraction
-// u_c = D_c / T of channel c. Running layers share each channel by processor sharing of its
-// sustained rate: a channel's capacity is split equally among the layers using it, a layer
-// needing less than its share keeps what it needs and the rest is split among the others
-// (max-min fairness, by water-filling); a layer's progress rate is the least, over its
-// channels, of what it is given over what it needs (at most 1: alone it runs at its own pace).
-// Below saturation its transfers still queue behind the others' (the SystemC memory serves a
-// channel's transfers in arrival order), which processor sharing alone misses (it was 21 % fast
-// on mean latency against SystemC): the rate is further bounded by 1 / (1 + sum over channels
-// of u_c x the other layers' use of c), a fixed point over the running layers. Rates are
-// recomputed at every start and finish of a layer; between events every running layer works off
-// its T at its rate. Alone a layer runs at rate 1 and takes exactly T: one unit matches
-// time_layer exactly. Held to the SystemC executor in tests/sim/test_executor.cpp.
+// A layer that has its channels to itself runs in closed form: it starts with them free and
+// takes time_layer's T cycles (sim/analytical.hpp), so a unit alone is time_layer exactly, at
+// the cost of one time_layer per layer. While layers of several units overlap on a channel they
+// are stepped tile by tile instead, through time_layer's own recurrence (the reads of the first
+// `input` tiles at the start; when a tile has computed, its writes and then the reads `input`
+// tiles ahead; a tile computes once its reads have landed and the writes `output` tiles back
+// have left) with each channel's free time shared by all units: a channel serves the transfers
+// of every unit in the order they are issued, each holding it for its occupancy and landing the
+// channel's latency later. That is the rule of the SystemC memory target, so the two executors
+// differ only in the order of transfers issued at the same cycle (here: by unit index) and on
+// detailed DRAM channels (here: each port's pattern rate, as time_layer). A layer running in
+// closed form that another unit's layer comes to overlap is first stepped alone from its start
+// to that moment (which replays its schedule exactly: nobody else used its channels) and is
+// stepped from then on until it ends. Events (a tile's compute end, where it issues its writes
+// and next reads; a layer's end) are taken in time order over the units.
 //
-// Preemption at a tile boundary cuts the running layer to its first k tiles, k the least whose
-// time alone (time_layer of those tiles) exceeds the work the layer has done: the rest of the
-// layer's time is that of the cut layer, at the shared rate.
+// Cost: one time_layer per layer, plus a few operations per tile of the layers that overlap (a
+// processor-sharing fluid model of the channels, cheaper, was 8-16 % off SystemC's mean and p99
+// latency: docs/validation.md, "Several units sharing memory").
+//
+// Preemption at a tile boundary steps the running layer (catching it up first) and stops it as
+// SystemC does: the tile computing finishes, one waiting for its reads or buffers does not
+// start, no more reads are issued, and the layer ends when the writes issued have landed (reads
+// already issued for later tiles still hold their channels).
+//
+// next_completion() runs a copy of the state forward; the next run_until() to the time it
+// reached takes that copy over instead of running the same events again.
 #include <algorithm>
 #include <cmath>
 #include <deque>
 #include <limits>
+#include <memory>
+#include <optional>
 #include <stdexcept>
 
 #include "common/checked.hpp"
@@ -32,353 +43,400 @@ namespace tessera::sim {
 
 namespace {
 
-struct Layer {
+constexpr u64 kNever = std::numeric_limits<u64>::max();
+constexpr std::size_t kAll = std::numeric_limits<std::size_t>::max();
+constexpr const char* kCycles = "cycle count";
+
+struct LayerData {
   const dataflows::TilePlan* plan = nullptr;
   std::unique_ptr<dataflows::TilePlan> converted;  // on the memory clock, when clocks differ
   LayerTiming alone;
-  std::array<double, kMaxChannels> need{};  // u_c
+  std::vector<TileTransfers> transfers;  // per run of the plan (run_transfers)
+  u64 tiles = 0;
+  u64 channels = 0;  // bit c: the layer moves data on channel c
 };
 
-struct Job {
+struct JobData {
   u64 id = 0;
-  std::vector<Layer> layers;
+  std::vector<LayerData> layers;
+};
+using JobPtr = std::shared_ptr<const JobData>;
+
+// A layer stepped tile by tile (see the file comment).
+struct Stepper {
+  std::optional<dataflows::TileCursor> at, ahead;  // the tile scheduled last; the next to read
+  u64 scheduled = 0;  // tiles scheduled to compute; the last may not have finished
+  u64 read = 0;       // tiles whose reads are issued
+  u64 di = 1, dout = 1;
+  std::vector<u64> read_landed, write_sent;  // rings by tile index
+  u64 start = 0;      // when the last scheduled tile starts computing (or streaming)
+  u64 prev_end = 0;   // when the tile before it finished (the layer's start for tile 0)
+  u64 last_landed = 0;
+  u64 next = 0;       // the next event: the last scheduled tile's end, or the layer's
+  bool ending = false;  // `next` is the layer's end
+  u64 stop = kNever;  // preempted: tiles from this one are not computed
 };
 
-struct UnitState {
-  std::deque<Job> queue;
-  std::optional<Job> job;  // running
-  std::size_t layer = 0;   // running layer of `job`
-  double left = 0;         // cycles of that layer's T not yet worked off
-  double rate = 1;
-  double start = 0;        // when the job started (memory cycles)
-  std::size_t stop_after = std::numeric_limits<std::size_t>::max();  // preempted: last layer
-  LayerTiming sum;         // of the layers done
-  // Preempted at a tile boundary: the running layer stops before this tile, and its work is
-  // that of its first cut_tile tiles (timed alone: `cut`); 0: not cut.
-  u64 cut_tile = 0;
-  LayerTiming cut;
+struct Unit {
+  std::deque<JobPtr> queue;
+  JobPtr job;  // running
+  std::size_t layer = 0;
+  u64 job_start = 0, layer_start = 0;
+  std::size_t stop_after = kAll;  // preempted at a layer boundary: the last layer it runs
+  LayerTiming sum;                // of the layers done
+  bool stepped = false;
+  u64 end = 0;  // closed form: when the layer ends
+  Stepper st;
+
+  const LayerData& current() const { return job->layers[layer]; }
+  u64 next_event() const { return !job ? kNever : stepped ? st.next : end; }
 };
 
-class AnalyticalExecutor final : public PlanExecutor {
+// The executor's state and its event loop; copyable, for looking ahead.
+class Model {
  public:
-  explicit AnalyticalExecutor(const ExecutorSpec& spec)
-      : spec_(spec), units_(spec.units.size()) {
-    if (spec.units.empty()) throw std::invalid_argument("analytical executor: no compute units");
-    if (spec.memory.channels.empty() || spec.memory.channels.size() > kMaxChannels)
-      throw std::invalid_argument("analytical executor: 1 to " + std::to_string(kMaxChannels) + " memory channels");
-  }
+  explicit Model(const ExecutorSpec& spec) : spec_(&spec), units_(spec.units.size()) {}
 
-  const std::vector<UnitSpec>& units() const override { return spec_.units; }
+  u64 now() const { return now_; }
+  std::vector<Completion>& done() { return done_; }
+  Unit& unit(std::size_t i) { return units_.at(i); }
 
-  void submit(std::size_t unit, std::vector<const dataflows::TilePlan*> layers, u64 id) override {
-    UnitState& u = units_.at(unit);
-    Job job;
-    job.id = id;
-    for (const auto* plan : layers) {
-      for (const auto& p : plan->ports)
-        if (p.channel >= spec_.memory.channels.size())
-          throw std::invalid_argument("analytical executor: port '" + p.name + "' has no channel");
-      Layer l;
-      l.plan = &on_memory_clock(*plan, spec_.units[unit].clock_hz, spec_.memory_clock_hz,
-                                l.converted);
-      l.alone = time_layer(*l.plan, spec_.memory);
-      if (l.alone.cycles > 0) {
-        std::array<double, kMaxChannels> busy{};
-        const std::vector<u64> times = l.plan->multiplicities();
-        const arch::MemorySystem memory = memory_for(*l.plan, spec_.memory);
-        for (std::size_t r = 0; r < l.plan->tiles.size(); ++r) {
-          const auto& t = l.plan->tiles[r];
-          const TileTransfers tr = tile_transfers(*l.plan, t, memory);
-          for (std::size_t c = 0; c < spec_.memory.channels.size(); ++c)
-            busy[c] += static_cast<double>(times[r]) * static_cast<double>(t.count) *
-                       static_cast<double>(tr.reads[c] + tr.writes[c]);
-        }
-        for (std::size_t c = 0; c < kMaxChannels; ++c)
-          l.need[c] = std::min(1.0, busy[c] / static_cast<double>(l.alone.cycles));
-      }
-      job.layers.push_back(std::move(l));
-    }
-    u.queue.push_back(std::move(job));
-  }
-
-  std::vector<Completion> run_until(double seconds) override {
-    advance(std::max(now_, seconds * spec_.memory_clock_hz));
-    return take();
-  }
-
-  std::vector<Completion> run_to_completion() override {
-    advance(std::numeric_limits<double>::infinity());
-    return take();
-  }
-
-  double now() const override { return now_ / spec_.memory_clock_hz; }
-
-  std::optional<double> next_completion(double before_s) override {
-    // Simulated on a copy of the state: the answer must not move time.
-    AnalyticalExecutor copy(spec_);
-    copy.now_ = now_;
-    for (std::size_t i = 0; i < units_.size(); ++i) copy.units_[i] = clone(units_[i]);
+  // Runs the events at or before `limit` (cycles); with `first_completion`, stops after the
+  // event that completes a job. Returns whether it stopped there.
+  bool advance(double limit, bool first_completion) {
+    const std::size_t before = done_.size();
+    start_idle();  // may complete jobs of no layers
     for (;;) {
-      copy.start_and_finish_instant();
-      if (!copy.done_.empty()) {
-        const double end = copy.done_.front().end_s;
-        return end <= before_s ? std::optional<double>(end) : std::nullopt;
+      if (first_completion && done_.size() > before) return true;
+      std::size_t u = units_.size();
+      u64 t = kNever;
+      for (std::size_t i = 0; i < units_.size(); ++i)
+        if (units_[i].next_event() < t) t = units_[i].next_event(), u = i;
+      if (u == units_.size() || static_cast<double>(t) > limit) break;
+      now_ = std::max(now_, t);
+      Unit& x = units_[u];
+      if (!x.stepped || x.st.ending) {
+        finish_layer(u);
+      } else {
+        step(x);
       }
-      if (!copy.busy()) return std::nullopt;
-      copy.step(std::numeric_limits<double>::infinity());
     }
+    if (limit > static_cast<double>(now_) && limit < static_cast<double>(kNever))
+      now_ = static_cast<u64>(std::floor(limit));
+    return false;
   }
 
-  std::optional<Preemption> preempt(std::size_t unit, Boundary at) override {
-    UnitState& u = units_.at(unit);
-    if (!u.job || u.cut_tile > 0) return std::nullopt;  // idle, or stopping inside its layer
-    const Layer& l = u.job->layers[u.layer];
+  std::optional<Preemption> preempt(std::size_t unit, Boundary at) {
+    Unit& x = units_.at(unit);
+    if (!x.job) return std::nullopt;
+    const LayerData& l = x.current();
+    if (x.stepped && x.st.stop < l.tiles) return std::nullopt;  // stopping inside its layer
     Preemption p;
-    p.id = u.job->id;
+    p.id = x.job->id;
     p.unit = unit;
-    for (std::size_t k = 0; k < u.layer; ++k) add_port_bytes(*u.job->layers[k].plan, p.bytes);
-    const double alone = static_cast<double>(l.alone.cycles);
-    if (at == Boundary::tile && u.left > 0) {
-      // The layer alone is a sequence of tiles whose first k end (their writes landed) at
-      // time_layer of those k tiles: the tile in progress is the first k whose end lies after
-      // the work done so far (in the layer's own time, which sharing only slows down).
-      const double done = alone - u.left;
-      const u64 n = l.plan->tile_count();
-      u64 lo = 1, hi = n;
-      while (lo < hi) {
-        const u64 mid = lo + (hi - lo) / 2;
-        if (static_cast<double>(time_layer(plan_head(*l.plan, mid), spec_.memory).cycles) > done)
-          hi = mid;
-        else
-          lo = mid + 1;
-      }
-      if (lo < n) {
-        const dataflows::TilePlan head = plan_head(*l.plan, lo);
-        u.cut = time_layer(head, spec_.memory);
-        u.cut_tile = lo;
-        u.left = static_cast<double>(u.cut.cycles) - done;
-        u.stop_after = u.layer;
-        add_port_bytes(head, p.bytes);
-        p.layer = u.layer;
-        p.tile = lo;
+    for (std::size_t k = 0; k < x.layer; ++k) add_port_bytes(*x.job->layers[k].plan, p.bytes);
+    if (at == Boundary::tile) {
+      if (!x.stepped) materialize(x);
+      Stepper& s = x.st;
+      // The tile computing finishes; one waiting for its reads or buffers does not start (a
+      // streaming tile is under way from its start).
+      const bool computing = !s.ending && (l.plan->buffering.streaming || s.start <= now_);
+      const u64 k = s.ending || computing ? s.scheduled : s.scheduled - 1;
+      if (k < l.tiles) {
+        s.stop = k;
+        x.stop_after = x.layer;
+        if (!s.ending && !computing) {  // it ends once the writes issued have landed
+          --s.scheduled;
+          s.ending = true;
+          s.next = std::max({now_, s.prev_end, s.last_landed});
+        }
+        add_port_bytes(plan_head(*l.plan, k), p.bytes);
+        p.layer = x.layer;
+        p.tile = k;
         return p;
       }
-      // In its last tile: the next boundary is the layer's.
     }
-    if (u.layer + 1 >= u.job->layers.size() || u.stop_after <= u.layer) return std::nullopt;
-    u.stop_after = u.layer;
+    if (x.layer + 1 >= x.job->layers.size() || x.stop_after <= x.layer) return std::nullopt;
+    x.stop_after = x.layer;
     add_port_bytes(*l.plan, p.bytes);
-    p.layer = u.layer + 1;
+    p.layer = x.layer + 1;
     return p;
   }
 
  private:
-  // A copy for looking ahead; its plans are this executor's (it lives shorter).
-  static UnitState clone(const UnitState& u) {
-    UnitState c;
-    const auto copy_job = [](const Job& j) {
-      Job k;
-      k.id = j.id;
-      for (const Layer& l : j.layers) {
-        Layer m;
-        m.plan = l.plan;
-        m.alone = l.alone;
-        m.need = l.need;
-        k.layers.push_back(std::move(m));
-      }
-      return k;
-    };
-    for (const Job& j : u.queue) c.queue.push_back(copy_job(j));
-    if (u.job) c.job = copy_job(*u.job);
-    c.layer = u.layer;
-    c.left = u.left;
-    c.rate = u.rate;
-    c.start = u.start;
-    c.stop_after = u.stop_after;
-    c.sum = u.sum;
-    c.cut_tile = u.cut_tile;
-    c.cut = u.cut;
-    return c;
+  void start_idle() {
+    for (std::size_t i = 0; i < units_.size(); ++i)
+      if (!units_[i].job && !units_[i].queue.empty()) start_job(i);
   }
 
-  bool busy() const {
-    return std::any_of(units_.begin(), units_.end(),
-                       [](const UnitState& u) { return u.job || !u.queue.empty(); });
+  void start_job(std::size_t i) {
+    Unit& x = units_[i];
+    x.job = std::move(x.queue.front());
+    x.queue.pop_front();
+    x.layer = 0;
+    x.job_start = now_;
+    x.sum = {};
+    x.stop_after = kAll;
+    if (x.job->layers.empty()) {
+      finish_job(i, false);
+      return;
+    }
+    begin_layer(i);
   }
 
-  // Starts queued jobs on idle units and finishes layers of no time, at now_.
-  void start_and_finish_instant() {
-    for (std::size_t i = 0; i < units_.size(); ++i) {
-      UnitState& u = units_[i];
-      for (;;) {
-        if (!u.job) {
-          if (u.queue.empty()) break;
-          u.job = std::move(u.queue.front());
-          u.queue.pop_front();
-          u.layer = 0;
-          u.start = now_;
-          u.sum = {};
-          u.cut_tile = 0;
-          u.stop_after = std::numeric_limits<std::size_t>::max();
-          if (u.job->layers.empty()) {
-            finish_job(i);
-            continue;
-          }
-          u.left = static_cast<double>(u.job->layers[0].alone.cycles);
-        }
-        if (u.left > 0) break;
-        finish_layer(i);
+  // Starts the unit's current layer at now_: in closed form when no other unit's running layer
+  // shares a channel with it and its channels are free; stepped otherwise, with the overlapping
+  // layers that ran in closed form caught up to now_.
+  void begin_layer(std::size_t i) {
+    Unit& x = units_[i];
+    const LayerData& l = x.current();
+    x.layer_start = now_;
+    x.stepped = false;
+    bool alone = true;
+    for (std::size_t c = 0; c < spec_->memory.channels.size(); ++c)
+      if ((l.channels >> c & 1) && free_[c] > now_) alone = false;
+    for (std::size_t v = 0; v < units_.size(); ++v) {
+      Unit& y = units_[v];
+      if (v == i || !y.job || !(y.current().channels & l.channels)) continue;
+      alone = false;
+      if (!y.stepped) materialize(y);
+    }
+    if (alone) {
+      x.end = checked_add(now_, l.alone.cycles, kCycles);
+      return;
+    }
+    begin_steps(x);
+  }
+
+  // Steps a layer running in closed form from its start to now_ (its channels were its own).
+  void materialize(Unit& x) {
+    begin_steps(x);
+    while (!x.st.ending && x.st.next <= now_) step(x);
+  }
+
+  // Issues one transfer on each channel marked; returns when the last leaves its channel and
+  // when the last lands.
+  std::pair<u64, u64> issue(const std::array<u64, kMaxChannels>& occupancy,
+                            const std::array<bool, kMaxChannels>& any, u64 at) {
+    u64 sent = at, landed = at;
+    for (std::size_t c = 0; c < spec_->memory.channels.size(); ++c) {
+      if (!any[c]) continue;
+      free_[c] = checked_add(std::max(free_[c], at), occupancy[c], kCycles);
+      sent = std::max(sent, free_[c]);
+      landed = std::max(landed,
+                        checked_add(free_[c], spec_->memory.channels[c].latency_cycles, kCycles));
+    }
+    return {sent, landed};
+  }
+
+  void begin_steps(Unit& x) {
+    const LayerData& l = x.current();
+    const dataflows::TilePlan& plan = *l.plan;
+    Stepper& s = x.st;
+    s = Stepper{};
+    x.stepped = true;
+    s.at.emplace(plan);
+    s.prev_end = s.next = x.layer_start;
+    if (plan.buffering.streaming) {
+      schedule(x, x.layer_start);
+      return;
+    }
+    s.ahead.emplace(plan);
+    s.di = std::max(1u, plan.buffering.input);
+    s.dout = std::max(1u, plan.buffering.output);
+    s.read_landed.assign(s.di, 0);
+    s.write_sent.assign(s.dout, 0);
+    for (; s.read < s.di && s.read < l.tiles && s.read < s.stop; ++s.read, s.ahead->advance())
+      s.read_landed[s.read % s.di] =
+          issue(l.transfers[s.ahead->run()].reads, l.transfers[s.ahead->run()].any_read,
+                x.layer_start).second;
+    schedule(x, x.layer_start);
+  }
+
+  // Schedules the next tile from `t` (the previous tile's end), or the layer's end.
+  void schedule(Unit& x, u64 t) {
+    const LayerData& l = x.current();
+    Stepper& s = x.st;
+    s.prev_end = t;
+    if (s.scheduled >= l.tiles || s.scheduled >= s.stop) {
+      s.ending = true;
+      s.next = std::max(t, s.last_landed);
+      return;
+    }
+    const std::size_t run = s.at->run();
+    const u64 compute = l.plan->tiles[run].compute_cycles;
+    if (l.plan->buffering.streaming) {  // reads, then writes, then compute alongside
+      const TileTransfers& tr = l.transfers[run];
+      const u64 r = issue(tr.reads, tr.any_read, t).second;
+      const u64 w = issue(tr.writes, tr.any_write, t).second;
+      s.start = t;
+      s.next = std::max({checked_add(t, compute, kCycles), r, w});
+      s.at->advance();
+    } else {
+      u64 start = std::max(t, s.read_landed[s.scheduled % s.di]);
+      if (s.scheduled >= s.dout) start = std::max(start, s.write_sent[(s.scheduled - s.dout) % s.dout]);
+      s.start = start;
+      s.next = checked_add(start, compute, kCycles);
+    }
+    ++s.scheduled;
+  }
+
+  // The event at x.st.next, not the layer's end: the last scheduled tile has finished.
+  void step(Unit& x) {
+    Stepper& s = x.st;
+    const u64 t = s.next;
+    const LayerData& l = x.current();
+    if (!l.plan->buffering.streaming) {
+      const u64 j = s.scheduled - 1;
+      const TileTransfers& tr = l.transfers[s.at->run()];
+      const auto [sent, landed] = issue(tr.writes, tr.any_write, t);
+      s.write_sent[j % s.dout] = sent;  // the result buffer is free once its data has left
+      s.last_landed = std::max(s.last_landed, landed);
+      s.at->advance();
+      if (s.read < l.tiles && s.read < s.stop) {
+        const TileTransfers& ahead = l.transfers[s.ahead->run()];
+        s.read_landed[s.read % s.di] = issue(ahead.reads, ahead.any_read, t).second;
+        ++s.read;
+        s.ahead->advance();
       }
     }
+    schedule(x, t);
   }
 
   void finish_layer(std::size_t i) {
-    UnitState& u = units_[i];
-    const Layer& l = u.job->layers[u.layer];
-    const LayerTiming& done = u.cut_tile > 0 ? u.cut : l.alone;
-    u.sum.compute_cycles =
-        checked_add(u.sum.compute_cycles, done.compute_cycles, "a job's compute cycle count");
-    u.sum.busy_unit_cycles = checked_add(u.sum.busy_unit_cycles, done.busy_unit_cycles,
-                                         "a job's busy unit-cycle count");
-    if (u.layer + 1 < u.job->layers.size() && u.layer < u.stop_after) {
-      ++u.layer;
-      u.left = static_cast<double>(u.job->layers[u.layer].alone.cycles);
+    Unit& x = units_[i];
+    const LayerData& l = x.current();
+    const bool cut = x.stepped && x.st.stop < l.tiles;
+    if (cut) {
+      const dataflows::TilePlan head = plan_head(*l.plan, x.st.stop);
+      x.sum.compute_cycles =
+          checked_add(x.sum.compute_cycles, head.compute_cycles(), "a job's compute cycle count");
+      x.sum.busy_unit_cycles = checked_add(x.sum.busy_unit_cycles, head.busy_unit_cycles(),
+                                           "a job's busy unit-cycle count");
+    } else {
+      x.sum.compute_cycles = checked_add(x.sum.compute_cycles, l.alone.compute_cycles,
+                                         "a job's compute cycle count");
+      x.sum.busy_unit_cycles = checked_add(x.sum.busy_unit_cycles, l.alone.busy_unit_cycles,
+                                           "a job's busy unit-cycle count");
+    }
+    x.stepped = false;
+    x.st.stop = kNever;
+    if (!cut && x.layer + 1 < x.job->layers.size() && x.layer < x.stop_after) {
+      ++x.layer;
+      begin_layer(i);
       return;
     }
-    finish_job(i);
+    finish_job(i, cut);
   }
 
-  void finish_job(std::size_t i) {
-    UnitState& u = units_[i];
+  void finish_job(std::size_t i, bool cut) {
+    Unit& x = units_[i];
     Completion c;
-    c.id = u.job->id;
+    c.id = x.job->id;
     c.unit = i;
-    c.start_s = u.start / spec_.memory_clock_hz;
-    c.end_s = now_ / spec_.memory_clock_hz;
-    c.timing = u.sum;
-    c.timing.cycles = static_cast<u64>(std::llround(now_ - u.start));
+    c.start_s = static_cast<double>(x.job_start) / spec_->memory_clock_hz;
+    c.end_s = static_cast<double>(now_) / spec_->memory_clock_hz;
+    c.timing = x.sum;
+    c.timing.cycles = now_ - x.job_start;
     c.timing.stall_cycles = c.timing.cycles - std::min(c.timing.cycles, c.timing.compute_cycles);
-    c.layers_done = u.job->layers.empty() ? 0 : u.layer + (u.cut_tile > 0 ? 0 : 1);
-    c.preempted = c.layers_done < u.job->layers.size();
-    u.cut_tile = 0;
+    c.layers_done = x.job->layers.empty() ? 0 : x.layer + (cut ? 0 : 1);
+    c.preempted = c.layers_done < x.job->layers.size();
     done_.push_back(c);
-    u.job.reset();
+    x.job.reset();
+    x.stepped = false;
+    if (!x.queue.empty()) start_job(i);
   }
 
-  // Processor sharing of each channel among the running layers (see the file comment).
-  void share() {
-    const std::size_t channels = spec_.memory.channels.size();
-    std::vector<UnitState*> running;
-    for (auto& u : units_)
-      if (u.job && u.left > 0) running.push_back(&u);
-    std::array<double, kMaxChannels> lambda;
-    lambda.fill(std::numeric_limits<double>::infinity());
-    const auto need = [&](std::size_t j, std::size_t c) {
-      return running[j]->job->layers[running[j]->layer].need[c];
-    };
-    // The rate of layer j allowed by the channels other than `skip`.
-    const auto rate_without = [&](std::size_t j, std::size_t skip) {
-      double r = 1;
-      for (std::size_t c = 0; c < channels; ++c)
-        if (c != skip && need(j, c) > 0) r = std::min(r, lambda[c] / need(j, c));
-      return r;
-    };
-    // Each channel's fair level given the others', repeated until it settles (levels only grow
-    // as other channels slow their users down, so this converges; channels are few).
-    for (int round = 0; round < 64; ++round) {
-      bool changed = false;
-      for (std::size_t c = 0; c < channels; ++c) {
-        std::vector<double> demand;
-        for (std::size_t j = 0; j < running.size(); ++j)
-          if (need(j, c) > 0) demand.push_back(need(j, c) * rate_without(j, c));
-        std::sort(demand.begin(), demand.end());
-        double capacity = 1, l = std::numeric_limits<double>::infinity();
-        for (std::size_t k = 0; k < demand.size(); ++k) {
-          const double share = capacity / static_cast<double>(demand.size() - k);
-          if (demand[k] > share) {
-            l = share;
-            break;
-          }
-          capacity -= demand[k];
-        }
-        if (!(l == lambda[c]) && std::abs(l - lambda[c]) > 1e-12 * std::max(1.0, l)) changed = true;
-        lambda[c] = l;
-      }
-      if (!changed) break;
+  const ExecutorSpec* spec_;
+  std::vector<Unit> units_;
+  std::array<u64, kMaxChannels> free_{};  // when each channel has served what was issued to it
+  u64 now_ = 0;
+  std::vector<Completion> done_;};
+
+class AnalyticalExecutor final : public PlanExecutor {
+ public:
+  explicit AnalyticalExecutor(const ExecutorSpec& spec) : spec_(spec), model_(spec_) {
+    if (spec.units.empty()) throw std::invalid_argument("analytical executor: no compute units");
+    if (spec.memory.channels.empty() || spec.memory.channels.size() > kMaxChannels)
+      throw std::invalid_argument("analytical executor: 1 to " + std::to_string(kMaxChannels) + " memory channels");
+  }
+  // The model points at spec_: no copies or moves.
+  AnalyticalExecutor(const AnalyticalExecutor&) = delete;
+  AnalyticalExecutor& operator=(const AnalyticalExecutor&) = delete;
+
+  const std::vector<UnitSpec>& units() const override { return spec_.units; }
+
+  void submit(std::size_t unit, std::vector<const dataflows::TilePlan*> layers, u64 id) override {
+    Unit& u = model_.unit(unit);
+    auto job = std::make_shared<JobData>();
+    job->id = id;
+    job->layers.reserve(layers.size());
+    for (const auto* plan : layers) {
+      for (const auto& p : plan->ports)
+        if (p.channel >= spec_.memory.channels.size())
+          throw std::invalid_argument("analytical executor: port '" + p.name + "' has no channel");
+      LayerData l;
+      l.plan = &on_memory_clock(*plan, spec_.units[unit].clock_hz, spec_.memory_clock_hz,
+                                l.converted);
+      l.alone = time_layer(*l.plan, spec_.memory);
+      l.transfers = run_transfers(*l.plan, spec_.memory);
+      l.tiles = l.plan->tile_count();
+      for (std::size_t r = 0; r < l.transfers.size(); ++r)
+        for (std::size_t c = 0; c < spec_.memory.channels.size(); ++c)
+          if (l.transfers[r].any_read[c] || l.transfers[r].any_write[c]) l.channels |= u64{1} << c;
+      job->layers.push_back(std::move(l));
     }
-    for (std::size_t j = 0; j < running.size(); ++j) running[j]->rate = rate_without(j, kMaxChannels);
-    // Below saturation a layer's transfers still wait behind the others' on a channel: its
-    // rate is 1 / (1 + sum over channels of need x the others' utilisation of the channel at
-    // their rates), iterated to a fixed point (damped) and never above its share above.
-    if (running.size() < 2) return;
-    std::vector<double> share_rate(running.size()), r(running.size()), next(running.size());
-    for (std::size_t j = 0; j < running.size(); ++j) share_rate[j] = r[j] = running[j]->rate;
-    for (int round = 0; round < 200; ++round) {
-      for (std::size_t j = 0; j < running.size(); ++j) {
-        double wait = 0;
-        for (std::size_t c = 0; c < channels; ++c) {
-          if (need(j, c) <= 0) continue;
-          double others = 0;
-          for (std::size_t k = 0; k < running.size(); ++k)
-            if (k != j) others += need(k, c) * r[k];
-          wait += need(j, c) * others;
-        }
-        next[j] = std::min(share_rate[j], 1 / (1 + wait));
-      }
-      for (std::size_t j = 0; j < running.size(); ++j) r[j] = 0.5 * (r[j] + next[j]);
-    }
-    for (std::size_t j = 0; j < running.size(); ++j) running[j]->rate = r[j];
+    ahead_.reset();
+    u.queue.push_back(std::move(job));
   }
 
-  // One event: to the next layer end (true), or to `until` if that comes first (false).
-  bool step(double until) {
-    share();
-    double dt = std::numeric_limits<double>::infinity();
-    std::size_t first = units_.size();
-    for (std::size_t i = 0; i < units_.size(); ++i) {
-      const UnitState& u = units_[i];
-      if (u.job && u.left > 0 && u.left / u.rate < dt) dt = u.left / u.rate, first = i;
-    }
-    if (first == units_.size() || now_ + dt > until) {
-      if (std::isfinite(until)) {
-        const double d = until - now_;
-        for (auto& u : units_)
-          if (u.job && u.left > 0) u.left = std::max(0.0, u.left - u.rate * d);
-        now_ = until;
-      }
-      return false;
-    }
-    now_ += dt;  // alone (rate 1) a layer thus ends exactly T after it started
-    for (std::size_t i = 0; i < units_.size(); ++i) {
-      UnitState& u = units_[i];
-      if (!u.job || u.left <= 0) continue;
-      u.left = i == first ? 0 : u.left - u.rate * dt;
-      // Layers ending within rounding of this event end with it.
-      if (u.left <= 1e-9 * static_cast<double>(u.job->layers[u.layer].alone.cycles)) u.left = 0;
-    }
-    for (std::size_t i = 0; i < units_.size(); ++i)
-      if (units_[i].job && units_[i].left <= 0) finish_layer(i);
-    return true;
+  std::vector<Completion> run_until(double seconds) override {
+    const double target =
+        std::max(static_cast<double>(model_.now()), std::round(seconds * spec_.memory_clock_hz));
+    take_ahead(target);
+    model_.advance(target, false);
+    return take();
   }
 
-  void advance(double until) {
-    for (;;) {
-      start_and_finish_instant();
-      if (!busy() || !step(until)) break;
-    }
-    if (std::isfinite(until)) now_ = std::max(now_, until);
+  std::vector<Completion> run_to_completion() override {
+    take_ahead(std::numeric_limits<double>::infinity());
+    model_.advance(std::numeric_limits<double>::infinity(), false);
+    return take();
+  }
+
+  double now() const override { return static_cast<double>(model_.now()) / spec_.memory_clock_hz; }
+
+  std::optional<double> next_completion(double before_s) override {
+    // On a copy: the answer must not move time.
+    ahead_.emplace(model_);
+    const std::size_t pending = ahead_->done().size();
+    const double limit = before_s * spec_.memory_clock_hz;
+    if (!ahead_->advance(std::isnan(limit) ? 0.0 : limit, true)) return std::nullopt;
+    return ahead_->done()[pending].end_s;
+  }
+
+  std::optional<Preemption> preempt(std::size_t unit, Boundary at) override {
+    ahead_.reset();
+    return model_.preempt(unit, at);
+  }
+
+ private:
+  // The state next_completion() reached, when nothing changed since and it lies no later than
+  // `target`: the run goes on from there.
+  void take_ahead(double target) {
+    if (ahead_ && static_cast<double>(ahead_->now()) <= target) model_ = std::move(*ahead_);
+    ahead_.reset();
   }
 
   std::vector<Completion> take() {
-    std::vector<Completion> out = std::move(done_);
-    done_.clear();
+    std::vector<Completion> out = std::move(model_.done());
+    model_.done().clear();
     return out;
   }
 
   ExecutorSpec spec_;
-  std::vector<UnitState> units_;
-  double now_ = 0;  // memory cycles
-  std::vector<Completion> done_;
+  Model model_;
+  std::optional<Model> ahead_;
 };
 
 }  // namespace

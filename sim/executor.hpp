@@ -1,8 +1,9 @@
 // Executing tile plans in time, as jobs on compute units that share one memory system, so that
 // several units contend for the memory channels and work can arrive while time runs (the serving
 // layer submits requests between run_until() calls). Both fidelities implement it: the SystemC
-// one tile by tile (sim/systemc/), the analytical one as a fluid model of the shared channels
-// (sim/analytical.hpp, make_analytical_executor). A job is a sequence of layers (tile plans); a
+// one tile by tile (sim/systemc/), the analytical one in closed form per layer, stepping tiles
+// only while layers of several units share a channel (sim/analytical.hpp,
+// make_analytical_executor). A job is a sequence of layers (tile plans); a
 // unit runs its jobs in submission order, one at a time, and their layers back to back; a layer
 // starts with empty buffers and ends when its last write has landed (the per-layer rule of
 // sim/analytical.hpp, which both executors match exactly for one unit).
