@@ -102,7 +102,12 @@ Mask weight_mask(const LayerShape& L, const PatternSpec& spec) {
   Mask mask(L.weight_count(), 0);
   const i64 cg = L.cg(), red = L.reduction();
   const double d = std::clamp(spec.density, 0.0, 1.0);
-  const auto each = [&](auto&& f) {  // f(j, c, r, s, flat [j][c][r][s] index)
+  const auto each = [&](auto&& f) {  // f(j, c, r, s, flat [j][c][r][s] index), in storage order
+    if (L.matmul) {  // stored [c][j]: visiting filters innermost writes the mask in order
+      for (i64 c = 0; c < cg; ++c)
+        for (i64 j = 0; j < L.k; ++j) f(j, c, i64{0}, i64{0}, static_cast<u64>(j * cg + c));
+      return;
+    }
     for (i64 j = 0; j < L.k; ++j)
       for (i64 c = 0; c < cg; ++c)
         for (i64 r = 0; r < L.r; ++r)

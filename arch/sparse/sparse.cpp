@@ -217,40 +217,76 @@ std::vector<std::string> SparseEngine::supports(const workloads::Operator& op) c
   return w;
 }
 
+namespace {
+
+// The synthetic masks' patterns of a layer: they depend on the shape (not the name), so layers of
+// one shape and density share masks, and so may share a plan.
+std::uint64_t shape_seed(const SparseParams& p, const sparse::LayerShape& L) {
+  return p.seed ^ fnv1a64(fmt::format("{} {} {} {} {} {} {} {} {} {}", L.n, L.c, L.h, L.w, L.k, L.r, L.s, L.groups,
+                                      L.stride_h, L.matmul));
+}
+
+sparse::PatternSpec weight_spec(const SparseParams& p, const workloads::Operator& op, const sparse::LayerShape& L) {
+  sparse::PatternSpec s;
+  s.pattern = p.weight_pattern;
+  s.density = op.density.weight;
+  s.seed = shape_seed(p, L);
+  s.block = p.block;
+  if (op.density.weight_pattern) {
+    s.pattern = sparse::Pattern::nm;
+    s.n = op.density.weight_pattern->n;
+    s.m = op.density.weight_pattern->m;
+  }
+  return s;
+}
+
+sparse::PatternSpec input_spec(const SparseParams& p, const workloads::Operator& op, const sparse::LayerShape& L) {
+  sparse::PatternSpec s;
+  s.pattern = p.activation_pattern;
+  s.density = op.density.activation;
+  s.seed = shape_seed(p, L) + 1;
+  return s;
+}
+
+bool weight_from_data(const workloads::Operator& op, const sparse::LayerShape& L) {
+  return op.masks && op.masks->weight.size() == L.weight_count();
+}
+bool input_from_data(const workloads::Operator& op, const sparse::LayerShape& L) {
+  return op.masks && op.masks->input.size() == L.input_count();
+}
+
+}  // namespace
+
 SparseEngine::LayerMasks SparseEngine::masks_for(const workloads::Operator& op, const sparse::LayerShape& L) const {
   LayerMasks m;
-  // Synthetic masks depend on the shape (not the name): layers of one shape and density share
-  // masks, so they may share a plan.
-  const std::string key = fmt::format("{} {} {} {} {} {} {} {} {} {}", L.n, L.c, L.h, L.w, L.k, L.r, L.s, L.groups,
-                                      L.stride_h, L.matmul);
-  const std::uint64_t seed = p_.seed ^ fnv1a64(key);
-  if (op.masks && op.masks->weight.size() == L.weight_count()) {
-    m.weight = op.masks->weight;
-    m.weight_from_data = true;
-  } else {
-    sparse::PatternSpec s;
-    s.pattern = p_.weight_pattern;
-    s.density = op.density.weight;
-    s.seed = seed;
-    s.block = p_.block;
-    if (op.density.weight_pattern) {
-      s.pattern = sparse::Pattern::nm;
-      s.n = op.density.weight_pattern->n;
-      s.m = op.density.weight_pattern->m;
-    }
-    m.weight = sparse::weight_mask(L, s);
-  }
-  if (op.masks && op.masks->input.size() == L.input_count()) {
-    m.input = op.masks->input;
-    m.input_from_data = true;
-  } else {
-    sparse::PatternSpec s;
-    s.pattern = p_.activation_pattern;
-    s.density = op.density.activation;
-    s.seed = seed + 1;
-    m.input = sparse::input_mask(L, s);
-  }
+  m.weight_from_data = weight_from_data(op, L);
+  m.input_from_data = input_from_data(op, L);
+  m.weight = m.weight_from_data ? op.masks->weight : sparse::weight_mask(L, weight_spec(p_, op, L));
+  m.input = m.input_from_data ? op.masks->input : sparse::input_mask(L, input_spec(p_, op, L));
   return m;
+}
+
+std::shared_ptr<const sparse::MaskCounts> SparseEngine::mask_counts(const workloads::Operator& op,
+                                                                     const sparse::LayerShape& L) const {
+  const u64 T = static_cast<u64>(p_.sync_positions);
+  const bool wd = weight_from_data(op, L), id = input_from_data(op, L);
+  const auto count = [&] {  // masks from data read where they are, synthetic ones drawn
+    const sparse::Mask w = wd ? sparse::Mask{} : sparse::weight_mask(L, weight_spec(p_, op, L));
+    const sparse::Mask in = id ? sparse::Mask{} : sparse::input_mask(L, input_spec(p_, op, L));
+    return sparse::count_masks(L, wd ? op.masks->weight : w, id ? op.masks->input : in, T);
+  };
+  // The cache key names the masks: the digest of masks from data (0: not given, so not cached)
+  // or the pattern synthetic ones are drawn from; then the shape and T.
+  if ((wd || id) && op.masks->digest == 0) return std::make_shared<const sparse::MaskCounts>(count());
+  const auto spec = [](const sparse::PatternSpec& s) {
+    return fmt::format("{} {} {} {} {}:{}", sparse::to_string(s.pattern), s.density, s.seed, s.block, s.n, s.m);
+  };
+  const std::string key = fmt::format(
+      "w[{}] i[{}] {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} T{}",
+      wd ? fmt::format("data {}", op.masks->digest) : spec(weight_spec(p_, op, L)),
+      id ? fmt::format("data {}", op.masks->digest) : spec(input_spec(p_, op, L)), L.n, L.c, L.h, L.w, L.k, L.r, L.s,
+      L.stride_h, L.stride_w, L.dilation_h, L.dilation_w, L.pad_top, L.pad_left, L.p, L.q, L.groups, L.matmul, T);
+  return sparse::count_cached(key, count);
 }
 
 namespace {
@@ -319,31 +355,6 @@ LayerWork SparseEngine::map(const workloads::Operator& given, const MapContext& 
   return map(given, context, true);
 }
 
-namespace {
-
-// The taps where input and weight are both non-zero at one output position: channel-packed bit
-// sets of the input pixel of each tap (`px`, -1 in the padding) and of the filter's taps. The
-// popcount clone is picked at load time on CPUs that have the instruction (the project does not
-// build with -mpopcnt globally); this is the inner loop of plans from masks.
-__attribute__((target_clones("popcnt", "default"))) u64 effectual_at(const i64* px, u64 taps, const u64* ib,
-                                                                      const u64* wj, u64 words) {
-  u64 n = 0;
-  if (words == 1) {  // up to 64 channels per group: one word per tap
-    for (u64 t = 0; t < taps; ++t)
-      if (px[t] >= 0) n += static_cast<u64>(std::popcount(ib[px[t]] & wj[t]));
-    return n;
-  }
-  for (u64 t = 0; t < taps; ++t)
-    if (px[t] >= 0) {
-      const u64* in = ib + static_cast<u64>(px[t]) * words;
-      const u64* wt = wj + t * words;
-      for (u64 k = 0; k < words; ++k) n += static_cast<u64>(std::popcount(in[k] & wt[k]));
-    }
-  return n;
-}
-
-}  // namespace
-
 LayerWork SparseEngine::map(const workloads::Operator& op, const MapContext& context, bool) const {
   using namespace dataflows;
   if (op.kind() != workloads::OpKind::conv && op.kind() != workloads::OpKind::matmul) {
@@ -387,12 +398,15 @@ LayerWork SparseEngine::map(const workloads::Operator& op, const MapContext& con
   }
   const sparse::LayerShape& L = *shape;
   const bool expected = p_.mode == "expected";
+  // The masks themselves only where counts of them do not do: Dysta's model and run-length
+  // fillers (the lanes' work comes from mask_counts).
+  const bool rle = p_.dram_weight == SparseFormat::rle || p_.dram_input == SparseFormat::rle ||
+                   p_.sram_weight == SparseFormat::rle || p_.sram_input == SparseFormat::rle;
   LayerMasks masks;
-  if (!expected) masks = masks_for(op, L);
+  if (!expected && (rle || p_.mode == "dysta")) masks = masks_for(op, L);
 
-  const i64 cg = L.cg(), kg = L.kg(), red = L.reduction();
+  const i64 kg = L.kg(), red = L.reduction();
   const u64 positions = static_cast<u64>(L.n * L.p * L.q);
-  const u64 words = static_cast<u64>((cg + 63) / 64);
 
   // Effectual MACs (actual stride) and, in dysta mode, the reference model.
   if (p_.mode == "dysta") {
@@ -466,98 +480,26 @@ LayerWork SparseEngine::map(const workloads::Operator& op, const MapContext& con
     nnz_w = static_cast<u64>(std::llround(static_cast<double>(L.weight_count()) * op.density.weight));
     nnz_in = static_cast<u64>(std::llround(static_cast<double>(L.input_count()) * op.density.activation));
   } else {
-    for (auto b : masks.weight) nnz_w += b;
-    for (auto b : masks.input) nnz_in += b;
-    // Input bits of each group, channel-packed per pixel; weights per filter and tap.
-    std::vector<u64> ib(static_cast<std::size_t>(L.n * L.h * L.w) * words);
-    std::vector<u64> wb(static_cast<std::size_t>(kg * L.r * L.s) * words);
-    std::vector<u64> filter_nnz(static_cast<std::size_t>(kg));
-    std::vector<u64> act(positions), lane_pos;
-    std::vector<i64> tap_pixel;
-    for (i64 g = 0; g < L.groups; ++g) {
-      std::fill(ib.begin(), ib.end(), 0);
-      std::fill(wb.begin(), wb.end(), 0);
-      for (i64 img = 0; img < L.n; ++img)
-        for (i64 c = 0; c < cg; ++c)
-          for (i64 y = 0; y < L.h; ++y)
-            for (i64 x = 0; x < L.w; ++x)
-              if (masks.input[static_cast<std::size_t>(((img * L.c + g * cg + c) * L.h + y) * L.w + x)])
-                ib[static_cast<std::size_t>((img * L.h + y) * L.w + x) * words + static_cast<u64>(c) / 64] |= u64{1} << (c % 64);
-      for (i64 j = 0; j < kg; ++j) {
-        filter_nnz[static_cast<std::size_t>(j)] = 0;
-        for (i64 c = 0; c < cg; ++c)
-          for (i64 r = 0; r < L.r; ++r)
-            for (i64 s = 0; s < L.s; ++s)
-              if (masks.weight[L.weight_index(g * kg + j, c, r, s)]) {
-                wb[static_cast<std::size_t>((j * L.r + r) * L.s + s) * words + static_cast<u64>(c) / 64] |= u64{1} << (c % 64);
-                ++filter_nnz[static_cast<std::size_t>(j)];
-              }
-      }
-      // Position p = (image, oh, ow): the input pixel of each tap (r, s), -1 in the padding,
-      // computed once per layer rather than once per filter (the divisions dominated).
-      const u64 taps = static_cast<u64>(L.r * L.s);
-      if (g == 0) {
-        tap_pixel.resize(static_cast<std::size_t>(positions * taps));
-        for (u64 p = 0; p < positions; ++p) {
-          const i64 img = static_cast<i64>(p / static_cast<u64>(L.p * L.q));
-          const i64 oh = static_cast<i64>(p / static_cast<u64>(L.q) % static_cast<u64>(L.p)), ow = static_cast<i64>(p % static_cast<u64>(L.q));
-          for (i64 r = 0; r < L.r; ++r)
-            for (i64 s = 0; s < L.s; ++s) {
-              const i64 y = oh * L.stride_h - L.pad_top + r * L.dilation_h, x = ow * L.stride_w - L.pad_left + s * L.dilation_w;
-              tap_pixel[static_cast<std::size_t>(p * taps) + static_cast<std::size_t>(r * L.s + s)] =
-                  y < 0 || y >= L.h || x < 0 || x >= L.w ? -1 : (img * L.h + y) * L.w + x;
-            }
-        }
-      }
-      for (u64 p = 0; p < positions; ++p) {
-        u64 a = 0;
-        const i64* px = tap_pixel.data() + p * taps;
-        for (u64 t = 0; t < taps; ++t)
-          if (px[t] >= 0)
-            for (u64 k = 0; k < words; ++k) a += static_cast<u64>(std::popcount(ib[static_cast<std::size_t>(px[t]) * words + k]));
-        act[p] = a;
-      }
-      const u64 structured_work = static_cast<u64>(std::ceil(static_cast<double>(red) * structured_ratio - 1e-9));
-      const auto both = [&](i64 j, u64 p) {
-        return effectual_at(tap_pixel.data() + p * taps, taps, ib.data(),
-                            wb.data() + static_cast<std::size_t>(j) * taps * words, words);
-      };
-      const auto work = [&](bool ow, bool oa, i64 j, u64 p, u64 eff) -> u64 {
-        if (ow && oa) return eff;
-        if (ow) return structured ? structured_work : filter_nnz[static_cast<std::size_t>(j)];
-        if (oa) return act[p];
-        return static_cast<u64>(red);
-      };
-      const bool cw = cyc_w || structured;
-      for (u64 fb = 0; fb < filter_blocks; ++fb) {
-        const u64 lk = std::min(lanes_k, static_cast<u64>(kg) - fb * lanes_k);
-        for (u64 pb = 0; pb < position_blocks; ++pb) {
-          u64 busiest = 0, sum = 0, lanes = 0;
-          for (u64 kk = 0; kk < lk; ++kk) {
-            const i64 j = static_cast<i64>(fb * lanes_k + kk);
-            for (u64 mm = 0; mm < lanes_m; ++mm) {
-              const u64 first = (pb * lanes_m + mm) * T;
-              if (first >= positions) break;
-              u64 lane = 0;
-              for (u64 p = first; p < std::min(positions, first + T); ++p) {
-                const u64 eff = both(j, p);
-                effectual += eff;
-                lane += work(cw, cyc_a, j, p, eff);
-                energy_macs += work(en_w, en_a, j, p, eff);
-              }
-              busiest = std::max(busiest, lane);
-              sum += lane;
-              ++lanes;
-            }
-          }
-          cycle_work += sum;
-          sum_max += static_cast<double>(p_.flexible ? ceil_div(sum, lanes_k * lanes_m) : busiest);
-          sum_mean += p_.flexible ? static_cast<double>(sum) / static_cast<double>(lanes_k * lanes_m)
-                                  : lanes ? static_cast<double>(sum) / static_cast<double>(lanes) : 0.0;
-          const u64 slowest = p_.flexible ? ceil_div(sum, lanes_k * lanes_m) : busiest;
-          tile_cycles.push_back(ceil_div(slowest, macs_per_pe) + static_cast<u64>(p_.tile_overhead));
-        }
-      }
+    const auto counts = mask_counts(op, L);
+    nnz_w = counts->weight_nnz;
+    nnz_in = counts->input_nnz;
+    sparse::LaneRules rules;
+    rules.cycle_weights = cyc_w || structured;
+    rules.cycle_activations = cyc_a;
+    rules.energy_weights = en_w;
+    rules.energy_activations = en_a;
+    rules.structured = structured;
+    rules.structured_work = static_cast<u64>(std::ceil(static_cast<double>(red) * structured_ratio - 1e-9));
+    const sparse::LaneWork lw = sparse::lane_work(*counts, L, lanes_k, lanes_m, rules);
+    effectual = lw.effectual;
+    energy_macs = lw.energy_macs;
+    cycle_work = lw.cycle_work;
+    for (const sparse::TileWork& t : lw.tiles) {
+      const u64 slowest = p_.flexible ? ceil_div(t.sum, lanes_k * lanes_m) : t.busiest;
+      sum_max += static_cast<double>(slowest);
+      sum_mean += p_.flexible ? static_cast<double>(t.sum) / static_cast<double>(lanes_k * lanes_m)
+                              : t.lanes ? static_cast<double>(t.sum) / static_cast<double>(t.lanes) : 0.0;
+      tile_cycles.push_back(ceil_div(slowest, macs_per_pe) + static_cast<u64>(p_.tile_overhead));
     }
     if (p_.mode != "dysta")
       append_classes(w.plan, std::move(tile_cycles), std::min<u64>(static_cast<u64>(p_.pes), lanes_k * lanes_m),
@@ -577,7 +519,7 @@ LayerWork SparseEngine::map(const workloads::Operator& op, const MapContext& con
         const u64 limit = u64{1} << p_.run_bits;
         for (i64 j = 0; j < L.k; ++j) {
           u64 run = 0;
-          for (i64 c = 0; c < cg; ++c)
+          for (i64 c = 0; c < L.cg(); ++c)
             for (i64 r = 0; r < L.r; ++r)
               for (i64 s = 0; s < L.s; ++s) {
                 if (masks.weight[L.weight_index(j, c, r, s)]) fillers += run / limit, run = 0;
@@ -658,8 +600,8 @@ LayerWork SparseEngine::map(const workloads::Operator& op, const MapContext& con
   w.metrics["input_value_bytes"] = static_cast<double>(bytes(di.value_bits));
   w.metrics["input_meta_bytes"] = static_cast<double>(bytes(di.meta_bits));
   if (!expected) {
-    w.metrics["weight_mask_from_data"] = masks.weight_from_data;
-    w.metrics["input_mask_from_data"] = masks.input_from_data;
+    w.metrics["weight_mask_from_data"] = weight_from_data(op, L);
+    w.metrics["input_mask_from_data"] = input_from_data(op, L);
   }
   return w;
 }

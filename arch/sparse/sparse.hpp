@@ -18,7 +18,9 @@
 // An N:M datapath (`structured`: ["2:4", "1:4"]) skips weights only in layers whose weights
 // follow one of its patterns: n/m of the dense work, balanced by construction.
 // Plans from masks compress tiles into classes of equal busiest-lane work (sparse.tile_classes)
-// so that their size follows the classes, not the layer: totals are kept exactly.
+// so that their size follows the classes, not the layer: totals are kept exactly. The lanes'
+// work comes from bit-packed counts of the masks per (filter, chunk of positions), cached per
+// masks, shape and sync_positions (arch/sparse/lanes.hpp).
 #pragma once
 
 #include <memory>
@@ -28,6 +30,7 @@
 
 #include "arch/energy/streams.hpp"
 #include "arch/engine.hpp"
+#include "arch/sparse/lanes.hpp"
 #include "arch/sparse/masks.hpp"
 
 namespace tessera::arch {
@@ -135,6 +138,9 @@ class SparseEngine final : public EngineBase, public energy::OperandStreamSource
     bool weight_from_data = false, input_from_data = false;
   };
   LayerMasks masks_for(const workloads::Operator& op, const sparse::LayerShape& shape) const;
+  // Their per-lane counts (arch/sparse/lanes.hpp), from the process-wide cache.
+  std::shared_ptr<const sparse::MaskCounts> mask_counts(const workloads::Operator& op,
+                                                        const sparse::LayerShape& shape) const;
 
  private:
   LayerWork map(const workloads::Operator& op, const MapContext& context, bool as_given) const;
