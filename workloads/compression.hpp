@@ -27,8 +27,30 @@ struct ModuleRanks {
   bool operator==(const ModuleRanks&) const = default;
 };
 
+// MoDeGPT's global allocation of the compression ratio across layers (the paper's "global
+// sparsity allocation"): from per-layer importance scores s_l (Block Influence, 1 - the cosine
+// similarity of a layer's input and output hidden states, from calibration data), layer l removes
+//   ratio_l = L · average · softmax(-s / epsilon)_l
+// (less important layers, of lower scores, lose more), capped at `cap`: the budget a capped layer
+// cannot take goes to the others in proportion to their softmax weights until none exceeds the
+// cap, so the mean stays `average`. The cap and its redistribution follow the reimplementation
+// github.com/cbacary/MoDeGPT (src/compression_utils.py, allocate_global_sparsity; its default cap
+// 0.8). Throws InputError prefixed with `where` for an average above the cap or no scores.
+std::vector<double> allocate_ratios(const std::vector<double>& scores, double average, double epsilon,
+                                    double cap, const std::string& where);
+
+struct RatioAllocation {
+  std::vector<double> scores;  // per layer, layers.0 first
+  double epsilon = 0, cap = 0.8;
+  std::vector<double> ratios;  // allocate_ratios of the top-level ratio
+  std::string file, path;      // where the setting is, for messages
+  bool operator==(const RatioAllocation&) const = default;
+};
+
 struct ModuleDecomposition {
   ModuleRanks all;  // the top-level keys: every layer
+  // With an allocation, layer i's top-level ratio is allocation->ratios[i] (its ranks still win).
+  std::optional<RatioAllocation> allocation;
   // Glob over layer names ("layers.<i>") -> ranks, from the least to the most specific (fewest
   // to most literal characters), as the annotations' `layers` patterns.
   std::vector<std::pair<std::string, ModuleRanks>> layers;
@@ -49,5 +71,9 @@ struct LayerModules {
 // setting for a rank above the full dimension.
 LayerModules layer_modules(const ModuleDecomposition& d, const std::string& layer,
                            std::int64_t head_dim, std::int64_t intermediate, bool paired_qk);
+
+// Throws InputError naming the setting when an allocation's scores are not one per layer of a
+// model of `layers` layers.
+void check_allocation(const ModuleDecomposition& d, std::int64_t layers, const std::string& model);
 
 }  // namespace tessera::workloads

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
+#include <filesystem>
 
 #include "common/params.hpp"
 #include "workloads/json_format.hpp"
@@ -74,9 +75,54 @@ ModuleRanks read_module_ranks(ParamReader& r) {
   return m;
 }
 
-ModuleDecomposition read_module_decomposition(ParamReader& r) {
+// Per-layer scores: a JSON array of Block Influence values (1 - cos, in [0, 2]) at `where`.
+std::vector<double> read_scores(const nlohmann::json& array, const std::string& file, const std::string& where) {
+  if (!array.is_array() || array.empty())
+    throw InputError(json_location(file, where) + "expected a non-empty array of scores, one per layer");
+  std::vector<double> scores;
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    const auto& v = array[i];
+    if (!v.is_number() || v.get<double>() < 0 || v.get<double>() > 2)
+      throw InputError(json_location(file, where + "/" + std::to_string(i)) +
+                       "expected a Block Influence score in [0, 2] (1 - cosine similarity), got " + v.dump());
+    scores.push_back(v.get<double>());
+  }
+  return scores;
+}
+
+// "allocation": {"scores": [...] | "scores_file": "...", "epsilon": e, "cap": c}: MoDeGPT's
+// global allocation of the top-level ratio (compression.hpp, allocate_ratios).
+RatioAllocation read_allocation(ParamReader& r, const nlohmann::json& node, std::optional<double> ratio) {
+  RatioAllocation a;
+  a.file = r.file();
+  a.path = r.path();
+  if (!ratio) throw r.error("", "spreads the top-level \"ratio\" (the average) over the layers: set it");
+  if (r.has("scores") == r.has("scores_file"))
+    throw r.error("", "give the per-layer scores as exactly one of \"scores\" and \"scores_file\"");
+  if (r.has("scores")) {
+    r.array_size("scores");
+    a.scores = read_scores(node.at("scores"), r.file(), r.path_of("scores"));
+  } else {
+    // Relative to the settings file when they come from one.
+    std::filesystem::path file = r.string("scores_file");
+    std::error_code ec;
+    if (file.is_relative() && std::filesystem::is_regular_file(r.file(), ec))
+      file = std::filesystem::path(r.file()).parent_path() / file;
+    a.scores = read_scores(read_json_file(file.string()), file.string(), "");
+    a.path = r.path_of("scores_file");
+  }
+  a.epsilon = r.positive("epsilon");
+  a.cap = r.number("cap", a.cap);
+  if (!(a.cap > 0 && a.cap < 1)) throw r.error("cap", "must be in (0, 1) (the most a layer may lose), got " + std::to_string(a.cap));
+  a.ratios = allocate_ratios(a.scores, *ratio, a.epsilon, a.cap, json_location(r.file(), r.path()));
+  r.finish();
+  return a;
+}
+
+ModuleDecomposition read_module_decomposition(ParamReader& r, const nlohmann::json& node) {
   ModuleDecomposition d;
   d.all = read_module_ranks(r);
+  if (auto a = r.optional_child("allocation")) d.allocation = read_allocation(*a, node.at("allocation"), d.all.ratio);
   if (auto layers = r.optional_child("layers")) {
     for (const auto& pattern : layers->keys()) {
       ParamReader l = layers->child(pattern);
@@ -249,7 +295,7 @@ WorkloadSettings read_workload_settings(const nlohmann::json& doc, const std::st
   s.load.experts_touched = size("experts_touched");
   s.load.allow_unsupported = r.boolean("allow_unsupported", false);
   s.load.fold_batch_norms = r.boolean("fold_batch_norms", true);
-  if (auto m = r.optional_child("modegpt")) s.load.modegpt = read_module_decomposition(*m);
+  if (auto m = r.optional_child("modegpt")) s.load.modegpt = read_module_decomposition(*m, doc.at("modegpt"));
   if (auto shapes = r.optional_child("input_shapes")) {
     for (const auto& name : shapes->keys()) {
       const std::size_t rank = shapes->array_size(name);

@@ -353,6 +353,7 @@ Graph build_transformer(const TransformerConfig& t, const std::string& file,
                " would build more than 2^20 operators (the most a workload may have)")
         : too_many("num_local_experts", t.experts, "experts");
   const std::size_t before_layers = g.size();
+  if (options.modegpt) check_allocation(*options.modegpt, t.layers, file);
 
   // Layers.
   for (i64 i = 0; i < t.layers; ++i) {

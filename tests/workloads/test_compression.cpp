@@ -4,8 +4,14 @@
 // comments from the shapes in configs/workloads/lenet5.json and configs/models/*.json.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+
 #include "common/error.hpp"
 #include "test_support.hpp"
+#include "workloads/compression.hpp"
 #include "workloads/passes.hpp"
 #include "workloads/settings.hpp"
 
@@ -348,4 +354,121 @@ TEST_CASE("modegpt: bad settings are one line naming the setting", "[workloads][
   CHECK_THAT(error_of(kGpt2, {{"modegpt", {{"rank", 3}}}}), Contains("/modegpt/rank"));
   // Other front-ends do not take it.
   CHECK_THAT(error_of(kLenet, {{"modegpt", {{"ratio", 0.25}}}}), Contains("modegpt"));
+}
+
+namespace {
+
+// Scores whose softmax weights at epsilon 0.1 are 1, 1/2, 1/4, 1/8 (s = 0.1 · ln 2 · g),
+// repeated over gpt2's 12 layers: g = 0, 1, 2, 3, 0, 1, 2, 3, ...
+json powers_of_two_scores() {
+  json s = json::array();
+  for (int l = 0; l < 12; ++l) s.push_back(0.1 * std::log(2.0) * (l % 4));
+  return s;
+}
+
+i64 q_width(const Graph& g, int layer) {
+  return std::get<MatMul>(g.op(*g.find("layers." + std::to_string(layer) + ".attn.q_proj")).shape).n;
+}
+i64 mlp_width(const Graph& g, int layer) {
+  return std::get<MatMul>(g.op(*g.find("layers." + std::to_string(layer) + ".mlp.up_proj")).shape).n;
+}
+
+}  // namespace
+
+TEST_CASE("modegpt allocation: ratios from scores by softmax, the mean kept, the cap honoured",
+          "[workloads][compression]") {
+  std::vector<double> scores;
+  for (const auto& s : powers_of_two_scores()) scores.push_back(s.get<double>());
+  const auto mean = [](const std::vector<double>& r) { return std::accumulate(r.begin(), r.end(), 0.0) / r.size(); };
+  // Weights per group of four 8/15, 4/15, 2/15, 1/15 of 1.875 each; 12 layers at an average of
+  // 0.3 remove 3.6 in all: 3.6 · w / 5.625 = 0.64 · w -> 0.64, 0.32, 0.16, 0.08.
+  const auto free = allocate_ratios(scores, 0.3, 0.1, 0.8, "");
+  for (int l = 0; l < 12; ++l) CHECK(free[l] == Approx(std::vector{0.64, 0.32, 0.16, 0.08}[l % 4]));
+  CHECK(mean(free) == Approx(0.3));
+  // Cap 0.5: the three g = 0 layers take 0.5; the other 2.1 goes by weight over 3 · 0.875:
+  // 0.8 · w -> 0.4, 0.2, 0.1.
+  const auto half = allocate_ratios(scores, 0.3, 0.1, 0.5, "");
+  for (int l = 0; l < 12; ++l) CHECK(half[l] == Approx(std::vector{0.5, 0.4, 0.2, 0.1}[l % 4]));
+  CHECK(mean(half) == Approx(0.3));
+  // Cap 0.35, two rounds: g = 0 capped leaves 2.55 over 2.625, so g = 1 gets 0.486 > 0.35 and is
+  // capped too; 3.6 - 6 · 0.35 = 1.5 over 3 · 0.375 gives g = 2 1/3 and g = 3 1/6.
+  const auto tight = allocate_ratios(scores, 0.3, 0.1, 0.35, "");
+  for (int l = 0; l < 12; ++l) CHECK(tight[l] == Approx(std::vector{0.35, 0.35, 1.0 / 3, 1.0 / 6}[l % 4]));
+  CHECK(mean(tight) == Approx(0.3));
+  for (double r : tight) CHECK(r <= 0.35);
+  // A large epsilon flattens the allocation towards the average; equal scores give it exactly.
+  for (double r : allocate_ratios(scores, 0.3, 1e6, 0.8, "")) CHECK(r == Approx(0.3).epsilon(1e-5));
+  for (double r : allocate_ratios(std::vector<double>(5, 0.4), 0.25, 0.05, 0.8, "")) CHECK(r == Approx(0.25));
+
+  // On gpt2 (head dim 64, MLP 3072) at cap 0.35: 0.35 keeps round(0.65 · 64) = 42 per head and
+  // round(0.65 · 3072) = 1997; 1/3 keeps 43 and 2048; 1/6 keeps 53 and 2560. The lowest score
+  // (layer 0, the least influence) loses the most.
+  Graph g = load_workload(kGpt2, settings({{"modegpt",
+                                            {{"ratio", 0.3},
+                                             {"allocation",
+                                              {{"scores", powers_of_two_scores()}, {"epsilon", 0.1}, {"cap", 0.35}}}}}}));
+  CHECK(q_width(g, 0) == 12 * 42);
+  CHECK(q_width(g, 5) == 12 * 42);
+  CHECK(q_width(g, 6) == 12 * 43);
+  CHECK(q_width(g, 11) == 12 * 53);
+  CHECK(mlp_width(g, 4) == 1997);
+  CHECK(mlp_width(g, 10) == 2048);
+  CHECK(mlp_width(g, 7) == 2560);
+  CHECK(std::get<MatMul>(g.op(*g.find("layers.11.attn.scores")).shape).k == 53);
+  // A layer pattern still wins over the allocated share, and a top-level rank over both.
+  Graph h = load_workload(kGpt2, settings({{"modegpt",
+                                            {{"ratio", 0.3},
+                                             {"mlp_rank", 1000},
+                                             {"allocation", {{"scores", powers_of_two_scores()}, {"epsilon", 0.1}}},
+                                             {"layers", {{"layers.3", {{"ratio", 0}}}}}}}}));
+  CHECK(q_width(h, 0) == 12 * 23);  // 0.64 of 64: 23.04 kept
+  CHECK(q_width(h, 3) == 768);
+  CHECK(mlp_width(h, 1) == 1000);
+  CHECK(mlp_width(h, 3) == 3072);
+}
+
+TEST_CASE("modegpt allocation: scores from a file, and bad allocations are one line", "[workloads][compression]") {
+  const auto dir = std::filesystem::temp_directory_path() / "tessera_test_modegpt_allocation";
+  std::filesystem::create_directories(dir);
+  const std::string settings_file = (dir / "settings.json").string();
+  {
+    std::ofstream(dir / "bi.json") << powers_of_two_scores().dump();
+    std::ofstream(settings_file) << "{}";
+    std::ofstream(dir / "bad.json") << "[0.1, 0.2, -0.5]";
+  }
+  const json doc = {{"modegpt", {{"ratio", 0.3}, {"allocation", {{"scores_file", "bi.json"}, {"epsilon", 0.1}}}}}};
+  Graph g = load_workload(kGpt2, read_workload_settings(doc, settings_file));
+  CHECK(q_width(g, 0) == 12 * 23);
+  CHECK(q_width(g, 1) == 12 * 44);  // 0.32: 43.52 kept
+
+  const auto err = [](const json& allocation, double ratio = 0.3) {
+    return error_of(kGpt2, {{"modegpt", {{"ratio", ratio}, {"allocation", allocation}}}});
+  };
+  CHECK_THAT(err({{"scores", {0.1, 0.2, 0.3, 0.4}}, {"epsilon", 0.1}}),
+             Contains("s.json: /modegpt/allocation: 4 scores for") && Contains("which has 12 layers"));
+  CHECK_THAT(err({{"scores", {0.1, "x"}}, {"epsilon", 0.1}}),
+             Contains("s.json: /modegpt/allocation/scores/1: expected a Block Influence score in [0, 2]"));
+  CHECK_THAT(err({{"scores", {0.1, 2.5}}, {"epsilon", 0.1}}), Contains("/modegpt/allocation/scores/1:"));
+  CHECK_THAT(err({{"scores", json::array()}, {"epsilon", 0.1}}), Contains("/modegpt/allocation/scores: expected a non-empty"));
+  CHECK_THAT(err({{"scores", powers_of_two_scores()}}), Contains("/modegpt/allocation: missing required key 'epsilon'"));
+  CHECK_THAT(err({{"scores", powers_of_two_scores()}, {"epsilon", 0}}), Contains("/modegpt/allocation/epsilon"));
+  CHECK_THAT(err({{"scores", powers_of_two_scores()}, {"epsilon", 0.1}, {"cap", 1}}),
+             Contains("/modegpt/allocation/cap: must be in (0, 1)"));
+  CHECK_THAT(err({{"scores", powers_of_two_scores()}, {"epsilon", 0.1}, {"cap", 0.4}}, 0.5),
+             Contains("/modegpt/allocation: the average ratio 0.500000 exceeds the cap 0.400000"));
+  CHECK_THAT(err({{"epsilon", 0.1}}), Contains("exactly one of \"scores\" and \"scores_file\""));
+  CHECK_THAT(error_of(kGpt2, {{"modegpt", {{"allocation", {{"scores", powers_of_two_scores()}, {"epsilon", 0.1}}}}}}),
+             Contains("/modegpt/allocation: spreads the top-level \"ratio\""));
+  const auto from_file = [&](const std::string& name) {
+    try {
+      (void)read_workload_settings(
+          json{{"modegpt", {{"ratio", 0.3}, {"allocation", {{"scores_file", name}, {"epsilon", 0.1}}}}}}, settings_file);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK_THAT(from_file("bad.json"), Contains("bad.json: /2: expected a Block Influence score"));
+  CHECK_THAT(from_file("absent.json"), Contains("absent.json"));
+  std::filesystem::remove_all(dir);
 }
