@@ -205,6 +205,15 @@ LayerWork EngineBase::map_vector(const workloads::Operator& op, const MapContext
   }
   const u64 n = lo;
   append_split(w.plan, total, split ? n : 1);
+  if (const auto* e = std::get_if<workloads::Embedding>(&op.shape); e && params) {
+    // The gathered rows lie anywhere in the table: one run per row, rows spread over the table
+    // (the other ports stream their tensors in order).
+    Layout& l = w.plan.ports[w.plan.find_port(port::weight)].layout;
+    l.run = bytes(e->dim, op.precision.weight_bits);
+    l.pitch = l.run * static_cast<u64>(std::max<workloads::i64>(1, e->vocab / std::max<workloads::i64>(1, e->tokens)));
+    l.extent = bytes(e->vocab * e->dim, op.precision.weight_bits);
+    if (l.pitch <= l.run) l = {};
+  }
   w.accesses["dram.ifmap"] = {input, 0};
   if (params) w.accesses["dram.filter"] = {params, 0};
   w.accesses["dram.ofmap"] = {0, output};

@@ -56,6 +56,15 @@ void drop_iteration(TileSeq& seq, std::size_t i) {
 
 }  // namespace
 
+double Layout::reread() const {
+  if (window == 0 || step == 0) return 1.0;
+  // A row of `pitch` bytes per step across; a line of rows per `down` bytes, which is down / line
+  // tensor lines.
+  const double per_row = static_cast<double>(step) *
+                         (across > 0 && line > 0 ? static_cast<double>(down) / static_cast<double>(line) : 1.0);
+  return static_cast<double>(pitch) / per_row;
+}
+
 void append_tile(std::vector<Tile>& tiles, const Tile& t) {
   if (!tiles.empty() && same_but_count(tiles.back(), t))
     tiles.back().count = checked_add(tiles.back().count, t.count, "tile count");

@@ -40,10 +40,20 @@ enum class Direction { read, write };  // read: memory to buffers; write: buffer
 // a tile moves `run` bytes of each of its consecutive rows, tiles follow each other across the
 // rows and then down, wrapping at the extent (a tensor fetched again). run = 0 (or run >= pitch):
 // contiguous, each transfer right after the previous one. extent = 0: no wrap.
+//
+// window > 0: the matrix's rows are windows of the tensor (a convolution's input read as each
+// output pixel's receptive field, halos read again): row i starts at (i / across) * down +
+// (i % across) * step (across = 0: i * step), and its `pitch` bytes lie in runs of `window` bytes,
+// `line` bytes apart (R rows of S*C bytes at a pitch of W*C in NHWC); `windows` rows make the
+// matrix (0: as many as fit the extent). Such a walk reads the tensor's bytes about reread()
+// times.
 struct Layout {
   u64 run = 0;
   u64 pitch = 0;
   u64 extent = 0;
+  u64 window = 0, line = 0;                          // a row's runs in the tensor
+  u64 step = 0, across = 0, down = 0, windows = 0;  // where rows start, how many
+  double reread() const;
   bool operator==(const Layout&) const = default;
 };
 

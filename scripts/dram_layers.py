@@ -6,6 +6,7 @@ preset x dataflow of a systolic config, from `tessera simulate` runs at both fid
       [--arch configs/arch/systolic_edge_32x32.json]
       [--workload configs/workloads/resnet50_scalesim.csv --workload configs/workloads/bert_base_layer.json]
       [--preset ddr4_3200 --preset hbm2_2000] [--dataflow os --dataflow ws --dataflow is]
+      [--mapping mapper|fixed]
 
 Writes PREFIX.md (one table per workload x preset: per dataflow the whole network's bytes,
 SystemC cycles, achieved GB/s and its fraction of the channel's peak, the row-buffer hit rate,
@@ -27,11 +28,11 @@ from tessera_plot_common import InputError, plt
 PEAK_GB_S = {"ddr4_3200": 25.6, "lpddr4x_4266": 8.533, "lpddr5_6400": 12.8, "hbm2_2000": 16.0}
 
 
-def run(tessera, arch, workload, preset, dataflow, fidelity, out):
+def run(tessera, arch, workload, preset, dataflow, mapping, fidelity, out):
     dram = {"model": "detailed", "preset": preset, "channels": "shared"}
     cmd = [tessera, "simulate", "--arch", arch, "--workload", workload, "--fidelity", fidelity,
            "--set", "dram=" + json.dumps(dram), "--set", "systolic.dataflow=" + dataflow,
-           "--out", out, "--quiet"]
+           "--set", "systolic.mapping=" + mapping, "--out", out, "--quiet"]
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
         raise InputError(f"{' '.join(cmd)}: {p.stderr.strip()}")
@@ -71,6 +72,8 @@ def main():
     ap.add_argument("--workload", action="append")
     ap.add_argument("--preset", action="append")
     ap.add_argument("--dataflow", action="append")
+    ap.add_argument("--mapping", choices=["mapper", "fixed"], default="mapper",
+                    help="systolic.mapping: the mapper's tiles or the fixed fold orders")
     a = ap.parse_args()
     workloads = a.workload or ["configs/workloads/resnet50_scalesim.csv", "configs/workloads/bert_base_layer.json"]
     presets = a.preset or ["ddr4_3200", "hbm2_2000"]
@@ -90,8 +93,8 @@ def main():
                        "|---|---|---|---|---|---|---|"]
                 lines, first = {}, None
                 for df in dataflows:
-                    sc = run(a.tessera, a.arch, w, preset, df, "systemc", os.path.join(tmp, "sc.json"))
-                    an = run(a.tessera, a.arch, w, preset, df, "analytical", os.path.join(tmp, "an.json"))
+                    sc = run(a.tessera, a.arch, w, preset, df, a.mapping, "systemc", os.path.join(tmp, "sc.json"))
+                    an = run(a.tessera, a.arch, w, preset, df, a.mapping, "analytical", os.path.join(tmp, "an.json"))
                     clock = float(sc["config"]["clock_hz"]) if "clock_hz" in sc.get("config", {}) else None
                     ls, la = layers_of(sc), {l["name"]: l for l in layers_of(an)}
                     clock = clock or float(sc["summary"].get("clock_hz", 0)) or 1e9
@@ -129,7 +132,8 @@ def main():
         ax.set_title(title)
         ax.set_ylabel("achieved GB/s")
         ax.set_xlabel("layer (with DRAM traffic, in order)")
-        ax.legend(loc="upper right", fontsize=8)
+        # Beside the panel, not over its last layers.
+        ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), borderaxespad=0, fontsize=8)
     fig.tight_layout()
     for ext in ("png", "svg"):
         fig.savefig(f"{a.out}.{ext}")

@@ -7,6 +7,7 @@
 
 #include "arch/energy/config.hpp"
 #include "common/checked.hpp"
+#include "dataflows/layouts.hpp"
 #include "dataflows/mapper.hpp"
 
 namespace tessera::arch {
@@ -424,6 +425,18 @@ LayerWork BitFusionEngine::map(const workloads::Operator& op, const MapContext& 
                                               w.plan.port(port::psum_in)};
   const std::size_t out = w.plan.port(port::output, Direction::write);
   const BitFusionMapping m = search(*layer);
+  if (const auto g = dataflows::as_gemm(op)) {
+    // Where its tiles lie (dataflows/layouts.hpp): input blocks with their halos (receptive
+    // fields in im2col mode), filters and outputs a tile's channels at a time.
+    const i64 ic = m.tile[kIC], taps = layer->kh * layer->kw;
+    const int a = layer->activation_bits;
+    w.plan.ports[port_of[kAct]].layout =
+        layer->im2col ? dataflows::window_layout(op, *g, a, taps * ic)
+                      : dataflows::tile_layout(op, *g, a, m.tile[kOH], m.tile[kOW], ic);
+    w.plan.ports[port_of[kWgt]].layout = dataflows::weight_layout(*g, layer->weight_bits, taps * ic);
+    w.plan.ports[port_of[kOut]].layout = w.plan.ports[out].layout =
+        dataflows::output_layout(*g, p_.psum_bits, m.tile[kOC]);
+  }
   const u64 rep = static_cast<u64>(layer->repeat);
   w.macs = static_cast<u64>(op.macs());
   {  // the compiler's choice as reports show it (dataflows::MappingInfo)

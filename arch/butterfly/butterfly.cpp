@@ -377,6 +377,8 @@ LayerWork ButterflyEngine::map_native(const workloads::Operator& op,
     TileSeq body = pass(static_cast<u64>(b->rows), n, static_cast<u64>(b->in_features), abits,
                         out_values, abits, coef_bytes, abits, 4 * wbits);
     w.plan.append(body, copies);
+    // The rows read again for each copy: the input tensor wraps (its layout's extent).
+    w.plan.ports[in].layout.extent = bytes(static_cast<u64>(b->rows) * static_cast<u64>(b->in_features), abits);
     traffic.bank_bits *= copies;
     traffic.coefficient_read_bits *= copies;
     w.metrics["butterflies_per_row"] = static_cast<double>(b->copies() * (n / 2) * b->stages());

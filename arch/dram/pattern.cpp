@@ -9,7 +9,10 @@ namespace tessera::arch::dram {
 
 namespace {
 
-bool contiguous(const dataflows::Layout& l) { return l.run == 0 || l.run >= l.pitch; }
+// Tiles move whole rows of the matrix.
+bool whole_rows(const dataflows::Layout& l) { return l.run == 0 || l.run >= l.pitch; }
+// One transfer right after the other in memory.
+bool contiguous(const dataflows::Layout& l) { return l.window == 0 && whole_rows(l); }
 
 constexpr u64 kSyntheticBytes = u64{1} << 20;
 
@@ -22,6 +25,20 @@ Region region(const Spec& spec, u64 stream) {
   return {(stream % kRegions) * bytes, bytes};
 }
 
+u64 window_offset(const dataflows::Layout& l, u64 row, u64 column) {
+  const u64 origin = l.across > 0 ? row / l.across * l.down + row % l.across * l.step : row * l.step;
+  return origin + column / l.window * l.line + column % l.window;
+}
+
+Footprint Footprint::runs(u64 first, u64 n) const {
+  Footprint f = *this;
+  const u64 r = std::max<u64>(run, 1);
+  f.bytes = std::min(n * r, bytes - std::min(bytes, first * r));
+  if (window > 0) f.row += first;
+  else f.address += first * pitch;
+  return f;
+}
+
 Walk::Walk(const dataflows::Layout& layout, const Region& region)
     : layout_(layout),
       base_(region.base),
@@ -29,13 +46,31 @@ Walk::Walk(const dataflows::Layout& layout, const Region& region)
 
 Footprint Walk::next(u64 bytes) {
   const u64 limit = limit_;
-  if (contiguous(layout_)) {
+  const dataflows::Layout& l = layout_;
+  if (l.window > 0 && l.pitch > 0) {
+    // Rows are windows: band_ counts rows. A tile moves `run` bytes of each of its rows (the
+    // whole window when contiguous), rows after the previous tile's.
+    const bool whole = whole_rows(l);
+    const u64 run = whole ? l.pitch : l.run;
+    const u64 rows = (bytes + run - 1) / run;
+    // A tile that would start past the last window reads the tensor again from its start.
+    if ((l.windows > 0 && band_ >= l.windows) || window_offset(l, band_, column_) >= limit)
+      band_ = 0, column_ = 0;
+    Footprint f{base_, bytes, run, l.pitch, band_, column_, l.window, l.line, l.step, l.across, l.down, limit};
+    column_ += run;
+    if (whole || column_ + run > l.pitch) {
+      column_ = 0;
+      band_ += rows;
+    }
+    return f;
+  }
+  if (contiguous(l)) {
     if (band_ + bytes > limit) band_ = 0;  // the tensor read again from its start
     const Footprint f{base_ + band_, bytes, std::max<u64>(bytes, 1), std::max<u64>(bytes, 1)};
     band_ += bytes;
     return f;
   }
-  const u64 run = layout_.run, pitch = layout_.pitch;
+  const u64 run = l.run, pitch = l.pitch;
   const u64 rows = (bytes + run - 1) / run;
   if (rows > 0 && band_ + (rows - 1) * pitch + run > limit) band_ = 0, column_ = 0;
   const Footprint f{base_ + band_ + column_, bytes, run, pitch};
@@ -53,14 +88,31 @@ void append_requests(const Spec& spec, const Footprint& f, bool write, u64 arriv
   const u64 access = spec.org.access_bytes();
   const u64 run = std::max<u64>(f.run, 1);
   const std::size_t first = out.size();
-  for (u64 done = 0, start = f.address; done < f.bytes; done += run, start += f.pitch) {
-    const u64 length = std::min(run, f.bytes - done);
+  // Bytes [start, start + length) of memory, access by access.
+  const auto range = [&](u64 start, u64 length) {
     for (u64 a = start / access; a <= (start + length - 1) / access; ++a) {
       // Runs closer than an access share it.
       if (out.size() > first && out.back().address == a * access) continue;
       out.push_back({a * access, write, arrival});
     }
+  };
+  if (f.window > 0) {
+    dataflows::Layout l;
+    l.window = f.window, l.line = f.line, l.step = f.step, l.across = f.across, l.down = f.down;
+    for (u64 done = 0, row = f.row; done < f.bytes; done += run, ++row) {
+      const u64 end = f.column + std::min(run, f.bytes - done);
+      for (u64 c = f.column; c < end;) {  // cut where the window's lines end
+        const u64 piece = std::min(end, (c / f.window + 1) * f.window) - c;
+        u64 at = window_offset(l, row, c);
+        if (f.extent > 0 && at + piece > f.extent) at = std::min(at % f.extent, f.extent - std::min(piece, f.extent));
+        range(f.address + at, piece);
+        c += piece;
+      }
+    }
+    return;
   }
+  for (u64 done = 0, start = f.address; done < f.bytes; done += run, start += f.pitch)
+    range(start, std::min(run, f.bytes - done));
 }
 
 std::string_view pattern_class(const Pattern& p) {

@@ -5,7 +5,8 @@
 // share a channel meet in the same banks on other rows). Inside it the tensor lies as dataflows::Layout says: a row-major matrix
 // of `pitch` bytes per row; a tile moves `run` bytes of each of its consecutive rows, tiles
 // follow each other across the matrix's rows and then down by a tile's rows, wrapping at the
-// tensor's extent. `Walk` turns a port's tile transfers into such footprints; the SystemC
+// tensor's extent; with windows (a convolution's receptive fields) a row is a window of the
+// tensor instead, so consecutive rows overlap by the halo. `Walk` turns a port's tile transfers into such footprints; the SystemC
 // fidelity gives their accesses to the channel's controller.
 //
 // The analytical fidelity times a layer's transfers on a detailed channel at the rate its
@@ -37,14 +38,25 @@ struct Region {
 Region region(const Spec& spec, u64 stream);
 
 // One transfer's bytes in memory: runs of `run` bytes (the last one may be shorter), each
-// `pitch` bytes after the previous one's start, from `address`.
+// `pitch` bytes after the previous one's start, from `address`. With window > 0 the runs are
+// `run` bytes from byte `column` of the windows (dataflows::Layout) `row`, `row` + 1, ... of the
+// tensor at `address`, each run cut where the window's lines end; a line past the tensor's
+// `extent` (a halo that padding supplies) reads the tensor's first lines instead, so addresses
+// stay in the tensor.
 struct Footprint {
   u64 address = 0;
   u64 bytes = 0;
   u64 run = 0;
   u64 pitch = 0;
+  u64 row = 0, column = 0;
+  u64 window = 0, line = 0, step = 0, across = 0, down = 0, extent = 0;
   bool operator==(const Footprint&) const = default;
+  // Runs [first, first + runs) of this footprint as a footprint of their own.
+  Footprint runs(u64 first, u64 runs) const;
 };
+
+// Where byte `column` of window `row` of `l` lies, from the tensor's start.
+u64 window_offset(const dataflows::Layout& l, u64 row, u64 column);
 
 // A port's transfers in order, from its region's start (`base`).
 class Walk {
@@ -56,7 +68,8 @@ class Walk {
  private:
   dataflows::Layout layout_;
   u64 base_ = 0, limit_ = 0;  // where the tensor starts, and its extent inside the region
-  u64 band_ = 0;  // offset of the present band of tile rows (contiguous: of the next transfer)
+  u64 band_ = 0;  // offset of the present band of tile rows (contiguous: of the next transfer;
+                 // windows: its first row)
   u64 column_ = 0;  // offset of the next tile inside its rows
 };
 

@@ -7,6 +7,7 @@
 
 #include "arch/energy/config.hpp"
 #include "common/checked.hpp"
+#include "dataflows/layouts.hpp"
 
 namespace tessera::arch {
 
@@ -201,6 +202,11 @@ LayerWork EyerissEngine::map(const workloads::Operator& op, const MapContext& co
     t.bytes[out] = share(dram_out, i, tiles);
     w.plan.tiles.push_back(t);
   }
+  // The input and the filters are read once in order; the outputs (NHWC) a filter group's
+  // channels of every pixel per tile.
+  const i64 channels = L.k * L.groups;
+  w.plan.ports[out].layout = dataflows::matrix_layout(
+      static_cast<double>(bytes(channels)), std::max<i64>(1, channels / static_cast<i64>(tiles)), channels, dram_out);
   w.metrics["active_pes"] = static_cast<double>(copies * fold_rows * strip_rows);
   w.metrics["strips"] = static_cast<double>(strips);
   w.metrics["copies"] = static_cast<double>(copies);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "arch/energy/config.hpp"
+#include "dataflows/layouts.hpp"
 #include "common/checked.hpp"
 
 namespace tessera::arch {
@@ -310,6 +311,12 @@ LayerWork SystolicEngine::map_scalesim(const workloads::Operator& op, const Gemm
   w.plan.units = static_cast<u64>(R * C);
   const std::size_t in = w.plan.port(dataflows::port::input),
                     wt = w.plan.port(dataflows::port::weight);
+  // SCALE-Sim's demand stream: im2col rows of the input (each output pixel's receptive field,
+  // halos again), os whole fields, ws and is a fold's R of their K words; filters whole (os) or
+  // R words of each (ws, is).
+  const i64 k_tile = p_.dataflow == Dataflow::os ? g.k : R;
+  w.plan.ports[in].layout = dataflows::window_layout(op, g, abits, k_tile);
+  w.plan.ports[wt].layout = dataflows::weight_layout(g, wbits, k_tile);
   const i64 folds = fm.folds();
   // Folds in order, row folds outer: the first fetches nothing (its blocks are loaded before
   // cycle 0) and the last ends a cycle early.
@@ -402,6 +409,16 @@ LayerWork SystolicEngine::map_native(const workloads::Operator& op, GemmView g,
   const std::size_t in = plan.port(port::input), wt = plan.port(port::weight),
                     pin = plan.port(port::psum_in), out = plan.port(port::output, Direction::write),
                     pout = plan.port(port::psum_out, Direction::write);
+  {  // Layouts: os folds take whole input pixels and filters, ws and is R of their K words
+     // (a slice of each pixel's channels); results: a fold's C (ws, os) or chunk (is) channels of
+     // each of its pixels.
+    const i64 k_tile = p_.dataflow == Dataflow::os ? g.k : R;
+    const i64 n_tile = p_.dataflow == Dataflow::is ? chunk : C;
+    plan.ports[in].layout = input_layout(op, g, abits, k_tile);
+    plan.ports[wt].layout = weight_layout(g, wbits, k_tile);
+    plan.ports[out].layout = output_layout(g, abits, n_tile);
+    plan.ports[pin].layout = plan.ports[pout].layout = output_layout(g, pbits, n_tile);
+  }
   // The streamed dimension in chunks (ws, is; os streams K inside the PEs: one chunk), each a
   // pass over the folds. Operand words are spread over chunks and folds by FoldShare.
   const i64 chunks = p_.dataflow == Dataflow::os ? 1 : ceil_div(T, chunk);
@@ -547,6 +564,10 @@ LayerWork SystolicEngine::map_searched(const workloads::Operator& op, GemmView g
   if (!m) return map_native(op, g, context);  // not one fold fits half the buffers: spill
   LayerWork w;
   w.plan = dataflows::gemm_plan(g, a, *m, context.input_on_chip, context.output_on_chip);
+  // A convolution's input NHWC: a K block narrower than a pixel's channels takes its slice of
+  // each pixel (the mapper's layout sees A as M rows of K).
+  w.plan.ports[w.plan.find_port(dataflows::port::input)].layout =
+      dataflows::input_layout(op, g, a.a_bits, m->tile[2]);
   add_dram_accesses(w);
   add_sram_accesses(w, op, g);
   const auto fm = dataflows::map_folds(g.m, g.n, g.k, p_.dataflow, p_.rows, p_.cols);

@@ -115,14 +115,12 @@ struct Memory : sc_core::sc_module {
     u64 done = dram_arrival;
     // In pieces of about 4096 accesses, so that a long transfer holds a bounded request list.
     const u64 piece = 4096 * access;
-    const bool contiguous = f.run >= f.bytes;
-    const u64 rows = contiguous ? 1 : std::max<u64>(1, piece / f.run);
-    const u64 step = contiguous ? piece : rows * f.run;
+    const bool contiguous = f.window == 0 && f.run >= f.bytes;
+    const u64 rows = contiguous ? 1 : std::max<u64>(1, piece / std::max<u64>(f.run, 1));
+    const u64 step = contiguous ? piece : rows * std::max<u64>(f.run, 1);
     for (u64 off = 0, k = 0; off < f.bytes; off += step, k += rows) {
-      arch::dram::Footprint part = f;
-      part.bytes = std::min(step, f.bytes - off);
-      if (contiguous) part.address += off, part.run = part.pitch = part.bytes;
-      else part.address += k * f.pitch;
+      arch::dram::Footprint part = f.runs(k, rows);  // strided and windows: a run at a time
+      if (contiguous) part = {f.address + off, std::min(step, f.bytes - off)}, part.run = part.pitch = part.bytes;
       requests.clear();
       arch::dram::append_requests(spec, part, write, dram_arrival, requests);
       done = std::max(done, ctl.run(requests));
