@@ -436,6 +436,9 @@ LayerWork BitFusionEngine::map(const workloads::Operator& op, const MapContext& 
     w.plan.ports[port_of[kWgt]].layout = dataflows::weight_layout(*g, layer->weight_bits, taps * ic);
     w.plan.ports[port_of[kOut]].layout = w.plan.ports[out].layout =
         dataflows::output_layout(*g, p_.psum_bits, m.tile[kOC]);
+    // Blocks are padded to the array's lanes and columns, so one may exceed its tensor: the
+    // ports' regions bound the walks, not the tensors' extents.
+    for (const std::size_t p : {port_of[kAct], port_of[kWgt], port_of[kOut], out}) w.plan.ports[p].layout.extent = 0;
   }
   const u64 rep = static_cast<u64>(layer->repeat);
   w.macs = static_cast<u64>(op.macs());

@@ -174,10 +174,11 @@ TEST_CASE("addresses of every engine's plans: a port walks its bytes, inside its
   CHECK(windowed > 0);  // receptive fields walked (SCALE-Sim mode, Bit Fusion)
 }
 
-TEST_CASE("detailed DRAM in SystemC: a convolution's receptive fields cost activates the same bytes in order do not",
+TEST_CASE("detailed DRAM in SystemC: a convolution's receptive fields open more rows than the same bytes in order",
           "[dram][layout][systemc]") {
   // SCALE-Sim mode, os: each fold reads its output pixels' 3 x 3 x 64 fields of the NHWC input
-  // (lines 3.5 KiB apart, halos again); the same transfers read in order are one stream.
+  // (three lines 1.75 KiB apart, halos again) between the filters' transfers on the same channel;
+  // the same transfers read in order are one stream beside the filters'.
   workloads::Graph g("conv");
   workloads::Operator conv;
   conv.name = "conv";
@@ -197,13 +198,12 @@ TEST_CASE("detailed DRAM in SystemC: a convolution's receptive fields cost activ
     const auto t = sim::time_layers(*a.engine, g, plan, "systemc");
     const auto counts = sim::take_dram_counts(&p, t.front());
     REQUIRE(counts);
-    return std::make_pair(t.front().cycles, counts->front());
+    return counts->front();
   };
-  const auto [fields_cycles, fields] = stats();
+  const auto fields = stats();
   p.ports[in].layout = {};
-  const auto [in_order_cycles, in_order] = stats();
+  const auto in_order = stats();
   CHECK(fields.reads == in_order.reads);
-  CHECK(fields.activates > 2 * in_order.activates);
+  CHECK(fields.activates > in_order.activates);
   CHECK(fields.row_hit_rate() < in_order.row_hit_rate());
-  CHECK(fields_cycles >= in_order_cycles);
 }
