@@ -98,6 +98,10 @@ MemoryChannel read_detailed(ParamReader& r, double clock_hz, MemoryChannel c) {
   if (depth > 1024) throw r.error("queue_depth", "must be at most 1024, got " + std::to_string(depth));
   s.queue_depth = static_cast<unsigned>(depth);
   s.org.ranks = static_cast<unsigned>(r.positive_integer("ranks", s.org.ranks));  // validate() bounds it
+  s.refresh = r.choice("refresh", {"all_bank", "per_bank"},
+                       s.refresh == dram::Refresh::all_bank ? "all_bank" : "per_bank") == "all_bank"
+                  ? dram::Refresh::all_bank
+                  : dram::Refresh::per_bank;  // validate() refuses per_bank where the preset has none
   s.validate([&r](const std::string& key, const std::string& what) { return r.error(key, what); });
   // The engine's cycles per DRAM cycle convert the preset's rate and latency.
   const double dram_cycles_per_engine_cycle = 1e9 / s.timing.tck_ns / clock_hz;
@@ -240,6 +244,7 @@ nlohmann::json channel_json(const MemoryChannel& c) {
           {"scheduling", s.scheduling == dram::Scheduling::frfcfs ? "frfcfs" : "fcfs"},
           {"queue_depth", s.queue_depth},
           {"ranks", s.org.ranks},
+          {"refresh", s.refresh == dram::Refresh::all_bank ? "all_bank" : "per_bank"},
           {"outstanding", c.outstanding}};
 }
 }  // namespace

@@ -52,8 +52,8 @@ int list(bool as_json, std::ostream& out) {
   doc["dram_presets"] = nlohmann::json::object();
   for (const auto& p : arch::dram::presets())
     doc["dram_presets"][p.name] =  // the source's first clause (all of it: arch/dram/spec.cpp)
-        fmt::format("{:.1f} GB/s per channel, {}", p.peak_bytes_per_cycle() / p.timing.tck_ns,
-                    p.source.substr(0, p.source.find(',')));
+        fmt::format("{:.1f} GB/s per channel, {}; dram.refresh: {}", p.peak_bytes_per_cycle() / p.timing.tck_ns,
+                    p.source.substr(0, p.source.find(',')), p.timing.rfc_pb ? "all_bank or per_bank" : "all_bank");
   doc["accelerator_templates"] = nlohmann::json::object();
   for (const auto& [name, desc] : explorer::accelerator_templates().list())
     doc["accelerator_templates"][name] = desc;

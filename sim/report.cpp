@@ -96,8 +96,8 @@ nlohmann::json dram_summary(const std::vector<LayerResult>& layers, double secon
     const double gbs = seconds > 0 ? f["bytes"] / seconds / 1e9 : 0.0;
     nlohmann::json j;
     j["estimated"] = f["estimated"] > 0;
-    for (const char* k : {"reads", "writes", "activates", "precharges", "refreshes", "row_hits",
-                          "row_misses", "row_conflicts", "bytes"})
+    for (const char* k : {"reads", "writes", "activates", "precharges", "refreshes", "per_bank_refreshes",
+                          "row_hits", "row_misses", "row_conflicts", "bytes"})
       j[k] = static_cast<std::uint64_t>(f[k]);
     j["row_hit_rate"] = requests > 0 ? f["row_hits"] / requests : 0.0;
     j["achieved_gb_per_s"] = gbs;
@@ -299,10 +299,11 @@ std::string format_table(const Report& r) {
   for (const auto& [channel, d] : dram.items())
     out += fmt::format(
         "DRAM {}{}: {:.4g} GB/s of {:.4g} peak, row-buffer hit rate {:.1f}%, {} activates, {} "
-        "refreshes, {} reads, {} writes\n",
+        "refreshes{}, {} reads, {} writes\n",
         channel, d["estimated"].get<bool>() ? " (estimated)" : "", d["achieved_gb_per_s"].get<double>(),
         d["peak_gb_per_s"].get<double>(), 100 * d["row_hit_rate"].get<double>(),
         si(d["activates"].get<double>()), si(d["refreshes"].get<double>()),
+        d["per_bank_refreshes"].get<std::uint64_t>() ? " + " + si(d["per_bank_refreshes"].get<double>()) + " per bank" : "",
         si(d["reads"].get<double>()), si(d["writes"].get<double>()));
   for (const auto& w : s.warnings) out += "warning: " + w + "\n";
   if (!r.generation.is_null())

@@ -431,7 +431,10 @@ arch::dram::Stats estimate_dram(const arch::dram::Spec& spec, const arch::dram::
   s.row_hits = s.reads + s.writes - s.row_misses - s.row_conflicts;
   const double dram_cycles = seconds * 1e9 / spec.timing.tck_ns;
   s.cycles = static_cast<u64>(dram_cycles);
-  if (spec.timing.refi) s.refreshes = static_cast<u64>(dram_cycles / static_cast<double>(spec.timing.refi)) * spec.org.ranks;
+  if (spec.timing.refi && spec.refresh == arch::dram::Refresh::all_bank)
+    s.refreshes = static_cast<u64>(dram_cycles / static_cast<double>(spec.timing.refi)) * spec.org.ranks;
+  if (spec.timing.refi && spec.refresh == arch::dram::Refresh::per_bank)
+    s.per_bank_refreshes = static_cast<u64>(dram_cycles / static_cast<double>(spec.refi_pb())) * spec.org.ranks;
   if (cal.cycles && s.reads + s.writes > 0)  // a channel without traffic opens no row
     s.active_cycles = static_cast<u64>(dram_cycles * spec.org.ranks *
                                        std::min(1.0, static_cast<double>(cal.active_cycles) / static_cast<double>(cal.cycles)));
@@ -471,6 +474,7 @@ void account_dram(const arch::Engine& engine, const std::vector<const arch::dram
     r.metrics[k + "activates"] = n(s.activates);
     r.metrics[k + "precharges"] = n(s.precharges);
     r.metrics[k + "refreshes"] = n(s.refreshes);
+    r.metrics[k + "per_bank_refreshes"] = n(s.per_bank_refreshes);
     r.metrics[k + "row_hits"] = n(s.row_hits);
     r.metrics[k + "row_misses"] = n(s.row_misses);
     r.metrics[k + "row_conflicts"] = n(s.row_conflicts);
@@ -480,7 +484,7 @@ void account_dram(const arch::Engine& engine, const std::vector<const arch::dram
     r.metrics[k + "peak_gb_per_s"] = peak;
     r.metrics[k + "bandwidth_fraction"] = achieved / peak;
     const auto e = arch::dram::energy(spec, s);
-    energy.act += e.act, energy.pre += e.pre, energy.rd += e.rd, energy.wr += e.wr, energy.ref += e.ref;
+    energy.act += e.act, energy.pre += e.pre, energy.rd += e.rd, energy.wr += e.wr, energy.ref += e.ref + e.ref_pb;
     background += arch::dram::background_energy(spec, seconds * 1e9,
                                                 n(s.active_cycles) * spec.timing.tck_ns);
   }

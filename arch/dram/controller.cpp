@@ -22,6 +22,7 @@ double Stats::bytes_per_cycle() const {
 Stats& Stats::operator+=(const Stats& o) {
   reads += o.reads, writes += o.writes;
   activates += o.activates, precharges += o.precharges, refreshes += o.refreshes;
+  per_bank_refreshes += o.per_bank_refreshes;
   row_hits += o.row_hits, row_misses += o.row_misses, row_conflicts += o.row_conflicts;
   cycles = std::max(cycles, o.cycles);
   bytes += o.bytes;
@@ -34,6 +35,7 @@ Stats Stats::since(const Stats& b) const {
   d.reads = reads - b.reads, d.writes = writes - b.writes;
   d.activates = activates - b.activates, d.precharges = precharges - b.precharges;
   d.refreshes = refreshes - b.refreshes;
+  d.per_bank_refreshes = per_bank_refreshes - b.per_bank_refreshes;
   d.row_hits = row_hits - b.row_hits, d.row_misses = row_misses - b.row_misses;
   d.row_conflicts = row_conflicts - b.row_conflicts;
   d.cycles = cycles - std::min(cycles, b.cycles);
@@ -46,7 +48,7 @@ CommandEnergy energy(const Spec& spec, const Stats& s) {
   const CommandEnergy per = command_energy(spec);
   const auto n = [](u64 v) { return static_cast<double>(v); };
   return {per.act * n(s.activates), per.pre * n(s.precharges), per.rd * n(s.reads),
-          per.wr * n(s.writes), per.ref * n(s.refreshes)};
+          per.wr * n(s.writes), per.ref * n(s.refreshes), per.ref_pb * n(s.per_bank_refreshes)};
 }
 
 namespace {
@@ -66,6 +68,14 @@ struct Rank {
   std::array<u64, 4> last_acts{};  // ring of the last four ACTs (tFAW)
   unsigned acts = 0;
   u64 next_refresh = 0;
+  // Per-bank refresh: the bank chosen for the due refresh (in the rank) and whether one is due
+  // (that bank then takes no request), where the next choice starts looking, how many banks
+  // this round (each bank once a round) has refreshed, and the earliest next REFpb (tpbR2pbR).
+  unsigned refresh_bank = 0;
+  bool refresh_held = false;
+  unsigned refresh_from = 0;
+  unsigned refreshed = 0;
+  u64 refpb = 0;
   unsigned open = 0;       // banks open
   u64 active_since = 0;    // when the first of them opened
   u64 closed_at = 0;       // the latest close (an auto-precharge may lie ahead of the present)
@@ -120,8 +130,11 @@ class Channel {
         where_(2 * banks_.size(), -1),
         terms_(4 * groups_.size()),
         bank_shift_(static_cast<unsigned>(std::countr_zero(spec.org.banks()))),
-        group_shift_(static_cast<unsigned>(std::countr_zero(spec.org.banks_per_group))) {
-    for (auto& r : ranks_) r.next_refresh = t_.refi;
+        group_shift_(static_cast<unsigned>(std::countr_zero(spec.org.banks_per_group))),
+        per_bank_(spec.refresh == Refresh::per_bank),
+        held_(banks_.size(), 0),
+        refreshed_(banks_.size(), 0) {
+    for (auto& r : ranks_) r.next_refresh = per_bank_ ? spec.refi_pb() : t_.refi;
     for (int i = static_cast<int>(slots_.size()) - 1; i >= 0; --i) free_.push_back(i);
     candidates_.reserve(where_.size());
   }
@@ -150,19 +163,24 @@ class Channel {
         idle_until(requests[next].arrival);
         continue;
       }
-      if (refresh_due()) continue;
+      if (per_bank_) hold_due_banks();
+      else if (refresh_due()) continue;
       const Pick pick = scan_ ? pick_by_scan() : s_.scheduling == Scheduling::fcfs ? pick_oldest() : pick_frfcfs();
       const u64 when = pick.when;
+      // A due per-bank refresh's next command competes with the requests' (first at a tie).
+      const RefreshStep refresh_step = per_bank_ ? per_bank_step() : RefreshStep{};
+      const u64 first = std::min(when, refresh_step.when);
       // Something else happens first: an arrival the queue has room for, or a refresh.
-      if (next < requests.size() && queued_ < s_.queue_depth && requests[next].arrival < when) {
+      if (next < requests.size() && queued_ < s_.queue_depth && requests[next].arrival < first) {
         now_ = std::max(now_, requests[next].arrival);
         continue;
       }
-      if (const u64 refresh = earliest_refresh(); refresh < when) {
+      if (const u64 refresh = earliest_refresh(); refresh < first) {
         now_ = std::max(now_, refresh);
         continue;
       }
-      issue(pick.slot, when, pick.kind);
+      if (refresh_step.when <= when) issue_refresh(refresh_step);
+      else issue(pick.slot, when, pick.kind);
     }
     for (u64 d : done) stats_.cycles = std::max(stats_.cycles, d);
     stats_.bytes += s_.org.access_bytes() * requests.size();
@@ -172,8 +190,14 @@ class Channel {
   static constexpr u64 never = std::numeric_limits<u64>::max();
   struct Pick {
     int slot;
-    u64 when;
+    u64 when;  // never: nothing can issue (every queued request's bank is held for refresh)
     CommandKind kind;
+  };
+  struct RefreshStep {
+    u64 when = never;  // never: no refresh due
+    unsigned rank = 0;
+    std::size_t bank = 0;  // flat
+    bool pre = false;      // its bank is open: close it first
   };
 
   // Bank counts are powers of two (Spec::validate).
@@ -216,7 +240,7 @@ class Channel {
       candidates_.pop_back();
     }
     const BankQueue& q = queues_[flat];
-    if (q.head < 0) return;
+    if (q.head < 0 || held_[flat]) return;
     const Bank& b = banks_[flat];
     unsigned n = 0;
     const auto add = [&](u64 local, int slot, bool row_command, CommandKind kind) {
@@ -320,7 +344,7 @@ class Channel {
       }
     const Slot& e = slots_[static_cast<std::size_t>(oldest)];
     const CommandKind kind = next_command(e);
-    return {oldest, earliest(kind, e), kind};
+    return {oldest, held_[e.bank] ? never : earliest(kind, e), kind};
   }
 
   // The reference choice (simulate_by_scan): every queued request in age order, its next
@@ -344,6 +368,7 @@ class Channel {
     const std::size_t considered = s_.scheduling == Scheduling::fcfs ? 1 : queue.size();
     for (std::size_t n = 0; n < considered; ++n) {
       const Slot& e = slots_[static_cast<std::size_t>(queue[n])];
+      if (held_[e.bank]) continue;
       const CommandKind kind = next_command(e);
       const auto bit = static_cast<std::uint8_t>(1u << static_cast<unsigned>(kind));
       if (seen[e.bank] & bit) continue;
@@ -353,7 +378,8 @@ class Channel {
       const bool column = kind == CommandKind::rd || kind == CommandKind::wr;
       if (t < best.when || (t == best.when && column && !best_column)) best = {queue[n], t, kind}, best_column = column;
     }
-    if (best.slot < 0) {  // every candidate waits on an older hit: serve the oldest
+    if (best.slot < 0 && !held_[slots_[static_cast<std::size_t>(queue[0])].bank]) {
+      // every candidate waits on an older hit: serve the oldest
       const Slot& e = slots_[static_cast<std::size_t>(queue[0])];
       best = {queue[0], earliest(next_command(e), e), next_command(e)};
     }
@@ -375,7 +401,8 @@ class Channel {
       case CommandKind::pre: t = std::max(t, b.pre); break;
       case CommandKind::rd: t = std::max({t, b.rd, g.at[kRd], r.rd, data_rd_ + gap}); break;
       case CommandKind::wr: t = std::max({t, b.wr, g.at[kWr], r.wr, data_wr_ + gap}); break;
-      case CommandKind::ref: break;
+      case CommandKind::ref:
+      case CommandKind::ref_pb: break;
     }
     return t;
   }
@@ -383,6 +410,20 @@ class Channel {
   // Moves the idle channel to `t`, issuing the refreshes (and their precharges) that come due
   // before it at their due times, not back to back when the next request arrives.
   void idle_until(u64 t) {
+    if (per_bank_) {
+      for (;;) {
+        hold_due_banks();
+        if (const RefreshStep step = per_bank_step(); step.when < t) {
+          issue_refresh(step);
+        } else if (const u64 due = earliest_refresh(); due < t) {
+          now_ = std::max(now_, due);
+        } else {
+          break;
+        }
+      }
+      now_ = std::max(now_, t);
+      return;
+    }
     while (earliest_refresh() < t) {
       now_ = std::max(now_, earliest_refresh());
       if (!refresh_due()) break;
@@ -390,11 +431,84 @@ class Channel {
     now_ = std::max(now_, t);
   }
 
+  // When the next refresh comes due (per bank: of the ranks whose refresh is not due yet).
   u64 earliest_refresh() const {
     u64 t = never;
     if (t_.refi)
-      for (const auto& r : ranks_) t = std::min(t, r.next_refresh);
+      for (const auto& r : ranks_)
+        if (!r.refresh_held) t = std::min(t, r.next_refresh);
     return t;
+  }
+
+  // Per-bank refresh: a rank whose refresh has come due holds one of the banks this round has
+  // not refreshed (no requests from then on): the first, in turn after the last refreshed, that
+  // has no queued request and is closed, else one with no queued request, else the next in turn
+  // (LPDDR4/5 and HBM2 name the bank in the command, so a controller refreshes idle banks first).
+  void hold_due_banks() {
+    const unsigned banks = s_.org.banks();
+    for (unsigned k = 0; k < s_.org.ranks; ++k) {
+      Rank& r = ranks_[k];
+      if (r.refresh_held || now_ < r.next_refresh) continue;
+      const unsigned first = k << bank_shift_;
+      int best = 3;
+      for (unsigned j = 0; j < banks && best > 0; ++j) {
+        const unsigned i = (r.refresh_from + j) % banks;
+        if (refreshed_[first + i]) continue;
+        const int cost = queues_[first + i].head >= 0 ? 2 : banks_[first + i].open ? 1 : 0;
+        if (cost < best) best = cost, r.refresh_bank = i;
+      }
+      r.refresh_held = true;
+      held_[first + r.refresh_bank] = 1;
+      update(first + r.refresh_bank);
+    }
+  }
+
+  // The earliest command of a due per-bank refresh: the held bank's PRE if it is open, else its
+  // REFpb once the bank allows (tRC after its ACT, tRP after its PRE, tRFCpb after its last
+  // REFpb), tRRD after the rank's last ACT and tpbR2pbR after its last REFpb.
+  RefreshStep per_bank_step() const {
+    RefreshStep best;
+    for (unsigned k = 0; k < s_.org.ranks; ++k) {
+      const Rank& r = ranks_[k];
+      if (!r.refresh_held) continue;
+      const std::size_t flat = (std::size_t{k} << bank_shift_) + r.refresh_bank;
+      const Bank& b = banks_[flat];
+      const u64 now = std::max(now_, bus_);
+      const RefreshStep step = b.open ? RefreshStep{std::max(now, b.pre), k, flat, true}
+                                      : RefreshStep{std::max({now, b.act, r.act, r.refpb}), k, flat, false};
+      if (step.when < best.when) best = step;
+    }
+    return best;
+  }
+
+  void issue_refresh(const RefreshStep& step) {
+    Bank& b = banks_[step.bank];
+    const std::size_t in_rank = step.bank & ((std::size_t{1} << bank_shift_) - 1);
+    if (step.pre) {
+      close(b, step.bank, step.when);
+      record(step.when, CommandKind::pre, step.rank, in_rank, b.row);
+      return;
+    }
+    Rank& r = ranks_[step.rank];
+    const u64 t = step.when;
+    now_ = t;
+    bus_ = t + 1;
+    b.act = t + t_.rfc_pb;
+    r.act = std::max(r.act, t + t_.pbr2act);
+    r.refpb = t + t_.pbr2pbr;
+    r.next_refresh += s_.refi_pb();
+    r.refresh_held = false;
+    r.refresh_from = (r.refresh_bank + 1) % s_.org.banks();
+    held_[step.bank] = 0;
+    refreshed_[step.bank] = 1;
+    if (++r.refreshed == s_.org.banks()) {  // the round is complete: the next begins
+      r.refreshed = 0;
+      const auto first = refreshed_.begin() + static_cast<std::ptrdiff_t>(step.rank << bank_shift_);
+      std::fill(first, first + s_.org.banks(), char{0});
+    }
+    ++stats_.per_bank_refreshes;
+    record(t, CommandKind::ref_pb, step.rank, in_rank, 0);
+    update(static_cast<unsigned>(step.bank));
   }
 
   // A rank due for refresh closes its banks (one PRE per step) and refreshes; true when a
@@ -492,7 +606,8 @@ class Channel {
         return;
       case CommandKind::rd:
       case CommandKind::wr: break;
-      case CommandKind::ref: return;
+      case CommandKind::ref:
+      case CommandKind::ref_pb: return;
     }
     if (!e.classified) ++st.row_hits;
     const u64 burst = t_.burst_cycles;
@@ -560,6 +675,9 @@ class Channel {
   std::vector<int> where_;  // per bank, two: the index of its candidates there, or -1
   std::vector<u64> terms_;  // four per bank group: group_terms()
   unsigned bank_shift_, group_shift_;  // log2 of banks per rank and per group
+  bool per_bank_;                      // Refresh::per_bank
+  std::vector<char> held_;             // per bank: its per-bank refresh is due (no requests)
+  std::vector<char> refreshed_;        // per bank: refreshed in its rank's present round
   unsigned queued_ = 0;
   u64 seq_ = 0;
   u64 now_ = 0, bus_ = 0, data_rd_ = 0, data_wr_ = 0;

@@ -1,13 +1,16 @@
 // A DRAM channel controller at command level: requests of one access (a burst) each, queued up
 // to the spec's depth, scheduled FCFS or FR-FCFS (ready row hits first, then the oldest), turned
 // into ACT / PRE / RD / WR commands that obey the bank, bank-group and rank timing of
-// arch/dram/spec.hpp on one command bus, with all-bank refresh every tREFI. Time advances from
+// arch/dram/spec.hpp on one command bus, with all-bank refresh every tREFI or, where the spec
+// asks (Refresh::per_bank), one bank's refresh every tREFI / banks, in turn: that bank takes no
+// request from the refresh's due time until its REFpb, and no ACT for tRFCpb after it, while the
+// other banks keep serving. Time advances from
 // command to command (no per-cycle loop). Each bank keeps its queued requests in age order and
 // its FR-FCFS candidates (the oldest request's ACT or PRE, the oldest row hits) between steps,
 // so a step looks at each bank with queued requests once rather than at every request.
 //
 // Bursts of two ranks are kRankSwitchCycles apart on the data bus (tRTRS). Not modelled
-// (docs/configs.md): per-bank refresh, power-down, and write queues drained separately from reads
+// (docs/configs.md): power-down, and write queues drained separately from reads
 // (reads and writes share one queue).
 #pragma once
 
@@ -30,18 +33,19 @@ struct Request {
   u64 arrival = 0;  // command-clock cycle; requests are given in non-decreasing arrival
 };
 
-enum class CommandKind { act, pre, rd, wr, ref };
+enum class CommandKind { act, pre, rd, wr, ref, ref_pb };  // ref: all-bank; ref_pb: one bank
 
 struct Command {
   u64 time = 0;
   CommandKind kind = CommandKind::act;
-  unsigned rank = 0, bank_group = 0, bank = 0;  // ref: the rank's banks, bank_group/bank 0
+  unsigned rank = 0, bank_group = 0, bank = 0;  // ref: the rank's banks, bank_group/bank 0; ref_pb: its bank
   u64 row = 0;
 };
 
 struct Stats {
   u64 reads = 0, writes = 0;
-  u64 activates = 0, precharges = 0, refreshes = 0;
+  u64 activates = 0, precharges = 0, refreshes = 0;  // refreshes: all-bank (REFab)
+  u64 per_bank_refreshes = 0;                          // REFpb
   u64 row_hits = 0;       // requests whose first command was RD or WR
   u64 row_misses = 0;     // ... an ACT to a closed bank
   u64 row_conflicts = 0;  // ... a PRE of another row

@@ -13,7 +13,7 @@ Power ddr4_3200() {
   // which it leaves out, taken as IPP3N).
   Power p;
   p.devices = 8;
-  p.rails = {{1.2, 57, 37, 56, 168, 155, 66}, {2.5, 3, 3, 3, 3, 3, 5}};
+  p.rails = {{1.2, 57, 37, 56, 168, 155, 66, 0}, {2.5, 3, 3, 3, 3, 3, 5, 0}};  // DDR4: no REFpb
   p.source =
       "DRAMPower memspec MICRON_8Gb_DDR4-3200_8bit_G (Micron 8Gb DDR4 SDRAM data sheet, -062E): "
       "VDD 1.2 V: IDD0 57, IDD2N 37, IDD3N 56, IDD4R 168, IDD4W 155, IDD5 66 mA; VPP 2.5 V: "
@@ -24,14 +24,16 @@ Power ddr4_3200() {
 Power lpddr4x_4266() {
   // One x16 die. DRAMPower's memspec MICRON_6Gb_LPDDR4-3200_32bit_A (Micron LPDDR4 data sheet,
   // per channel): the nearest published currents, taken unchanged at 4266 (LPDDR4X lowers VDDQ,
-  // whose I/O energy is not modelled).
+  // whose I/O energy is not modelled). IDD5PB 2.5 / 30 mA as that memspec gives them
+  // (idd5pb1, idd5pb2).
   Power p;
   p.devices = 1;
-  p.rails = {{1.8, 3.5, 2.0, 2.25, 2.25, 2.25, 10.0}, {1.1, 45, 27, 30, 275, 210, 90}};
+  p.rails = {{1.8, 3.5, 2.0, 2.25, 2.25, 2.25, 10.0, 2.5}, {1.1, 45, 27, 30, 275, 210, 90, 30}};
   p.source =
       "DRAMPower memspec MICRON_6Gb_LPDDR4-3200_32bit_A (Micron LPDDR4 data sheet), taken at "
       "4266 unscaled: VDD1 1.8 V: IDD0 3.5, IDD2N 2.0, IDD3N 2.25, IDD4R/W 2.25, IDD5 10 mA; "
-      "VDD2 1.1 V: IDD0 45, IDD2N 27, IDD3N 30, IDD4R 275, IDD4W 210, IDD5 90 mA";
+      "VDD2 1.1 V: IDD0 45, IDD2N 27, IDD3N 30, IDD4R 275, IDD4W 210, IDD5 90 mA; IDD5PB 2.5 "
+      "(VDD1) and 30 mA (VDD2)";
   return p;
 }
 
@@ -57,6 +59,10 @@ CommandEnergy command_energy(const Spec& spec) {
     e.rd += k * (r.idd4r - r.idd3n) * ns(t.burst_cycles);
     e.wr += k * (r.idd4w - r.idd3n) * ns(t.burst_cycles);
     e.ref += k * (r.idd5 - r.idd3n) * ns(t.rfc);
+    if (r.idd5pb > 0 && t.rfc_pb > 0) {
+      const double refi_pb = ns(spec.refi_pb()), rfc_pb = ns(t.rfc_pb);
+      e.ref_pb += k * (r.idd5pb * refi_pb - r.idd2n * (refi_pb - rfc_pb) - r.idd3n * rfc_pb);
+    }
   }
   return e;
 }

@@ -35,7 +35,8 @@ Spec lpddr4x_4266() {
   s.source =
       "JEDEC JESD209-4 LPDDR4X-4266, one x16 channel of a 16 Gb die (8 banks, 2 KB pages), BL16, "
       "RL 36 / WL 18 (set A, no DBI); tRCD 18 ns, tRPpb 18 ns, tRAS 42 ns, tRRD 7.5 ns, tFAW 30 "
-      "ns, tWR 18 ns, tWTR 10 ns, tRTP 7.5 ns, tRFCab 280 ns, tREFI 3.904 us";
+      "ns, tWR 18 ns, tWTR 10 ns, tRTP 7.5 ns, tRFCab 280 ns, tREFI 3.904 us; per-bank refresh: "
+      "tRFCpb 140 ns, tpbR2pbR 90 ns, REFpb to ACT of another bank tRRD";
   s.org = {1, 1, 8, 65536, 1024, 16, 16};
   Timing& t = s.timing;
   t.tck_ns = 1.0 / 2.133;
@@ -52,6 +53,10 @@ Spec lpddr4x_4266() {
   t.wtr_s = t.wtr_l = ck(10, t.tck_ns);
   t.rtp = ck(7.5, t.tck_ns);
   t.rfc = ck(280, t.tck_ns), t.refi = ck(3904, t.tck_ns);
+  // JESD209-4's refresh table for 12 and 16 Gb dies (tRFCpb is half of tRFCab; the same 140 ns
+  // in DRAMSys's MICRON_6Gb_LPDDR4-3200 memspec, RFCpb 224 tCK at 0.625 ns, and in Xilinx PG313's
+  // LPDDR4-4267 refresh options).
+  t.rfc_pb = ck(140, t.tck_ns), t.pbr2pbr = ck(90, t.tck_ns), t.pbr2act = t.rrd_s;
   return s;
 }
 
@@ -61,7 +66,8 @@ Spec lpddr5_6400() {
   s.source =
       "JEDEC JESD209-5B LPDDR5-6400, bank-group mode, CK 800 MHz (WCK:CK 4:1), one x16 channel "
       "of a 16 Gb die, BL16; primary timings as in Ramulator 2's LPDDR5_6400 preset; tRRD 5 ns, "
-      "tFAW 20 ns, tRFCab 280 ns, tREFI 3.906 us";
+      "tFAW 20 ns, tRFCab 280 ns, tREFI 3.906 us; per-bank refresh (JESD209-5B table as in "
+      "Ramulator 2's LPDDR5 model): tRFCpb 140 ns, tpbR2pbR 90 ns, tpbR2act 7.5 ns";
   s.org = {1, 4, 4, 65536, 1024, 16, 16};
   Timing& t = s.timing;
   t.tck_ns = 1.25;
@@ -70,6 +76,9 @@ Spec lpddr5_6400() {
   t.rrd_s = t.rrd_l = 4, t.ccd_s = 2, t.ccd_l = 4, t.faw = 16;
   t.wr = 28, t.wtr_s = 5, t.wtr_l = 10, t.rtp = 8;
   t.rfc = ck(280, t.tck_ns), t.refi = ck(3906, t.tck_ns);
+  // LPDDR5's REFpb refreshes a pair of banks every tREFI / 8 (tREFIpb 488 ns); the model
+  // refreshes one bank every tREFI / 16 instead: the same tRFCpb per bank and tREFI.
+  t.rfc_pb = ck(140, t.tck_ns), t.pbr2pbr = ck(90, t.tck_ns), t.pbr2act = ck(7.5, t.tck_ns);
   return s;
 }
 
@@ -79,7 +88,9 @@ Spec hbm2_2000() {
   s.source =
       "JEDEC JESD235 HBM2 at 2 Gb/s per pin, one pseudo-channel (64 bits, BL4, 16 banks in 4 "
       "groups, 1 KB pages); primary timings as in Ramulator 2's HBM2_2000Mbps preset; tRRD 4 ns, "
-      "tFAW 15 ns, tRFC 350 ns, tREFI 3.9 us";
+      "tFAW 15 ns, tRFC 350 ns, tREFI 3.9 us; per-bank refresh (REFSB, JESD235 as in Ramulator 2's "
+      "HBM2 model for 8 Gb): tRFCSB 160 ns, tRREFD 8 ns (REFSB to ACT of another bank); no "
+      "REFSB-to-REFSB figure given (none modelled)";
   s.org = {1, 4, 4, 16384, 128, 4, 64};
   Timing& t = s.timing;
   t.tck_ns = 1.0;
@@ -88,6 +99,7 @@ Spec hbm2_2000() {
   t.rrd_s = t.rrd_l = 4, t.ccd_s = 2, t.ccd_l = 4, t.faw = 15;
   t.wr = 16, t.wtr_s = 6, t.wtr_l = 8, t.rtp = 5;
   t.rfc = 350, t.refi = 3900;
+  t.rfc_pb = 160, t.pbr2act = 8, t.pbr2pbr = 0;
   return s;
 }
 
@@ -130,7 +142,8 @@ void Spec::validate(
       {"rcd", timing.rcd},   {"rcd_wr", timing.rcd_wr}, {"rp", timing.rp},     {"ras", timing.ras},
       {"rc", timing.rc},     {"rrd_s", timing.rrd_s},   {"rrd_l", timing.rrd_l}, {"ccd_s", timing.ccd_s},
       {"ccd_l", timing.ccd_l}, {"faw", timing.faw},     {"wr", timing.wr},     {"wtr_s", timing.wtr_s},
-      {"wtr_l", timing.wtr_l}, {"rtp", timing.rtp},     {"rfc", timing.rfc},   {"refi", timing.refi}};
+      {"wtr_l", timing.wtr_l}, {"rtp", timing.rtp},     {"rfc", timing.rfc},   {"refi", timing.refi},
+      {"rfc_pb", timing.rfc_pb}, {"pbr2act", timing.pbr2act}, {"pbr2pbr", timing.pbr2pbr}};
   for (const auto& [key, v] : cycles)
     if (v > (u64{1} << 20)) fail(key, "must be at most 2^20 cycles, got " + std::to_string(v));
   if (timing.burst_cycles == 0) fail("burst_cycles", "must be at least 1");
@@ -141,6 +154,13 @@ void Spec::validate(
   if (timing.refi != 0 && timing.refi <= timing.rfc)
     fail("refi", "must be longer than rfc (0: no refresh)");
   if (queue_depth == 0 || queue_depth > 1024) fail("queue_depth", "must be in [1, 1024]");
+  if (refresh == Refresh::per_bank) {
+    if (timing.rfc_pb == 0)
+      fail("refresh", "per_bank: preset " + name + " has no per-bank refresh (no tRFCpb: its standard refreshes all banks at once); use all_bank");
+    if (timing.refi == 0) fail("refresh", "per_bank needs refi (0: no refresh)");
+    if (refi_pb() <= timing.rfc_pb)
+      fail("refresh", "per_bank needs refi / banks longer than rfc_pb (each bank refreshed once per refi)");
+  }
 
   fields.clear();
   if (mapping.size() != 10) fail("mapping", "five fields of two letters (Ro Ra Bg Ba Co), e.g. RoRaBgBaCo");

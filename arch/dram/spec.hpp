@@ -47,10 +47,18 @@ struct Timing {
   u64 rtp = 12;              // read to precharge
   u64 rfc = 560;             // all-bank refresh
   u64 refi = 12480;          // refresh interval
+  // Per-bank refresh (REFpb; LPDDR4/5 and HBM2, not DDR4): 0 where the standard has none or
+  // the preset's source gives no figure.
+  u64 rfc_pb = 0;   // tRFCpb: the refreshed bank takes no ACT for this long
+  u64 pbr2act = 0;  // REFpb to ACT of another bank of the rank
+  u64 pbr2pbr = 0;  // REFpb to the next REFpb
   bool operator==(const Timing&) const = default;
 };
 
 enum class PagePolicy { open, closed };
+// all_bank: every tREFI a rank closes all its banks and refreshes them for tRFC. per_bank: every
+// tREFI / banks one bank in turn is closed and refreshed for tRFCpb while the others serve.
+enum class Refresh { all_bank, per_bank };
 enum class Scheduling { fcfs, frfcfs };
 
 // Address fields from the most to the least significant bits, Ramulator's names:
@@ -65,12 +73,15 @@ struct Spec {
   Timing timing;
   PagePolicy page = PagePolicy::open;
   Scheduling scheduling = Scheduling::frfcfs;
+  Refresh refresh = Refresh::all_bank;
   unsigned queue_depth = 32;
   // Default: consecutive accesses alternate bank groups (tCCD_S apart, not tCCD_L), and inside a
   // group walk the columns of one row.
   std::string mapping = "RoRaBaCoBg";
   std::vector<Field> fields;           // parsed from `mapping`, most significant first
 
+  // Per-bank refresh interval of one rank: tREFI / banks (each bank once per tREFI).
+  u64 refi_pb() const { return timing.refi / org.banks(); }
   // Peak bytes per command-clock cycle: one access per burst_cycles.
   double peak_bytes_per_cycle() const;
   // Checks ranges and parses `mapping`; throws what `error(key, what)` makes.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -32,12 +33,12 @@ std::string check_log(const dram::Spec& s, const std::vector<dram::Command>& log
   constexpr u64 none = ~u64{0};
   struct BankLog {
     bool open = false;
-    u64 row = 0, act = none, pre = none, rd = none, wr = none, ref = none;
+    u64 row = 0, act = none, pre = none, rd = none, wr = none, ref = none, ref_pb = none;
   };
   std::map<std::tuple<unsigned, unsigned, unsigned>, BankLog> banks;
   std::map<unsigned, std::vector<u64>> rank_acts;                       // per rank
   std::map<std::pair<unsigned, unsigned>, u64> group_act, group_rd, group_wr;
-  std::map<unsigned, u64> rank_rd, rank_wr, rank_ref;
+  std::map<unsigned, u64> rank_rd, rank_wr, rank_ref, rank_ref_pb;  // rank_ref_pb: its last REFpb
   u64 last_time = none, last_column = none;
   unsigned last_rank = 0;
   const auto after = [&](u64 earlier, u64 later, u64 gap) {
@@ -47,6 +48,22 @@ std::string check_log(const dram::Spec& s, const std::vector<dram::Command>& log
     const std::string at = " at " + std::to_string(c.time);
     if (last_time != none && c.time <= last_time) return "two commands in one cycle or out of order" + at;
     last_time = c.time;
+    const bool per_bank = s.refresh == dram::Refresh::per_bank;
+    if (c.kind == CommandKind::ref && per_bank) return "all-bank REF under per-bank refresh" + at;
+    if (c.kind == CommandKind::ref_pb) {
+      if (!per_bank) return "REFpb under all-bank refresh" + at;
+      auto& bl = banks[{c.rank, c.bank_group, c.bank}];
+      if (bl.open) return "REFpb to an open bank" + at;
+      if (!after(bl.pre, c.time, t.rp)) return "tRP before REFpb" + at;
+      if (!after(bl.act, c.time, t.rc)) return "tRC before REFpb" + at;
+      if (!after(bl.ref_pb, c.time, t.rfc_pb)) return "tRFCpb before the bank's next REFpb" + at;
+      const auto& acts = rank_acts[c.rank];
+      if (!acts.empty() && !after(acts.back(), c.time, t.rrd_s)) return "tRRD from ACT to REFpb" + at;
+      if (rank_ref_pb.count(c.rank) && !after(rank_ref_pb[c.rank], c.time, t.pbr2pbr)) return "tpbR2pbR" + at;
+      bl.ref_pb = c.time;
+      rank_ref_pb[c.rank] = c.time;
+      continue;
+    }
     if (c.kind == CommandKind::ref) {
       for (unsigned g = 0; g < o.bank_groups; ++g)
         for (unsigned b = 0; b < o.banks_per_group; ++b) {
@@ -67,6 +84,9 @@ std::string check_log(const dram::Spec& s, const std::vector<dram::Command>& log
         if (!after(b.act, c.time, t.rc)) return "tRC" + at;
         if (!after(b.pre, c.time, t.rp)) return "tRP" + at;
         if (!after(b.ref, c.time, t.rfc)) return "tRFC" + at;
+        if (!after(b.ref_pb, c.time, t.rfc_pb)) return "ACT to a bank within tRFCpb of its REFpb" + at;
+        if (rank_ref_pb.count(c.rank) && !after(rank_ref_pb[c.rank], c.time, t.pbr2act))
+          return "ACT within tpbR2act of a REFpb" + at;
         if (group_act.count(g) && !after(group_act[g], c.time, t.rrd_l)) return "tRRD_L" + at;
         auto& acts = rank_acts[c.rank];
         if (!acts.empty() && !after(acts.back(), c.time, t.rrd_s)) return "tRRD_S" + at;
@@ -116,7 +136,8 @@ std::string check_log(const dram::Spec& s, const std::vector<dram::Command>& log
         }
         break;
       }
-      case CommandKind::ref: break;
+      case CommandKind::ref:
+      case CommandKind::ref_pb: break;
     }
   }
   return "";
@@ -494,4 +515,110 @@ TEST_CASE("the per-bank FR-FCFS choice issues the same commands as a scan of the
       }
     }
   }
+}
+
+TEST_CASE("per-bank refresh: one bank every tREFI / banks in turn, each once per tREFI; the others keep serving",
+          "[dram]") {
+  std::mt19937_64 rng(31);
+  for (const auto& p : dram::presets()) {
+    if (p.timing.rfc_pb == 0) continue;  // DDR4: test below
+    for (const std::string mapping : {"RoRaBaCoBg", "RoCoRaBaBg"}) {
+      auto s = with(p.name, mapping);
+      s.refresh = dram::Refresh::per_bank;
+      s.validate("test");
+      INFO(p.name << " " << mapping);
+      const auto reqs = random_requests(s, rng, 30000, u64{1} << 28, 0.3, 2);
+      const auto r = dram::simulate(s, reqs, true);
+      const std::string broken = check_log(s, r.commands);
+      CHECK(broken.empty());
+      if (!broken.empty()) FAIL(broken);
+      CHECK(r.stats.refreshes == 0);
+      CHECK(r.stats.reads + r.stats.writes == reqs.size());
+      CHECK(r.stats.bytes_per_cycle() <= s.peak_bytes_per_cycle());
+      // REFpb k (from 1) comes due at k tREFI / banks and issues once its bank could close:
+      // within a row cycle, a write's recovery and a precharge; each round of `banks` REFpb
+      // refreshes every bank once.
+      const u64 interval = s.refi_pb(), banks = s.org.banks();
+      const u64 slack = s.timing.rc + s.timing.cwl + s.timing.burst_cycles + s.timing.wr + s.timing.rp + s.timing.rrd_s + 4;
+      std::vector<dram::Command> refs;
+      for (const auto& c : r.commands)
+        if (c.kind == CommandKind::ref_pb) refs.push_back(c);
+      REQUIRE(refs.size() == r.stats.per_bank_refreshes);
+      REQUIRE(refs.size() > 2 * banks);
+      for (std::size_t k = 0; k < refs.size(); ++k) {
+        CHECK(refs[k].time >= (k + 1) * interval);
+        CHECK(refs[k].time <= (k + 1) * interval + slack);
+      }
+      for (std::size_t round = 0; round + banks <= refs.size(); round += banks) {
+        std::set<unsigned> in_round;
+        for (std::size_t k = round; k < round + banks; ++k)
+          in_round.insert(refs[k].bank_group * s.org.banks_per_group + refs[k].bank);
+        CHECK(in_round.size() == banks);
+      }
+      // Each bank once per tREFI: over the run, tREFIs of it give as many refreshes per bank
+      // (within one).
+      const double refis = static_cast<double>(r.commands.back().time) / static_cast<double>(s.timing.refi);
+      std::map<unsigned, u64> per_bank;
+      for (const auto& c : refs) ++per_bank[c.bank_group * s.org.banks_per_group + c.bank];
+      CHECK(per_bank.size() == banks);
+      for (const auto& [bank, n] : per_bank) {
+        CHECK(static_cast<double>(n) >= refis - 1);
+        CHECK(static_cast<double>(n) <= refis + 1);
+      }
+      // Only the refreshed bank waits: other banks take commands during its tRFCpb.
+      u64 served_meanwhile = 0;
+      for (const auto& ref : refs)
+        for (const auto& c : r.commands)
+          if (c.time > ref.time && c.time < ref.time + s.timing.rfc_pb &&
+              (c.bank_group != ref.bank_group || c.bank != ref.bank))
+            ++served_meanwhile;
+      CHECK(served_meanwhile > refs.size());
+      // The per-bank candidate choice still issues what the whole-queue scan does.
+      const auto ref_scan = dram::simulate_by_scan(s, std::vector<dram::Request>(reqs.begin(), reqs.begin() + 5000));
+      const auto fast = dram::simulate(s, std::vector<dram::Request>(reqs.begin(), reqs.begin() + 5000), true);
+      CHECK(fast.done == ref_scan.done);
+      CHECK(fast.stats == ref_scan.stats);
+      CHECK(fast.commands.size() == ref_scan.commands.size());
+    }
+    // A long sequential stream loses less to per-bank refresh than to all-bank refresh (the
+    // other banks serve while one refreshes), and stays within peak.
+    for (const std::string mapping : {"RoRaBaCoBg", "RoRaCoBaBg"}) {
+      auto all = with(p.name, mapping);
+      auto pb = all;
+      pb.refresh = dram::Refresh::per_bank;
+      pb.validate("test");
+      INFO(p.name << " " << mapping << " sequential");
+      const auto a = dram::simulate(all, dram::stream(all, 0, u64{32} << 20, false));
+      const auto b = dram::simulate(pb, dram::stream(pb, 0, u64{32} << 20, false), true);
+      CHECK(check_log(pb, b.commands).empty());
+      CHECK(b.stats.bytes_per_cycle() >= a.stats.bytes_per_cycle());
+      CHECK(b.stats.bytes_per_cycle() <= pb.peak_bytes_per_cycle());
+      CHECK(b.stats.per_bank_refreshes >= b.stats.cycles / pb.refi_pb() - 1);
+    }
+  }
+  // DDR4 has no per-bank refresh: refused, naming the setting.
+  auto d = dram::preset("ddr4_3200");
+  d.refresh = dram::Refresh::per_bank;
+  CHECK_THROWS_WITH(d.validate("test"), Contains("refresh: per_bank: preset ddr4_3200 has no per-bank refresh"));
+}
+
+TEST_CASE("per-bank refresh energy from IDD5PB as DRAMPower computes it", "[dram][energy]") {
+  // LPDDR4X preset: IDD5PB 2.5 mA (VDD1 1.8 V), 30 mA (VDD2 1.1 V); IDD2N 2.0 / 27, IDD3N
+  // 2.25 / 30 mA. tCK 1 / 2.133 ns; tREFI 3904 ns = 8328 tCK, tREFIpb = 8328 / 8 = 1041 tCK;
+  // tRFCpb 140 ns = 299 tCK. Per REFpb: IDD5PB x tREFIpb - IDD2N x (tREFIpb - tRFCpb) - IDD3N x tRFCpb.
+  const auto& s = dram::preset("lpddr4x_4266");
+  REQUIRE(s.refi_pb() == 1041);
+  REQUIRE(s.timing.rfc_pb == 299);
+  const double tck = 1.0 / 2.133, refi_pb = 1041 * tck, rfc_pb = 299 * tck;
+  const double expected = 1.8 * (2.5 * refi_pb - 2.0 * (refi_pb - rfc_pb) - 2.25 * rfc_pb) +
+                          1.1 * (30 * refi_pb - 27 * (refi_pb - rfc_pb) - 30 * rfc_pb);
+  const auto e = dram::command_energy(s);
+  CHECK(e.ref_pb == Approx(expected));
+  // Eight REFpb (each bank once) cost less than one REFab here: (IDD5 - IDD3N) x tRFCab.
+  CHECK(8 * e.ref_pb < e.ref);
+  dram::Stats st;
+  st.per_bank_refreshes = 40;
+  CHECK(dram::energy(s, st).ref_pb == Approx(40 * expected));
+  CHECK(dram::energy(s, st).ref == 0);
+  CHECK(dram::command_energy(dram::preset("ddr4_3200")).ref_pb == 0);
 }
