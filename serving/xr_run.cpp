@@ -73,7 +73,9 @@ void read_layer_costs(XrScenario& s, const std::string& file) {
     c.second += pj;
     ++it->second;
   }
-  for (const auto& [key, n] : next) {
+  for (const auto& entry : next) {
+    const auto& key = entry.first;  // not a structured binding: lambdas below capture it
+    const std::size_t n = entry.second;
     const Model& m = *std::find_if(s.usage.models.begin(), s.usage.models.end(),
                                    [&](const Model& x) { return x.name == key.first; });
     if (n != m.layers.size())
