@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "common/checked.hpp"
+#include "dataflows/layouts.hpp"
 
 namespace tessera::dataflows {
 
@@ -314,30 +315,25 @@ TilePlan gemm_plan(const GemmView& g, const GemmArray& arr, const GemmMapping& m
   plan.buffering = kDoubleBuffered;
   plan.units = static_cast<u64>(R * C);
   const std::size_t in = plan.port(port::input), wt = plan.port(port::weight),
-                    pin = plan.port(port::psum_in),
-                    out = plan.port(port::output, Direction::write),
+                    pin = plan.port(port::psum_in), out = plan.port(port::output, Direction::write),
                     pout = plan.port(port::psum_out, Direction::write);
   const i64 a_per = g.a_distinct / g.count;
   const i64 b_per = g.b_distinct / g.count;
   // Layouts in DRAM: A as M rows of its distinct bytes (activations pixel- or token-major), B as
   // N rows of K (weights output-channel-major, as ONNX and PyTorch store them), results and
   // partial sums as M rows of N. A tile moves its K (A, B) or N (results) extent of each row.
-  const auto layout = [](double row_bytes, i64 tile, i64 whole, u64 extent) {
-    Layout l;
-    l.pitch = static_cast<u64>(row_bytes);
-    l.run = tile >= whole ? 0 : static_cast<u64>(row_bytes * static_cast<double>(tile) / static_cast<double>(whole));
-    if (l.run == 0 || l.pitch == 0) l.run = l.pitch = 0;  // contiguous
-    l.extent = extent;
-    return l;
-  };
   const double a_bytes = static_cast<double>(bytes(a_per, arr.a_bits));
   const double b_bytes = static_cast<double>(bytes(b_per, arr.b_bits));
-  plan.ports[in].layout = layout(a_bytes / static_cast<double>(g.m), m.tile[kK], g.k, bytes(g.a_distinct, arr.a_bits));
-  plan.ports[wt].layout = layout(b_bytes / static_cast<double>(g.n), m.tile[kK], g.k, bytes(g.b_distinct, arr.b_bits));
+  plan.ports[in].layout = matrix_layout(a_bytes / static_cast<double>(g.m), m.tile[kK], g.k,
+                                        bytes(g.a_distinct, arr.a_bits));
+  plan.ports[wt].layout = matrix_layout(b_bytes / static_cast<double>(g.n), m.tile[kK], g.k,
+                                        bytes(g.b_distinct, arr.b_bits));
   const i64 results = g.m * g.n * g.count;
-  plan.ports[out].layout = layout(static_cast<double>(bytes(g.n, arr.c_bits)), m.tile[kN], g.n, bytes(results, arr.c_bits));
+  plan.ports[out].layout = matrix_layout(static_cast<double>(bytes(g.n, arr.c_bits)), m.tile[kN],
+                                         g.n, bytes(results, arr.c_bits));
   plan.ports[pin].layout = plan.ports[pout].layout =
-      layout(static_cast<double>(bytes(g.n, arr.psum_bits)), m.tile[kN], g.n, bytes(results, arr.psum_bits));
+      matrix_layout(static_cast<double>(bytes(g.n, arr.psum_bits)), m.tile[kN], g.n,
+                    bytes(results, arr.psum_bits));
   // Tensor t's region: the innermost m.reuse.region[t] loops of the order.
   std::array<bool, 3> in_region_a{}, in_region_b{}, in_region_c{};
   for (int p = 0; p < 3; ++p) {
